@@ -1,0 +1,72 @@
+//! The domain's error type.
+
+use crate::store::StoreError;
+
+/// Things an identifier can name, for `…_not_found` and `…_exists` errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entity {
+    /// A tenant (domain).
+    Tenant,
+    /// A user of a tenant.
+    User,
+    /// An API key of a tenant.
+    ApiKey,
+    /// An admin token.
+    AdminToken,
+}
+
+impl Entity {
+    /// The snake_case name used in error codes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Entity::Tenant => "tenant",
+            Entity::User => "user",
+            Entity::ApiKey => "api_key",
+            Entity::AdminToken => "admin_token",
+        }
+    }
+}
+
+/// What can go wrong in a domain operation.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    /// A field has a value the rules refuse.
+    #[error("{message}")]
+    Invalid {
+        /// The field at fault, as named on the wire (camelCase).
+        field: String,
+        /// What is wrong, for a human.
+        message: String,
+    },
+    /// The named thing does not exist (or is not visible to the caller).
+    #[error("{} not found", .0.name())]
+    NotFound(Entity),
+    /// The named thing exists already.
+    #[error("{} already exists", .0.name())]
+    Exists(Entity),
+    /// The credential is missing, unknown or revoked.
+    #[error("unauthorized")]
+    Unauthorized,
+    /// Storage failed; the source is kept for the log, never shown to callers.
+    #[error("storage failed")]
+    Store(#[source] StoreError),
+    /// A bug or an environment failure; the text goes to the log only.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl CoreError {
+    /// An [`CoreError::Invalid`] for `field`.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        CoreError::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<StoreError> for CoreError {
+    fn from(e: StoreError) -> Self {
+        CoreError::Store(e)
+    }
+}

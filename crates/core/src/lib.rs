@@ -1,0 +1,25 @@
+//! The countersign domain.
+//!
+//! Tenants, users and access keys (API keys and admin tokens), their validation rules,
+//! the [`Store`] trait the storage backends implement, and the operations the HTTP
+//! layer and the command line call. This crate knows nothing of HTTP or SQL: time and
+//! randomness come in through [`Clock`] and [`Random`] so that every rule can be tested
+//! at a fixed instant.
+
+pub mod access;
+pub mod clock;
+pub mod error;
+pub mod ops;
+pub mod random;
+pub mod store;
+pub mod tenant;
+pub mod user;
+pub mod validate;
+
+pub use access::{AccessKey, AccessKind, Credential, NewCredential};
+pub use clock::{Clock, FixedClock, SystemClock, Timestamp};
+pub use error::{CoreError, Entity};
+pub use random::{OsRandom, Random};
+pub use store::{Page, Store, StoreError};
+pub use tenant::{Domain, Tenant, TenantSettings};
+pub use user::{User, UserId, UserRef, UserStatus, VdpDeliveryMethod};

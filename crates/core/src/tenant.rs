@@ -1,0 +1,89 @@
+//! Tenants: isolated customers, each named by a domain.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::clock::Timestamp;
+use crate::error::CoreError;
+use crate::validate;
+
+/// A validated, lower-case tenant domain.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Domain(String);
+
+impl Domain {
+    /// Validate `s` (case-insensitively) as a domain; `field` names it in the error.
+    pub fn parse(s: &str, field: &str) -> Result<Domain, CoreError> {
+        let lower = s.to_ascii_lowercase();
+        validate::domain(&lower).map_err(|m| CoreError::invalid(field, m))?;
+        Ok(Domain(lower))
+    }
+
+    /// The domain as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Domain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Default login timeout for a new tenant, in seconds.
+pub const DEFAULT_LOGIN_TIMEOUT_SECONDS: u32 = 60;
+/// Longest login timeout a tenant may set, in seconds.
+pub const MAX_LOGIN_TIMEOUT_SECONDS: u32 = 3600;
+
+/// Per-tenant settings, stored as one JSON document so that later settings need no
+/// schema change. Missing fields read as their defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct TenantSettings {
+    /// How long a synchronous login waits for the user by default, in seconds (1–3600).
+    #[schema(minimum = 1, maximum = 3600, example = 60)]
+    pub login_timeout_seconds: u32,
+}
+
+impl Default for TenantSettings {
+    fn default() -> Self {
+        Self {
+            login_timeout_seconds: DEFAULT_LOGIN_TIMEOUT_SECONDS,
+        }
+    }
+}
+
+impl TenantSettings {
+    /// Check every setting against its range.
+    pub fn validate(&self) -> Result<(), CoreError> {
+        if !(1..=MAX_LOGIN_TIMEOUT_SECONDS).contains(&self.login_timeout_seconds) {
+            return Err(CoreError::invalid(
+                "settings.loginTimeoutSeconds",
+                format!("loginTimeoutSeconds must be between 1 and {MAX_LOGIN_TIMEOUT_SECONDS}"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A tenant as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Tenant {
+    /// Internal identifier; never changes.
+    #[serde(skip)]
+    pub id: String,
+    /// The tenant's domain, the `domain` in `userID@domain`.
+    #[schema(value_type = String, example = "example.com")]
+    pub domain: Domain,
+    /// Per-tenant settings.
+    pub settings: TenantSettings,
+    /// When the tenant was created.
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    /// When the tenant was last changed.
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+}

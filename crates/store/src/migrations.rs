@@ -1,0 +1,66 @@
+//! Embedded migrations, one list per backend, same version numbers in both.
+
+use sqlx::SqlSafeStr;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+/// (version, description, SQL) of one migration.
+pub(crate) type Step = (i64, &'static str, &'static str);
+
+pub(crate) const SQLITE: &[Step] = &[(
+    1,
+    "foundation",
+    include_str!("../migrations/sqlite/0001_foundation.sql"),
+)];
+
+pub(crate) const POSTGRES: &[Step] = &[(
+    1,
+    "foundation",
+    include_str!("../migrations/postgres/0001_foundation.sql"),
+)];
+
+pub(crate) fn migrator(steps: &[Step]) -> Migrator {
+    Migrator::with_migrations(
+        steps
+            .iter()
+            .map(|(v, d, sql)| {
+                Migration::new(
+                    *v,
+                    (*d).into(),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
+}
+
+pub(crate) fn versions(steps: &[Step]) -> Vec<i64> {
+    steps.iter().map(|s| s.0).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_backends_have_the_same_versions() {
+        assert_eq!(versions(SQLITE), versions(POSTGRES));
+        assert!(versions(SQLITE).windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn every_migration_file_is_embedded() {
+        for (dir, steps) in [("sqlite", SQLITE), ("postgres", POSTGRES)] {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("migrations")
+                .join(dir);
+            let files = std::fs::read_dir(path).map(|d| d.count()).unwrap_or(0);
+            assert_eq!(
+                files,
+                steps.len(),
+                "migrations/{dir} has files that are not embedded"
+            );
+        }
+    }
+}

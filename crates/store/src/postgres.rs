@@ -1,0 +1,60 @@
+//! The shared backend: PostgreSQL, for several countersign nodes on one database.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+use crate::migrations;
+
+/// A [`countersign_core::Store`] on PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connect to the database at `url` (`postgres://…`).
+    pub async fn connect(url: &str) -> Result<PgStore, countersign_core::StoreError> {
+        let options = PgConnectOptions::from_str(url).map_err(crate::db_err)?;
+        Self::connect_with(options).await
+    }
+
+    /// Connect with explicit options (tests use them to pick a schema).
+    pub async fn connect_with(
+        options: PgConnectOptions,
+    ) -> Result<PgStore, countersign_core::StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(10)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await
+            .map_err(crate::db_err)?;
+        Ok(PgStore { pool })
+    }
+
+    async fn migrate_pool(&self) -> Result<(), countersign_core::StoreError> {
+        migrations::migrator(migrations::POSTGRES)
+            .run(&self.pool)
+            .await
+            .map_err(|e| countersign_core::StoreError::Backend(Box::new(e)))
+    }
+}
+
+crate::sql::sql_store!(PgStore, sqlx::Postgres);
+
+#[cfg(feature = "testing")]
+impl PgStore {
+    /// Run one statement outside the Store interface (test schemas).
+    pub(crate) async fn execute_raw(&self, sql: &str) -> Result<(), sqlx::Error> {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
+    /// Close the pool.
+    pub(crate) async fn close_pool(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,133 @@
+//! Throw-away databases for tests: a SQLite file in a temporary directory, or a fresh
+//! schema on the PostgreSQL server named by `COUNTERSIGN_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/test`). Each test gets its own, so tests run in
+//! parallel. A PostgreSQL test never skips: when the server is unreachable it fails,
+//! so a green run always means both backends were exercised.
+
+#![allow(clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use countersign_core::Store;
+
+/// The PostgreSQL server tests use.
+pub fn postgres_base_url() -> String {
+    std::env::var("COUNTERSIGN_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// Which backend a test database is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A temporary SQLite file.
+    Sqlite,
+    /// A temporary PostgreSQL schema.
+    Postgres,
+}
+
+/// A database that exists for one test and is removed when dropped.
+pub struct TestDb {
+    /// A URL that opens it (what `--database` would be given).
+    pub url: String,
+    schema: Option<String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    /// A new empty database on `backend`.
+    pub async fn new(backend: Backend) -> TestDb {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temporary directory");
+                let url = format!("sqlite://{}", dir.path().join("test.db").display());
+                TestDb {
+                    url,
+                    schema: None,
+                    _dir: Some(dir),
+                }
+            }
+            Backend::Postgres => {
+                let base = postgres_base_url();
+                let schema = format!("cs_test_{}", uuid::Uuid::new_v4().simple());
+                let admin = crate::PgStore::connect(&base).await.unwrap_or_else(|e| {
+                    panic!("PostgreSQL at {base} is required for the PostgreSQL tests and is not reachable: {e:?}")
+                });
+                admin
+                    .execute_raw(&format!("CREATE SCHEMA {schema}"))
+                    .await
+                    .expect("create test schema");
+                admin.close_pool().await;
+                let sep = if base.contains('?') { '&' } else { '?' };
+                let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+                TestDb {
+                    url,
+                    schema: Some(schema),
+                    _dir: None,
+                }
+            }
+        }
+    }
+
+    /// Open and migrate a store on this database.
+    pub async fn store(&self) -> Arc<dyn Store> {
+        let store = crate::open(&self.url).await.expect("open test store");
+        store.migrate().await.expect("migrate test store");
+        store
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some(schema) = self.schema.take() else {
+            return;
+        };
+        // Drop runs outside async context (or inside a runtime that may be shutting
+        // down): drop the schema from a thread with its own small runtime.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async {
+                if let Ok(admin) = crate::PgStore::connect(&postgres_base_url()).await {
+                    let _ = admin
+                        .execute_raw(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                        .await;
+                    admin.close_pool().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// Generate one `#[tokio::test]` per backend for each listed test body:
+///
+/// ```ignore
+/// backend_tests! {
+///     async fn tenants_round_trip(backend) { let db = TestDb::new(backend).await; … }
+/// }
+/// ```
+/// makes `sqlite::tenants_round_trip` and `postgres::tenants_round_trip`.
+#[macro_export]
+macro_rules! backend_tests {
+    ($(async fn $name:ident($backend:ident) $body:block)*) => {
+        $(async fn $name($backend: $crate::testing::Backend) $body)*
+
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() { super::$name($crate::testing::Backend::Sqlite).await }
+            )*
+        }
+
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() { super::$name($crate::testing::Backend::Postgres).await }
+            )*
+        }
+    };
+}
