@@ -1,1 +1,231 @@
-fn main() {}
+//! `countersign`: serve, migrate, and offline administration.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use countersign::config::{Config, LogFormat, RawConfig};
+use countersign_core::ops::{Core, CreateKey, CreateTenant};
+
+/// countersign: a self-hosted out-of-band authentication server.
+///
+/// Settings come from built-in defaults, then the TOML file given by --config, then
+/// COUNTERSIGN_* environment variables, then flags. With none at all, `serve` listens on
+/// 127.0.0.1:8080 with a SQLite database in ./countersign.db.
+#[derive(Debug, Parser)]
+#[command(name = "countersign", version)]
+struct Cli {
+    #[command(flatten)]
+    common: CommonArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+struct CommonArgs {
+    /// TOML configuration file.
+    #[arg(long, global = true, env = "COUNTERSIGN_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Database: sqlite://PATH (created when missing) or postgres://USER@HOST/DB.
+    #[arg(long, global = true, value_name = "URL")]
+    database: Option<String>,
+    /// Log format: text or json.
+    #[arg(long, global = true, value_name = "FORMAT")]
+    log_format: Option<String>,
+    /// Log filter, e.g. info or countersign=debug.
+    #[arg(long, global = true, value_name = "FILTER")]
+    log_level: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Apply migrations, then serve the integration, mobile, admin and operations APIs.
+    ///
+    /// At first start (no admin token in the database) an admin token is created: the
+    /// value of COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN when set, else a random one printed
+    /// once on standard output. Stops cleanly on SIGTERM or Ctrl-C.
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Offline administration, straight on the database (no server needed).
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+    /// Largest request body in bytes [default: 65536].
+    #[arg(long, value_name = "BYTES")]
+    body_limit_bytes: Option<usize>,
+    /// Seconds in-flight requests get to finish at shutdown [default: 30].
+    #[arg(long, value_name = "SECONDS")]
+    shutdown_grace_seconds: Option<u64>,
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Tenants.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Tenant API keys.
+    #[command(subcommand, name = "api-key")]
+    ApiKey(ApiKeyCommand),
+    /// Admin tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TenantCommand {
+    /// Create a tenant named by its domain.
+    Create {
+        /// The domain, e.g. example.com.
+        domain: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ApiKeyCommand {
+    /// Create an API key for a tenant and print it (once).
+    Create {
+        /// The tenant's domain.
+        domain: String,
+        /// A name to tell keys apart.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create an admin token and print it (once).
+    Create {
+        /// A name to tell tokens apart.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+fn resolve(cli: &Cli) -> Result<Config, String> {
+    let file = match &cli.common.config {
+        Some(path) => RawConfig::from_file(path)?,
+        None => RawConfig::default(),
+    };
+    let env = RawConfig::from_env(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))?;
+    let mut flags = RawConfig {
+        database_url: cli.common.database.clone(),
+        log_format: cli.common.log_format.clone(),
+        log_level: cli.common.log_level.clone(),
+        ..RawConfig::default()
+    };
+    if let Command::Serve(s) = &cli.command {
+        flags.listen = s.listen.clone();
+        flags.body_limit_bytes = s.body_limit_bytes;
+        flags.shutdown_grace_seconds = s.shutdown_grace_seconds;
+    }
+    file.overlay(env).overlay(flags).validate()
+}
+
+fn init_logs(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(&config.log_level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    let _ = match config.log_format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+async fn run(cli: Cli, config: Config) -> Result<(), String> {
+    match cli.command {
+        Command::Serve(_) => countersign::serve(config, countersign::shutdown_signal()).await,
+        Command::Migrate => {
+            let store = countersign::open_store(&config.database_url).await?;
+            store.close().await;
+            println!(
+                "countersign: migrations applied to {}",
+                countersign::redact_url(&config.database_url)
+            );
+            Ok(())
+        }
+        Command::Admin(cmd) => {
+            let store = countersign::open_store(&config.database_url).await?;
+            let core = Core::new(store);
+            let result = admin(&core, cmd).await;
+            core.store.close().await;
+            result
+        }
+    }
+}
+
+async fn admin(core: &Core, cmd: AdminCommand) -> Result<(), String> {
+    let fail = |e: countersign_core::CoreError| match e {
+        countersign_core::CoreError::Invalid { field, message } => format!("{field}: {message}"),
+        other => countersign::describe(&other),
+    };
+    match cmd {
+        AdminCommand::Tenant(TenantCommand::Create { domain }) => {
+            let t = core
+                .create_tenant(CreateTenant {
+                    domain,
+                    settings: None,
+                })
+                .await
+                .map_err(fail)?;
+            println!("tenant created: {}", t.domain);
+        }
+        AdminCommand::ApiKey(ApiKeyCommand::Create { domain, name }) => {
+            let k = core
+                .create_api_key(&domain, CreateKey { name })
+                .await
+                .map_err(fail)?;
+            println!("api key id: {}", k.record.id);
+            println!("api key: {}", k.secret);
+        }
+        AdminCommand::Token(TokenCommand::Create { name }) => {
+            let k = core
+                .create_admin_token(CreateKey { name })
+                .await
+                .map_err(fail)?;
+            println!("admin token id: {}", k.record.id);
+            println!("admin token: {}", k.secret);
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match resolve(&cli) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("countersign: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logs(&config);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("countersign: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("countersign: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

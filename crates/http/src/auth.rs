@@ -1,0 +1,85 @@
+//! Authorization in the handler's signature: a handler that takes [`AdminAuth`] or
+//! [`TenantAuth`] cannot be reached without that credential.
+
+use axum::extract::FromRequestParts;
+use axum::http::{header, request::Parts};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use countersign_core::{AccessKind, Credential, Tenant};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// A request carrying a live admin token (`Authorization: Bearer csa_…`).
+#[derive(Debug, Clone)]
+pub struct AdminAuth {
+    /// The token's id.
+    pub token_id: String,
+}
+
+/// A request carrying a live API key of one tenant (`Authorization: Bearer csk_…`, or
+/// HTTP Basic with the key as password and the tenant domain, or nothing, as user name).
+#[derive(Debug, Clone)]
+pub struct TenantAuth {
+    /// The key's tenant.
+    pub tenant: Tenant,
+    /// The key's id.
+    pub key_id: String,
+}
+
+/// The presented secret, and the Basic user name when Basic was used.
+fn presented(parts: &Parts) -> Option<(String, Option<String>)> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, rest) = value.trim().split_once(' ')?;
+    let rest = rest.trim();
+    if scheme.eq_ignore_ascii_case("bearer") {
+        Some((rest.to_owned(), None))
+    } else if scheme.eq_ignore_ascii_case("basic") {
+        let decoded = String::from_utf8(STANDARD.decode(rest).ok()?).ok()?;
+        let (user, pass) = decoded.split_once(':')?;
+        Some((pass.to_owned(), Some(user.to_owned())))
+    } else {
+        None
+    }
+}
+
+impl FromRequestParts<AppState> for AdminAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Some((secret, None)) = presented(parts) else {
+            return Err(ApiError::unauthorized());
+        };
+        match state
+            .core
+            .authenticate(AccessKind::AdminToken, &secret)
+            .await?
+        {
+            Credential::Admin { token_id } => Ok(AdminAuth { token_id }),
+            Credential::Tenant { .. } => Err(ApiError::unauthorized()),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for TenantAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Some((secret, basic_user)) = presented(parts) else {
+            return Err(ApiError::unauthorized());
+        };
+        match state.core.authenticate(AccessKind::ApiKey, &secret).await? {
+            Credential::Tenant { tenant, key_id } => {
+                let user_ok = basic_user
+                    .as_deref()
+                    .is_none_or(|u| u.is_empty() || u.eq_ignore_ascii_case(tenant.domain.as_str()));
+                if user_ok {
+                    Ok(TenantAuth { tenant, key_id })
+                } else {
+                    Err(ApiError::unauthorized())
+                }
+            }
+            Credential::Admin { .. } => Err(ApiError::unauthorized()),
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! `ApiError`: every error the HTTP interfaces return, as
+//! `{"error":{"code":…,"message":…,"field":…}}` with the right status.
+//!
+//! Internal causes (database errors, bugs) are logged here and replaced by a generic
+//! message, so no internal text or secret reaches a caller.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use countersign_core::{CoreError, StoreError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// An error answer.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable machine-readable code.
+    pub code: String,
+    /// Human-readable explanation.
+    pub message: String,
+    /// The field at fault, when one is.
+    pub field: Option<String>,
+}
+
+/// The JSON body of every error.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable snake_case code, e.g. `invalid_value`, `user_not_found`.
+    #[schema(example = "invalid_value")]
+    pub code: String,
+    /// Explanation for a human; may change between versions.
+    #[schema(example = "phone must be in E.164 form, e.g. +15550100")]
+    pub message: String,
+    /// The field at fault (JSON path for nested fields), when one is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "phone")]
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    /// An error with no field.
+    pub fn new(status: StatusCode, code: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code: code.into(),
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    /// The same error naming `field`.
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    /// 401: the credential is missing, unknown or revoked.
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "a valid credential is required",
+        )
+    }
+
+    /// 500, after logging `cause`.
+    pub fn internal(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; the cause was logged",
+        )
+    }
+}
+
+impl From<CoreError> for ApiError {
+    fn from(e: CoreError) -> Self {
+        match e {
+            CoreError::Invalid { field, message } => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_value", message)
+                    .with_field(field)
+            }
+            CoreError::NotFound(what) => ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("{}_not_found", what.name()),
+                e_text(&e),
+            ),
+            CoreError::Exists(what) => ApiError::new(
+                StatusCode::CONFLICT,
+                format!("{}_exists", what.name()),
+                e_text(&e),
+            ),
+            CoreError::Unauthorized => ApiError::unauthorized(),
+            CoreError::Store(StoreError::Backend(source)) => {
+                tracing::error!(error = %source, "storage unavailable");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage_unavailable",
+                    "storage is unavailable",
+                )
+            }
+            CoreError::Store(other) => ApiError::internal(&other),
+            CoreError::Internal(text) => ApiError::internal(&text),
+        }
+    }
+}
+
+fn e_text(e: &CoreError) -> String {
+    e.to_string().replace('_', " ")
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status;
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: self.message,
+                field: self.field,
+            },
+        };
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(
+                    "Bearer realm=\"countersign\", Basic realm=\"countersign\"",
+                ),
+            );
+        }
+        response
+    }
+}

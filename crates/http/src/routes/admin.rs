@@ -1,0 +1,277 @@
+//! The admin API (`/admin/v1/…`): tenants, their users and API keys, admin tokens.
+//! Every handler takes [`AdminAuth`].
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use countersign_core::AccessKey;
+use countersign_core::ops::{
+    CreateKey, CreateTenant, CreateUser, Listing, UpdateTenant, UpdateUser,
+};
+use countersign_core::{Tenant, User};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::auth::AdminAuth;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+
+/// The admin routes.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_tenant, list_tenants))
+        .routes(routes!(get_tenant, update_tenant, delete_tenant))
+        .routes(routes!(create_user, list_users))
+        .routes(routes!(get_user, update_user, delete_user))
+        .routes(routes!(create_api_key, list_api_keys))
+        .routes(routes!(revoke_api_key))
+        .routes(routes!(create_admin_token, list_admin_tokens))
+        .routes(routes!(revoke_admin_token))
+}
+
+/// Paging parameters of list endpoints.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Rows per page, 1–500 (default 100).
+    limit: Option<u32>,
+    /// Return rows after this key (the `nextAfter` of the previous page).
+    after: Option<String>,
+}
+
+/// A key or token just created; `key` is shown this once and cannot be retrieved again.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedKey {
+    /// Identifier, used to revoke it.
+    id: String,
+    /// Its name.
+    name: String,
+    /// The secret itself.
+    #[schema(example = "csk_3q2-7xYbQb5mZ0r8mJmH1uP0n4WQy2m3Vx7l0cQe1Zk")]
+    key: String,
+}
+
+fn created(c: countersign_core::NewCredential) -> (StatusCode, Json<CreatedKey>) {
+    (
+        StatusCode::CREATED,
+        Json(CreatedKey {
+            id: c.record.id,
+            name: c.record.name,
+            key: c.secret,
+        }),
+    )
+}
+
+/// Create a tenant.
+#[utoipa::path(post, path = "/admin/v1/tenants", tag = "admin", request_body = CreateTenant,
+    security(("adminToken" = [])),
+    responses((status = 201, body = Tenant), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody, description = "tenant_exists"),
+        (status = 422, body = ErrorBody)))]
+async fn create_tenant(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiJson(input): ApiJson<CreateTenant>,
+) -> Result<(StatusCode, Json<Tenant>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.core.create_tenant(input).await?),
+    ))
+}
+
+/// List tenants by domain.
+#[utoipa::path(get, path = "/admin/v1/tenants", tag = "admin", params(ListQuery), security(("adminToken" = [])),
+    responses((status = 200, body = Listing<Tenant>), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn list_tenants(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<Listing<Tenant>>, ApiError> {
+    Ok(Json(s.core.list_tenants(q.after, q.limit).await?))
+}
+
+/// Get a tenant.
+#[utoipa::path(get, path = "/admin/v1/tenants/{domain}", tag = "admin", params(("domain" = String, Path)),
+    security(("adminToken" = [])),
+    responses((status = 200, body = Tenant), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn get_tenant(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath(domain): ApiPath<String>,
+) -> Result<Json<Tenant>, ApiError> {
+    Ok(Json(s.core.tenant(&domain).await?))
+}
+
+/// Change a tenant's settings (settings not named keep their values).
+#[utoipa::path(patch, path = "/admin/v1/tenants/{domain}", tag = "admin", params(("domain" = String, Path)),
+    request_body = UpdateTenant, security(("adminToken" = [])),
+    responses((status = 200, body = Tenant), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn update_tenant(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath(domain): ApiPath<String>,
+    ApiJson(patch): ApiJson<UpdateTenant>,
+) -> Result<Json<Tenant>, ApiError> {
+    Ok(Json(s.core.update_tenant(&domain, patch).await?))
+}
+
+/// Delete a tenant with all its users and API keys.
+#[utoipa::path(delete, path = "/admin/v1/tenants/{domain}", tag = "admin", params(("domain" = String, Path)),
+    security(("adminToken" = [])),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn delete_tenant(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath(domain): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    s.core.delete_tenant(&domain).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Create a user.
+#[utoipa::path(post, path = "/admin/v1/tenants/{domain}/users", tag = "admin", params(("domain" = String, Path)),
+    request_body = CreateUser, security(("adminToken" = [])),
+    responses((status = 201, body = User), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "user_exists"), (status = 422, body = ErrorBody)))]
+async fn create_user(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath(domain): ApiPath<String>,
+    ApiJson(input): ApiJson<CreateUser>,
+) -> Result<(StatusCode, Json<User>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.core.create_user(&domain, input).await?),
+    ))
+}
+
+/// List a tenant's users by userID.
+#[utoipa::path(get, path = "/admin/v1/tenants/{domain}/users", tag = "admin",
+    params(("domain" = String, Path), ListQuery), security(("adminToken" = [])),
+    responses((status = 200, body = Listing<User>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn list_users(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath(domain): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<Listing<User>>, ApiError> {
+    Ok(Json(s.core.list_users(&domain, q.after, q.limit).await?))
+}
+
+/// Get a user.
+#[utoipa::path(get, path = "/admin/v1/tenants/{domain}/users/{userID}", tag = "admin",
+    params(("domain" = String, Path), ("userID" = String, Path)), security(("adminToken" = [])),
+    responses((status = 200, body = User), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn get_user(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath((domain, user_id)): ApiPath<(String, String)>,
+) -> Result<Json<User>, ApiError> {
+    Ok(Json(s.core.user(&domain, &user_id).await?))
+}
+
+/// Change a user (fields left out keep their values; `null` clears phone, email, locale).
+#[utoipa::path(patch, path = "/admin/v1/tenants/{domain}/users/{userID}", tag = "admin",
+    params(("domain" = String, Path), ("userID" = String, Path)), request_body = UpdateUser,
+    security(("adminToken" = [])),
+    responses((status = 200, body = User), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn update_user(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath((domain, user_id)): ApiPath<(String, String)>,
+    ApiJson(patch): ApiJson<UpdateUser>,
+) -> Result<Json<User>, ApiError> {
+    Ok(Json(s.core.update_user(&domain, &user_id, patch).await?))
+}
+
+/// Delete a user.
+#[utoipa::path(delete, path = "/admin/v1/tenants/{domain}/users/{userID}", tag = "admin",
+    params(("domain" = String, Path), ("userID" = String, Path)), security(("adminToken" = [])),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn delete_user(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath((domain, user_id)): ApiPath<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    s.core.delete_user(&domain, &user_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Create an API key for a tenant. The key is in this answer only.
+#[utoipa::path(post, path = "/admin/v1/tenants/{domain}/api-keys", tag = "admin", params(("domain" = String, Path)),
+    request_body = CreateKey, security(("adminToken" = [])),
+    responses((status = 201, body = CreatedKey), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn create_api_key(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath(domain): ApiPath<String>,
+    ApiJson(input): ApiJson<CreateKey>,
+) -> Result<(StatusCode, Json<CreatedKey>), ApiError> {
+    Ok(created(s.core.create_api_key(&domain, input).await?))
+}
+
+/// List a tenant's API keys (never the keys themselves), revoked ones included.
+#[utoipa::path(get, path = "/admin/v1/tenants/{domain}/api-keys", tag = "admin", params(("domain" = String, Path)),
+    security(("adminToken" = [])),
+    responses((status = 200, body = Vec<AccessKey>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn list_api_keys(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath(domain): ApiPath<String>,
+) -> Result<Json<Vec<AccessKey>>, ApiError> {
+    Ok(Json(s.core.list_api_keys(&domain).await?))
+}
+
+/// Revoke an API key; it stops working at once.
+#[utoipa::path(delete, path = "/admin/v1/tenants/{domain}/api-keys/{id}", tag = "admin",
+    params(("domain" = String, Path), ("id" = String, Path)), security(("adminToken" = [])),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn revoke_api_key(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath((domain, id)): ApiPath<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    s.core.revoke_api_key(&domain, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Create an admin token. The token is in this answer only.
+#[utoipa::path(post, path = "/admin/v1/admin-tokens", tag = "admin", request_body = CreateKey,
+    security(("adminToken" = [])),
+    responses((status = 201, body = CreatedKey), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create_admin_token(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiJson(input): ApiJson<CreateKey>,
+) -> Result<(StatusCode, Json<CreatedKey>), ApiError> {
+    Ok(created(s.core.create_admin_token(input).await?))
+}
+
+/// List admin tokens (never the tokens themselves), revoked ones included.
+#[utoipa::path(get, path = "/admin/v1/admin-tokens", tag = "admin", security(("adminToken" = [])),
+    responses((status = 200, body = Vec<AccessKey>), (status = 401, body = ErrorBody)))]
+async fn list_admin_tokens(
+    _: AdminAuth,
+    State(s): State<AppState>,
+) -> Result<Json<Vec<AccessKey>>, ApiError> {
+    Ok(Json(s.core.list_admin_tokens().await?))
+}
+
+/// Revoke an admin token (the one making the call included).
+#[utoipa::path(delete, path = "/admin/v1/admin-tokens/{id}", tag = "admin", params(("id" = String, Path)),
+    security(("adminToken" = [])),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn revoke_admin_token(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    s.core.revoke_admin_token(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,249 @@
+//! Configuration in layers: built-in defaults, then a TOML file (`--config`), then
+//! `COUNTERSIGN_*` environment variables, then command-line flags. The raw layers are
+//! merged into [`RawConfig`]; [`RawConfig::validate`] turns that into a checked
+//! [`Config`] or a message naming the bad setting.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// A secret setting: never printed by `Debug`.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// Settings as read, before checking. Every field is optional so layers can be merged.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Address to listen on.
+    pub listen: Option<String>,
+    /// `sqlite://PATH` or `postgres://…`.
+    pub database_url: Option<String>,
+    /// `text` or `json`.
+    pub log_format: Option<String>,
+    /// A `tracing` filter such as `info` or `countersign=debug`.
+    pub log_level: Option<String>,
+    /// Largest request body, in bytes.
+    pub body_limit_bytes: Option<usize>,
+    /// How long in-flight requests may take to finish at shutdown.
+    pub shutdown_grace_seconds: Option<u64>,
+    /// The first admin token, used only when the database has none.
+    pub bootstrap_admin_token: Option<Secret>,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Checked settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Database URL.
+    pub database_url: String,
+    /// Log output format.
+    pub log_format: LogFormat,
+    /// Log filter.
+    pub log_level: String,
+    /// Largest request body, in bytes.
+    pub body_limit_bytes: usize,
+    /// Shutdown grace period, in seconds.
+    pub shutdown_grace_seconds: u64,
+    /// The first admin token, if configured.
+    pub bootstrap_admin_token: Option<Secret>,
+}
+
+/// The default listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// The default database.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://countersign.db";
+
+impl RawConfig {
+    /// Read a TOML file.
+    pub fn from_file(path: &Path) -> Result<RawConfig, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// Settings from `COUNTERSIGN_*` variables in `env` (a `*_FILE` variant reads a
+    /// secret from a file).
+    pub fn from_env(env: impl Fn(&str) -> Option<String>) -> Result<RawConfig, String> {
+        let num = |name: &str| -> Result<Option<u64>, String> {
+            env(name)
+                .map(|v| {
+                    v.trim()
+                        .parse()
+                        .map_err(|_| format!("{name} must be a whole number"))
+                })
+                .transpose()
+        };
+        let bootstrap = match (
+            env("COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN"),
+            env("COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN_FILE"),
+        ) {
+            (Some(v), _) => Some(Secret(v)),
+            (None, Some(path)) => Some(Secret(
+                std::fs::read_to_string(&path)
+                    .map_err(|e| {
+                        format!("COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN_FILE: cannot read {path}: {e}")
+                    })?
+                    .trim()
+                    .to_owned(),
+            )),
+            (None, None) => None,
+        };
+        Ok(RawConfig {
+            listen: env("COUNTERSIGN_LISTEN"),
+            database_url: env("COUNTERSIGN_DATABASE_URL"),
+            log_format: env("COUNTERSIGN_LOG_FORMAT"),
+            log_level: env("COUNTERSIGN_LOG_LEVEL"),
+            body_limit_bytes: num("COUNTERSIGN_BODY_LIMIT_BYTES")?.map(|n| n as usize),
+            shutdown_grace_seconds: num("COUNTERSIGN_SHUTDOWN_GRACE_SECONDS")?,
+            bootstrap_admin_token: bootstrap,
+        })
+    }
+
+    /// `self` with every setting `over` has replacing ours.
+    pub fn overlay(self, over: RawConfig) -> RawConfig {
+        RawConfig {
+            listen: over.listen.or(self.listen),
+            database_url: over.database_url.or(self.database_url),
+            log_format: over.log_format.or(self.log_format),
+            log_level: over.log_level.or(self.log_level),
+            body_limit_bytes: over.body_limit_bytes.or(self.body_limit_bytes),
+            shutdown_grace_seconds: over.shutdown_grace_seconds.or(self.shutdown_grace_seconds),
+            bootstrap_admin_token: over.bootstrap_admin_token.or(self.bootstrap_admin_token),
+        }
+    }
+
+    /// Check every setting, filling defaults.
+    pub fn validate(self) -> Result<Config, String> {
+        let listen = self.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
+        let listen: SocketAddr = listen
+            .parse()
+            .map_err(|_| format!("listen: {listen:?} is not an address like 127.0.0.1:8080"))?;
+        let database_url = self
+            .database_url
+            .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        let known = ["sqlite:", "postgres://", "postgresql://"];
+        if !known.iter().any(|p| database_url.starts_with(p)) {
+            return Err("database_url must start with sqlite:// or postgres:// (e.g. sqlite://countersign.db)".into());
+        }
+        let log_format = match self.log_format.as_deref().unwrap_or("text") {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => return Err(format!("log_format: {other:?} is not one of text, json")),
+        };
+        let body_limit_bytes = self.body_limit_bytes.unwrap_or(64 * 1024);
+        if !(1024..=16 * 1024 * 1024).contains(&body_limit_bytes) {
+            return Err("body_limit_bytes must be between 1024 and 16777216".into());
+        }
+        Ok(Config {
+            listen,
+            database_url,
+            log_format,
+            log_level: self.log_level.unwrap_or_else(|| "info".to_owned()),
+            body_limit_bytes,
+            shutdown_grace_seconds: self.shutdown_grace_seconds.unwrap_or(30),
+            bootstrap_admin_token: self.bootstrap_admin_token,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn no_configuration_means_loopback_8080_and_a_local_sqlite_file() {
+        let c = RawConfig::default().validate().unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.database_url, "sqlite://countersign.db");
+        assert_eq!(c.log_format, LogFormat::Text);
+        assert_eq!(c.body_limit_bytes, 65536);
+    }
+
+    #[test]
+    fn later_layers_win_and_env_is_read() {
+        let file: RawConfig =
+            toml::from_str("listen = \"127.0.0.1:9000\"\nlog_format = \"json\"").unwrap();
+        let env = RawConfig::from_env(|k| match k {
+            "COUNTERSIGN_LISTEN" => Some("127.0.0.1:9100".into()),
+            "COUNTERSIGN_BODY_LIMIT_BYTES" => Some("2048".into()),
+            "COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN" => Some("csa_secret".into()),
+            _ => None,
+        })
+        .unwrap();
+        let c = RawConfig::default()
+            .overlay(file)
+            .overlay(env)
+            .validate()
+            .unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:9100");
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert_eq!(c.body_limit_bytes, 2048);
+        assert!(!format!("{c:?}").contains("csa_secret"));
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        assert!(
+            toml::from_str::<RawConfig>("colour = 1")
+                .unwrap_err()
+                .to_string()
+                .contains("colour")
+        );
+        let bad = |r: RawConfig| r.validate().unwrap_err();
+        assert!(
+            bad(RawConfig {
+                listen: Some("nowhere".into()),
+                ..Default::default()
+            })
+            .contains("listen")
+        );
+        assert!(
+            bad(RawConfig {
+                database_url: Some("mysql://x".into()),
+                ..Default::default()
+            })
+            .contains("database_url")
+        );
+        assert!(
+            bad(RawConfig {
+                log_format: Some("xml".into()),
+                ..Default::default()
+            })
+            .contains("log_format")
+        );
+        assert!(
+            bad(RawConfig {
+                body_limit_bytes: Some(1),
+                ..Default::default()
+            })
+            .contains("body_limit_bytes")
+        );
+        let e = RawConfig::from_env(|k| {
+            (k == "COUNTERSIGN_SHUTDOWN_GRACE_SECONDS").then(|| "soon".into())
+        });
+        assert!(
+            e.unwrap_err()
+                .contains("COUNTERSIGN_SHUTDOWN_GRACE_SECONDS")
+        );
+    }
+}

@@ -1,0 +1,200 @@
+//! The `countersign` binary's wiring: open and migrate the store, make the first admin
+//! token, serve the HTTP application until a shutdown signal, close cleanly. The
+//! end-to-end tests call these same functions.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use countersign_core::Store;
+use countersign_core::ops::Core;
+use countersign_http::HttpConfig;
+use tokio::net::TcpListener;
+
+pub mod config;
+
+use config::Config;
+
+/// Open the database the URL names and apply migrations.
+pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, String> {
+    let store = countersign_store::open(url)
+        .await
+        .map_err(|e| format!("cannot open database: {}", describe(&e)))?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| format!("cannot migrate database: {}", describe(&e)))?;
+    Ok(store)
+}
+
+/// An error and its causes on one line (database errors carry the useful part in
+/// their source).
+pub fn describe(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
+/// At first start, install the configured bootstrap admin token or make one and print
+/// it once on standard output.
+pub async fn bootstrap_admin(core: &Core, provided: Option<&str>) -> Result<(), String> {
+    match core.bootstrap_admin_token(provided).await {
+        Ok(Some(cred)) if provided.is_none() => {
+            println!(
+                "countersign: first start: created an admin token (shown once, keep it safe):"
+            );
+            println!("admin token: {}", cred.secret);
+            Ok(())
+        }
+        Ok(Some(_)) => {
+            tracing::info!(
+                "first start: installed the admin token from COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN"
+            );
+            Ok(())
+        }
+        Ok(None) => {
+            if provided.is_some() {
+                tracing::info!(
+                    "admin tokens exist already; COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN is ignored"
+                );
+            }
+            Ok(())
+        }
+        Err(countersign_core::CoreError::Invalid { field, message }) => {
+            Err(format!("{field}: {message}"))
+        }
+        Err(e) => Err(format!(
+            "cannot create the first admin token: {}",
+            describe(&e)
+        )),
+    }
+}
+
+/// Serve on `listener` until `shutdown` completes; then stop accepting, let in-flight
+/// requests finish for up to the configured grace period, and close the store.
+pub async fn serve_on(
+    listener: TcpListener,
+    core: Core,
+    config: &Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), String> {
+    let app = countersign_http::app(
+        core.clone(),
+        &HttpConfig {
+            body_limit_bytes: config.body_limit_bytes,
+        },
+    );
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let mut graceful_rx = stop_rx.clone();
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = graceful_rx.wait_for(|stop| *stop).await;
+        tracing::info!("shutting down: no new connections; finishing requests in flight");
+    });
+    let grace = Duration::from_secs(config.shutdown_grace_seconds);
+    let result = tokio::select! {
+        r = server => r.map_err(|e| format!("server error: {e}")),
+        _ = async {
+            let _ = stop_rx.wait_for(|stop| *stop).await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!(seconds = config.shutdown_grace_seconds, "grace period over; abandoning requests in flight");
+            Ok(())
+        }
+    };
+    core.store.close().await;
+    tracing::info!("stopped");
+    result
+}
+
+/// Everything `countersign serve` does.
+pub async fn serve(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), String> {
+    let store = open_store(&config.database_url).await?;
+    let core = Core::new(store);
+    bootstrap_admin(
+        &core,
+        config.bootstrap_admin_token.as_ref().map(|s| s.0.as_str()),
+    )
+    .await?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the listening address: {e}"))?;
+    println!(
+        "countersign: listening on http://{addr} (database {})",
+        redact_url(&config.database_url)
+    );
+    serve_on(listener, core, &config, shutdown).await
+}
+
+/// A database URL without its password, for messages.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((creds, host)) if creds.contains(':') => {
+            let user = creds.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:***@{host}")
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_cut_from_urls() {
+        assert_eq!(
+            redact_url("postgres://u:pw@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(
+            redact_url("sqlite://countersign.db"),
+            "sqlite://countersign.db"
+        );
+    }
+}

@@ -1,0 +1,318 @@
+//! End-to-end tests of the admin and integration APIs over HTTP, on both backends.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::{App, Auth, code};
+use countersign::config::RawConfig;
+use countersign_store::backend_tests;
+use serde_json::json;
+
+backend_tests! {
+    async fn foundation_flow_end_to_end(backend) {
+        let app = App::spawn(backend).await;
+        let key = app.tenant_with_alice("example.com").await;
+
+        let (s, state) = app.call("GET", "/v1/users/alice@example.com", Auth::Bearer(&key), None).await;
+        assert_eq!(s, 200, "{state}");
+        assert_eq!(state, json!({"userID": "alice", "domain": "example.com", "status": "active", "authenticators": []}));
+
+        // The same key through HTTP Basic, with and without the domain as user name.
+        let (s, _) = app.call("GET", "/v1/users/alice@example.com", Auth::Basic("example.com", &key), None).await;
+        assert_eq!(s, 200);
+        let (s, _) = app.call("GET", "/v1/users/alice@example.com", Auth::Basic("", &key), None).await;
+        assert_eq!(s, 200);
+        // Domains are case-insensitive.
+        let (s, _) = app.call("GET", "/v1/users/alice@Example.COM", Auth::Bearer(&key), None).await;
+        assert_eq!(s, 200);
+
+        // The admin view carries the contact data; a change shows in the account state.
+        let (s, u) = app.admin("GET", "/admin/v1/tenants/example.com/users/alice", None).await;
+        assert_eq!(s, 200);
+        assert_eq!((u["phone"].as_str(), u["email"].as_str(), u["vdpDeliveryMethod"].as_str()),
+            (Some("+15550100"), Some("alice@example.com"), Some("Default")));
+        let (s, u) = app.admin("PATCH", "/admin/v1/tenants/example.com/users/alice",
+            Some(json!({"status": "locked", "phone": null, "vdpDeliveryMethod": "SMS"}))).await;
+        assert_eq!(s, 200, "{u}");
+        assert_eq!((u["status"].as_str(), &u["phone"], u["email"].as_str()),
+            (Some("locked"), &serde_json::Value::Null, Some("alice@example.com")));
+        let (_, state) = app.call("GET", "/v1/users/alice@example.com", Auth::Bearer(&key), None).await;
+        assert_eq!(state["status"], "locked");
+
+        let (s, _) = app.admin("DELETE", "/admin/v1/tenants/example.com/users/alice", None).await;
+        assert_eq!(s, 204);
+        let (s, body) = app.call("GET", "/v1/users/alice@example.com", Auth::Bearer(&key), None).await;
+        assert_eq!((s, code(&body)), (404, "user_not_found"));
+        let (s, body) = app.admin("DELETE", "/admin/v1/tenants/example.com/users/alice", None).await;
+        assert_eq!((s, code(&body)), (404, "user_not_found"));
+        app.stop().await.unwrap();
+    }
+
+    async fn a_key_sees_only_its_own_tenant(backend) {
+        let app = App::spawn(backend).await;
+        let key_a = app.tenant_with_alice("a.example").await;
+        let key_b = app.tenant_with_alice("b.example").await;
+        let (s, _) = app.call("GET", "/v1/users/alice@a.example", Auth::Bearer(&key_a), None).await;
+        assert_eq!(s, 200);
+        // B's key asking for A's user (who exists) gets the same answer as for nobody.
+        let (s, body) = app.call("GET", "/v1/users/alice@a.example", Auth::Bearer(&key_b), None).await;
+        assert_eq!((s, code(&body)), (404, "user_not_found"));
+        let (s, body) = app.call("GET", "/v1/users/nobody@a.example", Auth::Bearer(&key_b), None).await;
+        assert_eq!((s, code(&body)), (404, "user_not_found"));
+        // Basic with A's key but B's domain as user name is refused.
+        let (s, _) = app.call("GET", "/v1/users/alice@a.example", Auth::Basic("b.example", &key_a), None).await;
+        assert_eq!(s, 401);
+        // Revoking B's key does not touch A's.
+        let (_, keys) = app.admin("GET", "/admin/v1/tenants/b.example/api-keys", None).await;
+        let id = keys[0]["id"].as_str().unwrap().to_owned();
+        let (s, _) = app.admin("DELETE", &format!("/admin/v1/tenants/a.example/api-keys/{id}"), None).await;
+        assert_eq!(s, 404, "a key is revoked only through its own tenant");
+        let (s, _) = app.admin("DELETE", &format!("/admin/v1/tenants/b.example/api-keys/{id}"), None).await;
+        assert_eq!(s, 204);
+        let (s, _) = app.call("GET", "/v1/users/alice@b.example", Auth::Bearer(&key_b), None).await;
+        assert_eq!(s, 401);
+        let (s, _) = app.call("GET", "/v1/users/alice@a.example", Auth::Bearer(&key_a), None).await;
+        assert_eq!(s, 200);
+    }
+
+    async fn credentials_are_checked(backend) {
+        let app = App::spawn(backend).await;
+        let key = app.tenant_with_alice("example.com").await;
+        let path = "/v1/users/alice@example.com";
+        let fake = format!("csk_{}", "A".repeat(43));
+        for auth in [Auth::None, Auth::Bearer(&fake), Auth::Bearer("csk_"), Auth::Bearer(&app.admin), Auth::Basic(&key, "")] {
+            let (s, body) = app.call("GET", path, auth, None).await;
+            assert_eq!((s, code(&body)), (401, "unauthorized"));
+        }
+        // An API key does not open the admin API.
+        let (s, _) = app.call("GET", "/admin/v1/tenants", Auth::Bearer(&key), None).await;
+        assert_eq!(s, 401);
+        let resp = app.client.get(format!("{}{path}", app.base)).send().await.unwrap();
+        assert!(resp.headers().get("www-authenticate").is_some());
+
+        // Keys are listed without the secret, and the listing records use.
+        let (_, keys) = app.admin("GET", "/admin/v1/tenants/example.com/api-keys", None).await;
+        assert!(keys[0]["lastUsedAt"].is_null(), "not used yet: {keys}");
+        let (s, _) = app.call("GET", path, Auth::Bearer(&key), None).await;
+        assert_eq!(s, 200);
+        let (_, keys) = app.admin("GET", "/admin/v1/tenants/example.com/api-keys", None).await;
+        assert_eq!(keys.as_array().unwrap().len(), 1);
+        assert!(!keys.to_string().contains(&key), "a listing must not reveal the key");
+        assert!(keys[0]["lastUsedAt"].is_string(), "last use recorded: {keys}");
+        assert_eq!(keys[0]["hint"].as_str().unwrap(), &key[..8]);
+
+        // Admin tokens: create, use, revoke.
+        let (s, t) = app.admin("POST", "/admin/v1/admin-tokens", Some(json!({"name": "ops"}))).await;
+        assert_eq!(s, 201);
+        let second = t["key"].as_str().unwrap().to_owned();
+        assert!(second.starts_with("csa_"));
+        let (s, list) = app.call("GET", "/admin/v1/admin-tokens", Auth::Bearer(&second), None).await;
+        assert_eq!(s, 200);
+        assert_eq!(list.as_array().unwrap().len(), 2);
+        let id = t["id"].as_str().unwrap();
+        let (s, _) = app.admin("DELETE", &format!("/admin/v1/admin-tokens/{id}"), None).await;
+        assert_eq!(s, 204);
+        let (s, _) = app.call("GET", "/admin/v1/tenants", Auth::Bearer(&second), None).await;
+        assert_eq!(s, 401);
+        let (s, _) = app.admin("GET", "/admin/v1/tenants", None).await;
+        assert_eq!(s, 200);
+    }
+
+    async fn bad_input_gets_a_clear_error(backend) {
+        let app = App::spawn_with(backend, RawConfig { body_limit_bytes: Some(4096), ..Default::default() }).await;
+        let key = app.tenant_with_alice("example.com").await;
+        let admin = app.admin.clone();
+        let users = "/admin/v1/tenants/example.com/users";
+        let cases: Vec<(&str, &str, Option<serde_json::Value>, u16, &str, Option<&str>)> = vec![
+            ("POST", "/admin/v1/tenants", Some(json!({"domain": "bad domain"})), 422, "invalid_value", Some("domain")),
+            ("POST", "/admin/v1/tenants", Some(json!({})), 422, "invalid_value", Some("domain")),
+            ("POST", "/admin/v1/tenants", Some(json!({"domain": 5})), 422, "invalid_value", Some("domain")),
+            ("POST", "/admin/v1/tenants", Some(json!({"domain": "example.com"})), 409, "tenant_exists", None),
+            ("POST", "/admin/v1/tenants", Some(json!({"domain": "x.com", "settings": {"loginTimeoutSeconds": 0}})), 422, "invalid_value", Some("settings.loginTimeoutSeconds")),
+            ("POST", users, Some(json!({"userID": "alice"})), 409, "user_exists", None),
+            ("POST", users, Some(json!({"userID": "bob", "phone": "5550100"})), 422, "invalid_value", Some("phone")),
+            ("POST", users, Some(json!({"userID": "bob", "email": "bob"})), 422, "invalid_value", Some("email")),
+            ("POST", users, Some(json!({"userID": "bob", "locale": "e"})), 422, "invalid_value", Some("locale")),
+            ("POST", users, Some(json!({"userID": "bob", "status": "asleep"})), 422, "invalid_value", Some("status")),
+            ("POST", users, Some(json!({"userID": "bob", "vdpDeliveryMethod": "Pigeon"})), 422, "invalid_value", Some("vdpDeliveryMethod")),
+            ("POST", users, Some(json!({"userID": "bo b"})), 422, "invalid_value", Some("userID")),
+            ("POST", users, Some(json!({"userID": "bob", "pets": 2})), 422, "invalid_value", Some("pets")),
+            ("POST", "/admin/v1/tenants/nowhere.example/users", Some(json!({"userID": "bob"})), 404, "tenant_not_found", None),
+            ("PATCH", "/admin/v1/tenants/example.com", Some(json!({"settings": {"colour": "red"}})), 422, "invalid_value", Some("settings.colour")),
+            ("GET", "/admin/v1/tenants/Not_A_Domain", None, 422, "invalid_value", Some("domain")),
+            ("GET", "/admin/v1/tenants?limit=0", None, 422, "invalid_value", Some("limit")),
+            ("GET", "/admin/v1/tenants?limit=many", None, 400, "invalid_query", None),
+            ("POST", "/admin/v1/tenants/example.com/api-keys", Some(json!({"name": ""})), 422, "invalid_value", Some("name")),
+            ("GET", "/nowhere", None, 404, "not_found", None),
+            ("PUT", "/admin/v1/tenants", None, 405, "method_not_allowed", None),
+        ];
+        for (method, path, body, status, want, field) in cases {
+            let (s, b) = app.call(method, path, Auth::Bearer(&admin), body.clone()).await;
+            assert_eq!((s, code(&b)), (status, want), "{method} {path} {body:?}: {b}");
+            assert_eq!(b["error"]["field"].as_str(), field, "{method} {path}: {b}");
+            assert!(b["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+        }
+        let (s, b) = app.call("GET", "/v1/users/alice", Auth::Bearer(&key), None).await;
+        assert_eq!((s, code(&b), b["error"]["field"].as_str()), (422, "invalid_value", Some("userID@domain")));
+
+        let raw = |ctype: &'static str, body: &'static [u8]| app.raw("POST", users, Auth::Bearer(&admin), ctype, body.to_vec());
+        let (s, b) = raw("application/json", b"{\"userID\":").await;
+        assert_eq!((s, code(&b)), (400, "malformed_json"));
+        let (s, b) = raw("application/json", b"").await;
+        assert_eq!((s, code(&b)), (400, "malformed_json"));
+        let (s, b) = raw("text/plain", b"{\"userID\":\"bob\"}").await;
+        assert_eq!((s, code(&b)), (415, "unsupported_media_type"));
+        let big = format!("{{\"userID\":\"bob\",\"locale\":\"{}\"}}", "a".repeat(10_000));
+        let (s, b) = app.raw("POST", users, Auth::Bearer(&admin), "application/json", big.into_bytes()).await;
+        assert_eq!((s, code(&b)), (413, "payload_too_large"));
+
+        // Nothing was created by any of the refused requests.
+        let (_, list) = app.admin("GET", users, None).await;
+        let ids: Vec<_> = list["items"].as_array().unwrap().iter().map(|u| u["userID"].as_str().unwrap().to_owned()).collect();
+        assert_eq!(ids, ["alice"]);
+        let (_, tenants) = app.admin("GET", "/admin/v1/tenants", None).await;
+        assert_eq!(tenants["items"].as_array().unwrap().len(), 1);
+    }
+
+    async fn hostile_bodies_never_cause_a_server_error(backend) {
+        use proptest::strategy::{Strategy, ValueTree};
+        let app = App::spawn(backend).await;
+        app.tenant_with_alice("example.com").await;
+        let admin = app.admin.clone();
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let strategy = proptest::collection::vec(proptest::num::u8::ANY, 0..300);
+        let json_like = "\\{\"(userID|phone|email|locale|status|settings|domain|name)\":(\"[a-z@+.0-9 ]{0,20}\"|[0-9]{1,25}|null|true|\\[\\]|\\{\\}),?(\"phone\":\"\\+?[0-9]{0,18}\")?\\}";
+        let json_strategy = proptest::string::string_regex(json_like).unwrap();
+        for i in 0..120 {
+            let body = if i % 2 == 0 {
+                strategy.new_tree(&mut runner).unwrap().current()
+            } else {
+                json_strategy.new_tree(&mut runner).unwrap().current().into_bytes()
+            };
+            for path in ["/admin/v1/tenants", "/admin/v1/tenants/example.com/users", "/admin/v1/tenants/example.com/api-keys"] {
+                let (s, b) = app.raw("POST", path, Auth::Bearer(&admin), "application/json", body.clone()).await;
+                assert!(s < 500, "{path} {:?} -> {s} {b}", String::from_utf8_lossy(&body));
+                if s >= 400 {
+                    assert!(b["error"]["code"].is_string(), "{b}");
+                }
+            }
+            let (s, _) = app.raw("PATCH", "/admin/v1/tenants/example.com/users/alice", Auth::Bearer(&admin), "application/json", body.clone()).await;
+            assert!(s < 500);
+        }
+    }
+
+    async fn listings_are_paged(backend) {
+        let app = App::spawn(backend).await;
+        app.tenant_with_alice("example.com").await;
+        for name in ["bob", "carol", "dave", "erin"] {
+            let (s, _) = app.admin("POST", "/admin/v1/tenants/example.com/users", Some(json!({"userID": name}))).await;
+            assert_eq!(s, 201);
+        }
+        let mut seen = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let q = match &after { Some(a) => format!("?limit=2&after={a}"), None => "?limit=2".into() };
+            let (s, page) = app.admin("GET", &format!("/admin/v1/tenants/example.com/users{q}"), None).await;
+            assert_eq!(s, 200);
+            let items = page["items"].as_array().unwrap();
+            assert!(items.len() <= 2);
+            seen.extend(items.iter().map(|u| u["userID"].as_str().unwrap().to_owned()));
+            match page["nextAfter"].as_str() {
+                Some(next) => after = Some(next.to_owned()),
+                None => break,
+            }
+        }
+        assert_eq!(seen, ["alice", "bob", "carol", "dave", "erin"]);
+    }
+
+    async fn tenant_settings_and_deletion(backend) {
+        let app = App::spawn(backend).await;
+        let key = app.tenant_with_alice("example.com").await;
+        let (s, t) = app.admin("GET", "/admin/v1/tenants/example.com", None).await;
+        assert_eq!((s, t["settings"]["loginTimeoutSeconds"].as_u64()), (200, Some(60)));
+        let (s, t) = app.admin("PATCH", "/admin/v1/tenants/example.com", Some(json!({"settings": {"loginTimeoutSeconds": 45}}))).await;
+        assert_eq!((s, t["settings"]["loginTimeoutSeconds"].as_u64()), (200, Some(45)));
+        let (_, t) = app.admin("GET", "/admin/v1/tenants/example.com", None).await;
+        assert_eq!(t["settings"]["loginTimeoutSeconds"].as_u64(), Some(45));
+
+        let (s, _) = app.admin("DELETE", "/admin/v1/tenants/example.com", None).await;
+        assert_eq!(s, 204);
+        let (s, b) = app.admin("GET", "/admin/v1/tenants/example.com", None).await;
+        assert_eq!((s, code(&b)), (404, "tenant_not_found"));
+        // Its key died with it; re-creating the domain does not revive the key or the user.
+        let (s, _) = app.call("GET", "/v1/users/alice@example.com", Auth::Bearer(&key), None).await;
+        assert_eq!(s, 401);
+        let (s, _) = app.admin("POST", "/admin/v1/tenants", Some(json!({"domain": "example.com"}))).await;
+        assert_eq!(s, 201);
+        let (s, _) = app.admin("GET", "/admin/v1/tenants/example.com/users/alice", None).await;
+        assert_eq!(s, 404);
+        let (s, _) = app.call("GET", "/v1/users/alice@example.com", Auth::Bearer(&key), None).await;
+        assert_eq!(s, 401);
+    }
+
+    async fn operations_routes(backend) {
+        let app = App::spawn(backend).await;
+        let key = app.tenant_with_alice("example.com").await;
+        let (s, b) = app.call("GET", "/healthz", Auth::None, None).await;
+        assert_eq!((s, b["status"].as_str()), (200, Some("ok")));
+        let (s, _) = app.call("GET", "/readyz", Auth::None, None).await;
+        assert_eq!(s, 200);
+        app.call("GET", "/v1/users/alice@example.com", Auth::Bearer(&key), None).await;
+        app.call("GET", "/v1/users/bob@example.com", Auth::Bearer(&key), None).await;
+
+        let resp = app.client.get(format!("{}/metrics", app.base)).send().await.unwrap();
+        assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+        let text = resp.text().await.unwrap();
+        assert!(text.contains("countersign_http_requests_total{method=\"GET\",route=\"/v1/users/{user}\",status=\"200\"} 1"), "{text}");
+        assert!(text.contains("countersign_http_requests_total{method=\"GET\",route=\"/v1/users/{user}\",status=\"404\"} 1"), "{text}");
+        assert!(text.contains("countersign_http_request_duration_seconds_bucket"));
+        assert!(!text.contains("alice"), "user names must not reach metrics");
+
+        let resp = app.client.get(format!("{}/healthz", app.base)).send().await.unwrap();
+        assert!(resp.headers().get("x-request-id").is_some());
+
+        // The description covers every route the server answers.
+        let (s, api) = app.call("GET", "/openapi.json", Auth::None, None).await;
+        assert_eq!(s, 200);
+        let paths = api["paths"].as_object().unwrap();
+        for (path, methods) in [
+            ("/v1/users/{user}", &["get"][..]),
+            ("/admin/v1/tenants", &["get", "post"]),
+            ("/admin/v1/tenants/{domain}", &["get", "patch", "delete"]),
+            ("/admin/v1/tenants/{domain}/users", &["get", "post"]),
+            ("/admin/v1/tenants/{domain}/users/{userID}", &["get", "patch", "delete"]),
+            ("/admin/v1/tenants/{domain}/api-keys", &["get", "post"]),
+            ("/admin/v1/tenants/{domain}/api-keys/{id}", &["delete"]),
+            ("/admin/v1/admin-tokens", &["get", "post"]),
+            ("/admin/v1/admin-tokens/{id}", &["delete"]),
+            ("/healthz", &["get"]), ("/readyz", &["get"]), ("/metrics", &["get"]),
+            ("/openapi.json", &["get"]), ("/docs", &["get"]),
+        ] {
+            for m in methods {
+                assert!(paths.get(path).and_then(|p| p.get(*m)).is_some(), "{m} {path} missing from /openapi.json");
+            }
+        }
+        assert_eq!(paths.len(), 14, "a route was added: list it above");
+        assert!(api["components"]["schemas"]["ErrorBody"].is_object());
+        assert!(api["components"]["securitySchemes"]["adminToken"].is_object());
+
+        let resp = app.client.get(format!("{}/docs", app.base)).send().await.unwrap();
+        assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        let html = resp.text().await.unwrap();
+        assert!(html.contains("/admin/v1/tenants/{domain}/users/{userID}"));
+        assert!(html.contains("id=\"schema-User\""));
+        assert!(!html.contains("<script"), "the docs page loads nothing");
+        app.stop().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn readyz_reports_an_unreachable_database() {
+    let app = App::spawn(countersign_store::testing::Backend::Sqlite).await;
+    app.core.store.close().await;
+    let (s, b) = app.call("GET", "/readyz", Auth::None, None).await;
+    assert_eq!((s, code(&b)), (503, "storage_unavailable"));
+    let (s, b) = app.admin("GET", "/admin/v1/tenants", None).await;
+    assert_eq!((s, code(&b)), (503, "storage_unavailable"));
+}

@@ -1,0 +1,174 @@
+//! Test harness: the real application on an ephemeral loopback port, on a throw-away
+//! database of either backend, spoken to over HTTP.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
+
+use countersign::config::RawConfig;
+use countersign_core::ops::Core;
+use countersign_store::testing::{Backend, TestDb};
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+/// How a request authenticates.
+#[derive(Clone, Copy)]
+pub enum Auth<'a> {
+    None,
+    Bearer(&'a str),
+    Basic(&'a str, &'a str),
+}
+
+pub struct App {
+    pub base: String,
+    pub admin: String,
+    pub core: Core,
+    pub client: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<Result<(), String>>>,
+    _db: TestDb,
+}
+
+impl App {
+    pub async fn spawn(backend: Backend) -> App {
+        Self::spawn_with(backend, RawConfig::default()).await
+    }
+
+    pub async fn spawn_with(backend: Backend, raw: RawConfig) -> App {
+        let db = TestDb::new(backend).await;
+        let store = countersign::open_store(&db.url).await.unwrap();
+        let core = Core::new(store);
+        let admin = core
+            .bootstrap_admin_token(None)
+            .await
+            .unwrap()
+            .expect("first token")
+            .secret;
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let config = raw.validate().unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        let server_core = core.clone();
+        let server = tokio::spawn(async move {
+            countersign::serve_on(listener, server_core, &config, async move {
+                let _ = rx.await;
+            })
+            .await
+        });
+        App {
+            base,
+            admin,
+            core,
+            client: reqwest::Client::new(),
+            stop: Some(tx),
+            server: Some(server),
+            _db: db,
+        }
+    }
+
+    /// Stop the server and wait for it to finish.
+    pub async fn stop(mut self) -> Result<(), String> {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        self.server.take().unwrap().await.unwrap()
+    }
+
+    fn with_auth(&self, req: reqwest::RequestBuilder, auth: Auth<'_>) -> reqwest::RequestBuilder {
+        match auth {
+            Auth::None => req,
+            Auth::Bearer(t) => req.bearer_auth(t),
+            Auth::Basic(u, p) => req.basic_auth(u, Some(p)),
+        }
+    }
+
+    /// Send a request with an optional JSON body; the status and the body as JSON
+    /// (`Value::Null` when empty, a string when not JSON).
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        auth: Auth<'_>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self.with_auth(
+            self.client.request(method, format!("{}{path}", self.base)),
+            auth,
+        );
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        read(resp).await
+    }
+
+    /// Send a raw body with a content type.
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        auth: Auth<'_>,
+        ctype: &str,
+        body: Vec<u8>,
+    ) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let req = self
+            .with_auth(
+                self.client.request(method, format!("{}{path}", self.base)),
+                auth,
+            )
+            .header("content-type", ctype)
+            .body(body);
+        read(req.send().await.unwrap()).await
+    }
+
+    pub async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let token = self.admin.clone();
+        self.call(method, path, Auth::Bearer(&token), body).await
+    }
+
+    /// Create a tenant, a user `alice` in it and an API key; return the key.
+    pub async fn tenant_with_alice(&self, domain: &str) -> String {
+        let (s, _) = self
+            .admin(
+                "POST",
+                "/admin/v1/tenants",
+                Some(serde_json::json!({"domain": domain})),
+            )
+            .await;
+        assert_eq!(s, 201);
+        let (s, _) = self
+            .admin(
+                "POST",
+                &format!("/admin/v1/tenants/{domain}/users"),
+                Some(serde_json::json!({"userID": "alice", "email": format!("alice@{domain}"), "phone": "+15550100", "locale": "en"})),
+            )
+            .await;
+        assert_eq!(s, 201);
+        let (s, key) = self
+            .admin(
+                "POST",
+                &format!("/admin/v1/tenants/{domain}/api-keys"),
+                Some(serde_json::json!({"name": "web"})),
+            )
+            .await;
+        assert_eq!(s, 201);
+        key["key"].as_str().unwrap().to_owned()
+    }
+}
+
+pub async fn read(resp: reqwest::Response) -> (u16, Value) {
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    let value = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, value)
+}
+
+/// The error code of an error body.
+pub fn code(v: &Value) -> &str {
+    v["error"]["code"].as_str().unwrap_or("<no error code>")
+}
