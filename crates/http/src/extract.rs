@@ -108,10 +108,10 @@ fn field_in_message(message: &str) -> Option<String> {
 /// drop it, since a value in the wrong place may be a secret.
 fn redact_values(message: &str) -> String {
     for lead in ["invalid type: string \"", "invalid value: string \""] {
-        if let Some(rest) = message.strip_prefix(lead) {
-            if let Some(end) = rest.find("\", expected") {
-                return format!("{}{}", &lead[..lead.len() - 2], &rest[end + 1..]);
-            }
+        if let Some(rest) = message.strip_prefix(lead)
+            && let Some(end) = rest.find("\", expected")
+        {
+            return format!("{}{}", &lead[..lead.len() - 2], &rest[end + 1..]);
         }
     }
     message.to_owned()

@@ -124,7 +124,9 @@ backend_tests! {
         let key = app.tenant_with_alice("example.com").await;
         let admin = app.admin.clone();
         let users = "/admin/v1/tenants/example.com/users";
-        let cases: Vec<(&str, &str, Option<serde_json::Value>, u16, &str, Option<&str>)> = vec![
+        // (method, path, body, status, code, field)
+        type Case<'a> = (&'a str, &'a str, Option<serde_json::Value>, u16, &'a str, Option<&'a str>);
+        let cases: Vec<Case> = vec![
             ("POST", "/admin/v1/tenants", Some(json!({"domain": "bad domain"})), 422, "invalid_value", Some("domain")),
             ("POST", "/admin/v1/tenants", Some(json!({})), 422, "invalid_value", Some("domain")),
             ("POST", "/admin/v1/tenants", Some(json!({"domain": 5})), 422, "invalid_value", Some("domain")),

@@ -1,0 +1,464 @@
+//! The `countersign` executable as a user runs it: no configuration, flags, environment,
+//! offline admin commands, signals.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::read;
+use countersign_store::testing::{Backend, TestDb};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const BIN: &str = env!("CARGO_BIN_EXE_countersign");
+
+/// The binary with no COUNTERSIGN_* variables from the outside world, run in `dir`.
+fn command(dir: &Path) -> Command {
+    let mut c = Command::new(BIN);
+    c.current_dir(dir).env_remove("RUST_LOG").kill_on_drop(true);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("COUNTERSIGN_") {
+            c.env_remove(k);
+        }
+    }
+    c
+}
+
+struct Server {
+    child: Child,
+    base: String,
+    token: Option<String>,
+    client: reqwest::Client,
+}
+
+impl Server {
+    /// Start `serve` and read standard output up to the listening line.
+    async fn start(mut cmd: Command) -> Server {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut token = None;
+        let base = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if let Some(t) = line.strip_prefix("admin token: ") {
+                    token = Some(t.to_owned());
+                }
+                if let Some(rest) = line.strip_prefix("countersign: listening on ") {
+                    return rest.split(' ').next().unwrap().to_owned();
+                }
+            }
+            panic!("the server exited before listening");
+        })
+        .await
+        .expect("server did not start within 30 s");
+        // Keep draining stdout so the server never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Server {
+            child,
+            base,
+            token,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        bearer: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(bearer);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        read(req.send().await.unwrap()).await
+    }
+
+    /// SIGTERM, and the exit status within 10 s.
+    async fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().unwrap().to_string();
+        let killed = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        tokio::time::timeout(Duration::from_secs(10), self.child.wait())
+            .await
+            .expect("no exit after SIGTERM")
+            .unwrap()
+    }
+}
+
+/// The README's flow: tenant, user, API key, account state.
+async fn readme_flow(server: &Server, admin: &str) {
+    let (s, _) = server
+        .call(
+            "POST",
+            "/admin/v1/tenants",
+            admin,
+            Some(json!({"domain": "example.com"})),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let user = json!({"userID": "alice", "email": "alice@example.com", "phone": "+15550100", "locale": "en"});
+    let (s, _) = server
+        .call(
+            "POST",
+            "/admin/v1/tenants/example.com/users",
+            admin,
+            Some(user),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let (s, k) = server
+        .call(
+            "POST",
+            "/admin/v1/tenants/example.com/api-keys",
+            admin,
+            Some(json!({"name": "web"})),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let key = k["key"].as_str().unwrap();
+    let (s, state) = server
+        .call("GET", "/v1/users/alice@example.com", key, None)
+        .await;
+    assert_eq!(
+        (s, state["status"].as_str(), state["domain"].as_str()),
+        (200, Some("active"), Some("example.com"))
+    );
+}
+
+#[tokio::test]
+async fn serve_with_no_configuration_uses_sqlite_in_the_working_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    // Only the port differs from a bare `countersign serve`, so tests can run in parallel.
+    let mut cmd = command(dir.path());
+    cmd.args(["serve", "--listen", "127.0.0.1:0"]);
+    let server = Server::start(cmd).await;
+    assert!(server.base.starts_with("http://127.0.0.1:"));
+    let token = server
+        .token
+        .clone()
+        .expect("the first start prints an admin token");
+    assert!(token.starts_with("csa_"));
+    assert!(dir.path().join("countersign.db").exists());
+    readme_flow(&server, &token).await;
+    let status = server.terminate().await;
+    assert!(status.success(), "exit after SIGTERM: {status:?}");
+    // Closed cleanly: the last connection checkpointed the write-ahead log away.
+    assert!(
+        !dir.path().join("countersign.db-wal").exists(),
+        "WAL left behind: database not closed cleanly"
+    );
+
+    // A second start keeps the data and prints no new token.
+    let mut cmd = command(dir.path());
+    cmd.args(["serve", "--listen", "127.0.0.1:0"]);
+    let server = Server::start(cmd).await;
+    assert_eq!(server.token, None);
+    let (s, t) = server
+        .call("GET", "/admin/v1/tenants/example.com", &token, None)
+        .await;
+    assert_eq!((s, t["domain"].as_str()), (200, Some("example.com")));
+    assert!(server.terminate().await.success());
+}
+
+async fn bootstrap_token_from_environment(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let chosen = format!("csa_{}", "b".repeat(40));
+    let mut cmd = command(dir.path());
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--database", &db.url])
+        .env("COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN", &chosen);
+    let server = Server::start(cmd).await;
+    assert_eq!(server.token, None, "a configured token is not printed");
+    readme_flow(&server, &chosen).await;
+    assert!(server.terminate().await.success());
+
+    // Later starts ignore another bootstrap value: admin tokens exist already.
+    let other = format!("csa_{}", "c".repeat(40));
+    let mut cmd = command(dir.path());
+    cmd.args(["serve", "--listen", "127.0.0.1:0"])
+        .env("COUNTERSIGN_DATABASE_URL", &db.url)
+        .env("COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN", &other);
+    let server = Server::start(cmd).await;
+    let (s, _) = server.call("GET", "/admin/v1/tenants", &other, None).await;
+    assert_eq!(s, 401);
+    let (s, list) = server.call("GET", "/admin/v1/tenants", &chosen, None).await;
+    assert_eq!(
+        (s, list["items"][0]["domain"].as_str()),
+        (200, Some("example.com"))
+    );
+    assert!(server.terminate().await.success());
+}
+
+#[tokio::test]
+async fn bootstrap_token_from_environment_sqlite() {
+    bootstrap_token_from_environment(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn bootstrap_token_from_environment_postgres() {
+    bootstrap_token_from_environment(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn offline_admin_commands_then_serve_on_postgres() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let mut c = command(dir.path());
+        c.arg("--database").arg(&db.url).args(args);
+        c
+    };
+    let out = run(&["migrate"]).output().await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&["admin", "tenant", "create", "example.com"])
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("tenant created: example.com"));
+    let out = run(&["admin", "tenant", "create", "example.com"])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "a second tenant with one domain is refused"
+    );
+    let out = run(&[
+        "admin",
+        "api-key",
+        "create",
+        "example.com",
+        "--name",
+        "batch",
+    ])
+    .output()
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let key = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("api key: "))
+        .unwrap()
+        .to_owned();
+    let out = run(&["admin", "token", "create"]).output().await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let token = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("admin token: "))
+        .unwrap()
+        .to_owned();
+
+    let mut cmd = run(&["serve", "--listen", "127.0.0.1:0"]);
+    cmd.arg("--log-format").arg("json");
+    let server = Server::start(cmd).await;
+    let (s, _) = server
+        .call(
+            "POST",
+            "/admin/v1/tenants/example.com/users",
+            &token,
+            Some(json!({"userID": "alice"})),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let (s, state) = server
+        .call("GET", "/v1/users/alice@example.com", &key, None)
+        .await;
+    assert_eq!((s, state["userID"].as_str()), (200, Some("alice")));
+    // The key made offline is listed with the name given.
+    let (_, keys) = server
+        .call(
+            "GET",
+            "/admin/v1/tenants/example.com/api-keys",
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(keys[0]["name"].as_str(), Some("batch"));
+    assert!(server.terminate().await.success());
+}
+
+#[tokio::test]
+async fn configuration_errors_and_help_are_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        "listen = \"127.0.0.1:0\"\ncolour = \"red\"\n",
+    )
+    .unwrap();
+    let out = command(dir.path())
+        .args(["--config", "bad.toml", "serve"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("colour"));
+
+    let out = command(dir.path())
+        .args(["serve", "--listen", "here"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("listen"));
+
+    let out = command(dir.path())
+        .args(["serve"])
+        .env("COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN", "short")
+        .env("COUNTERSIGN_LISTEN", "127.0.0.1:0")
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("short"), "the secret is not echoed");
+
+    let out = command(dir.path())
+        .args(["migrate", "--database", "sqlite:///nonexistent-dir/x/y.db"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot open database"));
+
+    // A configuration file is read, and a flag beats it.
+    std::fs::write(
+        dir.path().join("good.toml"),
+        "database_url = \"sqlite://from-file.db\"\nlog_format = \"json\"\n",
+    )
+    .unwrap();
+    let out = command(dir.path())
+        .args(["--config", "good.toml", "migrate"])
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success());
+    assert!(dir.path().join("from-file.db").exists());
+    let out = command(dir.path())
+        .args([
+            "--config",
+            "good.toml",
+            "migrate",
+            "--database",
+            "sqlite://from-flag.db",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success());
+    assert!(dir.path().join("from-flag.db").exists());
+
+    for args in [
+        &["--help"][..],
+        &["serve", "--help"],
+        &["migrate", "--help"],
+        &["admin", "--help"],
+        &["admin", "tenant", "create", "--help"],
+        &["admin", "api-key", "create", "--help"],
+        &["admin", "token", "create", "--help"],
+    ] {
+        let out = command(dir.path()).args(args).output().await.unwrap();
+        assert!(out.status.success(), "{args:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("Usage:"), "{args:?}: {text}");
+    }
+    let out = command(dir.path())
+        .args(["serve", "--help"])
+        .output()
+        .await
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN"));
+}
+
+/// The README's curl session, run as written (only the port differs), on both backends.
+async fn readme_curl_session(backend: Backend) {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let after = readme
+        .split("In another shell:")
+        .nth(1)
+        .expect("README curl session");
+    let script = after
+        .split("```sh\n")
+        .nth(1)
+        .unwrap()
+        .split("\n```")
+        .next()
+        .unwrap();
+    let token = script
+        .lines()
+        .find_map(|l| l.strip_prefix("TOKEN="))
+        .unwrap()
+        .to_owned();
+
+    let db = TestDb::new(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = command(dir.path());
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--database", &db.url])
+        .env("COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN", &token);
+    let server = Server::start(cmd).await;
+    let script = script.replace(
+        "BASE=http://127.0.0.1:8080",
+        &format!("BASE={}", server.base),
+    );
+    let out = Command::new("bash")
+        .arg("-euc")
+        .arg(&script)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Every output the README shows in a comment appears in the real output.
+    for shown in script.lines().filter_map(|l| l.strip_prefix("# {")) {
+        assert!(
+            stdout.contains(&format!("{{{shown}")),
+            "README promises {{{shown}\ngot: {stdout}"
+        );
+    }
+    assert_eq!(
+        stdout.matches("\"authenticators\":[]").count(),
+        2,
+        "{stdout}"
+    );
+    assert!(server.terminate().await.success());
+}
+
+#[tokio::test]
+async fn readme_curl_session_sqlite() {
+    readme_curl_session(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn readme_curl_session_postgres() {
+    readme_curl_session(Backend::Postgres).await;
+}
