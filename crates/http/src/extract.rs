@@ -104,17 +104,22 @@ fn field_in_message(message: &str) -> Option<String> {
     Some(message[start..start + len].to_owned())
 }
 
-/// serde quotes the offending value (`invalid type: string "hunter2", expected …`);
-/// drop it, since a value in the wrong place may be a secret.
+/// serde quotes the offending value (`invalid type: string "hunter2", expected …`,
+/// ``unknown variant `x`, expected …``); drop it, since a value sent in the wrong place
+/// may be a secret. Field names (`unknown field`, `missing field`) are kept.
 fn redact_values(message: &str) -> String {
-    for lead in ["invalid type: string \"", "invalid value: string \""] {
-        if let Some(rest) = message.strip_prefix(lead)
-            && let Some(end) = rest.find("\", expected")
-        {
-            return format!("{}{}", &lead[..lead.len() - 2], &rest[end + 1..]);
-        }
+    let quotes_value = ["invalid type: ", "invalid value: ", "unknown variant "]
+        .iter()
+        .any(|p| message.starts_with(p));
+    let Some(expected) = message.find(", expected") else {
+        return message.to_owned();
+    };
+    if !quotes_value {
+        return message.to_owned();
     }
-    message.to_owned()
+    let head = &message[..expected];
+    let cut = head.find(['"', '`']).unwrap_or(head.len());
+    format!("{}{}", head[..cut].trim_end(), &message[expected..])
 }
 
 /// Query parameters; unreadable ones are `400 invalid_query`.
@@ -206,5 +211,20 @@ mod tests {
         assert_eq!(e.field.as_deref(), Some("userId"));
         let e = err(r#"{"userId":"a","count":"hunter2"}"#);
         assert!(!e.message.contains("hunter2"), "{}", e.message);
+        assert!(
+            e.message.starts_with("invalid type: string, expected"),
+            "{}",
+            e.message
+        );
+        let e = err(r#"{"userId":"a","inner":{"n":123456}}"#);
+        assert!(!e.message.contains("123456"), "{}", e.message);
+        assert_eq!(
+            redact_values("unknown variant `hunter2`, expected one of `a`, `b`"),
+            "unknown variant, expected one of `a`, `b`"
+        );
+        assert_eq!(
+            redact_values("unknown field `colour`, expected `n`"),
+            "unknown field `colour`, expected `n`"
+        );
     }
 }

@@ -318,3 +318,42 @@ async fn readyz_reports_an_unreachable_database() {
     let (s, b) = app.admin("GET", "/admin/v1/tenants", None).await;
     assert_eq!((s, code(&b)), (503, "storage_unavailable"));
 }
+
+/// A request in flight when shutdown begins still completes and is stored; new
+/// connections are refused.
+#[tokio::test]
+async fn shutdown_lets_requests_in_flight_finish() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut app = App::spawn(countersign_store::testing::Backend::Sqlite).await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let body = br#"{"domain":"late.example"}"#;
+    let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /admin/v1/tenants HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        app.admin,
+        body.len()
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    conn.write_all(&body[..5]).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+
+    // Begin shutdown while the body is half sent.
+    app.signal_stop();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(
+        tokio::net::TcpStream::connect(&addr).await.is_err(),
+        "no new connections after shutdown began"
+    );
+
+    conn.write_all(&body[5..]).await.unwrap();
+    let mut response = String::new();
+    conn.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+    app.join().await.unwrap();
+
+    // The tenant was stored, and the database was closed and opens again.
+    let store = countersign::open_store(&app.db_url()).await.unwrap();
+    let domain = countersign_core::Domain::parse("late.example", "domain").unwrap();
+    assert!(store.tenant_by_domain(&domain).await.unwrap().is_some());
+}

@@ -20,7 +20,10 @@ const BIN: &str = env!("CARGO_BIN_EXE_countersign");
 /// The binary with no COUNTERSIGN_* variables from the outside world, run in `dir`.
 fn command(dir: &Path) -> Command {
     let mut c = Command::new(BIN);
-    c.current_dir(dir).env_remove("RUST_LOG").kill_on_drop(true);
+    c.current_dir(dir)
+        .env_remove("RUST_LOG")
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
     for (k, _) in std::env::vars() {
         if k.starts_with("COUNTERSIGN_") {
             c.env_remove(k);
@@ -39,11 +42,7 @@ struct Server {
 impl Server {
     /// Start `serve` and read standard output up to the listening line.
     async fn start(mut cmd: Command) -> Server {
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = cmd.stdout(Stdio::piped()).spawn().unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut token = None;
         let base = tokio::time::timeout(Duration::from_secs(30), async {
@@ -461,4 +460,64 @@ async fn readme_curl_session_sqlite() {
 #[tokio::test]
 async fn readme_curl_session_postgres() {
     readme_curl_session(Backend::Postgres).await;
+}
+
+/// Nothing secret reaches the logs, even at the most verbose level: not the admin
+/// token, not an API key, not a secret sent in the wrong field.
+#[tokio::test]
+async fn secrets_never_reach_the_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("server.log");
+    let token = format!("csa_{}", "s".repeat(40));
+    let mut cmd = command(dir.path());
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--log-level", "trace"])
+        .env("COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN", &token)
+        .stderr(std::fs::File::create(&log_path).unwrap());
+    let server = Server::start(cmd).await;
+    readme_flow(&server, &token).await;
+    let (_, k) = server
+        .call(
+            "POST",
+            "/admin/v1/tenants/example.com/api-keys",
+            &token,
+            Some(json!({"name": "x"})),
+        )
+        .await;
+    let key = k["key"].as_str().unwrap().to_owned();
+    let (s, _) = server
+        .call("GET", "/v1/users/alice@example.com", &key, None)
+        .await;
+    assert_eq!(s, 200);
+    let (s, _) = server
+        .call(
+            "GET",
+            "/v1/users/alice@example.com",
+            "csk_wrong-key-hunter2",
+            None,
+        )
+        .await;
+    assert_eq!(s, 401);
+    let (s, e) = server
+        .call(
+            "POST",
+            "/admin/v1/tenants/example.com/users",
+            &token,
+            Some(json!({"userID": "bob", "status": "hunter2-secret"})),
+        )
+        .await;
+    assert_eq!(s, 422);
+    assert!(
+        !e.to_string().contains("hunter2"),
+        "the error echoes the value: {e}"
+    );
+    assert!(server.terminate().await.success());
+
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        log.contains("/v1/users/{user}"),
+        "request logs name the route: {log}"
+    );
+    for secret in [token.as_str(), key.as_str(), &key[4..], "hunter2"] {
+        assert!(!log.contains(secret), "a secret reached the log");
+    }
 }

@@ -67,10 +67,25 @@ impl App {
 
     /// Stop the server and wait for it to finish.
     pub async fn stop(mut self) -> Result<(), String> {
+        self.signal_stop();
+        self.join().await
+    }
+
+    /// Begin shutdown (what SIGTERM does to the binary).
+    pub fn signal_stop(&mut self) {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }
+    }
+
+    /// Wait for the server to finish.
+    pub async fn join(&mut self) -> Result<(), String> {
         self.server.take().unwrap().await.unwrap()
+    }
+
+    /// The URL of this app's database.
+    pub fn db_url(&self) -> String {
+        self._db.url.clone()
     }
 
     fn with_auth(&self, req: reqwest::RequestBuilder, auth: Auth<'_>) -> reqwest::RequestBuilder {
