@@ -105,16 +105,13 @@ impl App {
         auth: Auth<'_>,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut req = self.with_auth(
-            self.client.request(method, format!("{}{path}", self.base)),
+        self.send(
+            method,
+            path,
             auth,
-        );
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap();
-        read(resp).await
+            body.map(|b| ("application/json", b.to_string().into_bytes())),
+        )
+        .await
     }
 
     /// Send a raw body with a content type.
@@ -126,14 +123,24 @@ impl App {
         ctype: &str,
         body: Vec<u8>,
     ) -> (u16, Value) {
+        self.send(method, path, auth, Some((ctype, body))).await
+    }
+
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        auth: Auth<'_>,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> (u16, Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let req = self
-            .with_auth(
-                self.client.request(method, format!("{}{path}", self.base)),
-                auth,
-            )
-            .header("content-type", ctype)
-            .body(body);
+        let mut req = self.with_auth(
+            self.client.request(method, format!("{}{path}", self.base)),
+            auth,
+        );
+        if let Some((ctype, bytes)) = body {
+            req = req.header("content-type", ctype).body(bytes);
+        }
         read(req.send().await.unwrap()).await
     }
 
