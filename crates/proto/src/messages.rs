@@ -1,0 +1,267 @@
+//! JSON messages of the mobile API and the QR activation payload.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// `countersign://activate?v=1&server=…&id=…&code=…`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QrPayload {
+    /// The server's base URL, e.g. `http://127.0.0.1:8080`.
+    pub server: String,
+    /// The activation ID.
+    pub activation_id: String,
+    /// The one-time activation code.
+    pub code: String,
+}
+
+fn pct_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn pct_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+impl QrPayload {
+    /// The text the QR code encodes.
+    pub fn to_uri(&self) -> String {
+        format!(
+            "countersign://activate?v=1&server={}&id={}&code={}",
+            pct_encode(&self.server),
+            pct_encode(&self.activation_id),
+            pct_encode(&self.code)
+        )
+    }
+
+    /// Read a payload; `None` when it is not one.
+    pub fn parse(uri: &str) -> Option<QrPayload> {
+        let query = uri.trim().strip_prefix("countersign://activate?")?;
+        let mut fields = BTreeMap::new();
+        for pair in query.split('&') {
+            let (k, v) = pair.split_once('=')?;
+            fields.insert(k, pct_decode(v)?);
+        }
+        if fields.get("v").map(String::as_str) != Some("1") {
+            return None;
+        }
+        Some(QrPayload {
+            server: fields.remove("server")?,
+            activation_id: fields.remove("id")?,
+            code: fields.remove("code")?,
+        })
+    }
+}
+
+/// Step (a): prove knowledge of the activation code.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeRequest {
+    /// The code from the QR payload.
+    pub code: String,
+}
+
+/// Step (a) answer: the license activation data.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LicenseData {
+    /// The activation.
+    #[serde(rename = "activationID")]
+    pub activation_id: String,
+    /// Server nonce the instance step must sign.
+    pub nonce: String,
+    /// Whose device this becomes.
+    #[serde(rename = "userID")]
+    pub user_id: String,
+    /// The user's tenant.
+    pub domain: String,
+    /// When the activation expires (RFC 3339).
+    pub expires_at: String,
+    /// Whether a PIN key is required (always, in this version).
+    pub pin_required: bool,
+}
+
+/// Step (b): register the instance's keys.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InstanceRequest {
+    /// The nonce from step (a).
+    pub nonce: String,
+    /// Possession public key.
+    pub possession_key: String,
+    /// PIN public key.
+    pub pin_key: String,
+    /// Biometric public key, when the device has biometrics.
+    #[serde(default)]
+    pub biometric_key: Option<String>,
+    /// Custom-authenticator public keys by name.
+    #[serde(default)]
+    pub custom_keys: BTreeMap<String, String>,
+    /// The app's ID (push configuration key).
+    #[serde(rename = "appID")]
+    pub app_id: String,
+    /// The app's version.
+    pub app_version: String,
+    /// A name for the device.
+    #[serde(default)]
+    pub device_name: Option<String>,
+    /// Possession-key signature over the activation proof bytes.
+    pub possession_proof: String,
+    /// PIN-key signature over the same bytes.
+    pub pin_proof: String,
+    /// Biometric-key signature over the same bytes.
+    #[serde(default)]
+    pub biometric_proof: Option<String>,
+}
+
+/// Step (b) answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceData {
+    /// The new device.
+    #[serde(rename = "deviceID")]
+    pub device_id: String,
+    /// `Pending` until confirmed.
+    pub state: String,
+}
+
+/// Step (c) answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Confirmation {
+    /// The user.
+    #[serde(rename = "userID")]
+    pub user_id: String,
+    /// The tenant.
+    pub domain: String,
+    /// The device.
+    #[serde(rename = "deviceID")]
+    pub device_id: String,
+    /// The gateway the device talks to.
+    #[serde(rename = "gatewayID")]
+    pub gateway_id: String,
+}
+
+/// Step (d): where pushes go.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PushRegistration {
+    /// `poll`, `webhook`, `fcm`, `apns`, `webpush`.
+    pub platform: String,
+    /// Token, endpoint or webhook URL (none for `poll`).
+    #[serde(default)]
+    pub token: Option<String>,
+    /// The app's version.
+    #[serde(default)]
+    pub app_version: Option<String>,
+}
+
+/// The body of a push: a reference only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PushReference {
+    /// The login request.
+    #[serde(rename = "requestID")]
+    pub request_id: String,
+    /// The device it is for.
+    #[serde(rename = "deviceID")]
+    pub device_id: String,
+}
+
+/// A pending request as the device fetches it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingRequest {
+    /// The login request.
+    #[serde(rename = "requestID")]
+    pub request_id: String,
+    /// `NoPIN`, `PIN` or `Fingerprint`.
+    pub method: String,
+    /// What to show.
+    pub message: String,
+    /// Shown with the message.
+    pub context: BTreeMap<String, String>,
+    /// The server nonce to sign.
+    pub nonce: String,
+    /// Number matching choices, when on.
+    pub number_choices: Option<Vec<u8>>,
+    /// When the request expires (RFC 3339).
+    pub expires_at: String,
+}
+
+/// The device's answer to a login request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ResponseBody {
+    /// `accept` or `decline`.
+    pub decision: String,
+    /// `possession`, `pin` or `biometric`.
+    pub key: String,
+    /// The number the user picked.
+    #[serde(default)]
+    pub number: Option<u8>,
+    /// Digest of what was shown.
+    pub display_digest: String,
+    /// Signature over the response bytes.
+    pub signature: String,
+}
+
+/// The server's answer to a response.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResponseResult {
+    /// The session's state after the response.
+    pub session_status: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn qr_payload_round_trip() {
+        let p = QrPayload { server: "http://127.0.0.1:8080".into(), activation_id: "a-1".into(), code: "ABC234".into() };
+        let uri = p.to_uri();
+        assert_eq!(uri, "countersign://activate?v=1&server=http%3A%2F%2F127.0.0.1%3A8080&id=a-1&code=ABC234");
+        assert_eq!(QrPayload::parse(&uri), Some(p));
+        assert_eq!(QrPayload::parse("countersign://activate?v=2&server=x&id=y&code=z"), None);
+        assert_eq!(QrPayload::parse("https://example.com"), None);
+        assert_eq!(QrPayload::parse("countersign://activate?v=1&server=%zz&id=y&code=z"), None);
+    }
+
+    proptest! {
+        #[test]
+        fn qr_parse_never_panics(s in ".{0,200}") {
+            let _ = QrPayload::parse(&s);
+            let _ = QrPayload::parse(&format!("countersign://activate?{s}"));
+        }
+
+        #[test]
+        fn qr_round_trips_any_text(server in ".{1,40}", id in ".{1,20}", code in ".{1,20}") {
+            let p = QrPayload { server, activation_id: id, code };
+            prop_assert_eq!(QrPayload::parse(&p.to_uri()), Some(p));
+        }
+    }
+}
