@@ -88,10 +88,7 @@ pub struct NewCredential {
 
 impl std::fmt::Debug for NewCredential {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NewCredential")
-            .field("record", &self.record)
-            .field("secret", &"<redacted>")
-            .finish()
+        f.debug_struct("NewCredential").field("record", &self.record).field("secret", &"<redacted>").finish()
     }
 }
 
@@ -134,10 +131,7 @@ mod tests {
     #[test]
     fn hash_is_sha256_hex() {
         // SHA-256("abc"), FIPS 180-2 appendix B.1.
-        assert_eq!(
-            key_hash("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(key_hash("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 
     #[test]

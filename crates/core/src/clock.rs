@@ -85,10 +85,7 @@ mod tests {
     #[test]
     fn rfc3339_of_known_instant() {
         assert_eq!(Timestamp(0).to_rfc3339(), "1970-01-01T00:00:00Z");
-        assert_eq!(
-            Timestamp(1_795_000_000_123).to_rfc3339(),
-            "2026-11-18T11:06:40.123Z"
-        );
+        assert_eq!(Timestamp(1_795_000_000_123).to_rfc3339(), "2026-11-18T11:06:40.123Z");
     }
 
     #[test]

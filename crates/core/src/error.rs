@@ -13,6 +13,12 @@ pub enum Entity {
     ApiKey,
     /// An admin token.
     AdminToken,
+    /// A mobile authenticator activation.
+    Activation,
+    /// An activated mobile authenticator.
+    Device,
+    /// A login session (request).
+    Session,
 }
 
 impl Entity {
@@ -23,6 +29,9 @@ impl Entity {
             Entity::User => "user",
             Entity::ApiKey => "api_key",
             Entity::AdminToken => "admin_token",
+            Entity::Activation => "activation",
+            Entity::Device => "device",
+            Entity::Session => "request",
         }
     }
 }
@@ -44,6 +53,19 @@ pub enum CoreError {
     /// The named thing exists already.
     #[error("{} already exists", .0.name())]
     Exists(Entity),
+    /// The request is well-formed but refused in the current state (wrong code, closed
+    /// session, disabled feature …); `code` is stable, `kind` picks the HTTP status.
+    #[error("{message}")]
+    Refused {
+        /// Why, in the HTTP layer's terms.
+        kind: Refusal,
+        /// Stable snake_case code.
+        code: &'static str,
+        /// What is wrong, for a human.
+        message: String,
+        /// Tries left, when a counter is involved.
+        attempts_left: Option<u32>,
+    },
     /// The credential is missing, unknown or revoked.
     #[error("unauthorized")]
     Unauthorized,
@@ -55,13 +77,30 @@ pub enum CoreError {
     Internal(String),
 }
 
+/// Kinds of refusal, mapped to HTTP statuses by the HTTP layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The secret or signature is wrong (401).
+    Unauthenticated,
+    /// Switched off, or not allowed for this caller (403).
+    Forbidden,
+    /// Conflicts with the current state (409).
+    Conflict,
+    /// Used up or expired for good (410).
+    Gone,
+    /// Understood, but the content is wrong (422).
+    Unprocessable,
+}
+
 impl CoreError {
+    /// A [`CoreError::Refused`] without a counter.
+    pub fn refused(kind: Refusal, code: &'static str, message: impl Into<String>) -> Self {
+        CoreError::Refused { kind, code, message: message.into(), attempts_left: None }
+    }
+
     /// An [`CoreError::Invalid`] for `field`.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        CoreError::Invalid {
-            field: field.into(),
-            message: message.into(),
-        }
+        CoreError::Invalid { field: field.into(), message: message.into() }
     }
 }
 

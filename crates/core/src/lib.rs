@@ -8,9 +8,14 @@
 
 pub mod access;
 pub mod clock;
+pub mod device;
 pub mod error;
+pub mod login;
+pub mod mobile;
 pub mod ops;
+pub mod push;
 pub mod random;
+pub mod session;
 pub mod store;
 pub mod tenant;
 pub mod user;
@@ -18,8 +23,8 @@ pub mod validate;
 
 pub use access::{AccessKey, AccessKind, Credential, NewCredential};
 pub use clock::{Clock, FixedClock, SystemClock, Timestamp};
-pub use error::{CoreError, Entity};
+pub use error::{CoreError, Entity, Refusal};
 pub use random::{OsRandom, Random};
-pub use store::{Page, Store, StoreError};
-pub use tenant::{Domain, Tenant, TenantSettings};
+pub use store::{AccountStore, MobileStore, Page, Store, StoreError};
+pub use tenant::{Domain, PushEnrollmentMode, Tenant, TenantSettings};
 pub use user::{User, UserId, UserRef, UserStatus, VdpDeliveryMethod};

@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 use crate::access::{self, AccessKey, AccessKind, Credential, NewCredential};
 use crate::clock::Clock;
 use crate::error::{CoreError, Entity};
+use crate::push::PushSender;
 use crate::random::{self, Random};
 use crate::store::{Page, Store, StoreError};
 use crate::tenant::{Domain, Tenant, TenantSettings};
@@ -104,9 +105,7 @@ pub struct UpdateUser {
 
 /// A field that is present deserializes to `Some(value or None for null)`; an absent
 /// field stays `None` through `#[serde(default)]`.
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }
 
@@ -132,7 +131,7 @@ pub struct AccountState {
     pub domain: Domain,
     /// Whether the user may authenticate.
     pub status: UserStatus,
-    /// The user's authenticators (none yet in this version).
+    /// The user's active authenticators.
     pub authenticators: Vec<AuthenticatorSummary>,
 }
 
@@ -140,7 +139,7 @@ pub struct AccountState {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthenticatorSummary {
-    /// The kind of authenticator.
+    /// The kind of authenticator: `mobile` (an activated mobile authenticator).
     pub kind: String,
     /// Its identifier.
     pub id: String,
@@ -156,7 +155,8 @@ pub struct Listing<T> {
     pub next_after: Option<String>,
 }
 
-/// The domain's entry point: storage, time and randomness, and the operations on them.
+/// The domain's entry point: storage, time, randomness, push delivery, and the
+/// operations on them.
 #[derive(Clone)]
 pub struct Core {
     /// Where state lives.
@@ -165,21 +165,21 @@ pub struct Core {
     pub clock: Arc<dyn Clock>,
     /// Where secrets come from.
     pub random: Arc<dyn Random>,
+    /// How pushes reach devices.
+    pub push: Arc<dyn PushSender>,
+    /// Wakes those waiting for a session to end.
+    pub waiters: Arc<crate::login::Waiters>,
+    /// This server's public base URL (in QR payloads and as the gateway ID).
+    pub public_url: String,
 }
 
 fn page(after: Option<String>, limit: Option<u32>) -> Result<Page, CoreError> {
     let limit = limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(CoreError::invalid(
-            "limit",
-            format!("limit must be between 1 and {MAX_PAGE}"),
-        ));
+        return Err(CoreError::invalid("limit", format!("limit must be between 1 and {MAX_PAGE}")));
     }
     // Ask for one more row than shown, to know whether another page follows.
-    Ok(Page {
-        after,
-        limit: limit + 1,
-    })
+    Ok(Page { after, limit: limit + 1 })
 }
 
 fn listing<T>(mut rows: Vec<T>, page: &Page, key: impl Fn(&T) -> String) -> Listing<T> {
@@ -187,10 +187,7 @@ fn listing<T>(mut rows: Vec<T>, page: &Page, key: impl Fn(&T) -> String) -> List
     let more = rows.len() > shown;
     rows.truncate(shown);
     let next_after = if more { rows.last().map(key) } else { None };
-    Listing {
-        items: rows,
-        next_after,
-    }
+    Listing { items: rows, next_after }
 }
 
 fn conflict_as(entity: Entity) -> impl Fn(StoreError) -> CoreError {
@@ -201,41 +198,47 @@ fn conflict_as(entity: Entity) -> impl Fn(StoreError) -> CoreError {
     }
 }
 
-fn merge_settings(
-    current: &TenantSettings,
-    patch: Map<String, Value>,
-) -> Result<TenantSettings, CoreError> {
+fn merge_settings(current: &TenantSettings, patch: Map<String, Value>) -> Result<TenantSettings, CoreError> {
     let mut merged = match serde_json::to_value(current) {
         Ok(Value::Object(m)) => m,
         _ => {
-            return Err(CoreError::Internal(
-                "settings do not serialize to an object".into(),
-            ));
+            return Err(CoreError::Internal("settings do not serialize to an object".into()));
         }
     };
     merged.extend(patch);
-    let settings: TenantSettings = serde_path_to_error::deserialize(Value::Object(merged))
-        .map_err(|e| {
-            let path = e.path().to_string();
-            let field = if path == "." {
-                "settings".to_owned()
-            } else {
-                format!("settings.{path}")
-            };
-            CoreError::invalid(field, e.into_inner().to_string())
-        })?;
+    let settings: TenantSettings = serde_path_to_error::deserialize(Value::Object(merged)).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { "settings".to_owned() } else { format!("settings.{path}") };
+        CoreError::invalid(field, e.into_inner().to_string())
+    })?;
     settings.validate()?;
     Ok(settings)
 }
 
 impl Core {
-    /// A core over `store` with the system clock and the operating system's randomness.
+    /// A core over `store` with the system clock, the operating system's randomness,
+    /// poll-only push delivery and `http://127.0.0.1:8080` as public URL.
     pub fn new(store: Arc<dyn Store>) -> Core {
         Core {
             store,
             clock: Arc::new(crate::clock::SystemClock),
             random: Arc::new(random::OsRandom),
+            push: Arc::new(crate::push::PollOnly),
+            waiters: Arc::default(),
+            public_url: "http://127.0.0.1:8080".to_owned(),
         }
+    }
+
+    /// The same core delivering pushes with `push`.
+    pub fn with_push(mut self, push: Arc<dyn PushSender>) -> Core {
+        self.push = push;
+        self
+    }
+
+    /// The same core announcing `url` as its public base URL.
+    pub fn with_public_url(mut self, url: impl Into<String>) -> Core {
+        self.public_url = url.into().trim_end_matches('/').to_owned();
+        self
     }
 
     // ---- tenants -------------------------------------------------------------------
@@ -246,66 +249,39 @@ impl Core {
         let settings = input.settings.unwrap_or_default();
         settings.validate()?;
         let now = self.clock.now();
-        let tenant = Tenant {
-            id: random::new_id(&*self.random)?,
-            domain,
-            settings,
-            created_at: now,
-            updated_at: now,
-        };
-        self.store
-            .insert_tenant(&tenant)
-            .await
-            .map_err(conflict_as(Entity::Tenant))?;
+        let tenant = Tenant { id: random::new_id(&*self.random)?, domain, settings, created_at: now, updated_at: now };
+        self.store.insert_tenant(&tenant).await.map_err(conflict_as(Entity::Tenant))?;
         Ok(tenant)
     }
 
     /// The tenant named by `domain` (as given in a path).
     pub async fn tenant(&self, domain: &str) -> Result<Tenant, CoreError> {
         let domain = Domain::parse(domain, "domain")?;
-        self.store
-            .tenant_by_domain(&domain)
-            .await?
-            .ok_or(CoreError::NotFound(Entity::Tenant))
+        self.store.tenant_by_domain(&domain).await?.ok_or(CoreError::NotFound(Entity::Tenant))
     }
 
     /// A page of tenants by domain.
-    pub async fn list_tenants(
-        &self,
-        after: Option<String>,
-        limit: Option<u32>,
-    ) -> Result<Listing<Tenant>, CoreError> {
+    pub async fn list_tenants(&self, after: Option<String>, limit: Option<u32>) -> Result<Listing<Tenant>, CoreError> {
         let page = page(after, limit)?;
         let rows = self.store.list_tenants(&page).await?;
         Ok(listing(rows, &page, |t| t.domain.to_string()))
     }
 
     /// Change a tenant's settings.
-    pub async fn update_tenant(
-        &self,
-        domain: &str,
-        patch: UpdateTenant,
-    ) -> Result<Tenant, CoreError> {
+    pub async fn update_tenant(&self, domain: &str, patch: UpdateTenant) -> Result<Tenant, CoreError> {
         let mut tenant = self.tenant(domain).await?;
         if let Some(p) = patch.settings {
             tenant.settings = merge_settings(&tenant.settings, p)?;
         }
         tenant.updated_at = self.clock.now();
-        self.store
-            .update_tenant(&tenant)
-            .await
-            .map_err(conflict_as(Entity::Tenant))?;
+        self.store.update_tenant(&tenant).await.map_err(conflict_as(Entity::Tenant))?;
         Ok(tenant)
     }
 
     /// Delete a tenant and everything it owns.
     pub async fn delete_tenant(&self, domain: &str) -> Result<(), CoreError> {
         let tenant = self.tenant(domain).await?;
-        if self.store.delete_tenant(&tenant.id).await? {
-            Ok(())
-        } else {
-            Err(CoreError::NotFound(Entity::Tenant))
-        }
+        if self.store.delete_tenant(&tenant.id).await? { Ok(()) } else { Err(CoreError::NotFound(Entity::Tenant)) }
     }
 
     // ---- users ---------------------------------------------------------------------
@@ -314,11 +290,7 @@ impl Core {
     pub async fn create_user(&self, domain: &str, input: CreateUser) -> Result<User, CoreError> {
         let tenant = self.tenant(domain).await?;
         let user_id = UserId::parse(&input.user_id, "userID")?;
-        user::check_contacts(
-            input.phone.as_deref(),
-            input.email.as_deref(),
-            input.locale.as_deref(),
-        )?;
+        user::check_contacts(input.phone.as_deref(), input.email.as_deref(), input.locale.as_deref())?;
         let now = self.clock.now();
         let user = User {
             id: random::new_id(&*self.random)?,
@@ -328,25 +300,17 @@ impl Core {
             phone: input.phone,
             email: input.email,
             locale: input.locale,
-            vdp_delivery_method: input
-                .vdp_delivery_method
-                .unwrap_or(VdpDeliveryMethod::Default),
+            vdp_delivery_method: input.vdp_delivery_method.unwrap_or(VdpDeliveryMethod::Default),
             created_at: now,
             updated_at: now,
         };
-        self.store
-            .insert_user(&user)
-            .await
-            .map_err(conflict_as(Entity::User))?;
+        self.store.insert_user(&user).await.map_err(conflict_as(Entity::User))?;
         Ok(user)
     }
 
-    async fn user_in(&self, tenant: &Tenant, user_id: &str) -> Result<User, CoreError> {
+    pub(crate) async fn user_in(&self, tenant: &Tenant, user_id: &str) -> Result<User, CoreError> {
         let user_id = UserId::parse(user_id, "userID")?;
-        self.store
-            .user(&tenant.id, user_id.as_str())
-            .await?
-            .ok_or(CoreError::NotFound(Entity::User))
+        self.store.user(&tenant.id, user_id.as_str()).await?.ok_or(CoreError::NotFound(Entity::User))
     }
 
     /// The user `user_id` of the tenant named by `domain`.
@@ -369,12 +333,7 @@ impl Core {
     }
 
     /// Change a user.
-    pub async fn update_user(
-        &self,
-        domain: &str,
-        user_id: &str,
-        patch: UpdateUser,
-    ) -> Result<User, CoreError> {
+    pub async fn update_user(&self, domain: &str, user_id: &str, patch: UpdateUser) -> Result<User, CoreError> {
         let mut user = self.user(domain, user_id).await?;
         user::check_contacts(
             patch.phone.as_ref().and_then(Option::as_deref),
@@ -397,10 +356,7 @@ impl Core {
             user.vdp_delivery_method = m;
         }
         user.updated_at = self.clock.now();
-        self.store
-            .update_user(&user)
-            .await
-            .map_err(conflict_as(Entity::User))?;
+        self.store.update_user(&user).await.map_err(conflict_as(Entity::User))?;
         Ok(user)
     }
 
@@ -417,12 +373,7 @@ impl Core {
 
     // ---- access keys ---------------------------------------------------------------
 
-    fn new_key(
-        &self,
-        kind: AccessKind,
-        tenant_id: Option<String>,
-        name: &str,
-    ) -> Result<NewCredential, CoreError> {
+    fn new_key(&self, kind: AccessKind, tenant_id: Option<String>, name: &str) -> Result<NewCredential, CoreError> {
         validate::name(name).map_err(|m| CoreError::invalid("name", m))?;
         let secret = random::secret_token(&*self.random, kind.prefix())?;
         let record = AccessKey {
@@ -440,11 +391,7 @@ impl Core {
     }
 
     /// Create an API key for the tenant named by `domain`; the key is in the result only.
-    pub async fn create_api_key(
-        &self,
-        domain: &str,
-        input: CreateKey,
-    ) -> Result<NewCredential, CoreError> {
+    pub async fn create_api_key(&self, domain: &str, input: CreateKey) -> Result<NewCredential, CoreError> {
         let tenant = self.tenant(domain).await?;
         let key = self.new_key(AccessKind::ApiKey, Some(tenant.id), &input.name)?;
         self.store.insert_access_key(&key.record).await?;
@@ -454,21 +401,14 @@ impl Core {
     /// The tenant's API keys, revoked ones included.
     pub async fn list_api_keys(&self, domain: &str) -> Result<Vec<AccessKey>, CoreError> {
         let tenant = self.tenant(domain).await?;
-        Ok(self
-            .store
-            .list_access_keys(AccessKind::ApiKey, Some(&tenant.id))
-            .await?)
+        Ok(self.store.list_access_keys(AccessKind::ApiKey, Some(&tenant.id)).await?)
     }
 
     /// Revoke one of the tenant's API keys.
     pub async fn revoke_api_key(&self, domain: &str, id: &str) -> Result<(), CoreError> {
         let tenant = self.tenant(domain).await?;
         let now = self.clock.now();
-        if self
-            .store
-            .revoke_access_key(AccessKind::ApiKey, Some(&tenant.id), id, now)
-            .await?
-        {
+        if self.store.revoke_access_key(AccessKind::ApiKey, Some(&tenant.id), id, now).await? {
             Ok(())
         } else {
             Err(CoreError::NotFound(Entity::ApiKey))
@@ -484,20 +424,13 @@ impl Core {
 
     /// All admin tokens, revoked ones included.
     pub async fn list_admin_tokens(&self) -> Result<Vec<AccessKey>, CoreError> {
-        Ok(self
-            .store
-            .list_access_keys(AccessKind::AdminToken, None)
-            .await?)
+        Ok(self.store.list_access_keys(AccessKind::AdminToken, None).await?)
     }
 
     /// Revoke an admin token.
     pub async fn revoke_admin_token(&self, id: &str) -> Result<(), CoreError> {
         let now = self.clock.now();
-        if self
-            .store
-            .revoke_access_key(AccessKind::AdminToken, None, id, now)
-            .await?
-        {
+        if self.store.revoke_access_key(AccessKind::AdminToken, None, id, now).await? {
             Ok(())
         } else {
             Err(CoreError::NotFound(Entity::AdminToken))
@@ -507,19 +440,11 @@ impl Core {
     /// At first start, make the first admin token: `provided` when given (checked for
     /// form and strength), else a random one. Returns the new credential when this call
     /// made it, `None` when admin tokens were made before.
-    pub async fn bootstrap_admin_token(
-        &self,
-        provided: Option<&str>,
-    ) -> Result<Option<NewCredential>, CoreError> {
+    pub async fn bootstrap_admin_token(&self, provided: Option<&str>) -> Result<Option<NewCredential>, CoreError> {
         let mut key = self.new_key(AccessKind::AdminToken, None, "bootstrap")?;
         if let Some(p) = provided {
-            let body = p
-                .strip_prefix(AccessKind::AdminToken.prefix())
-                .unwrap_or("");
-            let strong = body.len() >= 32
-                && body
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            let body = p.strip_prefix(AccessKind::AdminToken.prefix()).unwrap_or("");
+            let strong = body.len() >= 32 && body.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
             if !strong {
                 return Err(CoreError::invalid(
                     "COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN",
@@ -530,11 +455,7 @@ impl Core {
             key.record.key_hash = access::key_hash(p);
             key.secret = p.to_owned();
         }
-        Ok(self
-            .store
-            .bootstrap_admin_token(&key.record)
-            .await?
-            .then_some(key))
+        Ok(self.store.bootstrap_admin_token(&key.record).await?.then_some(key))
     }
 
     /// Who presents `key` for `kind`: a live key of that kind, or `Unauthorized`.
@@ -543,30 +464,16 @@ impl Core {
         if !key.starts_with(kind.prefix()) || key.len() > 200 {
             return Err(CoreError::Unauthorized);
         }
-        let found = self
-            .store
-            .access_key_by_hash(&access::key_hash(key))
-            .await?;
+        let found = self.store.access_key_by_hash(&access::key_hash(key)).await?;
         let Some(record) = found.filter(|k| k.kind == kind && k.revoked_at.is_none()) else {
             return Err(CoreError::Unauthorized);
         };
-        self.store
-            .touch_access_key(&record.id, self.clock.now(), TOUCH_INTERVAL_MS)
-            .await?;
+        self.store.touch_access_key(&record.id, self.clock.now(), TOUCH_INTERVAL_MS).await?;
         match (kind, record.tenant_id) {
-            (AccessKind::AdminToken, _) => Ok(Credential::Admin {
-                token_id: record.id,
-            }),
+            (AccessKind::AdminToken, _) => Ok(Credential::Admin { token_id: record.id }),
             (AccessKind::ApiKey, Some(tid)) => {
-                let tenant = self
-                    .store
-                    .tenant_by_id(&tid)
-                    .await?
-                    .ok_or(CoreError::Unauthorized)?;
-                Ok(Credential::Tenant {
-                    key_id: record.id,
-                    tenant,
-                })
+                let tenant = self.store.tenant_by_id(&tid).await?.ok_or(CoreError::Unauthorized)?;
+                Ok(Credential::Tenant { key_id: record.id, tenant })
             }
             (AccessKind::ApiKey, None) => Err(CoreError::Unauthorized),
         }
@@ -576,22 +483,21 @@ impl Core {
 
     /// The account state of `user` (`userID@domain`) as seen by `tenant`'s key: a user of
     /// another tenant is reported as not found.
-    pub async fn account_state(
-        &self,
-        tenant: &Tenant,
-        user: &str,
-    ) -> Result<AccountState, CoreError> {
+    pub async fn account_state(&self, tenant: &Tenant, user: &str) -> Result<AccountState, CoreError> {
         let r = UserRef::parse(user)?;
         if r.domain != tenant.domain {
             return Err(CoreError::NotFound(Entity::User));
         }
         let u = self.user_in(tenant, r.user_id.as_str()).await?;
-        Ok(AccountState {
-            user_id: u.user_id,
-            domain: r.domain,
-            status: u.status,
-            authenticators: Vec::new(),
-        })
+        let authenticators = self
+            .store
+            .user_devices(&u.id)
+            .await?
+            .into_iter()
+            .filter(|d| d.state == crate::device::DeviceState::Active)
+            .map(|d| AuthenticatorSummary { kind: "mobile".to_owned(), id: d.id })
+            .collect();
+        Ok(AccountState { user_id: u.user_id, domain: r.domain, status: u.status, authenticators })
     }
 }
 
@@ -601,19 +507,12 @@ mod tests {
 
     #[test]
     fn settings_merge_keeps_unnamed_and_names_bad_field() {
-        let cur = TenantSettings {
-            login_timeout_seconds: 30,
-        };
+        let cur = TenantSettings { login_timeout_seconds: 30, ..Default::default() };
         let same = merge_settings(&cur, Map::new()).expect("empty patch");
         assert_eq!(same, cur);
         let mut p = Map::new();
         p.insert("loginTimeoutSeconds".into(), Value::from(90));
-        assert_eq!(
-            merge_settings(&cur, p)
-                .expect("valid")
-                .login_timeout_seconds,
-            90
-        );
+        assert_eq!(merge_settings(&cur, p).expect("valid").login_timeout_seconds, 90);
         let mut bad = Map::new();
         bad.insert("loginTimeoutSeconds".into(), Value::from("soon"));
         match merge_settings(&cur, bad) {
@@ -624,16 +523,10 @@ mod tests {
         }
         let mut zero = Map::new();
         zero.insert("loginTimeoutSeconds".into(), Value::from(0));
-        assert!(matches!(
-            merge_settings(&cur, zero),
-            Err(CoreError::Invalid { .. })
-        ));
+        assert!(matches!(merge_settings(&cur, zero), Err(CoreError::Invalid { .. })));
         let mut unknown = Map::new();
         unknown.insert("colour".into(), Value::from("red"));
-        assert!(matches!(
-            merge_settings(&cur, unknown),
-            Err(CoreError::Invalid { .. })
-        ));
+        assert!(matches!(merge_settings(&cur, unknown), Err(CoreError::Invalid { .. })));
     }
 
     #[test]
@@ -647,10 +540,7 @@ mod tests {
 
     #[test]
     fn listing_cuts_and_points_to_next() {
-        let page = Page {
-            after: None,
-            limit: 3,
-        };
+        let page = Page { after: None, limit: 3 };
         let l = listing(vec![1, 2, 3], &page, |n| n.to_string());
         assert_eq!(l.items, vec![1, 2]);
         assert_eq!(l.next_after.as_deref(), Some("2"));

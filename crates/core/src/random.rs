@@ -32,7 +32,5 @@ pub fn secret_token(random: &dyn Random, prefix: &str) -> Result<String, CoreErr
 pub fn new_id(random: &dyn Random) -> Result<String, CoreError> {
     let mut bytes = [0u8; 16];
     random.fill(&mut bytes)?;
-    Ok(uuid::Builder::from_random_bytes(bytes)
-        .into_uuid()
-        .to_string())
+    Ok(uuid::Builder::from_random_bytes(bytes).into_uuid().to_string())
 }

@@ -5,6 +5,8 @@ use async_trait::async_trait;
 
 use crate::access::{AccessKey, AccessKind};
 use crate::clock::Timestamp;
+use crate::device::{Activation, ActivationState, Device, DeviceState};
+use crate::session::{Session, Transition};
 use crate::tenant::{Domain, Tenant};
 use crate::user::User;
 
@@ -34,9 +36,15 @@ pub struct Page {
     pub limit: u32,
 }
 
-/// Persistent state. Every method is one atomic operation.
+/// Persistent state: one trait per area, joined. Every method is one atomic operation.
+/// Callers hold `Arc<dyn Store>` and call any area's methods on it directly.
+pub trait Store: AccountStore + MobileStore {}
+
+impl<T: AccountStore + MobileStore> Store for T {}
+
+/// Tenants, users, access keys, and the database itself.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait AccountStore: Send + Sync {
     /// Run a trivial query: is the database reachable?
     async fn ping(&self) -> Result<(), StoreError>;
     /// Close connections, waiting for those in use to be returned.
@@ -59,6 +67,8 @@ pub trait Store: Send + Sync {
     async fn insert_user(&self, user: &User) -> Result<(), StoreError>;
     /// The user with this userID in the tenant.
     async fn user(&self, tenant_id: &str, user_id: &str) -> Result<Option<User>, StoreError>;
+    /// The user with this internal id.
+    async fn user_by_pk(&self, id: &str) -> Result<Option<User>, StoreError>;
     /// A tenant's users ordered by userID.
     async fn list_users(&self, tenant_id: &str, page: &Page) -> Result<Vec<User>, StoreError>;
     /// Replace a user's mutable fields; `NotFound` when gone.
@@ -69,11 +79,7 @@ pub trait Store: Send + Sync {
     /// Insert an access key; `Conflict` when its hash exists.
     async fn insert_access_key(&self, key: &AccessKey) -> Result<(), StoreError>;
     /// Keys of one kind (and tenant, for API keys), oldest first, revoked included.
-    async fn list_access_keys(
-        &self,
-        kind: AccessKind,
-        tenant_id: Option<&str>,
-    ) -> Result<Vec<AccessKey>, StoreError>;
+    async fn list_access_keys(&self, kind: AccessKind, tenant_id: Option<&str>) -> Result<Vec<AccessKey>, StoreError>;
     /// Mark a key revoked at `at`; `false` when no such unrevoked key of that kind and tenant.
     async fn revoke_access_key(
         &self,
@@ -87,13 +93,99 @@ pub trait Store: Send + Sync {
     /// The tenant with this internal id.
     async fn tenant_by_id(&self, tenant_id: &str) -> Result<Option<Tenant>, StoreError>;
     /// Set `last_used_at = at` unless it was set after `at - min_interval_ms`.
-    async fn touch_access_key(
-        &self,
-        id: &str,
-        at: Timestamp,
-        min_interval_ms: i64,
-    ) -> Result<(), StoreError>;
+    async fn touch_access_key(&self, id: &str, at: Timestamp, min_interval_ms: i64) -> Result<(), StoreError>;
     /// Insert `token` as the bootstrap admin token unless one was made before, in one
     /// transaction; `true` when this call made it.
     async fn bootstrap_admin_token(&self, token: &AccessKey) -> Result<bool, StoreError>;
+}
+
+/// Activations, devices, device request nonces, login sessions.
+#[async_trait]
+pub trait MobileStore: Send + Sync {
+    /// Insert an activation.
+    async fn insert_activation(&self, activation: &Activation) -> Result<(), StoreError>;
+    /// The activation with this id.
+    async fn activation(&self, id: &str) -> Result<Option<Activation>, StoreError>;
+    /// Count a wrong code on a `Pending` activation, burning it at `max`; the new count
+    /// and state, or `None` when it was not `Pending`.
+    async fn activation_wrong_code(&self, id: &str, max: u32) -> Result<Option<(u32, ActivationState)>, StoreError>;
+    /// Move an activation from `from` to `to` (setting `nonce` when given); `false` when
+    /// it was not in `from`.
+    async fn activation_transition(
+        &self,
+        id: &str,
+        from: ActivationState,
+        to: ActivationState,
+        nonce: Option<&str>,
+    ) -> Result<bool, StoreError>;
+
+    /// Insert a device.
+    async fn insert_device(&self, device: &Device) -> Result<(), StoreError>;
+    /// The device with this id.
+    async fn device(&self, id: &str) -> Result<Option<Device>, StoreError>;
+    /// A user's devices in any state, oldest first.
+    async fn user_devices(&self, user_pk: &str) -> Result<Vec<Device>, StoreError>;
+    /// Move a device from `from` to `to`; `false` when it was not in `from`.
+    async fn device_transition(
+        &self,
+        id: &str,
+        from: DeviceState,
+        to: DeviceState,
+        at: Timestamp,
+    ) -> Result<bool, StoreError>;
+    /// Disconnect the user's other pending or active devices of `app_id`; how many.
+    async fn disconnect_other_devices(
+        &self,
+        user_pk: &str,
+        app_id: &str,
+        except_id: &str,
+        at: Timestamp,
+    ) -> Result<u64, StoreError>;
+    /// Record the device's push channel.
+    async fn set_device_push(
+        &self,
+        id: &str,
+        platform: &str,
+        token: Option<&str>,
+        app_version: Option<&str>,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// Count a wrong PIN on an active device, disconnecting it at `max`; the new count
+    /// and state, or `None` when it was not active.
+    async fn device_pin_failure(
+        &self,
+        id: &str,
+        max: u32,
+        at: Timestamp,
+    ) -> Result<Option<(u32, DeviceState)>, StoreError>;
+    /// Reset the wrong-PIN count.
+    async fn device_pin_reset(&self, id: &str) -> Result<(), StoreError>;
+    /// Delete one of a user's devices; `false` when there was none.
+    async fn delete_device(&self, user_pk: &str, id: &str) -> Result<bool, StoreError>;
+    /// Record a request nonce for a device, forgetting those used before
+    /// `forget_before`; `false` when the nonce was used already (a replay).
+    async fn use_device_nonce(
+        &self,
+        device_id: &str,
+        nonce: &str,
+        at: Timestamp,
+        forget_before: Timestamp,
+    ) -> Result<bool, StoreError>;
+
+    /// Insert a session.
+    async fn insert_session(&self, session: &Session) -> Result<(), StoreError>;
+    /// The session with this request ID.
+    async fn session(&self, id: &str) -> Result<Option<Session>, StoreError>;
+    /// Apply `transition` if the session is still in its `from` state; `false` when
+    /// another transition won.
+    async fn finish_session(
+        &self,
+        id: &str,
+        transition: Transition,
+        at: Timestamp,
+        device_id: Option<&str>,
+        reason: Option<&str>,
+    ) -> Result<bool, StoreError>;
+    /// A user's pending sessions that expire after `now`, oldest first.
+    async fn pending_sessions(&self, user_pk: &str, now: Timestamp) -> Result<Vec<Session>, StoreError>;
 }

@@ -37,20 +37,53 @@ pub const DEFAULT_LOGIN_TIMEOUT_SECONDS: u32 = 60;
 /// Longest login timeout a tenant may set, in seconds.
 pub const MAX_LOGIN_TIMEOUT_SECONDS: u32 = 3600;
 
+/// How many devices a user may enroll for one app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PushEnrollmentMode {
+    /// One device per user and app; a second activation is refused.
+    Single,
+    /// One device per user and app; a new one replaces the old.
+    Override,
+    /// Any number of devices.
+    Multiple,
+}
+
 /// Per-tenant settings, stored as one JSON document so that later settings need no
 /// schema change. Missing fields read as their defaults.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct TenantSettings {
-    /// How long a synchronous login waits for the user by default, in seconds (1–3600).
+    /// How long a synchronous login waits for the user by default, and how long an
+    /// asynchronous one lives, in seconds (1–3600).
     #[schema(minimum = 1, maximum = 3600, example = 60)]
     pub login_timeout_seconds: u32,
+    /// How long an activation (its QR code) stays usable, in seconds (60–86400).
+    #[schema(minimum = 60, maximum = 86400, example = 600)]
+    pub activation_ttl_seconds: u32,
+    /// Devices per user and app.
+    pub push_enrollment_mode: PushEnrollmentMode,
+    /// Whether mobile authenticators may be activated.
+    pub device_enrollment: bool,
+    /// Whether push logins may be started.
+    pub push_authorization: bool,
+    /// Wrong PINs before the device is disconnected (1–10).
+    #[schema(minimum = 1, maximum = 10, example = 3)]
+    pub max_pin_attempts: u32,
+    /// Whether push logins use number matching.
+    pub number_matching: bool,
 }
 
 impl Default for TenantSettings {
     fn default() -> Self {
         Self {
             login_timeout_seconds: DEFAULT_LOGIN_TIMEOUT_SECONDS,
+            activation_ttl_seconds: 600,
+            push_enrollment_mode: PushEnrollmentMode::Single,
+            device_enrollment: true,
+            push_authorization: true,
+            max_pin_attempts: 3,
+            number_matching: true,
         }
     }
 }
@@ -58,13 +91,16 @@ impl Default for TenantSettings {
 impl TenantSettings {
     /// Check every setting against its range.
     pub fn validate(&self) -> Result<(), CoreError> {
-        if !(1..=MAX_LOGIN_TIMEOUT_SECONDS).contains(&self.login_timeout_seconds) {
-            return Err(CoreError::invalid(
-                "settings.loginTimeoutSeconds",
-                format!("loginTimeoutSeconds must be between 1 and {MAX_LOGIN_TIMEOUT_SECONDS}"),
-            ));
-        }
-        Ok(())
+        let range = |field: &str, value: u32, lo: u32, hi: u32| {
+            if (lo..=hi).contains(&value) {
+                Ok(())
+            } else {
+                Err(CoreError::invalid(format!("settings.{field}"), format!("{field} must be between {lo} and {hi}")))
+            }
+        };
+        range("loginTimeoutSeconds", self.login_timeout_seconds, 1, MAX_LOGIN_TIMEOUT_SECONDS)?;
+        range("activationTtlSeconds", self.activation_ttl_seconds, 60, 86_400)?;
+        range("maxPinAttempts", self.max_pin_attempts, 1, 10)
     }
 }
 

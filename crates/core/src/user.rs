@@ -39,13 +39,10 @@ impl UserRef {
     /// Parse `userID@domain`, splitting at the last `@`.
     pub fn parse(s: &str) -> Result<UserRef, CoreError> {
         let field = "userID@domain";
-        let (user, domain) = s.rsplit_once('@').ok_or_else(|| {
-            CoreError::invalid(field, "expected userID@domain, e.g. alice@example.com")
-        })?;
-        Ok(UserRef {
-            user_id: UserId::parse(user, field)?,
-            domain: Domain::parse(domain, field)?,
-        })
+        let (user, domain) = s
+            .rsplit_once('@')
+            .ok_or_else(|| CoreError::invalid(field, "expected userID@domain, e.g. alice@example.com"))?;
+        Ok(UserRef { user_id: UserId::parse(user, field)?, domain: Domain::parse(domain, field)? })
     }
 }
 
@@ -151,11 +148,7 @@ pub struct User {
 }
 
 /// Validate optional contact fields; shared by create and update.
-pub(crate) fn check_contacts(
-    phone: Option<&str>,
-    email: Option<&str>,
-    locale: Option<&str>,
-) -> Result<(), CoreError> {
+pub(crate) fn check_contacts(phone: Option<&str>, email: Option<&str>, locale: Option<&str>) -> Result<(), CoreError> {
     if let Some(p) = phone {
         validate::phone(p).map_err(|m| CoreError::invalid("phone", m))?;
     }
@@ -189,16 +182,9 @@ mod tests {
         for s in [UserStatus::Active, UserStatus::Locked, UserStatus::Disabled] {
             assert_eq!(UserStatus::from_stored(s.as_str()), Some(s));
         }
-        for m in [
-            VdpDeliveryMethod::Sms,
-            VdpDeliveryMethod::Email,
-            VdpDeliveryMethod::Default,
-        ] {
+        for m in [VdpDeliveryMethod::Sms, VdpDeliveryMethod::Email, VdpDeliveryMethod::Default] {
             assert_eq!(VdpDeliveryMethod::from_stored(m.as_str()), Some(m));
-            assert_eq!(
-                serde_json::to_value(m).ok(),
-                Some(serde_json::json!(m.as_str()))
-            );
+            assert_eq!(serde_json::to_value(m).ok(), Some(serde_json::json!(m.as_str())));
         }
     }
 }

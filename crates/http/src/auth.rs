@@ -50,11 +50,7 @@ impl FromRequestParts<AppState> for AdminAuth {
         let Some((secret, None)) = presented(parts) else {
             return Err(ApiError::unauthorized());
         };
-        match state
-            .core
-            .authenticate(AccessKind::AdminToken, &secret)
-            .await?
-        {
+        match state.core.authenticate(AccessKind::AdminToken, &secret).await? {
             Credential::Admin { token_id } => Ok(AdminAuth { token_id }),
             Credential::Tenant { .. } => Err(ApiError::unauthorized()),
         }
@@ -73,13 +69,50 @@ impl FromRequestParts<AppState> for TenantAuth {
                 let user_ok = basic_user
                     .as_deref()
                     .is_none_or(|u| u.is_empty() || u.eq_ignore_ascii_case(tenant.domain.as_str()));
-                if user_ok {
-                    Ok(TenantAuth { tenant, key_id })
-                } else {
-                    Err(ApiError::unauthorized())
-                }
+                if user_ok { Ok(TenantAuth { tenant, key_id }) } else { Err(ApiError::unauthorized()) }
             }
             Credential::Admin { .. } => Err(ApiError::unauthorized()),
         }
+    }
+}
+
+/// A device-signed mobile API request (docs/mobile-protocol.md, "Device-signed
+/// requests"): the device it comes from and its JSON body. An empty body reads as
+/// JSON `null`. `PENDING_OK` lets an unconfirmed device through (the confirm step).
+pub struct DeviceRequest<T, const PENDING_OK: bool = false> {
+    /// The authenticated device.
+    pub device: countersign_core::device::Device,
+    /// The parsed body.
+    pub body: T,
+}
+
+impl<T: serde::de::DeserializeOwned, const PENDING_OK: bool> axum::extract::FromRequest<AppState>
+    for DeviceRequest<T, PENDING_OK>
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &AppState) -> Result<Self, ApiError> {
+        let headers = req.headers();
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let (Some(device_id), Some(timestamp), Some(nonce), Some(signature)) =
+            (header("x-cs-device"), header("x-cs-timestamp"), header("x-cs-nonce"), header("x-cs-signature"))
+        else {
+            return Err(ApiError::unauthorized());
+        };
+        let method = req.method().as_str().to_owned();
+        let path = req.uri().path().to_owned();
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(crate::extract::bytes_rejection)?;
+        let signed = countersign_core::mobile::SignedRequest {
+            device_id: &device_id,
+            timestamp: &timestamp,
+            nonce: &nonce,
+            signature: &signature,
+            method: &method,
+            path: &path,
+            body: &bytes,
+        };
+        let device = state.core.authenticate_device(signed, PENDING_OK).await?;
+        let body = crate::extract::parse_json(if bytes.is_empty() { b"null" } else { &bytes })?;
+        Ok(DeviceRequest { device, body })
     }
 }

@@ -6,10 +6,7 @@ use std::fmt::Write;
 use serde_json::Value;
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 fn schema_name(reference: &str) -> &str {
@@ -28,26 +25,15 @@ fn type_text(schema: &Value) -> String {
         }
     }
     if let Some(values) = schema.get("enum").and_then(Value::as_array) {
-        return values
-            .iter()
-            .map(|v| esc(&v.to_string()))
-            .collect::<Vec<_>>()
-            .join(" | ");
+        return values.iter().map(|v| esc(&v.to_string())).collect::<Vec<_>>().join(" | ");
     }
     let ty = match schema.get("type") {
         Some(Value::String(t)) => t.clone(),
-        Some(Value::Array(ts)) => ts
-            .iter()
-            .filter_map(Value::as_str)
-            .collect::<Vec<_>>()
-            .join(" | "),
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" | "),
         _ => "any".to_owned(),
     };
     let ty = if ty.starts_with("array") {
-        let items = schema
-            .get("items")
-            .map(type_text)
-            .unwrap_or_else(|| "any".into());
+        let items = schema.get("items").map(type_text).unwrap_or_else(|| "any".into());
         ty.replacen("array", &format!("array of {items}"), 1)
     } else {
         esc(&ty)
@@ -64,10 +50,7 @@ fn text(v: &Value, key: &str) -> String {
 
 /// Render the page for `api` (an OpenAPI document as JSON).
 pub fn render(api: &Value) -> String {
-    let title = api
-        .pointer("/info/title")
-        .and_then(Value::as_str)
-        .unwrap_or("API");
+    let title = api.pointer("/info/title").and_then(Value::as_str).unwrap_or("API");
     let mut out = String::new();
     let _ = write!(
         out,
@@ -78,11 +61,7 @@ pub fn render(api: &Value) -> String {
          td,th{{border:1px solid #ddd;padding:.2rem .5rem;text-align:left;vertical-align:top}}</style></head><body>\
          <h1>{t} API</h1><p>{d}</p><p>Machine-readable: <a href=\"/openapi.json\">/openapi.json</a></p>",
         t = esc(title),
-        d = api
-            .pointer("/info/description")
-            .and_then(Value::as_str)
-            .map(esc)
-            .unwrap_or_default(),
+        d = api.pointer("/info/description").and_then(Value::as_str).map(esc).unwrap_or_default(),
     );
     out.push_str("<h2>Operations</h2>");
     if let Some(paths) = api.get("paths").and_then(Value::as_object) {
@@ -96,10 +75,7 @@ pub fn render(api: &Value) -> String {
         }
     }
     out.push_str("<h2>Schemas</h2>");
-    if let Some(schemas) = api
-        .pointer("/components/schemas")
-        .and_then(Value::as_object)
-    {
+    if let Some(schemas) = api.pointer("/components/schemas").and_then(Value::as_object) {
         for (name, schema) in schemas {
             render_schema(&mut out, name, schema);
         }
@@ -117,19 +93,14 @@ fn render_operation(out: &mut String, method: &str, path: &str, op: &Value) {
         text(op, "description").replace('\n', "<br>")
     );
     if let Some(sec) = op.get("security").and_then(Value::as_array) {
-        let names: Vec<String> = sec
-            .iter()
-            .filter_map(Value::as_object)
-            .flat_map(|o| o.keys().map(|k| esc(k)))
-            .collect();
+        let names: Vec<String> =
+            sec.iter().filter_map(Value::as_object).flat_map(|o| o.keys().map(|k| esc(k))).collect();
         if !names.is_empty() {
             let _ = write!(out, "<p>Credential: {}</p>", names.join(" or "));
         }
     }
     if let Some(params) = op.get("parameters").and_then(Value::as_array) {
-        out.push_str(
-            "<table><tr><th>parameter</th><th>in</th><th>type</th><th>description</th></tr>",
-        );
+        out.push_str("<table><tr><th>parameter</th><th>in</th><th>type</th><th>description</th></tr>");
         for p in params {
             let ty = p.get("schema").map(type_text).unwrap_or_default();
             let _ = write!(
@@ -155,12 +126,7 @@ fn render_operation(out: &mut String, method: &str, path: &str, op: &Value) {
                 .and_then(|c| c.get("schema"))
                 .map(type_text)
                 .unwrap_or_default();
-            let _ = write!(
-                out,
-                "<tr><td>{}</td><td>{body}</td><td>{}</td></tr>",
-                esc(status),
-                text(r, "description")
-            );
+            let _ = write!(out, "<tr><td>{}</td><td>{body}</td><td>{}</td></tr>", esc(status), text(r, "description"));
         }
         out.push_str("</table>");
     }
@@ -168,12 +134,7 @@ fn render_operation(out: &mut String, method: &str, path: &str, op: &Value) {
 }
 
 fn render_schema(out: &mut String, name: &str, schema: &Value) {
-    let _ = write!(
-        out,
-        "<h3 id=\"schema-{0}\">{0}</h3><p>{1}</p>",
-        esc(name),
-        text(schema, "description")
-    );
+    let _ = write!(out, "<h3 id=\"schema-{0}\">{0}</h3><p>{1}</p>", esc(name), text(schema, "description"));
     let required: Vec<&str> = schema
         .get("required")
         .and_then(Value::as_array)
@@ -181,20 +142,14 @@ fn render_schema(out: &mut String, name: &str, schema: &Value) {
         .unwrap_or_default();
     match schema.get("properties").and_then(Value::as_object) {
         Some(props) => {
-            out.push_str(
-                "<table><tr><th>field</th><th>type</th><th>required</th><th>description</th></tr>",
-            );
+            out.push_str("<table><tr><th>field</th><th>type</th><th>required</th><th>description</th></tr>");
             for (field, p) in props {
                 let _ = write!(
                     out,
                     "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
                     esc(field),
                     type_text(p),
-                    if required.contains(&field.as_str()) {
-                        "yes"
-                    } else {
-                        ""
-                    },
+                    if required.contains(&field.as_str()) { "yes" } else { "" },
                     text(p, "description")
                 );
             }

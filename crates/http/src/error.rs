@@ -7,7 +7,7 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use countersign_core::{CoreError, StoreError};
+use countersign_core::{CoreError, Refusal, StoreError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -22,6 +22,8 @@ pub struct ApiError {
     pub message: String,
     /// The field at fault, when one is.
     pub field: Option<String>,
+    /// Tries left, when a counter is involved.
+    pub attempts_left: Option<u32>,
 }
 
 /// The JSON body of every error.
@@ -44,17 +46,15 @@ pub struct ErrorDetail {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = "phone")]
     pub field: Option<String>,
+    /// Tries left before a lockout, when a counter is involved (activation codes, PINs).
+    #[serde(rename = "attemptsLeft", skip_serializing_if = "Option::is_none")]
+    pub attempts_left: Option<u32>,
 }
 
 impl ApiError {
     /// An error with no field.
     pub fn new(status: StatusCode, code: impl Into<String>, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            code: code.into(),
-            message: message.into(),
-            field: None,
-        }
+        ApiError { status, code: code.into(), message: message.into(), field: None, attempts_left: None }
     }
 
     /// The same error naming `field`.
@@ -65,21 +65,13 @@ impl ApiError {
 
     /// 401: the credential is missing, unknown or revoked.
     pub fn unauthorized() -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "a valid credential is required",
-        )
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "a valid credential is required")
     }
 
     /// 500, after logging `cause`.
     pub fn internal(cause: &dyn std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "internal error; the cause was logged",
-        )
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; the cause was logged")
     }
 }
 
@@ -87,27 +79,28 @@ impl From<CoreError> for ApiError {
     fn from(e: CoreError) -> Self {
         match e {
             CoreError::Invalid { field, message } => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_value", message)
-                    .with_field(field)
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_value", message).with_field(field)
             }
-            CoreError::NotFound(what) => ApiError::new(
-                StatusCode::NOT_FOUND,
-                format!("{}_not_found", what.name()),
-                e_text(&e),
-            ),
-            CoreError::Exists(what) => ApiError::new(
-                StatusCode::CONFLICT,
-                format!("{}_exists", what.name()),
-                e_text(&e),
-            ),
+            CoreError::NotFound(what) => {
+                ApiError::new(StatusCode::NOT_FOUND, format!("{}_not_found", what.name()), e_text(&e))
+            }
+            CoreError::Exists(what) => {
+                ApiError::new(StatusCode::CONFLICT, format!("{}_exists", what.name()), e_text(&e))
+            }
             CoreError::Unauthorized => ApiError::unauthorized(),
+            CoreError::Refused { kind, code, message, attempts_left } => {
+                let status = match kind {
+                    Refusal::Unauthenticated => StatusCode::UNAUTHORIZED,
+                    Refusal::Forbidden => StatusCode::FORBIDDEN,
+                    Refusal::Conflict => StatusCode::CONFLICT,
+                    Refusal::Gone => StatusCode::GONE,
+                    Refusal::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+                };
+                ApiError { attempts_left, ..ApiError::new(status, code, message) }
+            }
             CoreError::Store(StoreError::Backend(source)) => {
                 tracing::error!(error = %source, "storage unavailable");
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "storage_unavailable",
-                    "storage is unavailable",
-                )
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", "storage is unavailable")
             }
             CoreError::Store(other) => ApiError::internal(&other),
             CoreError::Internal(text) => ApiError::internal(&text),
@@ -127,15 +120,14 @@ impl IntoResponse for ApiError {
                 code: self.code,
                 message: self.message,
                 field: self.field,
+                attempts_left: self.attempts_left,
             },
         };
         let mut response = (status, Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(
-                    "Bearer realm=\"countersign\", Basic realm=\"countersign\"",
-                ),
+                HeaderValue::from_static("Bearer realm=\"countersign\", Basic realm=\"countersign\""),
             );
         }
         response

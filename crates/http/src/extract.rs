@@ -26,8 +26,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             .and_then(|v| v.split(';').next())
             .is_some_and(|mime| {
                 let mime = mime.trim().to_ascii_lowercase();
-                mime == "application/json"
-                    || (mime.starts_with("application/") && mime.ends_with("+json"))
+                mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
             });
         if !is_json {
             return Err(ApiError::new(
@@ -36,26 +35,16 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 "the body must be JSON, sent with Content-Type: application/json",
             ));
         }
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(bytes_rejection)?;
+        let bytes = Bytes::from_request(req, state).await.map_err(bytes_rejection)?;
         parse_json(&bytes).map(ApiJson)
     }
 }
 
-fn bytes_rejection(r: BytesRejection) -> ApiError {
+pub(crate) fn bytes_rejection(r: BytesRejection) -> ApiError {
     if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            "the body is larger than the server accepts",
-        )
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the body is larger than the server accepts")
     } else {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "unreadable_body",
-            "the body could not be read",
-        )
+        ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", "the body could not be read")
     }
 }
 
@@ -68,31 +57,21 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         match inner.classify() {
             serde_json::error::Category::Data => {
                 let message = redact_values(&inner.to_string());
-                let field = if path == "." {
-                    field_in_message(&message)
-                } else {
-                    Some(path)
-                };
+                let field = if path == "." { field_in_message(&message) } else { Some(path) };
                 let err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_value", message);
                 match field {
                     Some(f) => err.with_field(f),
                     None => err,
                 }
             }
-            _ => ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "malformed_json",
-                format!("the body is not valid JSON: {inner}"),
-            ),
+            _ => {
+                ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the body is not valid JSON: {inner}"))
+            }
         }
     })?;
     // Trailing characters after the document are malformed too.
     de.end().map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "malformed_json",
-            format!("the body is not valid JSON: {e}"),
-        )
+        ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the body is not valid JSON: {e}"))
     })?;
     Ok(value)
 }
@@ -108,9 +87,7 @@ fn field_in_message(message: &str) -> Option<String> {
 /// ``unknown variant `x`, expected …``); drop it, since a value sent in the wrong place
 /// may be a secret. Field names (`unknown field`, `missing field`) are kept.
 fn redact_values(message: &str) -> String {
-    let quotes_value = ["invalid type: ", "invalid value: ", "unknown variant "]
-        .iter()
-        .any(|p| message.starts_with(p));
+    let quotes_value = ["invalid type: ", "invalid value: ", "unknown variant "].iter().any(|p| message.starts_with(p));
     let Some(expected) = message.find(", expected") else {
         return message.to_owned();
     };
@@ -133,9 +110,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| ApiQuery(q.0))
-            .map_err(|e: QueryRejection| {
-                ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text())
-            })
+            .map_err(|e: QueryRejection| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))
     }
 }
 
@@ -150,9 +125,7 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| ApiPath(p.0))
-            .map_err(|e: PathRejection| {
-                ApiError::new(StatusCode::BAD_REQUEST, "invalid_path", e.body_text())
-            })
+            .map_err(|e: PathRejection| ApiError::new(StatusCode::BAD_REQUEST, "invalid_path", e.body_text()))
     }
 }
 
@@ -184,15 +157,9 @@ mod tests {
     #[test]
     fn json_errors_name_their_field() {
         let e = err("{");
-        assert_eq!(
-            (e.status, e.code.as_str()),
-            (StatusCode::BAD_REQUEST, "malformed_json")
-        );
+        assert_eq!((e.status, e.code.as_str()), (StatusCode::BAD_REQUEST, "malformed_json"));
         let e = err("{}");
-        assert_eq!(
-            (e.status, e.field.as_deref()),
-            (StatusCode::UNPROCESSABLE_ENTITY, Some("userId"))
-        );
+        assert_eq!((e.status, e.field.as_deref()), (StatusCode::UNPROCESSABLE_ENTITY, Some("userId")));
         let e = err(r#"{"userId":"a","colour":1}"#);
         assert_eq!(e.field.as_deref(), Some("colour"));
         let e = err(r#"{"userId":"a","count":"many"}"#);
@@ -211,20 +178,13 @@ mod tests {
         assert_eq!(e.field.as_deref(), Some("userId"));
         let e = err(r#"{"userId":"a","count":"hunter2"}"#);
         assert!(!e.message.contains("hunter2"), "{}", e.message);
-        assert!(
-            e.message.starts_with("invalid type: string, expected"),
-            "{}",
-            e.message
-        );
+        assert!(e.message.starts_with("invalid type: string, expected"), "{}", e.message);
         let e = err(r#"{"userId":"a","inner":{"n":123456}}"#);
         assert!(!e.message.contains("123456"), "{}", e.message);
         assert_eq!(
             redact_values("unknown variant `hunter2`, expected one of `a`, `b`"),
             "unknown variant, expected one of `a`, `b`"
         );
-        assert_eq!(
-            redact_values("unknown field `colour`, expected `n`"),
-            "unknown field `colour`, expected `n`"
-        );
+        assert_eq!(redact_values("unknown field `colour`, expected `n`"), "unknown field `colour`, expected `n`");
     }
 }

@@ -27,6 +27,7 @@ pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod metrics;
+pub mod qr;
 pub mod routes;
 
 pub use error::ApiError;
@@ -40,9 +41,7 @@ pub struct HttpConfig {
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self {
-            body_limit_bytes: 64 * 1024,
-        }
+        Self { body_limit_bytes: 64 * 1024 }
     }
 }
 
@@ -76,7 +75,8 @@ pub struct AppState {
     components(schemas(error::ErrorBody)),
     tags(
         (name = "integration", description = "For relying parties; tenant API key."),
-        (name = "admin", description = "Tenants, users, keys; admin token."),
+        (name = "mobile", description = "For authenticator apps; activation code, then device signatures (docs/mobile-protocol.md)."),
+        (name = "admin", description = "Tenants, users, keys, devices; admin token."),
         (name = "operations", description = "Health, readiness, metrics, API description."),
     )
 )]
@@ -95,9 +95,7 @@ impl Modify for SecuritySchemes {
         components.add_security_scheme("adminToken", bearer("An admin token, csa_…"));
         components.add_security_scheme("apiKey", bearer("A tenant API key, csk_…"));
         let mut basic = Http::new(HttpAuthScheme::Basic);
-        basic.description = Some(
-            "The tenant API key as password; the user name empty or the tenant domain.".into(),
-        );
+        basic.description = Some("The tenant API key as password; the user name empty or the tenant domain.".into());
         components.add_security_scheme("apiKeyBasic", SecurityScheme::Http(basic));
     }
 }
@@ -106,6 +104,7 @@ impl Modify for SecuritySchemes {
 pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiRoot::openapi())
         .merge(routes::integration::router())
+        .merge(routes::mobile::router())
         .merge(routes::admin::router())
         .merge(routes::ops::router())
         .split_for_parts()
@@ -117,60 +116,34 @@ pub fn app(core: Core, config: &HttpConfig) -> Router {
     let (router, api) = api_router();
     let docs = Arc::new(OnceLock::new());
     let json = api.to_json().unwrap_or_else(|_| "{}".to_owned());
-    let html = serde_json::from_str(&json)
-        .map(|v| docs::render(&v))
-        .unwrap_or_default();
+    let html = serde_json::from_str(&json).map(|v| docs::render(&v)).unwrap_or_default();
     let _ = docs.set(ApiDocs { json, html });
-    let state = AppState {
-        core,
-        metrics: Arc::new(metrics::Metrics::default()),
-        api: docs,
-    };
+    let state = AppState { core, metrics: Arc::new(metrics::Metrics::default()), api: docs };
     let request_id = HeaderName::from_static("x-request-id");
 
     router
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .method_not_allowed_fallback(|| async {
-            ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                "this route does not take that method",
-            )
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
         })
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            metrics::track,
-        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(
             // Inside the router, so the span names the route template, never the raw
             // path; headers and bodies are not logged.
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request| {
-                    let route = req
-                        .extensions()
-                        .get::<MatchedPath>()
-                        .map_or("unmatched", |p| p.as_str());
-                    let id = req
-                        .headers()
-                        .get("x-request-id")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("");
+                    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str());
+                    let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
                     tracing::info_span!("request", method = %req.method(), route, request_id = id)
                 })
                 .on_request(())
-                .on_response(
-                    DefaultOnResponse::new()
-                        .level(Level::INFO)
-                        .latency_unit(LatencyUnit::Micros),
-                ),
+                .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Micros)),
         )
         .layer(DefaultBodyLimit::max(config.body_limit_bytes))
         .with_state(state)
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
-        .layer(CatchPanicLayer::custom(
-            |_: Box<dyn std::any::Any + Send>| -> Response {
-                ApiError::internal(&"a request handler panicked").into_response()
-            },
-        ))
+        .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| -> Response {
+            ApiError::internal(&"a request handler panicked").into_response()
+        }))
 }

@@ -13,9 +13,7 @@ use axum::response::Response;
 use crate::AppState;
 
 /// Upper bounds of the latency histogram buckets, in seconds.
-const BUCKETS: [f64; 12] = [
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 30.0,
-];
+const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 30.0];
 
 #[derive(Default)]
 struct Histogram {
@@ -40,13 +38,8 @@ impl Metrics {
     /// Count one request of `method` on `route` answered with `status` after `seconds`.
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
         let Ok(mut m) = self.inner.lock() else { return };
-        *m.requests
-            .entry((method.to_owned(), route.to_owned(), status))
-            .or_default() += 1;
-        let h = m
-            .latency
-            .entry((method.to_owned(), route.to_owned()))
-            .or_default();
+        *m.requests.entry((method.to_owned(), route.to_owned(), status)).or_default() += 1;
+        let h = m.latency.entry((method.to_owned(), route.to_owned())).or_default();
         h.count += 1;
         h.sum += seconds;
         for (i, bound) in BUCKETS.iter().enumerate() {
@@ -60,9 +53,7 @@ impl Metrics {
     pub fn render(&self) -> String {
         let mut out = String::new();
         let Ok(m) = self.inner.lock() else { return out };
-        out.push_str(
-            "# HELP countersign_http_requests_total HTTP requests by method, route and status.\n",
-        );
+        out.push_str("# HELP countersign_http_requests_total HTTP requests by method, route and status.\n");
         out.push_str("# TYPE countersign_http_requests_total counter\n");
         for ((method, route, status), n) in &m.requests {
             let _ = writeln!(
@@ -81,49 +72,27 @@ impl Metrics {
                     "countersign_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {count}"
                 );
             }
-            let _ = writeln!(
-                out,
-                "countersign_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
-                h.count
-            );
-            let _ = writeln!(
-                out,
-                "countersign_http_request_duration_seconds_sum{{{labels}}} {}",
-                h.sum
-            );
-            let _ = writeln!(
-                out,
-                "countersign_http_request_duration_seconds_count{{{labels}}} {}",
-                h.count
-            );
+            let _ =
+                writeln!(out, "countersign_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", h.count);
+            let _ = writeln!(out, "countersign_http_request_duration_seconds_sum{{{labels}}} {}", h.sum);
+            let _ = writeln!(out, "countersign_http_request_duration_seconds_count{{{labels}}} {}", h.count);
         }
         out
     }
 }
 
 fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
 /// Middleware: time each request and count it under its route template (never the raw
 /// path, which would carry user names and grow without bound).
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", |p| p.as_str())
-        .to_owned();
+    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
     let method = req.method().as_str().to_owned();
     let started = Instant::now();
     let response = next.run(req).await;
-    state.metrics.observe(
-        &method,
-        &route,
-        response.status().as_u16(),
-        started.elapsed().as_secs_f64(),
-    );
+    state.metrics.observe(&method, &route, response.status().as_u16(), started.elapsed().as_secs_f64());
     response
 }
 
@@ -137,7 +106,11 @@ mod tests {
         m.observe("GET", "/v1/users/{user}", 200, 0.003);
         m.observe("GET", "/v1/users/{user}", 200, 2.0);
         let text = m.render();
-        assert!(text.contains("countersign_http_requests_total{method=\"GET\",route=\"/v1/users/{user}\",status=\"200\"} 2"));
+        assert!(
+            text.contains(
+                "countersign_http_requests_total{method=\"GET\",route=\"/v1/users/{user}\",status=\"200\"} 2"
+            )
+        );
         assert!(text.contains("le=\"0.005\"} 1"));
         assert!(text.contains("le=\"5\"} 2"));
         assert!(text.contains("le=\"+Inf\"} 2"));

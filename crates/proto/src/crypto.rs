@@ -53,18 +53,6 @@ impl KeyPair {
         SigningKey::from_slice(secret).map(KeyPair).map_err(|_| ProtoError::PrivateKey)
     }
 
-    /// A new key from `fill`, a source of random bytes (retries the ~2^-32 chance of
-    /// an out-of-range scalar).
-    pub fn generate(mut fill: impl FnMut(&mut [u8])) -> KeyPair {
-        loop {
-            let mut secret = [0u8; 32];
-            fill(&mut secret);
-            if let Ok(k) = KeyPair::from_secret(&secret) {
-                return k;
-            }
-        }
-    }
-
     /// The private scalar, for storing.
     pub fn secret_bytes(&self) -> [u8; 32] {
         self.0.to_bytes().into()

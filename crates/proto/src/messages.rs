@@ -242,7 +242,8 @@ mod tests {
 
     #[test]
     fn qr_payload_round_trip() {
-        let p = QrPayload { server: "http://127.0.0.1:8080".into(), activation_id: "a-1".into(), code: "ABC234".into() };
+        let p =
+            QrPayload { server: "http://127.0.0.1:8080".into(), activation_id: "a-1".into(), code: "ABC234".into() };
         let uri = p.to_uri();
         assert_eq!(uri, "countersign://activate?v=1&server=http%3A%2F%2F127.0.0.1%3A8080&id=a-1&code=ABC234");
         assert_eq!(QrPayload::parse(&uri), Some(p));

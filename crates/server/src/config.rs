@@ -37,6 +37,8 @@ pub struct RawConfig {
     pub shutdown_grace_seconds: Option<u64>,
     /// The first admin token, used only when the database has none.
     pub bootstrap_admin_token: Option<Secret>,
+    /// The base URL apps reach this server at (in QR codes).
+    pub public_url: Option<String>,
 }
 
 /// Log output format.
@@ -65,6 +67,8 @@ pub struct Config {
     pub shutdown_grace_seconds: u64,
     /// The first admin token, if configured.
     pub bootstrap_admin_token: Option<Secret>,
+    /// The base URL apps reach this server at; `None`: `http://` + the bound address.
+    pub public_url: Option<String>,
 }
 
 /// The default listen address.
@@ -75,8 +79,7 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://countersign.db";
 impl RawConfig {
     /// Read a TOML file.
     pub fn from_file(path: &Path) -> Result<RawConfig, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
 
@@ -84,24 +87,14 @@ impl RawConfig {
     /// secret from a file).
     pub fn from_env(env: impl Fn(&str) -> Option<String>) -> Result<RawConfig, String> {
         let num = |name: &str| -> Result<Option<u64>, String> {
-            env(name)
-                .map(|v| {
-                    v.trim()
-                        .parse()
-                        .map_err(|_| format!("{name} must be a whole number"))
-                })
-                .transpose()
+            env(name).map(|v| v.trim().parse().map_err(|_| format!("{name} must be a whole number"))).transpose()
         };
-        let bootstrap = match (
-            env("COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN"),
-            env("COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN_FILE"),
-        ) {
+        let bootstrap = match (env("COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN"), env("COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN_FILE"))
+        {
             (Some(v), _) => Some(Secret(v)),
             (None, Some(path)) => Some(Secret(
                 std::fs::read_to_string(&path)
-                    .map_err(|e| {
-                        format!("COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN_FILE: cannot read {path}: {e}")
-                    })?
+                    .map_err(|e| format!("COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN_FILE: cannot read {path}: {e}"))?
                     .trim()
                     .to_owned(),
             )),
@@ -115,6 +108,7 @@ impl RawConfig {
             body_limit_bytes: num("COUNTERSIGN_BODY_LIMIT_BYTES")?.map(|n| n as usize),
             shutdown_grace_seconds: num("COUNTERSIGN_SHUTDOWN_GRACE_SECONDS")?,
             bootstrap_admin_token: bootstrap,
+            public_url: env("COUNTERSIGN_PUBLIC_URL"),
         })
     }
 
@@ -128,18 +122,16 @@ impl RawConfig {
             body_limit_bytes: over.body_limit_bytes.or(self.body_limit_bytes),
             shutdown_grace_seconds: over.shutdown_grace_seconds.or(self.shutdown_grace_seconds),
             bootstrap_admin_token: over.bootstrap_admin_token.or(self.bootstrap_admin_token),
+            public_url: over.public_url.or(self.public_url),
         }
     }
 
     /// Check every setting, filling defaults.
     pub fn validate(self) -> Result<Config, String> {
         let listen = self.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
-        let listen: SocketAddr = listen
-            .parse()
-            .map_err(|_| format!("listen: {listen:?} is not an address like 127.0.0.1:8080"))?;
-        let database_url = self
-            .database_url
-            .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        let listen: SocketAddr =
+            listen.parse().map_err(|_| format!("listen: {listen:?} is not an address like 127.0.0.1:8080"))?;
+        let database_url = self.database_url.unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
         let known = ["sqlite:", "postgres://", "postgresql://"];
         if !known.iter().any(|p| database_url.starts_with(p)) {
             return Err("database_url must start with sqlite:// or postgres:// (e.g. sqlite://countersign.db)".into());
@@ -153,7 +145,13 @@ impl RawConfig {
         if !(1024..=16 * 1024 * 1024).contains(&body_limit_bytes) {
             return Err("body_limit_bytes must be between 1024 and 16777216".into());
         }
+        if let Some(u) = &self.public_url
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            return Err(format!("public_url: {u:?} must be an http:// or https:// URL"));
+        }
         Ok(Config {
+            public_url: self.public_url.map(|u| u.trim_end_matches('/').to_owned()),
             listen,
             database_url,
             log_format,
@@ -181,8 +179,7 @@ mod tests {
 
     #[test]
     fn later_layers_win_and_env_is_read() {
-        let file: RawConfig =
-            toml::from_str("listen = \"127.0.0.1:9000\"\nlog_format = \"json\"").unwrap();
+        let file: RawConfig = toml::from_str("listen = \"127.0.0.1:9000\"\nlog_format = \"json\"").unwrap();
         let env = RawConfig::from_env(|k| match k {
             "COUNTERSIGN_LISTEN" => Some("127.0.0.1:9100".into()),
             "COUNTERSIGN_BODY_LIMIT_BYTES" => Some("2048".into()),
@@ -190,11 +187,7 @@ mod tests {
             _ => None,
         })
         .unwrap();
-        let c = RawConfig::default()
-            .overlay(file)
-            .overlay(env)
-            .validate()
-            .unwrap();
+        let c = RawConfig::default().overlay(file).overlay(env).validate().unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:9100");
         assert_eq!(c.log_format, LogFormat::Json);
         assert_eq!(c.body_limit_bytes, 2048);
@@ -203,47 +196,15 @@ mod tests {
 
     #[test]
     fn bad_settings_are_named() {
-        assert!(
-            toml::from_str::<RawConfig>("colour = 1")
-                .unwrap_err()
-                .to_string()
-                .contains("colour")
-        );
+        assert!(toml::from_str::<RawConfig>("colour = 1").unwrap_err().to_string().contains("colour"));
         let bad = |r: RawConfig| r.validate().unwrap_err();
+        assert!(bad(RawConfig { listen: Some("nowhere".into()), ..Default::default() }).contains("listen"));
         assert!(
-            bad(RawConfig {
-                listen: Some("nowhere".into()),
-                ..Default::default()
-            })
-            .contains("listen")
+            bad(RawConfig { database_url: Some("mysql://x".into()), ..Default::default() }).contains("database_url")
         );
-        assert!(
-            bad(RawConfig {
-                database_url: Some("mysql://x".into()),
-                ..Default::default()
-            })
-            .contains("database_url")
-        );
-        assert!(
-            bad(RawConfig {
-                log_format: Some("xml".into()),
-                ..Default::default()
-            })
-            .contains("log_format")
-        );
-        assert!(
-            bad(RawConfig {
-                body_limit_bytes: Some(1),
-                ..Default::default()
-            })
-            .contains("body_limit_bytes")
-        );
-        let e = RawConfig::from_env(|k| {
-            (k == "COUNTERSIGN_SHUTDOWN_GRACE_SECONDS").then(|| "soon".into())
-        });
-        assert!(
-            e.unwrap_err()
-                .contains("COUNTERSIGN_SHUTDOWN_GRACE_SECONDS")
-        );
+        assert!(bad(RawConfig { log_format: Some("xml".into()), ..Default::default() }).contains("log_format"));
+        assert!(bad(RawConfig { body_limit_bytes: Some(1), ..Default::default() }).contains("body_limit_bytes"));
+        let e = RawConfig::from_env(|k| (k == "COUNTERSIGN_SHUTDOWN_GRACE_SECONDS").then(|| "soon".into()));
+        assert!(e.unwrap_err().contains("COUNTERSIGN_SHUTDOWN_GRACE_SECONDS"));
     }
 }

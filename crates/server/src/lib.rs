@@ -18,13 +18,8 @@ use config::Config;
 
 /// Open the database the URL names and apply migrations.
 pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, String> {
-    let store = countersign_store::open(url)
-        .await
-        .map_err(|e| format!("cannot open database: {}", describe(&e)))?;
-    store
-        .migrate()
-        .await
-        .map_err(|e| format!("cannot migrate database: {}", describe(&e)))?;
+    let store = countersign_store::open(url).await.map_err(|e| format!("cannot open database: {}", describe(&e)))?;
+    store.migrate().await.map_err(|e| format!("cannot migrate database: {}", describe(&e)))?;
     Ok(store)
 }
 
@@ -46,33 +41,22 @@ pub fn describe(e: &(dyn std::error::Error + 'static)) -> String {
 pub async fn bootstrap_admin(core: &Core, provided: Option<&str>) -> Result<(), String> {
     match core.bootstrap_admin_token(provided).await {
         Ok(Some(cred)) if provided.is_none() => {
-            println!(
-                "countersign: first start: created an admin token (shown once, keep it safe):"
-            );
+            println!("countersign: first start: created an admin token (shown once, keep it safe):");
             println!("admin token: {}", cred.secret);
             Ok(())
         }
         Ok(Some(_)) => {
-            tracing::info!(
-                "first start: installed the admin token from COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN"
-            );
+            tracing::info!("first start: installed the admin token from COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN");
             Ok(())
         }
         Ok(None) => {
             if provided.is_some() {
-                tracing::info!(
-                    "admin tokens exist already; COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN is ignored"
-                );
+                tracing::info!("admin tokens exist already; COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN is ignored");
             }
             Ok(())
         }
-        Err(countersign_core::CoreError::Invalid { field, message }) => {
-            Err(format!("{field}: {message}"))
-        }
-        Err(e) => Err(format!(
-            "cannot create the first admin token: {}",
-            describe(&e)
-        )),
+        Err(countersign_core::CoreError::Invalid { field, message }) => Err(format!("{field}: {message}")),
+        Err(e) => Err(format!("cannot create the first admin token: {}", describe(&e))),
     }
 }
 
@@ -84,26 +68,19 @@ pub async fn serve_on(
     config: &Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
-    let app = countersign_http::app(
-        core.clone(),
-        &HttpConfig {
-            body_limit_bytes: config.body_limit_bytes,
-        },
-    );
+    let app = countersign_http::app(core.clone(), &HttpConfig { body_limit_bytes: config.body_limit_bytes });
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop_tx.send(true);
     });
     let mut graceful_rx = stop_rx.clone();
-    let server = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        let _ = graceful_rx.wait_for(|stop| *stop).await;
-        tracing::info!("shutting down: no new connections; finishing requests in flight");
-    });
+    let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(
+        async move {
+            let _ = graceful_rx.wait_for(|stop| *stop).await;
+            tracing::info!("shutting down: no new connections; finishing requests in flight");
+        },
+    );
     let grace = Duration::from_secs(config.shutdown_grace_seconds);
     let result = tokio::select! {
         r = server => r.map_err(|e| format!("server error: {e}")),
@@ -120,28 +97,23 @@ pub async fn serve_on(
     result
 }
 
+/// The domain core as the server runs it: push delivery over the devices' channels and
+/// `public_url` in QR codes.
+pub fn core_for(store: Arc<dyn Store>, public_url: &str) -> Result<Core, String> {
+    let channels = countersign_delivery::Channels::new()?;
+    Ok(Core::new(store).with_push(Arc::new(channels)).with_public_url(public_url))
+}
+
 /// Everything `countersign serve` does.
-pub async fn serve(
-    config: Config,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), String> {
+pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), String> {
     let store = open_store(&config.database_url).await?;
-    let core = Core::new(store);
-    bootstrap_admin(
-        &core,
-        config.bootstrap_admin_token.as_ref().map(|s| s.0.as_str()),
-    )
-    .await?;
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| format!("cannot read the listening address: {e}"))?;
-    println!(
-        "countersign: listening on http://{addr} (database {})",
-        redact_url(&config.database_url)
-    );
+    let listener =
+        TcpListener::bind(config.listen).await.map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let addr = listener.local_addr().map_err(|e| format!("cannot read the listening address: {e}"))?;
+    let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+    let core = core_for(store, &public_url)?;
+    bootstrap_admin(&core, config.bootstrap_admin_token.as_ref().map(|s| s.0.as_str())).await?;
+    println!("countersign: listening on http://{addr} (database {})", redact_url(&config.database_url));
     serve_on(listener, core, &config, shutdown).await
 }
 
@@ -187,14 +159,8 @@ mod tests {
 
     #[test]
     fn passwords_are_cut_from_urls() {
-        assert_eq!(
-            redact_url("postgres://u:pw@h:5432/db"),
-            "postgres://u:***@h:5432/db"
-        );
+        assert_eq!(redact_url("postgres://u:pw@h:5432/db"), "postgres://u:***@h:5432/db");
         assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
-        assert_eq!(
-            redact_url("sqlite://countersign.db"),
-            "sqlite://countersign.db"
-        );
+        assert_eq!(redact_url("sqlite://countersign.db"), "sqlite://countersign.db");
     }
 }

@@ -63,6 +63,10 @@ struct ServeArgs {
     /// Seconds in-flight requests get to finish at shutdown [default: 30].
     #[arg(long, value_name = "SECONDS")]
     shutdown_grace_seconds: Option<u64>,
+    /// Base URL apps reach this server at, put in activation QR codes
+    /// [default: http:// and the listening address].
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -125,6 +129,7 @@ fn resolve(cli: &Cli) -> Result<Config, String> {
         flags.listen = s.listen.clone();
         flags.body_limit_bytes = s.body_limit_bytes;
         flags.shutdown_grace_seconds = s.shutdown_grace_seconds;
+        flags.public_url = s.public_url.clone();
     }
     file.overlay(env).overlay(flags).validate()
 }
@@ -149,10 +154,7 @@ async fn run(cli: Cli, config: Config) -> Result<(), String> {
         Command::Migrate => {
             let store = countersign::open_store(&config.database_url).await?;
             store.close().await;
-            println!(
-                "countersign: migrations applied to {}",
-                countersign::redact_url(&config.database_url)
-            );
+            println!("countersign: migrations applied to {}", countersign::redact_url(&config.database_url));
             Ok(())
         }
         Command::Admin(cmd) => {
@@ -172,28 +174,16 @@ async fn admin(core: &Core, cmd: AdminCommand) -> Result<(), String> {
     };
     match cmd {
         AdminCommand::Tenant(TenantCommand::Create { domain }) => {
-            let t = core
-                .create_tenant(CreateTenant {
-                    domain,
-                    settings: None,
-                })
-                .await
-                .map_err(fail)?;
+            let t = core.create_tenant(CreateTenant { domain, settings: None }).await.map_err(fail)?;
             println!("tenant created: {}", t.domain);
         }
         AdminCommand::ApiKey(ApiKeyCommand::Create { domain, name }) => {
-            let k = core
-                .create_api_key(&domain, CreateKey { name })
-                .await
-                .map_err(fail)?;
+            let k = core.create_api_key(&domain, CreateKey { name }).await.map_err(fail)?;
             println!("api key id: {}", k.record.id);
             println!("api key: {}", k.secret);
         }
         AdminCommand::Token(TokenCommand::Create { name }) => {
-            let k = core
-                .create_admin_token(CreateKey { name })
-                .await
-                .map_err(fail)?;
+            let k = core.create_admin_token(CreateKey { name }).await.map_err(fail)?;
             println!("admin token id: {}", k.record.id);
             println!("admin token: {}", k.secret);
         }
@@ -211,10 +201,7 @@ fn main() -> ExitCode {
         }
     };
     init_logs(&config);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("countersign: cannot start the runtime: {e}");

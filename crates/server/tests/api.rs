@@ -288,6 +288,20 @@ backend_tests! {
             ("/admin/v1/tenants/{domain}/api-keys/{id}", &["delete"]),
             ("/admin/v1/admin-tokens", &["get", "post"]),
             ("/admin/v1/admin-tokens/{id}", &["delete"]),
+            ("/v1/users/{user}/activations", &["post"]),
+            ("/v1/activations/{activationID}/qr.png", &["get"]),
+            ("/v1/activations/{activationID}/qr.svg", &["get"]),
+            ("/v1/users/{user}/login", &["post"]),
+            ("/v1/sessions/{requestID}", &["get"]),
+            ("/mobile/v1/activations/{activationID}/code", &["post"]),
+            ("/mobile/v1/activations/{activationID}/instance", &["post"]),
+            ("/mobile/v1/device/confirm", &["post"]),
+            ("/mobile/v1/device/push", &["put"]),
+            ("/mobile/v1/requests", &["get"]),
+            ("/mobile/v1/requests/{requestID}", &["get"]),
+            ("/mobile/v1/requests/{requestID}/response", &["post"]),
+            ("/admin/v1/tenants/{domain}/users/{userID}/devices", &["get"]),
+            ("/admin/v1/tenants/{domain}/users/{userID}/devices/{deviceID}", &["delete"]),
             ("/healthz", &["get"]), ("/readyz", &["get"]), ("/metrics", &["get"]),
             ("/openapi.json", &["get"]), ("/docs", &["get"]),
         ] {
@@ -295,7 +309,7 @@ backend_tests! {
                 assert!(paths.get(path).and_then(|p| p.get(*m)).is_some(), "{m} {path} missing from /openapi.json");
             }
         }
-        assert_eq!(paths.len(), 14, "a route was added: list it above");
+        assert_eq!(paths.len(), 28, "a route was added: list it above");
         assert!(api["components"]["schemas"]["ErrorBody"].is_object());
         assert!(api["components"]["securitySchemes"]["adminToken"].is_object());
 
@@ -341,10 +355,7 @@ async fn shutdown_lets_requests_in_flight_finish() {
     // Begin shutdown while the body is half sent.
     app.signal_stop();
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    assert!(
-        tokio::net::TcpStream::connect(&addr).await.is_err(),
-        "no new connections after shutdown began"
-    );
+    assert!(tokio::net::TcpStream::connect(&addr).await.is_err(), "no new connections after shutdown began");
 
     conn.write_all(&body[5..]).await.unwrap();
     let mut response = String::new();

@@ -20,10 +20,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_countersign");
 /// The binary with no COUNTERSIGN_* variables from the outside world, run in `dir`.
 fn command(dir: &Path) -> Command {
     let mut c = Command::new(BIN);
-    c.current_dir(dir)
-        .env_remove("RUST_LOG")
-        .stderr(Stdio::null())
-        .kill_on_drop(true);
+    c.current_dir(dir).env_remove("RUST_LOG").stderr(Stdio::null()).kill_on_drop(true);
     for (k, _) in std::env::vars() {
         if k.starts_with("COUNTERSIGN_") {
             c.env_remove(k);
@@ -60,26 +57,12 @@ impl Server {
         .expect("server did not start within 30 s");
         // Keep draining stdout so the server never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Server {
-            child,
-            base,
-            token,
-            client: reqwest::Client::new(),
-        }
+        Server { child, base, token, client: reqwest::Client::new() }
     }
 
-    async fn call(
-        &self,
-        method: &str,
-        path: &str,
-        bearer: &str,
-        body: Option<Value>,
-    ) -> (u16, Value) {
+    async fn call(&self, method: &str, path: &str, bearer: &str, body: Option<Value>) -> (u16, Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut req = self
-            .client
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(bearer);
+        let mut req = self.client.request(method, format!("{}{path}", self.base)).bearer_auth(bearer);
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -89,56 +72,25 @@ impl Server {
     /// SIGTERM, and the exit status within 10 s.
     async fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().unwrap().to_string();
-        let killed = std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap();
+        let killed = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         assert!(killed.success());
-        tokio::time::timeout(Duration::from_secs(10), self.child.wait())
-            .await
-            .expect("no exit after SIGTERM")
-            .unwrap()
+        tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await.expect("no exit after SIGTERM").unwrap()
     }
 }
 
 /// The README's flow: tenant, user, API key, account state.
 async fn readme_flow(server: &Server, admin: &str) {
-    let (s, _) = server
-        .call(
-            "POST",
-            "/admin/v1/tenants",
-            admin,
-            Some(json!({"domain": "example.com"})),
-        )
-        .await;
+    let (s, _) = server.call("POST", "/admin/v1/tenants", admin, Some(json!({"domain": "example.com"}))).await;
     assert_eq!(s, 201);
     let user = json!({"userID": "alice", "email": "alice@example.com", "phone": "+15550100", "locale": "en"});
-    let (s, _) = server
-        .call(
-            "POST",
-            "/admin/v1/tenants/example.com/users",
-            admin,
-            Some(user),
-        )
-        .await;
+    let (s, _) = server.call("POST", "/admin/v1/tenants/example.com/users", admin, Some(user)).await;
     assert_eq!(s, 201);
-    let (s, k) = server
-        .call(
-            "POST",
-            "/admin/v1/tenants/example.com/api-keys",
-            admin,
-            Some(json!({"name": "web"})),
-        )
-        .await;
+    let (s, k) =
+        server.call("POST", "/admin/v1/tenants/example.com/api-keys", admin, Some(json!({"name": "web"}))).await;
     assert_eq!(s, 201);
     let key = k["key"].as_str().unwrap();
-    let (s, state) = server
-        .call("GET", "/v1/users/alice@example.com", key, None)
-        .await;
-    assert_eq!(
-        (s, state["status"].as_str(), state["domain"].as_str()),
-        (200, Some("active"), Some("example.com"))
-    );
+    let (s, state) = server.call("GET", "/v1/users/alice@example.com", key, None).await;
+    assert_eq!((s, state["status"].as_str(), state["domain"].as_str()), (200, Some("active"), Some("example.com")));
 }
 
 #[tokio::test]
@@ -149,29 +101,21 @@ async fn serve_with_no_configuration_uses_sqlite_in_the_working_directory() {
     cmd.args(["serve", "--listen", "127.0.0.1:0"]);
     let server = Server::start(cmd).await;
     assert!(server.base.starts_with("http://127.0.0.1:"));
-    let token = server
-        .token
-        .clone()
-        .expect("the first start prints an admin token");
+    let token = server.token.clone().expect("the first start prints an admin token");
     assert!(token.starts_with("csa_"));
     assert!(dir.path().join("countersign.db").exists());
     readme_flow(&server, &token).await;
     let status = server.terminate().await;
     assert!(status.success(), "exit after SIGTERM: {status:?}");
     // Closed cleanly: the last connection checkpointed the write-ahead log away.
-    assert!(
-        !dir.path().join("countersign.db-wal").exists(),
-        "WAL left behind: database not closed cleanly"
-    );
+    assert!(!dir.path().join("countersign.db-wal").exists(), "WAL left behind: database not closed cleanly");
 
     // A second start keeps the data and prints no new token.
     let mut cmd = command(dir.path());
     cmd.args(["serve", "--listen", "127.0.0.1:0"]);
     let server = Server::start(cmd).await;
     assert_eq!(server.token, None);
-    let (s, t) = server
-        .call("GET", "/admin/v1/tenants/example.com", &token, None)
-        .await;
+    let (s, t) = server.call("GET", "/admin/v1/tenants/example.com", &token, None).await;
     assert_eq!((s, t["domain"].as_str()), (200, Some("example.com")));
     assert!(server.terminate().await.success());
 }
@@ -198,10 +142,7 @@ async fn bootstrap_token_from_environment(backend: Backend) {
     let (s, _) = server.call("GET", "/admin/v1/tenants", &other, None).await;
     assert_eq!(s, 401);
     let (s, list) = server.call("GET", "/admin/v1/tenants", &chosen, None).await;
-    assert_eq!(
-        (s, list["items"][0]["domain"].as_str()),
-        (200, Some("example.com"))
-    );
+    assert_eq!((s, list["items"][0]["domain"].as_str()), (200, Some("example.com")));
     assert!(server.terminate().await.success());
 }
 
@@ -225,75 +166,29 @@ async fn offline_admin_commands_then_serve_on_postgres() {
         c
     };
     let out = run(&["migrate"]).output().await.unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = run(&["admin", "tenant", "create", "example.com"])
-        .output()
-        .await
-        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(&["admin", "tenant", "create", "example.com"]).output().await.unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("tenant created: example.com"));
-    let out = run(&["admin", "tenant", "create", "example.com"])
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        !out.status.success(),
-        "a second tenant with one domain is refused"
-    );
-    let out = run(&[
-        "admin",
-        "api-key",
-        "create",
-        "example.com",
-        "--name",
-        "batch",
-    ])
-    .output()
-    .await
-    .unwrap();
+    let out = run(&["admin", "tenant", "create", "example.com"]).output().await.unwrap();
+    assert!(!out.status.success(), "a second tenant with one domain is refused");
+    let out = run(&["admin", "api-key", "create", "example.com", "--name", "batch"]).output().await.unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let key = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("api key: "))
-        .unwrap()
-        .to_owned();
+    let key = stdout.lines().find_map(|l| l.strip_prefix("api key: ")).unwrap().to_owned();
     let out = run(&["admin", "token", "create"]).output().await.unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let token = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("admin token: "))
-        .unwrap()
-        .to_owned();
+    let token = stdout.lines().find_map(|l| l.strip_prefix("admin token: ")).unwrap().to_owned();
 
     let mut cmd = run(&["serve", "--listen", "127.0.0.1:0"]);
     cmd.arg("--log-format").arg("json");
     let server = Server::start(cmd).await;
-    let (s, _) = server
-        .call(
-            "POST",
-            "/admin/v1/tenants/example.com/users",
-            &token,
-            Some(json!({"userID": "alice"})),
-        )
-        .await;
+    let (s, _) =
+        server.call("POST", "/admin/v1/tenants/example.com/users", &token, Some(json!({"userID": "alice"}))).await;
     assert_eq!(s, 201);
-    let (s, state) = server
-        .call("GET", "/v1/users/alice@example.com", &key, None)
-        .await;
+    let (s, state) = server.call("GET", "/v1/users/alice@example.com", &key, None).await;
     assert_eq!((s, state["userID"].as_str()), (200, Some("alice")));
     // The key made offline is listed with the name given.
-    let (_, keys) = server
-        .call(
-            "GET",
-            "/admin/v1/tenants/example.com/api-keys",
-            &token,
-            None,
-        )
-        .await;
+    let (_, keys) = server.call("GET", "/admin/v1/tenants/example.com/api-keys", &token, None).await;
     assert_eq!(keys[0]["name"].as_str(), Some("batch"));
     assert!(server.terminate().await.success());
 }
@@ -301,24 +196,12 @@ async fn offline_admin_commands_then_serve_on_postgres() {
 #[tokio::test]
 async fn configuration_errors_and_help_are_clear() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("bad.toml"),
-        "listen = \"127.0.0.1:0\"\ncolour = \"red\"\n",
-    )
-    .unwrap();
-    let out = command(dir.path())
-        .args(["--config", "bad.toml", "serve"])
-        .output()
-        .await
-        .unwrap();
+    std::fs::write(dir.path().join("bad.toml"), "listen = \"127.0.0.1:0\"\ncolour = \"red\"\n").unwrap();
+    let out = command(dir.path()).args(["--config", "bad.toml", "serve"]).output().await.unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("colour"));
 
-    let out = command(dir.path())
-        .args(["serve", "--listen", "here"])
-        .output()
-        .await
-        .unwrap();
+    let out = command(dir.path()).args(["serve", "--listen", "here"]).output().await.unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("listen"));
 
@@ -331,41 +214,22 @@ async fn configuration_errors_and_help_are_clear() {
         .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN"), "{stderr}");
     assert!(!stderr.contains("short"), "the secret is not echoed");
 
-    let out = command(dir.path())
-        .args(["migrate", "--database", "sqlite:///nonexistent-dir/x/y.db"])
-        .output()
-        .await
-        .unwrap();
+    let out =
+        command(dir.path()).args(["migrate", "--database", "sqlite:///nonexistent-dir/x/y.db"]).output().await.unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot open database"));
 
     // A configuration file is read, and a flag beats it.
-    std::fs::write(
-        dir.path().join("good.toml"),
-        "database_url = \"sqlite://from-file.db\"\nlog_format = \"json\"\n",
-    )
-    .unwrap();
-    let out = command(dir.path())
-        .args(["--config", "good.toml", "migrate"])
-        .output()
-        .await
+    std::fs::write(dir.path().join("good.toml"), "database_url = \"sqlite://from-file.db\"\nlog_format = \"json\"\n")
         .unwrap();
+    let out = command(dir.path()).args(["--config", "good.toml", "migrate"]).output().await.unwrap();
     assert!(out.status.success());
     assert!(dir.path().join("from-file.db").exists());
     let out = command(dir.path())
-        .args([
-            "--config",
-            "good.toml",
-            "migrate",
-            "--database",
-            "sqlite://from-flag.db",
-        ])
+        .args(["--config", "good.toml", "migrate", "--database", "sqlite://from-flag.db"])
         .output()
         .await
         .unwrap();
@@ -386,34 +250,16 @@ async fn configuration_errors_and_help_are_clear() {
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains("Usage:"), "{args:?}: {text}");
     }
-    let out = command(dir.path())
-        .args(["serve", "--help"])
-        .output()
-        .await
-        .unwrap();
+    let out = command(dir.path()).args(["serve", "--help"]).output().await.unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN"));
 }
 
 /// The README's curl session, run as written (only the port differs), on both backends.
 async fn readme_curl_session(backend: Backend) {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
-    let after = readme
-        .split("In another shell:")
-        .nth(1)
-        .expect("README curl session");
-    let script = after
-        .split("```sh\n")
-        .nth(1)
-        .unwrap()
-        .split("\n```")
-        .next()
-        .unwrap();
-    let token = script
-        .lines()
-        .find_map(|l| l.strip_prefix("TOKEN="))
-        .unwrap()
-        .to_owned();
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let after = readme.split("In another shell:").nth(1).expect("README curl session");
+    let script = after.split("```sh\n").nth(1).unwrap().split("\n```").next().unwrap();
+    let token = script.lines().find_map(|l| l.strip_prefix("TOKEN=")).unwrap().to_owned();
 
     let db = TestDb::new(backend).await;
     let dir = tempfile::tempdir().unwrap();
@@ -421,34 +267,15 @@ async fn readme_curl_session(backend: Backend) {
     cmd.args(["serve", "--listen", "127.0.0.1:0", "--database", &db.url])
         .env("COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN", &token);
     let server = Server::start(cmd).await;
-    let script = script.replace(
-        "BASE=http://127.0.0.1:8080",
-        &format!("BASE={}", server.base),
-    );
-    let out = Command::new("bash")
-        .arg("-euc")
-        .arg(&script)
-        .output()
-        .await
-        .unwrap();
+    let script = script.replace("BASE=http://127.0.0.1:8080", &format!("BASE={}", server.base));
+    let out = Command::new("bash").arg("-euc").arg(&script).output().await.unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     // Every output the README shows in a comment appears in the real output.
     for shown in script.lines().filter_map(|l| l.strip_prefix("# {")) {
-        assert!(
-            stdout.contains(&format!("{{{shown}")),
-            "README promises {{{shown}\ngot: {stdout}"
-        );
+        assert!(stdout.contains(&format!("{{{shown}")), "README promises {{{shown}\ngot: {stdout}");
     }
-    assert_eq!(
-        stdout.matches("\"authenticators\":[]").count(),
-        2,
-        "{stdout}"
-    );
+    assert_eq!(stdout.matches("\"authenticators\":[]").count(), 2, "{stdout}");
     assert!(server.terminate().await.success());
 }
 
@@ -475,27 +302,12 @@ async fn secrets_never_reach_the_logs() {
         .stderr(std::fs::File::create(&log_path).unwrap());
     let server = Server::start(cmd).await;
     readme_flow(&server, &token).await;
-    let (_, k) = server
-        .call(
-            "POST",
-            "/admin/v1/tenants/example.com/api-keys",
-            &token,
-            Some(json!({"name": "x"})),
-        )
-        .await;
+    let (_, k) =
+        server.call("POST", "/admin/v1/tenants/example.com/api-keys", &token, Some(json!({"name": "x"}))).await;
     let key = k["key"].as_str().unwrap().to_owned();
-    let (s, _) = server
-        .call("GET", "/v1/users/alice@example.com", &key, None)
-        .await;
+    let (s, _) = server.call("GET", "/v1/users/alice@example.com", &key, None).await;
     assert_eq!(s, 200);
-    let (s, _) = server
-        .call(
-            "GET",
-            "/v1/users/alice@example.com",
-            "csk_wrong-key-hunter2",
-            None,
-        )
-        .await;
+    let (s, _) = server.call("GET", "/v1/users/alice@example.com", "csk_wrong-key-hunter2", None).await;
     assert_eq!(s, 401);
     let (s, e) = server
         .call(
@@ -506,17 +318,11 @@ async fn secrets_never_reach_the_logs() {
         )
         .await;
     assert_eq!(s, 422);
-    assert!(
-        !e.to_string().contains("hunter2"),
-        "the error echoes the value: {e}"
-    );
+    assert!(!e.to_string().contains("hunter2"), "the error echoes the value: {e}");
     assert!(server.terminate().await.success());
 
     let log = std::fs::read_to_string(&log_path).unwrap();
-    assert!(
-        log.contains("/v1/users/{user}"),
-        "request logs name the route: {log}"
-    );
+    assert!(log.contains("/v1/users/{user}"), "request logs name the route: {log}");
     for secret in [token.as_str(), key.as_str(), &key[4..], "hunter2"] {
         assert!(!log.contains(secret), "a secret reached the log");
     }

@@ -15,6 +15,7 @@ use countersign_core::{Store, StoreError};
 mod migrations;
 mod postgres;
 mod sql;
+mod sql_mobile;
 mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -24,10 +25,7 @@ pub use sqlite::SqliteStore;
 
 /// The migration versions each backend embeds, for tests and `migrate` output.
 pub fn migration_versions() -> (Vec<i64>, Vec<i64>) {
-    (
-        migrations::versions(migrations::SQLITE),
-        migrations::versions(migrations::POSTGRES),
-    )
+    (migrations::versions(migrations::SQLITE), migrations::versions(migrations::POSTGRES))
 }
 
 /// Open the store a database URL names: `sqlite://PATH` (created when missing),
@@ -39,8 +37,7 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
         Ok(Arc::new(PgStore::connect(url).await?))
     } else {
         Err(StoreError::Backend(
-            "database URL must start with sqlite:// or postgres:// (e.g. sqlite://countersign.db)"
-                .into(),
+            "database URL must start with sqlite:// or postgres:// (e.g. sqlite://countersign.db)".into(),
         ))
     }
 }

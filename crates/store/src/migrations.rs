@@ -6,31 +6,21 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 /// (version, description, SQL) of one migration.
 pub(crate) type Step = (i64, &'static str, &'static str);
 
-pub(crate) const SQLITE: &[Step] = &[(
-    1,
-    "foundation",
-    include_str!("../migrations/sqlite/0001_foundation.sql"),
-)];
+pub(crate) const SQLITE: &[Step] = &[
+    (1, "foundation", include_str!("../migrations/sqlite/0001_foundation.sql")),
+    (2, "mobile", include_str!("../migrations/sqlite/0002_mobile.sql")),
+];
 
-pub(crate) const POSTGRES: &[Step] = &[(
-    1,
-    "foundation",
-    include_str!("../migrations/postgres/0001_foundation.sql"),
-)];
+pub(crate) const POSTGRES: &[Step] = &[
+    (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
+    (2, "mobile", include_str!("../migrations/postgres/0002_mobile.sql")),
+];
 
 pub(crate) fn migrator(steps: &[Step]) -> Migrator {
     Migrator::with_migrations(
         steps
             .iter()
-            .map(|(v, d, sql)| {
-                Migration::new(
-                    *v,
-                    (*d).into(),
-                    MigrationType::Simple,
-                    sql.into_sql_str(),
-                    false,
-                )
-            })
+            .map(|(v, d, sql)| Migration::new(*v, (*d).into(), MigrationType::Simple, sql.into_sql_str(), false))
             .collect(),
     )
 }
@@ -52,15 +42,9 @@ mod tests {
     #[test]
     fn every_migration_file_is_embedded() {
         for (dir, steps) in [("sqlite", SQLITE), ("postgres", POSTGRES)] {
-            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("migrations")
-                .join(dir);
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(dir);
             let files = std::fs::read_dir(path).map(|d| d.count()).unwrap_or(0);
-            assert_eq!(
-                files,
-                steps.len(),
-                "migrations/{dir} has files that are not embedded"
-            );
+            assert_eq!(files, steps.len(), "migrations/{dir} has files that are not embedded");
         }
     }
 }

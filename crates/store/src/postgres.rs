@@ -21,9 +21,7 @@ impl PgStore {
     }
 
     /// Connect with explicit options (tests use them to pick a schema).
-    pub async fn connect_with(
-        options: PgConnectOptions,
-    ) -> Result<PgStore, countersign_core::StoreError> {
+    pub async fn connect_with(options: PgConnectOptions) -> Result<PgStore, countersign_core::StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(10)
             .acquire_timeout(Duration::from_secs(5))
@@ -42,15 +40,13 @@ impl PgStore {
 }
 
 crate::sql::sql_store!(PgStore, sqlx::Postgres);
+crate::sql_mobile::sql_mobile!(PgStore, sqlx::Postgres);
 
 #[cfg(feature = "testing")]
 impl PgStore {
     /// Run one statement outside the Store interface (test schemas).
     pub(crate) async fn execute_raw(&self, sql: &str) -> Result<(), sqlx::Error> {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(&self.pool).await.map(|_| ())
     }
 
     /// Close the pool.

@@ -8,7 +8,7 @@ macro_rules! sql_store {
     ($store:ty, $db:ty) => {
         use async_trait::async_trait;
         use countersign_core::{
-            AccessKey, AccessKind, Domain, Page, Store, StoreError, Tenant, TenantSettings, Timestamp, User,
+            AccessKey, AccessKind, AccountStore, Domain, Page, StoreError, Tenant, TenantSettings, Timestamp, User,
             UserId, UserStatus, VdpDeliveryMethod,
         };
         use sqlx::Row;
@@ -78,7 +78,7 @@ macro_rules! sql_store {
         }
 
         #[async_trait]
-        impl Store for $store {
+        impl AccountStore for $store {
             async fn ping(&self) -> Result<(), StoreError> {
                 sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db_err)?;
                 Ok(())
@@ -183,6 +183,17 @@ macro_rules! sql_store {
                 sqlx::query("SELECT * FROM users WHERE tenant_id = $1 AND user_id = $2")
                     .bind(tenant_id)
                     .bind(user_id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?
+                    .as_ref()
+                    .map(user_from)
+                    .transpose()
+            }
+
+            async fn user_by_pk(&self, id: &str) -> Result<Option<User>, StoreError> {
+                sqlx::query("SELECT * FROM users WHERE id = $1")
+                    .bind(id)
                     .fetch_optional(&self.pool)
                     .await
                     .map_err(db_err)?

@@ -3,9 +3,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::migrations;
 
@@ -23,9 +21,7 @@ impl SqliteStore {
     }
 
     /// Open with explicit options; WAL, foreign keys and a busy timeout are always set.
-    pub async fn connect_with(
-        options: SqliteConnectOptions,
-    ) -> Result<SqliteStore, countersign_core::StoreError> {
+    pub async fn connect_with(options: SqliteConnectOptions) -> Result<SqliteStore, countersign_core::StoreError> {
         let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -50,3 +46,4 @@ impl SqliteStore {
 }
 
 crate::sql::sql_store!(SqliteStore, sqlx::Sqlite);
+crate::sql_mobile::sql_mobile!(SqliteStore, sqlx::Sqlite);

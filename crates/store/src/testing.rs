@@ -40,11 +40,7 @@ impl TestDb {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temporary directory");
                 let url = format!("sqlite://{}", dir.path().join("test.db").display());
-                TestDb {
-                    url,
-                    schema: None,
-                    _dir: Some(dir),
-                }
+                TestDb { url, schema: None, _dir: Some(dir) }
             }
             Backend::Postgres => {
                 let base = postgres_base_url();
@@ -52,18 +48,11 @@ impl TestDb {
                 let admin = crate::PgStore::connect(&base).await.unwrap_or_else(|e| {
                     panic!("PostgreSQL at {base} is required for the PostgreSQL tests and is not reachable: {e:?}")
                 });
-                admin
-                    .execute_raw(&format!("CREATE SCHEMA {schema}"))
-                    .await
-                    .expect("create test schema");
+                admin.execute_raw(&format!("CREATE SCHEMA {schema}")).await.expect("create test schema");
                 admin.close_pool().await;
                 let sep = if base.contains('?') { '&' } else { '?' };
                 let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
-                TestDb {
-                    url,
-                    schema: Some(schema),
-                    _dir: None,
-                }
+                TestDb { url, schema: Some(schema), _dir: None }
             }
         }
     }
@@ -84,17 +73,12 @@ impl Drop for TestDb {
         // Drop runs outside async context (or inside a runtime that may be shutting
         // down): drop the schema from a thread with its own small runtime.
         let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
                 return;
             };
             rt.block_on(async {
                 if let Ok(admin) = crate::PgStore::connect(&postgres_base_url()).await {
-                    let _ = admin
-                        .execute_raw(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-                        .await;
+                    let _ = admin.execute_raw(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await;
                     admin.close_pool().await;
                 }
             });

@@ -5,9 +5,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use countersign_core::AccessKey;
-use countersign_core::ops::{
-    CreateKey, CreateTenant, CreateUser, Listing, UpdateTenant, UpdateUser,
-};
+use countersign_core::device::Device;
+use countersign_core::ops::{CreateKey, CreateTenant, CreateUser, Listing, UpdateTenant, UpdateUser};
 use countersign_core::{Tenant, User};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -26,6 +25,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_tenant, update_tenant, delete_tenant))
         .routes(routes!(create_user, list_users))
         .routes(routes!(get_user, update_user, delete_user))
+        .routes(routes!(list_devices))
+        .routes(routes!(remove_device))
         .routes(routes!(create_api_key, list_api_keys))
         .routes(routes!(revoke_api_key))
         .routes(routes!(create_admin_token, list_admin_tokens))
@@ -55,14 +56,7 @@ pub struct CreatedKey {
 }
 
 fn created(c: countersign_core::NewCredential) -> (StatusCode, Json<CreatedKey>) {
-    (
-        StatusCode::CREATED,
-        Json(CreatedKey {
-            id: c.record.id,
-            name: c.record.name,
-            key: c.secret,
-        }),
-    )
+    (StatusCode::CREATED, Json(CreatedKey { id: c.record.id, name: c.record.name, key: c.secret }))
 }
 
 /// Create a tenant.
@@ -75,10 +69,7 @@ async fn create_tenant(
     State(s): State<AppState>,
     ApiJson(input): ApiJson<CreateTenant>,
 ) -> Result<(StatusCode, Json<Tenant>), ApiError> {
-    Ok((
-        StatusCode::CREATED,
-        Json(s.core.create_tenant(input).await?),
-    ))
+    Ok((StatusCode::CREATED, Json(s.core.create_tenant(input).await?)))
 }
 
 /// List tenants by domain.
@@ -142,10 +133,7 @@ async fn create_user(
     ApiPath(domain): ApiPath<String>,
     ApiJson(input): ApiJson<CreateUser>,
 ) -> Result<(StatusCode, Json<User>), ApiError> {
-    Ok((
-        StatusCode::CREATED,
-        Json(s.core.create_user(&domain, input).await?),
-    ))
+    Ok((StatusCode::CREATED, Json(s.core.create_user(&domain, input).await?)))
 }
 
 /// List a tenant's users by userID.
@@ -256,10 +244,7 @@ async fn create_admin_token(
 /// List admin tokens (never the tokens themselves), revoked ones included.
 #[utoipa::path(get, path = "/admin/v1/admin-tokens", tag = "admin", security(("adminToken" = [])),
     responses((status = 200, body = Vec<AccessKey>), (status = 401, body = ErrorBody)))]
-async fn list_admin_tokens(
-    _: AdminAuth,
-    State(s): State<AppState>,
-) -> Result<Json<Vec<AccessKey>>, ApiError> {
+async fn list_admin_tokens(_: AdminAuth, State(s): State<AppState>) -> Result<Json<Vec<AccessKey>>, ApiError> {
     Ok(Json(s.core.list_admin_tokens().await?))
 }
 
@@ -273,5 +258,30 @@ async fn revoke_admin_token(
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     s.core.revoke_admin_token(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A user's mobile authenticators, in any state.
+#[utoipa::path(get, path = "/admin/v1/tenants/{domain}/users/{userID}/devices", tag = "admin",
+    params(("domain" = String, Path), ("userID" = String, Path)), security(("adminToken" = [])),
+    responses((status = 200, body = Vec<Device>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn list_devices(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath((domain, user_id)): ApiPath<(String, String)>,
+) -> Result<Json<Vec<Device>>, ApiError> {
+    Ok(Json(s.core.list_devices(&domain, &user_id).await?))
+}
+
+/// Remove a user's mobile authenticator; it can no longer sign in or answer.
+#[utoipa::path(delete, path = "/admin/v1/tenants/{domain}/users/{userID}/devices/{deviceID}", tag = "admin",
+    params(("domain" = String, Path), ("userID" = String, Path), ("deviceID" = String, Path)), security(("adminToken" = [])),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn remove_device(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath((domain, user_id, device_id)): ApiPath<(String, String, String)>,
+) -> Result<StatusCode, ApiError> {
+    s.core.remove_device(&domain, &user_id, &device_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

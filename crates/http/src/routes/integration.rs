@@ -2,18 +2,33 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use countersign_core::Timestamp;
+use countersign_core::login::{LoginInput, LoginOutput};
 use countersign_core::ops::AccountState;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::TenantAuth;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::ApiPath;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::qr;
 
 /// The integration routes.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(account_state))
+    OpenApiRouter::new()
+        .routes(routes!(account_state))
+        .routes(routes!(start_activation))
+        .routes(routes!(activation_png))
+        .routes(routes!(activation_svg))
+        .routes(routes!(login))
+        .routes(routes!(session_status))
 }
 
 /// The account state of `userID@domain`: check it before starting a login. A user of
@@ -29,4 +44,114 @@ async fn account_state(
     ApiPath(user): ApiPath<String>,
 ) -> Result<Json<AccountState>, ApiError> {
     Ok(Json(s.core.account_state(&auth.tenant, &user).await?))
+}
+
+/// Activation data: what the self-service page shows the user.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivationOutput {
+    /// The activation ID.
+    #[serde(rename = "activationID")]
+    activation_id: String,
+    /// When the activation stops being usable.
+    #[schema(value_type = String, format = DateTime)]
+    expires_at: Timestamp,
+    /// The text the QR code encodes (`countersign://activate?…`).
+    qr_payload: String,
+    /// The QR code as PNG, base64.
+    qr_png: String,
+    /// The QR code as SVG.
+    qr_svg: String,
+}
+
+/// Start activating a mobile authenticator for a user.
+#[utoipa::path(post, path = "/v1/users/{user}/activations", tag = "integration",
+    params(("user" = String, Path, description = "userID@domain")), security(("apiKey" = []), ("apiKeyBasic" = [])),
+    responses((status = 201, body = ActivationOutput), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "device_enrollment_disabled"), (status = 404, body = ErrorBody)))]
+async fn start_activation(
+    auth: TenantAuth,
+    State(s): State<AppState>,
+    ApiPath(user): ApiPath<String>,
+) -> Result<(StatusCode, Json<ActivationOutput>), ApiError> {
+    let a = s.core.start_activation(&auth.tenant, &user).await?;
+    let png = qr::png(&a.qr_payload).map_err(|e| ApiError::internal(&e))?;
+    let svg = qr::svg(&a.qr_payload).map_err(|e| ApiError::internal(&e))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ActivationOutput {
+            activation_id: a.activation_id,
+            expires_at: a.expires_at,
+            qr_payload: a.qr_payload,
+            qr_png: STANDARD.encode(png),
+            qr_svg: svg,
+        }),
+    ))
+}
+
+/// The activation's QR code as PNG, while its code is unused.
+#[utoipa::path(get, path = "/v1/activations/{activationID}/qr.png", tag = "integration",
+    params(("activationID" = String, Path)), security(("apiKey" = []), ("apiKeyBasic" = [])),
+    responses((status = 200, content_type = "image/png", body = Vec<u8>), (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)))]
+async fn activation_png(
+    auth: TenantAuth,
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ApiError> {
+    let payload = s.core.activation_qr(&auth.tenant, &id).await?;
+    let png = qr::png(&payload).map_err(|e| ApiError::internal(&e))?;
+    Ok(([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "no-store")], png).into_response())
+}
+
+/// The activation's QR code as SVG, while its code is unused.
+#[utoipa::path(get, path = "/v1/activations/{activationID}/qr.svg", tag = "integration",
+    params(("activationID" = String, Path)), security(("apiKey" = []), ("apiKeyBasic" = [])),
+    responses((status = 200, content_type = "image/svg+xml", body = String), (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)))]
+async fn activation_svg(
+    auth: TenantAuth,
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ApiError> {
+    let payload = s.core.activation_qr(&auth.tenant, &id).await?;
+    let svg = qr::svg(&payload).map_err(|e| ApiError::internal(&e))?;
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "no-store")], svg).into_response())
+}
+
+/// Log a user in with a push to their mobile authenticator (`passKey`: `push`, `NoPIN`,
+/// `PIN`, `Fingerprint`). With `timeout` > 0 the call waits for the answer.
+#[utoipa::path(post, path = "/v1/users/{user}/login", tag = "integration",
+    params(("user" = String, Path, description = "userID@domain")), request_body = LoginInput,
+    security(("apiKey" = []), ("apiKeyBasic" = [])),
+    responses((status = 200, body = LoginOutput), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "push_authorization_disabled, user_locked, user_disabled"),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn login(
+    auth: TenantAuth,
+    State(s): State<AppState>,
+    ApiPath(user): ApiPath<String>,
+    ApiJson(input): ApiJson<LoginInput>,
+) -> Result<Json<LoginOutput>, ApiError> {
+    Ok(Json(s.core.login(&auth.tenant, &user, input).await?))
+}
+
+/// Parameters of the session status call.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StatusQuery {
+    /// Wait up to this many seconds (0–60) for the session to end.
+    wait: Option<u32>,
+}
+
+/// The state of a login session, at once or after waiting up to `wait` seconds.
+#[utoipa::path(get, path = "/v1/sessions/{requestID}", tag = "integration",
+    params(("requestID" = String, Path), StatusQuery), security(("apiKey" = []), ("apiKeyBasic" = [])),
+    responses((status = 200, body = LoginOutput), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn session_status(
+    auth: TenantAuth,
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<StatusQuery>,
+) -> Result<Json<LoginOutput>, ApiError> {
+    Ok(Json(s.core.session_status(&auth.tenant, &id, q.wait).await?))
 }

@@ -2,4 +2,5 @@
 
 pub mod admin;
 pub mod integration;
+pub mod mobile;
 pub mod ops;

@@ -40,11 +40,7 @@ async fn healthz() -> Json<Status> {
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, body = Status), (status = 503, body = ErrorBody, description = "storage_unavailable")))]
 async fn readyz(State(s): State<AppState>) -> Result<Json<Status>, ApiError> {
-    s.core
-        .store
-        .ping()
-        .await
-        .map_err(countersign_core::CoreError::from)?;
+    s.core.store.ping().await.map_err(countersign_core::CoreError::from)?;
     Ok(Json(Status { status: "ok" }))
 }
 
@@ -52,14 +48,7 @@ async fn readyz(State(s): State<AppState>) -> Result<Json<Status>, ApiError> {
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, content_type = "text/plain", body = String)))]
 async fn metrics(State(s): State<AppState>) -> Response {
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        s.metrics.render(),
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], s.metrics.render()).into_response()
 }
 
 /// This API's OpenAPI 3.1 description, generated from the code.
@@ -67,11 +56,7 @@ async fn metrics(State(s): State<AppState>) -> Response {
     responses((status = 200, content_type = "application/json", body = Object)))]
 async fn openapi_json(State(s): State<AppState>) -> Response {
     match s.api.get() {
-        Some(api) => (
-            [(header::CONTENT_TYPE, "application/json")],
-            api.json.clone(),
-        )
-            .into_response(),
+        Some(api) => ([(header::CONTENT_TYPE, "application/json")], api.json.clone()).into_response(),
         None => (StatusCode::SERVICE_UNAVAILABLE, "starting").into_response(),
     }
 }

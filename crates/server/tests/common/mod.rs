@@ -36,15 +36,10 @@ impl App {
     pub async fn spawn_with(backend: Backend, raw: RawConfig) -> App {
         let db = TestDb::new(backend).await;
         let store = countersign::open_store(&db.url).await.unwrap();
-        let core = Core::new(store);
-        let admin = core
-            .bootstrap_admin_token(None)
-            .await
-            .unwrap()
-            .expect("first token")
-            .secret;
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
+        let core = countersign::core_for(store, &base).unwrap();
+        let admin = core.bootstrap_admin_token(None).await.unwrap().expect("first token").secret;
         let config = raw.validate().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
         let server_core = core.clone();
@@ -54,15 +49,7 @@ impl App {
             })
             .await
         });
-        App {
-            base,
-            admin,
-            core,
-            client: reqwest::Client::new(),
-            stop: Some(tx),
-            server: Some(server),
-            _db: db,
-        }
+        App { base, admin, core, client: reqwest::Client::new(), stop: Some(tx), server: Some(server), _db: db }
     }
 
     /// Stop the server and wait for it to finish.
@@ -98,46 +85,18 @@ impl App {
 
     /// Send a request with an optional JSON body; the status and the body as JSON
     /// (`Value::Null` when empty, a string when not JSON).
-    pub async fn call(
-        &self,
-        method: &str,
-        path: &str,
-        auth: Auth<'_>,
-        body: Option<Value>,
-    ) -> (u16, Value) {
-        self.send(
-            method,
-            path,
-            auth,
-            body.map(|b| ("application/json", b.to_string().into_bytes())),
-        )
-        .await
+    pub async fn call(&self, method: &str, path: &str, auth: Auth<'_>, body: Option<Value>) -> (u16, Value) {
+        self.send(method, path, auth, body.map(|b| ("application/json", b.to_string().into_bytes()))).await
     }
 
     /// Send a raw body with a content type.
-    pub async fn raw(
-        &self,
-        method: &str,
-        path: &str,
-        auth: Auth<'_>,
-        ctype: &str,
-        body: Vec<u8>,
-    ) -> (u16, Value) {
+    pub async fn raw(&self, method: &str, path: &str, auth: Auth<'_>, ctype: &str, body: Vec<u8>) -> (u16, Value) {
         self.send(method, path, auth, Some((ctype, body))).await
     }
 
-    async fn send(
-        &self,
-        method: &str,
-        path: &str,
-        auth: Auth<'_>,
-        body: Option<(&str, Vec<u8>)>,
-    ) -> (u16, Value) {
+    async fn send(&self, method: &str, path: &str, auth: Auth<'_>, body: Option<(&str, Vec<u8>)>) -> (u16, Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut req = self.with_auth(
-            self.client.request(method, format!("{}{path}", self.base)),
-            auth,
-        );
+        let mut req = self.with_auth(self.client.request(method, format!("{}{path}", self.base)), auth);
         if let Some((ctype, bytes)) = body {
             req = req.header("content-type", ctype).body(bytes);
         }
@@ -151,13 +110,7 @@ impl App {
 
     /// Create a tenant, a user `alice` in it and an API key; return the key.
     pub async fn tenant_with_alice(&self, domain: &str) -> String {
-        let (s, _) = self
-            .admin(
-                "POST",
-                "/admin/v1/tenants",
-                Some(serde_json::json!({"domain": domain})),
-            )
-            .await;
+        let (s, _) = self.admin("POST", "/admin/v1/tenants", Some(serde_json::json!({"domain": domain}))).await;
         assert_eq!(s, 201);
         let (s, _) = self
             .admin(
@@ -168,11 +121,7 @@ impl App {
             .await;
         assert_eq!(s, 201);
         let (s, key) = self
-            .admin(
-                "POST",
-                &format!("/admin/v1/tenants/{domain}/api-keys"),
-                Some(serde_json::json!({"name": "web"})),
-            )
+            .admin("POST", &format!("/admin/v1/tenants/{domain}/api-keys"), Some(serde_json::json!({"name": "web"})))
             .await;
         assert_eq!(s, 201);
         key["key"].as_str().unwrap().to_owned()
@@ -182,11 +131,7 @@ impl App {
 pub async fn read(resp: reqwest::Response) -> (u16, Value) {
     let status = resp.status().as_u16();
     let text = resp.text().await.unwrap();
-    let value = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or(Value::String(text))
-    };
+    let value = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
     (status, value)
 }
 

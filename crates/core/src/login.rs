@@ -1,0 +1,492 @@
+//! Push login sessions: starting them, waiting for them to end without a thread per
+//! waiter, and the device's side: fetching requests and answering them
+//! (docs/mobile-protocol.md, "Login sessions" and "Answering").
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use countersign_proto::messages::{PendingRequest, ResponseBody, ResponseResult};
+use countersign_proto::{b64u_encode, crypto, signed};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+use utoipa::ToSchema;
+
+use crate::clock::Timestamp;
+use crate::device::{Device, DeviceState};
+use crate::error::{CoreError, Entity, Refusal};
+use crate::ops::Core;
+use crate::push::PushMessage;
+use crate::random;
+use crate::session::{PushMethod, Session, SessionState};
+use crate::tenant::Tenant;
+use crate::user::{UserRef, UserStatus};
+
+/// Longest `?wait=` on the session status call, in seconds.
+pub const MAX_STATUS_WAIT_SECONDS: u32 = 60;
+
+/// `LoginInput` for push logins.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LoginInput {
+    /// `LoginInput` (optional).
+    #[serde(default)]
+    pub object_type: Option<String>,
+    /// `push` (= `NoPIN`), `NoPIN`, `PIN` or `Fingerprint`.
+    #[schema(example = "PIN")]
+    pub pass_key: String,
+    /// Seconds to wait for the user (synchronous); `0`: return at once (asynchronous);
+    /// absent: the tenant's `loginTimeoutSeconds`.
+    #[serde(default)]
+    #[schema(maximum = 3600)]
+    pub timeout: Option<u32>,
+    /// `pushNotification` (default) or `requestMessage`.
+    #[serde(default)]
+    pub orchestration_delivery: Option<String>,
+    /// The message shown on the device (default "Log in to {domain}?").
+    #[serde(default)]
+    pub login_message: Option<String>,
+    /// Short key/value pairs shown with the message (at most 10).
+    #[serde(default)]
+    pub context: BTreeMap<String, String>,
+    /// The relying party's own session ID, echoed back.
+    #[serde(default, rename = "sessionID")]
+    pub session_id: Option<String>,
+}
+
+/// `LoginOutput`, and the answer of `GET /v1/sessions/{requestID}`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginOutput {
+    /// Always `LoginOutput`.
+    pub object_type: &'static str,
+    /// The session's request ID.
+    #[serde(rename = "requestID")]
+    pub request_id: String,
+    /// `Pending`, `Accept`, `Decline`, `Timeout` or `Failed`.
+    pub session_status: SessionState,
+    /// When a pending session times out.
+    #[schema(value_type = String, format = DateTime)]
+    pub expires_at: Timestamp,
+    /// The number the relying party shows for number matching.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub number_to_show: Option<u8>,
+    /// With `requestMessage` delivery: what to hand the app (e.g. as a QR code).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_message: Option<String>,
+    /// Why the server ended it (`no_device`, `pin_attempts_exceeded`, `wrong_number`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The caller's `sessionID`, echoed.
+    #[serde(rename = "sessionID", skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+}
+
+impl LoginOutput {
+    fn of(s: &Session, session_id: Option<String>) -> LoginOutput {
+        LoginOutput {
+            object_type: "LoginOutput",
+            request_id: s.id.clone(),
+            session_status: s.state,
+            expires_at: s.expires_at,
+            number_to_show: s.number,
+            request_message: (s.delivery == "requestMessage").then(|| format!("countersign://request?id={}", s.id)),
+            reason: s.reason.clone(),
+            session_id,
+        }
+    }
+}
+
+/// Per-session wake-ups for those waiting on a session (sync logins, `?wait=`).
+#[derive(Default)]
+pub struct Waiters {
+    map: Mutex<HashMap<String, (Arc<Notify>, usize)>>,
+}
+
+/// A subscription; dropping it forgets the entry when nobody else waits.
+struct Subscription<'a> {
+    waiters: &'a Waiters,
+    id: String,
+    notify: Arc<Notify>,
+}
+
+impl Waiters {
+    fn subscribe(&self, id: &str) -> Subscription<'_> {
+        let notify = match self.map.lock() {
+            Ok(mut m) => {
+                let e = m.entry(id.to_owned()).or_insert_with(|| (Arc::new(Notify::new()), 0));
+                e.1 += 1;
+                e.0.clone()
+            }
+            Err(_) => Arc::new(Notify::new()),
+        };
+        Subscription { waiters: self, id: id.to_owned(), notify }
+    }
+
+    /// Wake everyone waiting on session `id`.
+    pub fn wake(&self, id: &str) {
+        if let Ok(m) = self.map.lock()
+            && let Some((n, _)) = m.get(id)
+        {
+            n.notify_waiters();
+        }
+    }
+
+    /// How many sessions have waiters (for tests and metrics).
+    pub fn len(&self) -> usize {
+        self.map.lock().map(|m| m.len()).unwrap_or(0)
+    }
+
+    /// Whether nobody waits.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Drop for Subscription<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut m) = self.waiters.map.lock()
+            && let Some(e) = m.get_mut(&self.id)
+        {
+            e.1 -= 1;
+            if e.1 == 0 {
+                m.remove(&self.id);
+            }
+        }
+    }
+}
+
+fn check_display(input: &LoginInput) -> Result<(), CoreError> {
+    let printable = |s: &str| !s.chars().any(char::is_control);
+    if let Some(m) = &input.login_message
+        && (m.trim().is_empty() || m.chars().count() > 200 || !printable(m))
+    {
+        return Err(CoreError::invalid(
+            "loginMessage",
+            "loginMessage must be 1 to 200 characters without control characters",
+        ));
+    }
+    if input.context.len() > 10 {
+        return Err(CoreError::invalid("context", "context holds at most 10 entries"));
+    }
+    for (k, v) in &input.context {
+        if k.is_empty() || k.chars().count() > 32 || v.chars().count() > 200 || !printable(k) || !printable(v) {
+            return Err(CoreError::invalid(
+                format!("context.{k}"),
+                "context keys are 1 to 32 characters, values at most 200, without control characters",
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl Core {
+    /// Number matching: the number and three sorted distinct choices holding it.
+    fn numbers(&self) -> Result<(u8, Vec<u8>), CoreError> {
+        let mut bytes = [0u8; 16];
+        self.random.fill(&mut bytes)?;
+        let mut choices: Vec<u8> = Vec::new();
+        for b in bytes {
+            let n = 10 + b % 90;
+            if !choices.contains(&n) {
+                choices.push(n);
+            }
+            if choices.len() == 3 {
+                break;
+            }
+        }
+        let number = *choices.first().ok_or_else(|| CoreError::Internal("no numbers".into()))?;
+        choices.sort_unstable();
+        Ok((number, choices))
+    }
+
+    /// `POST /v1/users/{userID@domain}/login` with a push pass key.
+    pub async fn login(&self, tenant: &Tenant, user: &str, input: LoginInput) -> Result<LoginOutput, CoreError> {
+        let method = PushMethod::from_pass_key(&input.pass_key)
+            .ok_or_else(|| CoreError::invalid("passKey", "passKey must be one of push, NoPIN, PIN, Fingerprint"))?;
+        if input.object_type.as_deref().is_some_and(|t| t != "LoginInput") {
+            return Err(CoreError::invalid("objectType", "objectType must be LoginInput"));
+        }
+        let delivery = input.orchestration_delivery.clone().unwrap_or_else(|| "pushNotification".to_owned());
+        if delivery != "pushNotification" && delivery != "requestMessage" {
+            return Err(CoreError::invalid("orchestrationDelivery", "must be pushNotification or requestMessage"));
+        }
+        let timeout = input.timeout.unwrap_or(tenant.settings.login_timeout_seconds);
+        if timeout > crate::tenant::MAX_LOGIN_TIMEOUT_SECONDS {
+            return Err(CoreError::invalid("timeout", "timeout must be between 0 and 3600 seconds"));
+        }
+        check_display(&input)?;
+        if !tenant.settings.push_authorization {
+            return Err(CoreError::refused(
+                Refusal::Forbidden,
+                "push_authorization_disabled",
+                "push login is switched off for this tenant",
+            ));
+        }
+        let r = UserRef::parse(user)?;
+        if r.domain != tenant.domain {
+            return Err(CoreError::NotFound(Entity::User));
+        }
+        let u = self.user_in(tenant, r.user_id.as_str()).await?;
+        match u.status {
+            UserStatus::Active => {}
+            UserStatus::Locked => {
+                return Err(CoreError::refused(Refusal::Forbidden, "user_locked", "the user is locked"));
+            }
+            UserStatus::Disabled => {
+                return Err(CoreError::refused(Refusal::Forbidden, "user_disabled", "the user is disabled"));
+            }
+        }
+        let devices: Vec<Device> =
+            self.store.user_devices(&u.id).await?.into_iter().filter(|d| d.state == DeviceState::Active).collect();
+        let (number, number_choices) = if tenant.settings.number_matching {
+            self.numbers().map(|(n, c)| (Some(n), c))?
+        } else {
+            (None, Vec::new())
+        };
+        let mut nonce = [0u8; 32];
+        self.random.fill(&mut nonce)?;
+        let now = self.clock.now();
+        let lifetime = if timeout == 0 { tenant.settings.login_timeout_seconds } else { timeout };
+        let no_device = devices.is_empty();
+        let session = Session {
+            id: random::new_id(&*self.random)?,
+            tenant_id: tenant.id.clone(),
+            user_pk: u.id,
+            method,
+            state: if no_device { SessionState::Failed } else { SessionState::Pending },
+            message: input.login_message.clone().unwrap_or_else(|| format!("Log in to {}?", tenant.domain)),
+            context: input.context.clone(),
+            nonce: b64u_encode(&nonce),
+            number,
+            number_choices,
+            delivery: delivery.clone(),
+            created_at: now,
+            expires_at: now.plus_millis(i64::from(lifetime) * 1000),
+            decided_at: no_device.then_some(now),
+            device_id: None,
+            reason: no_device.then(|| "no_device".to_owned()),
+        };
+        self.store.insert_session(&session).await?;
+        if delivery == "pushNotification" {
+            for device in devices {
+                let push = self.push.clone();
+                let message = PushMessage { request_id: session.id.clone(), device_id: device.id.clone() };
+                tokio::spawn(async move {
+                    if let Err(e) = push.send(&device, &message).await {
+                        tracing::warn!(device = %device.id, error = %e, "push not delivered");
+                    }
+                });
+            }
+        }
+        let session = if timeout == 0 || no_device {
+            session
+        } else {
+            self.wait_for_end(&session.id, session.expires_at).await?
+        };
+        Ok(LoginOutput::of(&session, input.session_id))
+    }
+
+    /// `GET /v1/sessions/{requestID}`: the state now, or after up to `wait` seconds.
+    pub async fn session_status(
+        &self,
+        tenant: &Tenant,
+        request_id: &str,
+        wait: Option<u32>,
+    ) -> Result<LoginOutput, CoreError> {
+        let wait = wait.unwrap_or(0);
+        if wait > MAX_STATUS_WAIT_SECONDS {
+            return Err(CoreError::invalid(
+                "wait",
+                format!("wait must be between 0 and {MAX_STATUS_WAIT_SECONDS} seconds"),
+            ));
+        }
+        let s = self.current_session(request_id).await?.filter(|s| s.tenant_id == tenant.id);
+        let s = s.ok_or(CoreError::NotFound(Entity::Session))?;
+        let s = if wait > 0 && !s.state.is_final() {
+            self.wait_for_end(&s.id, self.clock.now().plus_millis(i64::from(wait) * 1000)).await?
+        } else {
+            s
+        };
+        Ok(LoginOutput::of(&s, None))
+    }
+
+    /// The session, moved to `Timeout` first if it is pending past its expiry.
+    async fn current_session(&self, id: &str) -> Result<Option<Session>, CoreError> {
+        let Some(s) = self.store.session(id).await? else { return Ok(None) };
+        let now = self.clock.now();
+        if s.state == SessionState::Pending && now >= s.expires_at {
+            let t = s.state.finish(SessionState::Timeout)?;
+            if self.store.finish_session(id, t, now, None, None).await? {
+                self.waiters.wake(id);
+            }
+            return Ok(self.store.session(id).await?);
+        }
+        Ok(Some(s))
+    }
+
+    /// Wait until the session ends or `until` passes; a future per waiter, woken by
+    /// transitions on this node and re-reading every second for those on other nodes.
+    async fn wait_for_end(&self, id: &str, until: Timestamp) -> Result<Session, CoreError> {
+        loop {
+            let sub = self.waiters.subscribe(id);
+            let notified = sub.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let s = self.current_session(id).await?.ok_or(CoreError::NotFound(Entity::Session))?;
+            let remaining = until.millis() - self.clock.now().millis();
+            if s.state.is_final() || remaining <= 0 {
+                return Ok(s);
+            }
+            let nap = Duration::from_millis(remaining.clamp(1, 1000) as u64);
+            tokio::select! {
+                _ = &mut notified => {}
+                _ = tokio::time::sleep(nap) => {}
+            }
+        }
+    }
+
+    /// End `session` in `to` if it is still pending, and wake its waiters; the final state.
+    async fn end_session(
+        &self,
+        s: &Session,
+        to: SessionState,
+        device: Option<&str>,
+        reason: Option<&str>,
+    ) -> Result<SessionState, CoreError> {
+        let t = s.state.finish(to)?;
+        if self.store.finish_session(&s.id, t, self.clock.now(), device, reason).await? {
+            self.waiters.wake(&s.id);
+            return Ok(to);
+        }
+        let now = self.store.session(&s.id).await?.ok_or(CoreError::NotFound(Entity::Session))?;
+        Err(closed(now.state))
+    }
+
+    /// The pending requests of an active device's user.
+    pub async fn pending_requests(&self, device: &Device) -> Result<Vec<PendingRequest>, CoreError> {
+        let now = self.clock.now();
+        let sessions = self.store.pending_sessions(&device.user_pk, now).await?;
+        Ok(sessions.iter().filter(|s| s.tenant_id == device.tenant_id).map(pending_view).collect())
+    }
+
+    /// One pending request of the device's user.
+    pub async fn pending_request(&self, device: &Device, request_id: &str) -> Result<PendingRequest, CoreError> {
+        let s = self.device_session(device, request_id).await?;
+        if s.state.is_final() {
+            return Err(closed(s.state));
+        }
+        Ok(pending_view(&s))
+    }
+
+    async fn device_session(&self, device: &Device, request_id: &str) -> Result<Session, CoreError> {
+        self.current_session(request_id)
+            .await?
+            .filter(|s| s.user_pk == device.user_pk && s.tenant_id == device.tenant_id)
+            .ok_or(CoreError::NotFound(Entity::Session))
+    }
+
+    /// The device answers a request (docs/mobile-protocol.md, "Answering").
+    pub async fn respond(
+        &self,
+        device: &Device,
+        request_id: &str,
+        body: ResponseBody,
+    ) -> Result<ResponseResult, CoreError> {
+        let s = self.device_session(device, request_id).await?;
+        if s.state.is_final() {
+            return Err(closed(s.state));
+        }
+        let expected_digest = signed::display_digest(&s.message, &s.context);
+        if body.display_digest != expected_digest {
+            return Err(CoreError::refused(
+                Refusal::Unprocessable,
+                "display_mismatch",
+                "the response signs something other than what was sent",
+            ));
+        }
+        let accept = match body.decision.as_str() {
+            "accept" => true,
+            "decline" => false,
+            _ => return Err(CoreError::invalid("decision", "decision must be accept or decline")),
+        };
+        let key = match (accept, s.method, body.key.as_str()) {
+            (false, _, "possession") | (true, PushMethod::NoPin, "possession") => &device.possession_key,
+            (true, PushMethod::Pin | PushMethod::Fingerprint, "pin") => &device.pin_key,
+            (true, PushMethod::Fingerprint, "biometric") => device
+                .biometric_key
+                .as_ref()
+                .ok_or_else(|| CoreError::invalid("key", "this device registered no biometric key"))?,
+            _ => {
+                return Err(CoreError::invalid(
+                    "key",
+                    format!(
+                        "a {} {} must be signed with another key (see the protocol)",
+                        s.method.as_str(),
+                        body.decision
+                    ),
+                ));
+            }
+        };
+        let bytes = signed::response(&s.id, &body.decision, &s.nonce, body.number, &body.display_digest);
+        if !crypto::verify(key, &bytes, &body.signature) {
+            if body.key == "pin" {
+                return self.wrong_pin(device, &s).await;
+            }
+            return Err(CoreError::refused(
+                Refusal::Unauthenticated,
+                "bad_signature",
+                "the response signature does not verify",
+            ));
+        }
+        if body.key == "pin" {
+            self.store.device_pin_reset(&device.id).await?;
+        }
+        let (to, reason) = match (accept, s.number) {
+            (false, _) => (SessionState::Decline, None),
+            (true, Some(n)) if body.number != Some(n) => (SessionState::Decline, Some("wrong_number")),
+            (true, _) => (SessionState::Accept, None),
+        };
+        let state = self.end_session(&s, to, Some(&device.id), reason).await?;
+        Ok(ResponseResult { session_status: state.as_str().to_owned() })
+    }
+
+    async fn wrong_pin(&self, device: &Device, s: &Session) -> Result<ResponseResult, CoreError> {
+        let tenant = self.store.tenant_by_id(&device.tenant_id).await?.ok_or(CoreError::NotFound(Entity::Tenant))?;
+        let max = tenant.settings.max_pin_attempts;
+        match self.store.device_pin_failure(&device.id, max, self.clock.now()).await? {
+            Some((_, DeviceState::Disconnected)) | None => {
+                let _ =
+                    self.end_session(s, SessionState::Failed, Some(&device.id), Some("pin_attempts_exceeded")).await;
+                tracing::warn!(device = %device.id, "device disconnected after too many wrong PINs");
+                Err(CoreError::refused(
+                    Refusal::Forbidden,
+                    "device_disconnected",
+                    "too many wrong PINs: this device has been disconnected",
+                ))
+            }
+            Some((n, _)) => Err(CoreError::Refused {
+                kind: Refusal::Unprocessable,
+                code: "wrong_pin",
+                message: "the PIN is wrong".into(),
+                attempts_left: Some(max.saturating_sub(n)),
+            }),
+        }
+    }
+}
+
+fn closed(state: SessionState) -> CoreError {
+    CoreError::refused(Refusal::Conflict, "session_closed", format!("the request has ended: {}", state.as_str()))
+}
+
+fn pending_view(s: &Session) -> PendingRequest {
+    PendingRequest {
+        request_id: s.id.clone(),
+        method: s.method.as_str().to_owned(),
+        message: s.message.clone(),
+        context: s.context.clone(),
+        nonce: s.nonce.clone(),
+        number_choices: (!s.number_choices.is_empty()).then(|| s.number_choices.clone()),
+        expires_at: s.expires_at.to_rfc3339(),
+    }
+}

@@ -1,0 +1,176 @@
+//! Login sessions: the typed state machine. A session starts `Pending` and ends in
+//! exactly one of `Accept`, `Decline`, `Timeout`, `Failed`; [`SessionState::finish`] is
+//! the only way to name a transition, and the store applies it with a conditional
+//! update so that racing transitions cannot both win.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::clock::Timestamp;
+use crate::error::{CoreError, Refusal};
+
+/// The state of a session, with the seed vendors' exact words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum SessionState {
+    /// Waiting for the user.
+    Pending,
+    /// The user approved.
+    Accept,
+    /// The user declined (or picked the wrong number).
+    Decline,
+    /// Nobody answered in time.
+    Timeout,
+    /// It could not complete (no device, PIN attempts exhausted …).
+    Failed,
+}
+
+impl SessionState {
+    /// The stored and wire text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionState::Pending => "Pending",
+            SessionState::Accept => "Accept",
+            SessionState::Decline => "Decline",
+            SessionState::Timeout => "Timeout",
+            SessionState::Failed => "Failed",
+        }
+    }
+
+    /// Read the stored text.
+    pub fn from_stored(s: &str) -> Option<Self> {
+        [Self::Pending, Self::Accept, Self::Decline, Self::Timeout, Self::Failed].into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// Whether the session has ended.
+    pub fn is_final(self) -> bool {
+        self != SessionState::Pending
+    }
+
+    /// Check that `self → to` is a legal transition (only `Pending` moves, and only to a
+    /// final state) and return the transition for the store to apply.
+    pub fn finish(self, to: SessionState) -> Result<Transition, CoreError> {
+        if self == SessionState::Pending && to.is_final() {
+            Ok(Transition { from: self, to })
+        } else {
+            Err(CoreError::refused(
+                Refusal::Conflict,
+                "session_closed",
+                format!("the request has ended: {}", self.as_str()),
+            ))
+        }
+    }
+}
+
+/// A checked state change, applied by the store only if the row is still in `from`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transition {
+    /// The state the row must be in.
+    pub from: SessionState,
+    /// The state it moves to.
+    pub to: SessionState,
+}
+
+/// How a push login must be unlocked on the device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum PushMethod {
+    /// Possession of the device is enough.
+    #[serde(rename = "NoPIN")]
+    NoPin,
+    /// The PIN key must sign.
+    #[serde(rename = "PIN")]
+    Pin,
+    /// The biometric key must sign (or the PIN key, as fallback).
+    Fingerprint,
+}
+
+impl PushMethod {
+    /// The stored and wire text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PushMethod::NoPin => "NoPIN",
+            PushMethod::Pin => "PIN",
+            PushMethod::Fingerprint => "Fingerprint",
+        }
+    }
+
+    /// Read the stored text.
+    pub fn from_stored(s: &str) -> Option<Self> {
+        [Self::NoPin, Self::Pin, Self::Fingerprint].into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// The method a `passKey` keyword selects (`push` means `NoPIN`).
+    pub fn from_pass_key(key: &str) -> Option<Self> {
+        match key {
+            "push" | "NoPIN" => Some(PushMethod::NoPin),
+            "PIN" => Some(PushMethod::Pin),
+            "Fingerprint" => Some(PushMethod::Fingerprint),
+            _ => None,
+        }
+    }
+}
+
+/// A login session as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// The request ID.
+    pub id: String,
+    /// The tenant.
+    pub tenant_id: String,
+    /// The user's internal id.
+    pub user_pk: String,
+    /// How the device must unlock.
+    pub method: PushMethod,
+    /// Where it stands.
+    pub state: SessionState,
+    /// What the device shows.
+    pub message: String,
+    /// Shown with the message.
+    pub context: BTreeMap<String, String>,
+    /// Server nonce the response signs.
+    pub nonce: String,
+    /// The number to match, when number matching is on.
+    pub number: Option<u8>,
+    /// The choices the device offers (the number among them).
+    pub number_choices: Vec<u8>,
+    /// `pushNotification` or `requestMessage`.
+    pub delivery: String,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// When a pending session times out.
+    pub expires_at: Timestamp,
+    /// When it ended.
+    pub decided_at: Option<Timestamp>,
+    /// The device that answered.
+    pub device_id: Option<String>,
+    /// Why it failed or was declined, when the server decided.
+    pub reason: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_pending_moves_and_only_to_final() {
+        use SessionState::*;
+        for to in [Accept, Decline, Timeout, Failed] {
+            assert_eq!(Pending.finish(to).unwrap(), Transition { from: Pending, to });
+            for from in [Accept, Decline, Timeout, Failed] {
+                assert!(from.finish(to).is_err(), "{from:?} -> {to:?}");
+            }
+        }
+        assert!(Pending.finish(Pending).is_err());
+        for s in [Pending, Accept, Decline, Timeout, Failed] {
+            assert_eq!(SessionState::from_stored(s.as_str()), Some(s));
+        }
+    }
+
+    #[test]
+    fn pass_keys() {
+        assert_eq!(PushMethod::from_pass_key("push"), Some(PushMethod::NoPin));
+        assert_eq!(PushMethod::from_pass_key("PIN"), Some(PushMethod::Pin));
+        assert_eq!(PushMethod::from_pass_key("pin"), None);
+    }
+}

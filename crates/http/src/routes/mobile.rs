@@ -1,0 +1,118 @@
+//! The mobile API (`/mobile/v1/…`) for authenticator apps (docs/mobile-protocol.md).
+//! Activation steps (a) and (b) are authenticated by the activation code and nonce;
+//! everything after by [`DeviceRequest`] signatures.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use countersign_proto::messages::{
+    CodeRequest, Confirmation, InstanceData, InstanceRequest, LicenseData, PendingRequest, PushRegistration,
+    ResponseBody, ResponseResult,
+};
+use serde::de::IgnoredAny;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::auth::DeviceRequest;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiJson, ApiPath};
+
+/// The mobile routes.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(activation_code))
+        .routes(routes!(activation_instance))
+        .routes(routes!(confirm))
+        .routes(routes!(register_push))
+        .routes(routes!(pending_requests))
+        .routes(routes!(pending_request))
+        .routes(routes!(respond))
+}
+
+/// Activation step (a): prove the activation code; get the license data.
+#[utoipa::path(post, path = "/mobile/v1/activations/{activationID}/code", tag = "mobile",
+    params(("activationID" = String, Path)), request_body = Object,
+    responses((status = 200, body = Object, description = "license data: activationID, nonce, userID, domain, expiresAt, pinRequired"),
+        (status = 404, body = ErrorBody), (status = 410, body = ErrorBody, description = "activation_burned, activation_used, activation_expired"),
+        (status = 422, body = ErrorBody, description = "invalid_activation_code, with attemptsLeft")))]
+async fn activation_code(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<CodeRequest>,
+) -> Result<Json<LicenseData>, ApiError> {
+    Ok(Json(s.core.activation_code(&id, &req.code).await?))
+}
+
+/// Activation step (b): register the instance's public keys, with proofs of possession.
+#[utoipa::path(post, path = "/mobile/v1/activations/{activationID}/instance", tag = "mobile",
+    params(("activationID" = String, Path)), request_body = Object,
+    responses((status = 201, body = Object, description = "deviceID, state Pending"), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "device_exists (single enrollment mode)"),
+        (status = 410, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn activation_instance(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<InstanceRequest>,
+) -> Result<(StatusCode, Json<InstanceData>), ApiError> {
+    Ok((StatusCode::CREATED, Json(s.core.activation_instance(&id, req).await?)))
+}
+
+/// Activation step (c): confirm; the device becomes active. Device-signed.
+#[utoipa::path(post, path = "/mobile/v1/device/confirm", tag = "mobile",
+    responses((status = 200, body = Object, description = "userID, domain, deviceID, gatewayID"), (status = 401, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+async fn confirm(
+    State(s): State<AppState>,
+    req: DeviceRequest<IgnoredAny, true>,
+) -> Result<Json<Confirmation>, ApiError> {
+    Ok(Json(s.core.confirm_device(&req.device).await?))
+}
+
+/// Activation step (d): register where pushes go. Device-signed.
+#[utoipa::path(put, path = "/mobile/v1/device/push", tag = "mobile", request_body = Object,
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn register_push(
+    State(s): State<AppState>,
+    req: DeviceRequest<PushRegistration>,
+) -> Result<StatusCode, ApiError> {
+    s.core.register_push(&req.device, req.body).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The device user's pending login requests. Device-signed.
+#[utoipa::path(get, path = "/mobile/v1/requests", tag = "mobile",
+    responses((status = 200, body = Vec<Object>), (status = 401, body = ErrorBody)))]
+async fn pending_requests(
+    State(s): State<AppState>,
+    req: DeviceRequest<IgnoredAny>,
+) -> Result<Json<Vec<PendingRequest>>, ApiError> {
+    Ok(Json(s.core.pending_requests(&req.device).await?))
+}
+
+/// One pending login request. Device-signed.
+#[utoipa::path(get, path = "/mobile/v1/requests/{requestID}", tag = "mobile", params(("requestID" = String, Path)),
+    responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "session_closed")))]
+async fn pending_request(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    req: DeviceRequest<IgnoredAny>,
+) -> Result<Json<PendingRequest>, ApiError> {
+    Ok(Json(s.core.pending_request(&req.device, &id).await?))
+}
+
+/// Answer a login request with a signed decision. Device-signed.
+#[utoipa::path(post, path = "/mobile/v1/requests/{requestID}/response", tag = "mobile",
+    params(("requestID" = String, Path)), request_body = Object,
+    responses((status = 200, body = Object, description = "sessionStatus"), (status = 401, body = ErrorBody, description = "bad_signature"),
+        (status = 403, body = ErrorBody, description = "device_disconnected"), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "session_closed"),
+        (status = 422, body = ErrorBody, description = "wrong_pin (attemptsLeft), display_mismatch")))]
+async fn respond(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    req: DeviceRequest<ResponseBody>,
+) -> Result<Json<ResponseResult>, ApiError> {
+    Ok(Json(s.core.respond(&req.device, &id, req.body).await?))
+}

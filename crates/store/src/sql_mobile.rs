@@ -1,0 +1,407 @@
+//! The mobile tables' SQL, shared by both backends. `sql_mobile!(Store, Db)` implements
+//! [`countersign_core::MobileStore`]; it is invoked beside `sql_store!`, whose imports
+//! and helpers (`db_err`, `DbRow`, `corrupt`, `Row`, `Timestamp`) it uses.
+
+/// Implement the MobileStore trait for `$store` over `sqlx::Pool<$db>`.
+macro_rules! sql_mobile {
+    ($store:ty, $db:ty) => {
+        use std::collections::BTreeMap;
+
+        use countersign_core::MobileStore;
+        use countersign_core::device::{Activation, ActivationState, Device, DeviceState};
+        use countersign_core::session::{PushMethod, Session, SessionState, Transition};
+
+        fn int<T: TryFrom<i64>>(r: &DbRow, col: &str) -> Result<T, StoreError> {
+            let v: i64 = r.try_get(col).map_err(db_err)?;
+            T::try_from(v).map_err(|_| corrupt(col))
+        }
+
+        fn activation_from(r: &DbRow) -> Result<Activation, StoreError> {
+            let state: String = r.try_get("state").map_err(db_err)?;
+            Ok(Activation {
+                id: r.try_get("id").map_err(db_err)?,
+                tenant_id: r.try_get("tenant_id").map_err(db_err)?,
+                user_pk: r.try_get("user_pk").map_err(db_err)?,
+                code_hash: r.try_get("code_hash").map_err(db_err)?,
+                state: ActivationState::from_stored(&state).ok_or_else(|| corrupt("activation state"))?,
+                attempts: int(r, "attempts")?,
+                nonce: r.try_get("nonce").map_err(db_err)?,
+                qr_payload: r.try_get("qr_payload").map_err(db_err)?,
+                created_at: Timestamp(r.try_get("created_at").map_err(db_err)?),
+                expires_at: Timestamp(r.try_get("expires_at").map_err(db_err)?),
+            })
+        }
+
+        fn device_from(r: &DbRow) -> Result<Device, StoreError> {
+            let state: String = r.try_get("state").map_err(db_err)?;
+            let custom: String = r.try_get("custom_keys").map_err(db_err)?;
+            Ok(Device {
+                id: r.try_get("id").map_err(db_err)?,
+                tenant_id: r.try_get("tenant_id").map_err(db_err)?,
+                user_pk: r.try_get("user_pk").map_err(db_err)?,
+                app_id: r.try_get("app_id").map_err(db_err)?,
+                app_version: r.try_get("app_version").map_err(db_err)?,
+                name: r.try_get("name").map_err(db_err)?,
+                possession_key: r.try_get("possession_key").map_err(db_err)?,
+                pin_key: r.try_get("pin_key").map_err(db_err)?,
+                biometric_key: r.try_get("biometric_key").map_err(db_err)?,
+                custom_keys: serde_json::from_str(&custom).map_err(|_| corrupt("device custom keys"))?,
+                state: DeviceState::from_stored(&state).ok_or_else(|| corrupt("device state"))?,
+                pin_failures: int(r, "pin_failures")?,
+                push_platform: r.try_get("push_platform").map_err(db_err)?,
+                push_token: r.try_get("push_token").map_err(db_err)?,
+                created_at: Timestamp(r.try_get("created_at").map_err(db_err)?),
+                updated_at: Timestamp(r.try_get("updated_at").map_err(db_err)?),
+            })
+        }
+
+        fn session_from(r: &DbRow) -> Result<Session, StoreError> {
+            let method: String = r.try_get("method").map_err(db_err)?;
+            let state: String = r.try_get("state").map_err(db_err)?;
+            let context: String = r.try_get("context").map_err(db_err)?;
+            let number: Option<i64> = r.try_get("number").map_err(db_err)?;
+            let choices: String = r.try_get("number_choices").map_err(db_err)?;
+            let decided: Option<i64> = r.try_get("decided_at").map_err(db_err)?;
+            Ok(Session {
+                id: r.try_get("id").map_err(db_err)?,
+                tenant_id: r.try_get("tenant_id").map_err(db_err)?,
+                user_pk: r.try_get("user_pk").map_err(db_err)?,
+                method: PushMethod::from_stored(&method).ok_or_else(|| corrupt("session method"))?,
+                state: SessionState::from_stored(&state).ok_or_else(|| corrupt("session state"))?,
+                message: r.try_get("message").map_err(db_err)?,
+                context: serde_json::from_str::<BTreeMap<String, String>>(&context)
+                    .map_err(|_| corrupt("session context"))?,
+                nonce: r.try_get("nonce").map_err(db_err)?,
+                number: number.map(u8::try_from).transpose().map_err(|_| corrupt("session number"))?,
+                number_choices: choices
+                    .split(',')
+                    .filter(|c| !c.is_empty())
+                    .map(|c| c.parse::<u8>().map_err(|_| corrupt("session number choices")))
+                    .collect::<Result<_, _>>()?,
+                delivery: r.try_get("delivery").map_err(db_err)?,
+                created_at: Timestamp(r.try_get("created_at").map_err(db_err)?),
+                expires_at: Timestamp(r.try_get("expires_at").map_err(db_err)?),
+                decided_at: decided.map(Timestamp),
+                device_id: r.try_get("device_id").map_err(db_err)?,
+                reason: r.try_get("reason").map_err(db_err)?,
+            })
+        }
+
+        fn json_text<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
+            serde_json::to_string(v).map_err(|e| StoreError::Backend(Box::new(e)))
+        }
+
+        /// `(count, state)` from an `UPDATE … RETURNING <count column>, state`.
+        fn counted<S>(row: Option<DbRow>, col: &str, parse: impl Fn(&str) -> Option<S>) -> Result<Option<(u32, S)>, StoreError> {
+            let Some(r) = row else { return Ok(None) };
+            let state: String = r.try_get("state").map_err(db_err)?;
+            Ok(Some((int(&r, col)?, parse(&state).ok_or_else(|| corrupt("state"))?)))
+        }
+
+        #[async_trait]
+        impl MobileStore for $store {
+            async fn insert_activation(&self, a: &Activation) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO activations (id, tenant_id, user_pk, code_hash, state, attempts, nonce, qr_payload, \
+                     created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(&a.id)
+                .bind(&a.tenant_id)
+                .bind(&a.user_pk)
+                .bind(&a.code_hash)
+                .bind(a.state.as_str())
+                .bind(i64::from(a.attempts))
+                .bind(&a.nonce)
+                .bind(&a.qr_payload)
+                .bind(a.created_at.millis())
+                .bind(a.expires_at.millis())
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn activation(&self, id: &str) -> Result<Option<Activation>, StoreError> {
+                sqlx::query("SELECT * FROM activations WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?
+                    .as_ref()
+                    .map(activation_from)
+                    .transpose()
+            }
+
+            async fn activation_wrong_code(&self, id: &str, max: u32) -> Result<Option<(u32, ActivationState)>, StoreError> {
+                let row = sqlx::query(
+                    "UPDATE activations SET attempts = attempts + 1, \
+                     state = CASE WHEN attempts + 1 >= $2 THEN 'Burned' ELSE state END, \
+                     qr_payload = CASE WHEN attempts + 1 >= $2 THEN NULL ELSE qr_payload END \
+                     WHERE id = $1 AND state = 'Pending' RETURNING attempts, state",
+                )
+                .bind(id)
+                .bind(i64::from(max))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+                counted(row, "attempts", ActivationState::from_stored)
+            }
+
+            async fn activation_transition(
+                &self,
+                id: &str,
+                from: ActivationState,
+                to: ActivationState,
+                nonce: Option<&str>,
+            ) -> Result<bool, StoreError> {
+                let done = sqlx::query(
+                    "UPDATE activations SET state = $1, nonce = COALESCE($2, nonce), qr_payload = NULL \
+                     WHERE id = $3 AND state = $4",
+                )
+                .bind(to.as_str())
+                .bind(nonce)
+                .bind(id)
+                .bind(from.as_str())
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn insert_device(&self, d: &Device) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO devices (id, tenant_id, user_pk, app_id, app_version, name, possession_key, pin_key, \
+                     biometric_key, custom_keys, state, pin_failures, push_platform, push_token, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                )
+                .bind(&d.id)
+                .bind(&d.tenant_id)
+                .bind(&d.user_pk)
+                .bind(&d.app_id)
+                .bind(&d.app_version)
+                .bind(&d.name)
+                .bind(&d.possession_key)
+                .bind(&d.pin_key)
+                .bind(&d.biometric_key)
+                .bind(json_text(&d.custom_keys)?)
+                .bind(d.state.as_str())
+                .bind(i64::from(d.pin_failures))
+                .bind(&d.push_platform)
+                .bind(&d.push_token)
+                .bind(d.created_at.millis())
+                .bind(d.updated_at.millis())
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn device(&self, id: &str) -> Result<Option<Device>, StoreError> {
+                sqlx::query("SELECT * FROM devices WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?
+                    .as_ref()
+                    .map(device_from)
+                    .transpose()
+            }
+
+            async fn user_devices(&self, user_pk: &str) -> Result<Vec<Device>, StoreError> {
+                sqlx::query("SELECT * FROM devices WHERE user_pk = $1 ORDER BY created_at, id")
+                    .bind(user_pk)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?
+                    .iter()
+                    .map(device_from)
+                    .collect()
+            }
+
+            async fn device_transition(&self, id: &str, from: DeviceState, to: DeviceState, at: Timestamp) -> Result<bool, StoreError> {
+                let done = sqlx::query("UPDATE devices SET state = $1, updated_at = $2 WHERE id = $3 AND state = $4")
+                    .bind(to.as_str())
+                    .bind(at.millis())
+                    .bind(id)
+                    .bind(from.as_str())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn disconnect_other_devices(&self, user_pk: &str, app_id: &str, except_id: &str, at: Timestamp) -> Result<u64, StoreError> {
+                let done = sqlx::query(
+                    "UPDATE devices SET state = 'Disconnected', updated_at = $1 \
+                     WHERE user_pk = $2 AND app_id = $3 AND id <> $4 AND state <> 'Disconnected'",
+                )
+                .bind(at.millis())
+                .bind(user_pk)
+                .bind(app_id)
+                .bind(except_id)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(done.rows_affected())
+            }
+
+            async fn set_device_push(
+                &self,
+                id: &str,
+                platform: &str,
+                token: Option<&str>,
+                app_version: Option<&str>,
+                at: Timestamp,
+            ) -> Result<(), StoreError> {
+                let done = sqlx::query(
+                    "UPDATE devices SET push_platform = $1, push_token = $2, app_version = COALESCE($3, app_version), \
+                     updated_at = $4 WHERE id = $5",
+                )
+                .bind(platform)
+                .bind(token)
+                .bind(app_version)
+                .bind(at.millis())
+                .bind(id)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                if done.rows_affected() == 1 { Ok(()) } else { Err(StoreError::NotFound) }
+            }
+
+            async fn device_pin_failure(&self, id: &str, max: u32, at: Timestamp) -> Result<Option<(u32, DeviceState)>, StoreError> {
+                let row = sqlx::query(
+                    "UPDATE devices SET pin_failures = pin_failures + 1, updated_at = $3, \
+                     state = CASE WHEN pin_failures + 1 >= $2 THEN 'Disconnected' ELSE state END \
+                     WHERE id = $1 AND state = 'Active' RETURNING pin_failures, state",
+                )
+                .bind(id)
+                .bind(i64::from(max))
+                .bind(at.millis())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+                counted(row, "pin_failures", DeviceState::from_stored)
+            }
+
+            async fn device_pin_reset(&self, id: &str) -> Result<(), StoreError> {
+                sqlx::query("UPDATE devices SET pin_failures = 0 WHERE id = $1 AND pin_failures <> 0")
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn delete_device(&self, user_pk: &str, id: &str) -> Result<bool, StoreError> {
+                let done = sqlx::query("DELETE FROM devices WHERE user_pk = $1 AND id = $2")
+                    .bind(user_pk)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn use_device_nonce(&self, device_id: &str, nonce: &str, at: Timestamp, forget_before: Timestamp) -> Result<bool, StoreError> {
+                sqlx::query("DELETE FROM device_nonces WHERE device_id = $1 AND used_at < $2")
+                    .bind(device_id)
+                    .bind(forget_before.millis())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                let done = sqlx::query(
+                    "INSERT INTO device_nonces (device_id, nonce, used_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (device_id, nonce) DO NOTHING",
+                )
+                .bind(device_id)
+                .bind(nonce)
+                .bind(at.millis())
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn insert_session(&self, s: &Session) -> Result<(), StoreError> {
+                let choices: Vec<String> = s.number_choices.iter().map(u8::to_string).collect();
+                sqlx::query(
+                    "INSERT INTO sessions (id, tenant_id, user_pk, method, state, message, context, nonce, number, \
+                     number_choices, delivery, created_at, expires_at, decided_at, device_id, reason) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                )
+                .bind(&s.id)
+                .bind(&s.tenant_id)
+                .bind(&s.user_pk)
+                .bind(s.method.as_str())
+                .bind(s.state.as_str())
+                .bind(&s.message)
+                .bind(json_text(&s.context)?)
+                .bind(&s.nonce)
+                .bind(s.number.map(i64::from))
+                .bind(choices.join(","))
+                .bind(&s.delivery)
+                .bind(s.created_at.millis())
+                .bind(s.expires_at.millis())
+                .bind(s.decided_at.map(Timestamp::millis))
+                .bind(&s.device_id)
+                .bind(&s.reason)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn session(&self, id: &str) -> Result<Option<Session>, StoreError> {
+                sqlx::query("SELECT * FROM sessions WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?
+                    .as_ref()
+                    .map(session_from)
+                    .transpose()
+            }
+
+            async fn finish_session(
+                &self,
+                id: &str,
+                t: Transition,
+                at: Timestamp,
+                device_id: Option<&str>,
+                reason: Option<&str>,
+            ) -> Result<bool, StoreError> {
+                let done = sqlx::query(
+                    "UPDATE sessions SET state = $1, decided_at = $2, device_id = COALESCE($3, device_id), \
+                     reason = COALESCE($4, reason) WHERE id = $5 AND state = $6",
+                )
+                .bind(t.to.as_str())
+                .bind(at.millis())
+                .bind(device_id)
+                .bind(reason)
+                .bind(id)
+                .bind(t.from.as_str())
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn pending_sessions(&self, user_pk: &str, now: Timestamp) -> Result<Vec<Session>, StoreError> {
+                sqlx::query(
+                    "SELECT * FROM sessions WHERE user_pk = $1 AND state = 'Pending' AND expires_at > $2 \
+                     ORDER BY created_at, id",
+                )
+                .bind(user_pk)
+                .bind(now.millis())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?
+                .iter()
+                .map(session_from)
+                .collect()
+            }
+        }
+    };
+}
+
+pub(crate) use sql_mobile;
