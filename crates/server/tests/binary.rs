@@ -327,3 +327,128 @@ async fn secrets_never_reach_the_logs() {
         assert!(!log.contains(secret), "a secret reached the log");
     }
 }
+
+/// The `countersign-authenticator` binary, built if this test run did not build it.
+fn authenticator_bin() -> std::path::PathBuf {
+    let path = Path::new(BIN).with_file_name("countersign-authenticator");
+    if !path.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let ok = std::process::Command::new(cargo)
+            .args(["build", "-p", "countersign-authenticator", "--bin", "countersign-authenticator"])
+            .status()
+            .unwrap();
+        assert!(ok.success(), "cannot build countersign-authenticator");
+    }
+    path
+}
+
+fn readme_block_after(readme: &str, marker: &str) -> String {
+    let after = readme.split(marker).nth(1).unwrap_or_else(|| panic!("README lacks {marker:?}"));
+    after.split("```sh\n").nth(1).unwrap().split("\n```").next().unwrap().to_owned()
+}
+
+/// The README's push-login session with the reference authenticator, run as written
+/// (the server's port and the binaries' paths substituted).
+async fn readme_mobile_session(backend: Backend) {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let setup = readme_block_after(&readme, "In another shell:");
+    let mobile = readme_block_after(&readme, "## Push login with the reference authenticator");
+    let token = setup.lines().find_map(|l| l.strip_prefix("TOKEN=")).unwrap().to_owned();
+    let db = TestDb::new(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = command(dir.path());
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--database", &db.url]).env("COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN", &token);
+    let server = Server::start(cmd).await;
+    let bin = authenticator_bin();
+    let script = format!("{setup}\n{mobile}")
+        .replace("BASE=http://127.0.0.1:8080", &format!("BASE={}", server.base))
+        .replace("cargo run --release -p countersign-authenticator --", &bin.display().to_string());
+    let out = Command::new("bash").arg("-euc").arg(&script).current_dir(dir.path()).output().await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("\"userID\":\"alice\""), "activation printed the user: {stdout}");
+    assert!(stdout.contains("\"message\":\"Sign in to the shop?\""), "pending lists the request: {stdout}");
+    assert!(stdout.contains("{\"sessionStatus\":\"Accept\"}"), "{stdout}");
+    let last = stdout.lines().last().unwrap();
+    assert!(last.contains("\"sessionStatus\":\"Accept\""), "the relying party sees Accept: {last}");
+    // The store seals the keys: no private key in the file as plain text.
+    let store = std::fs::read_to_string(dir.path().join("alice.json")).unwrap();
+    assert!(store.contains("\"sealed\"") && !store.contains("possession"));
+    assert!(server.terminate().await.success());
+}
+
+#[tokio::test]
+async fn readme_mobile_session_sqlite() {
+    readme_mobile_session(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn readme_mobile_session_postgres() {
+    readme_mobile_session(Backend::Postgres).await;
+}
+
+/// The CLI activates from a PNG of the QR code, and `listen` receives webhook pushes
+/// and auto-approves them.
+#[tokio::test]
+async fn authenticator_cli_qr_image_and_listen() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = format!("csa_{}", "l".repeat(40));
+    let mut cmd = command(dir.path());
+    cmd.args(["serve", "--listen", "127.0.0.1:0"]).env("COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN", &token);
+    let server = Server::start(cmd).await;
+    readme_flow(&server, &token).await;
+    let (_, k) = server.call("POST", "/admin/v1/tenants/example.com/api-keys", &token, Some(json!({"name": "cli"}))).await;
+    let key = k["key"].as_str().unwrap().to_owned();
+    let (s, _) = server
+        .call("PATCH", "/admin/v1/tenants/example.com", &token, Some(json!({"settings": {"numberMatching": false}})))
+        .await;
+    assert_eq!(s, 200);
+    let (_, a) = server.call("POST", "/v1/users/alice@example.com/activations", &key, None).await;
+    let id = a["activationID"].as_str().unwrap();
+    let png = server.client.get(format!("{}/v1/activations/{id}/qr.png", server.base)).bearer_auth(&key).send().await.unwrap();
+    std::fs::write(dir.path().join("qr.png"), png.bytes().await.unwrap()).unwrap();
+
+    let bin = authenticator_bin();
+    let out = Command::new(&bin)
+        .args(["--store", "a.json", "activate", "--pin", "2468", "--qr-image", "qr.png"])
+        .current_dir(dir.path())
+        .env("COUNTERSIGN_AUTHENTICATOR_PASSPHRASE", "pw")
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let mut listen = Command::new(&bin)
+        .args(["--store", "a.json", "listen", "--addr", "127.0.0.1:0", "--auto-approve", "--pin", "2468"])
+        .current_dir(dir.path())
+        .env("COUNTERSIGN_AUTHENTICATOR_PASSPHRASE", "pw")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut errs = BufReader::new(listen.stderr.take().unwrap()).lines();
+    let ready = tokio::time::timeout(Duration::from_secs(10), errs.next_line()).await.unwrap().unwrap().unwrap();
+    assert!(ready.starts_with("listening for pushes on http://127.0.0.1:"), "{ready}");
+
+    let (_, out) = server.call("POST", "/v1/users/alice@example.com/login", &key, Some(json!({"passKey": "PIN", "timeout": 15}))).await;
+    assert_eq!(out["sessionStatus"], "Accept", "the synchronous login was approved by the listener: {out}");
+    let mut lines = BufReader::new(listen.stdout.take().unwrap()).lines();
+    let push: Value = serde_json::from_str(&lines.next_line().await.unwrap().unwrap()).unwrap();
+    assert_eq!(push["requestID"], out["requestID"]);
+    let answered: Value = serde_json::from_str(&lines.next_line().await.unwrap().unwrap()).unwrap();
+    assert_eq!(answered["sessionStatus"], "Accept");
+    listen.kill().await.unwrap();
+
+    // A wrong passphrase cannot unseal the store.
+    let out = Command::new(&bin)
+        .args(["--store", "a.json", "pending"])
+        .current_dir(dir.path())
+        .env("COUNTERSIGN_AUTHENTICATOR_PASSPHRASE", "not-pw")
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wrong passphrase"));
+    assert!(server.terminate().await.success());
+}
