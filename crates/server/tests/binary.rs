@@ -357,7 +357,8 @@ async fn readme_mobile_session(backend: Backend) {
     let db = TestDb::new(backend).await;
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = command(dir.path());
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--database", &db.url]).env("COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN", &token);
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--database", &db.url])
+        .env("COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN", &token);
     let server = Server::start(cmd).await;
     let bin = authenticator_bin();
     let script = format!("{setup}\n{mobile}")
@@ -397,7 +398,8 @@ async fn authenticator_cli_qr_image_and_listen() {
     cmd.args(["serve", "--listen", "127.0.0.1:0"]).env("COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN", &token);
     let server = Server::start(cmd).await;
     readme_flow(&server, &token).await;
-    let (_, k) = server.call("POST", "/admin/v1/tenants/example.com/api-keys", &token, Some(json!({"name": "cli"}))).await;
+    let (_, k) =
+        server.call("POST", "/admin/v1/tenants/example.com/api-keys", &token, Some(json!({"name": "cli"}))).await;
     let key = k["key"].as_str().unwrap().to_owned();
     let (s, _) = server
         .call("PATCH", "/admin/v1/tenants/example.com", &token, Some(json!({"settings": {"numberMatching": false}})))
@@ -405,7 +407,13 @@ async fn authenticator_cli_qr_image_and_listen() {
     assert_eq!(s, 200);
     let (_, a) = server.call("POST", "/v1/users/alice@example.com/activations", &key, None).await;
     let id = a["activationID"].as_str().unwrap();
-    let png = server.client.get(format!("{}/v1/activations/{id}/qr.png", server.base)).bearer_auth(&key).send().await.unwrap();
+    let png = server
+        .client
+        .get(format!("{}/v1/activations/{id}/qr.png", server.base))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
     std::fs::write(dir.path().join("qr.png"), png.bytes().await.unwrap()).unwrap();
 
     let bin = authenticator_bin();
@@ -431,7 +439,9 @@ async fn authenticator_cli_qr_image_and_listen() {
     let ready = tokio::time::timeout(Duration::from_secs(10), errs.next_line()).await.unwrap().unwrap().unwrap();
     assert!(ready.starts_with("listening for pushes on http://127.0.0.1:"), "{ready}");
 
-    let (_, out) = server.call("POST", "/v1/users/alice@example.com/login", &key, Some(json!({"passKey": "PIN", "timeout": 15}))).await;
+    let (_, out) = server
+        .call("POST", "/v1/users/alice@example.com/login", &key, Some(json!({"passKey": "PIN", "timeout": 15})))
+        .await;
     assert_eq!(out["sessionStatus"], "Accept", "the synchronous login was approved by the listener: {out}");
     let mut lines = BufReader::new(listen.stdout.take().unwrap()).lines();
     let push: Value = serde_json::from_str(&lines.next_line().await.unwrap().unwrap()).unwrap();

@@ -3,7 +3,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-
 mod common;
 
 use std::sync::Arc;
@@ -416,5 +415,39 @@ backend_tests! {
         assert_eq!((s, code(&b)), (404, "request_not_found"));
         let (s, b) = app.call("GET", "/v1/sessions/x?wait=61", Auth::Bearer(&key), None).await;
         assert_eq!((s, b["error"]["field"].as_str()), (422, Some("wait")));
+    }
+
+    async fn expiries_follow_the_clock(backend) {
+        use countersign_core::{Clock, FixedClock, SystemClock};
+        let clock = Arc::new(FixedClock::new(SystemClock.now()));
+        let app = App::spawn_with_clock(backend, clock.clone()).await;
+        let key = setup(&app, json!({"numberMatching": false, "activationTtlSeconds": 600, "loginTimeoutSeconds": 60})).await;
+        // An activation expires after its time to live (one second less is still in time
+        // for the code step).
+        let a = start_activation(&app, &key).await;
+        let id = a["activationID"].as_str().unwrap().to_owned();
+        clock.advance(599_000);
+        let (s, _) = app.call("GET", &format!("/v1/activations/{id}/qr.svg"), Auth::Bearer(&key), None).await;
+        assert_eq!(s, 200);
+        clock.advance(1_000);
+        let e = Authenticator::activate(a["qrPayload"].as_str().unwrap(), "1234", &ActivateOptions::default()).await.unwrap_err();
+        assert_eq!(server_code(&e), "activation_expired");
+        let (s, b) = app.call("GET", &format!("/v1/activations/{id}/qr.png"), Auth::Bearer(&key), None).await;
+        assert_eq!((s, code(&b)), (410, "activation_expired"));
+        // Back to the devices' time: device requests are signed with the real clock.
+        clock.advance(-600_000);
+        let auth = activate(&app, &key).await;
+
+        // An asynchronous session times out when its lifetime passes, seen at the next read.
+        let (_, out) = login(&app, &key, json!({"passKey": "push", "timeout": 0})).await;
+        let id = out["requestID"].as_str().unwrap().to_owned();
+        clock.advance(59_000);
+        assert_eq!(status(&app, &key, &id).await["sessionStatus"], "Pending");
+        assert_eq!(auth.pending().await.unwrap().len(), 1);
+        clock.advance(1_000);
+        assert_eq!(status(&app, &key, &id).await["sessionStatus"], "Timeout");
+        assert!(auth.pending().await.unwrap().is_empty());
+        let e = auth.respond(&id, &Answer { approve: true, ..Default::default() }).await.unwrap_err();
+        assert_eq!(server_code(&e), "session_closed");
     }
 }

@@ -34,11 +34,27 @@ impl App {
     }
 
     pub async fn spawn_with(backend: Backend, raw: RawConfig) -> App {
+        Self::spawn_full(backend, raw, None).await
+    }
+
+    /// The app with its domain clock replaced (e.g. a `FixedClock` to step over expiries).
+    pub async fn spawn_with_clock(backend: Backend, clock: std::sync::Arc<dyn countersign_core::Clock>) -> App {
+        Self::spawn_full(backend, RawConfig::default(), Some(clock)).await
+    }
+
+    async fn spawn_full(
+        backend: Backend,
+        raw: RawConfig,
+        clock: Option<std::sync::Arc<dyn countersign_core::Clock>>,
+    ) -> App {
         let db = TestDb::new(backend).await;
         let store = countersign::open_store(&db.url).await.unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let core = countersign::core_for(store, &base).unwrap();
+        let mut core = countersign::core_for(store, &base).unwrap();
+        if let Some(c) = clock {
+            core.clock = c;
+        }
         let admin = core.bootstrap_admin_token(None).await.unwrap().expect("first token").secret;
         let config = raw.validate().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
