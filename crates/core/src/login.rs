@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use countersign_proto::messages::{PendingRequest, ResponseBody, ResponseResult};
+use countersign_proto::messages::{PendingRequest, RequestMessage, ResponseBody, ResponseResult};
 use countersign_proto::{b64u_encode, crypto, signed};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
@@ -83,14 +83,15 @@ pub struct LoginOutput {
 }
 
 impl LoginOutput {
-    fn of(s: &Session, session_id: Option<String>) -> LoginOutput {
+    fn of(s: &Session, session_id: Option<String>, server: &str) -> LoginOutput {
         LoginOutput {
             object_type: "LoginOutput",
             request_id: s.id.clone(),
             session_status: s.state,
             expires_at: s.expires_at,
             number_to_show: s.number,
-            request_message: (s.delivery == "requestMessage").then(|| format!("countersign://request?id={}", s.id)),
+            request_message: (s.delivery == "requestMessage")
+                .then(|| RequestMessage { server: server.to_owned(), request_id: s.id.clone() }.to_uri()),
             reason: s.reason.clone(),
             session_id,
         }
@@ -284,7 +285,7 @@ impl Core {
         } else {
             self.wait_for_end(&session.id, session.expires_at).await?
         };
-        Ok(LoginOutput::of(&session, input.session_id))
+        Ok(LoginOutput::of(&session, input.session_id, &self.public_url))
     }
 
     /// `GET /v1/sessions/{requestID}`: the state now, or after up to `wait` seconds.
@@ -308,7 +309,7 @@ impl Core {
         } else {
             s
         };
-        Ok(LoginOutput::of(&s, None))
+        Ok(LoginOutput::of(&s, None, &self.public_url))
     }
 
     /// The session, moved to `Timeout` first if it is pending past its expiry.

@@ -57,21 +57,48 @@ impl QrPayload {
 
     /// Read a payload; `None` when it is not one.
     pub fn parse(uri: &str) -> Option<QrPayload> {
-        let query = uri.trim().strip_prefix("countersign://activate?")?;
-        let mut fields = BTreeMap::new();
-        for pair in query.split('&') {
-            let (k, v) = pair.split_once('=')?;
-            fields.insert(k, pct_decode(v)?);
-        }
-        if fields.get("v").map(String::as_str) != Some("1") {
-            return None;
-        }
+        let mut fields = query_fields(uri.trim().strip_prefix("countersign://activate?")?)?;
         Some(QrPayload {
             server: fields.remove("server")?,
             activation_id: fields.remove("id")?,
             code: fields.remove("code")?,
         })
     }
+}
+
+/// `countersign://request?v=1&server=…&id=…`: a login request handed to the app by the
+/// relying party (`orchestrationDelivery: requestMessage`), e.g. as a QR code, instead
+/// of a push. Like a push it is a reference: the app fetches the content from `server`
+/// over the device-signed mobile API, so it trusts what it shows as much as a push.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestMessage {
+    /// The server's base URL.
+    pub server: String,
+    /// The login request.
+    pub request_id: String,
+}
+
+impl RequestMessage {
+    /// The text to hand to the app.
+    pub fn to_uri(&self) -> String {
+        format!("countersign://request?v=1&server={}&id={}", pct_encode(&self.server), pct_encode(&self.request_id))
+    }
+
+    /// Read a request message; `None` when it is not one.
+    pub fn parse(uri: &str) -> Option<RequestMessage> {
+        let mut fields = query_fields(uri.trim().strip_prefix("countersign://request?")?)?;
+        Some(RequestMessage { server: fields.remove("server")?, request_id: fields.remove("id")? })
+    }
+}
+
+/// The fields of a `v=1` query string, percent-decoded.
+fn query_fields(query: &str) -> Option<BTreeMap<&str, String>> {
+    let mut fields = BTreeMap::new();
+    for pair in query.split('&') {
+        let (k, v) = pair.split_once('=')?;
+        fields.insert(k, pct_decode(v)?);
+    }
+    (fields.get("v").map(String::as_str) == Some("1")).then_some(fields)
 }
 
 /// Step (a): prove knowledge of the activation code.
@@ -250,6 +277,14 @@ mod tests {
         assert_eq!(QrPayload::parse("countersign://activate?v=2&server=x&id=y&code=z"), None);
         assert_eq!(QrPayload::parse("https://example.com"), None);
         assert_eq!(QrPayload::parse("countersign://activate?v=1&server=%zz&id=y&code=z"), None);
+    }
+
+    #[test]
+    fn request_message_round_trip() {
+        let m = RequestMessage { server: "https://auth.example.com".into(), request_id: "r-1".into() };
+        assert_eq!(m.to_uri(), "countersign://request?v=1&server=https%3A%2F%2Fauth.example.com&id=r-1");
+        assert_eq!(RequestMessage::parse(&m.to_uri()), Some(m));
+        assert_eq!(RequestMessage::parse("countersign://activate?v=1&server=x&id=y&code=z"), None);
     }
 
     proptest! {

@@ -355,7 +355,8 @@ backend_tests! {
         // requestMessage delivery sends no push; the caller gets the reference instead.
         let (_, out) = login(&app, &key, json!({"passKey": "push", "timeout": 0, "orchestrationDelivery": "requestMessage"})).await;
         let id = out["requestID"].as_str().unwrap();
-        assert_eq!(out["requestMessage"].as_str(), Some(format!("countersign://request?id={id}").as_str()));
+        let message = countersign_proto::messages::RequestMessage::parse(out["requestMessage"].as_str().unwrap()).unwrap();
+        assert_eq!((message.server.as_str(), message.request_id.as_str()), (app.base.as_str(), id));
         assert!(tokio::time::timeout(Duration::from_millis(300), rx.recv()).await.is_err(), "no push for requestMessage");
         assert_eq!(auth.respond(id, &Answer { approve: true, ..Default::default() }).await.unwrap().session_status, "Accept");
     }
