@@ -90,8 +90,10 @@ async fn main() {
     tokio::spawn(async move { countersign::serve_on(listener, server_core, &config, std::future::pending()).await });
 
     let domain = format!("bench-{}.example", std::process::id());
-    let mut settings = countersign_core::TenantSettings::default();
-    settings.push_enrollment_mode = countersign_core::PushEnrollmentMode::Multiple;
+    let settings = countersign_core::TenantSettings {
+        push_enrollment_mode: countersign_core::PushEnrollmentMode::Multiple,
+        ..Default::default()
+    };
     core.create_tenant(CreateTenant { domain: domain.clone(), settings: Some(settings) }).await.unwrap();
     let user: CreateUser = serde_json::from_value(json!({"userID": "alice"})).unwrap();
     core.create_user(&domain, user).await.unwrap();
