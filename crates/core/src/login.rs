@@ -16,7 +16,7 @@ use crate::clock::Timestamp;
 use crate::device::{Device, DeviceState};
 use crate::error::{CoreError, Entity, Refusal};
 use crate::ops::Core;
-use crate::push::PushMessage;
+use crate::outbox::{OutboxKind, OutboxMessage};
 use crate::random;
 use crate::session::{PushMethod, Session, SessionState};
 use crate::tenant::Tenant;
@@ -268,17 +268,25 @@ impl Core {
             device_id: None,
             reason: no_device.then(|| "no_device".to_owned()),
         };
-        self.store.insert_session(&session).await?;
+        let mut outbox = Vec::new();
         if delivery == "pushNotification" {
-            for device in devices {
-                let push = self.push.clone();
-                let message = PushMessage { request_id: session.id.clone(), device_id: device.id.clone() };
-                tokio::spawn(async move {
-                    if let Err(e) = push.send(&device, &message).await {
-                        tracing::warn!(device = %device.id, error = %e, "push not delivered");
-                    }
-                });
+            for device in devices.iter().filter(|d| d.push_platform.as_deref().is_some_and(|p| p != "poll")) {
+                let payload = serde_json::json!({"requestID": session.id, "deviceID": device.id}).to_string();
+                let id = random::new_id(&*self.random)?;
+                outbox.push(OutboxMessage::new(
+                    id,
+                    &tenant.id,
+                    OutboxKind::Push,
+                    &device.id,
+                    payload,
+                    now,
+                    session.expires_at,
+                ));
             }
+        }
+        self.store.insert_session(&session, &outbox).await?;
+        if !outbox.is_empty() {
+            self.outbox_wake.notify_one();
         }
         let session = if timeout == 0 || no_device {
             session
@@ -318,7 +326,7 @@ impl Core {
         let now = self.clock.now();
         if s.state == SessionState::Pending && now >= s.expires_at {
             let t = s.state.finish(SessionState::Timeout)?;
-            if self.store.finish_session(id, t, now, None, None).await? {
+            if self.store.finish_session(id, t, now, None, None, &[]).await? {
                 self.waiters.wake(id);
             }
             return Ok(self.store.session(id).await?);
@@ -356,7 +364,7 @@ impl Core {
         reason: Option<&str>,
     ) -> Result<SessionState, CoreError> {
         let t = s.state.finish(to)?;
-        if self.store.finish_session(&s.id, t, self.clock.now(), device, reason).await? {
+        if self.store.finish_session(&s.id, t, self.clock.now(), device, reason, &[]).await? {
             self.waiters.wake(&s.id);
             return Ok(to);
         }

@@ -13,7 +13,6 @@ use utoipa::ToSchema;
 use crate::access::{self, AccessKey, AccessKind, Credential, NewCredential};
 use crate::clock::Clock;
 use crate::error::{CoreError, Entity};
-use crate::push::PushSender;
 use crate::random::{self, Random};
 use crate::store::{Page, Store, StoreError};
 use crate::tenant::{Domain, Tenant, TenantSettings};
@@ -165,8 +164,10 @@ pub struct Core {
     pub clock: Arc<dyn Clock>,
     /// Where secrets come from.
     pub random: Arc<dyn Random>,
-    /// How pushes reach devices.
-    pub push: Arc<dyn PushSender>,
+    /// Wakes this node's outbox worker when messages are enqueued.
+    pub outbox_wake: Arc<tokio::sync::Notify>,
+    /// Counters of this node's outbox worker.
+    pub outbox_metrics: Arc<crate::outbox::OutboxMetrics>,
     /// Wakes those waiting for a session to end.
     pub waiters: Arc<crate::login::Waiters>,
     /// This server's public base URL (in QR payloads and as the gateway ID).
@@ -216,23 +217,19 @@ fn merge_settings(current: &TenantSettings, patch: Map<String, Value>) -> Result
 }
 
 impl Core {
-    /// A core over `store` with the system clock, the operating system's randomness,
-    /// poll-only push delivery and `http://127.0.0.1:8080` as public URL.
+    /// A core over `store` with the system clock, the operating system's randomness and
+    /// `http://127.0.0.1:8080` as public URL. Outward messages go to the outbox; a
+    /// worker (`countersign-delivery`) sends them.
     pub fn new(store: Arc<dyn Store>) -> Core {
         Core {
             store,
             clock: Arc::new(crate::clock::SystemClock),
             random: Arc::new(random::OsRandom),
-            push: Arc::new(crate::push::PollOnly),
+            outbox_wake: Arc::default(),
+            outbox_metrics: Arc::default(),
             waiters: Arc::default(),
             public_url: "http://127.0.0.1:8080".to_owned(),
         }
-    }
-
-    /// The same core delivering pushes with `push`.
-    pub fn with_push(mut self, push: Arc<dyn PushSender>) -> Core {
-        self.push = push;
-        self
     }
 
     /// The same core announcing `url` as its public base URL.
@@ -477,6 +474,25 @@ impl Core {
             }
             (AccessKind::ApiKey, None) => Err(CoreError::Unauthorized),
         }
+    }
+
+    /// Outbox messages, newest first (admin API).
+    pub async fn list_outbox(
+        &self,
+        state: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<Vec<crate::outbox::OutboxMessage>, CoreError> {
+        let state = state
+            .map(|s| {
+                crate::outbox::OutboxState::from_stored(s)
+                    .ok_or_else(|| CoreError::invalid("state", "state must be one of queued, sending, sent, dead"))
+            })
+            .transpose()?;
+        let limit = limit.unwrap_or(DEFAULT_PAGE);
+        if !(1..=MAX_PAGE).contains(&limit) {
+            return Err(CoreError::invalid("limit", format!("limit must be between 1 and {MAX_PAGE}")));
+        }
+        Ok(self.store.list_outbox(state, limit).await?)
     }
 
     // ---- integration API -----------------------------------------------------------

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use crate::access::{AccessKey, AccessKind};
 use crate::clock::Timestamp;
 use crate::device::{Activation, ActivationState, Device, DeviceState};
+use crate::outbox::{OutboxMessage, OutboxState};
 use crate::session::{Session, Transition};
 use crate::tenant::{Domain, Tenant};
 use crate::user::User;
@@ -38,9 +39,9 @@ pub struct Page {
 
 /// Persistent state: one trait per area, joined. Every method is one atomic operation.
 /// Callers hold `Arc<dyn Store>` and call any area's methods on it directly.
-pub trait Store: AccountStore + MobileStore {}
+pub trait Store: AccountStore + MobileStore + OutboxStore {}
 
-impl<T: AccountStore + MobileStore> Store for T {}
+impl<T: AccountStore + MobileStore + OutboxStore> Store for T {}
 
 /// Tenants, users, access keys, and the database itself.
 #[async_trait]
@@ -172,12 +173,13 @@ pub trait MobileStore: Send + Sync {
         forget_before: Timestamp,
     ) -> Result<bool, StoreError>;
 
-    /// Insert a session.
-    async fn insert_session(&self, session: &Session) -> Result<(), StoreError>;
+    /// Insert a session and the messages it sends, in one transaction.
+    async fn insert_session(&self, session: &Session, outbox: &[OutboxMessage]) -> Result<(), StoreError>;
     /// The session with this request ID.
     async fn session(&self, id: &str) -> Result<Option<Session>, StoreError>;
-    /// Apply `transition` if the session is still in its `from` state; `false` when
-    /// another transition won.
+    /// Apply `transition` if the session is still in its `from` state, enqueueing
+    /// `outbox` in the same transaction; `false` (and nothing enqueued) when another
+    /// transition won.
     async fn finish_session(
         &self,
         id: &str,
@@ -185,7 +187,34 @@ pub trait MobileStore: Send + Sync {
         at: Timestamp,
         device_id: Option<&str>,
         reason: Option<&str>,
+        outbox: &[OutboxMessage],
     ) -> Result<bool, StoreError>;
+    /// Forget a device's push channel (its token was refused for good).
+    async fn clear_device_push(&self, id: &str, at: Timestamp) -> Result<(), StoreError>;
     /// A user's pending sessions that expire after `now`, oldest first.
     async fn pending_sessions(&self, user_pk: &str, now: Timestamp) -> Result<Vec<Session>, StoreError>;
+}
+
+/// The outbox (docs/delivery.md).
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
+    /// Claim up to `limit` messages that are due at `now` (queued and due, or sending
+    /// with an expired lease), moving them to `sending` with a lease until `lease_until`.
+    /// Concurrent claimers never get the same message.
+    async fn claim_outbox(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<OutboxMessage>, StoreError>;
+    /// Record that a provider accepted the message.
+    async fn outbox_sent(&self, id: &str, at: Timestamp) -> Result<(), StoreError>;
+    /// Record a failed try; the message is due again at `next_at`.
+    async fn outbox_retry(&self, id: &str, attempts: u32, next_at: Timestamp, error: &str) -> Result<(), StoreError>;
+    /// Give the message up.
+    async fn outbox_dead(&self, id: &str, attempts: u32, error: &str) -> Result<(), StoreError>;
+    /// Messages, newest first, optionally of one state.
+    async fn list_outbox(&self, state: Option<OutboxState>, limit: u32) -> Result<Vec<OutboxMessage>, StoreError>;
+    /// How many messages are in each state.
+    async fn outbox_counts(&self) -> Result<Vec<(OutboxState, u64)>, StoreError>;
 }

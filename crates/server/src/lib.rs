@@ -70,6 +70,7 @@ pub async fn serve_on(
 ) -> Result<(), String> {
     let app = countersign_http::app(core.clone(), &HttpConfig { body_limit_bytes: config.body_limit_bytes });
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(countersign_delivery::Worker::new(core.clone())?.run(stop_rx.clone()));
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop_tx.send(true);
@@ -92,16 +93,16 @@ pub async fn serve_on(
             Ok(())
         }
     };
+    // The worker finishes the sends in hand (each at most 10 s); unsent ones stay queued.
+    let _ = tokio::time::timeout(Duration::from_secs(15), worker).await;
     core.store.close().await;
     tracing::info!("stopped");
     result
 }
 
-/// The domain core as the server runs it: push delivery over the devices' channels and
-/// `public_url` in QR codes.
+/// The domain core as the server runs it, with `public_url` in QR codes.
 pub fn core_for(store: Arc<dyn Store>, public_url: &str) -> Result<Core, String> {
-    let channels = countersign_delivery::Channels::new()?;
-    Ok(Core::new(store).with_push(Arc::new(channels)).with_public_url(public_url))
+    Ok(Core::new(store).with_public_url(public_url))
 }
 
 /// Everything `countersign serve` does.

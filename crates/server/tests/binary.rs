@@ -462,3 +462,60 @@ async fn authenticator_cli_qr_image_and_listen() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("wrong passphrase"));
     assert!(server.terminate().await.success());
 }
+
+/// A server killed (SIGKILL) with a push queued for retry delivers it after restart.
+#[tokio::test]
+async fn a_killed_server_delivers_its_queue_after_restart() {
+    use countersign_authenticator::{ActivateOptions, Authenticator};
+    let dir = tempfile::tempdir().unwrap();
+    let token = format!("csa_{}", "k".repeat(40));
+    let start = || {
+        let mut cmd = command(dir.path());
+        cmd.args(["serve", "--listen", "127.0.0.1:0"]).env("COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN", &token);
+        Server::start(cmd)
+    };
+    let mut server = start().await;
+    readme_flow(&server, &token).await;
+    let (_, k) =
+        server.call("POST", "/admin/v1/tenants/example.com/api-keys", &token, Some(json!({"name": "k"}))).await;
+    let key = k["key"].as_str().unwrap().to_owned();
+    let (_, a) = server.call("POST", "/v1/users/alice@example.com/activations", &key, None).await;
+    let auth =
+        Authenticator::activate(a["qrPayload"].as_str().unwrap(), "1234", &ActivateOptions::default()).await.unwrap();
+    // The device's webhook is down for now.
+    let spot = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = spot.local_addr().unwrap();
+    drop(spot);
+    auth.register_push("webhook", Some(&format!("http://{addr}/push"))).await.unwrap();
+    let (_, out) = server
+        .call("POST", "/v1/users/alice@example.com/login", &key, Some(json!({"passKey": "push", "timeout": 0})))
+        .await;
+    let request_id = out["requestID"].as_str().unwrap().to_owned();
+    // Wait for the first failed try, then kill the server outright.
+    for _ in 0..50 {
+        let (_, q) = server.call("GET", "/admin/v1/outbox?state=queued", &token, None).await;
+        if q.as_array().is_some_and(|a| a.len() == 1 && a[0]["attempts"].as_u64() >= Some(1)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    server.child.kill().await.unwrap();
+
+    // The webhook comes up; the restarted server delivers the queued push.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Value>();
+    let hook = axum::Router::new().route(
+        "/push",
+        axum::routing::post(move |axum::Json(v): axum::Json<Value>| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send(v);
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    tokio::spawn(async move { axum::serve(listener, hook).await });
+    server = start().await;
+    let push = tokio::time::timeout(Duration::from_secs(15), rx.recv()).await.expect("no push after restart").unwrap();
+    assert_eq!(push["requestID"], request_id.as_str());
+    assert!(server.terminate().await.success());
+}

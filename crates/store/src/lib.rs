@@ -16,6 +16,7 @@ mod migrations;
 mod postgres;
 mod sql;
 mod sql_mobile;
+mod sql_outbox;
 mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -41,6 +41,7 @@ impl PgStore {
 
 crate::sql::sql_store!(PgStore, sqlx::Postgres);
 crate::sql_mobile::sql_mobile!(PgStore, sqlx::Postgres);
+crate::sql_outbox::sql_outbox!(PgStore, sqlx::Postgres, "FOR UPDATE SKIP LOCKED");
 
 #[cfg(feature = "testing")]
 impl PgStore {

@@ -9,6 +9,7 @@ macro_rules! sql_mobile {
 
         use countersign_core::MobileStore;
         use countersign_core::device::{Activation, ActivationState, Device, DeviceState};
+        use countersign_core::outbox::OutboxMessage;
         use countersign_core::session::{PushMethod, Session, SessionState, Transition};
 
         fn int<T: TryFrom<i64>>(r: &DbRow, col: &str) -> Result<T, StoreError> {
@@ -322,7 +323,8 @@ macro_rules! sql_mobile {
                 Ok(done.rows_affected() == 1)
             }
 
-            async fn insert_session(&self, s: &Session) -> Result<(), StoreError> {
+            async fn insert_session(&self, s: &Session, outbox: &[OutboxMessage]) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
                 let choices: Vec<String> = s.number_choices.iter().map(u8::to_string).collect();
                 sqlx::query(
                     "INSERT INTO sessions (id, tenant_id, user_pk, method, state, message, context, nonce, number, \
@@ -345,9 +347,13 @@ macro_rules! sql_mobile {
                 .bind(s.decided_at.map(Timestamp::millis))
                 .bind(&s.device_id)
                 .bind(&s.reason)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
+                for m in outbox {
+                    insert_outbox(&mut *tx, m).await?;
+                }
+                tx.commit().await.map_err(db_err)?;
                 Ok(())
             }
 
@@ -369,7 +375,9 @@ macro_rules! sql_mobile {
                 at: Timestamp,
                 device_id: Option<&str>,
                 reason: Option<&str>,
+                outbox: &[OutboxMessage],
             ) -> Result<bool, StoreError> {
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
                 let done = sqlx::query(
                     "UPDATE sessions SET state = $1, decided_at = $2, device_id = COALESCE($3, device_id), \
                      reason = COALESCE($4, reason) WHERE id = $5 AND state = $6",
@@ -380,10 +388,27 @@ macro_rules! sql_mobile {
                 .bind(reason)
                 .bind(id)
                 .bind(t.from.as_str())
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
-                Ok(done.rows_affected() == 1)
+                if done.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                for m in outbox {
+                    insert_outbox(&mut *tx, m).await?;
+                }
+                tx.commit().await.map_err(db_err)?;
+                Ok(true)
+            }
+
+            async fn clear_device_push(&self, id: &str, at: Timestamp) -> Result<(), StoreError> {
+                sqlx::query("UPDATE devices SET push_platform = NULL, push_token = NULL, updated_at = $1 WHERE id = $2")
+                    .bind(at.millis())
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
             }
 
             async fn pending_sessions(&self, user_pk: &str, now: Timestamp) -> Result<Vec<Session>, StoreError> {

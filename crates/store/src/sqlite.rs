@@ -47,3 +47,4 @@ impl SqliteStore {
 
 crate::sql::sql_store!(SqliteStore, sqlx::Sqlite);
 crate::sql_mobile::sql_mobile!(SqliteStore, sqlx::Sqlite);
+crate::sql_outbox::sql_outbox!(SqliteStore, sqlx::Sqlite, "");

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use countersign_core::AccessKey;
 use countersign_core::device::Device;
 use countersign_core::ops::{CreateKey, CreateTenant, CreateUser, Listing, UpdateTenant, UpdateUser};
+use countersign_core::outbox::OutboxMessage;
 use countersign_core::{Tenant, User};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -29,6 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(remove_device))
         .routes(routes!(create_api_key, list_api_keys))
         .routes(routes!(revoke_api_key))
+        .routes(routes!(list_outbox))
         .routes(routes!(create_admin_token, list_admin_tokens))
         .routes(routes!(revoke_admin_token))
 }
@@ -284,4 +286,25 @@ async fn remove_device(
 ) -> Result<StatusCode, ApiError> {
     s.core.remove_device(&domain, &user_id, &device_id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Filter of the outbox listing.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OutboxQuery {
+    /// Only messages in this state: `queued`, `sending`, `sent`, `dead`.
+    state: Option<String>,
+    /// At most this many (1–500, default 100).
+    limit: Option<u32>,
+}
+
+/// Outbox messages, newest first, without their payloads (docs/delivery.md).
+#[utoipa::path(get, path = "/admin/v1/outbox", tag = "admin", params(OutboxQuery), security(("adminToken" = [])),
+    responses((status = 200, body = Vec<OutboxMessage>), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn list_outbox(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiQuery(q): ApiQuery<OutboxQuery>,
+) -> Result<Json<Vec<OutboxMessage>>, ApiError> {
+    Ok(Json(s.core.list_outbox(q.state.as_deref(), q.limit).await?))
 }

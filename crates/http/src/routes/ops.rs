@@ -48,7 +48,9 @@ async fn readyz(State(s): State<AppState>) -> Result<Json<Status>, ApiError> {
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, content_type = "text/plain", body = String)))]
 async fn metrics(State(s): State<AppState>) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], s.metrics.render()).into_response()
+    let counts = s.core.store.outbox_counts().await.unwrap_or_default();
+    let text = format!("{}{}", s.metrics.render(), s.core.outbox_metrics.render(&counts));
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
 
 /// This API's OpenAPI 3.1 description, generated from the code.
