@@ -7,6 +7,7 @@
 //! at a fixed instant.
 
 pub mod access;
+pub mod callbacks;
 pub mod clock;
 pub mod device;
 pub mod error;
@@ -15,6 +16,7 @@ pub mod mobile;
 pub mod ops;
 pub mod outbox;
 pub mod random;
+pub mod seal;
 pub mod session;
 pub mod store;
 pub mod tenant;

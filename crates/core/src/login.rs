@@ -52,6 +52,10 @@ pub struct LoginInput {
     /// The relying party's own session ID, echoed back.
     #[serde(default, rename = "sessionID")]
     pub session_id: Option<String>,
+    /// Where to POST the result when the session ends (must be on the tenant's callback
+    /// allowlist; docs/delivery.md).
+    #[serde(default, rename = "callbackURL")]
+    pub callback_url: Option<String>,
 }
 
 /// `LoginOutput`, and the answer of `GET /v1/sessions/{requestID}`.
@@ -229,6 +233,9 @@ impl Core {
             return Err(CoreError::NotFound(Entity::User));
         }
         let u = self.user_in(tenant, r.user_id.as_str()).await?;
+        if let Some(url) = &input.callback_url {
+            self.check_callback(tenant, url).await?;
+        }
         match u.status {
             UserStatus::Active => {}
             UserStatus::Locked => {
@@ -267,6 +274,7 @@ impl Core {
             decided_at: no_device.then_some(now),
             device_id: None,
             reason: no_device.then(|| "no_device".to_owned()),
+            callback_url: input.callback_url.clone(),
         };
         let mut outbox = Vec::new();
         if delivery == "pushNotification" {
@@ -283,6 +291,9 @@ impl Core {
                     session.expires_at,
                 ));
             }
+        }
+        if no_device {
+            outbox.extend(self.callback_message(&session, SessionState::Failed, session.reason.as_deref()).await?);
         }
         self.store.insert_session(&session, &outbox).await?;
         if !outbox.is_empty() {
@@ -325,10 +336,8 @@ impl Core {
         let Some(s) = self.store.session(id).await? else { return Ok(None) };
         let now = self.clock.now();
         if s.state == SessionState::Pending && now >= s.expires_at {
-            let t = s.state.finish(SessionState::Timeout)?;
-            if self.store.finish_session(id, t, now, None, None, &[]).await? {
-                self.waiters.wake(id);
-            }
+            // Another node or request may have ended it meanwhile; either way, re-read.
+            let _ = self.end_session(&s, SessionState::Timeout, None, None).await;
             return Ok(self.store.session(id).await?);
         }
         Ok(Some(s))
@@ -364,12 +373,34 @@ impl Core {
         reason: Option<&str>,
     ) -> Result<SessionState, CoreError> {
         let t = s.state.finish(to)?;
-        if self.store.finish_session(&s.id, t, self.clock.now(), device, reason, &[]).await? {
+        let outbox = self.callback_message(s, to, reason).await?;
+        if self.store.finish_session(&s.id, t, self.clock.now(), device, reason, &outbox).await? {
             self.waiters.wake(&s.id);
+            if !outbox.is_empty() {
+                self.outbox_wake.notify_one();
+            }
             return Ok(to);
         }
         let now = self.store.session(&s.id).await?.ok_or(CoreError::NotFound(Entity::Session))?;
         Err(closed(now.state))
+    }
+
+    /// The callback message for `s` ending in `to`, when it named a callback URL.
+    async fn callback_message(
+        &self,
+        s: &Session,
+        to: SessionState,
+        reason: Option<&str>,
+    ) -> Result<Vec<OutboxMessage>, CoreError> {
+        let Some(url) = &s.callback_url else { return Ok(Vec::new()) };
+        let tenant = self.store.tenant_by_id(&s.tenant_id).await?.ok_or(CoreError::NotFound(Entity::Tenant))?;
+        let user = self.store.user_by_pk(&s.user_pk).await?.ok_or(CoreError::NotFound(Entity::User))?;
+        let now = self.clock.now();
+        let body =
+            crate::callbacks::body(&s.id, user.user_id.as_str(), tenant.domain.as_str(), to.as_str(), reason, now);
+        let id = random::new_id(&*self.random)?;
+        let deadline = now.plus_millis(crate::outbox::CALLBACK_LIFETIME_MS);
+        Ok(vec![OutboxMessage::new(id, &s.tenant_id, OutboxKind::Callback, url, body, now, deadline)])
     }
 
     /// The pending requests of an active device's user.

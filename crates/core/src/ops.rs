@@ -172,6 +172,16 @@ pub struct Core {
     pub waiters: Arc<crate::login::Waiters>,
     /// This server's public base URL (in QR payloads and as the gateway ID).
     pub public_url: String,
+    /// Seals secrets that are stored (master key).
+    pub sealer: Arc<crate::seal::Sealer>,
+}
+
+/// A random master key for a core that is never given one (tests, tools); secrets it
+/// seals cannot be opened by another process.
+fn ephemeral_key() -> [u8; 32] {
+    let mut k = [0u8; 32];
+    let _ = random::OsRandom.fill(&mut k);
+    k
 }
 
 fn page(after: Option<String>, limit: Option<u32>) -> Result<Page, CoreError> {
@@ -217,8 +227,9 @@ fn merge_settings(current: &TenantSettings, patch: Map<String, Value>) -> Result
 }
 
 impl Core {
-    /// A core over `store` with the system clock, the operating system's randomness and
-    /// `http://127.0.0.1:8080` as public URL. Outward messages go to the outbox; a
+    /// A core over `store` with the system clock, the operating system's randomness,
+    /// `http://127.0.0.1:8080` as public URL and an ephemeral master key (the server
+    /// sets its configured one with [`Core::with_master_key`]). Outward messages go to the outbox; a
     /// worker (`countersign-delivery`) sends them.
     pub fn new(store: Arc<dyn Store>) -> Core {
         Core {
@@ -229,7 +240,14 @@ impl Core {
             outbox_metrics: Arc::default(),
             waiters: Arc::default(),
             public_url: "http://127.0.0.1:8080".to_owned(),
+            sealer: Arc::new(crate::seal::Sealer::new(&ephemeral_key())),
         }
+    }
+
+    /// The same core sealing stored secrets with `master_key`.
+    pub fn with_master_key(mut self, master_key: &[u8; 32]) -> Core {
+        self.sealer = Arc::new(crate::seal::Sealer::new(master_key));
+        self
     }
 
     /// The same core announcing `url` as its public base URL.

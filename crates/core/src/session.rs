@@ -146,6 +146,8 @@ pub struct Session {
     pub device_id: Option<String>,
     /// Why it failed or was declined, when the server decided.
     pub reason: Option<String>,
+    /// Where the result is posted when the session ends (allowlisted).
+    pub callback_url: Option<String>,
 }
 
 #[cfg(test)]

@@ -70,6 +70,15 @@ pub trait AccountStore: Send + Sync {
     async fn user(&self, tenant_id: &str, user_id: &str) -> Result<Option<User>, StoreError>;
     /// The user with this internal id.
     async fn user_by_pk(&self, id: &str) -> Result<Option<User>, StoreError>;
+    /// The tenant's callback settings, if ever set.
+    async fn callback_config(&self, tenant_id: &str) -> Result<Option<crate::callbacks::StoredCallbacks>, StoreError>;
+    /// Replace the tenant's callback settings.
+    async fn set_callback_config(
+        &self,
+        tenant_id: &str,
+        config: &crate::callbacks::StoredCallbacks,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
     /// A tenant's users ordered by userID.
     async fn list_users(&self, tenant_id: &str, page: &Page) -> Result<Vec<User>, StoreError>;
     /// Replace a user's mutable fields; `NotFound` when gone.

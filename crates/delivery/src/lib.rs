@@ -3,11 +3,12 @@
 //! workers (one per node) share one queue.
 //!
 //! Channels here: push to a device's `webhook` (devices on `poll` fetch and get no
-//! message). FCM, APNs and Web Push senders are not built yet: messages for such
+//! message), and signed session-result callbacks to relying parties. FCM, APNs and Web Push senders are not built yet: messages for such
 //! devices are dead-lettered with that reason, and the devices can still poll.
 
 use std::time::{Duration, Instant};
 
+use countersign_core::callbacks;
 use countersign_core::device::DeviceState;
 use countersign_core::ops::Core;
 use countersign_core::outbox::{self, OutboxKind, OutboxMessage, SendOutcome};
@@ -101,7 +102,7 @@ impl Worker {
         let started = Instant::now();
         let result = match m.kind {
             OutboxKind::Push => self.push(&m).await,
-            OutboxKind::Callback => Err(Failure::Permanent("callbacks are not enabled".into())),
+            OutboxKind::Callback => self.callback(&m).await,
         };
         let seconds = started.elapsed().as_secs_f64();
         let now = self.core.clock.now();
@@ -132,6 +133,43 @@ impl Worker {
                 }
             }
             Err(e) => tracing::warn!(message = %m.id, error = %e, "outbox state not recorded; the lease will expire"),
+        }
+    }
+
+    /// POST a session result to a relying party, signed, with its Basic credentials.
+    async fn callback(&self, m: &OutboxMessage) -> Result<(), Failure> {
+        let storage = |e: countersign_core::StoreError| Failure::Transient(format!("storage: {e}"));
+        let cfg = self.core.store.callback_config(&m.tenant_id).await.map_err(storage)?;
+        let cfg = cfg.ok_or_else(|| Failure::Permanent("callbacks are not configured for this tenant".into()))?;
+        let endpoint = cfg.endpoint(&m.target);
+        if cfg.allowlist_enabled && endpoint.is_none() {
+            return Err(Failure::Permanent("the URL is no longer on the callback allowlist".into()));
+        }
+        let sealed = cfg.secret.as_deref().ok_or_else(|| Failure::Permanent("no callback signing secret".into()))?;
+        let secret = self.core.sealer.open(sealed).map_err(|e| Failure::Permanent(e.to_string()))?;
+        let ts = self.core.clock.now().millis();
+        let sig = callbacks::signature(&secret, ts, &m.payload).map_err(|e| Failure::Permanent(e.to_string()))?;
+        let mut req = self
+            .http
+            .post(&m.target)
+            .header("content-type", "application/json")
+            .header("x-cs-message-id", &m.id)
+            .header("x-cs-timestamp", ts.to_string())
+            .header("x-cs-signature", sig)
+            .body(m.payload.clone());
+        if let Some(user) = endpoint.and_then(|e| e.username.as_deref()) {
+            let password = match endpoint.and_then(|e| e.password.as_deref()) {
+                Some(p) => Some(self.core.sealer.open(p).map_err(|e| Failure::Permanent(e.to_string()))?),
+                None => None,
+            };
+            req = req.basic_auth(user, password);
+        }
+        let resp =
+            req.send().await.map_err(|e| Failure::Transient(format!("callback unreachable: {}", without_url(&e))))?;
+        match classify(resp.status(), "callback") {
+            // A 410 from a relying party is just a refusal, not a dead push token.
+            Err(Failure::TokenGone(e)) => Err(Failure::Permanent(e)),
+            other => other,
         }
     }
 

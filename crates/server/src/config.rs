@@ -39,6 +39,10 @@ pub struct RawConfig {
     pub bootstrap_admin_token: Option<Secret>,
     /// The base URL apps reach this server at (in QR codes).
     pub public_url: Option<String>,
+    /// The master key sealing stored secrets: 32 bytes, base64url.
+    pub master_key: Option<Secret>,
+    /// Where the master key is kept when `master_key` is not set (created if missing).
+    pub master_key_file: Option<String>,
 }
 
 /// Log output format.
@@ -69,6 +73,10 @@ pub struct Config {
     pub bootstrap_admin_token: Option<Secret>,
     /// The base URL apps reach this server at; `None`: `http://` + the bound address.
     pub public_url: Option<String>,
+    /// The master key, when given directly.
+    pub master_key: Option<Secret>,
+    /// The master key file otherwise.
+    pub master_key_file: String,
 }
 
 /// The default listen address.
@@ -109,6 +117,8 @@ impl RawConfig {
             shutdown_grace_seconds: num("COUNTERSIGN_SHUTDOWN_GRACE_SECONDS")?,
             bootstrap_admin_token: bootstrap,
             public_url: env("COUNTERSIGN_PUBLIC_URL"),
+            master_key: env("COUNTERSIGN_MASTER_KEY").map(Secret),
+            master_key_file: env("COUNTERSIGN_MASTER_KEY_FILE"),
         })
     }
 
@@ -123,6 +133,8 @@ impl RawConfig {
             shutdown_grace_seconds: over.shutdown_grace_seconds.or(self.shutdown_grace_seconds),
             bootstrap_admin_token: over.bootstrap_admin_token.or(self.bootstrap_admin_token),
             public_url: over.public_url.or(self.public_url),
+            master_key: over.master_key.or(self.master_key),
+            master_key_file: over.master_key_file.or(self.master_key_file),
         }
     }
 
@@ -151,6 +163,8 @@ impl RawConfig {
             return Err(format!("public_url: {u:?} must be an http:// or https:// URL"));
         }
         Ok(Config {
+            master_key: self.master_key,
+            master_key_file: self.master_key_file.unwrap_or_else(|| "countersign.key".to_owned()),
             public_url: self.public_url.map(|u| u.trim_end_matches('/').to_owned()),
             listen,
             database_url,

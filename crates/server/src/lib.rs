@@ -105,6 +105,38 @@ pub fn core_for(store: Arc<dyn Store>, public_url: &str) -> Result<Core, String>
     Ok(Core::new(store).with_public_url(public_url))
 }
 
+/// The master key: `master_key` when configured, else the key file, created with a new
+/// random key (mode 0600) when missing.
+pub fn master_key(config: &Config) -> Result<[u8; 32], String> {
+    let decode = |text: &str, from: &str| -> Result<[u8; 32], String> {
+        countersign_proto::b64u_decode(text.trim())
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            .ok_or_else(|| format!("{from}: the master key must be 32 bytes in base64url (43 characters)"))
+    };
+    if let Some(k) = &config.master_key {
+        return decode(&k.0, "COUNTERSIGN_MASTER_KEY");
+    }
+    let path = std::path::Path::new(&config.master_key_file);
+    match std::fs::read_to_string(path) {
+        Ok(text) => decode(&text, &config.master_key_file),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut key = [0u8; 32];
+            getrandom::fill(&mut key).map_err(|e| format!("random source failed: {e}"))?;
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+            let mut f = opts.open(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+            std::io::Write::write_all(&mut f, countersign_proto::b64u_encode(&key).as_bytes())
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            tracing::warn!(file = %path.display(), "created a new master key file: back it up; stored secrets cannot be read without it");
+            Ok(key)
+        }
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+    }
+}
+
 /// Everything `countersign serve` does.
 pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), String> {
     let store = open_store(&config.database_url).await?;
@@ -112,7 +144,7 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send + '
         TcpListener::bind(config.listen).await.map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let addr = listener.local_addr().map_err(|e| format!("cannot read the listening address: {e}"))?;
     let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
-    let core = core_for(store, &public_url)?;
+    let core = core_for(store, &public_url)?.with_master_key(&master_key(&config)?);
     bootstrap_admin(&core, config.bootstrap_admin_token.as_ref().map(|s| s.0.as_str())).await?;
     println!("countersign: listening on http://{addr} (database {})", redact_url(&config.database_url));
     serve_on(listener, core, &config, shutdown).await

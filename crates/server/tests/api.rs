@@ -303,6 +303,8 @@ backend_tests! {
             ("/admin/v1/tenants/{domain}/users/{userID}/devices", &["get"]),
             ("/admin/v1/tenants/{domain}/users/{userID}/devices/{deviceID}", &["delete"]),
             ("/admin/v1/outbox", &["get"]),
+            ("/admin/v1/tenants/{domain}/callbacks", &["get", "put"]),
+            ("/admin/v1/tenants/{domain}/callbacks/secret", &["post"]),
             ("/healthz", &["get"]), ("/readyz", &["get"]), ("/metrics", &["get"]),
             ("/openapi.json", &["get"]), ("/docs", &["get"]),
         ] {
@@ -310,7 +312,7 @@ backend_tests! {
                 assert!(paths.get(path).and_then(|p| p.get(*m)).is_some(), "{m} {path} missing from /openapi.json");
             }
         }
-        assert_eq!(paths.len(), 29, "a route was added: list it above");
+        assert_eq!(paths.len(), 31, "a route was added: list it above");
         assert!(api["components"]["schemas"]["ErrorBody"].is_object());
         assert!(api["components"]["securitySchemes"]["adminToken"].is_object());
 

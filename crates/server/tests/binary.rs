@@ -104,6 +104,15 @@ async fn serve_with_no_configuration_uses_sqlite_in_the_working_directory() {
     let token = server.token.clone().expect("the first start prints an admin token");
     assert!(token.starts_with("csa_"));
     assert!(dir.path().join("countersign.db").exists());
+    // The master key file is made on first start, readable by the owner only.
+    let key_file = dir.path().join("countersign.key");
+    let key_text = std::fs::read_to_string(&key_file).unwrap();
+    assert_eq!(key_text.len(), 43, "32 bytes, base64url");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777, 0o600);
+    }
     readme_flow(&server, &token).await;
     let status = server.terminate().await;
     assert!(status.success(), "exit after SIGTERM: {status:?}");
@@ -115,6 +124,7 @@ async fn serve_with_no_configuration_uses_sqlite_in_the_working_directory() {
     cmd.args(["serve", "--listen", "127.0.0.1:0"]);
     let server = Server::start(cmd).await;
     assert_eq!(server.token, None);
+    assert_eq!(std::fs::read_to_string(&key_file).unwrap(), key_text, "the key file is kept");
     let (s, t) = server.call("GET", "/admin/v1/tenants/example.com", &token, None).await;
     assert_eq!((s, t["domain"].as_str()), (200, Some("example.com")));
     assert!(server.terminate().await.success());

@@ -15,11 +15,14 @@ use countersign_authenticator::{ActivateOptions, Authenticator};
 use countersign_store::backend_tests;
 use serde_json::{Value, json};
 
+/// What the webhook got: body, message ID header, the status it answered, all headers.
+type Received = (Value, String, u16, axum::http::HeaderMap);
+
 /// A webhook that answers each POST with the next status of `script` (the last one
 /// repeats), recording what it received (body and message ID header).
 struct Hook {
     url: String,
-    received: Arc<std::sync::Mutex<Vec<(Value, String, u16)>>>,
+    received: Arc<std::sync::Mutex<Vec<Received>>>,
 }
 
 async fn hook(script: Vec<u16>) -> Hook {
@@ -34,7 +37,7 @@ async fn hook(script: Vec<u16>) -> Hook {
                 let n = calls.fetch_add(1, Ordering::SeqCst);
                 let status = script[n.min(script.len() - 1)];
                 let id = headers.get("x-cs-message-id").and_then(|h| h.to_str().ok()).unwrap_or("").to_owned();
-                rec.lock().unwrap().push((v, id, status));
+                rec.lock().unwrap().push((v, id, status, headers.clone()));
                 StatusCode::from_u16(status).unwrap()
             }
         }),
@@ -146,5 +149,74 @@ backend_tests! {
         assert_eq!((s, b["error"]["field"].as_str()), (422, Some("state")));
         let (s, b) = app.admin("GET", "/admin/v1/outbox", None).await;
         assert_eq!((s, b), (200, json!([])));
+    }
+
+    async fn callbacks_are_allowlisted_signed_and_authenticated(backend) {
+        use base64::Engine;
+        use countersign_authenticator::Answer;
+        let app = App::spawn(backend).await;
+        let key = app.tenant_with_alice("example.com").await;
+        app.admin("PATCH", "/admin/v1/tenants/example.com", Some(json!({"settings": {"numberMatching": false}}))).await;
+        let (_, a) = app.call("POST", "/v1/users/alice@example.com/activations", Auth::Bearer(&key), None).await;
+        let auth = Authenticator::activate(a["qrPayload"].as_str().unwrap(), "1234", &ActivateOptions::default()).await.unwrap();
+        let h = hook(vec![200]).await;
+        let login = |body: Value| {
+            let key = key.clone();
+            let app = &app;
+            async move { app.call("POST", "/v1/users/alice@example.com/login", Auth::Bearer(&key), Some(body)).await }
+        };
+        // Not listed: refused before anything starts.
+        let (s, b) = login(json!({"passKey": "push", "timeout": 0, "callbackURL": h.url})).await;
+        assert_eq!((s, common::code(&b)), (422, "callback_not_allowed"));
+        let (s, view) = app
+            .admin("PUT", "/admin/v1/tenants/example.com/callbacks",
+                Some(json!({"endpoints": [{"url": h.url, "username": "rp", "password": "pw-secret-1"}]})))
+            .await;
+        assert_eq!(s, 200, "{view}");
+        assert_eq!(view["endpoints"][0]["hasPassword"], true);
+        assert!(!view.to_string().contains("pw-secret-1"));
+        let (s, b) = login(json!({"passKey": "push", "timeout": 0, "callbackURL": h.url})).await;
+        assert_eq!((s, common::code(&b)), (422, "callback_not_configured"));
+        let (s, sec) = app.admin("POST", "/admin/v1/tenants/example.com/callbacks/secret", None).await;
+        assert_eq!(s, 201);
+        let secret = sec["secret"].as_str().unwrap().to_owned();
+        let (_, view) = app.admin("GET", "/admin/v1/tenants/example.com/callbacks", None).await;
+        assert_eq!((view["hasSecret"].as_bool(), view.to_string().contains(&secret)), (Some(true), false));
+
+        // Approved: the callback arrives, signed, with the Basic credentials.
+        let (_, out) = login(json!({"passKey": "push", "timeout": 0, "callbackURL": h.url})).await;
+        let id = out["requestID"].as_str().unwrap().to_owned();
+        assert!(h.received.lock().unwrap().is_empty(), "nothing before the session ends");
+        auth.respond(&id, &Answer { approve: true, ..Default::default() }).await.unwrap();
+        eventually(10, async || h.received.lock().unwrap().len() == 1).await;
+        let (body, msg_id, _, headers) = h.received.lock().unwrap()[0].clone();
+        assert_eq!((body["requestID"].as_str(), body["sessionStatus"].as_str(), body["userID"].as_str(), body["domain"].as_str()),
+            (Some(id.as_str()), Some("Accept"), Some("alice"), Some("example.com")));
+        assert!(!msg_id.is_empty());
+        let header = |n: &str| headers.get(n).unwrap().to_str().unwrap().to_owned();
+        let ts: i64 = header("x-cs-timestamp").parse().unwrap();
+        let raw = body.to_string();
+        assert_eq!(header("x-cs-signature"), countersign_core::callbacks::signature(&secret, ts, &raw).unwrap());
+        let basic = base64::engine::general_purpose::STANDARD.encode("rp:pw-secret-1");
+        assert_eq!(header("authorization"), format!("Basic {basic}"));
+
+        // A timeout is reported too.
+        let (_, out) = login(json!({"passKey": "push", "timeout": 1, "callbackURL": h.url})).await;
+        assert_eq!(out["sessionStatus"], "Timeout");
+        eventually(10, async || h.received.lock().unwrap().len() == 2).await;
+        assert_eq!(h.received.lock().unwrap()[1].0["sessionStatus"], "Timeout");
+
+        // Secrets are sealed in storage.
+        let domain = countersign_core::Domain::parse("example.com", "domain").unwrap();
+        let tenant = app.core.store.tenant_by_domain(&domain).await.unwrap().unwrap();
+        let stored = serde_json::to_string(&app.core.store.callback_config(&tenant.id).await.unwrap().unwrap()).unwrap();
+        assert!(!stored.contains("pw-secret-1") && !stored.contains(&secret), "stored in the clear: {stored}");
+
+        // With the allowlist off, any http(s) URL may be named.
+        app.admin("PUT", "/admin/v1/tenants/example.com/callbacks", Some(json!({"allowlistEnabled": false}))).await;
+        let (s, _) = login(json!({"passKey": "push", "timeout": 0, "callbackURL": "http://127.0.0.1:9/elsewhere"})).await;
+        assert_eq!(s, 200);
+        let (s, b) = login(json!({"passKey": "push", "timeout": 0, "callbackURL": "ftp://x"})).await;
+        assert_eq!((s, b["error"]["field"].as_str()), (422, Some("callbackURL")));
     }
 }

@@ -10,12 +10,14 @@ pub(crate) const SQLITE: &[Step] = &[
     (1, "foundation", include_str!("../migrations/sqlite/0001_foundation.sql")),
     (2, "mobile", include_str!("../migrations/sqlite/0002_mobile.sql")),
     (3, "outbox", include_str!("../migrations/sqlite/0003_outbox.sql")),
+    (4, "callbacks", include_str!("../migrations/sqlite/0004_callbacks.sql")),
 ];
 
 pub(crate) const POSTGRES: &[Step] = &[
     (1, "foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
     (2, "mobile", include_str!("../migrations/postgres/0002_mobile.sql")),
     (3, "outbox", include_str!("../migrations/postgres/0003_outbox.sql")),
+    (4, "callbacks", include_str!("../migrations/postgres/0004_callbacks.sql")),
 ];
 
 pub(crate) fn migrator(steps: &[Step]) -> Migrator {

@@ -191,6 +191,40 @@ macro_rules! sql_store {
                     .transpose()
             }
 
+            async fn callback_config(
+                &self,
+                tenant_id: &str,
+            ) -> Result<Option<countersign_core::callbacks::StoredCallbacks>, StoreError> {
+                let row = sqlx::query("SELECT config FROM tenant_callbacks WHERE tenant_id = $1")
+                    .bind(tenant_id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                let Some(r) = row else { return Ok(None) };
+                let text: String = r.try_get("config").map_err(db_err)?;
+                serde_json::from_str(&text).map(Some).map_err(|_| corrupt("callback config"))
+            }
+
+            async fn set_callback_config(
+                &self,
+                tenant_id: &str,
+                config: &countersign_core::callbacks::StoredCallbacks,
+                at: Timestamp,
+            ) -> Result<(), StoreError> {
+                let text = serde_json::to_string(config).map_err(|e| StoreError::Backend(Box::new(e)))?;
+                sqlx::query(
+                    "INSERT INTO tenant_callbacks (tenant_id, config, updated_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (tenant_id) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at",
+                )
+                .bind(tenant_id)
+                .bind(text)
+                .bind(at.millis())
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
+
             async fn user_by_pk(&self, id: &str) -> Result<Option<User>, StoreError> {
                 sqlx::query("SELECT * FROM users WHERE id = $1")
                     .bind(id)

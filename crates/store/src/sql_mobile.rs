@@ -85,6 +85,7 @@ macro_rules! sql_mobile {
                 decided_at: decided.map(Timestamp),
                 device_id: r.try_get("device_id").map_err(db_err)?,
                 reason: r.try_get("reason").map_err(db_err)?,
+                callback_url: r.try_get("callback_url").map_err(db_err)?,
             })
         }
 
@@ -328,8 +329,8 @@ macro_rules! sql_mobile {
                 let choices: Vec<String> = s.number_choices.iter().map(u8::to_string).collect();
                 sqlx::query(
                     "INSERT INTO sessions (id, tenant_id, user_pk, method, state, message, context, nonce, number, \
-                     number_choices, delivery, created_at, expires_at, decided_at, device_id, reason) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                     number_choices, delivery, created_at, expires_at, decided_at, device_id, reason, callback_url) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
                 )
                 .bind(&s.id)
                 .bind(&s.tenant_id)
@@ -347,6 +348,7 @@ macro_rules! sql_mobile {
                 .bind(s.decided_at.map(Timestamp::millis))
                 .bind(&s.device_id)
                 .bind(&s.reason)
+                .bind(&s.callback_url)
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;

@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use countersign_core::AccessKey;
+use countersign_core::callbacks::{CallbackConfigInput, CallbackConfigView};
 use countersign_core::device::Device;
 use countersign_core::ops::{CreateKey, CreateTenant, CreateUser, Listing, UpdateTenant, UpdateUser};
 use countersign_core::outbox::OutboxMessage;
@@ -31,6 +32,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_api_key, list_api_keys))
         .routes(routes!(revoke_api_key))
         .routes(routes!(list_outbox))
+        .routes(routes!(get_callbacks, put_callbacks))
+        .routes(routes!(new_callback_secret))
         .routes(routes!(create_admin_token, list_admin_tokens))
         .routes(routes!(revoke_admin_token))
 }
@@ -307,4 +310,49 @@ async fn list_outbox(
     ApiQuery(q): ApiQuery<OutboxQuery>,
 ) -> Result<Json<Vec<OutboxMessage>>, ApiError> {
     Ok(Json(s.core.list_outbox(q.state.as_deref(), q.limit).await?))
+}
+
+/// The tenant's callback allowlist (passwords and the secret are never shown).
+#[utoipa::path(get, path = "/admin/v1/tenants/{domain}/callbacks", tag = "admin", params(("domain" = String, Path)),
+    security(("adminToken" = [])),
+    responses((status = 200, body = CallbackConfigView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn get_callbacks(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath(domain): ApiPath<String>,
+) -> Result<Json<CallbackConfigView>, ApiError> {
+    Ok(Json(s.core.callback_config(&domain).await?))
+}
+
+/// Replace the tenant's callback allowlist; passwords are stored sealed.
+#[utoipa::path(put, path = "/admin/v1/tenants/{domain}/callbacks", tag = "admin", params(("domain" = String, Path)),
+    request_body = CallbackConfigInput, security(("adminToken" = [])),
+    responses((status = 200, body = CallbackConfigView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn put_callbacks(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath(domain): ApiPath<String>,
+    ApiJson(input): ApiJson<CallbackConfigInput>,
+) -> Result<Json<CallbackConfigView>, ApiError> {
+    Ok(Json(s.core.set_callback_config(&domain, input).await?))
+}
+
+/// A new callback signing secret.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CallbackSecret {
+    /// The secret, shown this once; the relying party verifies `X-CS-Signature` with it.
+    secret: String,
+}
+
+/// Make a new callback signing secret (the old one stops being used at once).
+#[utoipa::path(post, path = "/admin/v1/tenants/{domain}/callbacks/secret", tag = "admin", params(("domain" = String, Path)),
+    security(("adminToken" = [])),
+    responses((status = 201, body = CallbackSecret), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn new_callback_secret(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath(domain): ApiPath<String>,
+) -> Result<(StatusCode, Json<CallbackSecret>), ApiError> {
+    Ok((StatusCode::CREATED, Json(CallbackSecret { secret: s.core.new_callback_secret(&domain).await? })))
 }
