@@ -159,7 +159,7 @@ async fn run(cli: Cli, config: Config) -> Result<(), String> {
         }
         Command::Admin(cmd) => {
             let store = countersign::open_store(&config.database_url).await?;
-            let core = Core::new(store);
+            let core = Core::new(store).with_master_key(&countersign::master_key(&config)?);
             let result = admin(&core, cmd).await;
             core.store.close().await;
             result
