@@ -157,16 +157,6 @@ async fn bootstrap_token_from_environment(backend: Backend) {
 }
 
 #[tokio::test]
-async fn bootstrap_token_from_environment_sqlite() {
-    bootstrap_token_from_environment(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn bootstrap_token_from_environment_postgres() {
-    bootstrap_token_from_environment(Backend::Postgres).await;
-}
-
-#[tokio::test]
 async fn offline_admin_commands_then_serve_on_postgres() {
     let db = TestDb::new(Backend::Postgres).await;
     let dir = tempfile::tempdir().unwrap();
@@ -289,16 +279,6 @@ async fn readme_curl_session(backend: Backend) {
     assert!(server.terminate().await.success());
 }
 
-#[tokio::test]
-async fn readme_curl_session_sqlite() {
-    readme_curl_session(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn readme_curl_session_postgres() {
-    readme_curl_session(Backend::Postgres).await;
-}
-
 /// Nothing secret reaches the logs, even at the most verbose level: not the admin
 /// token, not an API key, not a secret sent in the wrong field.
 #[tokio::test]
@@ -386,16 +366,6 @@ async fn readme_mobile_session(backend: Backend) {
     let store = std::fs::read_to_string(dir.path().join("alice.json")).unwrap();
     assert!(store.contains("\"sealed\"") && !store.contains("possession"));
     assert!(server.terminate().await.success());
-}
-
-#[tokio::test]
-async fn readme_mobile_session_sqlite() {
-    readme_mobile_session(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn readme_mobile_session_postgres() {
-    readme_mobile_session(Backend::Postgres).await;
 }
 
 /// The CLI activates from a PNG of the QR code, and `listen` receives webhook pushes
@@ -528,4 +498,11 @@ async fn a_killed_server_delivers_its_queue_after_restart() {
     let push = tokio::time::timeout(Duration::from_secs(15), rx.recv()).await.expect("no push after restart").unwrap();
     assert_eq!(push["requestID"], request_id.as_str());
     assert!(server.terminate().await.success());
+}
+
+// The flows above, once per storage backend.
+countersign_store::backend_tests! {
+    async fn bootstrap_token_from_the_environment(backend) { bootstrap_token_from_environment(backend).await }
+    async fn the_readme_curl_session(backend) { readme_curl_session(backend).await }
+    async fn the_readme_mobile_session(backend) { readme_mobile_session(backend).await }
 }

@@ -73,6 +73,16 @@ macro_rules! sql_store {
             })
         }
 
+        /// The row `sql` (one `$1` parameter) finds for `key`, read by `from`.
+        async fn one_by<T>(
+            pool: &sqlx::Pool<$db>,
+            sql: &'static str,
+            key: &str,
+            from: fn(&DbRow) -> Result<T, StoreError>,
+        ) -> Result<Option<T>, StoreError> {
+            sqlx::query(sql).bind(key).fetch_optional(pool).await.map_err(db_err)?.as_ref().map(from).transpose()
+        }
+
         fn settings_json(t: &Tenant) -> Result<String, StoreError> {
             serde_json::to_string(&t.settings).map_err(|e| StoreError::Backend(Box::new(e)))
         }
@@ -104,25 +114,11 @@ macro_rules! sql_store {
             }
 
             async fn tenant_by_domain(&self, domain: &Domain) -> Result<Option<Tenant>, StoreError> {
-                sqlx::query("SELECT * FROM tenants WHERE domain = $1")
-                    .bind(domain.as_str())
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_err)?
-                    .as_ref()
-                    .map(tenant_from)
-                    .transpose()
+                one_by(&self.pool, "SELECT * FROM tenants WHERE domain = $1", domain.as_str(), tenant_from).await
             }
 
             async fn tenant_by_id(&self, id: &str) -> Result<Option<Tenant>, StoreError> {
-                sqlx::query("SELECT * FROM tenants WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_err)?
-                    .as_ref()
-                    .map(tenant_from)
-                    .transpose()
+                one_by(&self.pool, "SELECT * FROM tenants WHERE id = $1", id, tenant_from).await
             }
 
             async fn list_tenants(&self, page: &Page) -> Result<Vec<Tenant>, StoreError> {
@@ -226,14 +222,7 @@ macro_rules! sql_store {
             }
 
             async fn user_by_pk(&self, id: &str) -> Result<Option<User>, StoreError> {
-                sqlx::query("SELECT * FROM users WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_err)?
-                    .as_ref()
-                    .map(user_from)
-                    .transpose()
+                one_by(&self.pool, "SELECT * FROM users WHERE id = $1", id, user_from).await
             }
 
             async fn list_users(&self, tenant_id: &str, page: &Page) -> Result<Vec<User>, StoreError> {

@@ -124,14 +124,7 @@ macro_rules! sql_mobile {
             }
 
             async fn activation(&self, id: &str) -> Result<Option<Activation>, StoreError> {
-                sqlx::query("SELECT * FROM activations WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_err)?
-                    .as_ref()
-                    .map(activation_from)
-                    .transpose()
+                one_by(&self.pool, "SELECT * FROM activations WHERE id = $1", id, activation_from).await
             }
 
             async fn activation_wrong_code(&self, id: &str, max: u32) -> Result<Option<(u32, ActivationState)>, StoreError> {
@@ -199,14 +192,7 @@ macro_rules! sql_mobile {
             }
 
             async fn device(&self, id: &str) -> Result<Option<Device>, StoreError> {
-                sqlx::query("SELECT * FROM devices WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_err)?
-                    .as_ref()
-                    .map(device_from)
-                    .transpose()
+                one_by(&self.pool, "SELECT * FROM devices WHERE id = $1", id, device_from).await
             }
 
             async fn user_devices(&self, user_pk: &str) -> Result<Vec<Device>, StoreError> {
@@ -360,14 +346,7 @@ macro_rules! sql_mobile {
             }
 
             async fn session(&self, id: &str) -> Result<Option<Session>, StoreError> {
-                sqlx::query("SELECT * FROM sessions WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_err)?
-                    .as_ref()
-                    .map(session_from)
-                    .transpose()
+                one_by(&self.pool, "SELECT * FROM sessions WHERE id = $1", id, session_from).await
             }
 
             async fn finish_session(
