@@ -19,6 +19,8 @@ pub enum Entity {
     Device,
     /// A login session (request).
     Session,
+    /// A push app (credentials per platform).
+    App,
 }
 
 impl Entity {
@@ -32,6 +34,7 @@ impl Entity {
             Entity::Activation => "activation",
             Entity::Device => "device",
             Entity::Session => "request",
+            Entity::App => "app",
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod login;
 pub mod mobile;
 pub mod ops;
 pub mod outbox;
+pub mod providers;
 pub mod random;
 pub mod seal;
 pub mod session;

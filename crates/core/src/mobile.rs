@@ -362,6 +362,18 @@ impl Core {
             ("webhook", _) => {
                 return Err(CoreError::invalid("token", "a webhook needs the http(s) URL to POST pushes to"));
             }
+            ("apns", Some(t)) if !(t.len() <= 200 && t.len() % 2 == 0 && t.bytes().all(|b| b.is_ascii_hexdigit())) => {
+                return Err(CoreError::invalid("token", "an APNs device token is hexadecimal"));
+            }
+            ("fcm", Some(t)) if t.chars().any(|c| c.is_whitespace() || c.is_control()) => {
+                return Err(CoreError::invalid("token", "an FCM registration token has no spaces"));
+            }
+            ("webpush", Some(t)) if !web_push_subscription_ok(t) => {
+                return Err(CoreError::invalid(
+                    "token",
+                    "a Web Push token is the PushSubscription JSON: {\"endpoint\": \"https://…\", \"keys\": {\"p256dh\": …, \"auth\": …}}",
+                ));
+            }
             ("fcm" | "apns" | "webpush", Some(_)) => {}
             ("fcm" | "apns" | "webpush", None) => {
                 return Err(CoreError::invalid("token", "this platform needs a push token"));
@@ -407,4 +419,13 @@ impl Core {
             Err(CoreError::NotFound(Entity::Device))
         }
     }
+}
+
+/// Whether `token` looks like a browser's PushSubscription JSON (the keys are checked
+/// again, fully, when a push is encrypted for them).
+fn web_push_subscription_ok(token: &str) -> bool {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(token) else { return false };
+    let endpoint = v.get("endpoint").and_then(|e| e.as_str()).unwrap_or("");
+    let key = |k: &str| v.pointer(&format!("/keys/{k}")).and_then(|x| x.as_str()).is_some_and(|x| !x.is_empty());
+    crate::callbacks::check_url("token", endpoint).is_ok() && key("p256dh") && key("auth")
 }

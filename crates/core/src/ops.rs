@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use crate::access::{self, AccessKey, AccessKind, Credential, NewCredential};
 use crate::clock::Clock;
-use crate::error::{CoreError, Entity};
+use crate::error::{CoreError, Entity, Refusal};
 use crate::random::{self, Random};
 use crate::store::{Page, Store, StoreError};
 use crate::tenant::{Domain, Tenant, TenantSettings};
@@ -174,6 +174,8 @@ pub struct Core {
     pub public_url: String,
     /// Seals secrets that are stored (master key).
     pub sealer: Arc<crate::seal::Sealer>,
+    /// SMS and e-mail providers for tenants that configure none (config file).
+    pub default_providers: Arc<crate::providers::ProvidersInput>,
 }
 
 /// A random master key for a core that is never given one (tests, tools); secrets it
@@ -241,7 +243,14 @@ impl Core {
             waiters: Arc::default(),
             public_url: "http://127.0.0.1:8080".to_owned(),
             sealer: Arc::new(crate::seal::Sealer::new(&ephemeral_key())),
+            default_providers: Arc::default(),
         }
+    }
+
+    /// The same core with these default SMS and e-mail providers.
+    pub fn with_default_providers(mut self, providers: crate::providers::ProvidersInput) -> Core {
+        self.default_providers = Arc::new(providers);
+        self
     }
 
     /// The same core sealing stored secrets with `master_key`.
@@ -511,6 +520,30 @@ impl Core {
             return Err(CoreError::invalid("limit", format!("limit must be between 1 and {MAX_PAGE}")));
         }
         Ok(self.store.list_outbox(state, limit).await?)
+    }
+
+    /// Send a dead callback, SMS or e-mail again (admin API). Pushes are not retried:
+    /// their session has a deadline of its own.
+    pub async fn retry_outbox(&self, id: &str) -> Result<(), CoreError> {
+        let now = self.clock.now();
+        let done = self
+            .store
+            .outbox_requeue(
+                id,
+                now,
+                now.plus_millis(crate::outbox::CALLBACK_LIFETIME_MS),
+                now.plus_millis(crate::providers::MESSAGE_LIFETIME_MS),
+            )
+            .await?;
+        if !done {
+            return Err(CoreError::refused(
+                Refusal::Conflict,
+                "not_retryable",
+                "no dead callback, SMS or e-mail with this ID (pushes are not retried)",
+            ));
+        }
+        self.outbox_wake.notify_one();
+        Ok(())
     }
 
     // ---- integration API -----------------------------------------------------------

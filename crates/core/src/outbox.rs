@@ -17,6 +17,10 @@ pub enum OutboxKind {
     Push,
     /// A session-result callback to a relying party.
     Callback,
+    /// A text message.
+    Sms,
+    /// An e-mail.
+    Email,
 }
 
 impl OutboxKind {
@@ -25,12 +29,14 @@ impl OutboxKind {
         match self {
             OutboxKind::Push => "push",
             OutboxKind::Callback => "callback",
+            OutboxKind::Sms => "sms",
+            OutboxKind::Email => "email",
         }
     }
 
     /// Read the stored text.
     pub fn from_stored(s: &str) -> Option<Self> {
-        [Self::Push, Self::Callback].into_iter().find(|v| v.as_str() == s)
+        [Self::Push, Self::Callback, Self::Sms, Self::Email].into_iter().find(|v| v.as_str() == s)
     }
 }
 

@@ -81,6 +81,22 @@ pub trait AccountStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// A tenant's users ordered by userID.
     async fn list_users(&self, tenant_id: &str, page: &Page) -> Result<Vec<User>, StoreError>;
+    /// A configuration document (`kind`, `key`): push apps, tenant providers.
+    async fn config_doc(&self, kind: &str, key: &str) -> Result<Option<String>, StoreError>;
+    /// Create or replace a configuration document; `tenant_id` ties it to a tenant
+    /// (removed with it).
+    async fn set_config_doc(
+        &self,
+        kind: &str,
+        key: &str,
+        tenant_id: Option<&str>,
+        doc: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// Remove a configuration document; `false` when there was none.
+    async fn delete_config_doc(&self, kind: &str, key: &str) -> Result<bool, StoreError>;
+    /// All documents of a kind, by key.
+    async fn list_config_docs(&self, kind: &str) -> Result<Vec<(String, String)>, StoreError>;
     /// Replace a user's mutable fields; `NotFound` when gone.
     async fn update_user(&self, user: &User) -> Result<(), StoreError>;
     /// Delete a user; `false` when it did not exist.
@@ -226,4 +242,16 @@ pub trait OutboxStore: Send + Sync {
     async fn list_outbox(&self, state: Option<OutboxState>, limit: u32) -> Result<Vec<OutboxMessage>, StoreError>;
     /// How many messages are in each state.
     async fn outbox_counts(&self) -> Result<Vec<(OutboxState, u64)>, StoreError>;
+    /// Enqueue messages that no other state change goes with (test messages, codes).
+    async fn enqueue(&self, messages: &[OutboxMessage]) -> Result<(), StoreError>;
+    /// Put a dead message that is not a push back in the queue, due at `now`, with a new
+    /// deadline: `callback_deadline` for callbacks, `message_deadline` for SMS and e-mail;
+    /// `false` when there is no such dead message.
+    async fn outbox_requeue(
+        &self,
+        id: &str,
+        now: Timestamp,
+        callback_deadline: Timestamp,
+        message_deadline: Timestamp,
+    ) -> Result<bool, StoreError>;
 }

@@ -72,6 +72,9 @@ pub struct TenantSettings {
     pub max_pin_attempts: u32,
     /// Whether push logins use number matching.
     pub number_matching: bool,
+    /// The push app whose credentials send this tenant's pushes; none: each device's own
+    /// app ID (docs/delivery.md, "Providers").
+    pub push_app_id: Option<String>,
 }
 
 impl Default for TenantSettings {
@@ -84,6 +87,7 @@ impl Default for TenantSettings {
             push_authorization: true,
             max_pin_attempts: 3,
             number_matching: true,
+            push_app_id: None,
         }
     }
 }
@@ -100,7 +104,16 @@ impl TenantSettings {
         };
         range("loginTimeoutSeconds", self.login_timeout_seconds, 1, MAX_LOGIN_TIMEOUT_SECONDS)?;
         range("activationTtlSeconds", self.activation_ttl_seconds, 60, 86_400)?;
-        range("maxPinAttempts", self.max_pin_attempts, 1, 10)
+        range("maxPinAttempts", self.max_pin_attempts, 1, 10)?;
+        if let Some(app) = &self.push_app_id {
+            let ok = !app.is_empty()
+                && app.len() <= 200
+                && app.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+            if !ok {
+                return Err(CoreError::invalid("settings.pushAppId", "letters, digits, '.', '-', '_'; at most 200"));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -2,9 +2,19 @@
 //! channel, and records the outcome — sent, retry with backoff, or dead. Several
 //! workers (one per node) share one queue.
 //!
-//! Channels here: push to a device's `webhook` (devices on `poll` fetch and get no
-//! message), and signed session-result callbacks to relying parties. FCM, APNs and Web Push senders are not built yet: messages for such
-//! devices are dead-lettered with that reason, and the devices can still poll.
+//! Channels: push to a device over `webhook`, `fcm` ([`fcm`]), `apns` ([`apns`]) or
+//! `webpush` ([`webpush`] for the encryption, [`jwt`] for VAPID and APNs tokens; devices
+//! on `poll` fetch and get no message), SMS ([`sms`]: Twilio, HTTP gateway), e-mail
+//! ([`email`]: SMTP) and signed session-result callbacks to relying parties. Every HTTP
+//! request goes through one client, which honours the configured proxy and extra CA
+//! certificates ([`Options`]).
+
+pub mod apns;
+pub mod email;
+pub mod fcm;
+pub mod jwt;
+pub mod sms;
+pub mod webpush;
 
 use std::time::{Duration, Instant};
 
@@ -21,7 +31,7 @@ const IDLE_POLL: Duration = Duration::from_millis(500);
 
 /// Why a send failed.
 #[derive(Debug)]
-enum Failure {
+pub(crate) enum Failure {
     /// Try again later (network error, 408, 429, 5xx).
     Transient(String),
     /// Never going to work (other 4xx, target gone).
@@ -30,14 +40,37 @@ enum Failure {
     TokenGone(String),
 }
 
+/// An outgoing HTTP proxy (docs/delivery.md, "Outgoing HTTP proxy").
+#[derive(Debug, Clone, Default)]
+pub struct Proxy {
+    /// `http://host:port` (or `https://`).
+    pub url: String,
+    /// User name; with it, credentials are sent preemptively.
+    pub username: Option<String>,
+    /// Password.
+    pub password: Option<String>,
+}
+
+/// How the worker reaches the outside.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Send every provider and callback HTTP request through this proxy.
+    pub proxy: Option<Proxy>,
+    /// Extra CA certificates (PEM) trusted for outgoing TLS, on top of the system's.
+    pub extra_roots_pem: Option<Vec<u8>>,
+}
+
 /// Sends what the outbox holds.
 #[derive(Clone)]
 pub struct Worker {
     core: Core,
     http: reqwest::Client,
+    extra_roots_pem: Option<std::sync::Arc<Vec<u8>>>,
+    fcm_tokens: std::sync::Arc<fcm::TokenCache>,
+    apns_tokens: std::sync::Arc<apns::TokenCache>,
 }
 
-fn classify(status: reqwest::StatusCode, what: &str) -> Result<(), Failure> {
+pub(crate) fn classify(status: reqwest::StatusCode, what: &str) -> Result<(), Failure> {
     match status.as_u16() {
         200..=299 => Ok(()),
         410 => Err(Failure::TokenGone(format!("{what} answered 410 Gone"))),
@@ -48,13 +81,32 @@ fn classify(status: reqwest::StatusCode, what: &str) -> Result<(), Failure> {
 
 impl Worker {
     /// A worker for `core`'s outbox; each HTTP call may take up to 10 seconds.
-    pub fn new(core: Core) -> Result<Worker, String> {
-        let http = reqwest::Client::builder()
+    pub fn new(core: Core, options: Options) -> Result<Worker, String> {
+        let mut b = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
+            .connect_timeout(Duration::from_secs(5))
             .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-        Ok(Worker { core, http })
+            .no_proxy();
+        if let Some(p) = &options.proxy {
+            let mut proxy = reqwest::Proxy::all(&p.url).map_err(|_| "the proxy URL is not valid".to_owned())?;
+            if let Some(user) = &p.username {
+                proxy = proxy.basic_auth(user, p.password.as_deref().unwrap_or(""));
+            }
+            b = b.proxy(proxy);
+        }
+        if let Some(pem) = &options.extra_roots_pem {
+            let certs = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|_| "the extra CA certificates are not valid PEM certificates".to_owned())?;
+            b = b.tls_certs_merge(certs);
+        }
+        let http = b.build().map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(Worker {
+            core,
+            http,
+            extra_roots_pem: options.extra_roots_pem.map(std::sync::Arc::new),
+            fcm_tokens: std::sync::Arc::default(),
+            apns_tokens: std::sync::Arc::default(),
+        })
     }
 
     /// Work until `stop` turns true: claim due messages, send them, sleep when idle
@@ -103,6 +155,8 @@ impl Worker {
         let result = match m.kind {
             OutboxKind::Push => self.push(&m).await,
             OutboxKind::Callback => self.callback(&m).await,
+            OutboxKind::Sms => sms::send(self, &m).await,
+            OutboxKind::Email => email::send(self, &m).await,
         };
         let seconds = started.elapsed().as_secs_f64();
         let now = self.core.clock.now();
@@ -193,15 +247,85 @@ impl Worker {
                     .map_err(|e| Failure::Transient(format!("webhook unreachable: {}", without_url(&e))))?;
                 classify(resp.status(), "webhook")
             }
-            (Some(p), _) => {
-                Err(Failure::Permanent(format!("push platform {p} is not available yet; the device can poll")))
+            (Some(p @ ("fcm" | "apns" | "webpush")), Some(token)) => {
+                let tenant = self.core.store.tenant_by_id(&m.tenant_id).await.map_err(storage)?;
+                let app_id = tenant.and_then(|t| t.settings.push_app_id).unwrap_or_else(|| device.app_id.clone());
+                let app = self.core.push_app_secrets(&app_id).await.map_err(core_failure)?;
+                let Some(app) = app else {
+                    return Err(Failure::Permanent(format!("no push app {app_id} is configured")));
+                };
+                let missing = || Failure::Permanent(format!("push app {app_id} has no {p} credentials"));
+                match p {
+                    "fcm" => fcm::send(self, app.config.fcm.as_ref().ok_or_else(missing)?, token, m).await,
+                    "apns" => {
+                        let cfg = app.config.apns.as_ref().ok_or_else(missing)?;
+                        apns::send(self, cfg, &device, token, m).await
+                    }
+                    _ => {
+                        let cfg = app.config.webpush.as_ref().ok_or_else(missing)?;
+                        let key = app.vapid_private_key.as_deref().ok_or_else(missing)?;
+                        self.webpush(cfg, key, token, m).await
+                    }
+                }
             }
+            (Some(p), _) => Err(Failure::Permanent(format!("the device has no token for push platform {p}"))),
+        }
+    }
+
+    /// Encrypt the reference for the subscription and post it with a VAPID signature.
+    async fn webpush(
+        &self,
+        cfg: &countersign_core::providers::WebPushConfig,
+        vapid_private: &str,
+        subscription: &str,
+        m: &OutboxMessage,
+    ) -> Result<(), Failure> {
+        let sub = webpush::parse_subscription(subscription)
+            .map_err(|e| Failure::Permanent(format!("the Web Push subscription is not usable: {e}")))?;
+        let key = {
+            use base64::Engine;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(vapid_private)
+        }
+        .ok()
+        .and_then(|b| webpush::VapidKey::from_bytes(&b).ok())
+        .ok_or_else(|| Failure::Permanent("the stored VAPID key is damaged".into()))?;
+        let body = webpush::encrypt_random(m.payload.as_bytes(), &sub).map_err(Failure::Permanent)?;
+        let now = self.core.clock.now();
+        let auth = webpush::vapid_authorization(&sub.endpoint, &cfg.subject, &key, now.millis() / 1000)
+            .map_err(Failure::Permanent)?;
+        let ttl = ((m.deadline.millis() - now.millis()) / 1000).max(0);
+        let resp = self
+            .http
+            .post(&sub.endpoint)
+            .header("content-encoding", "aes128gcm")
+            .header("content-type", "application/octet-stream")
+            .header("ttl", ttl.to_string())
+            .header("urgency", "high")
+            .header("authorization", auth)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| Failure::Transient(format!("Web Push service unreachable: {}", without_url(&e))))?;
+        match resp.status().as_u16() {
+            404 => Err(Failure::TokenGone("the Web Push service answered 404: subscription gone".into())),
+            _ => classify(resp.status(), "the Web Push service"),
         }
     }
 }
 
+pub(crate) fn storage(e: countersign_core::StoreError) -> Failure {
+    Failure::Transient(format!("storage: {e}"))
+}
+
+pub(crate) fn core_failure(e: countersign_core::error::CoreError) -> Failure {
+    match e {
+        countersign_core::error::CoreError::Store(e) => storage(e),
+        other => Failure::Permanent(other.to_string()),
+    }
+}
+
 /// A transport error's text without the URL (which may hold a token).
-fn without_url(e: &reqwest::Error) -> String {
+pub(crate) fn without_url(e: &reqwest::Error) -> String {
     let kind = if e.is_connect() {
         "connection failed"
     } else if e.is_timeout() {

@@ -43,6 +43,26 @@ pub struct RawConfig {
     pub master_key: Option<Secret>,
     /// Where the master key is kept when `master_key` is not set (created if missing).
     pub master_key_file: Option<String>,
+    /// Outgoing HTTP proxy for providers and callbacks.
+    pub proxy: Option<RawProxy>,
+    /// PEM file of extra CA certificates trusted for outgoing TLS.
+    pub tls_ca_file: Option<String>,
+    /// Default SMS provider for tenants without their own (same shape as the admin API).
+    pub sms: Option<countersign_core::providers::SmsConfig>,
+    /// Default SMTP server for tenants without their own.
+    pub email: Option<countersign_core::providers::EmailConfig>,
+}
+
+/// `[proxy]` as read.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProxy {
+    /// `http://host:port`.
+    pub url: Option<String>,
+    /// User name (credentials are sent preemptively).
+    pub username: Option<String>,
+    /// Password.
+    pub password: Option<Secret>,
 }
 
 /// Log output format.
@@ -77,6 +97,12 @@ pub struct Config {
     pub master_key: Option<Secret>,
     /// The master key file otherwise.
     pub master_key_file: String,
+    /// Outgoing HTTP proxy.
+    pub proxy: Option<countersign_delivery::Proxy>,
+    /// PEM file of extra trusted CA certificates.
+    pub tls_ca_file: Option<String>,
+    /// Default SMS and e-mail providers.
+    pub providers: countersign_core::providers::ProvidersInput,
 }
 
 /// The default listen address.
@@ -119,6 +145,14 @@ impl RawConfig {
             public_url: env("COUNTERSIGN_PUBLIC_URL"),
             master_key: env("COUNTERSIGN_MASTER_KEY").map(Secret),
             master_key_file: env("COUNTERSIGN_MASTER_KEY_FILE"),
+            proxy: env("COUNTERSIGN_PROXY_URL").map(|url| RawProxy {
+                url: Some(url),
+                username: env("COUNTERSIGN_PROXY_USERNAME"),
+                password: env("COUNTERSIGN_PROXY_PASSWORD").map(Secret),
+            }),
+            tls_ca_file: env("COUNTERSIGN_TLS_CA_FILE"),
+            sms: None,
+            email: None,
         })
     }
 
@@ -135,6 +169,10 @@ impl RawConfig {
             public_url: over.public_url.or(self.public_url),
             master_key: over.master_key.or(self.master_key),
             master_key_file: over.master_key_file.or(self.master_key_file),
+            proxy: over.proxy.or(self.proxy),
+            tls_ca_file: over.tls_ca_file.or(self.tls_ca_file),
+            sms: over.sms.or(self.sms),
+            email: over.email.or(self.email),
         }
     }
 
@@ -162,7 +200,30 @@ impl RawConfig {
         {
             return Err(format!("public_url: {u:?} must be an http:// or https:// URL"));
         }
+        let proxy = match self.proxy {
+            None => None,
+            Some(p) => {
+                let url = p.url.ok_or("proxy.url is required when [proxy] is given")?;
+                let ok = (url.starts_with("http://") || url.starts_with("https://"))
+                    && !url.chars().any(|c| c.is_whitespace() || c.is_control());
+                if !ok {
+                    return Err("proxy.url must be an http:// or https:// URL such as http://proxy:8080".into());
+                }
+                if url.contains('@') {
+                    return Err("proxy.url must not hold credentials: use proxy.username and proxy.password".into());
+                }
+                Some(countersign_delivery::Proxy { url, username: p.username, password: p.password.map(|s| s.0) })
+            }
+        };
+        let providers = countersign_core::providers::ProvidersInput { sms: self.sms, email: self.email };
+        providers.validate().map_err(|e| match e {
+            countersign_core::CoreError::Invalid { field, message } => format!("{field}: {message}"),
+            other => other.to_string(),
+        })?;
         Ok(Config {
+            proxy,
+            tls_ca_file: self.tls_ca_file,
+            providers,
             master_key: self.master_key,
             master_key_file: self.master_key_file.unwrap_or_else(|| "countersign.key".to_owned()),
             public_url: self.public_url.map(|u| u.trim_end_matches('/').to_owned()),

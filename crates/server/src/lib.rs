@@ -68,9 +68,15 @@ pub async fn serve_on(
     config: &Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
+    let core = core.with_default_providers(config.providers.clone());
     let app = countersign_http::app(core.clone(), &HttpConfig { body_limit_bytes: config.body_limit_bytes });
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-    let worker = tokio::spawn(countersign_delivery::Worker::new(core.clone())?.run(stop_rx.clone()));
+    let extra_roots_pem = match &config.tls_ca_file {
+        Some(path) => Some(std::fs::read(path).map_err(|e| format!("tls_ca_file: cannot read {path}: {e}"))?),
+        None => None,
+    };
+    let options = countersign_delivery::Options { proxy: config.proxy.clone(), extra_roots_pem };
+    let worker = tokio::spawn(countersign_delivery::Worker::new(core.clone(), options)?.run(stop_rx.clone()));
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop_tx.send(true);

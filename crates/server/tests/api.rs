@@ -305,6 +305,12 @@ backend_tests! {
             ("/admin/v1/outbox", &["get"]),
             ("/admin/v1/tenants/{domain}/callbacks", &["get", "put"]),
             ("/admin/v1/tenants/{domain}/callbacks/secret", &["post"]),
+            ("/admin/v1/outbox/{messageID}/retry", &["post"]),
+            ("/admin/v1/apps", &["get"]),
+            ("/admin/v1/apps/{appID}", &["get", "put", "delete"]),
+            ("/admin/v1/tenants/{domain}/providers", &["get", "put"]),
+            ("/admin/v1/tenants/{domain}/providers/test", &["post"]),
+            ("/mobile/v1/apps/{appID}/webpush", &["get"]),
             ("/healthz", &["get"]), ("/readyz", &["get"]), ("/metrics", &["get"]),
             ("/openapi.json", &["get"]), ("/docs", &["get"]),
         ] {
@@ -312,7 +318,7 @@ backend_tests! {
                 assert!(paths.get(path).and_then(|p| p.get(*m)).is_some(), "{m} {path} missing from /openapi.json");
             }
         }
-        assert_eq!(paths.len(), 31, "a route was added: list it above");
+        assert_eq!(paths.len(), 37, "a route was added: list it above");
         assert!(api["components"]["schemas"]["ErrorBody"].is_object());
         assert!(api["components"]["securitySchemes"]["adminToken"].is_object());
 

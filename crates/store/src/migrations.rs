@@ -11,6 +11,7 @@ pub(crate) const SQLITE: &[Step] = &[
     (2, "mobile", include_str!("../migrations/sqlite/0002_mobile.sql")),
     (3, "outbox", include_str!("../migrations/sqlite/0003_outbox.sql")),
     (4, "callbacks", include_str!("../migrations/sqlite/0004_callbacks.sql")),
+    (5, "providers", include_str!("../migrations/sqlite/0005_providers.sql")),
 ];
 
 pub(crate) const POSTGRES: &[Step] = &[
@@ -18,6 +19,7 @@ pub(crate) const POSTGRES: &[Step] = &[
     (2, "mobile", include_str!("../migrations/postgres/0002_mobile.sql")),
     (3, "outbox", include_str!("../migrations/postgres/0003_outbox.sql")),
     (4, "callbacks", include_str!("../migrations/postgres/0004_callbacks.sql")),
+    (5, "providers", include_str!("../migrations/postgres/0005_providers.sql")),
 ];
 
 pub(crate) fn migrator(steps: &[Step]) -> Migrator {

@@ -221,6 +221,61 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            async fn config_doc(&self, kind: &str, key: &str) -> Result<Option<String>, StoreError> {
+                let row = sqlx::query("SELECT doc FROM config_docs WHERE kind = $1 AND doc_key = $2")
+                    .bind(kind)
+                    .bind(key)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                row.map(|r| r.try_get("doc").map_err(db_err)).transpose()
+            }
+
+            async fn set_config_doc(
+                &self,
+                kind: &str,
+                key: &str,
+                tenant_id: Option<&str>,
+                doc: &str,
+                at: Timestamp,
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO config_docs (kind, doc_key, tenant_id, doc, updated_at) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (kind, doc_key) DO UPDATE SET tenant_id = excluded.tenant_id, doc = excluded.doc, \
+                     updated_at = excluded.updated_at",
+                )
+                .bind(kind)
+                .bind(key)
+                .bind(tenant_id)
+                .bind(doc)
+                .bind(at.millis())
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn delete_config_doc(&self, kind: &str, key: &str) -> Result<bool, StoreError> {
+                let done = sqlx::query("DELETE FROM config_docs WHERE kind = $1 AND doc_key = $2")
+                    .bind(kind)
+                    .bind(key)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn list_config_docs(&self, kind: &str) -> Result<Vec<(String, String)>, StoreError> {
+                sqlx::query("SELECT doc_key, doc FROM config_docs WHERE kind = $1 ORDER BY doc_key LIMIT 1000")
+                    .bind(kind)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?
+                    .iter()
+                    .map(|r| Ok((r.try_get("doc_key").map_err(db_err)?, r.try_get("doc").map_err(db_err)?)))
+                    .collect()
+            }
+
             async fn user_by_pk(&self, id: &str) -> Result<Option<User>, StoreError> {
                 one_by(&self.pool, "SELECT * FROM users WHERE id = $1", id, user_from).await
             }

@@ -144,6 +144,36 @@ macro_rules! sql_outbox {
                     })
                     .collect()
             }
+
+            async fn enqueue(&self, messages: &[OutboxMessage]) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                for m in messages {
+                    insert_outbox(&mut *tx, m).await?;
+                }
+                tx.commit().await.map_err(db_err)
+            }
+
+            async fn outbox_requeue(
+                &self,
+                id: &str,
+                now: Timestamp,
+                callback_deadline: Timestamp,
+                message_deadline: Timestamp,
+            ) -> Result<bool, StoreError> {
+                let done = sqlx::query(
+                    "UPDATE outbox SET state = 'queued', next_attempt_at = $1, \
+                     deadline = CASE WHEN kind = 'callback' THEN $2 ELSE $3 END, locked_until = NULL \
+                     WHERE id = $4 AND state = 'dead' AND kind <> 'push'",
+                )
+                .bind(now.millis())
+                .bind(callback_deadline.millis())
+                .bind(message_deadline.millis())
+                .bind(id)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(done.rows_affected() == 1)
+            }
         }
     };
 }

@@ -9,6 +9,7 @@ use countersign_core::callbacks::{CallbackConfigInput, CallbackConfigView};
 use countersign_core::device::Device;
 use countersign_core::ops::{CreateKey, CreateTenant, CreateUser, Listing, UpdateTenant, UpdateUser};
 use countersign_core::outbox::OutboxMessage;
+use countersign_core::providers::{ProvidersInput, PushAppInput, TestMessageInput};
 use countersign_core::{Tenant, User};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -32,6 +33,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_api_key, list_api_keys))
         .routes(routes!(revoke_api_key))
         .routes(routes!(list_outbox))
+        .routes(routes!(retry_outbox))
+        .routes(routes!(list_apps))
+        .routes(routes!(get_app, put_app, delete_app))
+        .routes(routes!(get_providers, put_providers))
+        .routes(routes!(test_message))
         .routes(routes!(get_callbacks, put_callbacks))
         .routes(routes!(new_callback_secret))
         .routes(routes!(create_admin_token, list_admin_tokens))
@@ -355,4 +361,114 @@ async fn new_callback_secret(
     ApiPath(domain): ApiPath<String>,
 ) -> Result<(StatusCode, Json<CallbackSecret>), ApiError> {
     Ok((StatusCode::CREATED, Json(CallbackSecret { secret: s.core.new_callback_secret(&domain).await? })))
+}
+
+/// Send a dead callback, SMS or e-mail again, with a fresh deadline.
+#[utoipa::path(post, path = "/admin/v1/outbox/{messageID}/retry", tag = "admin", params(("messageID" = String, Path)),
+    security(("adminToken" = [])),
+    responses((status = 202), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn retry_outbox(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    s.core.retry_outbox(&id).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Every push app, without credentials.
+#[utoipa::path(get, path = "/admin/v1/apps", tag = "admin", security(("adminToken" = [])),
+    responses((status = 200, body = Vec<Object>), (status = 401, body = ErrorBody)))]
+async fn list_apps(_: AdminAuth, State(s): State<AppState>) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
+    Ok(Json(s.core.push_apps().await?))
+}
+
+/// A push app, without credentials (`hasPrivateKey` etc. say what is set; `webpush.publicKey`
+/// is the VAPID key browsers subscribe with).
+#[utoipa::path(get, path = "/admin/v1/apps/{appID}", tag = "admin", params(("appID" = String, Path)),
+    security(("adminToken" = [])),
+    responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn get_app(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath(app_id): ApiPath<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    Ok(Json(s.core.push_app(&app_id).await?))
+}
+
+/// Create or replace a push app's credentials (FCM, APNs, Web Push); they are stored
+/// sealed and never shown again. Every secret must be sent with every change.
+#[utoipa::path(put, path = "/admin/v1/apps/{appID}", tag = "admin", params(("appID" = String, Path)),
+    request_body = PushAppInput, security(("adminToken" = [])),
+    responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn put_app(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath(app_id): ApiPath<String>,
+    ApiJson(input): ApiJson<PushAppInput>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    Ok(Json(s.core.set_push_app(&app_id, input).await?))
+}
+
+/// Remove a push app's credentials.
+#[utoipa::path(delete, path = "/admin/v1/apps/{appID}", tag = "admin", params(("appID" = String, Path)),
+    security(("adminToken" = [])),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn delete_app(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath(app_id): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    s.core.delete_push_app(&app_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The tenant's SMS and e-mail providers, without credentials (`serverDefaults: true`
+/// when the tenant has none of its own and the config file's apply).
+#[utoipa::path(get, path = "/admin/v1/tenants/{domain}/providers", tag = "admin", params(("domain" = String, Path)),
+    security(("adminToken" = [])),
+    responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn get_providers(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath(domain): ApiPath<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    Ok(Json(s.core.providers_view(&domain).await?))
+}
+
+/// Replace the tenant's SMS and e-mail providers; credentials are stored sealed.
+#[utoipa::path(put, path = "/admin/v1/tenants/{domain}/providers", tag = "admin", params(("domain" = String, Path)),
+    request_body = ProvidersInput, security(("adminToken" = [])),
+    responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn put_providers(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath(domain): ApiPath<String>,
+    ApiJson(input): ApiJson<ProvidersInput>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    Ok(Json(s.core.set_providers(&domain, input).await?))
+}
+
+/// The outbox message a test send made.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueuedMessage {
+    /// Its outbox ID (see `GET /admin/v1/outbox`).
+    #[serde(rename = "messageID")]
+    message_id: String,
+}
+
+/// Send a test SMS or e-mail through the tenant's provider, via the outbox.
+#[utoipa::path(post, path = "/admin/v1/tenants/{domain}/providers/test", tag = "admin",
+    params(("domain" = String, Path)), request_body = TestMessageInput, security(("adminToken" = [])),
+    responses((status = 202, body = QueuedMessage), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn test_message(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath(domain): ApiPath<String>,
+    ApiJson(input): ApiJson<TestMessageInput>,
+) -> Result<(StatusCode, Json<QueuedMessage>), ApiError> {
+    let message_id = s.core.send_test_message(&domain, input).await?;
+    Ok((StatusCode::ACCEPTED, Json(QueuedMessage { message_id })))
 }

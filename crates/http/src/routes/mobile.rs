@@ -28,6 +28,26 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(pending_requests))
         .routes(routes!(pending_request))
         .routes(routes!(respond))
+        .routes(routes!(webpush_key))
+}
+
+/// The Web Push key of an app.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WebPushKey {
+    /// The VAPID public key (uncompressed P-256 point, base64url): the
+    /// `applicationServerKey` a browser subscribes with.
+    public_key: String,
+}
+
+/// The VAPID public key a browser-based authenticator subscribes to Web Push with.
+#[utoipa::path(get, path = "/mobile/v1/apps/{appID}/webpush", tag = "mobile", params(("appID" = String, Path)),
+    responses((status = 200, body = WebPushKey), (status = 404, body = ErrorBody, description = "app_not_found: no Web Push configured")))]
+async fn webpush_key(
+    State(s): State<AppState>,
+    ApiPath(app_id): ApiPath<String>,
+) -> Result<Json<WebPushKey>, ApiError> {
+    Ok(Json(WebPushKey { public_key: s.core.webpush_public_key(&app_id).await? }))
 }
 
 /// Activation step (a): prove the activation code; get the license data.

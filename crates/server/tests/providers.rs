@@ -1,0 +1,735 @@
+//! Providers against local servers that speak their protocols (docs/delivery.md,
+//! "Providers"): an HTTP/2 + TLS APNs server checking the provider JWT, topic and
+//! payload; an OAuth2 token endpoint and FCM send endpoint checking the RS256 grant; a
+//! Web Push service that checks VAPID and decrypts the payload with the subscription's
+//! keys; a Twilio-shaped endpoint and an HTTP SMS gateway; a real SMTP server (aiosmtpd)
+//! with and without STARTTLS; and a forward proxy that demands preemptive credentials.
+//! Every test runs on both storage backends.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use common::{App, Auth};
+use countersign::config::RawConfig;
+use countersign_authenticator::{ActivateOptions, Authenticator};
+use countersign_delivery::{jwt, webpush};
+use countersign_store::backend_tests;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const APP_ID: &str = "countersign-authenticator";
+
+/// One request as a test peer saw it.
+#[derive(Debug, Clone)]
+struct Seen {
+    method: String,
+    path: String,
+    version: axum::http::Version,
+    headers: axum::http::HeaderMap,
+    body: Vec<u8>,
+}
+
+type Log = Arc<Mutex<Vec<Seen>>>;
+
+/// A router that records every request and answers with `answer(n, &seen)`.
+fn recorder<F>(log: Log, answer: F) -> axum::Router
+where
+    F: Fn(usize, &Seen) -> (u16, Value) + Clone + Send + Sync + 'static,
+{
+    axum::Router::new().fallback(move |req: Request| {
+        let (log, answer) = (log.clone(), answer.clone());
+        async move {
+            let (parts, body) = req.into_parts();
+            let body = axum::body::to_bytes(body, 1 << 20).await.unwrap().to_vec();
+            let seen = Seen {
+                method: parts.method.to_string(),
+                path: parts.uri.path().to_owned(),
+                version: parts.version,
+                headers: parts.headers,
+                body,
+            };
+            let n = {
+                let mut l = log.lock().unwrap();
+                l.push(seen.clone());
+                l.len() - 1
+            };
+            let (status, body) = answer(n, &seen);
+            (StatusCode::from_u16(status).unwrap(), axum::Json(body)).into_response()
+        }
+    })
+}
+
+async fn serve_plain(router: axum::Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    addr
+}
+
+/// A test CA and a server certificate for 127.0.0.1 / localhost signed by it.
+struct TestCa {
+    ca_pem: String,
+    cert: rustls_pki_types::CertificateDer<'static>,
+    key: Vec<u8>,
+}
+
+mod rustls_pki_types {
+    pub use tokio_rustls::rustls::pki_types::*;
+}
+
+fn test_ca() -> TestCa {
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+        KeyUsagePurpose,
+    };
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.distinguished_name.push(DnType::CommonName, "countersign test CA");
+    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let leaf_key = KeyPair::generate().unwrap();
+    let mut leaf = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
+    leaf.distinguished_name.push(DnType::CommonName, "localhost");
+    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let cert = leaf.signed_by(&leaf_key, &ca).unwrap();
+    TestCa { ca_pem: ca.pem(), cert: cert.der().clone(), key: leaf_key.serialize_der() }
+}
+
+/// Serve `router` over TLS, offering HTTP/2 and HTTP/1.1 by ALPN.
+async fn serve_tls(router: axum::Router, ca: &TestCa) -> SocketAddr {
+    use tokio_rustls::rustls;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![ca.cert.clone()],
+            rustls_pki_types::PrivateKeyDer::Pkcs8(rustls_pki_types::PrivatePkcs8KeyDer::from(ca.key.clone())),
+        )
+        .unwrap();
+    cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else { return };
+            let (acceptor, router) = (acceptor.clone(), router.clone());
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else { return };
+                let svc = hyper_util::service::TowerToHyperService::new(router);
+                let _ = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), svc)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+/// The app, with `tls_ca_file` trusting `ca` when given.
+async fn app_with(backend: countersign_store::testing::Backend, ca: Option<&TestCa>, dir: &tempfile::TempDir) -> App {
+    let mut raw = RawConfig::default();
+    if let Some(ca) = ca {
+        let path = dir.path().join("ca.pem");
+        std::fs::write(&path, &ca.ca_pem).unwrap();
+        raw.tls_ca_file = Some(path.to_string_lossy().into_owned());
+    }
+    App::spawn_with(backend, raw).await
+}
+
+async fn device(app: &App, key: &str, platform: &str, token: &str) -> Authenticator {
+    let (_, a) = app.call("POST", "/v1/users/alice@example.com/activations", Auth::Bearer(key), None).await;
+    let auth =
+        Authenticator::activate(a["qrPayload"].as_str().unwrap(), "1234", &ActivateOptions::default()).await.unwrap();
+    auth.register_push(platform, Some(token)).await.unwrap();
+    auth
+}
+
+async fn push_login(app: &App, key: &str) -> String {
+    let body = json!({"passKey": "push", "timeout": 0});
+    let (s, out) = app.call("POST", "/v1/users/alice@example.com/login", Auth::Bearer(key), Some(body)).await;
+    assert_eq!(s, 200, "{out}");
+    out["requestID"].as_str().unwrap().to_owned()
+}
+
+async fn outbox(app: &App, state: &str) -> Vec<Value> {
+    let (s, list) = app.admin("GET", &format!("/admin/v1/outbox?state={state}"), None).await;
+    assert_eq!(s, 200, "{list}");
+    list.as_array().unwrap().clone()
+}
+
+async fn eventually<F: AsyncFn() -> bool>(secs: u64, f: F) {
+    for _ in 0..secs * 10 {
+        if f().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("condition not reached in {secs} s");
+}
+
+fn header(s: &Seen, name: &str) -> String {
+    s.headers.get(name).and_then(|h| h.to_str().ok()).unwrap_or("").to_owned()
+}
+
+fn p256_pem() -> (String, p256::ecdsa::VerifyingKey) {
+    use p256::pkcs8::EncodePrivateKey;
+    let mut raw = [0u8; 32];
+    getrandom::fill(&mut raw).unwrap();
+    let key = p256::SecretKey::from_slice(&raw).unwrap();
+    let pem = key.to_pkcs8_pem(p256::pkcs8::LineEnding::LF).unwrap().to_string();
+    (pem, p256::ecdsa::VerifyingKey::from(p256::ecdsa::SigningKey::from(&key)))
+}
+
+async fn push_device_state(app: &App) -> Value {
+    let (_, devices) = app.admin("GET", "/admin/v1/tenants/example.com/users/alice/devices", None).await;
+    devices[0].clone()
+}
+
+backend_tests! {
+    async fn apns_gets_an_authenticated_http2_request_and_410_removes_the_token(backend) {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = test_ca();
+        let log: Log = Arc::default();
+        let apns = serve_tls(
+            recorder(log.clone(), |n, _| if n == 0 { (200, json!({})) } else { (410, json!({"reason": "Unregistered"})) }),
+            &ca,
+        )
+        .await;
+        let app = app_with(backend, Some(&ca), &dir).await;
+        let key = app.tenant_with_alice("example.com").await;
+        let (pem, verifying) = p256_pem();
+        let (s, view) = app
+            .admin("PUT", &format!("/admin/v1/apps/{APP_ID}"), Some(json!({"apns": {
+                "teamId": "TEAM123456", "keyId": "KEY1234567", "privateKey": pem,
+                "productionUrl": "https://127.0.0.1:9", // unused: this app version is on sandbox
+                "sandboxUrl": format!("https://127.0.0.1:{}", apns.port()),
+                "versions": {"0.1.0": {"bundleId": "com.bank.authenticator", "environment": "sandbox"}}
+            }})))
+            .await;
+        assert_eq!(s, 200, "{view}");
+        assert_eq!(view["apns"]["hasPrivateKey"], true);
+        assert!(!view.to_string().contains("PRIVATE KEY"), "{view}");
+
+        let token = "a1b2c3d4".repeat(8);
+        let auth = device(&app, &key, "apns", &token).await;
+        let id = push_login(&app, &key).await;
+        eventually(10, async || outbox(&app, "sent").await.len() == 1).await;
+        let got = log.lock().unwrap()[0].clone();
+        assert_eq!(got.version, axum::http::Version::HTTP_2, "APNs is spoken over HTTP/2");
+        assert_eq!((got.method.as_str(), got.path.clone()), ("POST", format!("/3/device/{token}")));
+        assert_eq!(header(&got, "apns-topic"), "com.bank.authenticator", "the version's bundle ID");
+        assert_eq!(header(&got, "apns-push-type"), "alert");
+        assert!(header(&got, "apns-expiration").parse::<i64>().unwrap() > 0);
+        let bearer = header(&got, "authorization");
+        let (h, claims) = jwt::verify_es256(bearer.strip_prefix("bearer ").unwrap(), &verifying).unwrap();
+        assert_eq!((h["alg"].as_str(), h["kid"].as_str()), (Some("ES256"), Some("KEY1234567")));
+        assert_eq!(claims["iss"], "TEAM123456");
+        let body: Value = serde_json::from_slice(&got.body).unwrap();
+        assert_eq!((body["requestID"].as_str(), body["deviceID"].as_str()), (Some(id.as_str()), Some(auth.state.device_id.as_str())));
+        assert!(body["aps"]["alert"]["title"].is_string());
+
+        // The provider token is reused; Unregistered removes the device's token.
+        push_login(&app, &key).await;
+        eventually(10, async || outbox(&app, "dead").await.len() == 1).await;
+        let second = log.lock().unwrap()[1].clone();
+        assert_eq!(header(&second, "authorization"), bearer, "one provider token for both sends");
+        assert_eq!(push_device_state(&app).await["pushPlatform"], Value::Null);
+        let dead = &outbox(&app, "dead").await[0];
+        assert!(dead["lastError"].as_str().unwrap().contains("410"), "{dead}");
+    }
+
+    async fn fcm_gets_a_token_by_signed_grant_and_a_send_and_unregistered_removes_the_token(backend) {
+        use aws_lc_rs::encoding::AsDer;
+        use aws_lc_rs::signature::KeyPair;
+        let dir = tempfile::tempdir().unwrap();
+        let rsa = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+        let pkcs8 = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&rsa).unwrap();
+        let pem = format!(
+            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+            STANDARD.encode(pkcs8.as_ref()).as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap()).collect::<Vec<_>>().join("\n")
+        );
+        let public = rsa.public_key().as_ref().to_vec();
+        let log: Log = Arc::default();
+        let token_uri = Arc::new(Mutex::new(String::new()));
+        let issued = Arc::new(Mutex::new(Vec::<String>::new()));
+        let (uri, iss) = (token_uri.clone(), issued.clone());
+        let router = recorder(log.clone(), move |_, seen| {
+            if seen.path == "/token" {
+                // The JWT-bearer grant, signed RS256 by the service account's key.
+                let form: Vec<(String, String)> = url_decode(&seen.body);
+                let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+                assert_eq!(get("grant_type"), "urn:ietf:params:oauth:grant-type:jwt-bearer");
+                let assertion = get("assertion");
+                let parts: Vec<&str> = assertion.split('.').collect();
+                let sig = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
+                let key = aws_lc_rs::signature::UnparsedPublicKey::new(&aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256, &public);
+                if key.verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &sig).is_err() {
+                    return (400, json!({"error": "invalid_grant"}));
+                }
+                let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+                let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+                assert_eq!((header["alg"].as_str(), header["kid"].as_str()), (Some("RS256"), Some("key-1")));
+                assert_eq!(claims["iss"], "push@bank-app.iam.gserviceaccount.com");
+                assert_eq!(claims["scope"], "https://www.googleapis.com/auth/firebase.messaging");
+                assert_eq!(claims["aud"].as_str().unwrap(), uri.lock().unwrap().as_str());
+                assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 3600);
+                let mut issued = iss.lock().unwrap();
+                let token = format!("ya29.test-{}", issued.len());
+                issued.push(token.clone());
+                return (200, json!({"access_token": token, "expires_in": 3599, "token_type": "Bearer"}));
+            }
+            let bearer = header(seen, "authorization");
+            if !iss.lock().unwrap().iter().any(|t| bearer == format!("Bearer {t}")) {
+                return (401, json!({"error": {"status": "UNAUTHENTICATED"}}));
+            }
+            let body: Value = serde_json::from_slice(&seen.body).unwrap();
+            if body["message"]["token"] == "fcm-gone" {
+                return (404, json!({"error": {"status": "NOT_FOUND", "details": [{"errorCode": "UNREGISTERED"}]}}));
+            }
+            (200, json!({"name": "projects/bank-app/messages/1"}))
+        });
+        let fcm = serve_plain(router).await;
+        *token_uri.lock().unwrap() = format!("http://{fcm}/token");
+        let app = app_with(backend, None, &dir).await;
+        let key = app.tenant_with_alice("example.com").await;
+        let (s, view) = app
+            .admin("PUT", &format!("/admin/v1/apps/{APP_ID}"), Some(json!({"fcm": {
+                "serviceAccount": {"type": "service_account", "project_id": "bank-app", "private_key_id": "key-1",
+                    "private_key": pem, "client_email": "push@bank-app.iam.gserviceaccount.com",
+                    "token_uri": format!("http://{fcm}/token"), "auth_uri": "ignored"},
+                "sendUrl": format!("http://{fcm}/v1/projects/bank-app/messages:send")
+            }})))
+            .await;
+        assert_eq!(s, 200, "{view}");
+        assert_eq!(view["fcm"]["serviceAccount"]["hasPrivateKey"], true);
+        assert!(!view.to_string().contains("PRIVATE KEY"));
+
+        let auth = device(&app, &key, "fcm", "fcm-token-1").await;
+        let id1 = push_login(&app, &key).await;
+        let id2 = push_login(&app, &key).await;
+        eventually(10, async || outbox(&app, "sent").await.len() == 2).await;
+        let seen = log.lock().unwrap().clone();
+        let sends: Vec<&Seen> = seen.iter().filter(|s| s.path == "/v1/projects/bank-app/messages:send").collect();
+        assert_eq!(seen.iter().filter(|s| s.path == "/token").count(), 1, "the access token is cached");
+        assert_eq!(sends.len(), 2);
+        let mut ids = Vec::new();
+        for s in &sends {
+            let m: Value = serde_json::from_slice(&s.body).unwrap();
+            assert_eq!(m["message"]["token"], "fcm-token-1");
+            assert_eq!(m["message"]["data"]["deviceID"].as_str(), Some(auth.state.device_id.as_str()));
+            assert_eq!(m["message"]["android"]["priority"], "high");
+            ids.push(m["message"]["data"]["requestID"].as_str().unwrap().to_owned());
+        }
+        ids.sort();
+        let mut want = vec![id1, id2];
+        want.sort();
+        assert_eq!(ids, want);
+
+        // UNREGISTERED: the token is removed and the message dead-lettered.
+        auth.register_push("fcm", Some("fcm-gone")).await.unwrap();
+        push_login(&app, &key).await;
+        eventually(10, async || outbox(&app, "dead").await.len() == 1).await;
+        assert_eq!(push_device_state(&app).await["pushPlatform"], Value::Null);
+    }
+
+    async fn web_push_is_vapid_signed_and_decrypts_with_the_subscription_keys(backend) {
+        let dir = tempfile::tempdir().unwrap();
+        let log: Log = Arc::default();
+        let wp = serve_plain(recorder(log.clone(), |n, _| if n == 0 { (201, json!({})) } else { (410, json!({})) })).await;
+        let app = app_with(backend, None, &dir).await;
+        let key = app.tenant_with_alice("example.com").await;
+        // Not configured yet: no key for browsers.
+        let (s, _) = app.call("GET", &format!("/mobile/v1/apps/{APP_ID}/webpush"), Auth::None, None).await;
+        assert_eq!(s, 404);
+        let (s, view) = app
+            .admin("PUT", &format!("/admin/v1/apps/{APP_ID}"), Some(json!({"webpush": {"subject": "mailto:security@bank.example"}})))
+            .await;
+        assert_eq!(s, 200, "{view}");
+        let (_, k) = app.call("GET", &format!("/mobile/v1/apps/{APP_ID}/webpush"), Auth::None, None).await;
+        let vapid_public = k["publicKey"].as_str().unwrap().to_owned();
+        assert_eq!(view["webpush"]["publicKey"].as_str(), Some(vapid_public.as_str()));
+        // The key survives a later change of the document.
+        app.admin("PUT", &format!("/admin/v1/apps/{APP_ID}"), Some(json!({"webpush": {"subject": "https://bank.example"}}))).await;
+        let (_, k2) = app.call("GET", &format!("/mobile/v1/apps/{APP_ID}/webpush"), Auth::None, None).await;
+        assert_eq!(k2["publicKey"].as_str(), Some(vapid_public.as_str()));
+
+        // The browser's subscription: its own key pair and auth secret.
+        let mut raw = [0u8; 32];
+        getrandom::fill(&mut raw).unwrap();
+        let ua = p256::SecretKey::from_slice(&raw).unwrap();
+        let ua_public = {
+            use p256::elliptic_curve::sec1::ToEncodedPoint;
+            ua.public_key().to_encoded_point(false).as_bytes().to_vec()
+        };
+        let mut secret = [0u8; 16];
+        getrandom::fill(&mut secret).unwrap();
+        let endpoint = format!("http://{wp}/push/sub-1");
+        let sub = json!({"endpoint": endpoint, "keys": {"p256dh": URL_SAFE_NO_PAD.encode(&ua_public), "auth": URL_SAFE_NO_PAD.encode(secret)}});
+        let auth = device(&app, &key, "webpush", &sub.to_string()).await;
+        let id = push_login(&app, &key).await;
+        eventually(10, async || outbox(&app, "sent").await.len() == 1).await;
+        let got = log.lock().unwrap()[0].clone();
+        assert_eq!(got.path, "/push/sub-1");
+        assert_eq!(header(&got, "content-encoding"), "aes128gcm");
+        assert!(header(&got, "ttl").parse::<i64>().unwrap() > 0);
+        let now = countersign_core::Clock::now(&countersign_core::SystemClock).millis() / 1000;
+        let claims = webpush::verify_vapid(&header(&got, "authorization"), &endpoint, now).unwrap();
+        assert_eq!(claims.public_key, vapid_public, "signed with the app's published VAPID key");
+        assert_eq!(claims.sub.as_deref(), Some("https://bank.example"));
+        let plain = webpush::decrypt(&got.body, &ua, &secret).unwrap();
+        let reference: Value = serde_json::from_slice(&plain).unwrap();
+        assert_eq!(reference, json!({"requestID": id, "deviceID": auth.state.device_id}));
+        assert!(!got.body.windows(id.len()).any(|w| w == id.as_bytes()), "the body is encrypted");
+
+        // A gone subscription is forgotten.
+        push_login(&app, &key).await;
+        eventually(10, async || outbox(&app, "dead").await.len() == 1).await;
+        assert_eq!(push_device_state(&app).await["pushPlatform"], Value::Null);
+    }
+
+    async fn push_without_credentials_is_dead_lettered_with_the_reason(backend) {
+        let dir = tempfile::tempdir().unwrap();
+        let app = app_with(backend, None, &dir).await;
+        let key = app.tenant_with_alice("example.com").await;
+        let auth = device(&app, &key, "fcm", "fcm-token-1").await;
+        push_login(&app, &key).await;
+        eventually(10, async || outbox(&app, "dead").await.len() == 1).await;
+        let dead = &outbox(&app, "dead").await[0];
+        assert!(dead["lastError"].as_str().unwrap().contains("no push app"), "{dead}");
+        assert_eq!(auth.pending().await.unwrap().len(), 1, "the device can still poll");
+        // Bad registrations are refused where they enter.
+        let err = auth.register_push("apns", Some("not hex")).await.unwrap_err();
+        assert!(err.to_string().contains("token"), "{err}");
+        let err = auth.register_push("webpush", Some("{\"endpoint\": \"https://x.example\"}")).await.unwrap_err();
+        assert!(err.to_string().contains("token"), "{err}");
+    }
+
+    async fn twilio_retries_a_refused_sender_id_from_the_default_number(backend) {
+        let dir = tempfile::tempdir().unwrap();
+        let log: Log = Arc::default();
+        let twilio = serve_plain(recorder(log.clone(), |_, seen| {
+            let form = url_decode(&seen.body);
+            let from = form.iter().find(|(k, _)| k == "From").map(|(_, v)| v.clone()).unwrap_or_default();
+            if header(seen, "authorization") != format!("Basic {}", STANDARD.encode("AC123:tw-secret")) {
+                return (401, json!({"code": 20003, "message": "Authenticate", "status": 401}));
+            }
+            if from == "BANKOTP" {
+                return (400, json!({"code": 21212, "message": "The 'From' number BANKOTP is not valid", "status": 400}));
+            }
+            (201, json!({"sid": "SM1", "status": "queued"}))
+        }))
+        .await;
+        let app = app_with(backend, None, &dir).await;
+        app.tenant_with_alice("example.com").await;
+        // Unconfigured: a clear refusal.
+        let (s, b) = app.admin("POST", "/admin/v1/tenants/example.com/providers/test", Some(json!({"channel": "sms", "to": "+15550100"}))).await;
+        assert_eq!((s, common::code(&b)), (422, "provider_not_configured"));
+        let (s, view) = app
+            .admin("PUT", "/admin/v1/tenants/example.com/providers", Some(json!({"sms": {
+                "provider": "twilio", "accountSid": "AC123", "authToken": "tw-secret", "from": "+15550001111",
+                "senderIds": {"test": "BANKOTP"}, "baseUrl": format!("http://{twilio}")
+            }})))
+            .await;
+        assert_eq!(s, 200, "{view}");
+        assert_eq!(view["sms"]["hasAuthToken"], true);
+        assert!(!view.to_string().contains("tw-secret"));
+        let (_, got) = app.admin("GET", "/admin/v1/tenants/example.com/providers", None).await;
+        assert_eq!(got, view);
+        let (s, b) = app.admin("POST", "/admin/v1/tenants/example.com/providers/test", Some(json!({"channel": "sms", "to": "0155"}))).await;
+        assert_eq!((s, b["error"]["field"].as_str()), (422, Some("to")), "E.164 only");
+        let (s, b) = app.admin("POST", "/admin/v1/tenants/example.com/providers/test", Some(json!({"channel": "sms", "to": "+15550100"}))).await;
+        assert_eq!(s, 202, "{b}");
+        let msg = b["messageID"].as_str().unwrap().to_owned();
+        eventually(10, async || outbox(&app, "sent").await.len() == 1).await;
+        assert_eq!(outbox(&app, "sent").await[0]["id"].as_str(), Some(msg.as_str()));
+        let seen = log.lock().unwrap().clone();
+        assert_eq!(seen.len(), 2, "the sender ID, then the default number");
+        assert_eq!(seen[0].path, "/2010-04-01/Accounts/AC123/Messages.json");
+        let froms: Vec<String> = seen.iter().map(|s| url_decode(&s.body).into_iter().find(|(k, _)| k == "From").unwrap().1).collect();
+        assert_eq!(froms, ["BANKOTP", "+15550001111"]);
+        let form = url_decode(&seen[1].body);
+        assert!(form.contains(&("To".to_owned(), "+15550100".to_owned())));
+        assert!(form.iter().any(|(k, v)| k == "Body" && v.contains("example.com")));
+    }
+
+    async fn an_http_sms_gateway_gets_the_filled_template_and_its_header(backend) {
+        let dir = tempfile::tempdir().unwrap();
+        let log: Log = Arc::default();
+        let gw = serve_plain(recorder(log.clone(), |n, _| if n == 0 { (503, json!({})) } else { (200, json!({})) })).await;
+        let app = app_with(backend, None, &dir).await;
+        app.tenant_with_alice("example.com").await;
+        let (s, view) = app
+            .admin("PUT", "/admin/v1/tenants/example.com/providers", Some(json!({"sms": {
+                "provider": "http", "url": format!("http://{gw}/sms"), "headers": {"X-Api-Key": "gw-secret"},
+                "body": "{\"number\": \"{{to}}\", \"message\": \"{{text}}\", \"sender\": \"{{from}}\"}", "from": "BANK"
+            }})))
+            .await;
+        assert_eq!(s, 200, "{view}");
+        assert_eq!(view["sms"]["headerNames"], json!(["X-Api-Key"]));
+        assert!(!view.to_string().contains("gw-secret"));
+        let (s, _) = app.admin("POST", "/admin/v1/tenants/example.com/providers/test", Some(json!({"channel": "sms", "to": "+4915112345678"}))).await;
+        assert_eq!(s, 202);
+        eventually(10, async || outbox(&app, "sent").await.len() == 1).await;
+        let seen = log.lock().unwrap().clone();
+        assert_eq!(seen.len(), 2, "a 503, then delivered on the retry");
+        assert_eq!(seen[0].body, seen[1].body, "the retry sends the same text");
+        assert_eq!(header(&seen[1], "x-api-key"), "gw-secret");
+        let body: Value = serde_json::from_slice(&seen[1].body).unwrap();
+        assert_eq!((body["number"].as_str(), body["sender"].as_str()), (Some("+4915112345678"), Some("BANK")));
+        assert!(body["message"].as_str().unwrap().contains("example.com"));
+        assert_eq!(outbox(&app, "sent").await[0]["attempts"], 2);
+    }
+
+    async fn email_reaches_a_real_smtp_server_in_plain_and_starttls(backend) {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = test_ca();
+        let plain = Smtp::start(&dir, "plain", None);
+        let tls = Smtp::start(&dir, "tls", Some(&ca));
+        let app = app_with(backend, Some(&ca), &dir).await;
+        app.tenant_with_alice("example.com").await;
+        let templates = json!({"test": {"de": {"subject": "Testnachricht {{domain}}", "text": "Hallo {{domain}} plain",
+            "html": "<p>Hallo <b>{{domain}}</b> html</p>"}}});
+        for (server, security, lang, want_subject) in [
+            (&plain, "plain", "de-CH", "Testnachricht example.com"),
+            (&tls, "starttls", "en", "countersign test message"),
+        ] {
+            let (s, view) = app
+                .admin("PUT", "/admin/v1/tenants/example.com/providers", Some(json!({"email": {
+                    "host": "127.0.0.1", "port": server.port, "security": security,
+                    "from": "Bank <no-reply@bank.example>", "templates": templates
+                }})))
+                .await;
+            assert_eq!(s, 200, "{view}");
+            let (s, b) = app
+                .admin("POST", "/admin/v1/tenants/example.com/providers/test",
+                    Some(json!({"channel": "email", "to": "alice@example.com", "language": lang})))
+                .await;
+            assert_eq!(s, 202, "{b}");
+            let id = b["messageID"].as_str().unwrap().to_owned();
+            eventually(15, async || server.messages().len() == 1).await;
+            let raw = server.messages().remove(0);
+            assert!(raw.contains(&format!("Subject: {want_subject}")), "{raw}");
+            assert!(raw.contains(&format!("Message-ID: <{id}@countersign>")), "{raw}");
+            assert!(raw.contains("To: alice@example.com"), "{raw}");
+            assert!(raw.contains("multipart/alternative") && raw.contains("text/plain") && raw.contains("text/html"), "{raw}");
+            eventually(5, async || outbox(&app, "sent").await.iter().any(|m| m["id"] == id.as_str())).await;
+        }
+        // Plain SMTP to a remote host is refused when configured.
+        let (s, b) = app
+            .admin("PUT", "/admin/v1/tenants/example.com/providers",
+                Some(json!({"email": {"host": "smtp.bank.example", "security": "plain", "from": "a@bank.example"}})))
+            .await;
+        assert_eq!((s, b["error"]["field"].as_str()), (422, Some("email.security")));
+    }
+
+    async fn every_provider_request_goes_through_the_proxy_with_preemptive_credentials(backend) {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = test_ca();
+        let log: Log = Arc::default();
+        let apns = serve_tls(recorder(log.clone(), |_, _| (200, json!({}))), &ca).await;
+        let hook_log: Log = Arc::default();
+        let hook = serve_plain(recorder(hook_log.clone(), |_, _| (200, json!({})))).await;
+        let proxy = Proxy::start("proxyuser", "proxy-pass").await;
+        let path = dir.path().join("ca.pem");
+        std::fs::write(&path, &ca.ca_pem).unwrap();
+        let raw = RawConfig {
+            tls_ca_file: Some(path.to_string_lossy().into_owned()),
+            proxy: Some(countersign::config::RawProxy {
+                url: Some(format!("http://{}", proxy.addr)),
+                username: Some("proxyuser".into()),
+                password: Some(countersign::config::Secret("proxy-pass".into())),
+            }),
+            ..RawConfig::default()
+        };
+        let app = App::spawn_with(backend, raw).await;
+        let key = app.tenant_with_alice("example.com").await;
+        let (pem, _) = p256_pem();
+        app.admin("PUT", &format!("/admin/v1/apps/{APP_ID}"), Some(json!({"apns": {
+            "teamId": "TEAM123456", "keyId": "KEY1234567", "privateKey": pem,
+            "productionUrl": format!("https://127.0.0.1:{}", apns.port())
+        }}))).await;
+        // An HTTPS provider: tunnelled with CONNECT.
+        let auth = device(&app, &key, "apns", &"ab".repeat(32)).await;
+        push_login(&app, &key).await;
+        eventually(10, async || outbox(&app, "sent").await.len() == 1).await;
+        assert_eq!(log.lock().unwrap().len(), 1);
+        // A plain-HTTP target: sent to the proxy in absolute form.
+        auth.register_push("webhook", Some(&format!("http://{hook}/push"))).await.unwrap();
+        push_login(&app, &key).await;
+        eventually(10, async || outbox(&app, "sent").await.len() == 2).await;
+        assert_eq!(hook_log.lock().unwrap().len(), 1);
+        let lines = proxy.requests.lock().unwrap().clone();
+        assert!(lines.iter().any(|l| l.starts_with(&format!("CONNECT 127.0.0.1:{}", apns.port()))), "{lines:?}");
+        assert!(lines.iter().any(|l| l.starts_with(&format!("POST http://{hook}/push"))), "{lines:?}");
+        assert_eq!(*proxy.refused.lock().unwrap(), 0, "credentials were sent with the first request");
+    }
+}
+
+/// `application/x-www-form-urlencoded` pairs.
+fn url_decode(body: &[u8]) -> Vec<(String, String)> {
+    let text = String::from_utf8_lossy(body);
+    let dec = |s: &str| -> String {
+        let bytes = s.replace('+', " ").into_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'%' && i + 2 < bytes.len() {
+                out.push(u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap(), 16).unwrap());
+                i += 3;
+            } else {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+        String::from_utf8(out).unwrap()
+    };
+    text.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (dec(k), dec(v))
+        })
+        .collect()
+}
+
+/// aiosmtpd on loopback, saving what it receives into a Maildir.
+struct Smtp {
+    port: u16,
+    maildir: std::path::PathBuf,
+    child: std::process::Child,
+}
+
+impl Smtp {
+    fn start(dir: &tempfile::TempDir, name: &str, tls: Option<&TestCa>) -> Smtp {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let maildir = dir.path().join(format!("maildir-{name}"));
+        let mut cmd = std::process::Command::new("python3");
+        cmd.args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"]);
+        if let Some(ca) = tls {
+            let cert = dir.path().join(format!("{name}-cert.pem"));
+            let key = dir.path().join(format!("{name}-key.pem"));
+            let cert_pem = format!(
+                "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+                STANDARD.encode(ca.cert.as_ref())
+            );
+            let key_pem =
+                format!("-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n", STANDARD.encode(&ca.key));
+            std::fs::write(&cert, cert_pem).unwrap();
+            std::fs::write(&key, key_pem).unwrap();
+            cmd.arg("--tlscert").arg(&cert).arg("--tlskey").arg(&key);
+        }
+        cmd.arg("--").arg(&maildir);
+        let child = cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Smtp { port, maildir, child }
+    }
+
+    fn messages(&self) -> Vec<String> {
+        let new = self.maildir.join("new");
+        let Ok(entries) = std::fs::read_dir(new) else { return Vec::new() };
+        entries.filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok()).collect()
+    }
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A forward proxy: absolute-form HTTP and CONNECT tunnels, refusing (407) any request
+/// without the expected Basic credentials.
+struct Proxy {
+    addr: SocketAddr,
+    requests: Arc<Mutex<Vec<String>>>,
+    refused: Arc<Mutex<usize>>,
+}
+
+impl Proxy {
+    async fn start(user: &str, pass: &str) -> Proxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let requests: Arc<Mutex<Vec<String>>> = Arc::default();
+        let refused: Arc<Mutex<usize>> = Arc::default();
+        let expected = format!("basic {}", STANDARD.encode(format!("{user}:{pass}"))).to_lowercase();
+        let (req_log, refused_log) = (requests.clone(), refused.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut client, _)) = listener.accept().await else { return };
+                let (req_log, refused_log, expected) = (req_log.clone(), refused_log.clone(), expected.clone());
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    let head_end = loop {
+                        let n = client.read(&mut chunk).await.unwrap_or(0);
+                        if n == 0 {
+                            return;
+                        }
+                        buf.extend_from_slice(&chunk[..n]);
+                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break i + 4;
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+                    let rest = buf[head_end..].to_vec();
+                    let mut lines = head.split("\r\n");
+                    let first = lines.next().unwrap_or("").to_owned();
+                    let authorised = head.split("\r\n").any(|l| {
+                        l.to_lowercase().starts_with("proxy-authorization:") && l.to_lowercase().ends_with(&expected)
+                    });
+                    if !authorised {
+                        *refused_log.lock().unwrap() += 1;
+                        let _ = client
+                            .write_all(b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic\r\nContent-Length: 0\r\n\r\n")
+                            .await;
+                        return;
+                    }
+                    req_log.lock().unwrap().push(first.clone());
+                    let mut parts = first.split(' ');
+                    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+                    if method == "CONNECT" {
+                        let Ok(mut upstream) = tokio::net::TcpStream::connect(target).await else { return };
+                        let _ = client.write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n").await;
+                        let _ = upstream.write_all(&rest).await;
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                    } else {
+                        let without_scheme = target.strip_prefix("http://").unwrap_or(target);
+                        let (authority, path) = without_scheme.split_once('/').unwrap_or((without_scheme, ""));
+                        let Ok(mut upstream) = tokio::net::TcpStream::connect(authority).await else { return };
+                        let mut out = format!("{method} /{path} HTTP/1.1\r\n");
+                        for l in head.split("\r\n").skip(1) {
+                            if !l.is_empty() && !l.to_lowercase().starts_with("proxy-") {
+                                out.push_str(l);
+                                out.push_str("\r\n");
+                            }
+                        }
+                        out.push_str("\r\n");
+                        let _ = upstream.write_all(out.as_bytes()).await;
+                        let _ = upstream.write_all(&rest).await;
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                    }
+                });
+            }
+        });
+        Proxy { addr, requests, refused }
+    }
+}
