@@ -52,7 +52,7 @@ pub struct FcmConfig {
 }
 
 /// The fields of a Google service-account key file that are used (others are ignored).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
 pub struct ServiceAccount {
     /// Firebase project ID.
     pub project_id: String,
@@ -93,7 +93,7 @@ pub enum ApnsEnvironment {
 }
 
 /// APNs token-authentication settings.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ApnsConfig {
     /// Apple developer team ID (the JWT issuer).
@@ -190,7 +190,7 @@ pub enum SmsConfig {
 }
 
 /// Twilio settings.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TwilioConfig {
     /// Account SID (`AC…`).
@@ -208,7 +208,7 @@ pub struct TwilioConfig {
 }
 
 /// Generic HTTP SMS gateway settings.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HttpSmsConfig {
     /// Gateway URL.
@@ -254,7 +254,7 @@ pub enum SmtpSecurity {
 }
 
 /// SMTP settings.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EmailConfig {
     /// SMTP host.
@@ -347,6 +347,26 @@ pub struct TestMessageInput {
     #[serde(default)]
     pub language: Option<String>,
 }
+
+/// `Debug` that shows the public fields and hides the secret ones.
+macro_rules! redacted_debug {
+    ($t:ty { $($f:ident),* } hides { $($secret:ident),* }) => {
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                let mut d = f.debug_struct(stringify!($t));
+                $(d.field(stringify!($f), &self.$f);)*
+                $(let _ = &self.$secret; d.field(stringify!($secret), &"<redacted>");)*
+                d.finish()
+            }
+        }
+    };
+}
+
+redacted_debug!(ServiceAccount { project_id, private_key_id, client_email, token_uri } hides { private_key });
+redacted_debug!(ApnsConfig { team_id, key_id, environment, versions, production_url, sandbox_url } hides { private_key });
+redacted_debug!(TwilioConfig { account_sid, from, sender_ids, base_url } hides { auth_token });
+redacted_debug!(HttpSmsConfig { url, method, content_type, body, from, sender_ids } hides { headers });
+redacted_debug!(EmailConfig { host, port, security, username, from, templates } hides { password });
 
 // ---- validation and views --------------------------------------------------------------
 
@@ -907,6 +927,19 @@ fn push_app_view(app_id: &str, s: &PushAppSecrets) -> Result<Value, CoreError> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let cfg = TwilioConfig {
+            account_sid: "AC1".into(),
+            auth_token: "tw-s3cret".into(),
+            from: "+15550001111".into(),
+            sender_ids: BTreeMap::new(),
+            base_url: None,
+        };
+        let text = format!("{:?}", ProvidersInput { sms: Some(SmsConfig::Twilio(cfg)), email: None });
+        assert!(text.contains("AC1") && !text.contains("tw-s3cret"), "{text}");
+    }
 
     #[test]
     fn secrets_never_reach_the_view() {

@@ -41,7 +41,7 @@ pub(crate) enum Failure {
 }
 
 /// An outgoing HTTP proxy (docs/delivery.md, "Outgoing HTTP proxy").
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Proxy {
     /// `http://host:port` (or `https://`).
     pub url: String,
@@ -49,6 +49,12 @@ pub struct Proxy {
     pub username: Option<String>,
     /// Password.
     pub password: Option<String>,
+}
+
+impl std::fmt::Debug for Proxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Proxy").field("url", &self.url).field("username", &self.username).finish_non_exhaustive()
+    }
 }
 
 /// How the worker reaches the outside.

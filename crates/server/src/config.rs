@@ -244,6 +244,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_readme_example_file_is_valid() {
+        let readme = include_str!("../../../README.md");
+        let block = readme.split("Example file:\n\n```toml\n").nth(1).unwrap().split("```").next().unwrap();
+        let raw: RawConfig = toml::from_str(block).unwrap();
+        let c = raw.validate().unwrap();
+        assert_eq!(c.proxy.unwrap().url, "http://proxy.bank.internal:8080");
+        assert!(c.providers.email.is_some());
+    }
+
+    #[test]
+    fn bad_provider_defaults_and_proxies_are_refused_by_name() {
+        let raw: RawConfig =
+            toml::from_str("[email]\nhost = \"smtp.example.com\"\nsecurity = \"plain\"\nfrom = \"a@b.example\"")
+                .unwrap();
+        assert!(raw.validate().unwrap_err().starts_with("email.security"));
+        let raw: RawConfig = toml::from_str("[proxy]\nurl = \"http://u:p@proxy:8080\"").unwrap();
+        assert!(raw.validate().unwrap_err().contains("proxy.username"));
+    }
+
+    #[test]
     fn no_configuration_means_loopback_8080_and_a_local_sqlite_file() {
         let c = RawConfig::default().validate().unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");

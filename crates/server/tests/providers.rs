@@ -535,6 +535,105 @@ backend_tests! {
         assert_eq!((s, b["error"]["field"].as_str()), (422, Some("email.security")));
     }
 
+    async fn push_apps_are_validated_listed_named_by_tenants_and_removed(backend) {
+        let dir = tempfile::tempdir().unwrap();
+        let log: Log = Arc::default();
+        let wp = serve_plain(recorder(log.clone(), |_, _| (201, json!({})))).await;
+        let app = app_with(backend, None, &dir).await;
+        let key = app.tenant_with_alice("example.com").await;
+        let (s, b) = app.admin("PUT", "/admin/v1/apps/bank-app", Some(json!({"apns": {
+            "teamId": "T", "keyId": "K", "privateKey": "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"}}))).await;
+        assert_eq!((s, b["error"]["field"].as_str()), (422, Some("apns.privateKey")), "{b}");
+        assert!(!b.to_string().contains("AAAA"), "the refused key is not echoed: {b}");
+        let (s, b) = app.admin("PUT", "/admin/v1/apps/bank-app", Some(json!({"gcm": {}}))).await;
+        assert_eq!(s, 422, "{b}");
+        let (s, b) = app.admin("PUT", "/admin/v1/apps/bank app", Some(json!({}))).await;
+        assert_eq!((s, b["error"]["field"].as_str()), (422, Some("appID")), "{b}");
+        let (s, _) = app.admin("PUT", "/admin/v1/apps/bank-app", Some(json!({"webpush": {"subject": "mailto:ops@bank.example"}}))).await;
+        assert_eq!(s, 200);
+        let (_, list) = app.admin("GET", "/admin/v1/apps", None).await;
+        assert_eq!(list.as_array().unwrap().len(), 1);
+        assert_eq!(list[0]["appID"], "bank-app");
+        let (_, bank_key) = app.call("GET", "/mobile/v1/apps/bank-app/webpush", Auth::None, None).await;
+
+        // The tenant names bank-app: its credentials serve devices of any app ID.
+        let (s, b) = app.admin("PATCH", "/admin/v1/tenants/example.com", Some(json!({"settings": {"pushAppId": "bank-app"}}))).await;
+        assert_eq!(s, 200, "{b}");
+        let mut raw = [0u8; 32];
+        getrandom::fill(&mut raw).unwrap();
+        let ua = p256::SecretKey::from_slice(&raw).unwrap();
+        let ua_public = {
+            use p256::elliptic_curve::sec1::ToEncodedPoint;
+            ua.public_key().to_encoded_point(false).as_bytes().to_vec()
+        };
+        let endpoint = format!("http://{wp}/push/1");
+        let sub = json!({"endpoint": endpoint, "keys": {"p256dh": URL_SAFE_NO_PAD.encode(&ua_public), "auth": URL_SAFE_NO_PAD.encode([7u8; 16])}});
+        device(&app, &key, "webpush", &sub.to_string()).await;
+        push_login(&app, &key).await;
+        eventually(10, async || outbox(&app, "sent").await.len() == 1).await;
+        let got = log.lock().unwrap()[0].clone();
+        let now = countersign_core::Clock::now(&countersign_core::SystemClock).millis() / 1000;
+        let claims = webpush::verify_vapid(&header(&got, "authorization"), &endpoint, now).unwrap();
+        assert_eq!(Some(claims.public_key.as_str()), bank_key["publicKey"].as_str());
+
+        let (s, _) = app.admin("DELETE", "/admin/v1/apps/bank-app", None).await;
+        assert_eq!(s, 204);
+        let (s, b) = app.admin("GET", "/admin/v1/apps/bank-app", None).await;
+        assert_eq!((s, common::code(&b)), (404, "app_not_found"));
+        let (s, _) = app.admin("DELETE", "/admin/v1/apps/bank-app", None).await;
+        assert_eq!(s, 404);
+    }
+
+    async fn a_dead_message_can_be_sent_again_and_a_sent_one_cannot(backend) {
+        let dir = tempfile::tempdir().unwrap();
+        let log: Log = Arc::default();
+        // The gateway refuses at first (a permanent 400), then accepts.
+        let gw = serve_plain(recorder(log.clone(), |n, _| if n == 0 { (400, json!({})) } else { (200, json!({})) })).await;
+        let app = app_with(backend, None, &dir).await;
+        app.tenant_with_alice("example.com").await;
+        app.admin("PUT", "/admin/v1/tenants/example.com/providers", Some(json!({"sms": {
+            "provider": "http", "url": format!("http://{gw}/sms"), "body": "{{to}} {{text}}",
+            "contentType": "application/x-www-form-urlencoded"}}))).await;
+        let (_, b) = app.admin("POST", "/admin/v1/tenants/example.com/providers/test", Some(json!({"channel": "sms", "to": "+15550100"}))).await;
+        let id = b["messageID"].as_str().unwrap().to_owned();
+        eventually(10, async || outbox(&app, "dead").await.len() == 1).await;
+        assert!(outbox(&app, "dead").await[0]["lastError"].as_str().unwrap().contains("400"));
+        let (s, _) = app.admin("POST", &format!("/admin/v1/outbox/{id}/retry"), None).await;
+        assert_eq!(s, 202);
+        eventually(10, async || outbox(&app, "sent").await.len() == 1).await;
+        assert_eq!(log.lock().unwrap().len(), 2);
+        let (s, b) = app.admin("POST", &format!("/admin/v1/outbox/{id}/retry"), None).await;
+        assert_eq!((s, common::code(&b)), (409, "not_retryable"));
+        let (s, b) = app.admin("POST", "/admin/v1/outbox/nothing-here/retry", None).await;
+        assert_eq!((s, common::code(&b)), (409, "not_retryable"));
+    }
+
+    async fn config_file_providers_serve_tenants_without_their_own(backend) {
+        let log: Log = Arc::default();
+        let gw = serve_plain(recorder(log.clone(), |_, _| (200, json!({})))).await;
+        let raw: RawConfig = toml::from_str(&format!(r#"
+            [sms]
+            provider = "http"
+            url = "http://{gw}/sms"
+            body = "{{{{to}}}}:{{{{text}}}}"
+            contentType = "application/x-www-form-urlencoded"
+            headers = {{ Authorization = "Bearer file-secret" }}
+        "#)).unwrap();
+        let app = App::spawn_with(backend, raw).await;
+        app.tenant_with_alice("example.com").await;
+        let (s, view) = app.admin("GET", "/admin/v1/tenants/example.com/providers", None).await;
+        assert_eq!(s, 200);
+        assert_eq!(view["serverDefaults"], true);
+        assert_eq!(view["sms"]["headerNames"], json!(["Authorization"]));
+        assert!(!view.to_string().contains("file-secret"));
+        let (s, _) = app.admin("POST", "/admin/v1/tenants/example.com/providers/test", Some(json!({"channel": "sms", "to": "+15550100"}))).await;
+        assert_eq!(s, 202);
+        eventually(10, async || log.lock().unwrap().len() == 1).await;
+        let got = log.lock().unwrap()[0].clone();
+        assert_eq!(header(&got, "authorization"), "Bearer file-secret");
+        assert!(String::from_utf8(got.body).unwrap().starts_with("%2B15550100:countersign+test+message"));
+    }
+
     async fn every_provider_request_goes_through_the_proxy_with_preemptive_credentials(backend) {
         let dir = tempfile::tempdir().unwrap();
         let ca = test_ca();
