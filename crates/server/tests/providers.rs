@@ -493,11 +493,13 @@ backend_tests! {
         assert_eq!(outbox(&app, "sent").await[0]["attempts"], 2);
     }
 
-    async fn email_reaches_a_real_smtp_server_in_plain_and_starttls(backend) {
+    async fn email_reaches_a_real_smtp_server_plain_starttls_implicit_tls_and_with_auth(backend) {
         let dir = tempfile::tempdir().unwrap();
         let ca = test_ca();
         let plain = Smtp::start(&dir, "plain", None);
         let tls = Smtp::start(&dir, "tls", Some(&ca));
+        let smtps = Smtp::start(&dir, "smtps", Some(&ca));
+        let authed = Smtp::start(&dir, "auth", None);
         let app = app_with(backend, Some(&ca), &dir).await;
         app.tenant_with_alice("example.com").await;
         let templates = json!({"test": {"de": {"subject": "Testnachricht {{domain}}", "text": "Hallo {{domain}} plain",
@@ -505,14 +507,19 @@ backend_tests! {
         for (server, security, lang, want_subject) in [
             (&plain, "plain", "de-CH", "Testnachricht example.com"),
             (&tls, "starttls", "en", "countersign test message"),
+            (&smtps, "tls", "en", "countersign test message"),
+            (&authed, "plain", "en", "countersign test message"),
         ] {
-            let (s, view) = app
-                .admin("PUT", "/admin/v1/tenants/example.com/providers", Some(json!({"email": {
-                    "host": "127.0.0.1", "port": server.port, "security": security,
-                    "from": "Bank <no-reply@bank.example>", "templates": templates
-                }})))
-                .await;
+            let mut email = json!({"host": "127.0.0.1", "port": server.port, "security": security,
+                "from": "Bank <no-reply@bank.example>", "templates": templates});
+            if server.name == "auth" {
+                email["username"] = json!("mailer");
+                email["password"] = json!("smtp-secret");
+            }
+            let (s, view) =
+                app.admin("PUT", "/admin/v1/tenants/example.com/providers", Some(json!({"email": email}))).await;
             assert_eq!(s, 200, "{view}");
+            assert!(!view.to_string().contains("smtp-secret"));
             let (s, b) = app
                 .admin("POST", "/admin/v1/tenants/example.com/providers/test",
                     Some(json!({"channel": "email", "to": "alice@example.com", "language": lang})))
@@ -527,6 +534,21 @@ backend_tests! {
             assert!(raw.contains("multipart/alternative") && raw.contains("text/plain") && raw.contains("text/html"), "{raw}");
             eventually(5, async || outbox(&app, "sent").await.iter().any(|m| m["id"] == id.as_str())).await;
         }
+        // A wrong password: the server refuses (535), the message is dead with the reason.
+        let (s, _) = app
+            .admin("PUT", "/admin/v1/tenants/example.com/providers", Some(json!({"email": {
+                "host": "127.0.0.1", "port": authed.port, "security": "plain", "username": "mailer",
+                "password": "wrong-secret", "from": "a@bank.example"}})))
+            .await;
+        assert_eq!(s, 200);
+        let (_, b) = app.admin("POST", "/admin/v1/tenants/example.com/providers/test",
+            Some(json!({"channel": "email", "to": "bob@example.com"}))).await;
+        let id = b["messageID"].as_str().unwrap().to_owned();
+        eventually(15, async || outbox(&app, "dead").await.iter().any(|m| m["id"] == id.as_str())).await;
+        let dead = outbox(&app, "dead").await;
+        let err = dead.iter().find(|m| m["id"] == id.as_str()).unwrap()["lastError"].as_str().unwrap().to_owned();
+        assert!(err.contains("535") || err.to_lowercase().contains("auth"), "{err}");
+        assert!(!err.contains("wrong-secret"), "{err}");
         // Plain SMTP to a remote host is refused when configured.
         let (s, b) = app
             .admin("PUT", "/admin/v1/tenants/example.com/providers",
@@ -704,8 +726,10 @@ fn url_decode(body: &[u8]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// aiosmtpd on loopback, saving what it receives into a Maildir.
+/// aiosmtpd on loopback, saving what it receives into a Maildir: `plain`, `tls`
+/// (STARTTLS), `smtps` (implicit TLS) or `auth` (AUTH required: mailer / smtp-secret).
 struct Smtp {
+    name: String,
     port: u16,
     maildir: std::path::PathBuf,
     child: std::process::Child,
@@ -716,7 +740,12 @@ impl Smtp {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let maildir = dir.path().join(format!("maildir-{name}"));
         let mut cmd = std::process::Command::new("python3");
-        cmd.args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"]);
+        if name == "auth" {
+            let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/smtp_auth_server.py");
+            cmd.arg(script).arg(port.to_string()).arg(&maildir).args(["mailer", "smtp-secret"]);
+        } else {
+            cmd.args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"]);
+        }
         if let Some(ca) = tls {
             let cert = dir.path().join(format!("{name}-cert.pem"));
             let key = dir.path().join(format!("{name}-key.pem"));
@@ -728,9 +757,13 @@ impl Smtp {
                 format!("-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n", STANDARD.encode(&ca.key));
             std::fs::write(&cert, cert_pem).unwrap();
             std::fs::write(&key, key_pem).unwrap();
-            cmd.arg("--tlscert").arg(&cert).arg("--tlskey").arg(&key);
+            let (cert_flag, key_flag) =
+                if name == "smtps" { ("--smtpscert", "--smtpskey") } else { ("--tlscert", "--tlskey") };
+            cmd.arg(cert_flag).arg(&cert).arg(key_flag).arg(&key);
         }
-        cmd.arg("--").arg(&maildir);
+        if name != "auth" {
+            cmd.arg("--").arg(&maildir);
+        }
         let child = cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
         for _ in 0..100 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -738,7 +771,7 @@ impl Smtp {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        Smtp { port, maildir, child }
+        Smtp { name: name.to_owned(), port, maildir, child }
     }
 
     fn messages(&self) -> Vec<String> {
