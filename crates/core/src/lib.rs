@@ -14,6 +14,7 @@ pub mod error;
 pub mod login;
 pub mod mobile;
 pub mod ops;
+pub mod otp;
 pub mod outbox;
 pub mod providers;
 pub mod random;

@@ -17,6 +17,7 @@ use crate::device::{Device, DeviceState};
 use crate::error::{CoreError, Entity, Refusal};
 use crate::ops::Core;
 use crate::outbox::{OutboxKind, OutboxMessage};
+use crate::otp::AuthMethod;
 use crate::random;
 use crate::session::{PushMethod, Session, SessionState};
 use crate::tenant::Tenant;
@@ -32,9 +33,17 @@ pub struct LoginInput {
     /// `LoginInput` (optional).
     #[serde(default)]
     pub object_type: Option<String>,
-    /// `push` (= `NoPIN`), `NoPIN`, `PIN` or `Fingerprint`.
+    /// The authentication type to start (`push`, `NoPIN`, `PIN`, `Fingerprint`, `votp`,
+    /// `votpCustomDelivery`, `sms`, `email`, or a tenant-defined type); with `requestID`,
+    /// the one-time code the user typed (docs/otp.md).
     #[schema(example = "PIN")]
     pub pass_key: String,
+    /// The code session a one-time code is checked against.
+    #[serde(default, rename = "requestID")]
+    pub request_id: Option<String>,
+    /// Language of the message sent (default: the user's locale, else `en`).
+    #[serde(default)]
+    pub language_code: Option<String>,
     /// Seconds to wait for the user (synchronous); `0`: return at once (asynchronous);
     /// absent: the tenant's `loginTimeoutSeconds`.
     #[serde(default)]
@@ -84,10 +93,16 @@ pub struct LoginOutput {
     /// The caller's `sessionID`, echoed.
     #[serde(rename = "sessionID", skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
+    /// With `votpCustomDelivery`, while pending: the code for the caller to deliver.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub votp_response: Option<String>,
+    /// The fallback type started instead of the one asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
 }
 
 impl LoginOutput {
-    fn of(s: &Session, session_id: Option<String>, server: &str) -> LoginOutput {
+    pub(crate) fn of(s: &Session, session_id: Option<String>, server: &str) -> LoginOutput {
         LoginOutput {
             object_type: "LoginOutput",
             request_id: s.id.clone(),
@@ -98,6 +113,8 @@ impl LoginOutput {
                 .then(|| RequestMessage { server: server.to_owned(), request_id: s.id.clone() }.to_uri()),
             reason: s.reason.clone(),
             session_id,
+            votp_response: None,
+            fallback: None,
         }
     }
 }
@@ -205,12 +222,42 @@ impl Core {
         Ok((number, choices))
     }
 
-    /// `POST /v1/users/{userID@domain}/login` with a push pass key.
+    /// `POST /v1/users/{userID@domain}/login`: start the type `passKey` names, or with
+    /// `requestID` check a one-time code (docs/otp.md).
     pub async fn login(&self, tenant: &Tenant, user: &str, input: LoginInput) -> Result<LoginOutput, CoreError> {
-        let method = PushMethod::from_pass_key(&input.pass_key)
-            .ok_or_else(|| CoreError::invalid("passKey", "passKey must be one of push, NoPIN, PIN, Fingerprint"))?;
         if input.object_type.as_deref().is_some_and(|t| t != "LoginInput") {
             return Err(CoreError::invalid("objectType", "objectType must be LoginInput"));
+        }
+        if let Some(rid) = input.request_id.clone() {
+            let u = self.login_user(tenant, user).await?;
+            return self.verify_code(tenant, &u, &rid, &input.pass_key, input.session_id.clone()).await;
+        }
+        let name = input.pass_key.clone();
+        let ty = self.auth_type(tenant, &name).await?.ok_or_else(|| {
+            CoreError::invalid("passKey", "passKey names no authentication type of this tenant (see docs/otp.md)")
+        })?;
+        let method = match ty.method {
+            AuthMethod::Push => PushMethod::NoPin,
+            AuthMethod::PushPin => PushMethod::Pin,
+            AuthMethod::PushFingerprint => PushMethod::Fingerprint,
+            AuthMethod::Sms | AuthMethod::Email => {
+                if let Some(url) = &input.callback_url {
+                    self.check_callback(tenant, url).await?;
+                }
+                let u = self.login_user(tenant, user).await?;
+                return self.start_code(tenant, &u, &input, &name, &ty, false).await;
+            }
+            _ => {
+                return Err(CoreError::Refused {
+                    kind: Refusal::Unprocessable,
+                    code: "auth_type_unavailable",
+                    message: "this authentication type's method cannot be started yet".into(),
+                    attempts_left: None,
+                });
+            }
+        };
+        if !ty.enabled {
+            return Err(CoreError::refused(Refusal::Forbidden, "auth_type_disabled", "this type is switched off"));
         }
         let delivery = input.orchestration_delivery.clone().unwrap_or_else(|| "pushNotification".to_owned());
         if delivery != "pushNotification" && delivery != "requestMessage" {
@@ -228,25 +275,20 @@ impl Core {
                 "push login is switched off for this tenant",
             ));
         }
-        let r = UserRef::parse(user)?;
-        if r.domain != tenant.domain {
-            return Err(CoreError::NotFound(Entity::User));
-        }
-        let u = self.user_in(tenant, r.user_id.as_str()).await?;
         if let Some(url) = &input.callback_url {
             self.check_callback(tenant, url).await?;
         }
-        match u.status {
-            UserStatus::Active => {}
-            UserStatus::Locked => {
-                return Err(CoreError::refused(Refusal::Forbidden, "user_locked", "the user is locked"));
-            }
-            UserStatus::Disabled => {
-                return Err(CoreError::refused(Refusal::Forbidden, "user_disabled", "the user is disabled"));
-            }
-        }
+        let u = self.login_user(tenant, user).await?;
         let devices: Vec<Device> =
             self.store.user_devices(&u.id).await?.into_iter().filter(|d| d.state == DeviceState::Active).collect();
+        if devices.is_empty()
+            && let Some(fallback) = &ty.fallback
+        {
+            let fty = self.auth_type(tenant, fallback).await?;
+            if let Some(fty) = fty.filter(|f| matches!(f.method, AuthMethod::Sms | AuthMethod::Email)) {
+                return self.start_code(tenant, &u, &input, fallback, &fty, true).await;
+            }
+        }
         let (number, number_choices) = if tenant.settings.number_matching {
             self.numbers().map(|(n, c)| (Some(n), c))?
         } else {
@@ -307,6 +349,22 @@ impl Core {
         Ok(LoginOutput::of(&session, input.session_id, &self.public_url))
     }
 
+    /// The active user `user` (`userID@domain`) of `tenant`, for a login.
+    async fn login_user(&self, tenant: &Tenant, user: &str) -> Result<crate::user::User, CoreError> {
+        let r = UserRef::parse(user)?;
+        if r.domain != tenant.domain {
+            return Err(CoreError::NotFound(Entity::User));
+        }
+        let u = self.user_in(tenant, r.user_id.as_str()).await?;
+        match u.status {
+            UserStatus::Active => Ok(u),
+            UserStatus::Locked => Err(CoreError::refused(Refusal::Forbidden, "user_locked", "the user is locked")),
+            UserStatus::Disabled => {
+                Err(CoreError::refused(Refusal::Forbidden, "user_disabled", "the user is disabled"))
+            }
+        }
+    }
+
     /// `GET /v1/sessions/{requestID}`: the state now, or after up to `wait` seconds.
     pub async fn session_status(
         &self,
@@ -328,11 +386,13 @@ impl Core {
         } else {
             s
         };
-        Ok(LoginOutput::of(&s, None, &self.public_url))
+        let mut out = LoginOutput::of(&s, None, &self.public_url);
+        out.votp_response = self.custom_code(&s).await?;
+        Ok(out)
     }
 
     /// The session, moved to `Timeout` first if it is pending past its expiry.
-    async fn current_session(&self, id: &str) -> Result<Option<Session>, CoreError> {
+    pub(crate) async fn current_session(&self, id: &str) -> Result<Option<Session>, CoreError> {
         let Some(s) = self.store.session(id).await? else { return Ok(None) };
         let now = self.clock.now();
         if s.state == SessionState::Pending && now >= s.expires_at {
@@ -365,7 +425,7 @@ impl Core {
     }
 
     /// End `session` in `to` if it is still pending, and wake its waiters; the final state.
-    async fn end_session(
+    pub(crate) async fn end_session(
         &self,
         s: &Session,
         to: SessionState,
@@ -422,7 +482,7 @@ impl Core {
     async fn device_session(&self, device: &Device, request_id: &str) -> Result<Session, CoreError> {
         self.current_session(request_id)
             .await?
-            .filter(|s| s.user_pk == device.user_pk && s.tenant_id == device.tenant_id)
+            .filter(|s| s.user_pk == device.user_pk && s.tenant_id == device.tenant_id && s.method != PushMethod::Otp)
             .ok_or(CoreError::NotFound(Entity::Session))
     }
 
@@ -515,7 +575,7 @@ impl Core {
     }
 }
 
-fn closed(state: SessionState) -> CoreError {
+pub(crate) fn closed(state: SessionState) -> CoreError {
     CoreError::refused(Refusal::Conflict, "session_closed", format!("the request has ended: {}", state.as_str()))
 }
 

@@ -176,6 +176,8 @@ pub struct Core {
     pub sealer: Arc<crate::seal::Sealer>,
     /// SMS and e-mail providers for tenants that configure none (config file).
     pub default_providers: Arc<crate::providers::ProvidersInput>,
+    /// Whether `votpCustomDelivery` may be used (deployment-wide, off by default).
+    pub custom_delivery: bool,
 }
 
 /// A random master key for a core that is never given one (tests, tools); secrets it
@@ -244,6 +246,7 @@ impl Core {
             public_url: "http://127.0.0.1:8080".to_owned(),
             sealer: Arc::new(crate::seal::Sealer::new(&ephemeral_key())),
             default_providers: Arc::default(),
+            custom_delivery: false,
         }
     }
 

@@ -320,6 +320,9 @@ pub struct SmsPayload {
     pub text: String,
     /// Authentication type (chooses the sender ID).
     pub auth_type: String,
+    /// The sender the authentication type names, before the provider's per-type ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender: Option<String>,
 }
 
 /// The e-mail outbox payload.
@@ -759,7 +762,7 @@ impl Core {
     /// Every push app's view.
     pub async fn push_apps(&self) -> Result<Vec<Value>, CoreError> {
         let mut out = Vec::new();
-        for (_, doc) in self.store.list_config_docs(DOC_PUSH_APP).await? {
+        for (_, doc) in self.store.list_config_docs(DOC_PUSH_APP, "").await? {
             let doc: SealedDoc =
                 serde_json::from_str(&doc).map_err(|_| CoreError::Internal("damaged provider document".into()))?;
             out.push(doc.view);
@@ -839,7 +842,8 @@ impl Core {
         auth_type: &str,
     ) -> Result<String, CoreError> {
         validate::phone(to).map_err(|m| CoreError::invalid("to", m))?;
-        let payload = SmsPayload { to: to.to_owned(), text: text.to_owned(), auth_type: auth_type.to_owned() };
+        let payload =
+            SmsPayload { to: to.to_owned(), text: text.to_owned(), auth_type: auth_type.to_owned(), sender: None };
         self.enqueue_message(tenant, OutboxKind::Sms, to, &payload).await
     }
 
@@ -871,6 +875,8 @@ impl Core {
         let now = self.clock.now();
         let id = crate::random::new_id(&*self.random)?;
         let body = serde_json::to_string(payload).map_err(|e| CoreError::Internal(e.to_string()))?;
+        // SMS and e-mail payloads hold contacts (and codes): sealed at rest.
+        let body = self.sealer.seal(&*self.random, &body)?;
         let m =
             OutboxMessage::new(id.clone(), &tenant.id, kind, target, body, now, now.plus_millis(MESSAGE_LIFETIME_MS));
         self.store.enqueue(&[m]).await?;

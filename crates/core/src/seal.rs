@@ -13,6 +13,7 @@ use crate::random::Random;
 /// Seals and opens secrets with the master key.
 pub struct Sealer {
     cipher: Aes256Gcm,
+    mac_key: [u8; 32],
 }
 
 impl std::fmt::Debug for Sealer {
@@ -24,7 +25,28 @@ impl std::fmt::Debug for Sealer {
 impl Sealer {
     /// A sealer with the 32-byte `key`.
     pub fn new(key: &[u8; 32]) -> Sealer {
-        Sealer { cipher: Aes256Gcm::new(&(*key).into()) }
+        use hmac::{Hmac, Mac};
+        let mac_key = match <Hmac<sha2::Sha256> as Mac>::new_from_slice(key) {
+            Ok(mut m) => {
+                m.update(b"countersign code hash v1");
+                m.finalize().into_bytes().into()
+            }
+            Err(_) => [0u8; 32],
+        };
+        Sealer { cipher: Aes256Gcm::new(&(*key).into()), mac_key }
+    }
+
+    /// Hex HMAC-SHA256 of `data` under a key derived from the master key: how one-time
+    /// codes are stored (a database alone does not reveal them).
+    pub fn mac(&self, data: &str) -> String {
+        use hmac::{Hmac, Mac};
+        match <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.mac_key) {
+            Ok(mut m) => {
+                m.update(data.as_bytes());
+                hex::encode(m.finalize().into_bytes())
+            }
+            Err(_) => String::new(),
+        }
     }
 
     /// `v1.` + base64url(nonce ‖ ciphertext ‖ tag).

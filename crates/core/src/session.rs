@@ -83,6 +83,10 @@ pub enum PushMethod {
     Pin,
     /// The biometric key must sign (or the PIN key, as fallback).
     Fingerprint,
+    /// Not a push: a one-time code sent by SMS or e-mail (docs/otp.md). Devices never
+    /// see such sessions.
+    #[serde(rename = "OTP")]
+    Otp,
 }
 
 impl PushMethod {
@@ -92,12 +96,13 @@ impl PushMethod {
             PushMethod::NoPin => "NoPIN",
             PushMethod::Pin => "PIN",
             PushMethod::Fingerprint => "Fingerprint",
+            PushMethod::Otp => "OTP",
         }
     }
 
     /// Read the stored text.
     pub fn from_stored(s: &str) -> Option<Self> {
-        [Self::NoPin, Self::Pin, Self::Fingerprint].into_iter().find(|v| v.as_str() == s)
+        [Self::NoPin, Self::Pin, Self::Fingerprint, Self::Otp].into_iter().find(|v| v.as_str() == s)
     }
 
     /// The method a `passKey` keyword selects (`push` means `NoPIN`).
@@ -109,6 +114,27 @@ impl PushMethod {
             _ => None,
         }
     }
+}
+
+/// The code of a code session (docs/otp.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionCode {
+    /// The session.
+    pub session_id: String,
+    /// HMAC of the code under the master key's code-hash key.
+    pub code_hash: String,
+    /// Wrong codes so far.
+    pub attempts: u32,
+    /// Wrong codes allowed (0: unlimited).
+    pub max_attempts: u32,
+    /// Resends so far.
+    pub resends: u32,
+    /// Resends allowed.
+    pub max_resends: u32,
+    /// The outbox message that delivered it (none with custom delivery).
+    pub message_id: Option<String>,
+    /// The code, sealed, for custom delivery only.
+    pub custom_code: Option<String>,
 }
 
 /// A login session as stored.

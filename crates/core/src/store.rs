@@ -95,8 +95,8 @@ pub trait AccountStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Remove a configuration document; `false` when there was none.
     async fn delete_config_doc(&self, kind: &str, key: &str) -> Result<bool, StoreError>;
-    /// All documents of a kind, by key.
-    async fn list_config_docs(&self, kind: &str) -> Result<Vec<(String, String)>, StoreError>;
+    /// The documents of a kind whose key starts with `key_prefix`, by key.
+    async fn list_config_docs(&self, kind: &str, key_prefix: &str) -> Result<Vec<(String, String)>, StoreError>;
     /// Replace a user's mutable fields; `NotFound` when gone.
     async fn update_user(&self, user: &User) -> Result<(), StoreError>;
     /// Delete a user; `false` when it did not exist.
@@ -200,6 +200,27 @@ pub trait MobileStore: Send + Sync {
 
     /// Insert a session and the messages it sends, in one transaction.
     async fn insert_session(&self, session: &Session, outbox: &[OutboxMessage]) -> Result<(), StoreError>;
+    /// Insert a code session, its code and the message that delivers it, in one transaction.
+    async fn insert_code_session(
+        &self,
+        session: &Session,
+        code: &crate::session::SessionCode,
+        outbox: &[OutboxMessage],
+    ) -> Result<(), StoreError>;
+    /// The code of a code session.
+    async fn session_code(&self, session_id: &str) -> Result<Option<crate::session::SessionCode>, StoreError>;
+    /// Count a wrong code; the attempts made so far.
+    async fn code_attempt(&self, session_id: &str) -> Result<u32, StoreError>;
+    /// If fewer than the allowed resends were made, count one and enqueue a copy of the
+    /// first message (same payload) with ID `message_id`, due `now`, dying at
+    /// `deadline`; the resends made, or `None` at the limit.
+    async fn resend_code(
+        &self,
+        session_id: &str,
+        message_id: &str,
+        now: Timestamp,
+        deadline: Timestamp,
+    ) -> Result<Option<u32>, StoreError>;
     /// The session with this request ID.
     async fn session(&self, id: &str) -> Result<Option<Session>, StoreError>;
     /// Apply `transition` if the session is still in its `from` state, enqueueing

@@ -49,8 +49,8 @@ fn transport(w: &Worker, cfg: &EmailConfig) -> Result<AsyncSmtpTransport<Tokio1E
 
 /// Send one e-mail from the outbox.
 pub(crate) async fn send(w: &Worker, m: &OutboxMessage) -> Result<(), Failure> {
-    let payload: EmailPayload =
-        serde_json::from_str(&m.payload).map_err(|_| Failure::Permanent("damaged e-mail payload".into()))?;
+    let payload: EmailPayload = serde_json::from_str(&crate::open_payload(w, m)?)
+        .map_err(|_| Failure::Permanent("damaged e-mail payload".into()))?;
     let providers = w.core.providers_for(&m.tenant_id).await.map_err(core_failure)?;
     let Some(cfg) = providers.email else {
         return Err(Failure::Permanent("no SMTP server is configured for this tenant".into()));

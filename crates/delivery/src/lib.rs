@@ -319,6 +319,15 @@ impl Worker {
     }
 }
 
+/// The payload as sent: SMS and e-mail payloads are sealed at rest.
+pub(crate) fn open_payload(w: &Worker, m: &OutboxMessage) -> Result<String, Failure> {
+    if m.payload.starts_with("v1.") {
+        w.core.sealer.open(&m.payload).map_err(|e| Failure::Permanent(e.to_string()))
+    } else {
+        Ok(m.payload.clone())
+    }
+}
+
 pub(crate) fn storage(e: countersign_core::StoreError) -> Failure {
     Failure::Transient(format!("storage: {e}"))
 }

@@ -11,8 +11,8 @@ use crate::{Failure, Worker, classify, core_failure, without_url};
 
 /// Send one SMS from the outbox.
 pub(crate) async fn send(w: &Worker, m: &OutboxMessage) -> Result<(), Failure> {
-    let payload: SmsPayload =
-        serde_json::from_str(&m.payload).map_err(|_| Failure::Permanent("damaged SMS payload".into()))?;
+    let payload: SmsPayload = serde_json::from_str(&crate::open_payload(w, m)?)
+        .map_err(|_| Failure::Permanent("damaged SMS payload".into()))?;
     let providers = w.core.providers_for(&m.tenant_id).await.map_err(core_failure)?;
     match providers.sms {
         Some(SmsConfig::Twilio(t)) => twilio(w, &t, &payload).await,
@@ -22,7 +22,7 @@ pub(crate) async fn send(w: &Worker, m: &OutboxMessage) -> Result<(), Failure> {
 }
 
 async fn twilio(w: &Worker, cfg: &TwilioConfig, p: &SmsPayload) -> Result<(), Failure> {
-    let sender = cfg.sender_ids.get(&p.auth_type).filter(|s| **s != cfg.from);
+    let sender = p.sender.as_ref().or_else(|| cfg.sender_ids.get(&p.auth_type)).filter(|s| **s != cfg.from);
     if let Some(sender) = sender {
         match twilio_once(w, cfg, p, sender).await {
             Err(Failure::Permanent(e)) if e.starts_with("Twilio answered 400") => {
@@ -79,7 +79,8 @@ fn form_escape(s: &str) -> String {
 
 /// The gateway request body for a message.
 pub fn gateway_body(cfg: &HttpSmsConfig, p: &SmsPayload) -> String {
-    let from = cfg.sender_ids.get(&p.auth_type).or(cfg.from.as_ref()).cloned().unwrap_or_default();
+    let from = p.sender.as_ref().or_else(|| cfg.sender_ids.get(&p.auth_type)).or(cfg.from.as_ref()).cloned();
+    let from = from.unwrap_or_default();
     let values = BTreeMap::from([("to", p.to.clone()), ("text", p.text.clone()), ("from", from)]);
     let escape = if cfg.content_type == "application/json" { json_escape } else { form_escape };
     providers::fill(&cfg.body, &values, escape)
@@ -123,7 +124,12 @@ mod tests {
 
     #[test]
     fn gateway_bodies_are_escaped_for_their_type() {
-        let p = SmsPayload { to: "+15550100".into(), text: "Code \"1 2\" & more\n".into(), auth_type: "otp".into() };
+        let p = SmsPayload {
+            to: "+15550100".into(),
+            text: "Code \"1 2\" & more\n".into(),
+            auth_type: "otp".into(),
+            sender: None,
+        };
         let json = gateway_body(&cfg("application/json", r#"{"to":"{{to}}","msg":"{{text}}","from":"{{from}}"}"#), &p);
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(v["msg"], "Code \"1 2\" & more\n");

@@ -51,6 +51,8 @@ pub struct RawConfig {
     pub sms: Option<countersign_core::providers::SmsConfig>,
     /// Default SMTP server for tenants without their own.
     pub email: Option<countersign_core::providers::EmailConfig>,
+    /// Allow `votpCustomDelivery` (codes handed to the relying party).
+    pub votp_custom_delivery: Option<bool>,
 }
 
 /// `[proxy]` as read.
@@ -103,6 +105,8 @@ pub struct Config {
     pub tls_ca_file: Option<String>,
     /// Default SMS and e-mail providers.
     pub providers: countersign_core::providers::ProvidersInput,
+    /// Whether `votpCustomDelivery` may be used.
+    pub votp_custom_delivery: bool,
 }
 
 /// The default listen address.
@@ -153,6 +157,12 @@ impl RawConfig {
             tls_ca_file: env("COUNTERSIGN_TLS_CA_FILE"),
             sms: None,
             email: None,
+            votp_custom_delivery: match env("COUNTERSIGN_VOTP_CUSTOM_DELIVERY").as_deref() {
+                None => None,
+                Some("true" | "1") => Some(true),
+                Some("false" | "0") => Some(false),
+                Some(_) => return Err("COUNTERSIGN_VOTP_CUSTOM_DELIVERY must be true or false".into()),
+            },
         })
     }
 
@@ -173,6 +183,7 @@ impl RawConfig {
             tls_ca_file: over.tls_ca_file.or(self.tls_ca_file),
             sms: over.sms.or(self.sms),
             email: over.email.or(self.email),
+            votp_custom_delivery: over.votp_custom_delivery.or(self.votp_custom_delivery),
         }
     }
 
@@ -221,6 +232,7 @@ impl RawConfig {
             other => other.to_string(),
         })?;
         Ok(Config {
+            votp_custom_delivery: self.votp_custom_delivery.unwrap_or(false),
             proxy,
             tls_ca_file: self.tls_ca_file,
             providers,

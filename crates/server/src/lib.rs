@@ -68,7 +68,8 @@ pub async fn serve_on(
     config: &Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
-    let core = core.with_default_providers(config.providers.clone());
+    let mut core = core.with_default_providers(config.providers.clone());
+    core.custom_delivery = config.votp_custom_delivery;
     let app = countersign_http::app(core.clone(), &HttpConfig { body_limit_bytes: config.body_limit_bytes });
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
     let extra_roots_pem = match &config.tls_ca_file {

@@ -311,6 +311,9 @@ backend_tests! {
             ("/admin/v1/tenants/{domain}/providers", &["get", "put"]),
             ("/admin/v1/tenants/{domain}/providers/test", &["post"]),
             ("/mobile/v1/apps/{appID}/webpush", &["get"]),
+            ("/v1/sessions/{requestID}/resend", &["post"]),
+            ("/admin/v1/tenants/{domain}/auth-types", &["get"]),
+            ("/admin/v1/tenants/{domain}/auth-types/{name}", &["put", "delete"]),
             ("/healthz", &["get"]), ("/readyz", &["get"]), ("/metrics", &["get"]),
             ("/openapi.json", &["get"]), ("/docs", &["get"]),
         ] {
@@ -318,7 +321,7 @@ backend_tests! {
                 assert!(paths.get(path).and_then(|p| p.get(*m)).is_some(), "{m} {path} missing from /openapi.json");
             }
         }
-        assert_eq!(paths.len(), 37, "a route was added: list it above");
+        assert_eq!(paths.len(), 40, "a route was added: list it above");
         assert!(api["components"]["schemas"]["ErrorBody"].is_object());
         assert!(api["components"]["securitySchemes"]["adminToken"].is_object());
 

@@ -12,6 +12,7 @@ pub(crate) const SQLITE: &[Step] = &[
     (3, "outbox", include_str!("../migrations/sqlite/0003_outbox.sql")),
     (4, "callbacks", include_str!("../migrations/sqlite/0004_callbacks.sql")),
     (5, "providers", include_str!("../migrations/sqlite/0005_providers.sql")),
+    (6, "codes", include_str!("../migrations/sqlite/0006_codes.sql")),
 ];
 
 pub(crate) const POSTGRES: &[Step] = &[
@@ -20,6 +21,7 @@ pub(crate) const POSTGRES: &[Step] = &[
     (3, "outbox", include_str!("../migrations/postgres/0003_outbox.sql")),
     (4, "callbacks", include_str!("../migrations/postgres/0004_callbacks.sql")),
     (5, "providers", include_str!("../migrations/postgres/0005_providers.sql")),
+    (6, "codes", include_str!("../migrations/postgres/0006_codes.sql")),
 ];
 
 pub(crate) fn migrator(steps: &[Step]) -> Migrator {

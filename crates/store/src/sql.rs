@@ -265,9 +265,13 @@ macro_rules! sql_store {
                 Ok(done.rows_affected() == 1)
             }
 
-            async fn list_config_docs(&self, kind: &str) -> Result<Vec<(String, String)>, StoreError> {
-                sqlx::query("SELECT doc_key, doc FROM config_docs WHERE kind = $1 ORDER BY doc_key LIMIT 1000")
-                    .bind(kind)
+            async fn list_config_docs(&self, kind: &str, key_prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
+                sqlx::query(
+                    "SELECT doc_key, doc FROM config_docs WHERE kind = $1 AND substr(doc_key, 1, length($2)) = $2 \
+                     ORDER BY doc_key LIMIT 1000",
+                )
+                .bind(kind)
+                .bind(key_prefix)
                     .fetch_all(&self.pool)
                     .await
                     .map_err(db_err)?

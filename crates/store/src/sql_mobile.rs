@@ -56,6 +56,39 @@ macro_rules! sql_mobile {
             })
         }
 
+        async fn insert_session_row<'e, E>(exec: E, s: &Session) -> Result<(), StoreError>
+        where
+            E: sqlx::Executor<'e, Database = $db>,
+        {
+            let choices: Vec<String> = s.number_choices.iter().map(u8::to_string).collect();
+            sqlx::query(
+                "INSERT INTO sessions (id, tenant_id, user_pk, method, state, message, context, nonce, number, \
+                 number_choices, delivery, created_at, expires_at, decided_at, device_id, reason, callback_url) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+            )
+            .bind(&s.id)
+            .bind(&s.tenant_id)
+            .bind(&s.user_pk)
+            .bind(s.method.as_str())
+            .bind(s.state.as_str())
+            .bind(&s.message)
+            .bind(json_text(&s.context)?)
+            .bind(&s.nonce)
+            .bind(s.number.map(i64::from))
+            .bind(choices.join(","))
+            .bind(&s.delivery)
+            .bind(s.created_at.millis())
+            .bind(s.expires_at.millis())
+            .bind(s.decided_at.map(Timestamp::millis))
+            .bind(&s.device_id)
+            .bind(&s.reason)
+            .bind(&s.callback_url)
+            .execute(exec)
+            .await
+            .map_err(db_err)?;
+            Ok(())
+        }
+
         fn session_from(r: &DbRow) -> Result<Session, StoreError> {
             let method: String = r.try_get("method").map_err(db_err)?;
             let state: String = r.try_get("state").map_err(db_err)?;
@@ -312,29 +345,34 @@ macro_rules! sql_mobile {
 
             async fn insert_session(&self, s: &Session, outbox: &[OutboxMessage]) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin().await.map_err(db_err)?;
-                let choices: Vec<String> = s.number_choices.iter().map(u8::to_string).collect();
+                insert_session_row(&mut *tx, s).await?;
+                for m in outbox {
+                    insert_outbox(&mut *tx, m).await?;
+                }
+                tx.commit().await.map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn insert_code_session(
+                &self,
+                s: &Session,
+                c: &countersign_core::session::SessionCode,
+                outbox: &[OutboxMessage],
+            ) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                insert_session_row(&mut *tx, s).await?;
                 sqlx::query(
-                    "INSERT INTO sessions (id, tenant_id, user_pk, method, state, message, context, nonce, number, \
-                     number_choices, delivery, created_at, expires_at, decided_at, device_id, reason, callback_url) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                    "INSERT INTO session_codes (session_id, code_hash, attempts, max_attempts, resends, max_resends, \
+                     message_id, custom_code) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 )
-                .bind(&s.id)
-                .bind(&s.tenant_id)
-                .bind(&s.user_pk)
-                .bind(s.method.as_str())
-                .bind(s.state.as_str())
-                .bind(&s.message)
-                .bind(json_text(&s.context)?)
-                .bind(&s.nonce)
-                .bind(s.number.map(i64::from))
-                .bind(choices.join(","))
-                .bind(&s.delivery)
-                .bind(s.created_at.millis())
-                .bind(s.expires_at.millis())
-                .bind(s.decided_at.map(Timestamp::millis))
-                .bind(&s.device_id)
-                .bind(&s.reason)
-                .bind(&s.callback_url)
+                .bind(&c.session_id)
+                .bind(&c.code_hash)
+                .bind(i64::from(c.attempts))
+                .bind(i64::from(c.max_attempts))
+                .bind(i64::from(c.resends))
+                .bind(i64::from(c.max_resends))
+                .bind(&c.message_id)
+                .bind(&c.custom_code)
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
@@ -343,6 +381,69 @@ macro_rules! sql_mobile {
                 }
                 tx.commit().await.map_err(db_err)?;
                 Ok(())
+            }
+
+            async fn session_code(&self, session_id: &str) -> Result<Option<countersign_core::session::SessionCode>, StoreError> {
+                one_by(&self.pool, "SELECT * FROM session_codes WHERE session_id = $1", session_id, |r| {
+                    Ok(countersign_core::session::SessionCode {
+                        session_id: r.try_get("session_id").map_err(db_err)?,
+                        code_hash: r.try_get("code_hash").map_err(db_err)?,
+                        attempts: int(r, "attempts")?,
+                        max_attempts: int(r, "max_attempts")?,
+                        resends: int(r, "resends")?,
+                        max_resends: int(r, "max_resends")?,
+                        message_id: r.try_get("message_id").map_err(db_err)?,
+                        custom_code: r.try_get("custom_code").map_err(db_err)?,
+                    })
+                })
+                .await
+            }
+
+            async fn code_attempt(&self, session_id: &str) -> Result<u32, StoreError> {
+                let row = sqlx::query(
+                    "UPDATE session_codes SET attempts = attempts + 1 WHERE session_id = $1 RETURNING attempts",
+                )
+                .bind(session_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?
+                .ok_or(StoreError::NotFound)?;
+                int(&row, "attempts")
+            }
+
+            async fn resend_code(
+                &self,
+                session_id: &str,
+                message_id: &str,
+                now: Timestamp,
+                deadline: Timestamp,
+            ) -> Result<Option<u32>, StoreError> {
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let row = sqlx::query(
+                    "UPDATE session_codes SET resends = resends + 1 WHERE session_id = $1 AND resends < max_resends \
+                     AND message_id IS NOT NULL RETURNING resends, message_id",
+                )
+                .bind(session_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                let Some(row) = row else { return Ok(None) };
+                let first: String = row.try_get("message_id").map_err(db_err)?;
+                sqlx::query(
+                    "INSERT INTO outbox (id, tenant_id, kind, target, payload, state, attempts, next_attempt_at, deadline, \
+                     last_error, locked_until, created_at, sent_at) SELECT $1, tenant_id, kind, target, payload, 'queued', \
+                     0, $2, $3, NULL, NULL, $2, NULL FROM outbox WHERE id = $4",
+                )
+                .bind(message_id)
+                .bind(now.millis())
+                .bind(deadline.millis())
+                .bind(&first)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                let n = int(&row, "resends")?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(Some(n))
             }
 
             async fn session(&self, id: &str) -> Result<Option<Session>, StoreError> {
@@ -395,7 +496,7 @@ macro_rules! sql_mobile {
             async fn pending_sessions(&self, user_pk: &str, now: Timestamp) -> Result<Vec<Session>, StoreError> {
                 sqlx::query(
                     "SELECT * FROM sessions WHERE user_pk = $1 AND state = 'Pending' AND expires_at > $2 \
-                     ORDER BY created_at, id",
+                     AND method <> 'OTP' ORDER BY created_at, id",
                 )
                 .bind(user_pk)
                 .bind(now.millis())

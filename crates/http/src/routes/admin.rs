@@ -38,6 +38,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_app, put_app, delete_app))
         .routes(routes!(get_providers, put_providers))
         .routes(routes!(test_message))
+        .routes(routes!(list_auth_types))
+        .routes(routes!(put_auth_type, delete_auth_type))
         .routes(routes!(get_callbacks, put_callbacks))
         .routes(routes!(new_callback_secret))
         .routes(routes!(create_admin_token, list_admin_tokens))
@@ -471,4 +473,46 @@ async fn test_message(
 ) -> Result<(StatusCode, Json<QueuedMessage>), ApiError> {
     let message_id = s.core.send_test_message(&domain, input).await?;
     Ok((StatusCode::ACCEPTED, Json(QueuedMessage { message_id })))
+}
+
+/// The tenant's authentication types: the built-in ones (as adjusted) and its own.
+#[utoipa::path(get, path = "/admin/v1/tenants/{domain}/auth-types", tag = "admin", params(("domain" = String, Path)),
+    security(("adminToken" = [])),
+    responses((status = 200, body = Vec<countersign_core::otp::AuthTypeView>), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+async fn list_auth_types(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath(domain): ApiPath<String>,
+) -> Result<Json<Vec<countersign_core::otp::AuthTypeView>>, ApiError> {
+    Ok(Json(s.core.auth_types(&domain).await?))
+}
+
+/// Adjust a built-in authentication type or add one (docs/otp.md).
+#[utoipa::path(put, path = "/admin/v1/tenants/{domain}/auth-types/{name}", tag = "admin",
+    params(("domain" = String, Path), ("name" = String, Path)), request_body = countersign_core::otp::AuthType,
+    security(("adminToken" = [])),
+    responses((status = 200, body = countersign_core::otp::AuthTypeView), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn put_auth_type(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath((domain, name)): ApiPath<(String, String)>,
+    ApiJson(input): ApiJson<countersign_core::otp::AuthType>,
+) -> Result<Json<countersign_core::otp::AuthTypeView>, ApiError> {
+    Ok(Json(s.core.set_auth_type(&domain, &name, input).await?))
+}
+
+/// Remove a tenant's own type, or return a built-in one to its defaults.
+#[utoipa::path(delete, path = "/admin/v1/tenants/{domain}/auth-types/{name}", tag = "admin",
+    params(("domain" = String, Path), ("name" = String, Path)), security(("adminToken" = [])),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn delete_auth_type(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath((domain, name)): ApiPath<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    s.core.delete_auth_type(&domain, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

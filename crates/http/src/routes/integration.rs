@@ -29,6 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(activation_svg))
         .routes(routes!(login))
         .routes(routes!(session_status))
+        .routes(routes!(resend))
 }
 
 /// The account state of `userID@domain`: check it before starting a login. A user of
@@ -154,4 +155,18 @@ async fn session_status(
     ApiQuery(q): ApiQuery<StatusQuery>,
 ) -> Result<Json<LoginOutput>, ApiError> {
     Ok(Json(s.core.session_status(&auth.tenant, &id, q.wait).await?))
+}
+
+/// Send a code session's message again (the same code), within the type's `maxResends`.
+#[utoipa::path(post, path = "/v1/sessions/{requestID}/resend", tag = "integration",
+    params(("requestID" = String, Path)), security(("apiKey" = []), ("apiKeyBasic" = [])),
+    responses((status = 202, body = countersign_core::otp::ResendOutput), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "resend_limit, resend_disabled, session_closed")))]
+async fn resend(
+    auth: TenantAuth,
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<(axum::http::StatusCode, Json<countersign_core::otp::ResendOutput>), ApiError> {
+    Ok((axum::http::StatusCode::ACCEPTED, Json(s.core.resend(&auth.tenant, &id).await?)))
 }
