@@ -139,7 +139,8 @@ impl AuthType {
     }
 
     /// The built-in type names.
-    pub const BUILTIN: [&'static str; 8] = ["push", "NoPIN", "PIN", "Fingerprint", "sms", "email", "votp", "votpCustomDelivery"];
+    pub const BUILTIN: [&'static str; 8] =
+        ["push", "NoPIN", "PIN", "Fingerprint", "sms", "email", "votp", "votpCustomDelivery"];
 
     fn validate(&self, name: &str) -> Result<(), CoreError> {
         let ok_name = !name.is_empty()
@@ -164,7 +165,8 @@ impl AuthType {
             return Err(CoreError::invalid("fallback", "a type cannot fall back to itself"));
         }
         if let Some(s) = &self.sender_id {
-            let ok = (1..=15).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '+' || c == ' ');
+            let ok =
+                (1..=15).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '+' || c == ' ');
             if !ok {
                 return Err(CoreError::invalid("senderID", "a phone number, short code or alphanumeric sender ID"));
             }
@@ -192,7 +194,9 @@ impl AuthType {
             .or_else(|| self.messages.get(primary))
             .or_else(|| self.messages.get("en"))
             .cloned()
-            .unwrap_or_else(|| "Your {domain} verification code is {code}. It expires in {minutes} minutes.".to_owned());
+            .unwrap_or_else(|| {
+                "Your {domain} verification code is {code}. It expires in {minutes} minutes.".to_owned()
+            });
         let mut text = if template.contains("{code}") {
             template
                 .replace("{minutes}", &self.ttl_seconds.div_ceil(60).to_string())
@@ -281,7 +285,12 @@ impl Core {
             };
             out.push(AuthTypeView { name: name.to_owned(), builtin: true, customised, settings });
         }
-        out.extend(own.into_iter().map(|(name, settings)| AuthTypeView { name, builtin: false, customised: true, settings }));
+        out.extend(own.into_iter().map(|(name, settings)| AuthTypeView {
+            name,
+            builtin: false,
+            customised: true,
+            settings,
+        }));
         Ok(out)
     }
 
@@ -296,7 +305,9 @@ impl Core {
             }
         }
         let doc = serde_json::to_string(&t).map_err(|e| CoreError::Internal(e.to_string()))?;
-        self.store.set_config_doc(DOC_AUTH_TYPE, &key_of(&tenant, name), Some(&tenant.id), &doc, self.clock.now()).await?;
+        self.store
+            .set_config_doc(DOC_AUTH_TYPE, &key_of(&tenant, name), Some(&tenant.id), &doc, self.clock.now())
+            .await?;
         let builtin = AuthType::builtin(name).is_some();
         Ok(AuthTypeView { name: name.to_owned(), builtin, customised: true, settings: t })
     }

@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
 
+pub mod peers;
+
 use countersign::config::RawConfig;
 use countersign_core::ops::Core;
 use countersign_store::testing::{Backend, TestDb};
