@@ -21,6 +21,8 @@ pub enum Entity {
     Session,
     /// A push app (credentials per platform).
     App,
+    /// An OATH token.
+    Token,
 }
 
 impl Entity {
@@ -35,6 +37,7 @@ impl Entity {
             Entity::Device => "device",
             Entity::Session => "request",
             Entity::App => "app",
+            Entity::Token => "token",
         }
     }
 }

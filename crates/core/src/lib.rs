@@ -13,6 +13,7 @@ pub mod device;
 pub mod error;
 pub mod login;
 pub mod mobile;
+pub mod oath;
 pub mod ops;
 pub mod otp;
 pub mod outbox;
@@ -22,6 +23,7 @@ pub mod seal;
 pub mod session;
 pub mod store;
 pub mod tenant;
+pub mod tokens;
 pub mod user;
 pub mod validate;
 

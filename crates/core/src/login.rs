@@ -41,6 +41,9 @@ pub struct LoginInput {
     /// The code session a one-time code is checked against.
     #[serde(default, rename = "requestID")]
     pub request_id: Option<String>,
+    /// The code of the user's TOTP/HOTP token (with `passKey` `totp`; docs/tokens.md).
+    #[serde(default)]
+    pub otp: Option<String>,
     /// Language of the message sent (default: the user's locale, else `en`).
     #[serde(default)]
     pub language_code: Option<String>,
@@ -232,10 +235,25 @@ impl Core {
             let u = self.login_user(tenant, user).await?;
             return self.verify_code(tenant, &u, &rid, &input.pass_key, input.session_id.clone()).await;
         }
+        if let Some(otp) = input.otp.clone() {
+            let u = self.login_user(tenant, user).await?;
+            return self.token_login(tenant, &u, &otp, &input).await;
+        }
         let name = input.pass_key.clone();
-        let ty = self.auth_type(tenant, &name).await?.ok_or_else(|| {
-            CoreError::invalid("passKey", "passKey names no authentication type of this tenant (see docs/otp.md)")
-        })?;
+        let ty = match self.auth_type(tenant, &name).await? {
+            Some(t) => t,
+            // A token code sent as the passKey itself, as OneSpan integrations do.
+            None if (6..=8).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_digit()) => {
+                let u = self.login_user(tenant, user).await?;
+                return self.token_login(tenant, &u, &name, &input).await;
+            }
+            None => {
+                return Err(CoreError::invalid(
+                    "passKey",
+                    "passKey names no authentication type of this tenant (see docs/otp.md)",
+                ));
+            }
+        };
         let method = match ty.method {
             AuthMethod::Push => PushMethod::NoPin,
             AuthMethod::PushPin => PushMethod::Pin,
@@ -246,6 +264,9 @@ impl Core {
                 }
                 let u = self.login_user(tenant, user).await?;
                 return self.start_code(tenant, &u, &input, &name, &ty, false).await;
+            }
+            AuthMethod::Totp => {
+                return Err(CoreError::invalid("otp", "a token login carries the token's code in otp"));
             }
             _ => {
                 return Err(CoreError::Refused {

@@ -129,6 +129,7 @@ impl AuthType {
             "Fingerprint" => AuthType::of(AuthMethod::PushFingerprint),
             "sms" => AuthType::of(AuthMethod::Sms),
             "email" => AuthType::of(AuthMethod::Email),
+            "totp" => AuthType::of(AuthMethod::Totp),
             "votp" => AuthType { follow_user_delivery: true, ..AuthType::of(AuthMethod::Sms) },
             "votpCustomDelivery" => {
                 AuthType { follow_user_delivery: true, custom_delivery: true, ..AuthType::of(AuthMethod::Sms) }
@@ -139,8 +140,8 @@ impl AuthType {
     }
 
     /// The built-in type names.
-    pub const BUILTIN: [&'static str; 8] =
-        ["push", "NoPIN", "PIN", "Fingerprint", "sms", "email", "votp", "votpCustomDelivery"];
+    pub const BUILTIN: [&'static str; 9] =
+        ["push", "NoPIN", "PIN", "Fingerprint", "sms", "email", "votp", "votpCustomDelivery", "totp"];
 
     fn validate(&self, name: &str) -> Result<(), CoreError> {
         let ok_name = !name.is_empty()

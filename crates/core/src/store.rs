@@ -209,6 +209,42 @@ pub trait MobileStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// The code of a code session.
     async fn session_code(&self, session_id: &str) -> Result<Option<crate::session::SessionCode>, StoreError>;
+    /// Insert tokens, all or none (`Conflict` when a serial exists in the tenant).
+    async fn insert_tokens(&self, tokens: &[crate::tokens::Token]) -> Result<(), StoreError>;
+    /// A token by ID.
+    async fn token(&self, id: &str) -> Result<Option<crate::tokens::Token>, StoreError>;
+    /// A tenant's tokens, by serial (at most 1000).
+    async fn tenant_tokens(&self, tenant_id: &str) -> Result<Vec<crate::tokens::Token>, StoreError>;
+    /// A user's tokens.
+    async fn user_tokens(&self, user_pk: &str) -> Result<Vec<crate::tokens::Token>, StoreError>;
+    /// Assign a token to a user (or none); `false` when there is no such token.
+    async fn set_token_user(&self, id: &str, user_pk: Option<&str>, at: Timestamp) -> Result<bool, StoreError>;
+    /// Move a token's moving factor from `expected` to `new`, reset its failures and set
+    /// its state; `false` when another request moved it first.
+    async fn token_advance(
+        &self,
+        id: &str,
+        expected: i64,
+        new: i64,
+        state: crate::tokens::TokenState,
+        at: Timestamp,
+    ) -> Result<bool, StoreError>;
+    /// Count a wrong code, locking the token at `max` failures; the failures and state.
+    async fn token_failure(
+        &self,
+        id: &str,
+        max: u32,
+        at: Timestamp,
+    ) -> Result<Option<(u32, crate::tokens::TokenState)>, StoreError>;
+    /// Set a token's state and clear its failures; `false` when there is no such token.
+    async fn set_token_state(
+        &self,
+        id: &str,
+        state: crate::tokens::TokenState,
+        at: Timestamp,
+    ) -> Result<bool, StoreError>;
+    /// Remove a token.
+    async fn delete_token(&self, id: &str) -> Result<bool, StoreError>;
     /// Count a wrong code; the attempts made so far.
     async fn code_attempt(&self, session_id: &str) -> Result<u32, StoreError>;
     /// If fewer than the allowed resends were made, count one and enqueue a copy of the

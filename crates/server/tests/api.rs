@@ -314,6 +314,14 @@ backend_tests! {
             ("/v1/sessions/{requestID}/resend", &["post"]),
             ("/admin/v1/tenants/{domain}/auth-types", &["get"]),
             ("/admin/v1/tenants/{domain}/auth-types/{name}", &["put", "delete"]),
+            ("/v1/users/{user}/tokens", &["get", "post"]),
+            ("/v1/users/{user}/tokens/{tokenID}/confirm", &["post"]),
+            ("/admin/v1/tenants/{domain}/tokens", &["get"]),
+            ("/admin/v1/tenants/{domain}/tokens/import", &["post"]),
+            ("/admin/v1/tenants/{domain}/tokens/{tokenID}", &["delete"]),
+            ("/admin/v1/tenants/{domain}/tokens/{tokenID}/user", &["put"]),
+            ("/admin/v1/tenants/{domain}/tokens/{tokenID}/unlock", &["post"]),
+            ("/admin/v1/tenants/{domain}/tokens/{tokenID}/resync", &["post"]),
             ("/healthz", &["get"]), ("/readyz", &["get"]), ("/metrics", &["get"]),
             ("/openapi.json", &["get"]), ("/docs", &["get"]),
         ] {
@@ -321,7 +329,7 @@ backend_tests! {
                 assert!(paths.get(path).and_then(|p| p.get(*m)).is_some(), "{m} {path} missing from /openapi.json");
             }
         }
-        assert_eq!(paths.len(), 40, "a route was added: list it above");
+        assert_eq!(paths.len(), 48, "a route was added: list it above");
         assert!(api["components"]["schemas"]["ErrorBody"].is_object());
         assert!(api["components"]["securitySchemes"]["adminToken"].is_object());
 

@@ -13,6 +13,7 @@ pub(crate) const SQLITE: &[Step] = &[
     (4, "callbacks", include_str!("../migrations/sqlite/0004_callbacks.sql")),
     (5, "providers", include_str!("../migrations/sqlite/0005_providers.sql")),
     (6, "codes", include_str!("../migrations/sqlite/0006_codes.sql")),
+    (7, "tokens", include_str!("../migrations/sqlite/0007_tokens.sql")),
 ];
 
 pub(crate) const POSTGRES: &[Step] = &[
@@ -22,6 +23,7 @@ pub(crate) const POSTGRES: &[Step] = &[
     (4, "callbacks", include_str!("../migrations/postgres/0004_callbacks.sql")),
     (5, "providers", include_str!("../migrations/postgres/0005_providers.sql")),
     (6, "codes", include_str!("../migrations/postgres/0006_codes.sql")),
+    (7, "tokens", include_str!("../migrations/postgres/0007_tokens.sql")),
 ];
 
 pub(crate) fn migrator(steps: &[Step]) -> Migrator {

@@ -89,6 +89,29 @@ macro_rules! sql_mobile {
             Ok(())
         }
 
+        fn token_from(r: &DbRow) -> Result<countersign_core::tokens::Token, StoreError> {
+            use countersign_core::tokens::{TokenKind, TokenState};
+            let kind: String = r.try_get("kind").map_err(db_err)?;
+            let alg: String = r.try_get("algorithm").map_err(db_err)?;
+            let state: String = r.try_get("state").map_err(db_err)?;
+            Ok(countersign_core::tokens::Token {
+                id: r.try_get("id").map_err(db_err)?,
+                tenant_id: r.try_get("tenant_id").map_err(db_err)?,
+                user_pk: r.try_get("user_pk").map_err(db_err)?,
+                serial: r.try_get("serial").map_err(db_err)?,
+                kind: TokenKind::from_stored(&kind).ok_or_else(|| corrupt("token kind"))?,
+                algorithm: countersign_core::oath::Algorithm::from_stored(&alg).ok_or_else(|| corrupt("token algorithm"))?,
+                digits: int(r, "digits")?,
+                period: int(r, "period")?,
+                moving: r.try_get("moving").map_err(db_err)?,
+                secret: r.try_get("secret").map_err(db_err)?,
+                state: TokenState::from_stored(&state).ok_or_else(|| corrupt("token state"))?,
+                failures: int(r, "failures")?,
+                created_at: Timestamp(r.try_get("created_at").map_err(db_err)?),
+                updated_at: Timestamp(r.try_get("updated_at").map_err(db_err)?),
+            })
+        }
+
         fn session_from(r: &DbRow) -> Result<Session, StoreError> {
             let method: String = r.try_get("method").map_err(db_err)?;
             let state: String = r.try_get("state").map_err(db_err)?;
@@ -397,6 +420,143 @@ macro_rules! sql_mobile {
                     })
                 })
                 .await
+            }
+
+            async fn insert_tokens(&self, tokens: &[countersign_core::tokens::Token]) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                for t in tokens {
+                    sqlx::query(
+                        "INSERT INTO tokens (id, tenant_id, user_pk, serial, kind, algorithm, digits, period, moving, secret, \
+                         state, failures, created_at, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                    )
+                    .bind(&t.id)
+                    .bind(&t.tenant_id)
+                    .bind(&t.user_pk)
+                    .bind(&t.serial)
+                    .bind(t.kind.as_str())
+                    .bind(t.algorithm.as_str())
+                    .bind(i64::from(t.digits))
+                    .bind(i64::from(t.period))
+                    .bind(t.moving)
+                    .bind(&t.secret)
+                    .bind(t.state.as_str())
+                    .bind(i64::from(t.failures))
+                    .bind(t.created_at.millis())
+                    .bind(t.updated_at.millis())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                }
+                tx.commit().await.map_err(db_err)
+            }
+
+            async fn token(&self, id: &str) -> Result<Option<countersign_core::tokens::Token>, StoreError> {
+                one_by(&self.pool, "SELECT * FROM tokens WHERE id = $1", id, token_from).await
+            }
+
+            async fn tenant_tokens(&self, tenant_id: &str) -> Result<Vec<countersign_core::tokens::Token>, StoreError> {
+                sqlx::query("SELECT * FROM tokens WHERE tenant_id = $1 ORDER BY serial LIMIT 1000")
+                    .bind(tenant_id)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?
+                    .iter()
+                    .map(token_from)
+                    .collect()
+            }
+
+            async fn user_tokens(&self, user_pk: &str) -> Result<Vec<countersign_core::tokens::Token>, StoreError> {
+                sqlx::query("SELECT * FROM tokens WHERE user_pk = $1 ORDER BY created_at, id")
+                    .bind(user_pk)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?
+                    .iter()
+                    .map(token_from)
+                    .collect()
+            }
+
+            async fn set_token_user(&self, id: &str, user_pk: Option<&str>, at: Timestamp) -> Result<bool, StoreError> {
+                let done = sqlx::query("UPDATE tokens SET user_pk = $1, updated_at = $2 WHERE id = $3")
+                    .bind(user_pk)
+                    .bind(at.millis())
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn token_advance(
+                &self,
+                id: &str,
+                expected: i64,
+                new: i64,
+                state: countersign_core::tokens::TokenState,
+                at: Timestamp,
+            ) -> Result<bool, StoreError> {
+                let done = sqlx::query(
+                    "UPDATE tokens SET moving = $1, failures = 0, state = $2, updated_at = $3 \
+                     WHERE id = $4 AND moving = $5 AND state <> 'locked'",
+                )
+                .bind(new)
+                .bind(state.as_str())
+                .bind(at.millis())
+                .bind(id)
+                .bind(expected)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn token_failure(
+                &self,
+                id: &str,
+                max: u32,
+                at: Timestamp,
+            ) -> Result<Option<(u32, countersign_core::tokens::TokenState)>, StoreError> {
+                let row = sqlx::query(
+                    "UPDATE tokens SET failures = failures + 1, updated_at = $1, \
+                     state = CASE WHEN failures + 1 >= $2 THEN 'locked' ELSE state END \
+                     WHERE id = $3 RETURNING failures, state",
+                )
+                .bind(at.millis())
+                .bind(i64::from(max))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+                let Some(r) = row else { return Ok(None) };
+                let state: String = r.try_get("state").map_err(db_err)?;
+                let state = countersign_core::tokens::TokenState::from_stored(&state).ok_or_else(|| corrupt("token state"))?;
+                Ok(Some((int(&r, "failures")?, state)))
+            }
+
+            async fn set_token_state(
+                &self,
+                id: &str,
+                state: countersign_core::tokens::TokenState,
+                at: Timestamp,
+            ) -> Result<bool, StoreError> {
+                let done = sqlx::query("UPDATE tokens SET state = $1, failures = 0, updated_at = $2 WHERE id = $3")
+                    .bind(state.as_str())
+                    .bind(at.millis())
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn delete_token(&self, id: &str) -> Result<bool, StoreError> {
+                let done = sqlx::query("DELETE FROM tokens WHERE id = $1")
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(done.rows_affected() == 1)
             }
 
             async fn code_attempt(&self, session_id: &str) -> Result<u32, StoreError> {

@@ -40,6 +40,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(test_message))
         .routes(routes!(list_auth_types))
         .routes(routes!(put_auth_type, delete_auth_type))
+        .routes(routes!(import_tokens))
+        .routes(routes!(list_tenant_tokens))
+        .routes(routes!(delete_token))
+        .routes(routes!(assign_token))
+        .routes(routes!(unlock_token))
+        .routes(routes!(resync_token))
         .routes(routes!(get_callbacks, put_callbacks))
         .routes(routes!(new_callback_secret))
         .routes(routes!(create_admin_token, list_admin_tokens))
@@ -515,4 +521,94 @@ async fn delete_auth_type(
 ) -> Result<StatusCode, ApiError> {
     s.core.delete_auth_type(&domain, &name).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// How many tokens an import added.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Imported {
+    /// Tokens imported.
+    imported: usize,
+}
+
+/// Import hardware tokens from CSV (all or none; docs/tokens.md).
+#[utoipa::path(post, path = "/admin/v1/tenants/{domain}/tokens/import", tag = "admin", params(("domain" = String, Path)),
+    request_body = countersign_core::tokens::ImportInput, security(("adminToken" = [])),
+    responses((status = 201, body = Imported), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "token_exists"), (status = 422, body = ErrorBody)))]
+async fn import_tokens(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath(domain): ApiPath<String>,
+    ApiJson(input): ApiJson<countersign_core::tokens::ImportInput>,
+) -> Result<(StatusCode, Json<Imported>), ApiError> {
+    Ok((StatusCode::CREATED, Json(Imported { imported: s.core.import_tokens(&domain, input).await? })))
+}
+
+/// The tenant's tokens (never their seeds).
+#[utoipa::path(get, path = "/admin/v1/tenants/{domain}/tokens", tag = "admin", params(("domain" = String, Path)),
+    security(("adminToken" = [])),
+    responses((status = 200, body = Vec<countersign_core::tokens::Token>), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+async fn list_tenant_tokens(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath(domain): ApiPath<String>,
+) -> Result<Json<Vec<countersign_core::tokens::Token>>, ApiError> {
+    Ok(Json(s.core.tenant_tokens(&domain).await?))
+}
+
+/// Remove a token.
+#[utoipa::path(delete, path = "/admin/v1/tenants/{domain}/tokens/{tokenID}", tag = "admin",
+    params(("domain" = String, Path), ("tokenID" = String, Path)), security(("adminToken" = [])),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn delete_token(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath((domain, token_id)): ApiPath<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    s.core.delete_token(&domain, &token_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Assign a token to a user (`{"userID": null}` unassigns it).
+#[utoipa::path(put, path = "/admin/v1/tenants/{domain}/tokens/{tokenID}/user", tag = "admin",
+    params(("domain" = String, Path), ("tokenID" = String, Path)), request_body = countersign_core::tokens::AssignInput,
+    security(("adminToken" = [])),
+    responses((status = 200, body = countersign_core::tokens::Token), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+async fn assign_token(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath((domain, token_id)): ApiPath<(String, String)>,
+    ApiJson(input): ApiJson<countersign_core::tokens::AssignInput>,
+) -> Result<Json<countersign_core::tokens::Token>, ApiError> {
+    Ok(Json(s.core.assign_token(&domain, &token_id, input).await?))
+}
+
+/// Unlock a token locked after too many wrong codes.
+#[utoipa::path(post, path = "/admin/v1/tenants/{domain}/tokens/{tokenID}/unlock", tag = "admin",
+    params(("domain" = String, Path), ("tokenID" = String, Path)), security(("adminToken" = [])),
+    responses((status = 200, body = countersign_core::tokens::Token), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+async fn unlock_token(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath((domain, token_id)): ApiPath<(String, String)>,
+) -> Result<Json<countersign_core::tokens::Token>, ApiError> {
+    Ok(Json(s.core.unlock_token(&domain, &token_id).await?))
+}
+
+/// Resynchronise an HOTP token with two consecutive codes.
+#[utoipa::path(post, path = "/admin/v1/tenants/{domain}/tokens/{tokenID}/resync", tag = "admin",
+    params(("domain" = String, Path), ("tokenID" = String, Path)), request_body = countersign_core::tokens::ResyncInput,
+    security(("adminToken" = [])),
+    responses((status = 200, body = countersign_core::tokens::Token), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody, description = "resync_failed, not_hotp")))]
+async fn resync_token(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath((domain, token_id)): ApiPath<(String, String)>,
+    ApiJson(input): ApiJson<countersign_core::tokens::ResyncInput>,
+) -> Result<Json<countersign_core::tokens::Token>, ApiError> {
+    Ok(Json(s.core.resync_token(&domain, &token_id, input).await?))
 }

@@ -30,6 +30,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(login))
         .routes(routes!(session_status))
         .routes(routes!(resend))
+        .routes(routes!(enroll_token, list_tokens))
+        .routes(routes!(confirm_token))
 }
 
 /// The account state of `userID@domain`: check it before starting a login. A user of
@@ -169,4 +171,67 @@ async fn resend(
     ApiPath(id): ApiPath<String>,
 ) -> Result<(axum::http::StatusCode, Json<countersign_core::otp::ResendOutput>), ApiError> {
     Ok((axum::http::StatusCode::ACCEPTED, Json(s.core.resend(&auth.tenant, &id).await?)))
+}
+
+/// A software token just enrolled: the `otpauth://` URI (holding the seed, shown this
+/// once) and its QR code.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenEnrollment {
+    /// The token and its URI.
+    #[serde(flatten)]
+    enrollment: countersign_core::tokens::Enrollment,
+    /// The QR code of the URI as PNG, base64.
+    #[serde(rename = "qrPNG")]
+    qr_png: String,
+    /// The QR code as SVG.
+    #[serde(rename = "qrSVG")]
+    qr_svg: String,
+}
+
+/// Enroll a software TOTP/HOTP token (docs/tokens.md); confirm it with a first code.
+#[utoipa::path(post, path = "/v1/users/{user}/tokens", tag = "integration",
+    params(("user" = String, Path, description = "userID@domain")), request_body = countersign_core::tokens::EnrollInput,
+    security(("apiKey" = []), ("apiKeyBasic" = [])),
+    responses((status = 201, body = TokenEnrollment), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn enroll_token(
+    auth: TenantAuth,
+    State(s): State<AppState>,
+    ApiPath(user): ApiPath<String>,
+    ApiJson(input): ApiJson<countersign_core::tokens::EnrollInput>,
+) -> Result<(StatusCode, Json<TokenEnrollment>), ApiError> {
+    let e = s.core.enroll_token(&auth.tenant, &user, input).await?;
+    let png = qr::png(&e.otpauth_uri).map_err(|e| ApiError::internal(&e))?;
+    let svg = qr::svg(&e.otpauth_uri).map_err(|e| ApiError::internal(&e))?;
+    Ok((StatusCode::CREATED, Json(TokenEnrollment { enrollment: e, qr_png: STANDARD.encode(png), qr_svg: svg })))
+}
+
+/// A user's tokens (never their seeds).
+#[utoipa::path(get, path = "/v1/users/{user}/tokens", tag = "integration",
+    params(("user" = String, Path, description = "userID@domain")), security(("apiKey" = []), ("apiKeyBasic" = [])),
+    responses((status = 200, body = Vec<countersign_core::tokens::Token>), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+async fn list_tokens(
+    auth: TenantAuth,
+    State(s): State<AppState>,
+    ApiPath(user): ApiPath<String>,
+) -> Result<Json<Vec<countersign_core::tokens::Token>>, ApiError> {
+    Ok(Json(s.core.user_tokens(&auth.tenant, &user).await?))
+}
+
+/// Activate a pending software token with its first code.
+#[utoipa::path(post, path = "/v1/users/{user}/tokens/{tokenID}/confirm", tag = "integration",
+    params(("user" = String, Path, description = "userID@domain"), ("tokenID" = String, Path)),
+    request_body = countersign_core::tokens::OtpInput, security(("apiKey" = []), ("apiKeyBasic" = [])),
+    responses((status = 200, body = countersign_core::tokens::Token), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "invalid_otp, with attemptsLeft")))]
+async fn confirm_token(
+    auth: TenantAuth,
+    State(s): State<AppState>,
+    ApiPath((user, token_id)): ApiPath<(String, String)>,
+    ApiJson(input): ApiJson<countersign_core::tokens::OtpInput>,
+) -> Result<Json<countersign_core::tokens::Token>, ApiError> {
+    Ok(Json(s.core.confirm_token(&auth.tenant, &user, &token_id, &input.otp).await?))
 }
