@@ -261,6 +261,25 @@ impl Authenticator {
         Ok(())
     }
 
+    /// Claim a QR login from its payload (or app link). Refuses a code of another server
+    /// without contacting it.
+    pub async fn claim(&self, payload: &str) -> Result<ResponseResult, Error> {
+        let p = countersign_proto::messages::QrLoginPayload::parse(payload)
+            .ok_or_else(|| Error::Local("not a countersign QR-login code".into()))?;
+        if p.server.trim_end_matches('/') != self.state.server.trim_end_matches('/') {
+            return Err(Error::Local(format!(
+                "this QR code is for {}, not for this authenticator's server {}: refused",
+                p.server, self.state.server
+            )));
+        }
+        if p.request_id.is_empty() || !p.request_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return Err(Error::Local("the QR code's request ID is malformed".into()));
+        }
+        let body = countersign_proto::messages::ClaimRequest { code: p.code };
+        let path = format!("/mobile/v1/qr-logins/{}/claim", p.request_id);
+        self.signed("POST", &path, Some(&body)).await
+    }
+
     /// The pending requests.
     pub async fn pending(&self) -> Result<Vec<PendingRequest>, Error> {
         self.signed::<(), _>("GET", "/mobile/v1/requests", None).await

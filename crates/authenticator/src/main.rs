@@ -66,6 +66,14 @@ enum Command {
         #[arg(long)]
         number: Option<u8>,
     },
+    /// Claim a QR login (the portal's QR payload or app link, or a PNG of the QR code).
+    Claim {
+        /// The payload, `countersign://qr-login?…`, or the app link.
+        payload: Option<String>,
+        /// Read the QR code from this PNG image instead.
+        #[arg(long, value_name = "FILE")]
+        qr_image: Option<PathBuf>,
+    },
     /// Register for webhook pushes on ADDR and print each push as a JSON line.
     Listen {
         /// Address to listen on, e.g. 127.0.0.1:9100.
@@ -80,6 +88,19 @@ enum Command {
     },
 }
 
+/// The payload given, or the one read from the QR code in a PNG file.
+fn payload_or_image(payload: Option<String>, qr_image: Option<PathBuf>) -> Result<String, Error> {
+    match (payload, qr_image) {
+        (Some(p), None) => Ok(p),
+        (None, Some(path)) => {
+            let bytes =
+                std::fs::read(&path).map_err(|e| Error::Local(format!("cannot read {}: {e}", path.display())))?;
+            qrimage::decode_png(&bytes)
+        }
+        _ => Err(Error::Local("give the QR payload or --qr-image FILE (one of them)".into())),
+    }
+}
+
 fn passphrase() -> String {
     std::env::var("COUNTERSIGN_AUTHENTICATOR_PASSPHRASE").unwrap_or_default()
 }
@@ -91,15 +112,7 @@ fn print(v: &impl serde::Serialize) {
 async fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Activate { payload, qr_image, pin, no_biometric, app_id } => {
-            let payload = match (payload, qr_image) {
-                (Some(p), None) => p,
-                (None, Some(path)) => {
-                    let bytes = std::fs::read(&path)
-                        .map_err(|e| Error::Local(format!("cannot read {}: {e}", path.display())))?;
-                    qrimage::decode_png(&bytes)?
-                }
-                _ => return Err(Error::Local("give the QR payload or --qr-image FILE (one of them)".into())),
-            };
+            let payload = payload_or_image(payload, qr_image)?;
             let opts = ActivateOptions { biometric: !no_biometric, app_id, device_name: None };
             let auth = Authenticator::activate(&payload, &pin, &opts).await?;
             auth.save(&cli.store, &passphrase())?;
@@ -116,6 +129,11 @@ async fn run(cli: Cli) -> Result<(), Error> {
             let auth = Authenticator::load(&cli.store, &passphrase())?;
             let answer = Answer { approve, pin: pin.as_deref(), biometric, number };
             print(&auth.respond(&request_id, &answer).await?);
+        }
+        Command::Claim { payload, qr_image } => {
+            let payload = payload_or_image(payload, qr_image)?;
+            let auth = Authenticator::load(&cli.store, &passphrase())?;
+            print(&auth.claim(&payload).await?);
         }
         Command::Listen { addr, auto_approve, pin } => {
             let auth = Authenticator::load(&cli.store, &passphrase())?;

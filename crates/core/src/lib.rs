@@ -18,6 +18,7 @@ pub mod ops;
 pub mod otp;
 pub mod outbox;
 pub mod providers;
+pub mod qr;
 pub mod random;
 pub mod seal;
 pub mod session;

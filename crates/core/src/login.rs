@@ -102,6 +102,12 @@ pub struct LoginOutput {
     /// The fallback type started instead of the one asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fallback: Option<String>,
+    /// QR login, once claimed: who logged in (`userID@domain`).
+    #[serde(rename = "userID", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// QR login, once claimed: the device that claimed it.
+    #[serde(rename = "deviceID", skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
 }
 
 impl LoginOutput {
@@ -118,6 +124,26 @@ impl LoginOutput {
             session_id,
             votp_response: None,
             fallback: None,
+            user_id: None,
+            device_id: None,
+        }
+    }
+
+    /// A QR login not claimed yet.
+    pub(crate) fn pending_qr(id: &str, state: SessionState, expires_at: Timestamp) -> LoginOutput {
+        LoginOutput {
+            object_type: "LoginOutput",
+            request_id: id.to_owned(),
+            session_status: state,
+            expires_at,
+            number_to_show: None,
+            request_message: None,
+            reason: None,
+            session_id: None,
+            votp_response: None,
+            fallback: None,
+            user_id: None,
+            device_id: None,
         }
     }
 }
@@ -129,14 +155,14 @@ pub struct Waiters {
 }
 
 /// A subscription; dropping it forgets the entry when nobody else waits.
-struct Subscription<'a> {
+pub(crate) struct Subscription<'a> {
     waiters: &'a Waiters,
     id: String,
-    notify: Arc<Notify>,
+    pub(crate) notify: Arc<Notify>,
 }
 
 impl Waiters {
-    fn subscribe(&self, id: &str) -> Subscription<'_> {
+    pub(crate) fn subscribe(&self, id: &str) -> Subscription<'_> {
         let notify = match self.map.lock() {
             Ok(mut m) => {
                 let e = m.entry(id.to_owned()).or_insert_with(|| (Arc::new(Notify::new()), 0));
@@ -401,7 +427,19 @@ impl Core {
             ));
         }
         let s = self.current_session(request_id).await?.filter(|s| s.tenant_id == tenant.id);
-        let s = s.ok_or(CoreError::NotFound(Entity::Session))?;
+        let s = match s {
+            Some(s) => s,
+            None => match self.qr_status(tenant, request_id, wait).await? {
+                Some(out) => return Ok(out),
+                // Claimed meanwhile, or no such request.
+                None => self
+                    .store
+                    .session(request_id)
+                    .await?
+                    .filter(|s| s.tenant_id == tenant.id)
+                    .ok_or(CoreError::NotFound(Entity::Session))?,
+            },
+        };
         let s = if wait > 0 && !s.state.is_final() {
             self.wait_for_end(&s.id, self.clock.now().plus_millis(i64::from(wait) * 1000)).await?
         } else {
@@ -409,6 +447,11 @@ impl Core {
         };
         let mut out = LoginOutput::of(&s, None, &self.public_url);
         out.votp_response = self.custom_code(&s).await?;
+        if s.delivery == "qr" && s.state == SessionState::Accept {
+            let user = self.store.user_by_pk(&s.user_pk).await?.ok_or(CoreError::NotFound(Entity::User))?;
+            out.user_id = Some(format!("{}@{}", user.user_id.as_str(), tenant.domain.as_str()));
+            out.device_id = s.device_id.clone();
+        }
         Ok(out)
     }
 

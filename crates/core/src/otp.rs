@@ -130,6 +130,7 @@ impl AuthType {
             "sms" => AuthType::of(AuthMethod::Sms),
             "email" => AuthType::of(AuthMethod::Email),
             "totp" => AuthType::of(AuthMethod::Totp),
+            "qr" => AuthType { ttl_seconds: 120, max_resends: 0, ..AuthType::of(AuthMethod::QrOtp) },
             "votp" => AuthType { follow_user_delivery: true, ..AuthType::of(AuthMethod::Sms) },
             "votpCustomDelivery" => {
                 AuthType { follow_user_delivery: true, custom_delivery: true, ..AuthType::of(AuthMethod::Sms) }
@@ -140,8 +141,8 @@ impl AuthType {
     }
 
     /// The built-in type names.
-    pub const BUILTIN: [&'static str; 9] =
-        ["push", "NoPIN", "PIN", "Fingerprint", "sms", "email", "votp", "votpCustomDelivery", "totp"];
+    pub const BUILTIN: [&'static str; 10] =
+        ["push", "NoPIN", "PIN", "Fingerprint", "sms", "email", "votp", "votpCustomDelivery", "totp", "qr"];
 
     fn validate(&self, name: &str) -> Result<(), CoreError> {
         let ok_name = !name.is_empty()

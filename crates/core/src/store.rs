@@ -209,6 +209,13 @@ pub trait MobileStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// The code of a code session.
     async fn session_code(&self, session_id: &str) -> Result<Option<crate::session::SessionCode>, StoreError>;
+    /// Insert a QR login waiting to be claimed.
+    async fn insert_qr_login(&self, q: &crate::qr::QrLogin) -> Result<(), StoreError>;
+    /// A QR login.
+    async fn qr_login(&self, id: &str) -> Result<Option<crate::qr::QrLogin>, StoreError>;
+    /// Claim a pending, unexpired QR login and insert its (final) session with the same
+    /// ID, in one transaction; `false` when it was claimed already or has expired.
+    async fn claim_qr_login(&self, id: &str, session: &Session, now: Timestamp) -> Result<bool, StoreError>;
     /// Insert tokens, all or none (`Conflict` when a serial exists in the tenant).
     async fn insert_tokens(&self, tokens: &[crate::tokens::Token]) -> Result<(), StoreError>;
     /// A token by ID.

@@ -91,6 +91,58 @@ impl RequestMessage {
     }
 }
 
+/// A QR-login code as the portal shows it (docs/otp.md, "QR login").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QrLoginPayload {
+    /// The server's base URL (the app refuses codes of other servers).
+    pub server: String,
+    /// The login request.
+    pub request_id: String,
+    /// The one-time code.
+    pub code: String,
+}
+
+impl QrLoginPayload {
+    /// The text the QR code encodes.
+    pub fn to_uri(&self) -> String {
+        format!(
+            "countersign://qr-login?v=1&server={}&id={}&code={}",
+            pct_encode(&self.server),
+            pct_encode(&self.request_id),
+            pct_encode(&self.code)
+        )
+    }
+
+    /// Read a QR-login payload, or the app link form `<server>/app/qr-login?id=…&code=…`;
+    /// `None` when it is neither.
+    pub fn parse(text: &str) -> Option<QrLoginPayload> {
+        let text = text.trim();
+        if let Some(q) = text.strip_prefix("countersign://qr-login?") {
+            let mut f = query_fields(q)?;
+            return Some(QrLoginPayload {
+                server: f.remove("server")?,
+                request_id: f.remove("id")?,
+                code: f.remove("code")?,
+            });
+        }
+        let (server, q) = text.split_once("/app/qr-login?")?;
+        let mut f = BTreeMap::new();
+        for pair in q.split('&') {
+            let (k, v) = pair.split_once('=')?;
+            f.insert(k, pct_decode(v)?);
+        }
+        Some(QrLoginPayload { server: server.to_owned(), request_id: f.remove("id")?, code: f.remove("code")? })
+    }
+}
+
+/// The body of a QR-login claim.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimRequest {
+    /// The code from the QR payload.
+    pub code: String,
+}
+
 /// The fields of a `v=1` query string, percent-decoded.
 fn query_fields(query: &str) -> Option<BTreeMap<&str, String>> {
     let mut fields = BTreeMap::new();
@@ -287,7 +339,26 @@ mod tests {
         assert_eq!(RequestMessage::parse("countersign://activate?v=1&server=x&id=y&code=z"), None);
     }
 
+    #[test]
+    fn qr_login_payloads_round_trip_in_both_forms() {
+        let p = QrLoginPayload {
+            server: "https://auth.example.com".into(),
+            request_id: "r-1".into(),
+            code: "c0de_-".into(),
+        };
+        assert_eq!(QrLoginPayload::parse(&p.to_uri()), Some(p.clone()));
+        assert_eq!(QrLoginPayload::parse("https://auth.example.com/app/qr-login?id=r-1&code=c0de_-"), Some(p));
+        assert_eq!(QrLoginPayload::parse("countersign://request?v=1&server=x&id=y"), None);
+    }
+
     proptest! {
+        #[test]
+        fn qr_login_parse_never_panics(s in ".{0,200}") {
+            let _ = QrLoginPayload::parse(&s);
+            let _ = QrLoginPayload::parse(&format!("countersign://qr-login?{s}"));
+            let _ = QrLoginPayload::parse(&format!("https://x/app/qr-login?{s}"));
+        }
+
         #[test]
         fn qr_parse_never_panics(s in ".{0,200}") {
             let _ = QrPayload::parse(&s);

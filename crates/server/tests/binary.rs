@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
+use base64::Engine;
 use common::read;
 use countersign_store::testing::{Backend, TestDb};
 use serde_json::{Value, json};
@@ -440,6 +441,23 @@ async fn authenticator_cli_qr_image_and_listen() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("wrong passphrase"));
+
+    // QR login: `claim` reads the portal's QR code from a PNG and claims it.
+    let (s, q) = server.call("POST", "/v1/qr-logins", &key, Some(json!({}))).await;
+    assert_eq!(s, 201, "{q}");
+    let png = base64::engine::general_purpose::STANDARD.decode(q["qrPNG"].as_str().unwrap()).unwrap();
+    std::fs::write(dir.path().join("login.png"), png).unwrap();
+    let out = Command::new(&bin)
+        .args(["--store", "a.json", "claim", "--qr-image", "login.png"])
+        .current_dir(dir.path())
+        .env("COUNTERSIGN_AUTHENTICATOR_PASSPHRASE", "pw")
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "{\"sessionStatus\":\"Accept\"}");
+    let (_, st) = server.call("GET", &format!("/v1/sessions/{}", q["requestID"].as_str().unwrap()), &key, None).await;
+    assert_eq!((st["sessionStatus"].as_str(), st["userID"].as_str()), (Some("Accept"), Some("alice@example.com")));
     assert!(server.terminate().await.success());
 }
 

@@ -14,6 +14,7 @@ pub(crate) const SQLITE: &[Step] = &[
     (5, "providers", include_str!("../migrations/sqlite/0005_providers.sql")),
     (6, "codes", include_str!("../migrations/sqlite/0006_codes.sql")),
     (7, "tokens", include_str!("../migrations/sqlite/0007_tokens.sql")),
+    (8, "qr_logins", include_str!("../migrations/sqlite/0008_qr_logins.sql")),
 ];
 
 pub(crate) const POSTGRES: &[Step] = &[
@@ -24,6 +25,7 @@ pub(crate) const POSTGRES: &[Step] = &[
     (5, "providers", include_str!("../migrations/postgres/0005_providers.sql")),
     (6, "codes", include_str!("../migrations/postgres/0006_codes.sql")),
     (7, "tokens", include_str!("../migrations/postgres/0007_tokens.sql")),
+    (8, "qr_logins", include_str!("../migrations/postgres/0008_qr_logins.sql")),
 ];
 
 pub(crate) fn migrator(steps: &[Step]) -> Migrator {

@@ -422,6 +422,58 @@ macro_rules! sql_mobile {
                 .await
             }
 
+            async fn insert_qr_login(&self, q: &countersign_core::qr::QrLogin) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO qr_logins (id, tenant_id, code_hash, state, created_at, expires_at, claimed_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&q.id)
+                .bind(&q.tenant_id)
+                .bind(&q.code_hash)
+                .bind(if q.claimed_at.is_some() { "Claimed" } else { "Pending" })
+                .bind(q.created_at.millis())
+                .bind(q.expires_at.millis())
+                .bind(q.claimed_at.map(Timestamp::millis))
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn qr_login(&self, id: &str) -> Result<Option<countersign_core::qr::QrLogin>, StoreError> {
+                one_by(&self.pool, "SELECT * FROM qr_logins WHERE id = $1", id, |r| {
+                    let claimed: Option<i64> = r.try_get("claimed_at").map_err(db_err)?;
+                    Ok(countersign_core::qr::QrLogin {
+                        id: r.try_get("id").map_err(db_err)?,
+                        tenant_id: r.try_get("tenant_id").map_err(db_err)?,
+                        code_hash: r.try_get("code_hash").map_err(db_err)?,
+                        created_at: Timestamp(r.try_get("created_at").map_err(db_err)?),
+                        expires_at: Timestamp(r.try_get("expires_at").map_err(db_err)?),
+                        claimed_at: claimed.map(Timestamp),
+                    })
+                })
+                .await
+            }
+
+            async fn claim_qr_login(&self, id: &str, session: &Session, now: Timestamp) -> Result<bool, StoreError> {
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let done = sqlx::query(
+                    "UPDATE qr_logins SET state = 'Claimed', claimed_at = $1 \
+                     WHERE id = $2 AND state = 'Pending' AND expires_at > $1",
+                )
+                .bind(now.millis())
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                if done.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                insert_session_row(&mut *tx, session).await?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(true)
+            }
+
             async fn insert_tokens(&self, tokens: &[countersign_core::tokens::Token]) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin().await.map_err(db_err)?;
                 for t in tokens {

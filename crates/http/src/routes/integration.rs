@@ -32,6 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(resend))
         .routes(routes!(enroll_token, list_tokens))
         .routes(routes!(confirm_token))
+        .routes(routes!(start_qr_login))
 }
 
 /// The account state of `userID@domain`: check it before starting a login. A user of
@@ -234,4 +235,36 @@ async fn confirm_token(
     ApiJson(input): ApiJson<countersign_core::tokens::OtpInput>,
 ) -> Result<Json<countersign_core::tokens::Token>, ApiError> {
     Ok(Json(s.core.confirm_token(&auth.tenant, &user, &token_id, &input.otp).await?))
+}
+
+/// A QR login just started, with its QR code.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct QrLoginOutput {
+    /// Request ID, payload and app link.
+    #[serde(flatten)]
+    start: countersign_core::qr::QrLoginStart,
+    /// The QR code as PNG, base64.
+    #[serde(rename = "qrPNG")]
+    qr_png: String,
+    /// The QR code as SVG.
+    #[serde(rename = "qrSVG")]
+    qr_svg: String,
+}
+
+/// Start a QR login: show the QR code, then follow `GET /v1/sessions/{requestID}` until
+/// a device claims it (docs/otp.md, "QR login").
+#[utoipa::path(post, path = "/v1/qr-logins", tag = "integration", request_body = countersign_core::qr::QrLoginInput,
+    security(("apiKey" = []), ("apiKeyBasic" = [])),
+    responses((status = 201, body = QrLoginOutput), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn start_qr_login(
+    auth: TenantAuth,
+    State(s): State<AppState>,
+    ApiJson(input): ApiJson<countersign_core::qr::QrLoginInput>,
+) -> Result<(StatusCode, Json<QrLoginOutput>), ApiError> {
+    let start = s.core.start_qr_login(&auth.tenant, input).await?;
+    let png = qr::png(&start.qr_payload).map_err(|e| ApiError::internal(&e))?;
+    let svg = qr::svg(&start.qr_payload).map_err(|e| ApiError::internal(&e))?;
+    Ok((StatusCode::CREATED, Json(QrLoginOutput { start, qr_png: STANDARD.encode(png), qr_svg: svg })))
 }

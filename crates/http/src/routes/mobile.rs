@@ -29,6 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(pending_request))
         .routes(routes!(respond))
         .routes(routes!(webpush_key))
+        .routes(routes!(claim_qr_login))
 }
 
 /// The Web Push key of an app.
@@ -135,4 +136,19 @@ async fn respond(
     req: DeviceRequest<ResponseBody>,
 ) -> Result<Json<ResponseResult>, ApiError> {
     Ok(Json(s.core.respond(&req.device, &id, req.body).await?))
+}
+
+/// Claim a QR login with the code from its QR payload. Device-signed.
+#[utoipa::path(post, path = "/mobile/v1/qr-logins/{requestID}/claim", tag = "mobile", params(("requestID" = String, Path)),
+    request_body = Object,
+    responses((status = 200, body = Object, description = "sessionStatus Accept"), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "session_closed: claimed or expired"),
+        (status = 422, body = ErrorBody, description = "invalid_code")))]
+async fn claim_qr_login(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    req: DeviceRequest<countersign_proto::messages::ClaimRequest>,
+) -> Result<Json<ResponseResult>, ApiError> {
+    let state = s.core.claim_qr_login(&req.device, &id, &req.body.code).await?;
+    Ok(Json(ResponseResult { session_status: state.as_str().to_owned() }))
 }
