@@ -319,18 +319,19 @@ async fn secrets_never_reach_the_logs() {
     }
 }
 
-/// The `countersign-authenticator` binary, built if this test run did not build it.
+/// The `countersign-authenticator` binary, brought up to date once per test process
+/// (cargo does nothing when it is current; a stale binary would test old code).
 fn authenticator_bin() -> std::path::PathBuf {
-    let path = Path::new(BIN).with_file_name("countersign-authenticator");
-    if !path.exists() {
+    static BUILT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let ok = *BUILT.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let ok = std::process::Command::new(cargo)
+        std::process::Command::new(cargo)
             .args(["build", "-p", "countersign-authenticator", "--bin", "countersign-authenticator"])
             .status()
-            .unwrap();
-        assert!(ok.success(), "cannot build countersign-authenticator");
-    }
-    path
+            .is_ok_and(|s| s.success())
+    });
+    assert!(ok, "cannot build countersign-authenticator");
+    Path::new(BIN).with_file_name("countersign-authenticator")
 }
 
 fn readme_block_after(readme: &str, marker: &str) -> String {
