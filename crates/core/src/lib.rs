@@ -27,6 +27,7 @@ pub mod tenant;
 pub mod tokens;
 pub mod user;
 pub mod validate;
+pub mod virtual_auth;
 
 pub use access::{AccessKey, AccessKind, Credential, NewCredential};
 pub use clock::{Clock, FixedClock, SystemClock, Timestamp};

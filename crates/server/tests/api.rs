@@ -323,6 +323,9 @@ backend_tests! {
             ("/admin/v1/tenants/{domain}/tokens/{tokenID}/unlock", &["post"]),
             ("/admin/v1/tenants/{domain}/tokens/{tokenID}/resync", &["post"]),
             ("/v1/qr-logins", &["post"]),
+            ("/v1/authenticators/{serialNumber}/applications/{applName}/generate-votp", &["post"]),
+            ("/admin/v1/tenants/{domain}/users/{userID}/virtual-authenticators", &["get", "post"]),
+            ("/admin/v1/tenants/{domain}/virtual-authenticators/{serialNumber}", &["delete"]),
             ("/mobile/v1/qr-logins/{requestID}/claim", &["post"]),
             ("/healthz", &["get"]), ("/readyz", &["get"]), ("/metrics", &["get"]),
             ("/openapi.json", &["get"]), ("/docs", &["get"]),
@@ -331,7 +334,7 @@ backend_tests! {
                 assert!(paths.get(path).and_then(|p| p.get(*m)).is_some(), "{m} {path} missing from /openapi.json");
             }
         }
-        assert_eq!(paths.len(), 50, "a route was added: list it above");
+        assert_eq!(paths.len(), 53, "a route was added: list it above");
         assert!(api["components"]["schemas"]["ErrorBody"].is_object());
         assert!(api["components"]["securitySchemes"]["adminToken"].is_object());
 

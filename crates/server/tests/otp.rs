@@ -16,10 +16,16 @@ use countersign_authenticator::{ActivateOptions, Authenticator};
 use countersign_store::backend_tests;
 use serde_json::{Value, json};
 
-/// A Twilio-shaped endpoint that accepts everything, and the app configured to use it.
-async fn with_twilio(app: &App) -> Log {
+/// A Twilio-shaped endpoint that accepts everything.
+async fn twilio_peer() -> (Log, std::net::SocketAddr) {
     let log: Log = Arc::default();
-    let twilio = serve_plain(recorder(log.clone(), |_, _| (201, json!({"sid": "SM1"})))).await;
+    let addr = serve_plain(recorder(log.clone(), |_, _| (201, json!({"sid": "SM1"})))).await;
+    (log, addr)
+}
+
+/// A Twilio-shaped endpoint, and the app configured to use it.
+async fn with_twilio(app: &App) -> Log {
+    let (log, twilio) = twilio_peer().await;
     let (s, b) = app
         .admin(
             "PUT",
@@ -268,6 +274,65 @@ backend_tests! {
         let (_, out) = login(&app, &key, "alice", json!({"passKey": "push", "timeout": 0})).await;
         assert!(out.get("fallback").is_none());
         assert_eq!(auth.pending().await.unwrap().len(), 1);
+    }
+
+    async fn generate_votp_delivers_by_each_method(backend) {
+        let dir = tempfile::tempdir().unwrap();
+        let smtp = Smtp::start(&dir, "plain", None);
+        let app = App::spawn_with(backend, RawConfig { votp_custom_delivery: Some(true), ..RawConfig::default() }).await;
+        let key = app.tenant_with_alice("example.com").await;
+        let (log, twilio) = twilio_peer().await;
+        app.admin("PUT", "/admin/v1/tenants/example.com/providers", Some(json!({
+            "sms": {"provider": "twilio", "accountSid": "AC1", "authToken": "tok", "from": "+15550001111",
+                    "baseUrl": format!("http://{twilio}")},
+            "email": {"host": "127.0.0.1", "port": smtp.port, "security": "plain", "from": "no-reply@bank.example"}}))).await;
+        let (s, v) = app.admin("POST", "/admin/v1/tenants/example.com/users/alice/virtual-authenticators",
+            Some(json!({"applications": ["APPL1", "BANK"]}))).await;
+        assert_eq!(s, 201, "{v}");
+        let serial = v["serialNumber"].as_str().unwrap().to_owned();
+        assert!(serial.starts_with("VIR") && serial.len() == 10, "{serial}");
+        let (_, list) = app.admin("GET", "/admin/v1/tenants/example.com/users/alice/virtual-authenticators", None).await;
+        assert_eq!(list[0]["serialNumber"].as_str(), Some(serial.as_str()));
+        let generate = |appl: &str, method: &str| {
+            let (app, key, path) = (&app, key.clone(), format!("/v1/authenticators/{serial}/applications/{appl}/generate-votp"));
+            let body = json!({"objectType": "GenerateVOTPInput", "deliveryMethod": method});
+            async move { app.call("POST", &path, Auth::Bearer(&key), Some(body)).await }
+        };
+        let check = |id: String, code: String| {
+            let (app, key) = (&app, key.clone());
+            async move {
+                let (s, b) = login(app, &key, "alice", json!({"requestID": id, "passKey": code})).await;
+                assert_eq!((s, b["sessionStatus"].as_str()), (200, Some("Accept")), "{b}");
+            }
+        };
+        // SMS
+        let (s, out) = generate("APPL1", "SMS").await;
+        assert_eq!((s, out["objectType"].as_str()), (200, Some("GenerateVOTPOutput")), "{out}");
+        assert!(out.get("votp").is_none());
+        eventually(10, async || !texts(&log).is_empty()).await;
+        check(out["requestID"].as_str().unwrap().into(), code_in(&texts(&log)[0])).await;
+        // Email
+        let (s, out) = generate("BANK", "Email").await;
+        assert_eq!(s, 200, "{out}");
+        eventually(15, async || smtp.messages().len() == 1).await;
+        let raw = smtp.messages().remove(0);
+        let code = code_in(raw.split("Content-Type: text/plain").nth(1).unwrap());
+        check(out["requestID"].as_str().unwrap().into(), code).await;
+        // Response
+        let (s, out) = generate("APPL1", "Response").await;
+        assert_eq!(s, 200, "{out}");
+        let votp = out["votp"].as_str().unwrap().to_owned();
+        assert_eq!(votp.len(), 6);
+        check(out["requestID"].as_str().unwrap().into(), votp).await;
+        // Refusals.
+        let (s, b) = generate("OTHER", "SMS").await;
+        assert_eq!((s, common::code(&b)), (422, "authenticator_not_found"));
+        let (s, b) = generate("APPL1", "Pigeon").await;
+        assert_eq!((s, b["error"]["field"].as_str()), (422, Some("deliveryMethod")));
+        let (s, _) = app.admin("DELETE", &format!("/admin/v1/tenants/example.com/virtual-authenticators/{serial}"), None).await;
+        assert_eq!(s, 204);
+        let (s, b) = generate("APPL1", "SMS").await;
+        assert_eq!((s, common::code(&b)), (422, "authenticator_not_found"));
     }
 
     async fn authentication_types_are_listed_checked_and_removed(backend) {

@@ -46,6 +46,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(assign_token))
         .routes(routes!(unlock_token))
         .routes(routes!(resync_token))
+        .routes(routes!(assign_virtual, list_virtuals))
+        .routes(routes!(delete_virtual))
         .routes(routes!(get_callbacks, put_callbacks))
         .routes(routes!(new_callback_secret))
         .routes(routes!(create_admin_token, list_admin_tokens))
@@ -611,4 +613,46 @@ async fn resync_token(
     ApiJson(input): ApiJson<countersign_core::tokens::ResyncInput>,
 ) -> Result<Json<countersign_core::tokens::Token>, ApiError> {
     Ok(Json(s.core.resync_token(&domain, &token_id, input).await?))
+}
+
+/// Assign a new virtual authenticator (serial number and applications) to a user.
+#[utoipa::path(post, path = "/admin/v1/tenants/{domain}/users/{userID}/virtual-authenticators", tag = "admin",
+    params(("domain" = String, Path), ("userID" = String, Path)), request_body = countersign_core::virtual_auth::AssignVirtual,
+    security(("adminToken" = [])),
+    responses((status = 201, body = countersign_core::virtual_auth::VirtualAuthenticator), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn assign_virtual(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath((domain, user_id)): ApiPath<(String, String)>,
+    ApiJson(input): ApiJson<countersign_core::virtual_auth::AssignVirtual>,
+) -> Result<(StatusCode, Json<countersign_core::virtual_auth::VirtualAuthenticator>), ApiError> {
+    Ok((StatusCode::CREATED, Json(s.core.assign_virtual(&domain, &user_id, input).await?)))
+}
+
+/// A user's virtual authenticators.
+#[utoipa::path(get, path = "/admin/v1/tenants/{domain}/users/{userID}/virtual-authenticators", tag = "admin",
+    params(("domain" = String, Path), ("userID" = String, Path)), security(("adminToken" = [])),
+    responses((status = 200, body = Vec<countersign_core::virtual_auth::VirtualAuthenticator>),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn list_virtuals(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath((domain, user_id)): ApiPath<(String, String)>,
+) -> Result<Json<Vec<countersign_core::virtual_auth::VirtualAuthenticator>>, ApiError> {
+    Ok(Json(s.core.user_virtuals(&domain, &user_id).await?))
+}
+
+/// Remove a virtual authenticator.
+#[utoipa::path(delete, path = "/admin/v1/tenants/{domain}/virtual-authenticators/{serialNumber}", tag = "admin",
+    params(("domain" = String, Path), ("serialNumber" = String, Path)), security(("adminToken" = [])),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn delete_virtual(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath((domain, serial)): ApiPath<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    s.core.delete_virtual(&domain, &serial).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

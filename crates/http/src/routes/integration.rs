@@ -33,6 +33,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(enroll_token, list_tokens))
         .routes(routes!(confirm_token))
         .routes(routes!(start_qr_login))
+        .routes(routes!(generate_votp))
 }
 
 /// The account state of `userID@domain`: check it before starting a login. A user of
@@ -267,4 +268,22 @@ async fn start_qr_login(
     let png = qr::png(&start.qr_payload).map_err(|e| ApiError::internal(&e))?;
     let svg = qr::svg(&start.qr_payload).map_err(|e| ApiError::internal(&e))?;
     Ok((StatusCode::CREATED, Json(QrLoginOutput { start, qr_png: STANDARD.encode(png), qr_svg: svg })))
+}
+
+/// Generate a virtual one-time code through a virtual authenticator's application and
+/// deliver it by `SMS`, `Email`, or in this answer (`Response`, where the deployment
+/// allows custom delivery). Check it with the login's second call (docs/otp.md).
+#[utoipa::path(post, path = "/v1/authenticators/{serialNumber}/applications/{applName}/generate-votp", tag = "integration",
+    params(("serialNumber" = String, Path), ("applName" = String, Path)),
+    request_body = countersign_core::virtual_auth::GenerateVotpInput, security(("apiKey" = []), ("apiKeyBasic" = [])),
+    responses((status = 200, body = countersign_core::virtual_auth::GenerateVotpOutput), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "custom_delivery_disabled"),
+        (status = 422, body = ErrorBody, description = "authenticator_not_found, no_contact, deliveryMethod")))]
+async fn generate_votp(
+    auth: TenantAuth,
+    State(s): State<AppState>,
+    ApiPath((serial, application)): ApiPath<(String, String)>,
+    ApiJson(input): ApiJson<countersign_core::virtual_auth::GenerateVotpInput>,
+) -> Result<Json<countersign_core::virtual_auth::GenerateVotpOutput>, ApiError> {
+    Ok(Json(s.core.generate_votp(&auth.tenant, &serial, &application, input).await?))
 }
