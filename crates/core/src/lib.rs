@@ -9,6 +9,7 @@
 pub mod access;
 pub mod callbacks;
 pub mod clock;
+pub mod context;
 pub mod device;
 pub mod error;
 pub mod login;

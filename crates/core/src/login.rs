@@ -44,6 +44,12 @@ pub struct LoginInput {
     /// The code of the user's TOTP/HOTP token (with `passKey` `totp`; docs/tokens.md).
     #[serde(default)]
     pub otp: Option<String>,
+    /// The end user's IP address: adds the place to the secure message (docs/otp.md).
+    #[serde(default)]
+    pub ip_address: Option<String>,
+    /// The end user's browser's `User-Agent`: adds browser and system to the message.
+    #[serde(default)]
+    pub user_agent: Option<String>,
     /// Language of the message sent (default: the user's locale, else `en`).
     #[serde(default)]
     pub language_code: Option<String>,
@@ -346,13 +352,14 @@ impl Core {
         let now = self.clock.now();
         let lifetime = if timeout == 0 { tenant.settings.login_timeout_seconds } else { timeout };
         let no_device = devices.is_empty();
+        let id = random::new_id(&*self.random)?;
         let session = Session {
-            id: random::new_id(&*self.random)?,
+            id: id.clone(),
             tenant_id: tenant.id.clone(),
-            user_pk: u.id,
+            user_pk: u.id.clone(),
             method,
             state: if no_device { SessionState::Failed } else { SessionState::Pending },
-            message: input.login_message.clone().unwrap_or_else(|| format!("Log in to {}?", tenant.domain)),
+            message: self.secure_message(tenant, &input, &u, id.as_str())?,
             context: input.context.clone(),
             nonce: b64u_encode(&nonce),
             number,
@@ -394,6 +401,39 @@ impl Core {
             self.wait_for_end(&session.id, session.expires_at).await?
         };
         Ok(LoginOutput::of(&session, input.session_id, &self.public_url))
+    }
+
+    /// The message a push shows: the base message, with the context template filled when
+    /// the login names an IP address or user agent; the base message alone (and an event
+    /// in the log) when geolocation fails.
+    fn secure_message(
+        &self,
+        tenant: &Tenant,
+        input: &LoginInput,
+        user: &crate::user::User,
+        request_id: &str,
+    ) -> Result<String, CoreError> {
+        let base = input.login_message.clone().unwrap_or_else(|| format!("Log in to {}?", tenant.domain));
+        let ip = crate::context::check(input.ip_address.as_deref(), input.user_agent.as_deref())?;
+        if ip.is_none() && input.user_agent.is_none() {
+            return Ok(base);
+        }
+        let place = match ip {
+            Some(ip) => match self.geo.locate(ip) {
+                Ok(p) => p,
+                Err(reason) => {
+                    tracing::warn!(event = "geolocation_failed", request = %request_id, %reason,
+                        "geolocation failed: the push shows the base message only");
+                    return Ok(base);
+                }
+            },
+            None => crate::context::Place::default(),
+        };
+        let (os, browser) = input.user_agent.as_deref().map(crate::context::user_agent).unwrap_or_default();
+        let language = input.language_code.clone().or_else(|| user.locale.clone()).unwrap_or_else(|| "en".into());
+        let template = crate::context::template_for(&tenant.settings.confirmation_templates, &language);
+        let message = crate::context::fill(template, &base, &os, &browser, &place);
+        Ok(message.chars().take(1000).collect())
     }
 
     /// The active user `user` (`userID@domain`) of `tenant`, for a login.

@@ -178,6 +178,8 @@ pub struct Core {
     pub default_providers: Arc<crate::providers::ProvidersInput>,
     /// Whether `votpCustomDelivery` may be used (deployment-wide, off by default).
     pub custom_delivery: bool,
+    /// The geolocation database for secure-message context (none by default).
+    pub geo: Arc<crate::context::Geo>,
 }
 
 /// A random master key for a core that is never given one (tests, tools); secrets it
@@ -247,6 +249,7 @@ impl Core {
             sealer: Arc::new(crate::seal::Sealer::new(&ephemeral_key())),
             default_providers: Arc::default(),
             custom_delivery: false,
+            geo: Arc::default(),
         }
     }
 

@@ -75,6 +75,9 @@ pub struct TenantSettings {
     /// The push app whose credentials send this tenant's pushes; none: each device's own
     /// app ID (docs/delivery.md, "Providers").
     pub push_app_id: Option<String>,
+    /// Secure-message templates by language code, with `[message]`, `[operatingSystem]`,
+    /// `[browser]`, `[countryCode]`, `[region]`, `[city]` (docs/otp.md).
+    pub confirmation_templates: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for TenantSettings {
@@ -88,6 +91,7 @@ impl Default for TenantSettings {
             max_pin_attempts: 3,
             number_matching: true,
             push_app_id: None,
+            confirmation_templates: Default::default(),
         }
     }
 }
@@ -105,6 +109,16 @@ impl TenantSettings {
         range("loginTimeoutSeconds", self.login_timeout_seconds, 1, MAX_LOGIN_TIMEOUT_SECONDS)?;
         range("activationTtlSeconds", self.activation_ttl_seconds, 60, 86_400)?;
         range("maxPinAttempts", self.max_pin_attempts, 1, 10)?;
+        for (lang, text) in &self.confirmation_templates {
+            crate::validate::locale(lang)
+                .map_err(|m| CoreError::invalid(format!("settings.confirmationTemplates.{lang}"), m))?;
+            if text.is_empty() || text.chars().count() > 500 || text.chars().any(char::is_control) {
+                return Err(CoreError::invalid(
+                    format!("settings.confirmationTemplates.{lang}"),
+                    "1 to 500 characters without control characters",
+                ));
+            }
+        }
         if let Some(app) = &self.push_app_id {
             let ok = !app.is_empty()
                 && app.len() <= 200

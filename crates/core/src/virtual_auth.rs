@@ -192,6 +192,8 @@ impl Core {
             pass_key: "votp".into(),
             request_id: None,
             otp: None,
+            ip_address: None,
+            user_agent: None,
             language_code: input.language_code,
             timeout: None,
             orchestration_delivery: None,

@@ -53,6 +53,8 @@ pub struct RawConfig {
     pub email: Option<countersign_core::providers::EmailConfig>,
     /// Allow `votpCustomDelivery` (codes handed to the relying party).
     pub votp_custom_delivery: Option<bool>,
+    /// A MaxMind DB (GeoIP2/GeoLite2 City) file for secure-message context.
+    pub geoip_database: Option<String>,
 }
 
 /// `[proxy]` as read.
@@ -107,6 +109,8 @@ pub struct Config {
     pub providers: countersign_core::providers::ProvidersInput,
     /// Whether `votpCustomDelivery` may be used.
     pub votp_custom_delivery: bool,
+    /// The geolocation database file.
+    pub geoip_database: Option<String>,
 }
 
 /// The default listen address.
@@ -163,6 +167,7 @@ impl RawConfig {
                 Some("false" | "0") => Some(false),
                 Some(_) => return Err("COUNTERSIGN_VOTP_CUSTOM_DELIVERY must be true or false".into()),
             },
+            geoip_database: env("COUNTERSIGN_GEOIP_DATABASE"),
         })
     }
 
@@ -184,6 +189,7 @@ impl RawConfig {
             sms: over.sms.or(self.sms),
             email: over.email.or(self.email),
             votp_custom_delivery: over.votp_custom_delivery.or(self.votp_custom_delivery),
+            geoip_database: over.geoip_database.or(self.geoip_database),
         }
     }
 
@@ -232,6 +238,7 @@ impl RawConfig {
             other => other.to_string(),
         })?;
         Ok(Config {
+            geoip_database: self.geoip_database,
             votp_custom_delivery: self.votp_custom_delivery.unwrap_or(false),
             proxy,
             tls_ca_file: self.tls_ca_file,

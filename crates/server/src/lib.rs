@@ -70,6 +70,9 @@ pub async fn serve_on(
 ) -> Result<(), String> {
     let mut core = core.with_default_providers(config.providers.clone());
     core.custom_delivery = config.votp_custom_delivery;
+    if let Some(path) = &config.geoip_database {
+        core.geo = Arc::new(countersign_core::context::Geo::open(path)?);
+    }
     let app = countersign_http::app(core.clone(), &HttpConfig { body_limit_bytes: config.body_limit_bytes });
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
     let extra_roots_pem = match &config.tls_ca_file {
