@@ -430,7 +430,7 @@ impl Core {
             None => crate::context::Place::default(),
         };
         let (os, browser) = input.user_agent.as_deref().map(crate::context::user_agent).unwrap_or_default();
-        let language = input.language_code.clone().or_else(|| user.locale.clone()).unwrap_or_else(|| "en".into());
+        let language = tenant.settings.language(input.language_code.as_deref(), user.locale.as_deref());
         let template = crate::context::template_for(&tenant.settings.confirmation_templates, &language);
         let message = crate::context::fill(template, &base, &os, &browser, &place);
         Ok(message.chars().take(1000).collect())

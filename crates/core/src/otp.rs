@@ -358,7 +358,7 @@ impl Core {
             (true, VdpDeliveryMethod::Default, _) if user.phone.is_none() && user.email.is_some() => AuthMethod::Email,
             (_, _, m) => m,
         };
-        let language = input.language_code.clone().or_else(|| user.locale.clone()).unwrap_or_else(|| "en".into());
+        let language = tenant.settings.language(input.language_code.as_deref(), user.locale.as_deref());
         crate::validate::locale(&language).map_err(|m| CoreError::invalid("languageCode", m))?;
         let code = new_code(self, ty.code_length)?;
         let now = self.clock.now();

@@ -78,6 +78,8 @@ pub struct TenantSettings {
     /// Secure-message templates by language code, with `[message]`, `[operatingSystem]`,
     /// `[browser]`, `[countryCode]`, `[region]`, `[city]` (docs/otp.md).
     pub confirmation_templates: std::collections::BTreeMap<String, String>,
+    /// Languages messages may be sent in (empty: any); others fall back to English.
+    pub supported_languages: Vec<String>,
 }
 
 impl Default for TenantSettings {
@@ -92,11 +94,26 @@ impl Default for TenantSettings {
             number_matching: true,
             push_app_id: None,
             confirmation_templates: Default::default(),
+            supported_languages: Vec::new(),
         }
     }
 }
 
 impl TenantSettings {
+    /// The language to write in: `requested`, else the user's `locale`, else English;
+    /// English too when the tenant limits its languages and neither the tag nor its
+    /// primary subtag is among them.
+    pub fn language(&self, requested: Option<&str>, locale: Option<&str>) -> String {
+        let lang = requested.or(locale).unwrap_or("en");
+        if self.supported_languages.is_empty() {
+            return lang.to_owned();
+        }
+        let primary = lang.split('-').next().unwrap_or(lang);
+        let ok =
+            self.supported_languages.iter().any(|s| s.eq_ignore_ascii_case(lang) || s.eq_ignore_ascii_case(primary));
+        if ok { lang.to_owned() } else { "en".to_owned() }
+    }
+
     /// Check every setting against its range.
     pub fn validate(&self) -> Result<(), CoreError> {
         let range = |field: &str, value: u32, lo: u32, hi: u32| {
@@ -109,6 +126,9 @@ impl TenantSettings {
         range("loginTimeoutSeconds", self.login_timeout_seconds, 1, MAX_LOGIN_TIMEOUT_SECONDS)?;
         range("activationTtlSeconds", self.activation_ttl_seconds, 60, 86_400)?;
         range("maxPinAttempts", self.max_pin_attempts, 1, 10)?;
+        for lang in &self.supported_languages {
+            crate::validate::locale(lang).map_err(|m| CoreError::invalid("settings.supportedLanguages", m))?;
+        }
         for (lang, text) in &self.confirmation_templates {
             crate::validate::locale(lang)
                 .map_err(|m| CoreError::invalid(format!("settings.confirmationTemplates.{lang}"), m))?;
@@ -149,4 +169,20 @@ pub struct Tenant {
     /// When the tenant was last changed.
     #[schema(value_type = String, format = DateTime)]
     pub updated_at: Timestamp,
+}
+
+#[cfg(test)]
+mod language_tests {
+    use super::*;
+
+    #[test]
+    fn languages_fall_back_to_english_outside_the_supported_list() {
+        let mut s = TenantSettings::default();
+        assert_eq!(s.language(Some("fr"), Some("de")), "fr");
+        assert_eq!(s.language(None, Some("de")), "de");
+        assert_eq!(s.language(None, None), "en");
+        s.supported_languages = vec!["de".into(), "nl".into()];
+        assert_eq!(s.language(Some("de-CH"), None), "de-CH");
+        assert_eq!(s.language(Some("fr"), None), "en");
+    }
 }
