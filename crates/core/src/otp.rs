@@ -362,25 +362,18 @@ impl Core {
         crate::validate::locale(&language).map_err(|m| CoreError::invalid("languageCode", m))?;
         let code = new_code(self, ty.code_length)?;
         let now = self.clock.now();
-        let session = Session {
-            id: random::new_id(&*self.random)?,
-            tenant_id: tenant.id.clone(),
-            user_pk: user.id.clone(),
-            method: PushMethod::Otp,
-            state: SessionState::Pending,
-            message: name.to_owned(),
-            context: BTreeMap::new(),
-            nonce: String::new(),
-            number: None,
-            number_choices: Vec::new(),
-            delivery: if ty.custom_delivery { "custom".into() } else { channel_name(channel).into() },
-            created_at: now,
-            expires_at: now.plus_millis(i64::from(ty.ttl_seconds) * 1000),
-            decided_at: None,
-            device_id: None,
-            reason: None,
-            callback_url: input.callback_url.clone(),
-        };
+        let delivery = if ty.custom_delivery { "custom" } else { channel_name(channel) };
+        let expires = now.plus_millis(i64::from(ty.ttl_seconds) * 1000);
+        let mut session = Session::not_push(
+            random::new_id(&*self.random)?,
+            &tenant.id,
+            &user.id,
+            name.to_owned(),
+            delivery,
+            now,
+            expires,
+        );
+        session.callback_url = input.callback_url.clone();
         let mut outbox = Vec::new();
         let mut custom_code = None;
         if ty.custom_delivery {

@@ -17,7 +17,7 @@ use crate::login::LoginOutput;
 use crate::ops::Core;
 use crate::otp::AuthMethod;
 use crate::random;
-use crate::session::{PushMethod, Session, SessionState};
+use crate::session::{Session, SessionState};
 use crate::tenant::Tenant;
 
 /// A QR login as stored.
@@ -122,23 +122,18 @@ impl Core {
             });
         }
         let session = Session {
-            id: q.id.clone(),
-            tenant_id: q.tenant_id.clone(),
-            user_pk: device.user_pk.clone(),
-            method: PushMethod::Otp,
             state: SessionState::Accept,
-            message: "QR login".into(),
-            context: Default::default(),
-            nonce: String::new(),
-            number: None,
-            number_choices: Vec::new(),
-            delivery: "qr".into(),
-            created_at: q.created_at,
-            expires_at: q.expires_at,
             decided_at: Some(now),
             device_id: Some(device.id.clone()),
-            reason: None,
-            callback_url: None,
+            ..Session::not_push(
+                q.id.clone(),
+                &q.tenant_id,
+                &device.user_pk,
+                "QR login".into(),
+                "qr",
+                q.created_at,
+                q.expires_at,
+            )
         };
         if !self.store.claim_qr_login(&q.id, &session, now).await? {
             return Err(crate::login::closed(SessionState::Accept));

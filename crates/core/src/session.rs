@@ -176,6 +176,40 @@ pub struct Session {
     pub callback_url: Option<String>,
 }
 
+impl Session {
+    /// A session that is not a push (a code, token or QR login): no nonce, number or
+    /// context; `Pending` until the caller sets otherwise.
+    pub fn not_push(
+        id: String,
+        tenant_id: &str,
+        user_pk: &str,
+        message: String,
+        delivery: &str,
+        created_at: Timestamp,
+        expires_at: Timestamp,
+    ) -> Session {
+        Session {
+            id,
+            tenant_id: tenant_id.to_owned(),
+            user_pk: user_pk.to_owned(),
+            method: PushMethod::Otp,
+            state: SessionState::Pending,
+            message,
+            context: BTreeMap::new(),
+            nonce: String::new(),
+            number: None,
+            number_choices: Vec::new(),
+            delivery: delivery.to_owned(),
+            created_at,
+            expires_at,
+            decided_at: None,
+            device_id: None,
+            reason: None,
+            callback_url: None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

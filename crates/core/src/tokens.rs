@@ -12,7 +12,7 @@ use crate::login::{LoginInput, LoginOutput};
 use crate::oath::{self, Algorithm};
 use crate::ops::Core;
 use crate::random;
-use crate::session::{PushMethod, Session, SessionState};
+use crate::session::{Session, SessionState};
 use crate::store::StoreError;
 use crate::tenant::Tenant;
 use crate::user::User;
@@ -391,23 +391,17 @@ impl Core {
                 Ok(_) => {
                     let now = self.clock.now();
                     let session = Session {
-                        id: random::new_id(&*self.random)?,
-                        tenant_id: tenant.id.clone(),
-                        user_pk: user.id.clone(),
-                        method: PushMethod::Otp,
                         state: SessionState::Accept,
-                        message: format!("token {}", t.serial),
-                        context: Default::default(),
-                        nonce: String::new(),
-                        number: None,
-                        number_choices: Vec::new(),
-                        delivery: "token".into(),
-                        created_at: now,
-                        expires_at: now,
                         decided_at: Some(now),
-                        device_id: None,
-                        reason: None,
-                        callback_url: None,
+                        ..Session::not_push(
+                            random::new_id(&*self.random)?,
+                            &tenant.id,
+                            &user.id,
+                            format!("token {}", t.serial),
+                            "token",
+                            now,
+                            now,
+                        )
                     };
                     self.store.insert_session(&session, &[]).await?;
                     return Ok(LoginOutput::of(&session, input.session_id.clone(), &self.public_url));

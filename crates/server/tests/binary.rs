@@ -334,6 +334,17 @@ fn authenticator_bin() -> std::path::PathBuf {
     Path::new(BIN).with_file_name("countersign-authenticator")
 }
 
+/// Run the authenticator CLI in `dir` with the store passphrase `pw`.
+async fn run_cli(bin: &Path, dir: &Path, args: &[&str], pw: &str) -> std::process::Output {
+    Command::new(bin)
+        .args(args)
+        .current_dir(dir)
+        .env("COUNTERSIGN_AUTHENTICATOR_PASSPHRASE", pw)
+        .output()
+        .await
+        .unwrap()
+}
+
 fn readme_block_after(readme: &str, marker: &str) -> String {
     let after = readme.split(marker).nth(1).unwrap_or_else(|| panic!("README lacks {marker:?}"));
     after.split("```sh\n").nth(1).unwrap().split("\n```").next().unwrap().to_owned()
@@ -399,13 +410,9 @@ async fn authenticator_cli_qr_image_and_listen() {
     std::fs::write(dir.path().join("qr.png"), png.bytes().await.unwrap()).unwrap();
 
     let bin = authenticator_bin();
-    let out = Command::new(&bin)
-        .args(["--store", "a.json", "activate", "--pin", "2468", "--qr-image", "qr.png"])
-        .current_dir(dir.path())
-        .env("COUNTERSIGN_AUTHENTICATOR_PASSPHRASE", "pw")
-        .output()
-        .await
-        .unwrap();
+    let out =
+        run_cli(&bin, dir.path(), &["--store", "a.json", "activate", "--pin", "2468", "--qr-image", "qr.png"], "pw")
+            .await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
     let mut listen = Command::new(&bin)
@@ -433,13 +440,7 @@ async fn authenticator_cli_qr_image_and_listen() {
     listen.kill().await.unwrap();
 
     // A wrong passphrase cannot unseal the store.
-    let out = Command::new(&bin)
-        .args(["--store", "a.json", "pending"])
-        .current_dir(dir.path())
-        .env("COUNTERSIGN_AUTHENTICATOR_PASSPHRASE", "not-pw")
-        .output()
-        .await
-        .unwrap();
+    let out = run_cli(&bin, dir.path(), &["--store", "a.json", "pending"], "not-pw").await;
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("wrong passphrase"));
 
@@ -448,13 +449,7 @@ async fn authenticator_cli_qr_image_and_listen() {
     assert_eq!(s, 201, "{q}");
     let png = base64::engine::general_purpose::STANDARD.decode(q["qrPNG"].as_str().unwrap()).unwrap();
     std::fs::write(dir.path().join("login.png"), png).unwrap();
-    let out = Command::new(&bin)
-        .args(["--store", "a.json", "claim", "--qr-image", "login.png"])
-        .current_dir(dir.path())
-        .env("COUNTERSIGN_AUTHENTICATOR_PASSPHRASE", "pw")
-        .output()
-        .await
-        .unwrap();
+    let out = run_cli(&bin, dir.path(), &["--store", "a.json", "claim", "--qr-image", "login.png"], "pw").await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "{\"sessionStatus\":\"Accept\"}");
     let (_, st) = server.call("GET", &format!("/v1/sessions/{}", q["requestID"].as_str().unwrap()), &key, None).await;

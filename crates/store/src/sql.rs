@@ -83,6 +83,15 @@ macro_rules! sql_store {
             sqlx::query(sql).bind(key).fetch_optional(pool).await.map_err(db_err)?.as_ref().map(from).transpose()
         }
 
+        async fn all_by<T>(
+            pool: &sqlx::Pool<$db>,
+            sql: &'static str,
+            key: &str,
+            from: fn(&DbRow) -> Result<T, StoreError>,
+        ) -> Result<Vec<T>, StoreError> {
+            sqlx::query(sql).bind(key).fetch_all(pool).await.map_err(db_err)?.iter().map(from).collect()
+        }
+
         fn settings_json(t: &Tenant) -> Result<String, StoreError> {
             serde_json::to_string(&t.settings).map_err(|e| StoreError::Backend(Box::new(e)))
         }

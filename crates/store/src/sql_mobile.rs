@@ -508,25 +508,12 @@ macro_rules! sql_mobile {
             }
 
             async fn tenant_tokens(&self, tenant_id: &str) -> Result<Vec<countersign_core::tokens::Token>, StoreError> {
-                sqlx::query("SELECT * FROM tokens WHERE tenant_id = $1 ORDER BY serial LIMIT 1000")
-                    .bind(tenant_id)
-                    .fetch_all(&self.pool)
+                all_by(&self.pool, "SELECT * FROM tokens WHERE tenant_id = $1 ORDER BY serial LIMIT 1000", tenant_id, token_from)
                     .await
-                    .map_err(db_err)?
-                    .iter()
-                    .map(token_from)
-                    .collect()
             }
 
             async fn user_tokens(&self, user_pk: &str) -> Result<Vec<countersign_core::tokens::Token>, StoreError> {
-                sqlx::query("SELECT * FROM tokens WHERE user_pk = $1 ORDER BY created_at, id")
-                    .bind(user_pk)
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(db_err)?
-                    .iter()
-                    .map(token_from)
-                    .collect()
+                all_by(&self.pool, "SELECT * FROM tokens WHERE user_pk = $1 ORDER BY created_at, id", user_pk, token_from).await
             }
 
             async fn set_token_user(&self, id: &str, user_pk: Option<&str>, at: Timestamp) -> Result<bool, StoreError> {
