@@ -30,6 +30,12 @@ impl Timestamp {
             .and_then(|t| t.format(&Rfc3339).ok())
             .unwrap_or_else(|| self.0.to_string())
     }
+
+    /// Read RFC 3339 text.
+    pub fn parse_rfc3339(text: &str) -> Option<Timestamp> {
+        let t = OffsetDateTime::parse(text, &Rfc3339).ok()?;
+        i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok().map(Timestamp)
+    }
 }
 
 impl Serialize for Timestamp {

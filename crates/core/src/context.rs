@@ -12,7 +12,7 @@ pub const DEFAULT_TEMPLATE: &str =
     "[message] Device: [operatingSystem] [browser], Location: [countryCode], [region], [city]";
 
 /// Where an address is.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Place {
     /// ISO 3166 country code.
     pub country_code: String,
@@ -20,6 +20,10 @@ pub struct Place {
     pub region: String,
     /// The city's name.
     pub city: String,
+    /// Latitude, when the database has it.
+    pub latitude: Option<f64>,
+    /// Longitude, when the database has it.
+    pub longitude: Option<f64>,
 }
 
 /// A geolocation database (MaxMind DB format: GeoIP2/GeoLite2 City), or none.
@@ -60,6 +64,8 @@ impl Geo {
             country_code: country,
             region: text(&maxminddb::path!["subdivisions", 0, "names", "en"])?.unwrap_or_default(),
             city: text(&maxminddb::path!["city", "names", "en"])?.unwrap_or_default(),
+            latitude: found.decode_path::<f64>(&maxminddb::path!["location", "latitude"]).ok().flatten(),
+            longitude: found.decode_path::<f64>(&maxminddb::path!["location", "longitude"]).ok().flatten(),
         })
     }
 }
@@ -148,7 +154,8 @@ mod tests {
         let mut t = BTreeMap::new();
         assert_eq!(template_for(&t, "de"), DEFAULT_TEMPLATE);
         t.insert("de".to_owned(), "[message] mit [browser] aus [city], [countryCode]".to_owned());
-        let place = Place { country_code: "NL".into(), region: "Utrecht".into(), city: "Utrecht".into() };
+        let place =
+            Place { country_code: "NL".into(), region: "Utrecht".into(), city: "Utrecht".into(), ..Default::default() };
         assert_eq!(
             fill(template_for(&t, "de-CH"), "Anmelden?", "", "Chrome 73.0", &place),
             "Anmelden? mit Chrome 73.0 aus Utrecht, NL"

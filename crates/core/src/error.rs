@@ -23,6 +23,8 @@ pub enum Entity {
     App,
     /// An OATH token.
     Token,
+    /// A user's static password.
+    Password,
 }
 
 impl Entity {
@@ -38,6 +40,7 @@ impl Entity {
             Entity::Session => "request",
             Entity::App => "app",
             Entity::Token => "token",
+            Entity::Password => "static_password",
         }
     }
 }

@@ -7,6 +7,7 @@
 //! at a fixed instant.
 
 pub mod access;
+pub mod adaptive;
 pub mod callbacks;
 pub mod clock;
 pub mod context;
@@ -18,9 +19,11 @@ pub mod oath;
 pub mod ops;
 pub mod otp;
 pub mod outbox;
+pub mod password;
 pub mod providers;
 pub mod qr;
 pub mod random;
+pub mod risk;
 pub mod seal;
 pub mod session;
 pub mod store;

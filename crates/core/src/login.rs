@@ -37,7 +37,12 @@ pub struct LoginInput {
     /// `votpCustomDelivery`, `sms`, `email`, or a tenant-defined type); with `requestID`,
     /// the one-time code the user typed (docs/otp.md).
     #[schema(example = "PIN")]
+    #[serde(default)]
     pub pass_key: String,
+    /// Client device data collected by the page (adaptive logins; docs/risk.md).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub cddc: Option<serde_json::Value>,
     /// The code session a one-time code is checked against.
     #[serde(default, rename = "requestID")]
     pub request_id: Option<String>,
@@ -114,6 +119,12 @@ pub struct LoginOutput {
     /// QR login, once claimed: the device that claimed it.
     #[serde(rename = "deviceID", skip_serializing_if = "Option::is_none")]
     pub device_id: Option<String>,
+    /// Adaptive logins and events: the risk engine's decision (docs/risk.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub risk_response_code: Option<u32>,
+    /// The rules behind `riskResponseCode`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub risk_reasons: Vec<String>,
 }
 
 impl LoginOutput {
@@ -132,6 +143,8 @@ impl LoginOutput {
             fallback: None,
             user_id: None,
             device_id: None,
+            risk_response_code: None,
+            risk_reasons: Vec::new(),
         }
     }
 
@@ -150,6 +163,8 @@ impl LoginOutput {
             fallback: None,
             user_id: None,
             device_id: None,
+            risk_response_code: None,
+            risk_reasons: Vec::new(),
         }
     }
 }
@@ -264,8 +279,26 @@ impl Core {
             return Err(CoreError::invalid("objectType", "objectType must be LoginInput"));
         }
         if let Some(rid) = input.request_id.clone() {
-            let u = self.login_user(tenant, user).await?;
+            let u = match self.login_user(tenant, user).await {
+                Ok(u) => u,
+                Err(e) => {
+                    // Unknown users cost what a password check costs.
+                    self.burn_password_check(&input.pass_key);
+                    return Err(e);
+                }
+            };
+            let challenge = self
+                .current_session(&rid)
+                .await?
+                .filter(|s| s.tenant_id == tenant.id && s.user_pk == u.id && s.delivery == "static_password");
+            if let Some(s) = challenge {
+                return self.answer_password(tenant, user, &u, s, input).await;
+            }
             return self.verify_code(tenant, &u, &rid, &input.pass_key, input.session_id.clone()).await;
+        }
+        if input.pass_key.is_empty() && input.otp.is_none() {
+            let u = self.login_user(tenant, user).await?;
+            return self.adaptive_login(tenant, user, &u, input).await;
         }
         if let Some(otp) = input.otp.clone() {
             let u = self.login_user(tenant, user).await?;
@@ -437,7 +470,7 @@ impl Core {
     }
 
     /// The active user `user` (`userID@domain`) of `tenant`, for a login.
-    async fn login_user(&self, tenant: &Tenant, user: &str) -> Result<crate::user::User, CoreError> {
+    pub(crate) async fn login_user(&self, tenant: &Tenant, user: &str) -> Result<crate::user::User, CoreError> {
         let r = UserRef::parse(user)?;
         if r.domain != tenant.domain {
             return Err(CoreError::NotFound(Entity::User));
@@ -540,6 +573,7 @@ impl Core {
         let outbox = self.callback_message(s, to, reason).await?;
         if self.store.finish_session(&s.id, t, self.clock.now(), device, reason, &outbox).await? {
             self.waiters.wake(&s.id);
+            self.challenge_ended(&s.id, &s.user_pk, &s.tenant_id, to == SessionState::Accept).await;
             if !outbox.is_empty() {
                 self.outbox_wake.notify_one();
             }

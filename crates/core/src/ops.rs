@@ -132,13 +132,17 @@ pub struct AccountState {
     pub status: UserStatus,
     /// The user's active authenticators.
     pub authenticators: Vec<AuthenticatorSummary>,
+    /// The static password's state, when the user has one (never the password).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub static_password: Option<crate::password::PasswordState>,
 }
 
 /// One of a user's authenticators, as listed in the account state.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthenticatorSummary {
-    /// The kind of authenticator: `mobile` (an activated mobile authenticator).
+    /// The kind of authenticator: `mobile` (an activated mobile authenticator), `totp`
+    /// or `hotp` (a token; `id` is its serial).
     pub kind: String,
     /// Its identifier.
     pub id: String,
@@ -180,6 +184,8 @@ pub struct Core {
     pub custom_delivery: bool,
     /// The geolocation database for secure-message context (none by default).
     pub geo: Arc<crate::context::Geo>,
+    /// Argon2id cost of new static-password hashes.
+    pub password_cost: crate::password::HashCost,
 }
 
 /// A random master key for a core that is never given one (tests, tools); secrets it
@@ -250,6 +256,7 @@ impl Core {
             default_providers: Arc::default(),
             custom_delivery: false,
             geo: Arc::default(),
+            password_cost: Default::default(),
         }
     }
 
@@ -562,7 +569,7 @@ impl Core {
             return Err(CoreError::NotFound(Entity::User));
         }
         let u = self.user_in(tenant, r.user_id.as_str()).await?;
-        let authenticators = self
+        let mut authenticators: Vec<AuthenticatorSummary> = self
             .store
             .user_devices(&u.id)
             .await?
@@ -570,7 +577,17 @@ impl Core {
             .filter(|d| d.state == crate::device::DeviceState::Active)
             .map(|d| AuthenticatorSummary { kind: "mobile".to_owned(), id: d.id })
             .collect();
-        Ok(AccountState { user_id: u.user_id, domain: r.domain, status: u.status, authenticators })
+        authenticators.extend(
+            self.store
+                .user_tokens(&u.id)
+                .await?
+                .into_iter()
+                .filter(|t| t.state == crate::tokens::TokenState::Active)
+                .map(|t| AuthenticatorSummary { kind: t.kind.as_str().to_owned(), id: t.serial }),
+        );
+        let static_password =
+            self.store.static_password(&u.id).await?.as_ref().map(crate::password::PasswordState::from);
+        Ok(AccountState { user_id: u.user_id, domain: r.domain, status: u.status, authenticators, static_password })
     }
 }
 

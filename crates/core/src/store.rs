@@ -209,6 +209,35 @@ pub trait MobileStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// The code of a code session.
     async fn session_code(&self, session_id: &str) -> Result<Option<crate::session::SessionCode>, StoreError>;
+    /// A user's static password.
+    async fn static_password(&self, user_pk: &str) -> Result<Option<crate::password::StaticPassword>, StoreError>;
+    /// Create or replace a user's static password (failures and lock cleared).
+    async fn set_static_password(&self, p: &crate::password::StaticPassword) -> Result<(), StoreError>;
+    /// Remove a user's static password; `false` when there was none.
+    async fn delete_static_password(&self, user_pk: &str) -> Result<bool, StoreError>;
+    /// Count a wrong password; at `max` failures lock it until `lock_until`. The failures
+    /// and the lock after the update.
+    async fn password_failure(
+        &self,
+        user_pk: &str,
+        max: u32,
+        lock_until: Timestamp,
+    ) -> Result<Option<(u32, Option<Timestamp>)>, StoreError>;
+    /// Clear a password's failures and lock; `false` when there is no password.
+    async fn password_reset_failures(&self, user_pk: &str) -> Result<bool, StoreError>;
+    /// Log a failed login for velocity.
+    async fn record_failure(
+        &self,
+        id: &str,
+        tenant_id: &str,
+        user_pk: Option<&str>,
+        ip: Option<&str>,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// Failed logins of a user since `since`.
+    async fn user_failures_since(&self, user_pk: &str, since: Timestamp) -> Result<u32, StoreError>;
+    /// Failed logins from an address in a tenant since `since`.
+    async fn ip_failures_since(&self, tenant_id: &str, ip: &str, since: Timestamp) -> Result<u32, StoreError>;
     /// Insert a QR login waiting to be claimed.
     async fn insert_qr_login(&self, q: &crate::qr::QrLogin) -> Result<(), StoreError>;
     /// A QR login.

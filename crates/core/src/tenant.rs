@@ -80,6 +80,27 @@ pub struct TenantSettings {
     pub confirmation_templates: std::collections::BTreeMap<String, String>,
     /// Languages messages may be sent in (empty: any); others fall back to English.
     pub supported_languages: Vec<String>,
+    /// How static passwords may be used (docs/risk.md).
+    pub static_password_mode: StaticPasswordMode,
+    /// Wrong static passwords in a row before it locks (1–20).
+    pub max_password_failures: u32,
+    /// How long a locked static password stays locked, minutes (0: until unlocked).
+    pub password_lock_minutes: u32,
+    /// The type that follows a right password in `parallel` mode.
+    pub second_factor: String,
+}
+
+/// How static passwords may be used.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StaticPasswordMode {
+    /// Alone, during the grace period only.
+    #[default]
+    Exclusive,
+    /// As the first of two factors.
+    Parallel,
+    /// Not at all.
+    Off,
 }
 
 impl Default for TenantSettings {
@@ -95,6 +116,10 @@ impl Default for TenantSettings {
             push_app_id: None,
             confirmation_templates: Default::default(),
             supported_languages: Vec::new(),
+            static_password_mode: StaticPasswordMode::Exclusive,
+            max_password_failures: 5,
+            password_lock_minutes: 15,
+            second_factor: "push".to_owned(),
         }
     }
 }
@@ -126,6 +151,8 @@ impl TenantSettings {
         range("loginTimeoutSeconds", self.login_timeout_seconds, 1, MAX_LOGIN_TIMEOUT_SECONDS)?;
         range("activationTtlSeconds", self.activation_ttl_seconds, 60, 86_400)?;
         range("maxPinAttempts", self.max_pin_attempts, 1, 10)?;
+        range("maxPasswordFailures", self.max_password_failures, 1, 20)?;
+        range("passwordLockMinutes", self.password_lock_minutes, 0, 10_080)?;
         for lang in &self.supported_languages {
             crate::validate::locale(lang).map_err(|m| CoreError::invalid("settings.supportedLanguages", m))?;
         }

@@ -55,6 +55,12 @@ pub struct RawConfig {
     pub votp_custom_delivery: Option<bool>,
     /// A MaxMind DB (GeoIP2/GeoLite2 City) file for secure-message context.
     pub geoip_database: Option<String>,
+    /// Argon2id memory for new static-password hashes, KiB.
+    pub password_memory_kib: Option<u32>,
+    /// Argon2id passes.
+    pub password_iterations: Option<u32>,
+    /// Argon2id lanes.
+    pub password_parallelism: Option<u32>,
 }
 
 /// `[proxy]` as read.
@@ -111,6 +117,8 @@ pub struct Config {
     pub votp_custom_delivery: bool,
     /// The geolocation database file.
     pub geoip_database: Option<String>,
+    /// Argon2id cost of new static-password hashes.
+    pub password_cost: countersign_core::password::HashCost,
 }
 
 /// The default listen address.
@@ -168,6 +176,9 @@ impl RawConfig {
                 Some(_) => return Err("COUNTERSIGN_VOTP_CUSTOM_DELIVERY must be true or false".into()),
             },
             geoip_database: env("COUNTERSIGN_GEOIP_DATABASE"),
+            password_memory_kib: num("COUNTERSIGN_PASSWORD_MEMORY_KIB")?.map(|n| n as u32),
+            password_iterations: num("COUNTERSIGN_PASSWORD_ITERATIONS")?.map(|n| n as u32),
+            password_parallelism: num("COUNTERSIGN_PASSWORD_PARALLELISM")?.map(|n| n as u32),
         })
     }
 
@@ -190,6 +201,9 @@ impl RawConfig {
             email: over.email.or(self.email),
             votp_custom_delivery: over.votp_custom_delivery.or(self.votp_custom_delivery),
             geoip_database: over.geoip_database.or(self.geoip_database),
+            password_memory_kib: over.password_memory_kib.or(self.password_memory_kib),
+            password_iterations: over.password_iterations.or(self.password_iterations),
+            password_parallelism: over.password_parallelism.or(self.password_parallelism),
         }
     }
 
@@ -237,7 +251,23 @@ impl RawConfig {
             countersign_core::CoreError::Invalid { field, message } => format!("{field}: {message}"),
             other => other.to_string(),
         })?;
+        let d = countersign_core::password::HashCost::default();
+        let password_cost = countersign_core::password::HashCost {
+            memory_kib: self.password_memory_kib.unwrap_or(d.memory_kib),
+            iterations: self.password_iterations.unwrap_or(d.iterations),
+            parallelism: self.password_parallelism.unwrap_or(d.parallelism),
+        };
+        let ok = (64..=4_194_304).contains(&password_cost.memory_kib)
+            && (1..=20).contains(&password_cost.iterations)
+            && (1..=16).contains(&password_cost.parallelism)
+            && password_cost.memory_kib >= 8 * password_cost.parallelism;
+        if !ok {
+            return Err("password_memory_kib (64–4194304, at least 8 per lane), password_iterations (1–20) and \
+                        password_parallelism (1–16) are out of range"
+                .into());
+        }
         Ok(Config {
+            password_cost,
             geoip_database: self.geoip_database,
             votp_custom_delivery: self.votp_custom_delivery.unwrap_or(false),
             proxy,

@@ -70,6 +70,7 @@ pub async fn serve_on(
 ) -> Result<(), String> {
     let mut core = core.with_default_providers(config.providers.clone());
     core.custom_delivery = config.votp_custom_delivery;
+    core.password_cost = config.password_cost;
     if let Some(path) = &config.geoip_database {
         core.geo = Arc::new(countersign_core::context::Geo::open(path)?);
     }

@@ -323,6 +323,10 @@ backend_tests! {
             ("/admin/v1/tenants/{domain}/tokens/{tokenID}/unlock", &["post"]),
             ("/admin/v1/tenants/{domain}/tokens/{tokenID}/resync", &["post"]),
             ("/v1/qr-logins", &["post"]),
+            ("/v1/users/{user}/events/validate", &["post"]),
+            ("/admin/v1/tenants/{domain}/users/{userID}/static-password", &["put", "delete"]),
+            ("/admin/v1/tenants/{domain}/users/{userID}/static-password/unlock", &["post"]),
+            ("/admin/v1/tenants/{domain}/risk", &["get", "put"]),
             ("/v1/authenticators/{serialNumber}/applications/{applName}/generate-votp", &["post"]),
             ("/admin/v1/tenants/{domain}/users/{userID}/virtual-authenticators", &["get", "post"]),
             ("/admin/v1/tenants/{domain}/virtual-authenticators/{serialNumber}", &["delete"]),
@@ -334,7 +338,7 @@ backend_tests! {
                 assert!(paths.get(path).and_then(|p| p.get(*m)).is_some(), "{m} {path} missing from /openapi.json");
             }
         }
-        assert_eq!(paths.len(), 53, "a route was added: list it above");
+        assert_eq!(paths.len(), 57, "a route was added: list it above");
         assert!(api["components"]["schemas"]["ErrorBody"].is_object());
         assert!(api["components"]["securitySchemes"]["adminToken"].is_object());
 

@@ -402,7 +402,7 @@ backend_tests! {
             (json!({"passKey": "push", "orchestrationDelivery": "smoke"}), "orchestrationDelivery"),
             (json!({"passKey": "push", "loginMessage": ""}), "loginMessage"),
             (json!({"passKey": "push", "context": {"k": "a\u{0007}b"}}), "context.k"),
-            (json!({"passKey": "push", "cddc": {}}), "cddc"),
+            (json!({"passKey": "push", "favouriteColour": "red"}), "favouriteColour"),
         ] {
             let (s, b) = login(&app, &key, body.clone()).await;
             assert_eq!((s, code(&b), b["error"]["field"].as_str()), (422, "invalid_value", Some(field)), "{body}");

@@ -81,7 +81,8 @@ backend_tests! {
         let id = q["requestID"].as_str().unwrap().to_owned();
         let payload = q["qrPayload"].as_str().unwrap().to_owned();
         let code = payload.split("code=").nth(1).unwrap().to_owned();
-        let forged = payload.replace(&code, &format!("{}A", &code[..code.len() - 1]));
+        let other = if code.starts_with('A') { "B" } else { "A" };
+        let forged = payload.replace(&format!("code={code}"), &format!("code={other}{}", &code[1..]));
         let err = auth.claim(&forged).await.unwrap_err();
         assert!(err.to_string().contains("invalid_code"), "{err}");
         let elsewhere = payload.replace("server=http%3A%2F%2F127.0.0.1", "server=https%3A%2F%2Fevil.example");

@@ -15,6 +15,7 @@ pub(crate) const SQLITE: &[Step] = &[
     (6, "codes", include_str!("../migrations/sqlite/0006_codes.sql")),
     (7, "tokens", include_str!("../migrations/sqlite/0007_tokens.sql")),
     (8, "qr_logins", include_str!("../migrations/sqlite/0008_qr_logins.sql")),
+    (9, "risk", include_str!("../migrations/sqlite/0009_risk.sql")),
 ];
 
 pub(crate) const POSTGRES: &[Step] = &[
@@ -26,6 +27,7 @@ pub(crate) const POSTGRES: &[Step] = &[
     (6, "codes", include_str!("../migrations/postgres/0006_codes.sql")),
     (7, "tokens", include_str!("../migrations/postgres/0007_tokens.sql")),
     (8, "qr_logins", include_str!("../migrations/postgres/0008_qr_logins.sql")),
+    (9, "risk", include_str!("../migrations/postgres/0009_risk.sql")),
 ];
 
 pub(crate) fn migrator(steps: &[Step]) -> Migrator {

@@ -422,6 +422,122 @@ macro_rules! sql_mobile {
                 .await
             }
 
+            async fn static_password(
+                &self,
+                user_pk: &str,
+            ) -> Result<Option<countersign_core::password::StaticPassword>, StoreError> {
+                one_by(&self.pool, "SELECT * FROM static_passwords WHERE user_pk = $1", user_pk, |r| {
+                    let grace: Option<i64> = r.try_get("grace_until").map_err(db_err)?;
+                    let locked: Option<i64> = r.try_get("locked_until").map_err(db_err)?;
+                    Ok(countersign_core::password::StaticPassword {
+                        user_pk: r.try_get("user_pk").map_err(db_err)?,
+                        hash: r.try_get("hash").map_err(db_err)?,
+                        grace_until: grace.map(Timestamp),
+                        failures: int(r, "failures")?,
+                        locked_until: locked.map(Timestamp),
+                        updated_at: Timestamp(r.try_get("updated_at").map_err(db_err)?),
+                    })
+                })
+                .await
+            }
+
+            async fn set_static_password(&self, p: &countersign_core::password::StaticPassword) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO static_passwords (user_pk, hash, grace_until, failures, locked_until, updated_at) \
+                     VALUES ($1, $2, $3, 0, NULL, $4) ON CONFLICT (user_pk) DO UPDATE SET hash = excluded.hash, \
+                     grace_until = excluded.grace_until, failures = 0, locked_until = NULL, updated_at = excluded.updated_at",
+                )
+                .bind(&p.user_pk)
+                .bind(&p.hash)
+                .bind(p.grace_until.map(Timestamp::millis))
+                .bind(p.updated_at.millis())
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn delete_static_password(&self, user_pk: &str) -> Result<bool, StoreError> {
+                let done = sqlx::query("DELETE FROM static_passwords WHERE user_pk = $1")
+                    .bind(user_pk)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn password_failure(
+                &self,
+                user_pk: &str,
+                max: u32,
+                lock_until: Timestamp,
+            ) -> Result<Option<(u32, Option<Timestamp>)>, StoreError> {
+                let row = sqlx::query(
+                    "UPDATE static_passwords SET failures = failures + 1, \
+                     locked_until = CASE WHEN failures + 1 >= $1 THEN $2 ELSE locked_until END \
+                     WHERE user_pk = $3 RETURNING failures, locked_until",
+                )
+                .bind(i64::from(max))
+                .bind(lock_until.millis())
+                .bind(user_pk)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+                let Some(r) = row else { return Ok(None) };
+                let locked: Option<i64> = r.try_get("locked_until").map_err(db_err)?;
+                Ok(Some((int(&r, "failures")?, locked.map(Timestamp))))
+            }
+
+            async fn password_reset_failures(&self, user_pk: &str) -> Result<bool, StoreError> {
+                let done = sqlx::query("UPDATE static_passwords SET failures = 0, locked_until = NULL WHERE user_pk = $1")
+                    .bind(user_pk)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn record_failure(
+                &self,
+                id: &str,
+                tenant_id: &str,
+                user_pk: Option<&str>,
+                ip: Option<&str>,
+                at: Timestamp,
+            ) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO risk_failures (id, tenant_id, user_pk, ip, at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(id)
+                    .bind(tenant_id)
+                    .bind(user_pk)
+                    .bind(ip)
+                    .bind(at.millis())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn user_failures_since(&self, user_pk: &str, since: Timestamp) -> Result<u32, StoreError> {
+                let r = sqlx::query("SELECT COUNT(*) AS n FROM risk_failures WHERE user_pk = $1 AND at >= $2")
+                    .bind(user_pk)
+                    .bind(since.millis())
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                int(&r, "n")
+            }
+
+            async fn ip_failures_since(&self, tenant_id: &str, ip: &str, since: Timestamp) -> Result<u32, StoreError> {
+                let r = sqlx::query("SELECT COUNT(*) AS n FROM risk_failures WHERE tenant_id = $1 AND ip = $2 AND at >= $3")
+                    .bind(tenant_id)
+                    .bind(ip)
+                    .bind(since.millis())
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                int(&r, "n")
+            }
+
             async fn insert_qr_login(&self, q: &countersign_core::qr::QrLogin) -> Result<(), StoreError> {
                 sqlx::query(
                     "INSERT INTO qr_logins (id, tenant_id, code_hash, state, created_at, expires_at, claimed_at) \

@@ -48,6 +48,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(resync_token))
         .routes(routes!(assign_virtual, list_virtuals))
         .routes(routes!(delete_virtual))
+        .routes(routes!(set_static_password, delete_static_password))
+        .routes(routes!(unlock_static_password))
+        .routes(routes!(get_risk, put_risk))
         .routes(routes!(get_callbacks, put_callbacks))
         .routes(routes!(new_callback_secret))
         .routes(routes!(create_admin_token, list_admin_tokens))
@@ -655,4 +658,72 @@ async fn delete_virtual(
 ) -> Result<StatusCode, ApiError> {
     s.core.delete_virtual(&domain, &serial).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Set a user's static password (stored as an Argon2id hash; never shown).
+#[utoipa::path(put, path = "/admin/v1/tenants/{domain}/users/{userID}/static-password", tag = "admin",
+    params(("domain" = String, Path), ("userID" = String, Path)), request_body = countersign_core::password::SetPasswordInput,
+    security(("adminToken" = [])),
+    responses((status = 200, body = countersign_core::password::PasswordState), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn set_static_password(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath((domain, user_id)): ApiPath<(String, String)>,
+    ApiJson(input): ApiJson<countersign_core::password::SetPasswordInput>,
+) -> Result<Json<countersign_core::password::PasswordState>, ApiError> {
+    Ok(Json(s.core.set_static_password(&domain, &user_id, input).await?))
+}
+
+/// Remove a user's static password.
+#[utoipa::path(delete, path = "/admin/v1/tenants/{domain}/users/{userID}/static-password", tag = "admin",
+    params(("domain" = String, Path), ("userID" = String, Path)), security(("adminToken" = [])),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn delete_static_password(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath((domain, user_id)): ApiPath<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    s.core.delete_static_password(&domain, &user_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Unlock a static password locked after wrong tries.
+#[utoipa::path(post, path = "/admin/v1/tenants/{domain}/users/{userID}/static-password/unlock", tag = "admin",
+    params(("domain" = String, Path), ("userID" = String, Path)), security(("adminToken" = [])),
+    responses((status = 200, body = countersign_core::password::PasswordState), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+async fn unlock_static_password(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath((domain, user_id)): ApiPath<(String, String)>,
+) -> Result<Json<countersign_core::password::PasswordState>, ApiError> {
+    Ok(Json(s.core.unlock_static_password(&domain, &user_id).await?))
+}
+
+/// The tenant's risk settings: IP lists and rules (the defaults when it set none).
+#[utoipa::path(get, path = "/admin/v1/tenants/{domain}/risk", tag = "admin", params(("domain" = String, Path)),
+    security(("adminToken" = [])),
+    responses((status = 200, body = countersign_core::risk::RiskSettings), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+async fn get_risk(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath(domain): ApiPath<String>,
+) -> Result<Json<countersign_core::risk::RiskSettings>, ApiError> {
+    Ok(Json(s.core.risk_settings_of(&domain).await?))
+}
+
+/// Replace the tenant's risk settings (docs/risk.md: facts, conditions, outcomes).
+#[utoipa::path(put, path = "/admin/v1/tenants/{domain}/risk", tag = "admin", params(("domain" = String, Path)),
+    request_body = countersign_core::risk::RiskSettings, security(("adminToken" = [])),
+    responses((status = 200, body = countersign_core::risk::RiskSettings), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn put_risk(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath(domain): ApiPath<String>,
+    ApiJson(input): ApiJson<countersign_core::risk::RiskSettings>,
+) -> Result<Json<countersign_core::risk::RiskSettings>, ApiError> {
+    Ok(Json(s.core.set_risk_settings(&domain, input).await?))
 }

@@ -34,6 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(confirm_token))
         .routes(routes!(start_qr_login))
         .routes(routes!(generate_votp))
+        .routes(routes!(validate_event))
 }
 
 /// The account state of `userID@domain`: check it before starting a login. A user of
@@ -286,4 +287,20 @@ async fn generate_votp(
     ApiJson(input): ApiJson<countersign_core::virtual_auth::GenerateVotpInput>,
 ) -> Result<Json<countersign_core::virtual_auth::GenerateVotpOutput>, ApiError> {
     Ok(Json(s.core.generate_votp(&auth.tenant, &serial, &application, input).await?))
+}
+
+/// Score an event (a transaction, a new beneficiary, a login attempt) and, when the risk
+/// engine challenges, start the challenge (docs/risk.md, "Event validation").
+#[utoipa::path(post, path = "/v1/users/{user}/events/validate", tag = "integration",
+    params(("user" = String, Path, description = "userID@domain")), request_body = countersign_core::adaptive::EventInput,
+    security(("apiKey" = []), ("apiKeyBasic" = [])),
+    responses((status = 200, body = LoginOutput), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn validate_event(
+    auth: TenantAuth,
+    State(s): State<AppState>,
+    ApiPath(user): ApiPath<String>,
+    ApiJson(input): ApiJson<countersign_core::adaptive::EventInput>,
+) -> Result<Json<LoginOutput>, ApiError> {
+    Ok(Json(s.core.validate_event(&auth.tenant, &user, input).await?))
 }

@@ -10,6 +10,7 @@ pub enum V {
     U16(u16),
     U32(u32),
     U64(u64),
+    F64(f64),
     Map(BTreeMap<String, V>),
     Arr(Vec<V>),
 }
@@ -49,6 +50,10 @@ pub fn encode(out: &mut Vec<u8>, v: &V) {
         V::U16(n) => uint(out, 5, u64::from(*n)),
         V::U32(n) => uint(out, 6, u64::from(*n)),
         V::U64(n) => uint(out, 9, *n),
+        V::F64(x) => {
+            ctrl(out, 3, 8);
+            out.extend(x.to_be_bytes());
+        }
         V::Map(m) => {
             ctrl(out, 7, m.len());
             for (k, v) in m {
@@ -96,6 +101,13 @@ enum Rec {
     Empty,
     Node(u32),
     Data(u32),
+}
+
+/// A GeoIP2-City record with a location.
+pub fn city_at(country: &str, city_name: &str, lat: f64, lon: f64) -> V {
+    let V::Map(mut m) = city(country, "", "", city_name) else { unreachable!() };
+    m.insert("location".into(), map(vec![("latitude", V::F64(lat)), ("longitude", V::F64(lon))]));
+    V::Map(m)
 }
 
 /// An IPv4 MMDB with `networks` (`("81.2.69.0", 24, record)`), record size 24.

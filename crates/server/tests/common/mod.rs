@@ -45,7 +45,7 @@ impl App {
         Self::spawn_full(backend, RawConfig::default(), Some(clock)).await
     }
 
-    async fn spawn_full(
+    pub async fn spawn_full(
         backend: Backend,
         raw: RawConfig,
         clock: Option<std::sync::Arc<dyn countersign_core::Clock>>,
