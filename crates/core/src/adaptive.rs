@@ -290,6 +290,7 @@ impl Core {
             pass_key: String::new(),
             request_id: None,
             otp: None,
+            credentials: None,
             cddc: e.cddc,
             // The push shows the event (amount, beneficiary), not the login context.
             ip_address: None,

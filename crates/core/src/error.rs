@@ -25,6 +25,8 @@ pub enum Entity {
     Token,
     /// A user's static password.
     Password,
+    /// A FIDO credential.
+    Credential,
 }
 
 impl Entity {
@@ -41,6 +43,7 @@ impl Entity {
             Entity::App => "app",
             Entity::Token => "token",
             Entity::Password => "static_password",
+            Entity::Credential => "credential",
         }
     }
 }

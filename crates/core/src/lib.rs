@@ -13,6 +13,7 @@ pub mod clock;
 pub mod context;
 pub mod device;
 pub mod error;
+pub mod fido;
 pub mod login;
 pub mod mobile;
 pub mod oath;

@@ -39,6 +39,11 @@ pub struct LoginInput {
     #[schema(example = "PIN")]
     #[serde(default)]
     pub pass_key: String,
+    /// `{"fidoAuthenticator": {"authenticationResponse": …}}`: finishes a FIDO
+    /// authentication named by `requestID` (docs/fido.md).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub credentials: Option<serde_json::Value>,
     /// Client device data collected by the page (adaptive logins; docs/risk.md).
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
@@ -287,6 +292,9 @@ impl Core {
                     return Err(e);
                 }
             };
+            if let Some(creds) = &input.credentials {
+                return self.fido_login(tenant, &u, &rid, creds, input.session_id.clone()).await;
+            }
             let challenge = self
                 .current_session(&rid)
                 .await?

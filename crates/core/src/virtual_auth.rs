@@ -192,6 +192,7 @@ impl Core {
             pass_key: "votp".into(),
             request_id: None,
             otp: None,
+            credentials: None,
             cddc: None,
             ip_address: None,
             user_agent: None,

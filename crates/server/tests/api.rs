@@ -323,6 +323,12 @@ backend_tests! {
             ("/admin/v1/tenants/{domain}/tokens/{tokenID}/unlock", &["post"]),
             ("/admin/v1/tenants/{domain}/tokens/{tokenID}/resync", &["post"]),
             ("/v1/qr-logins", &["post"]),
+            ("/v1/users/{user}/generate-fido-registration-request", &["post"]),
+            ("/v1/users/{user}/register-fido-authenticator", &["post"]),
+            ("/v1/users/{user}/generate-fido-authentication-request", &["post"]),
+            ("/admin/v1/tenants/{domain}/fido", &["get", "put"]),
+            ("/admin/v1/tenants/{domain}/users/{userID}/fido-credentials", &["get"]),
+            ("/admin/v1/tenants/{domain}/users/{userID}/fido-credentials/{credentialID}", &["patch", "delete"]),
             ("/v1/users/{user}/events/validate", &["post"]),
             ("/admin/v1/tenants/{domain}/users/{userID}/static-password", &["put", "delete"]),
             ("/admin/v1/tenants/{domain}/users/{userID}/static-password/unlock", &["post"]),
@@ -338,7 +344,7 @@ backend_tests! {
                 assert!(paths.get(path).and_then(|p| p.get(*m)).is_some(), "{m} {path} missing from /openapi.json");
             }
         }
-        assert_eq!(paths.len(), 57, "a route was added: list it above");
+        assert_eq!(paths.len(), 63, "a route was added: list it above");
         assert!(api["components"]["schemas"]["ErrorBody"].is_object());
         assert!(api["components"]["securitySchemes"]["adminToken"].is_object());
 

@@ -51,6 +51,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(set_static_password, delete_static_password))
         .routes(routes!(unlock_static_password))
         .routes(routes!(get_risk, put_risk))
+        .routes(routes!(get_fido, put_fido))
+        .routes(routes!(list_fido_credentials))
+        .routes(routes!(rename_fido_credential, delete_fido_credential))
         .routes(routes!(get_callbacks, put_callbacks))
         .routes(routes!(new_callback_secret))
         .routes(routes!(create_admin_token, list_admin_tokens))
@@ -726,4 +729,80 @@ async fn put_risk(
     ApiJson(input): ApiJson<countersign_core::risk::RiskSettings>,
 ) -> Result<Json<countersign_core::risk::RiskSettings>, ApiError> {
     Ok(Json(s.core.set_risk_settings(&domain, input).await?))
+}
+
+/// The tenant's FIDO relying party.
+#[utoipa::path(get, path = "/admin/v1/tenants/{domain}/fido", tag = "admin", params(("domain" = String, Path)),
+    security(("adminToken" = [])),
+    responses((status = 200, body = countersign_core::fido::RelyingParty), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "fido_not_configured")))]
+async fn get_fido(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath(domain): ApiPath<String>,
+) -> Result<Json<countersign_core::fido::RelyingParty>, ApiError> {
+    Ok(Json(s.core.relying_party_of(&domain).await?))
+}
+
+/// Set the tenant's FIDO relying party: RP ID, allowed origins, on/off.
+#[utoipa::path(put, path = "/admin/v1/tenants/{domain}/fido", tag = "admin", params(("domain" = String, Path)),
+    request_body = countersign_core::fido::RelyingParty, security(("adminToken" = [])),
+    responses((status = 200, body = countersign_core::fido::RelyingParty), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn put_fido(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath(domain): ApiPath<String>,
+    ApiJson(input): ApiJson<countersign_core::fido::RelyingParty>,
+) -> Result<Json<countersign_core::fido::RelyingParty>, ApiError> {
+    Ok(Json(s.core.set_relying_party(&domain, input).await?))
+}
+
+/// A user's FIDO credentials.
+#[utoipa::path(get, path = "/admin/v1/tenants/{domain}/users/{userID}/fido-credentials", tag = "admin",
+    params(("domain" = String, Path), ("userID" = String, Path)), security(("adminToken" = [])),
+    responses((status = 200, body = Vec<countersign_core::fido::CredentialView>), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+async fn list_fido_credentials(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath((domain, user_id)): ApiPath<(String, String)>,
+) -> Result<Json<Vec<countersign_core::fido::CredentialView>>, ApiError> {
+    Ok(Json(s.core.fido_credentials(&domain, &user_id).await?))
+}
+
+/// A new name for a credential.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rename {
+    /// The name.
+    name: String,
+}
+
+/// Rename a FIDO credential.
+#[utoipa::path(patch, path = "/admin/v1/tenants/{domain}/users/{userID}/fido-credentials/{credentialID}", tag = "admin",
+    params(("domain" = String, Path), ("userID" = String, Path), ("credentialID" = String, Path)), request_body = Rename,
+    security(("adminToken" = [])),
+    responses((status = 200, body = countersign_core::fido::CredentialView), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn rename_fido_credential(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath((domain, user_id, credential_id)): ApiPath<(String, String, String)>,
+    ApiJson(input): ApiJson<Rename>,
+) -> Result<Json<countersign_core::fido::CredentialView>, ApiError> {
+    Ok(Json(s.core.rename_fido_credential(&domain, &user_id, &credential_id, &input.name).await?))
+}
+
+/// Remove a FIDO credential.
+#[utoipa::path(delete, path = "/admin/v1/tenants/{domain}/users/{userID}/fido-credentials/{credentialID}", tag = "admin",
+    params(("domain" = String, Path), ("userID" = String, Path), ("credentialID" = String, Path)), security(("adminToken" = [])),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn delete_fido_credential(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath((domain, user_id, credential_id)): ApiPath<(String, String, String)>,
+) -> Result<StatusCode, ApiError> {
+    s.core.delete_fido_credential(&domain, &user_id, &credential_id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -35,6 +35,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(start_qr_login))
         .routes(routes!(generate_votp))
         .routes(routes!(validate_event))
+        .routes(routes!(fido_registration_request))
+        .routes(routes!(fido_register))
+        .routes(routes!(fido_authentication_request))
 }
 
 /// The account state of `userID@domain`: check it before starting a login. A user of
@@ -303,4 +306,54 @@ async fn validate_event(
     ApiJson(input): ApiJson<countersign_core::adaptive::EventInput>,
 ) -> Result<Json<LoginOutput>, ApiError> {
     Ok(Json(s.core.validate_event(&auth.tenant, &user, input).await?))
+}
+
+/// Start registering a FIDO2 passkey: options for `navigator.credentials.create`
+/// (docs/fido.md).
+#[utoipa::path(post, path = "/v1/users/{user}/generate-fido-registration-request", tag = "integration",
+    params(("user" = String, Path, description = "userID@domain")), request_body = countersign_core::fido::FidoRequestInput,
+    security(("apiKey" = []), ("apiKeyBasic" = [])),
+    responses((status = 200, body = countersign_core::fido::FidoRequestOutput), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "fido_disabled"), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "fido_not_configured"), (status = 422, body = ErrorBody)))]
+async fn fido_registration_request(
+    auth: TenantAuth,
+    State(s): State<AppState>,
+    ApiPath(user): ApiPath<String>,
+    ApiJson(input): ApiJson<countersign_core::fido::FidoRequestInput>,
+) -> Result<Json<countersign_core::fido::FidoRequestOutput>, ApiError> {
+    Ok(Json(s.core.fido_registration_request(&auth.tenant, &user, input).await?))
+}
+
+/// Finish registering a FIDO2 passkey with the browser's response.
+#[utoipa::path(post, path = "/v1/users/{user}/register-fido-authenticator", tag = "integration",
+    params(("user" = String, Path, description = "userID@domain")), request_body = countersign_core::fido::FidoRegisterInput,
+    security(("apiKey" = []), ("apiKeyBasic" = [])),
+    responses((status = 201, body = countersign_core::fido::CredentialView), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "fido_wrong_origin, fido_wrong_rp_id, fido_user_not_verified, …")))]
+async fn fido_register(
+    auth: TenantAuth,
+    State(s): State<AppState>,
+    ApiPath(user): ApiPath<String>,
+    ApiJson(input): ApiJson<countersign_core::fido::FidoRegisterInput>,
+) -> Result<(StatusCode, Json<countersign_core::fido::CredentialView>), ApiError> {
+    Ok((StatusCode::CREATED, Json(s.core.fido_register(&auth.tenant, &user, input).await?)))
+}
+
+/// Start a FIDO2 authentication: options for `navigator.credentials.get`; finish it with
+/// the login call carrying `credentials.fidoAuthenticator.authenticationResponse`.
+#[utoipa::path(post, path = "/v1/users/{user}/generate-fido-authentication-request", tag = "integration",
+    params(("user" = String, Path, description = "userID@domain")), request_body = countersign_core::fido::FidoRequestInput,
+    security(("apiKey" = []), ("apiKeyBasic" = [])),
+    responses((status = 200, body = countersign_core::fido::FidoRequestOutput), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "no_fido_authenticator, uaf_unavailable")))]
+async fn fido_authentication_request(
+    auth: TenantAuth,
+    State(s): State<AppState>,
+    ApiPath(user): ApiPath<String>,
+    ApiJson(input): ApiJson<countersign_core::fido::FidoRequestInput>,
+) -> Result<Json<countersign_core::fido::FidoRequestOutput>, ApiError> {
+    Ok(Json(s.core.fido_authentication_request(&auth.tenant, &user, input).await?))
 }

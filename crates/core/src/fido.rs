@@ -1,0 +1,527 @@
+//! FIDO2/WebAuthn passkeys (docs/fido.md) on webauthn-rs: the relying party per tenant,
+//! registration and authentication ceremonies whose state lives in the database (so any
+//! node finishes what another began, once), credentials with counters and backup flags.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+use webauthn_rs::prelude::{
+    Passkey, PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential, Url, Uuid,
+    Webauthn, WebauthnBuilder, WebauthnError,
+};
+
+use crate::clock::Timestamp;
+use crate::error::{CoreError, Entity, Refusal};
+use crate::login::LoginOutput;
+use crate::ops::Core;
+use crate::session::{Session, SessionState};
+use crate::tenant::Tenant;
+use crate::user::User;
+
+/// Stored-document kind of a tenant's relying party.
+pub const DOC_RP: &str = "fido_rp";
+/// Stored-document kind of a ceremony in progress.
+pub const DOC_CEREMONY: &str = "fido_ceremony";
+/// Stored-document kind of a registered credential (key `user_pk:credentialID`).
+pub const DOC_CREDENTIAL: &str = "fido_credential";
+/// How long a ceremony may take.
+pub const CEREMONY_MS: i64 = 5 * 60 * 1000;
+
+/// A tenant's relying party (`PUT /admin/v1/tenants/{domain}/fido`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RelyingParty {
+    /// Whether FIDO logins are on for the tenant.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// The RP ID: the registrable domain the credentials are bound to.
+    #[serde(rename = "rpID")]
+    pub rp_id: String,
+    /// Shown by authenticators.
+    #[serde(default)]
+    pub rp_name: Option<String>,
+    /// Web origins allowed to use the credentials (`https://…`, or `http://localhost:…`).
+    pub origins: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A ceremony in progress.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Ceremony {
+    user_pk: String,
+    tenant_id: String,
+    expires_at: i64,
+    registration: Option<PasskeyRegistration>,
+    authentication: Option<PasskeyAuthentication>,
+}
+
+/// A registered credential as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredCredential {
+    name: String,
+    created_at: i64,
+    last_used_at: Option<i64>,
+    backup_eligible: bool,
+    backup_state: bool,
+    counter: u32,
+    passkey: Passkey,
+}
+
+/// A credential as listed.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialView {
+    /// The credential ID (base64url).
+    #[serde(rename = "credentialID")]
+    pub credential_id: String,
+    /// Its name.
+    pub name: String,
+    /// When it was registered.
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    /// When it was last used.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_used_at: Option<Timestamp>,
+    /// May be synchronised (a multi-device passkey).
+    pub backup_eligible: bool,
+    /// Is synchronised.
+    pub backup_state: bool,
+    /// The signature counter last seen.
+    pub counter: u32,
+}
+
+/// `generate-fido-registration-request` / `generate-fido-authentication-request`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FidoRequestInput {
+    /// `FIDO2` (`UAF11`: not yet).
+    pub fido_protocol: String,
+    /// `required` or `preferred` (served as required); `discouraged` is refused.
+    #[serde(default)]
+    pub user_verification: Option<String>,
+    /// UAF only.
+    #[serde(default)]
+    pub authentication_message: Option<String>,
+}
+
+/// The answer of the generate calls.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FidoRequestOutput {
+    /// The options to pass to `navigator.credentials.create` (registration).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub registration_request: Option<Value>,
+    /// The options to pass to `navigator.credentials.get` (authentication).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub authentication_request: Option<Value>,
+    /// The ceremony: name it when finishing.
+    #[serde(rename = "requestID")]
+    pub request_id: String,
+    /// UAF status code; null for FIDO2.
+    pub uaf_status_code: Option<u32>,
+}
+
+/// `POST /v1/users/{userID@domain}/register-fido-authenticator`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FidoRegisterInput {
+    /// The registration ceremony.
+    #[serde(rename = "requestID")]
+    pub request_id: String,
+    /// `{"registrationResponse": <the PublicKeyCredential from navigator.credentials.create>}`.
+    #[schema(value_type = Object)]
+    pub fido_authenticator: Value,
+    /// A name for the credential (default `passkey`).
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+fn fido_error(e: &WebauthnError) -> CoreError {
+    use WebauthnError as W;
+    let (code, message): (&'static str, String) = match e {
+        W::InvalidRPOrigin => {
+            ("fido_wrong_origin", "the response comes from an origin this relying party does not allow".into())
+        }
+        W::InvalidRPIDHash => ("fido_wrong_rp_id", "the authenticator signed for another relying party ID".into()),
+        W::UserNotVerified => ("fido_user_not_verified", "user verification is required but was not performed".into()),
+        W::MismatchedChallenge | W::ChallengeNotFound => {
+            ("fido_wrong_challenge", "the response answers another challenge".into())
+        }
+        W::CredentialPossibleCompromise => (
+            "fido_counter_regression",
+            "the signature counter went backwards: the credential may have been cloned".into(),
+        ),
+        other => ("fido_verification_failed", format!("the FIDO response does not verify: {other}")),
+    };
+    CoreError::Refused { kind: Refusal::Unprocessable, code, message, attempts_left: None }
+}
+
+fn user_handle(user: &User) -> Uuid {
+    Uuid::parse_str(&user.id).unwrap_or_else(|_| {
+        use sha2::Digest;
+        let h = sha2::Sha256::digest(user.id.as_bytes());
+        let mut b = [0u8; 16];
+        b.copy_from_slice(&h[..16]);
+        Uuid::from_bytes(b)
+    })
+}
+
+fn b64u(bytes: &[u8]) -> String {
+    countersign_proto::b64u_encode(bytes)
+}
+
+impl RelyingParty {
+    fn validate(&self) -> Result<(), CoreError> {
+        crate::validate::domain(&self.rp_id.to_ascii_lowercase())
+            .or_else(|_| if self.rp_id == "localhost" { Ok(()) } else { Err(()) })
+            .map_err(|_| CoreError::invalid("rpID", "a domain such as example.com"))?;
+        if self.origins.is_empty() || self.origins.len() > 20 {
+            return Err(CoreError::invalid("origins", "1 to 20 origins"));
+        }
+        for (i, o) in self.origins.iter().enumerate() {
+            let url = Url::parse(o).map_err(|_| CoreError::invalid(format!("origins.{i}"), "an origin URL"))?;
+            let ok = url.scheme() == "https" || (url.scheme() == "http" && url.host_str() == Some("localhost"));
+            if !ok {
+                return Err(CoreError::invalid(format!("origins.{i}"), "https://…, or http://localhost:…"));
+            }
+        }
+        Ok(())
+    }
+
+    fn webauthn(&self) -> Result<Webauthn, CoreError> {
+        let bad = || CoreError::Internal("the relying party settings do not build".into());
+        let first = Url::parse(self.origins.first().ok_or_else(bad)?).map_err(|_| bad())?;
+        let mut b = WebauthnBuilder::new(&self.rp_id, &first).map_err(|_| bad())?;
+        for o in self.origins.iter().skip(1) {
+            b = b.append_allowed_origin(&Url::parse(o).map_err(|_| bad())?);
+        }
+        if let Some(n) = &self.rp_name {
+            b = b.rp_name(n);
+        }
+        b.build().map_err(|_| bad())
+    }
+}
+
+impl Core {
+    /// Set the tenant's relying party (admin API).
+    pub async fn set_relying_party(&self, domain: &str, rp: RelyingParty) -> Result<RelyingParty, CoreError> {
+        let tenant = self.tenant(domain).await?;
+        rp.validate()?;
+        rp.webauthn()?;
+        let doc = serde_json::to_string(&rp).map_err(|e| CoreError::Internal(e.to_string()))?;
+        self.store.set_config_doc(DOC_RP, &tenant.id, Some(&tenant.id), &doc, self.clock.now()).await?;
+        Ok(rp)
+    }
+
+    /// The tenant's relying party (admin API).
+    pub async fn relying_party_of(&self, domain: &str) -> Result<RelyingParty, CoreError> {
+        let tenant = self.tenant(domain).await?;
+        self.relying_party(&tenant).await
+    }
+
+    async fn relying_party(&self, tenant: &Tenant) -> Result<RelyingParty, CoreError> {
+        let doc = self.store.config_doc(DOC_RP, &tenant.id).await?.ok_or_else(|| {
+            CoreError::refused(
+                Refusal::Conflict,
+                "fido_not_configured",
+                "FIDO needs a relying party: PUT /admin/v1/tenants/{domain}/fido",
+            )
+        })?;
+        let rp: RelyingParty =
+            serde_json::from_str(&doc).map_err(|_| CoreError::Internal("damaged relying party".into()))?;
+        if !rp.enabled {
+            return Err(CoreError::refused(
+                Refusal::Forbidden,
+                "fido_disabled",
+                "FIDO is switched off for this tenant",
+            ));
+        }
+        Ok(rp)
+    }
+
+    async fn credentials(&self, user: &User) -> Result<Vec<(String, StoredCredential)>, CoreError> {
+        let mut out = Vec::new();
+        for (key, doc) in self.store.list_config_docs(DOC_CREDENTIAL, &format!("{}:", user.id)).await? {
+            let c: StoredCredential =
+                serde_json::from_str(&doc).map_err(|_| CoreError::Internal("damaged credential".into()))?;
+            out.push((key, c));
+        }
+        Ok(out)
+    }
+
+    fn check_request(input: &FidoRequestInput) -> Result<(), CoreError> {
+        match input.fido_protocol.as_str() {
+            "FIDO2" => {}
+            "UAF11" => {
+                return Err(CoreError::refused(
+                    Refusal::Unprocessable,
+                    "uaf_unavailable",
+                    "FIDO UAF 1.1 is not available yet",
+                ));
+            }
+            _ => return Err(CoreError::invalid("fidoProtocol", "fidoProtocol must be FIDO2 or UAF11")),
+        }
+        match input.user_verification.as_deref() {
+            None | Some("required" | "preferred") => Ok(()),
+            Some("discouraged") => Err(CoreError::invalid(
+                "userVerification",
+                "passkeys are always verified here: use required or preferred",
+            )),
+            Some(_) => Err(CoreError::invalid("userVerification", "required, preferred or discouraged")),
+        }
+    }
+
+    async fn save_ceremony(&self, tenant: &Tenant, c: &Ceremony) -> Result<String, CoreError> {
+        let id = crate::random::new_id(&*self.random)?;
+        let doc = serde_json::to_string(c).map_err(|e| CoreError::Internal(e.to_string()))?;
+        self.store.set_config_doc(DOC_CEREMONY, &id, Some(&tenant.id), &doc, self.clock.now()).await?;
+        Ok(id)
+    }
+
+    /// Take a ceremony (single use): its state, if it exists, is this user's, and is in time.
+    async fn take_ceremony(&self, tenant: &Tenant, user: &User, id: &str) -> Result<Ceremony, CoreError> {
+        let gone = || CoreError::NotFound(Entity::Session);
+        let doc = self.store.config_doc(DOC_CEREMONY, id).await?.ok_or_else(gone)?;
+        let c: Ceremony = serde_json::from_str(&doc).map_err(|_| CoreError::Internal("damaged ceremony".into()))?;
+        if c.tenant_id != tenant.id || c.user_pk != user.id {
+            return Err(gone());
+        }
+        if !self.store.delete_config_doc(DOC_CEREMONY, id).await? {
+            return Err(crate::login::closed(SessionState::Accept));
+        }
+        if self.clock.now().millis() >= c.expires_at {
+            return Err(crate::login::closed(SessionState::Timeout));
+        }
+        Ok(c)
+    }
+
+    /// `generate-fido-registration-request`.
+    pub async fn fido_registration_request(
+        &self,
+        tenant: &Tenant,
+        user_ref: &str,
+        input: FidoRequestInput,
+    ) -> Result<FidoRequestOutput, CoreError> {
+        Self::check_request(&input)?;
+        let user = self.login_user(tenant, user_ref).await?;
+        let rp = self.relying_party(tenant).await?;
+        let wa = rp.webauthn()?;
+        let existing: Vec<_> =
+            self.credentials(&user).await?.into_iter().map(|(_, c)| c.passkey.cred_id().clone()).collect();
+        let name = format!("{}@{}", user.user_id.as_str(), tenant.domain.as_str());
+        let (ccr, state) = wa
+            .start_passkey_registration(user_handle(&user), &name, &name, Some(existing))
+            .map_err(|e| fido_error(&e))?;
+        let c = Ceremony {
+            user_pk: user.id.clone(),
+            tenant_id: tenant.id.clone(),
+            expires_at: self.clock.now().millis() + CEREMONY_MS,
+            registration: Some(state),
+            authentication: None,
+        };
+        let id = self.save_ceremony(tenant, &c).await?;
+        Ok(FidoRequestOutput {
+            registration_request: Some(serde_json::to_value(&ccr).map_err(|e| CoreError::Internal(e.to_string()))?),
+            authentication_request: None,
+            request_id: id,
+            uaf_status_code: None,
+        })
+    }
+
+    /// Finish a registration: the credential is stored.
+    pub async fn fido_register(
+        &self,
+        tenant: &Tenant,
+        user_ref: &str,
+        input: FidoRegisterInput,
+    ) -> Result<CredentialView, CoreError> {
+        let user = self.login_user(tenant, user_ref).await?;
+        let rp = self.relying_party(tenant).await?;
+        let response = input.fido_authenticator.get("registrationResponse").cloned().ok_or_else(|| {
+            CoreError::invalid(
+                "fidoAuthenticator.registrationResponse",
+                "the PublicKeyCredential from navigator.credentials.create",
+            )
+        })?;
+        let reg: RegisterPublicKeyCredential = serde_json::from_value(response).map_err(|_| {
+            CoreError::invalid("fidoAuthenticator.registrationResponse", "not a WebAuthn registration response")
+        })?;
+        let name = input.name.unwrap_or_else(|| "passkey".into());
+        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+            return Err(CoreError::invalid("name", "1 to 100 characters"));
+        }
+        let c = self.take_ceremony(tenant, &user, &input.request_id).await?;
+        let state = c.registration.ok_or_else(|| CoreError::invalid("requestID", "not a registration request"))?;
+        let passkey = rp.webauthn()?.finish_passkey_registration(&reg, &state).map_err(|e| fido_error(&e))?;
+        let id = b64u(passkey.cred_id().as_ref());
+        let now = self.clock.now().millis();
+        let stored = StoredCredential {
+            name,
+            created_at: now,
+            last_used_at: None,
+            backup_eligible: false,
+            backup_state: false,
+            counter: 0,
+            passkey,
+        };
+        let key = format!("{}:{id}", user.id);
+        let doc = serde_json::to_string(&stored).map_err(|e| CoreError::Internal(e.to_string()))?;
+        self.store.set_config_doc(DOC_CREDENTIAL, &key, Some(&tenant.id), &doc, self.clock.now()).await?;
+        Ok(view(&id, &stored))
+    }
+
+    /// `generate-fido-authentication-request`.
+    pub async fn fido_authentication_request(
+        &self,
+        tenant: &Tenant,
+        user_ref: &str,
+        input: FidoRequestInput,
+    ) -> Result<FidoRequestOutput, CoreError> {
+        Self::check_request(&input)?;
+        let user = self.login_user(tenant, user_ref).await?;
+        let rp = self.relying_party(tenant).await?;
+        let creds: Vec<Passkey> = self.credentials(&user).await?.into_iter().map(|(_, c)| c.passkey).collect();
+        if creds.is_empty() {
+            return Err(CoreError::refused(
+                Refusal::Unprocessable,
+                "no_fido_authenticator",
+                "the user has no registered FIDO authenticator",
+            ));
+        }
+        let (rcr, state) = rp.webauthn()?.start_passkey_authentication(&creds).map_err(|e| fido_error(&e))?;
+        let c = Ceremony {
+            user_pk: user.id.clone(),
+            tenant_id: tenant.id.clone(),
+            expires_at: self.clock.now().millis() + CEREMONY_MS,
+            registration: None,
+            authentication: Some(state),
+        };
+        let id = self.save_ceremony(tenant, &c).await?;
+        Ok(FidoRequestOutput {
+            registration_request: None,
+            authentication_request: Some(serde_json::to_value(&rcr).map_err(|e| CoreError::Internal(e.to_string()))?),
+            request_id: id,
+            uaf_status_code: None,
+        })
+    }
+
+    /// The login call finishing a FIDO2 authentication.
+    pub(crate) async fn fido_login(
+        &self,
+        tenant: &Tenant,
+        user: &User,
+        request_id: &str,
+        credentials: &Value,
+        session_id: Option<String>,
+    ) -> Result<LoginOutput, CoreError> {
+        let rp = self.relying_party(tenant).await?;
+        let response = credentials.pointer("/fidoAuthenticator/authenticationResponse").cloned().ok_or_else(|| {
+            CoreError::invalid(
+                "credentials.fidoAuthenticator.authenticationResponse",
+                "the PublicKeyCredential from navigator.credentials.get",
+            )
+        })?;
+        let pkc: PublicKeyCredential = serde_json::from_value(response).map_err(|_| {
+            CoreError::invalid(
+                "credentials.fidoAuthenticator.authenticationResponse",
+                "not a WebAuthn authentication response",
+            )
+        })?;
+        let c = self.take_ceremony(tenant, user, request_id).await?;
+        let state = c.authentication.ok_or_else(|| CoreError::invalid("requestID", "not an authentication request"))?;
+        let result = rp.webauthn()?.finish_passkey_authentication(&pkc, &state).map_err(|e| fido_error(&e))?;
+        let id = b64u(result.cred_id().as_ref());
+        let key = format!("{}:{id}", user.id);
+        let doc = self.store.config_doc(DOC_CREDENTIAL, &key).await?.ok_or(CoreError::NotFound(Entity::Credential))?;
+        let mut stored: StoredCredential =
+            serde_json::from_str(&doc).map_err(|_| CoreError::Internal("damaged credential".into()))?;
+        stored.passkey.update_credential(&result);
+        stored.counter = result.counter();
+        stored.backup_eligible = result.backup_eligible();
+        stored.backup_state = result.backup_state();
+        let now = self.clock.now();
+        stored.last_used_at = Some(now.millis());
+        let doc = serde_json::to_string(&stored).map_err(|e| CoreError::Internal(e.to_string()))?;
+        self.store.set_config_doc(DOC_CREDENTIAL, &key, Some(&tenant.id), &doc, now).await?;
+        let session = Session {
+            state: SessionState::Accept,
+            decided_at: Some(now),
+            ..Session::not_push(
+                crate::random::new_id(&*self.random)?,
+                &tenant.id,
+                &user.id,
+                "FIDO2".into(),
+                "fido",
+                now,
+                now,
+            )
+        };
+        self.store.insert_session(&session, &[]).await?;
+        Ok(LoginOutput::of(&session, session_id, &self.public_url))
+    }
+
+    /// A user's credentials (admin API).
+    pub async fn fido_credentials(&self, domain: &str, user_id: &str) -> Result<Vec<CredentialView>, CoreError> {
+        let tenant = self.tenant(domain).await?;
+        let user = self.user_in(&tenant, user_id).await?;
+        Ok(self.credentials(&user).await?.iter().map(|(k, c)| view(k.rsplit(':').next().unwrap_or(""), c)).collect())
+    }
+
+    /// Rename a credential (admin API).
+    pub async fn rename_fido_credential(
+        &self,
+        domain: &str,
+        user_id: &str,
+        credential_id: &str,
+        name: &str,
+    ) -> Result<CredentialView, CoreError> {
+        let tenant = self.tenant(domain).await?;
+        let user = self.user_in(&tenant, user_id).await?;
+        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+            return Err(CoreError::invalid("name", "1 to 100 characters"));
+        }
+        let key = format!("{}:{credential_id}", user.id);
+        let doc = self.store.config_doc(DOC_CREDENTIAL, &key).await?.ok_or(CoreError::NotFound(Entity::Credential))?;
+        let mut c: StoredCredential =
+            serde_json::from_str(&doc).map_err(|_| CoreError::Internal("damaged credential".into()))?;
+        c.name = name.to_owned();
+        let doc = serde_json::to_string(&c).map_err(|e| CoreError::Internal(e.to_string()))?;
+        self.store.set_config_doc(DOC_CREDENTIAL, &key, Some(&tenant.id), &doc, self.clock.now()).await?;
+        Ok(view(credential_id, &c))
+    }
+
+    /// Remove a credential (admin API).
+    pub async fn delete_fido_credential(
+        &self,
+        domain: &str,
+        user_id: &str,
+        credential_id: &str,
+    ) -> Result<(), CoreError> {
+        let tenant = self.tenant(domain).await?;
+        let user = self.user_in(&tenant, user_id).await?;
+        if self.store.delete_config_doc(DOC_CREDENTIAL, &format!("{}:{credential_id}", user.id)).await? {
+            Ok(())
+        } else {
+            Err(CoreError::NotFound(Entity::Credential))
+        }
+    }
+}
+
+fn view(id: &str, c: &StoredCredential) -> CredentialView {
+    CredentialView {
+        credential_id: id.to_owned(),
+        name: c.name.clone(),
+        created_at: Timestamp(c.created_at),
+        last_used_at: c.last_used_at.map(Timestamp),
+        backup_eligible: c.backup_eligible,
+        backup_state: c.backup_state,
+        counter: c.counter,
+    }
+}
