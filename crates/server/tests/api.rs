@@ -338,13 +338,13 @@ backend_tests! {
             ("/admin/v1/tenants/{domain}/virtual-authenticators/{serialNumber}", &["delete"]),
             ("/mobile/v1/qr-logins/{requestID}/claim", &["post"]),
             ("/healthz", &["get"]), ("/readyz", &["get"]), ("/metrics", &["get"]),
-            ("/openapi.json", &["get"]), ("/docs", &["get"]),
+            ("/openapi.json", &["get"]), ("/docs", &["get"]), ("/demo/passkey", &["get"]),
         ] {
             for m in methods {
                 assert!(paths.get(path).and_then(|p| p.get(*m)).is_some(), "{m} {path} missing from /openapi.json");
             }
         }
-        assert_eq!(paths.len(), 63, "a route was added: list it above");
+        assert_eq!(paths.len(), 64, "a route was added: list it above");
         assert!(api["components"]["schemas"]["ErrorBody"].is_object());
         assert!(api["components"]["securitySchemes"]["adminToken"].is_object());
 

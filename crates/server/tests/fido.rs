@@ -168,3 +168,40 @@ backend_tests! {
         assert_eq!((s, b["error"]["field"].as_str()), (422, Some("origins.0")));
     }
 }
+
+/// A passkey registered and used in real Chromium (Debian's, driven by Playwright over
+/// CDP with a virtual authenticator) on the demo page the server serves, through the seed
+/// API. Needs `/usr/bin/chromium` and `npm ci` in tests/browser (`.ci/run` does both).
+#[tokio::test]
+async fn a_passkey_in_headless_chromium() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    assert!(
+        std::path::Path::new("/usr/bin/chromium").exists(),
+        "install Debian's chromium: apt-get install -y chromium"
+    );
+    if !dir.join("node_modules/playwright-core").exists() {
+        let ok = std::process::Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir).status();
+        assert!(ok.is_ok_and(|s| s.success()), "npm ci in {} failed", dir.display());
+    }
+    let app = App::spawn(countersign_store::testing::Backend::Sqlite).await;
+    let key = app.tenant_with_alice("example.com").await;
+    let port = app.base.rsplit(':').next().unwrap().to_owned();
+    let origin = format!("http://localhost:{port}");
+    let (s, b) = app
+        .admin("PUT", "/admin/v1/tenants/example.com/fido", Some(json!({"rpID": "localhost", "origins": [origin]})))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let url = format!("{origin}/demo/passkey#key={key}&user=alice@example.com");
+    let out = tokio::process::Command::new("node").arg(dir.join("passkey.mjs")).arg(&url).output().await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let result: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        (result["registered"].as_str(), result["login"].as_str(), result["credentials"].as_u64()),
+        (Some("registered"), Some("Accept"), Some(1)),
+        "{result}"
+    );
+    let (_, list) = app.admin("GET", "/admin/v1/tenants/example.com/users/alice/fido-credentials", None).await;
+    assert_eq!(list[0]["name"], "browser");
+    assert!(list[0]["lastUsedAt"].is_string(), "{list}");
+}

@@ -20,6 +20,15 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(metrics))
         .routes(routes!(openapi_json))
         .routes(routes!(docs))
+        .routes(routes!(passkey_demo))
+}
+
+/// A development page that registers and uses a passkey through the integration API
+/// (docs/fido.md); the API key comes from the address's fragment, never from the server.
+#[utoipa::path(get, path = "/demo/passkey", tag = "operations",
+    responses((status = 200, content_type = "text/html", body = String)))]
+async fn passkey_demo() -> Html<&'static str> {
+    Html(include_str!("../../assets/passkey.html"))
 }
 
 /// Health or readiness.
