@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 
 pub mod keystore;
 pub mod qrimage;
+pub mod uaf;
 
 use keystore::{Secrets, State, random_bytes};
 

@@ -42,6 +42,9 @@ pub struct RelyingParty {
     pub rp_name: Option<String>,
     /// Web origins allowed to use the credentials (`https://…`, or `http://localhost:…`).
     pub origins: Vec<String>,
+    /// FIDO UAF 1.1: app ID, trusted facet IDs, accepted AAIDs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uaf: Option<crate::uaf::UafPolicy>,
 }
 
 fn yes() -> bool {
@@ -57,6 +60,8 @@ struct Ceremony {
     expires_at: i64,
     registration: Option<PasskeyRegistration>,
     authentication: Option<PasskeyAuthentication>,
+    #[serde(default)]
+    uaf: Option<crate::uaf::UafCeremony>,
 }
 
 /// A registered credential as stored.
@@ -182,6 +187,9 @@ impl RelyingParty {
         crate::validate::domain(&self.rp_id.to_ascii_lowercase())
             .or_else(|_| if self.rp_id == "localhost" { Ok(()) } else { Err(()) })
             .map_err(|_| CoreError::invalid("rpID", "a domain such as example.com"))?;
+        if let Some(u) = &self.uaf {
+            u.validate()?;
+        }
         if self.origins.is_empty() || self.origins.len() > 20 {
             return Err(CoreError::invalid("origins", "1 to 20 origins"));
         }
@@ -259,13 +267,7 @@ impl Core {
     fn check_request(input: &FidoRequestInput) -> Result<(), CoreError> {
         match input.fido_protocol.as_str() {
             "FIDO2" => {}
-            "UAF11" => {
-                return Err(CoreError::refused(
-                    Refusal::Unprocessable,
-                    "uaf_unavailable",
-                    "FIDO UAF 1.1 is not available yet",
-                ));
-            }
+            "UAF11" => return Ok(()),
             _ => return Err(CoreError::invalid("fidoProtocol", "fidoProtocol must be FIDO2 or UAF11")),
         }
         match input.user_verification.as_deref() {
@@ -280,9 +282,49 @@ impl Core {
 
     async fn save_ceremony(&self, tenant: &Tenant, c: &Ceremony) -> Result<String, CoreError> {
         let id = crate::random::new_id(&*self.random)?;
-        let doc = serde_json::to_string(c).map_err(|e| CoreError::Internal(e.to_string()))?;
-        self.store.set_config_doc(DOC_CEREMONY, &id, Some(&tenant.id), &doc, self.clock.now()).await?;
+        self.save_ceremony_as(tenant, &id, c).await?;
         Ok(id)
+    }
+
+    async fn save_ceremony_as(&self, tenant: &Tenant, id: &str, c: &Ceremony) -> Result<(), CoreError> {
+        let doc = serde_json::to_string(c).map_err(|e| CoreError::Internal(e.to_string()))?;
+        self.store.set_config_doc(DOC_CEREMONY, id, Some(&tenant.id), &doc, self.clock.now()).await?;
+        Ok(())
+    }
+
+    /// Start a UAF ceremony: its ID and the request message.
+    async fn uaf_start(
+        &self,
+        tenant: &Tenant,
+        user: &User,
+        rp: &RelyingParty,
+        registration: bool,
+        message: Option<&str>,
+    ) -> Result<(String, Value), CoreError> {
+        if let Some(m) = message
+            && (m.is_empty() || m.chars().count() > 200 || m.chars().any(char::is_control))
+        {
+            return Err(CoreError::invalid("authenticationMessage", "1 to 200 characters without control characters"));
+        }
+        let id = crate::random::new_id(&*self.random)?;
+        let mut raw = [0u8; 32];
+        self.random.fill(&mut raw)?;
+        let challenge = b64u(&raw);
+        let msg = if registration {
+            self.uaf_registration_request(rp, user, &id, &challenge).await?
+        } else {
+            self.uaf_authentication_request(rp, user, &id, &challenge, message).await?
+        };
+        let c = Ceremony {
+            user_pk: user.id.clone(),
+            tenant_id: tenant.id.clone(),
+            expires_at: self.clock.now().millis() + CEREMONY_MS,
+            registration: None,
+            authentication: None,
+            uaf: Some(crate::uaf::UafCeremony { registration, challenge, transaction: message.map(str::to_owned) }),
+        };
+        self.save_ceremony_as(tenant, &id, &c).await?;
+        Ok((id, msg))
     }
 
     /// Take a ceremony (single use): its state, if it exists, is this user's, and is in time.
@@ -312,6 +354,15 @@ impl Core {
         Self::check_request(&input)?;
         let user = self.login_user(tenant, user_ref).await?;
         let rp = self.relying_party(tenant).await?;
+        if input.fido_protocol == "UAF11" {
+            let (id, msg) = self.uaf_start(tenant, &user, &rp, true, None).await?;
+            return Ok(FidoRequestOutput {
+                registration_request: Some(msg),
+                authentication_request: None,
+                request_id: id,
+                uaf_status_code: Some(1200),
+            });
+        }
         let wa = rp.webauthn()?;
         let existing: Vec<_> =
             self.credentials(&user).await?.into_iter().map(|(_, c)| c.passkey.cred_id().clone()).collect();
@@ -325,6 +376,7 @@ impl Core {
             expires_at: self.clock.now().millis() + CEREMONY_MS,
             registration: Some(state),
             authentication: None,
+            uaf: None,
         };
         let id = self.save_ceremony(tenant, &c).await?;
         Ok(FidoRequestOutput {
@@ -350,14 +402,26 @@ impl Core {
                 "the PublicKeyCredential from navigator.credentials.create",
             )
         })?;
-        let reg: RegisterPublicKeyCredential = serde_json::from_value(response).map_err(|_| {
-            CoreError::invalid("fidoAuthenticator.registrationResponse", "not a WebAuthn registration response")
-        })?;
         let name = input.name.unwrap_or_else(|| "passkey".into());
         if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
             return Err(CoreError::invalid("name", "1 to 100 characters"));
         }
         let c = self.take_ceremony(tenant, &user, &input.request_id).await?;
+        if let Some(u) = c.uaf.as_ref().filter(|u| u.registration) {
+            let (aaid, key_id) = self.uaf_register(&rp, tenant, &user, u, &response).await?;
+            return Ok(CredentialView {
+                credential_id: key_id,
+                name: format!("UAF {aaid}"),
+                created_at: self.clock.now(),
+                last_used_at: None,
+                backup_eligible: false,
+                backup_state: false,
+                counter: 0,
+            });
+        }
+        let reg: RegisterPublicKeyCredential = serde_json::from_value(response).map_err(|_| {
+            CoreError::invalid("fidoAuthenticator.registrationResponse", "not a WebAuthn registration response")
+        })?;
         let state = c.registration.ok_or_else(|| CoreError::invalid("requestID", "not a registration request"))?;
         let passkey = rp.webauthn()?.finish_passkey_registration(&reg, &state).map_err(|e| fido_error(&e))?;
         let id = b64u(passkey.cred_id().as_ref());
@@ -387,6 +451,15 @@ impl Core {
         Self::check_request(&input)?;
         let user = self.login_user(tenant, user_ref).await?;
         let rp = self.relying_party(tenant).await?;
+        if input.fido_protocol == "UAF11" {
+            let (id, msg) = self.uaf_start(tenant, &user, &rp, false, input.authentication_message.as_deref()).await?;
+            return Ok(FidoRequestOutput {
+                registration_request: None,
+                authentication_request: Some(msg),
+                request_id: id,
+                uaf_status_code: Some(1200),
+            });
+        }
         let creds: Vec<Passkey> = self.credentials(&user).await?.into_iter().map(|(_, c)| c.passkey).collect();
         if creds.is_empty() {
             return Err(CoreError::refused(
@@ -402,6 +475,7 @@ impl Core {
             expires_at: self.clock.now().millis() + CEREMONY_MS,
             registration: None,
             authentication: Some(state),
+            uaf: None,
         };
         let id = self.save_ceremony(tenant, &c).await?;
         Ok(FidoRequestOutput {
@@ -428,13 +502,16 @@ impl Core {
                 "the PublicKeyCredential from navigator.credentials.get",
             )
         })?;
+        let c = self.take_ceremony(tenant, user, request_id).await?;
+        if let Some(u) = c.uaf.as_ref().filter(|u| !u.registration) {
+            return self.uaf_login(&rp, tenant, user, u, &response, session_id).await;
+        }
         let pkc: PublicKeyCredential = serde_json::from_value(response).map_err(|_| {
             CoreError::invalid(
                 "credentials.fidoAuthenticator.authenticationResponse",
                 "not a WebAuthn authentication response",
             )
         })?;
-        let c = self.take_ceremony(tenant, user, request_id).await?;
         let state = c.authentication.ok_or_else(|| CoreError::invalid("requestID", "not an authentication request"))?;
         let result = rp.webauthn()?.finish_passkey_authentication(&pkc, &state).map_err(|e| fido_error(&e))?;
         let id = b64u(result.cred_id().as_ref());

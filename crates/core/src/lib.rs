@@ -30,6 +30,7 @@ pub mod session;
 pub mod store;
 pub mod tenant;
 pub mod tokens;
+pub mod uaf;
 pub mod user;
 pub mod validate;
 pub mod virtual_auth;

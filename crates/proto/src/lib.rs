@@ -5,5 +5,6 @@
 pub mod crypto;
 pub mod messages;
 pub mod signed;
+pub mod uaf;
 
 pub use crypto::{KeyPair, ProtoError, b64u_decode, b64u_encode, derive_pin_key, verify};

@@ -329,6 +329,8 @@ backend_tests! {
             ("/admin/v1/tenants/{domain}/fido", &["get", "put"]),
             ("/admin/v1/tenants/{domain}/users/{userID}/fido-credentials", &["get"]),
             ("/admin/v1/tenants/{domain}/users/{userID}/fido-credentials/{credentialID}", &["patch", "delete"]),
+            ("/admin/v1/tenants/{domain}/users/{userID}/uaf-registrations", &["get"]),
+            ("/admin/v1/tenants/{domain}/users/{userID}/uaf-registrations/{aaid}/{keyID}", &["delete"]),
             ("/v1/users/{user}/events/validate", &["post"]),
             ("/admin/v1/tenants/{domain}/users/{userID}/static-password", &["put", "delete"]),
             ("/admin/v1/tenants/{domain}/users/{userID}/static-password/unlock", &["post"]),
@@ -344,7 +346,7 @@ backend_tests! {
                 assert!(paths.get(path).and_then(|p| p.get(*m)).is_some(), "{m} {path} missing from /openapi.json");
             }
         }
-        assert_eq!(paths.len(), 64, "a route was added: list it above");
+        assert_eq!(paths.len(), 66, "a route was added: list it above");
         assert!(api["components"]["schemas"]["ErrorBody"].is_object());
         assert!(api["components"]["securitySchemes"]["adminToken"].is_object());
 

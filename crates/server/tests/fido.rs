@@ -10,6 +10,7 @@ mod common;
 use std::sync::Arc;
 
 use common::{App, Auth};
+use countersign_authenticator::uaf::SoftUaf;
 use countersign_core::{Clock, FixedClock, SystemClock};
 use countersign_store::backend_tests;
 use serde_json::{Value, json};
@@ -80,7 +81,127 @@ fn finish(request_id: &str, response: &impl serde::Serialize) -> Value {
            "credentials": {"fidoAuthenticator": {"authenticationResponse": response}}})
 }
 
+const FACET: &str = "https://app.example.com";
+const AAID: &str = "ABCD#0001";
+
+async fn uaf_setup(backend: countersign_store::testing::Backend) -> (App, String) {
+    let app = App::spawn(backend).await;
+    let key = app.tenant_with_alice("example.com").await;
+    let (s, b) = app
+        .admin("PUT", "/admin/v1/tenants/example.com/fido", Some(json!({"rpID": "example.com", "origins": [ORIGIN],
+            "uaf": {"appID": "https://app.example.com/uaf/facets.json", "facetIDs": [FACET], "acceptedAaids": [AAID, "ABCD#0002"]}})))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    (app, key)
+}
+
+/// Register `auth` through the seed API; the answer (status, body).
+async fn uaf_register(app: &App, key: &str, auth: &mut SoftUaf) -> (u16, Value) {
+    let (s, r) = post(
+        app,
+        key,
+        "/v1/users/alice@example.com/generate-fido-registration-request",
+        json!({"fidoProtocol": "UAF11"}),
+    )
+    .await;
+    assert_eq!((s, r["uafStatusCode"].as_u64()), (200, Some(1200)), "{r}");
+    let response = auth.register(&r["registrationRequest"]).unwrap();
+    post(
+        app,
+        key,
+        "/v1/users/alice@example.com/register-fido-authenticator",
+        json!({"requestID": r["requestID"], "fidoAuthenticator": {"registrationResponse": response}}),
+    )
+    .await
+}
+
+/// An authentication request: (requestID, message).
+async fn uaf_request(app: &App, key: &str, text: Option<&str>) -> (String, Value) {
+    let mut body = json!({"fidoProtocol": "UAF11"});
+    if let Some(t) = text {
+        body["authenticationMessage"] = json!(t);
+    }
+    let (s, r) = post(app, key, "/v1/users/alice@example.com/generate-fido-authentication-request", body).await;
+    assert_eq!(s, 200, "{r}");
+    (r["requestID"].as_str().unwrap().to_owned(), r["authenticationRequest"].clone())
+}
+
 backend_tests! {
+    async fn uaf_registers_authenticates_and_deregisters_with_the_software_authenticator(backend) {
+        let (app, key) = uaf_setup(backend).await;
+        let mut auth = SoftUaf::new(AAID, FACET);
+        let (s, c) = uaf_register(&app, &key, &mut auth).await;
+        assert_eq!(s, 201, "{c}");
+        let (id, msg) = uaf_request(&app, &key, Some("Pay 12.00 EUR to the shop?")).await;
+        assert_eq!(msg[0]["transaction"][0]["contentType"], "text/plain");
+        let response = auth.authenticate(&msg).unwrap();
+        let (s, out) = post(&app, &key, "/v1/users/alice@example.com/login", finish(&id, &response)).await;
+        assert_eq!((s, out["sessionStatus"].as_str()), (200, Some("Accept")), "{out}");
+        // The same response again: the ceremony is used up; against a new ceremony: another challenge.
+        let (s, _) = post(&app, &key, "/v1/users/alice@example.com/login", finish(&id, &response)).await;
+        assert_eq!(s, 404);
+        let (id2, _) = uaf_request(&app, &key, None).await;
+        let (s, b) = post(&app, &key, "/v1/users/alice@example.com/login", finish(&id2, &response)).await;
+        assert_eq!((s, common::code(&b)), (422, "fido_wrong_challenge"), "{b}");
+        // A clone: the counter goes back.
+        let (id3, msg) = uaf_request(&app, &key, None).await;
+        auth.sign_counter = 0;
+        let response = auth.authenticate(&msg).unwrap();
+        let (s, b) = post(&app, &key, "/v1/users/alice@example.com/login", finish(&id3, &response)).await;
+        assert_eq!((s, common::code(&b)), (422, "fido_counter_regression"), "{b}");
+        // Deregistration.
+        let (_, regs) = app.admin("GET", "/admin/v1/tenants/example.com/users/alice/uaf-registrations", None).await;
+        assert_eq!((regs[0]["aaid"].as_str(), regs[0]["attestation"].as_str()), (Some(AAID), Some("basic_surrogate")), "{regs}");
+        let path = format!("/admin/v1/tenants/example.com/users/alice/uaf-registrations/ABCD%230001/{}", regs[0]["keyID"].as_str().unwrap());
+        let (s, dereg) = app.admin("DELETE", &path, None).await;
+        assert_eq!((s, dereg[0]["header"]["op"].as_str()), (200, Some("Dereg")), "{dereg}");
+        assert_eq!(auth.deregister(&dereg).unwrap(), 1);
+        let (s, b) = post(&app, &key, "/v1/users/alice@example.com/generate-fido-authentication-request", json!({"fidoProtocol": "UAF11"})).await;
+        assert_eq!((s, common::code(&b)), (422, "no_fido_authenticator"));
+    }
+
+    async fn uaf_refuses_wrong_facets_aaids_and_texts_and_accepts_full_attestation(backend) {
+        let (app, key) = uaf_setup(backend).await;
+        let mut stranger = SoftUaf::new(AAID, "https://evil.example.com");
+        let (s, b) = uaf_register(&app, &key, &mut stranger).await;
+        assert_eq!((s, common::code(&b)), (422, "uaf_wrong_facet"), "{b}");
+        let mut unknown = SoftUaf::new("FFFF#0001", FACET);
+        let (s, b) = uaf_register(&app, &key, &mut unknown).await;
+        assert_eq!((s, common::code(&b)), (422, "uaf_aaid_not_accepted"), "{b}");
+        // Basic full attestation with an attestation certificate.
+        let att = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["uaf.example".to_owned()]).unwrap().self_signed(&att).unwrap();
+        let att_key = {
+            use p256::pkcs8::DecodePrivateKey;
+            p256::ecdsa::SigningKey::from_pkcs8_der(&att.serialize_der()).unwrap()
+        };
+        let mut full = SoftUaf::new("ABCD#0002", FACET).with_full_attestation(att_key, cert.der().to_vec());
+        let (s, b) = uaf_register(&app, &key, &mut full).await;
+        assert_eq!(s, 201, "{b}");
+        let (_, regs) = app.admin("GET", "/admin/v1/tenants/example.com/users/alice/uaf-registrations", None).await;
+        assert_eq!(regs[0]["attestation"], "basic_full");
+        // A wrong attestation key is refused.
+        let other = rcgen::KeyPair::generate().unwrap();
+        let other_key = {
+            use p256::pkcs8::DecodePrivateKey;
+            p256::ecdsa::SigningKey::from_pkcs8_der(&other.serialize_der()).unwrap()
+        };
+        let mut forged = SoftUaf::new("ABCD#0002", FACET).with_full_attestation(other_key, cert.der().to_vec());
+        let (s, b) = uaf_register(&app, &key, &mut forged).await;
+        assert_eq!((s, common::code(&b)), (422, "uaf_bad_attestation"), "{b}");
+        // The text confirmed must be the text asked for.
+        let (id, mut msg) = uaf_request(&app, &key, Some("Pay 12.00 EUR?")).await;
+        msg[0]["transaction"][0]["content"] = json!(countersign_proto::b64u_encode(b"Pay 1200.00 EUR?"));
+        let response = full.authenticate(&msg).unwrap();
+        let (s, b) = post(&app, &key, "/v1/users/alice@example.com/login", finish(&id, &response)).await;
+        assert_eq!((s, common::code(&b)), (422, "uaf_transaction_mismatch"), "{b}");
+        // Hostile input is refused, never a 500.
+        let (id, _) = uaf_request(&app, &key, None).await;
+        let junk = json!([{"header": {"upv": {"major": 1, "minor": 1}, "op": "Auth"}, "fcParams": "!!", "assertions": []}]);
+        let (s, _) = post(&app, &key, "/v1/users/alice@example.com/login", finish(&id, &junk)).await;
+        assert_eq!(s, 422);
+    }
+
     async fn a_passkey_is_registered_and_logs_in_once_per_ceremony(backend) {
         let (app, clock, key) = setup(backend).await;
         let mut auth = SoftPasskey::new(true);

@@ -54,6 +54,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_fido, put_fido))
         .routes(routes!(list_fido_credentials))
         .routes(routes!(rename_fido_credential, delete_fido_credential))
+        .routes(routes!(list_uaf_registrations))
+        .routes(routes!(deregister_uaf))
         .routes(routes!(get_callbacks, put_callbacks))
         .routes(routes!(new_callback_secret))
         .routes(routes!(create_admin_token, list_admin_tokens))
@@ -805,4 +807,30 @@ async fn delete_fido_credential(
 ) -> Result<StatusCode, ApiError> {
     s.core.delete_fido_credential(&domain, &user_id, &credential_id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A user's FIDO UAF registrations.
+#[utoipa::path(get, path = "/admin/v1/tenants/{domain}/users/{userID}/uaf-registrations", tag = "admin",
+    params(("domain" = String, Path), ("userID" = String, Path)), security(("adminToken" = [])),
+    responses((status = 200, body = Vec<Object>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn list_uaf_registrations(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath((domain, user_id)): ApiPath<(String, String)>,
+) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
+    Ok(Json(s.core.uaf_registrations_of(&domain, &user_id).await?))
+}
+
+/// Deregister a FIDO UAF authenticator; answers the UAF deregistration request message for
+/// the client to hand to the authenticator.
+#[utoipa::path(delete, path = "/admin/v1/tenants/{domain}/users/{userID}/uaf-registrations/{aaid}/{keyID}", tag = "admin",
+    params(("domain" = String, Path), ("userID" = String, Path), ("aaid" = String, Path, description = "e.g. ABCD%230001"),
+        ("keyID" = String, Path)), security(("adminToken" = [])),
+    responses((status = 200, body = Vec<Object>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn deregister_uaf(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath((domain, user_id, aaid, key_id)): ApiPath<(String, String, String, String)>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    Ok(Json(s.core.uaf_deregister(&domain, &user_id, &aaid, &key_id).await?))
 }
