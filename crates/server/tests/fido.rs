@@ -254,6 +254,14 @@ backend_tests! {
         let (s, b) = post(&app, &key, "/v1/users/alice@example.com/login", finish(&id, &pkc)).await;
         assert_eq!((s, common::code(&b)), (422, "fido_wrong_origin"), "{b}");
 
+        // An authenticator that signs for another RP ID (the page claimed a narrower one).
+        let (id, rcr) = auth_request(&app, &key, "alice@example.com").await;
+        let mut options = serde_json::to_value(&rcr).unwrap();
+        options["publicKey"]["rpId"] = json!("app.example.com");
+        let pkc = alice.do_authentication(Url::parse(ORIGIN).unwrap(), serde_json::from_value(options).unwrap()).unwrap();
+        let (s, b) = post(&app, &key, "/v1/users/alice@example.com/login", finish(&id, &pkc)).await;
+        assert_eq!((s, common::code(&b)), (422, "fido_wrong_rp_id"), "{b}");
+
         // User verification required but not performed.
         let (id, rcr) = auth_request(&app, &key, "alice@example.com").await;
         let mut options = serde_json::to_value(&rcr).unwrap();
