@@ -401,11 +401,27 @@ impl Core {
     pub async fn delete_user(&self, domain: &str, user_id: &str) -> Result<(), CoreError> {
         let tenant = self.tenant(domain).await?;
         let user_id = UserId::parse(user_id, "userID")?;
-        if self.store.delete_user(&tenant.id, user_id.as_str()).await? {
-            Ok(())
-        } else {
-            Err(CoreError::NotFound(Entity::User))
+        let pk = self.store.user(&tenant.id, user_id.as_str()).await?.map(|u| u.id);
+        if !self.store.delete_user(&tenant.id, user_id.as_str()).await? {
+            return Err(CoreError::NotFound(Entity::User));
         }
+        // Documents keyed by the user (no foreign key reaches them): credentials,
+        // registrations, the risk profile, virtual authenticators.
+        if let Some(pk) = pk {
+            for kind in [crate::fido::DOC_CREDENTIAL, crate::uaf::DOC_UAF] {
+                self.store.delete_config_docs(kind, &format!("{pk}:")).await?;
+            }
+            self.store.delete_config_doc(crate::risk::DOC_PROFILE, &pk).await?;
+            let prefix = format!("{}:", tenant.id);
+            for (key, doc) in self.store.list_config_docs(crate::virtual_auth::DOC_VIRTUAL, &prefix).await? {
+                if serde_json::from_str::<Value>(&doc).ok().and_then(|v| v.get("userPk").cloned())
+                    == Some(Value::String(pk.clone()))
+                {
+                    self.store.delete_config_doc(crate::virtual_auth::DOC_VIRTUAL, &key).await?;
+                }
+            }
+        }
+        Ok(())
     }
 
     // ---- access keys ---------------------------------------------------------------

@@ -278,6 +278,14 @@ backend_tests! {
         assert_eq!(s, 422, "{b}");
         assert!(common::code(&b).starts_with("fido_"), "{b}");
 
+        // Deleting bob deletes his credentials (they are keyed by him, not tied by a foreign key).
+        let tenant = app.core.store.tenant_by_domain(&countersign_core::Domain::parse("example.com", "d").unwrap()).await.unwrap().unwrap();
+        let bob_pk = app.core.store.user(&tenant.id, "bob").await.unwrap().unwrap().id;
+        assert_eq!(app.core.store.list_config_docs("fido_credential", &format!("{bob_pk}:")).await.unwrap().len(), 1);
+        let (s, _) = app.admin("DELETE", "/admin/v1/tenants/example.com/users/bob", None).await;
+        assert_eq!(s, 204);
+        assert!(app.core.store.list_config_docs("fido_credential", &format!("{bob_pk}:")).await.unwrap().is_empty());
+
         // Another tenant cannot finish this tenant's ceremony.
         let other = app.tenant_with_alice("other.example").await;
         let (id, rcr) = auth_request(&app, &key, "alice@example.com").await;

@@ -274,6 +274,16 @@ macro_rules! sql_store {
                 Ok(done.rows_affected() == 1)
             }
 
+            async fn delete_config_docs(&self, kind: &str, key_prefix: &str) -> Result<u64, StoreError> {
+                let done = sqlx::query("DELETE FROM config_docs WHERE kind = $1 AND substr(doc_key, 1, length($2)) = $2")
+                    .bind(kind)
+                    .bind(key_prefix)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(done.rows_affected())
+            }
+
             async fn list_config_docs(&self, kind: &str, key_prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
                 sqlx::query(
                     "SELECT doc_key, doc FROM config_docs WHERE kind = $1 AND substr(doc_key, 1, length($2)) = $2 \
