@@ -14,7 +14,7 @@ use crate::clock::Timestamp;
 use crate::error::{CoreError, Entity, Refusal};
 use crate::login::LoginOutput;
 use crate::ops::Core;
-use crate::session::{Session, SessionState};
+use crate::session::SessionState;
 use crate::tenant::Tenant;
 use crate::user::User;
 
@@ -527,21 +527,7 @@ impl Core {
         stored.last_used_at = Some(now.millis());
         let doc = serde_json::to_string(&stored).map_err(|e| CoreError::Internal(e.to_string()))?;
         self.store.set_config_doc(DOC_CREDENTIAL, &key, Some(&tenant.id), &doc, now).await?;
-        let session = Session {
-            state: SessionState::Accept,
-            decided_at: Some(now),
-            ..Session::not_push(
-                crate::random::new_id(&*self.random)?,
-                &tenant.id,
-                &user.id,
-                "FIDO2".into(),
-                "fido",
-                now,
-                now,
-            )
-        };
-        self.store.insert_session(&session, &[]).await?;
-        Ok(LoginOutput::of(&session, session_id, &self.public_url))
+        self.accepted_session(tenant, user, "FIDO2".into(), "fido", session_id).await
     }
 
     /// A user's credentials (admin API).

@@ -477,6 +477,26 @@ impl Core {
         Ok(message.chars().take(1000).collect())
     }
 
+    /// Record a login that succeeded at once (token, FIDO2, UAF) as an accepted session,
+    /// so `GET /v1/sessions/{requestID}` reads it; its output.
+    pub(crate) async fn accepted_session(
+        &self,
+        tenant: &Tenant,
+        user: &crate::user::User,
+        message: String,
+        delivery: &str,
+        session_id: Option<String>,
+    ) -> Result<LoginOutput, CoreError> {
+        let now = self.clock.now();
+        let session = Session {
+            state: SessionState::Accept,
+            decided_at: Some(now),
+            ..Session::not_push(random::new_id(&*self.random)?, &tenant.id, &user.id, message, delivery, now, now)
+        };
+        self.store.insert_session(&session, &[]).await?;
+        Ok(LoginOutput::of(&session, session_id, &self.public_url))
+    }
+
     /// The active user `user` (`userID@domain`) of `tenant`, for a login.
     pub(crate) async fn login_user(&self, tenant: &Tenant, user: &str) -> Result<crate::user::User, CoreError> {
         let r = UserRef::parse(user)?;

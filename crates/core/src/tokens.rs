@@ -12,7 +12,6 @@ use crate::login::{LoginInput, LoginOutput};
 use crate::oath::{self, Algorithm};
 use crate::ops::Core;
 use crate::random;
-use crate::session::{Session, SessionState};
 use crate::store::StoreError;
 use crate::tenant::Tenant;
 use crate::user::User;
@@ -389,22 +388,8 @@ impl Core {
         for t in &tokens {
             match self.check_token(t, otp, false).await {
                 Ok(_) => {
-                    let now = self.clock.now();
-                    let session = Session {
-                        state: SessionState::Accept,
-                        decided_at: Some(now),
-                        ..Session::not_push(
-                            random::new_id(&*self.random)?,
-                            &tenant.id,
-                            &user.id,
-                            format!("token {}", t.serial),
-                            "token",
-                            now,
-                            now,
-                        )
-                    };
-                    self.store.insert_session(&session, &[]).await?;
-                    return Ok(LoginOutput::of(&session, input.session_id.clone(), &self.public_url));
+                    let message = format!("token {}", t.serial);
+                    return self.accepted_session(tenant, user, message, "token", input.session_id.clone()).await;
                 }
                 Err(e) => last = Some(e),
             }

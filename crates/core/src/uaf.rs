@@ -18,7 +18,6 @@ use utoipa::ToSchema;
 use crate::error::{CoreError, Entity, Refusal};
 use crate::login::LoginOutput;
 use crate::ops::Core;
-use crate::session::{Session, SessionState};
 use crate::tenant::Tenant;
 use crate::user::User;
 
@@ -330,21 +329,7 @@ impl Core {
         let doc = serde_json::to_string(&reg).map_err(|e| CoreError::Internal(e.to_string()))?;
         let now = self.clock.now();
         self.store.set_config_doc(DOC_UAF, &store_key, Some(&tenant.id), &doc, now).await?;
-        let session = Session {
-            state: SessionState::Accept,
-            decided_at: Some(now),
-            ..Session::not_push(
-                crate::random::new_id(&*self.random)?,
-                &tenant.id,
-                &user.id,
-                "UAF".into(),
-                "fido",
-                now,
-                now,
-            )
-        };
-        self.store.insert_session(&session, &[]).await?;
-        Ok(LoginOutput::of(&session, session_id, &self.public_url))
+        self.accepted_session(tenant, user, "UAF".into(), "fido", session_id).await
     }
 
     /// Deregister a UAF authenticator (admin API): the deregistration request message for

@@ -92,6 +92,11 @@ macro_rules! sql_store {
             sqlx::query(sql).bind(key).fetch_all(pool).await.map_err(db_err)?.iter().map(from).collect()
         }
 
+        /// Run a statement with one key; whether it touched exactly one row.
+        async fn affects_one(pool: &sqlx::Pool<$db>, sql: &'static str, key: &str) -> Result<bool, StoreError> {
+            Ok(sqlx::query(sql).bind(key).execute(pool).await.map_err(db_err)?.rows_affected() == 1)
+        }
+
         fn settings_json(t: &Tenant) -> Result<String, StoreError> {
             serde_json::to_string(&t.settings).map_err(|e| StoreError::Backend(Box::new(e)))
         }

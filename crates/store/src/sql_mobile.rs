@@ -458,12 +458,7 @@ macro_rules! sql_mobile {
             }
 
             async fn delete_static_password(&self, user_pk: &str) -> Result<bool, StoreError> {
-                let done = sqlx::query("DELETE FROM static_passwords WHERE user_pk = $1")
-                    .bind(user_pk)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                Ok(done.rows_affected() == 1)
+                affects_one(&self.pool, "DELETE FROM static_passwords WHERE user_pk = $1", user_pk).await
             }
 
             async fn password_failure(
@@ -489,12 +484,7 @@ macro_rules! sql_mobile {
             }
 
             async fn password_reset_failures(&self, user_pk: &str) -> Result<bool, StoreError> {
-                let done = sqlx::query("UPDATE static_passwords SET failures = 0, locked_until = NULL WHERE user_pk = $1")
-                    .bind(user_pk)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                Ok(done.rows_affected() == 1)
+                affects_one(&self.pool, "UPDATE static_passwords SET failures = 0, locked_until = NULL WHERE user_pk = $1", user_pk).await
             }
 
             async fn record_failure(
@@ -706,12 +696,7 @@ macro_rules! sql_mobile {
             }
 
             async fn delete_token(&self, id: &str) -> Result<bool, StoreError> {
-                let done = sqlx::query("DELETE FROM tokens WHERE id = $1")
-                    .bind(id)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                Ok(done.rows_affected() == 1)
+                affects_one(&self.pool, "DELETE FROM tokens WHERE id = $1", id).await
             }
 
             async fn code_attempt(&self, session_id: &str) -> Result<u32, StoreError> {
