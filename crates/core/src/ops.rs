@@ -585,24 +585,24 @@ impl Core {
             return Err(CoreError::NotFound(Entity::User));
         }
         let u = self.user_in(tenant, r.user_id.as_str()).await?;
-        let mut authenticators: Vec<AuthenticatorSummary> = self
-            .store
-            .user_devices(&u.id)
-            .await?
+        // Three independent reads, at once.
+        let (devices, tokens, password) = tokio::try_join!(
+            self.store.user_devices(&u.id),
+            self.store.user_tokens(&u.id),
+            self.store.static_password(&u.id)
+        )?;
+        let mut authenticators: Vec<AuthenticatorSummary> = devices
             .into_iter()
             .filter(|d| d.state == crate::device::DeviceState::Active)
             .map(|d| AuthenticatorSummary { kind: "mobile".to_owned(), id: d.id })
             .collect();
         authenticators.extend(
-            self.store
-                .user_tokens(&u.id)
-                .await?
+            tokens
                 .into_iter()
                 .filter(|t| t.state == crate::tokens::TokenState::Active)
                 .map(|t| AuthenticatorSummary { kind: t.kind.as_str().to_owned(), id: t.serial }),
         );
-        let static_password =
-            self.store.static_password(&u.id).await?.as_ref().map(crate::password::PasswordState::from);
+        let static_password = password.as_ref().map(crate::password::PasswordState::from);
         Ok(AccountState { user_id: u.user_id, domain: r.domain, status: u.status, authenticators, static_password })
     }
 }
