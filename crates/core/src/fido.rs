@@ -133,6 +133,19 @@ pub struct FidoRequestOutput {
     pub uaf_status_code: Option<u32>,
 }
 
+impl FidoRequestOutput {
+    /// A UAF request message (`uafStatusCode` 1200: OK).
+    fn uaf(request_id: String, message: Value, registration: bool) -> FidoRequestOutput {
+        let (reg, auth) = if registration { (Some(message), None) } else { (None, Some(message)) };
+        FidoRequestOutput {
+            registration_request: reg,
+            authentication_request: auth,
+            request_id,
+            uaf_status_code: Some(1200),
+        }
+    }
+}
+
 /// `POST /v1/users/{userID@domain}/register-fido-authenticator`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -356,12 +369,7 @@ impl Core {
         let rp = self.relying_party(tenant).await?;
         if input.fido_protocol == "UAF11" {
             let (id, msg) = self.uaf_start(tenant, &user, &rp, true, None).await?;
-            return Ok(FidoRequestOutput {
-                registration_request: Some(msg),
-                authentication_request: None,
-                request_id: id,
-                uaf_status_code: Some(1200),
-            });
+            return Ok(FidoRequestOutput::uaf(id, msg, true));
         }
         let wa = rp.webauthn()?;
         let existing: Vec<_> =
@@ -453,12 +461,7 @@ impl Core {
         let rp = self.relying_party(tenant).await?;
         if input.fido_protocol == "UAF11" {
             let (id, msg) = self.uaf_start(tenant, &user, &rp, false, input.authentication_message.as_deref()).await?;
-            return Ok(FidoRequestOutput {
-                registration_request: None,
-                authentication_request: Some(msg),
-                request_id: id,
-                uaf_status_code: Some(1200),
-            });
+            return Ok(FidoRequestOutput::uaf(id, msg, false));
         }
         let creds: Vec<Passkey> = self.credentials(&user).await?.into_iter().map(|(_, c)| c.passkey).collect();
         if creds.is_empty() {

@@ -135,26 +135,18 @@ pub struct LoginOutput {
 impl LoginOutput {
     pub(crate) fn of(s: &Session, session_id: Option<String>, server: &str) -> LoginOutput {
         LoginOutput {
-            object_type: "LoginOutput",
-            request_id: s.id.clone(),
-            session_status: s.state,
-            expires_at: s.expires_at,
             number_to_show: s.number,
             request_message: (s.delivery == "requestMessage")
                 .then(|| RequestMessage { server: server.to_owned(), request_id: s.id.clone() }.to_uri()),
             reason: s.reason.clone(),
             session_id,
-            votp_response: None,
-            fallback: None,
-            user_id: None,
-            device_id: None,
-            risk_response_code: None,
-            risk_reasons: Vec::new(),
+            ..LoginOutput::bare(&s.id, s.state, s.expires_at)
         }
     }
 
-    /// A QR login not claimed yet.
-    pub(crate) fn pending_qr(id: &str, state: SessionState, expires_at: Timestamp) -> LoginOutput {
+    /// The output of request `id` in `state` with nothing else to tell (e.g. a QR login not
+    /// claimed yet).
+    pub(crate) fn bare(id: &str, state: SessionState, expires_at: Timestamp) -> LoginOutput {
         LoginOutput {
             object_type: "LoginOutput",
             request_id: id.to_owned(),

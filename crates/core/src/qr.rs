@@ -159,7 +159,7 @@ impl Core {
             let state = if now >= q.expires_at { SessionState::Timeout } else { SessionState::Pending };
             let remaining = until.millis() - now.millis();
             if state.is_final() || remaining <= 0 {
-                return Ok(Some(LoginOutput::pending_qr(&q.id, state, q.expires_at)));
+                return Ok(Some(LoginOutput::bare(&q.id, state, q.expires_at)));
             }
             let sub = self.waiters.subscribe(id);
             let notified = sub.notify.notified();

@@ -88,6 +88,11 @@ impl UafPolicy {
     }
 }
 
+/// A UAF 1.1 message header.
+fn header(op: &str, app_id: Option<String>, request_id: Option<&str>) -> Header {
+    Header { upv: uaf::UPV, op: op.into(), app_id, server_data: request_id.map(str::to_owned) }
+}
+
 fn verify_sig(key: &VerifyingKey, alg: u16, data: &[u8], sig: &[u8]) -> bool {
     let sig = match alg {
         uaf::ALG_SIGN_P256_RAW => Signature::from_slice(sig).ok(),
@@ -174,12 +179,7 @@ impl Core {
     ) -> Result<Value, CoreError> {
         let p = Self::uaf_policy(rp)?;
         let req = Request {
-            header: Header {
-                upv: uaf::UPV,
-                op: "Reg".into(),
-                app_id: Some(p.app_id.clone()),
-                server_data: Some(request_id.to_owned()),
-            },
+            header: header("Reg", Some(p.app_id.clone()), Some(request_id)),
             challenge: challenge.to_owned(),
             username: Some(user.user_id.as_str().to_owned()),
             transaction: None,
@@ -213,12 +213,7 @@ impl Core {
             })
             .collect();
         let req = Request {
-            header: Header {
-                upv: uaf::UPV,
-                op: "Auth".into(),
-                app_id: Some(p.app_id.clone()),
-                server_data: Some(request_id.to_owned()),
-            },
+            header: header("Auth", Some(p.app_id.clone()), Some(request_id)),
             challenge: challenge.to_owned(),
             username: None,
             transaction: message.map(|m| {
@@ -348,7 +343,7 @@ impl Core {
         }
         let app_id = self.relying_party_of(domain).await.ok().and_then(|rp| rp.uaf.map(|u| u.app_id));
         let msg = uaf::DeregistrationRequest {
-            header: Header { upv: uaf::UPV, op: "Dereg".into(), app_id, server_data: None },
+            header: header("Dereg", app_id, None),
             authenticators: vec![uaf::DeregisterAuthenticator { aaid: aaid.to_owned(), key_id: key_id.to_owned() }],
         };
         serde_json::to_value(vec![msg]).map_err(|e| CoreError::Internal(e.to_string()))
