@@ -1,13 +1,22 @@
-//! FIDO2/WebAuthn passkeys (docs/fido.md) on webauthn-rs: the relying party per tenant,
+//! FIDO2/WebAuthn passkeys (docs/fido.md) on webauthn-rs-core: the relying party per
+//! tenant with its policies (user verification, attestation trust anchors, AAGUIDs),
 //! registration and authentication ceremonies whose state lives in the database (so any
 //! node finishes what another began, once), credentials with counters and backup flags.
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use url::Url;
 use utoipa::ToSchema;
-use webauthn_rs::prelude::{
-    Passkey, PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential, Url, Uuid,
-    Webauthn, WebauthnBuilder, WebauthnError,
+use uuid::Uuid;
+use webauthn_rs_core::WebauthnCore;
+use webauthn_rs_core::error::WebauthnError;
+use webauthn_rs_core::proto::{
+    AttestationCaList, AttestationCaListBuilder, AttestationConveyancePreference, AttestationFormat,
+    AttestationMetadata, AuthenticationState, COSEAlgorithm, CredProtect, Credential, CredentialProtectionPolicy,
+    PublicKeyCredential, RegisterPublicKeyCredential, RegistrationState, RequestRegistrationExtensions,
+    UserVerificationPolicy,
 };
 
 use crate::clock::Timestamp;
@@ -42,6 +51,18 @@ pub struct RelyingParty {
     pub rp_name: Option<String>,
     /// Web origins allowed to use the credentials (`https://…`, or `http://localhost:…`).
     pub origins: Vec<String>,
+    /// The least user verification a ceremony may ask for (default `required`).
+    #[serde(default)]
+    pub user_verification: UserVerification,
+    /// Attestation conveyance: `none` (default) or `direct` (the model must be proven).
+    #[serde(default)]
+    pub attestation: Conveyance,
+    /// With `direct`: PEM root certificates attestations must chain to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attestation_trust_anchors: Vec<String>,
+    /// With `direct`: the authenticator models (AAGUIDs) allowed; left out, any the anchors vouch for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_aaguids: Option<Vec<String>>,
     /// FIDO UAF 1.1: app ID, trusted facet IDs, accepted AAIDs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uaf: Option<crate::uaf::UafPolicy>,
@@ -51,6 +72,57 @@ fn yes() -> bool {
     true
 }
 
+/// User verification, weakest first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum UserVerification {
+    /// A touch is enough.
+    Discouraged,
+    /// Asked for; enforced for credentials registered with it.
+    Preferred,
+    /// A PIN or biometric every time.
+    #[default]
+    Required,
+}
+
+impl UserVerification {
+    fn parse(s: &str) -> Option<UserVerification> {
+        match s {
+            "required" => Some(UserVerification::Required),
+            "preferred" => Some(UserVerification::Preferred),
+            "discouraged" => Some(UserVerification::Discouraged),
+            _ => None,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            UserVerification::Required => "required",
+            UserVerification::Preferred => "preferred",
+            UserVerification::Discouraged => "discouraged",
+        }
+    }
+
+    fn policy(self) -> UserVerificationPolicy {
+        match self {
+            UserVerification::Required => UserVerificationPolicy::Required,
+            UserVerification::Preferred => UserVerificationPolicy::Preferred,
+            UserVerification::Discouraged => UserVerificationPolicy::Discouraged_DO_NOT_USE,
+        }
+    }
+}
+
+/// Attestation conveyance.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Conveyance {
+    /// No attestation: any authenticator, its model unproven.
+    #[default]
+    None,
+    /// An attestation chaining to a trust anchor.
+    Direct,
+}
+
 /// A ceremony in progress.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -58,8 +130,8 @@ struct Ceremony {
     user_pk: String,
     tenant_id: String,
     expires_at: i64,
-    registration: Option<PasskeyRegistration>,
-    authentication: Option<PasskeyAuthentication>,
+    registration: Option<RegistrationState>,
+    authentication: Option<AuthenticationState>,
     #[serde(default)]
     uaf: Option<crate::uaf::UafCeremony>,
 }
@@ -74,7 +146,13 @@ struct StoredCredential {
     backup_eligible: bool,
     backup_state: bool,
     counter: u32,
-    passkey: Passkey,
+    passkey: Key,
+}
+
+/// The credential as webauthn-rs stores it (`{"cred": …}`, the shape of its `Passkey`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Key {
+    cred: Credential,
 }
 
 /// A credential as listed.
@@ -98,6 +176,11 @@ pub struct CredentialView {
     pub backup_state: bool,
     /// The signature counter last seen.
     pub counter: u32,
+    /// The authenticator model, when it was proven by an attestation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aaguid: Option<String>,
+    /// Whether the user was verified (PIN, biometric) at registration.
+    pub user_verified: bool,
 }
 
 /// `generate-fido-registration-request` / `generate-fido-authentication-request`.
@@ -106,7 +189,7 @@ pub struct CredentialView {
 pub struct FidoRequestInput {
     /// `FIDO2` (`UAF11`: not yet).
     pub fido_protocol: String,
-    /// `required` or `preferred` (served as required); `discouraged` is refused.
+    /// `required`, `preferred` or `discouraged`; never weaker than the relying party's policy.
     #[serde(default)]
     pub user_verification: Option<String>,
     /// UAF only.
@@ -172,6 +255,15 @@ fn fido_error(e: &WebauthnError) -> CoreError {
         W::MismatchedChallenge | W::ChallengeNotFound => {
             ("fido_wrong_challenge", "the response answers another challenge".into())
         }
+        W::AttestationNotVerifiable
+        | W::AttestationChainNotTrusted(_)
+        | W::AttestationUntrustedAaguid
+        | W::AttestationFormatMissingAaguid
+        | W::AttestationCertificateTrustStoreEmpty
+        | W::AttestationTrustFailure => (
+            "fido_attestation_not_trusted",
+            "the authenticator's attestation does not prove a model this relying party allows".into(),
+        ),
         W::CredentialPossibleCompromise => (
             "fido_counter_regression",
             "the signature counter went backwards: the credential may have been cloned".into(),
@@ -212,21 +304,111 @@ impl RelyingParty {
             if !ok {
                 return Err(CoreError::invalid(format!("origins.{i}"), "https://…, or http://localhost:…"));
             }
+            let host = url.domain().unwrap_or("");
+            if host != self.rp_id && !host.ends_with(&format!(".{}", self.rp_id)) {
+                return Err(CoreError::invalid(format!("origins.{i}"), "the rpID or one of its subdomains"));
+            }
+        }
+        let direct = self.attestation == Conveyance::Direct;
+        if direct && (self.attestation_trust_anchors.is_empty() || self.attestation_trust_anchors.len() > 50) {
+            return Err(CoreError::invalid(
+                "attestationTrustAnchors",
+                "attestation direct needs 1 to 50 PEM root certificates",
+            ));
+        }
+        if !direct && !self.attestation_trust_anchors.is_empty() {
+            return Err(CoreError::invalid("attestationTrustAnchors", "trust anchors need attestation direct"));
+        }
+        for (i, pem) in self.attestation_trust_anchors.iter().enumerate() {
+            AttestationCaList::try_from(pem.as_bytes())
+                .map_err(|_| CoreError::invalid(format!("attestationTrustAnchors.{i}"), "a PEM certificate"))?;
+        }
+        if let Some(list) = &self.allowed_aaguids {
+            if !direct {
+                return Err(CoreError::invalid(
+                    "allowedAaguids",
+                    "authenticator models are only proven with attestation direct",
+                ));
+            }
+            if list.is_empty() || list.len() > 100 {
+                return Err(CoreError::invalid("allowedAaguids", "1 to 100 AAGUIDs"));
+            }
+            for (i, a) in list.iter().enumerate() {
+                Uuid::parse_str(a).map_err(|_| CoreError::invalid(format!("allowedAaguids.{i}"), "an AAGUID (a UUID)"))?;
+            }
         }
         Ok(())
     }
 
-    fn webauthn(&self) -> Result<Webauthn, CoreError> {
+    /// The attestation trust store of a `direct` policy.
+    fn ca_list(&self) -> Result<Option<AttestationCaList>, CoreError> {
+        if self.attestation != Conveyance::Direct {
+            return Ok(None);
+        }
+        let bad = || CoreError::Internal("the attestation trust anchors do not load".into());
+        let list = match &self.allowed_aaguids {
+            None => {
+                let mut list = AttestationCaList::default();
+                for pem in &self.attestation_trust_anchors {
+                    list.union(&AttestationCaList::try_from(pem.as_bytes()).map_err(|_| bad())?);
+                }
+                list
+            }
+            Some(aaguids) => {
+                let mut b = AttestationCaListBuilder::new();
+                for pem in &self.attestation_trust_anchors {
+                    for a in aaguids {
+                        let aaguid = Uuid::parse_str(a).map_err(|_| bad())?;
+                        b.insert_device_pem(pem.as_bytes(), aaguid, a.clone(), Default::default()).map_err(|_| bad())?;
+                    }
+                }
+                b.build()
+            }
+        };
+        Ok(Some(list))
+    }
+
+    /// Whether a stored credential satisfies the current policy.
+    fn allows(&self, cred: &Credential, ca_list: Option<&AttestationCaList>) -> bool {
+        let Some(list) = ca_list else { return true };
+        match cred.verify_attestation(list) {
+            Ok(Some(ca)) => ca.blanket_allow() || aaguid_of(cred).is_some_and(|a| ca.aaguids().contains_key(&a)),
+            _ => false,
+        }
+    }
+
+    /// The ceremony's user verification: the request's, never weaker than the policy's.
+    fn verification(&self, requested: Option<&str>) -> Result<UserVerification, CoreError> {
+        let Some(r) = requested else { return Ok(self.user_verification) };
+        let uv = UserVerification::parse(r)
+            .ok_or_else(|| CoreError::invalid("userVerification", "required, preferred or discouraged"))?;
+        if uv < self.user_verification {
+            return Err(CoreError::invalid(
+                "userVerification",
+                format!("the relying party's policy requires at least {}", self.user_verification.as_str()),
+            ));
+        }
+        Ok(uv)
+    }
+
+    fn webauthn(&self) -> Result<WebauthnCore, CoreError> {
         let bad = || CoreError::Internal("the relying party settings do not build".into());
-        let first = Url::parse(self.origins.first().ok_or_else(bad)?).map_err(|_| bad())?;
-        let mut b = WebauthnBuilder::new(&self.rp_id, &first).map_err(|_| bad())?;
-        for o in self.origins.iter().skip(1) {
-            b = b.append_allowed_origin(&Url::parse(o).map_err(|_| bad())?);
-        }
-        if let Some(n) = &self.rp_name {
-            b = b.rp_name(n);
-        }
-        b.build().map_err(|_| bad())
+        let origins = self.origins.iter().map(|o| Url::parse(o).map_err(|_| bad())).collect::<Result<Vec<_>, _>>()?;
+        Ok(WebauthnCore::new_unsafe_experts_only(
+            self.rp_name.as_deref().unwrap_or(&self.rp_id),
+            &self.rp_id,
+            origins,
+            Duration::from_millis(CEREMONY_MS.unsigned_abs()),
+            Some(false),
+            Some(false),
+        ))
+    }
+}
+
+fn aaguid_of(cred: &Credential) -> Option<Uuid> {
+    match &cred.attestation.metadata {
+        AttestationMetadata::Packed { aaguid } | AttestationMetadata::Tpm { aaguid, .. } => Some(*aaguid),
+        _ => None,
     }
 }
 
@@ -236,6 +418,7 @@ impl Core {
         let tenant = self.tenant(domain).await?;
         rp.validate()?;
         rp.webauthn()?;
+        rp.ca_list()?;
         let doc = serde_json::to_string(&rp).map_err(|e| CoreError::Internal(e.to_string()))?;
         self.store.set_config_doc(DOC_RP, &tenant.id, Some(&tenant.id), &doc, self.clock.now()).await?;
         Ok(rp)
@@ -279,17 +462,8 @@ impl Core {
 
     fn check_request(input: &FidoRequestInput) -> Result<(), CoreError> {
         match input.fido_protocol.as_str() {
-            "FIDO2" => {}
-            "UAF11" => return Ok(()),
-            _ => return Err(CoreError::invalid("fidoProtocol", "fidoProtocol must be FIDO2 or UAF11")),
-        }
-        match input.user_verification.as_deref() {
-            None | Some("required" | "preferred") => Ok(()),
-            Some("discouraged") => Err(CoreError::invalid(
-                "userVerification",
-                "passkeys are always verified here: use required or preferred",
-            )),
-            Some(_) => Err(CoreError::invalid("userVerification", "required, preferred or discouraged")),
+            "FIDO2" | "UAF11" => Ok(()),
+            _ => Err(CoreError::invalid("fidoProtocol", "fidoProtocol must be FIDO2 or UAF11")),
         }
     }
 
@@ -371,13 +545,40 @@ impl Core {
             let (id, msg) = self.uaf_start(tenant, &user, &rp, true, None).await?;
             return Ok(FidoRequestOutput::uaf(id, msg, true));
         }
+        let uv = rp.verification(input.user_verification.as_deref())?;
+        let ca_list = rp.ca_list()?;
         let wa = rp.webauthn()?;
         let existing: Vec<_> =
-            self.credentials(&user).await?.into_iter().map(|(_, c)| c.passkey.cred_id().clone()).collect();
+            self.credentials(&user).await?.into_iter().map(|(_, c)| c.passkey.cred.cred_id).collect();
         let name = format!("{}@{}", user.user_id.as_str(), tenant.domain.as_str());
-        let (ccr, state) = wa
-            .start_passkey_registration(user_handle(&user), &name, &name, Some(existing))
-            .map_err(|e| fido_error(&e))?;
+        let direct = ca_list.is_some();
+        let cred_protect = (uv != UserVerification::Discouraged).then_some(CredProtect {
+            credential_protection_policy: CredentialProtectionPolicy::UserVerificationRequired,
+            // Enforcing it makes many authenticators without the extension fail; attested ones have it.
+            enforce_credential_protection_policy: Some(direct),
+        });
+        let extensions = RequestRegistrationExtensions {
+            cred_protect,
+            uvm: Some(true),
+            cred_props: Some(true),
+            min_pin_length: None,
+            hmac_create_secret: None,
+        };
+        let builder = wa
+            .new_challenge_register_builder(user_handle(&user).as_bytes(), &name, &name)
+            .map_err(|e| fido_error(&e))?
+            .attestation(if direct { AttestationConveyancePreference::Direct } else { AttestationConveyancePreference::None })
+            .attestation_formats(direct.then(|| vec![AttestationFormat::Packed, AttestationFormat::Tpm]))
+            .credential_algorithms(COSEAlgorithm::secure_algs())
+            .require_resident_key(false)
+            .authenticator_attachment(None)
+            .user_verification_policy(uv.policy())
+            // Synced passkeys do not attest: only device-bound ones can prove their model.
+            .reject_synchronised_authenticators(direct)
+            .exclude_credentials(Some(existing))
+            .hints(None)
+            .extensions(Some(extensions));
+        let (ccr, state) = wa.generate_challenge_register(builder).map_err(|e| fido_error(&e))?;
         let c = Ceremony {
             user_pk: user.id.clone(),
             tenant_id: tenant.id.clone(),
@@ -425,23 +626,25 @@ impl Core {
                 backup_eligible: false,
                 backup_state: false,
                 counter: 0,
+                aaguid: None,
+                user_verified: true,
             });
         }
         let reg: RegisterPublicKeyCredential = serde_json::from_value(response).map_err(|_| {
             CoreError::invalid("fidoAuthenticator.registrationResponse", "not a WebAuthn registration response")
         })?;
         let state = c.registration.ok_or_else(|| CoreError::invalid("requestID", "not a registration request"))?;
-        let passkey = rp.webauthn()?.finish_passkey_registration(&reg, &state).map_err(|e| fido_error(&e))?;
-        let id = b64u(passkey.cred_id().as_ref());
+        let cred = rp.webauthn()?.register_credential(&reg, &state, rp.ca_list()?.as_ref()).map_err(|e| fido_error(&e))?;
+        let id = b64u(cred.cred_id.as_ref());
         let now = self.clock.now().millis();
         let stored = StoredCredential {
             name,
             created_at: now,
             last_used_at: None,
-            backup_eligible: false,
-            backup_state: false,
-            counter: 0,
-            passkey,
+            backup_eligible: cred.backup_eligible,
+            backup_state: cred.backup_state,
+            counter: cred.counter,
+            passkey: Key { cred },
         };
         let key = format!("{}:{id}", user.id);
         let doc = serde_json::to_string(&stored).map_err(|e| CoreError::Internal(e.to_string()))?;
@@ -463,15 +666,34 @@ impl Core {
             let (id, msg) = self.uaf_start(tenant, &user, &rp, false, input.authentication_message.as_deref()).await?;
             return Ok(FidoRequestOutput::uaf(id, msg, false));
         }
-        let creds: Vec<Passkey> = self.credentials(&user).await?.into_iter().map(|(_, c)| c.passkey).collect();
-        if creds.is_empty() {
+        let uv = rp.verification(input.user_verification.as_deref())?;
+        let all = self.credentials(&user).await?;
+        if all.is_empty() {
             return Err(CoreError::refused(
                 Refusal::Unprocessable,
                 "no_fido_authenticator",
                 "the user has no registered FIDO authenticator",
             ));
         }
-        let (rcr, state) = rp.webauthn()?.start_passkey_authentication(&creds).map_err(|e| fido_error(&e))?;
+        let ca_list = rp.ca_list()?;
+        let creds: Vec<Credential> =
+            all.into_iter().map(|(_, c)| c.passkey.cred).filter(|c| rp.allows(c, ca_list.as_ref())).collect();
+        if creds.is_empty() {
+            return Err(CoreError::refused(
+                Refusal::Unprocessable,
+                "fido_authenticator_not_allowed",
+                "none of the user's FIDO authenticators satisfies the relying party's current attestation policy",
+            ));
+        }
+        let wa = rp.webauthn()?;
+        let builder = wa
+            .new_challenge_authenticate_builder(creds, Some(uv.policy()))
+            .map_err(|e| fido_error(&e))?
+            .extensions(None)
+            // A device-bound credential that later turns up synced is refused when models are policed.
+            .allow_backup_eligible_upgrade(ca_list.is_none())
+            .hints(None);
+        let (rcr, state) = wa.generate_challenge_authenticate(builder).map_err(|e| fido_error(&e))?;
         let c = Ceremony {
             user_pk: user.id.clone(),
             tenant_id: tenant.id.clone(),
@@ -516,16 +738,21 @@ impl Core {
             )
         })?;
         let state = c.authentication.ok_or_else(|| CoreError::invalid("requestID", "not an authentication request"))?;
-        let result = rp.webauthn()?.finish_passkey_authentication(&pkc, &state).map_err(|e| fido_error(&e))?;
+        let result = rp.webauthn()?.authenticate_credential(&pkc, &state).map_err(|e| fido_error(&e))?;
         let id = b64u(result.cred_id().as_ref());
         let key = format!("{}:{id}", user.id);
         let doc = self.store.config_doc(DOC_CREDENTIAL, &key).await?.ok_or(CoreError::NotFound(Entity::Credential))?;
         let mut stored: StoredCredential =
             serde_json::from_str(&doc).map_err(|_| CoreError::Internal("damaged credential".into()))?;
-        stored.passkey.update_credential(&result);
-        stored.counter = result.counter();
-        stored.backup_eligible = result.backup_eligible();
-        stored.backup_state = result.backup_state();
+        let cred = &mut stored.passkey.cred;
+        if result.counter() > cred.counter {
+            cred.counter = result.counter();
+        }
+        cred.backup_state = result.backup_state();
+        cred.backup_eligible |= result.backup_eligible();
+        stored.counter = cred.counter;
+        stored.backup_eligible = cred.backup_eligible;
+        stored.backup_state = cred.backup_state;
         let now = self.clock.now();
         stored.last_used_at = Some(now.millis());
         let doc = serde_json::to_string(&stored).map_err(|e| CoreError::Internal(e.to_string()))?;
@@ -589,5 +816,7 @@ fn view(id: &str, c: &StoredCredential) -> CredentialView {
         backup_eligible: c.backup_eligible,
         backup_state: c.backup_state,
         counter: c.counter,
+        aaguid: aaguid_of(&c.passkey.cred).map(|a| a.to_string()),
+        user_verified: c.passkey.cred.user_verified,
     }
 }

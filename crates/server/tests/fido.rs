@@ -14,9 +14,11 @@ use countersign_authenticator::uaf::SoftUaf;
 use countersign_core::{Clock, FixedClock, SystemClock};
 use countersign_store::backend_tests;
 use serde_json::{Value, json};
-use webauthn_authenticator_rs::WebauthnAuthenticator;
+use crypto_glue::traits::{EncodePem, LineEndingPem};
 use webauthn_authenticator_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse, Url};
 use webauthn_authenticator_rs::softpasskey::SoftPasskey;
+use webauthn_authenticator_rs::softtoken::{AAGUID as SOFT_TOKEN_AAGUID, SoftToken};
+use webauthn_authenticator_rs::{AuthenticatorBackend, WebauthnAuthenticator};
 
 const ORIGIN: &str = "https://app.example.com";
 
@@ -41,26 +43,63 @@ async fn post(app: &App, key: &str, path: &str, body: Value) -> (u16, Value) {
 
 /// Register a passkey for `user` with `auth`; the credential view.
 async fn register(app: &App, key: &str, user: &str, auth: &mut SoftPasskey) -> Value {
-    let (s, r) = post(
-        app,
-        key,
-        &format!("/v1/users/{user}/generate-fido-registration-request"),
-        json!({"fidoProtocol": "FIDO2", "userVerification": "required"}),
-    )
-    .await;
+    let (s, c) = try_register(app, key, user, auth, Some("required")).await;
+    assert_eq!(s, 201, "{c}");
+    c
+}
+
+/// A registration asking for `uv`: the answer of register-fido-authenticator.
+async fn try_register<A: AuthenticatorBackend>(
+    app: &App,
+    key: &str,
+    user: &str,
+    auth: &mut A,
+    uv: Option<&str>,
+) -> (u16, Value) {
+    let mut body = json!({"fidoProtocol": "FIDO2"});
+    if let Some(uv) = uv {
+        body["userVerification"] = json!(uv);
+    }
+    let (s, r) = post(app, key, &format!("/v1/users/{user}/generate-fido-registration-request"), body).await;
     assert_eq!(s, 200, "{r}");
     assert!(r["uafStatusCode"].is_null());
     let ccr: CreationChallengeResponse = serde_json::from_value(r["registrationRequest"].clone()).unwrap();
     let reg = auth.do_registration(Url::parse(ORIGIN).unwrap(), ccr).unwrap();
-    let (s, c) = post(
+    post(
         app,
         key,
         &format!("/v1/users/{user}/register-fido-authenticator"),
         json!({"requestID": r["requestID"], "fidoAuthenticator": {"registrationResponse": reg}, "name": "laptop"}),
     )
-    .await;
-    assert_eq!(s, 201, "{c}");
-    c
+    .await
+}
+
+/// A login of `user` with `auth`, the request asking for `uv`: the login answer.
+async fn try_login<A: AuthenticatorBackend>(
+    app: &App,
+    key: &str,
+    user: &str,
+    auth: &mut A,
+    uv: Option<&str>,
+) -> (u16, Value) {
+    let mut body = json!({"fidoProtocol": "FIDO2"});
+    if let Some(uv) = uv {
+        body["userVerification"] = json!(uv);
+    }
+    let (s, r) = post(app, key, &format!("/v1/users/{user}/generate-fido-authentication-request"), body).await;
+    if s != 200 {
+        return (s, r);
+    }
+    let rcr: RequestChallengeResponse = serde_json::from_value(r["authenticationRequest"].clone()).unwrap();
+    let pkc = auth.do_authentication(Url::parse(ORIGIN).unwrap(), rcr).unwrap();
+    post(app, key, &format!("/v1/users/{user}/login"), finish(r["requestID"].as_str().unwrap(), &pkc)).await
+}
+
+/// Replace the relying party with `rp` (on top of the test's RP ID and origin).
+async fn put_rp(app: &App, rp: Value) -> (u16, Value) {
+    let mut body = json!({"rpID": "example.com", "origins": [ORIGIN]});
+    body.as_object_mut().unwrap().extend(rp.as_object().unwrap().clone());
+    app.admin("PUT", "/admin/v1/tenants/example.com/fido", Some(body)).await
 }
 
 /// An authentication request for `user`: (requestID, options).
@@ -238,6 +277,102 @@ backend_tests! {
         assert_eq!(s, 204);
         let (s, b) = post(&app, &key, "/v1/users/alice@example.com/generate-fido-authentication-request", json!({"fidoProtocol": "FIDO2"})).await;
         assert_eq!((s, common::code(&b)), (422, "no_fido_authenticator"));
+    }
+
+    async fn attestation_policies_decide_which_models_register_and_log_in(backend) {
+        let (app, _clock, key) = setup(backend).await;
+        let (mut token, ca) = SoftToken::new(true).unwrap();
+        let anchor = ca.to_pem(LineEndingPem::LF).unwrap();
+        let (_, other_ca) = SoftToken::new(true).unwrap();
+        let other_anchor = other_ca.to_pem(LineEndingPem::LF).unwrap();
+        let model = SOFT_TOKEN_AAGUID.to_string();
+        let alice = "alice@example.com";
+
+        // Attested, but by another vendor's root.
+        let (s, b) = put_rp(&app, json!({"attestation": "direct", "attestationTrustAnchors": [other_anchor]})).await;
+        assert_eq!(s, 200, "{b}");
+        let (s, b) = try_register(&app, &key, alice, &mut token, None).await;
+        assert_eq!((s, common::code(&b)), (422, "fido_attestation_not_trusted"), "{b}");
+        // The right root, but another model.
+        put_rp(&app, json!({"attestation": "direct", "attestationTrustAnchors": [anchor],
+            "allowedAaguids": ["6d44ba9b-f6ec-2e49-b930-0c8fe920cb73"]})).await;
+        let (s, b) = try_register(&app, &key, alice, &mut token, None).await;
+        assert_eq!((s, common::code(&b)), (422, "fido_attestation_not_trusted"), "{b}");
+        // Its model: registered, the model recorded.
+        let (s, b) = put_rp(&app, json!({"attestation": "direct", "attestationTrustAnchors": [anchor, other_anchor],
+            "allowedAaguids": [model]})).await;
+        assert_eq!((s, b["allowedAaguids"][0].as_str()), (200, Some(model.as_str())), "{b}");
+        let (s, c) = try_register(&app, &key, alice, &mut token, None).await;
+        assert_eq!((s, c["aaguid"].as_str(), c["userVerified"].as_bool()), (201, Some(model.as_str()), Some(true)), "{c}");
+        // A passkey that does not attest cannot register under this policy.
+        let mut plain = SoftPasskey::new(true);
+        let (s, b) = try_register(&app, &key, alice, &mut plain, None).await;
+        assert_eq!((s, common::code(&b)), (422, "fido_attestation_not_trusted"), "{b}");
+        let (s, out) = try_login(&app, &key, alice, &mut token, None).await;
+        assert_eq!((s, out["sessionStatus"].as_str()), (200, Some("Accept")), "{out}");
+
+        // The policy holds at use: narrowed to another model, or its root withdrawn, the credential is no longer offered.
+        put_rp(&app, json!({"attestation": "direct", "attestationTrustAnchors": [anchor],
+            "allowedAaguids": ["6d44ba9b-f6ec-2e49-b930-0c8fe920cb73"]})).await;
+        let (s, b) = try_login(&app, &key, alice, &mut token, None).await;
+        assert_eq!((s, common::code(&b)), (422, "fido_authenticator_not_allowed"), "{b}");
+        put_rp(&app, json!({"attestation": "direct", "attestationTrustAnchors": [other_anchor]})).await;
+        let (s, b) = try_login(&app, &key, alice, &mut token, None).await;
+        assert_eq!((s, common::code(&b)), (422, "fido_authenticator_not_allowed"), "{b}");
+        // Back to no attestation: any registered credential may be used again.
+        put_rp(&app, json!({})).await;
+        let (s, out) = try_login(&app, &key, alice, &mut token, None).await;
+        assert_eq!((s, out["sessionStatus"].as_str()), (200, Some("Accept")), "{out}");
+
+        // Policies that do not hold together are refused, naming the field.
+        for (rp, field) in [
+            (json!({"attestation": "direct"}), "attestationTrustAnchors"),
+            (json!({"attestation": "direct", "attestationTrustAnchors": ["not a certificate"]}), "attestationTrustAnchors.0"),
+            (json!({"attestationTrustAnchors": [anchor]}), "attestationTrustAnchors"),
+            (json!({"allowedAaguids": [model]}), "allowedAaguids"),
+            (json!({"attestation": "direct", "attestationTrustAnchors": [anchor], "allowedAaguids": ["yubikey"]}), "allowedAaguids.0"),
+            (json!({"origins": ["https://example.org"]}), "origins.0"),
+        ] {
+            let (s, b) = put_rp(&app, rp.clone()).await;
+            assert_eq!((s, b["error"]["field"].as_str()), (422, Some(field)), "{rp} {b}");
+        }
+        let (s, b) = put_rp(&app, json!({"attestation": "indirect"})).await;
+        assert_eq!(s, 422, "{b}");
+    }
+
+    async fn user_verification_policies_bind_requests_and_credentials(backend) {
+        let (app, _clock, key) = setup(backend).await;
+        let alice = "alice@example.com";
+        // The default policy (required) refuses a weaker request.
+        let (s, b) = post(&app, &key, "/v1/users/alice@example.com/generate-fido-registration-request",
+            json!({"fidoProtocol": "FIDO2", "userVerification": "discouraged"})).await;
+        assert_eq!((s, b["error"]["field"].as_str()), (422, Some("userVerification")), "{b}");
+        let (s, b) = post(&app, &key, "/v1/users/alice@example.com/generate-fido-registration-request",
+            json!({"fidoProtocol": "FIDO2", "userVerification": "sometimes"})).await;
+        assert_eq!((s, b["error"]["field"].as_str()), (422, Some("userVerification")), "{b}");
+
+        // A security key without PIN or biometric, under a policy of discouraged: a touch is enough.
+        let (s, b) = put_rp(&app, json!({"userVerification": "discouraged"})).await;
+        assert_eq!((s, b["userVerification"].as_str()), (200, Some("discouraged")), "{b}");
+        let mut key_only = SoftPasskey::new(false);
+        let (s, c) = try_register(&app, &key, alice, &mut key_only, None).await;
+        assert_eq!((s, c["userVerified"].as_bool()), (201, Some(false)), "{c}");
+        let (s, out) = try_login(&app, &key, alice, &mut key_only, None).await;
+        assert_eq!((s, out["sessionStatus"].as_str()), (200, Some("Accept")), "{out}");
+
+        // A credential registered with verification keeps needing it, whatever a request asks.
+        let mut verified = SoftPasskey::new(true);
+        let (s, c) = try_register(&app, &key, alice, &mut verified, Some("required")).await;
+        assert_eq!((s, c["userVerified"].as_bool()), (201, Some(true)), "{c}");
+        let (s, b) = try_login(&app, &key, alice, &mut verified, Some("discouraged")).await;
+        assert_eq!((s, common::code(&b)), (422, "fido_user_not_verified"), "{b}");
+        let (s, out) = try_login(&app, &key, alice, &mut verified, Some("required")).await;
+        assert_eq!((s, out["sessionStatus"].as_str()), (200, Some("Accept")), "{out}");
+
+        // Preferred: discouraged requests refused, preferred ones served.
+        put_rp(&app, json!({"userVerification": "preferred"})).await;
+        let (s, b) = try_login(&app, &key, alice, &mut verified, Some("discouraged")).await;
+        assert_eq!((s, b["error"]["field"].as_str()), (422, Some("userVerification")), "{b}");
     }
 
     async fn wrong_origins_missing_verification_and_other_users_are_refused(backend) {
