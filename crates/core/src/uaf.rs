@@ -6,7 +6,11 @@
 use countersign_proto::uaf::{
     self, Attestation, FinalChallengeParams, Header, MatchCriteria, Policy, Request, Response,
 };
+use std::collections::BTreeMap;
+
 use countersign_proto::{b64u_decode, b64u_encode};
+use crypto_glue::traits::DecodeDer;
+use crypto_glue::x509::Certificate;
 use p256::ecdsa::signature::Verifier;
 use p256::ecdsa::{Signature, VerifyingKey};
 use serde::{Deserialize, Serialize};
@@ -36,6 +40,11 @@ pub struct UafPolicy {
     pub facet_ids: Vec<String>,
     /// AAIDs accepted (`VVVV#MMMM`).
     pub accepted_aaids: Vec<String>,
+    /// Per accepted AAID, the `attestationRootCertificates` of its metadata statement
+    /// (base64 DER, as the FIDO Metadata Service publishes them): a registration of that
+    /// AAID must carry basic full attestation chaining to one of them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attestation_root_certificates: BTreeMap<String, Vec<String>>,
 }
 
 /// A UAF registration as stored.
@@ -84,8 +93,44 @@ impl UafPolicy {
         if self.accepted_aaids.is_empty() || !self.accepted_aaids.iter().all(|a| aaid_ok(a)) {
             return Err(CoreError::invalid("uaf.acceptedAaids", "AAIDs such as ABCD#0001"));
         }
+        for (aaid, roots) in &self.attestation_root_certificates {
+            let field = format!("uaf.attestationRootCertificates.{aaid}");
+            if !self.accepted_aaids.contains(aaid) {
+                return Err(CoreError::invalid(field, "an AAID of acceptedAaids"));
+            }
+            if roots.is_empty() || roots.len() > 20 {
+                return Err(CoreError::invalid(field, "1 to 20 base64 DER root certificates"));
+            }
+            for (i, r) in roots.iter().enumerate() {
+                root_certificate(r).ok_or_else(|| CoreError::invalid(format!("{field}.{i}"), "a base64 DER certificate"))?;
+            }
+        }
         Ok(())
     }
+
+    /// Whether an attestation certificate chain (leaf first) chains to one of the AAID's roots.
+    fn chain_trusted(&self, aaid: &str, chain: &[Vec<u8>], now: std::time::SystemTime) -> bool {
+        use webauthn_rs_core::proto::{AttestationCaListBuilder, ParsedAttestationData};
+        let Some(roots) = self.attestation_root_certificates.get(aaid) else { return true };
+        let mut list = AttestationCaListBuilder::new();
+        for r in roots {
+            let Some(cert) = root_certificate(r) else { return false };
+            if list.insert_device_x509(cert, uuid::Uuid::nil(), aaid.to_owned(), BTreeMap::new()).is_err() {
+                return false;
+            }
+        }
+        let Ok(chain) = chain.iter().map(|der| Certificate::from_der(der)).collect::<Result<Vec<_>, _>>() else {
+            return false;
+        };
+        let data = ParsedAttestationData::Basic(chain);
+        matches!(webauthn_rs_core::attestation::verify_attestation_ca_chain(&data, &list.build(), now), Ok(Some(_)))
+    }
+}
+
+fn root_certificate(b64: &str) -> Option<Certificate> {
+    use base64::Engine;
+    let der = base64::engine::general_purpose::STANDARD.decode(b64.trim()).ok()?;
+    Certificate::from_der(&der).ok()
 }
 
 /// A UAF 1.1 message header.
@@ -262,6 +307,19 @@ impl Core {
         };
         if !ok {
             return Err(refused("uaf_bad_attestation", "the attestation signature does not verify"));
+        }
+        if p.attestation_root_certificates.contains_key(&k.aaid) {
+            let now = std::time::UNIX_EPOCH + std::time::Duration::from_millis(self.clock.now().millis().unsigned_abs());
+            let trusted = match &a.attestation {
+                Attestation::Full { certs, .. } => p.chain_trusted(&k.aaid, certs, now),
+                Attestation::Surrogate { .. } => false,
+            };
+            if !trusted {
+                return Err(refused(
+                    "uaf_attestation_not_trusted",
+                    format!("authenticator {} must attest with a certificate chaining to its vendor's root", k.aaid),
+                ));
+            }
         }
         let key_id = b64u_encode(&k.key_id);
         let store_key = format!("{}:{}:{key_id}", user.id, k.aaid);

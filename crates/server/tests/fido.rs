@@ -241,6 +241,74 @@ backend_tests! {
         assert_eq!(s, 422);
     }
 
+    async fn uaf_attestation_root_certificates_decide_which_authenticators_register(backend) {
+        let (app, key) = uaf_setup(backend).await;
+        let signing_key = |k: &rcgen::KeyPair| {
+            use p256::pkcs8::DecodePrivateKey;
+            p256::ecdsa::SigningKey::from_pkcs8_der(&k.serialize_der()).unwrap()
+        };
+        // The vendor's root, and an attestation certificate it issued.
+        let root_key = rcgen::KeyPair::generate().unwrap();
+        let mut root_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        root_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        root_params.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign, rcgen::KeyUsagePurpose::CrlSign];
+        root_params.distinguished_name.push(rcgen::DnType::CommonName, "Vendor UAF Root");
+        let root = rcgen::CertifiedIssuer::self_signed(root_params, root_key).unwrap();
+        let att_key = rcgen::KeyPair::generate().unwrap();
+        let mut att_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        att_params.is_ca = rcgen::IsCa::ExplicitNoCa;
+        att_params.distinguished_name.push(rcgen::DnType::CommonName, "ABCD#0002 attestation");
+        let att_cert = att_params.signed_by(&att_key, &root).unwrap();
+        let root_b64 = {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD.encode(root.der())
+        };
+        let (s, b) = app
+            .admin("PUT", "/admin/v1/tenants/example.com/fido", Some(json!({"rpID": "example.com", "origins": [ORIGIN],
+                "uaf": {"appID": "https://app.example.com/uaf/facets.json", "facetIDs": [FACET], "acceptedAaids": [AAID, "ABCD#0002"],
+                        "attestationRootCertificates": {"ABCD#0002": [root_b64]}}})))
+            .await;
+        assert_eq!(s, 200, "{b}");
+
+        // Surrogate attestation, or a certificate the vendor did not issue: refused.
+        let mut surrogate = SoftUaf::new("ABCD#0002", FACET);
+        let (s, b) = uaf_register(&app, &key, &mut surrogate).await;
+        assert_eq!((s, common::code(&b)), (422, "uaf_attestation_not_trusted"), "{b}");
+        let rogue_key = rcgen::KeyPair::generate().unwrap();
+        let mut rogue_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        rogue_params.distinguished_name.push(rcgen::DnType::CommonName, "ABCD#0002 attestation");
+        let rogue_cert = rogue_params.self_signed(&rogue_key).unwrap();
+        let mut rogue = SoftUaf::new("ABCD#0002", FACET).with_full_attestation(signing_key(&rogue_key), rogue_cert.der().to_vec());
+        let (s, b) = uaf_register(&app, &key, &mut rogue).await;
+        assert_eq!((s, common::code(&b)), (422, "uaf_attestation_not_trusted"), "{b}");
+        // The vendor's certificate: registered and used.
+        let mut genuine = SoftUaf::new("ABCD#0002", FACET).with_full_attestation(signing_key(&att_key), att_cert.der().to_vec());
+        let (s, b) = uaf_register(&app, &key, &mut genuine).await;
+        assert_eq!(s, 201, "{b}");
+        let (id, msg) = uaf_request(&app, &key, None).await;
+        let response = genuine.authenticate(&msg).unwrap();
+        let (s, out) = post(&app, &key, "/v1/users/alice@example.com/login", finish(&id, &response)).await;
+        assert_eq!((s, out["sessionStatus"].as_str()), (200, Some("Accept")), "{out}");
+        // An AAID without roots keeps accepting surrogate attestation.
+        let mut other = SoftUaf::new(AAID, FACET);
+        let (s, b) = uaf_register(&app, &key, &mut other).await;
+        assert_eq!(s, 201, "{b}");
+
+        // Roots for an AAID the policy does not accept, or that are not certificates, are refused.
+        for (roots, field) in [
+            (json!({"FFFF#0001": [root_b64]}), "uaf.attestationRootCertificates.FFFF#0001"),
+            (json!({"ABCD#0002": ["bm90IGEgY2VydA=="]}), "uaf.attestationRootCertificates.ABCD#0002.0"),
+            (json!({"ABCD#0002": []}), "uaf.attestationRootCertificates.ABCD#0002"),
+        ] {
+            let (s, b) = app
+                .admin("PUT", "/admin/v1/tenants/example.com/fido", Some(json!({"rpID": "example.com", "origins": [ORIGIN],
+                    "uaf": {"appID": "https://app.example.com/uaf/facets.json", "facetIDs": [FACET], "acceptedAaids": [AAID, "ABCD#0002"],
+                            "attestationRootCertificates": roots}})))
+                .await;
+            assert_eq!((s, b["error"]["field"].as_str()), (422, Some(field)), "{b}");
+        }
+    }
+
     async fn a_passkey_is_registered_and_logs_in_once_per_ceremony(backend) {
         let (app, clock, key) = setup(backend).await;
         let mut auth = SoftPasskey::new(true);
