@@ -334,7 +334,8 @@ impl RelyingParty {
                 return Err(CoreError::invalid("allowedAaguids", "1 to 100 AAGUIDs"));
             }
             for (i, a) in list.iter().enumerate() {
-                Uuid::parse_str(a).map_err(|_| CoreError::invalid(format!("allowedAaguids.{i}"), "an AAGUID (a UUID)"))?;
+                Uuid::parse_str(a)
+                    .map_err(|_| CoreError::invalid(format!("allowedAaguids.{i}"), "an AAGUID (a UUID)"))?;
             }
         }
         Ok(())
@@ -359,7 +360,8 @@ impl RelyingParty {
                 for pem in &self.attestation_trust_anchors {
                     for a in aaguids {
                         let aaguid = Uuid::parse_str(a).map_err(|_| bad())?;
-                        b.insert_device_pem(pem.as_bytes(), aaguid, a.clone(), Default::default()).map_err(|_| bad())?;
+                        b.insert_device_pem(pem.as_bytes(), aaguid, a.clone(), Default::default())
+                            .map_err(|_| bad())?;
                     }
                 }
                 b.build()
@@ -430,7 +432,7 @@ impl Core {
         self.relying_party(&tenant).await
     }
 
-    async fn relying_party(&self, tenant: &Tenant) -> Result<RelyingParty, CoreError> {
+    pub(crate) async fn relying_party(&self, tenant: &Tenant) -> Result<RelyingParty, CoreError> {
         let doc = self.store.config_doc(DOC_RP, &tenant.id).await?.ok_or_else(|| {
             CoreError::refused(
                 Refusal::Conflict,
@@ -567,7 +569,11 @@ impl Core {
         let builder = wa
             .new_challenge_register_builder(user_handle(&user).as_bytes(), &name, &name)
             .map_err(|e| fido_error(&e))?
-            .attestation(if direct { AttestationConveyancePreference::Direct } else { AttestationConveyancePreference::None })
+            .attestation(if direct {
+                AttestationConveyancePreference::Direct
+            } else {
+                AttestationConveyancePreference::None
+            })
             .attestation_formats(direct.then(|| vec![AttestationFormat::Packed, AttestationFormat::Tpm]))
             .credential_algorithms(COSEAlgorithm::secure_algs())
             .require_resident_key(false)
@@ -634,7 +640,8 @@ impl Core {
             CoreError::invalid("fidoAuthenticator.registrationResponse", "not a WebAuthn registration response")
         })?;
         let state = c.registration.ok_or_else(|| CoreError::invalid("requestID", "not a registration request"))?;
-        let cred = rp.webauthn()?.register_credential(&reg, &state, rp.ca_list()?.as_ref()).map_err(|e| fido_error(&e))?;
+        let cred =
+            rp.webauthn()?.register_credential(&reg, &state, rp.ca_list()?.as_ref()).map_err(|e| fido_error(&e))?;
         let id = b64u(cred.cred_id.as_ref());
         let now = self.clock.now().millis();
         let stored = StoredCredential {

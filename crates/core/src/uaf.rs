@@ -102,7 +102,8 @@ impl UafPolicy {
                 return Err(CoreError::invalid(field, "1 to 20 base64 DER root certificates"));
             }
             for (i, r) in roots.iter().enumerate() {
-                root_certificate(r).ok_or_else(|| CoreError::invalid(format!("{field}.{i}"), "a base64 DER certificate"))?;
+                root_certificate(r)
+                    .ok_or_else(|| CoreError::invalid(format!("{field}.{i}"), "a base64 DER certificate"))?;
             }
         }
         Ok(())
@@ -197,6 +198,15 @@ fn assertion_bytes(r: &Response) -> Result<Vec<u8>, CoreError> {
 }
 
 impl Core {
+    /// The tenant's TrustedFacets list (UAF 1.1 AppID and Facet specification): what a
+    /// FIDO UAF client fetches from the policy's app ID to learn which facets may use it.
+    pub async fn uaf_trusted_facets(&self, domain: &str) -> Result<Value, CoreError> {
+        let tenant = self.tenant(domain).await?;
+        let rp = self.relying_party(&tenant).await?;
+        let p = Self::uaf_policy(&rp)?;
+        Ok(serde_json::json!({"trustedFacets": [{"version": uaf::UPV, "ids": p.facet_ids}]}))
+    }
+
     fn uaf_policy(rp: &crate::fido::RelyingParty) -> Result<&UafPolicy, CoreError> {
         rp.uaf.as_ref().ok_or_else(|| {
             CoreError::refused(Refusal::Conflict, "uaf_not_configured", "the relying party has no UAF policy")
@@ -309,7 +319,8 @@ impl Core {
             return Err(refused("uaf_bad_attestation", "the attestation signature does not verify"));
         }
         if p.attestation_root_certificates.contains_key(&k.aaid) {
-            let now = std::time::UNIX_EPOCH + std::time::Duration::from_millis(self.clock.now().millis().unsigned_abs());
+            let now =
+                std::time::UNIX_EPOCH + std::time::Duration::from_millis(self.clock.now().millis().unsigned_abs());
             let trusted = match &a.attestation {
                 Attestation::Full { certs, .. } => p.chain_trusted(&k.aaid, certs, now),
                 Attestation::Surrogate { .. } => false,

@@ -13,8 +13,8 @@ use common::{App, Auth};
 use countersign_authenticator::uaf::SoftUaf;
 use countersign_core::{Clock, FixedClock, SystemClock};
 use countersign_store::backend_tests;
-use serde_json::{Value, json};
 use crypto_glue::traits::{EncodePem, LineEndingPem};
+use serde_json::{Value, json};
 use webauthn_authenticator_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse, Url};
 use webauthn_authenticator_rs::softpasskey::SoftPasskey;
 use webauthn_authenticator_rs::softtoken::{AAGUID as SOFT_TOKEN_AAGUID, SoftToken};
@@ -168,6 +168,13 @@ async fn uaf_request(app: &App, key: &str, text: Option<&str>) -> (String, Value
 backend_tests! {
     async fn uaf_registers_authenticates_and_deregisters_with_the_software_authenticator(backend) {
         let (app, key) = uaf_setup(backend).await;
+        // The trusted facets list a UAF client fetches from the app ID, public, with its media type.
+        let r = app.client.get(format!("{}/mobile/v1/tenants/example.com/uaf/trusted-facets", app.base)).send().await.unwrap();
+        assert_eq!(r.headers()["content-type"], "application/fido.trusted-apps+json");
+        let facets: Value = r.json().await.unwrap();
+        assert_eq!(facets, json!({"trustedFacets": [{"version": {"major": 1, "minor": 1}, "ids": [FACET]}]}));
+        let (s, b) = app.call("GET", "/mobile/v1/tenants/nowhere.example/uaf/trusted-facets", Auth::None, None).await;
+        assert_eq!((s, common::code(&b)), (404, "tenant_not_found"), "{b}");
         let mut auth = SoftUaf::new(AAID, FACET);
         let (s, c) = uaf_register(&app, &key, &mut auth).await;
         assert_eq!(s, 201, "{c}");

@@ -30,6 +30,25 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(respond))
         .routes(routes!(webpush_key))
         .routes(routes!(claim_qr_login))
+        .routes(routes!(uaf_trusted_facets))
+}
+
+/// The tenant's UAF TrustedFacets list (`application/fido.trusted-apps+json`): a UAF
+/// policy's `appID` may point here, and FIDO UAF clients fetch it to learn which apps and
+/// web origins may use the tenant's UAF registrations (docs/fido.md).
+#[utoipa::path(get, path = "/mobile/v1/tenants/{domain}/uaf/trusted-facets", tag = "mobile",
+    params(("domain" = String, Path)),
+    responses((status = 200, content_type = "application/fido.trusted-apps+json", body = Object,
+            description = "{\"trustedFacets\": [{\"version\": {\"major\": 1, \"minor\": 1}, \"ids\": [...]}]}"),
+        (status = 403, body = ErrorBody, description = "fido_disabled"), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "fido_not_configured, uaf_not_configured")))]
+async fn uaf_trusted_facets(
+    State(s): State<AppState>,
+    ApiPath(domain): ApiPath<String>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let list = s.core.uaf_trusted_facets(&domain).await?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/fido.trusted-apps+json")], Json(list)).into_response())
 }
 
 /// The Web Push key of an app.
