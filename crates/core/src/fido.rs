@@ -827,3 +827,211 @@ fn view(id: &str, c: &StoredCredential) -> CredentialView {
         user_verified: c.passkey.cred.user_verified,
     }
 }
+
+/// Feed hostile bytes to the WebAuthn response parsers — CBOR attestation objects with
+/// their COSE keys, authenticator data, signatures — as a registration and as an
+/// authentication for a fixed relying party, past the client data checks; true if
+/// anything verified. For the property tests here and the `webauthn_responses` fuzz
+/// target (`fuzz/`): whatever the bytes, it returns, never panics.
+#[doc(hidden)]
+pub fn verify_hostile_webauthn(attestation_object: &[u8], authenticator_data: &[u8], signature: &[u8]) -> bool {
+    use webauthn_rs_core::proto::{
+        AuthenticatorAssertionResponseRaw, AuthenticatorAttestationResponseRaw, COSEEC2Key, COSEKey, COSEKeyType,
+        ECDSACurve, ParsedAttestation, ParsedAttestationData, RegisteredExtensions,
+    };
+    const ORIGIN: &str = "https://example.com";
+    let rp = RelyingParty {
+        enabled: true,
+        rp_id: "example.com".into(),
+        rp_name: None,
+        origins: vec![ORIGIN.into()],
+        user_verification: UserVerification::Discouraged,
+        attestation: Conveyance::None,
+        attestation_trust_anchors: Vec::new(),
+        allowed_aaguids: None,
+        uaf: None,
+    };
+    let Ok(wa) = rp.webauthn() else { return false };
+    let client_data = |kind: &str, challenge: &[u8]| {
+        serde_json::json!({"type": kind, "challenge": b64u(challenge), "origin": ORIGIN}).to_string().into_bytes()
+    };
+    let registered = wa
+        .new_challenge_register_builder(b"hostile", "hostile", "hostile")
+        .map(|b| b.user_verification_policy(UserVerificationPolicy::Discouraged_DO_NOT_USE))
+        .and_then(|b| wa.generate_challenge_register(b))
+        .and_then(|(ccr, state)| {
+            let reg = RegisterPublicKeyCredential {
+                id: "AAAA".into(),
+                raw_id: vec![0, 0, 0],
+                response: AuthenticatorAttestationResponseRaw {
+                    attestation_object: attestation_object.to_vec(),
+                    client_data_json: client_data("webauthn.create", ccr.public_key.challenge.as_ref()),
+                    transports: None,
+                },
+                type_: "public-key".into(),
+                extensions: Default::default(),
+            };
+            wa.register_credential(&reg, &state, None)
+        })
+        .is_ok();
+    // A credential with a real P-256 public key (the point of scalar 1: the generator).
+    use p256::elliptic_curve::sec1::ToEncodedPoint;
+    let g = p256::AffinePoint::GENERATOR.to_encoded_point(false);
+    let (Some(x), Some(y)) = (g.x(), g.y()) else { return registered };
+    let cred = Credential {
+        cred_id: vec![1u8; 16],
+        cred: COSEKey {
+            type_: COSEAlgorithm::ES256,
+            key: COSEKeyType::EC_EC2(COSEEC2Key { curve: ECDSACurve::SECP256R1, x: x.to_vec(), y: y.to_vec() }),
+        },
+        counter: 0,
+        transports: None,
+        user_verified: false,
+        backup_eligible: false,
+        backup_state: false,
+        registration_policy: UserVerificationPolicy::Discouraged_DO_NOT_USE,
+        extensions: RegisteredExtensions::none(),
+        attestation: ParsedAttestation { data: ParsedAttestationData::None, metadata: AttestationMetadata::None },
+        attestation_format: AttestationFormat::None,
+    };
+    let authenticated = wa
+        .new_challenge_authenticate_builder(vec![cred], Some(UserVerificationPolicy::Discouraged_DO_NOT_USE))
+        .and_then(|b| wa.generate_challenge_authenticate(b))
+        .and_then(|(rcr, state)| {
+            let pkc = PublicKeyCredential {
+                id: b64u(&[1u8; 16]),
+                raw_id: vec![1u8; 16],
+                response: AuthenticatorAssertionResponseRaw {
+                    authenticator_data: authenticator_data.to_vec(),
+                    client_data_json: client_data("webauthn.get", rcr.public_key.challenge.as_ref()),
+                    signature: signature.to_vec(),
+                    user_handle: None,
+                },
+                extensions: Default::default(),
+                type_: "public-key".into(),
+            };
+            wa.authenticate_credential(&pkc, &state)
+        })
+        .is_ok();
+    registered || authenticated
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use sha2::{Digest, Sha256};
+
+    use super::verify_hostile_webauthn;
+
+    /// A minimal CBOR writer for building near-valid attestation objects.
+    fn head(major: u8, n: usize, out: &mut Vec<u8>) {
+        let m = major << 5;
+        match n {
+            0..=23 => out.push(m | n as u8),
+            24..=0xff => out.extend([m | 24, n as u8]),
+            0x100..=0xffff => {
+                out.push(m | 25);
+                out.extend((n as u16).to_be_bytes());
+            }
+            _ => {
+                out.push(m | 26);
+                out.extend((n as u32).to_be_bytes());
+            }
+        }
+    }
+
+    fn text(s: &str, out: &mut Vec<u8>) {
+        head(3, s.len(), out);
+        out.extend(s.as_bytes());
+    }
+
+    fn bytes(b: &[u8], out: &mut Vec<u8>) {
+        head(2, b.len(), out);
+        out.extend(b);
+    }
+
+    /// `{"fmt": fmt, "attStmt": {"alg": -7, "sig": sig} (or {} without sig), "authData": auth_data}`.
+    fn attestation_object(fmt: &str, sig: &[u8], auth_data: &[u8]) -> Vec<u8> {
+        let mut o = Vec::new();
+        head(5, 3, &mut o);
+        text("fmt", &mut o);
+        text(fmt, &mut o);
+        text("attStmt", &mut o);
+        if sig.is_empty() {
+            head(5, 0, &mut o);
+        } else {
+            head(5, 2, &mut o);
+            text("alg", &mut o);
+            o.push(0x26); // -7
+            text("sig", &mut o);
+            bytes(sig, &mut o);
+        }
+        text("authData", &mut o);
+        bytes(auth_data, &mut o);
+        o
+    }
+
+    /// Authenticator data for example.com with attested credential data: `tail` follows
+    /// the credential ID in place of the COSE key.
+    fn auth_data(flags: u8, cred_id_len: u16, tail: &[u8]) -> Vec<u8> {
+        let mut a = Sha256::digest(b"example.com").to_vec();
+        a.push(flags | 0x41);
+        a.extend([0, 0, 0, 1]);
+        a.extend([0u8; 16]);
+        a.extend(cred_id_len.to_be_bytes());
+        a.extend(tail);
+        a
+    }
+
+    #[test]
+    fn the_hostile_input_harness_reaches_the_parsers() {
+        use p256::elliptic_curve::sec1::ToEncodedPoint;
+        // A well-formed `none` registration with an ES256 COSE key verifies: the harness
+        // gets past the client data, so its refusals below come from the parsers.
+        let g = p256::AffinePoint::GENERATOR.to_encoded_point(false);
+        let mut cose = Vec::new();
+        head(5, 5, &mut cose);
+        cose.extend([0x01, 0x02, 0x03, 0x26, 0x20, 0x01]); // kty EC2, alg ES256, crv P-256
+        cose.push(0x21);
+        bytes(g.x().unwrap(), &mut cose);
+        cose.push(0x22);
+        bytes(g.y().unwrap(), &mut cose);
+        let ad = auth_data(0, 4, &[[1u8, 2, 3, 4].as_slice(), &cose].concat());
+        assert!(verify_hostile_webauthn(&attestation_object("none", &[], &ad), &[], &[]));
+        // The same with the key cut short, or an unsigned assertion: refused.
+        assert!(!verify_hostile_webauthn(&attestation_object("none", &[], &ad[..ad.len() - 1]), &[], &[]));
+        assert!(!verify_hostile_webauthn(&[], &ad[..37], &[0x30, 0x00]));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn arbitrary_bytes_never_verify_nor_panic(
+            ao in proptest::collection::vec(any::<u8>(), 0..300),
+            ad in proptest::collection::vec(any::<u8>(), 0..120),
+            sig in proptest::collection::vec(any::<u8>(), 0..80),
+        ) {
+            prop_assert!(!verify_hostile_webauthn(&ao, &ad, &sig));
+        }
+
+        #[test]
+        fn near_valid_attestation_objects_never_verify_nor_panic(
+            fmt in prop_oneof![
+                Just("none".to_owned()), Just("packed".to_owned()), Just("fido-u2f".to_owned()), Just("tpm".to_owned()),
+                Just("android-key".to_owned()), Just("apple".to_owned()), "[a-z-]{0,12}",
+            ],
+            flags in any::<u8>(),
+            cred_id_len in prop_oneof![0u16..80, any::<u16>()],
+            tail in proptest::collection::vec(any::<u8>(), 0..200),
+            sig in proptest::collection::vec(any::<u8>(), 0..80),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let ad = auth_data(flags, cred_id_len, &tail);
+            let ao = attestation_object(&fmt, &sig, &ad);
+            let cut_ao = &ao[..cut.index(ao.len() + 1)];
+            prop_assert!(!verify_hostile_webauthn(&ao, &ad, &sig));
+            prop_assert!(!verify_hostile_webauthn(cut_ao, &ad[..cut.index(ad.len() + 1)], &sig));
+        }
+    }
+}
