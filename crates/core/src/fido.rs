@@ -15,7 +15,7 @@ use webauthn_rs_core::error::WebauthnError;
 use webauthn_rs_core::proto::{
     AttestationCaList, AttestationCaListBuilder, AttestationConveyancePreference, AttestationFormat,
     AttestationMetadata, AuthenticationState, COSEAlgorithm, CredProtect, Credential, CredentialProtectionPolicy,
-    PublicKeyCredential, RegisterPublicKeyCredential, RegistrationState, RequestRegistrationExtensions,
+    ExtnState, PublicKeyCredential, RegisterPublicKeyCredential, RegistrationState, RequestRegistrationExtensions,
     UserVerificationPolicy,
 };
 
@@ -57,6 +57,10 @@ pub struct RelyingParty {
     /// Attestation conveyance: `none` (default) or `direct` (the model must be proven).
     #[serde(default)]
     pub attestation: Conveyance,
+    /// Whether credentials must be discoverable (resident keys: sign-in without a user
+    /// name): `discouraged` (default) or `required`.
+    #[serde(default)]
+    pub resident_key: ResidentKey,
     /// With `direct`: PEM root certificates attestations must chain to.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attestation_trust_anchors: Vec<String>,
@@ -110,6 +114,17 @@ impl UserVerification {
             UserVerification::Discouraged => UserVerificationPolicy::Discouraged_DO_NOT_USE,
         }
     }
+}
+
+/// Resident-key (discoverable credential) requirement.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ResidentKey {
+    /// The authenticator chooses; server-side credentials are fine.
+    #[default]
+    Discouraged,
+    /// The credential must be stored on the authenticator (a discoverable passkey).
+    Required,
 }
 
 /// Attestation conveyance.
@@ -181,6 +196,10 @@ pub struct CredentialView {
     pub aaguid: Option<String>,
     /// Whether the user was verified (PIN, biometric) at registration.
     pub user_verified: bool,
+    /// Whether the browser reported a discoverable credential (the `credProps` extension:
+    /// a hint from the client, not signed by the authenticator); absent when not reported.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discoverable: Option<bool>,
 }
 
 /// `generate-fido-registration-request` / `generate-fido-authentication-request`.
@@ -576,7 +595,7 @@ impl Core {
             })
             .attestation_formats(direct.then(|| vec![AttestationFormat::Packed, AttestationFormat::Tpm]))
             .credential_algorithms(COSEAlgorithm::secure_algs())
-            .require_resident_key(false)
+            .require_resident_key(rp.resident_key == ResidentKey::Required)
             .authenticator_attachment(None)
             .user_verification_policy(uv.policy())
             // Synced passkeys do not attest: only device-bound ones can prove their model.
@@ -634,6 +653,7 @@ impl Core {
                 counter: 0,
                 aaguid: None,
                 user_verified: true,
+                discoverable: None,
             });
         }
         let reg: RegisterPublicKeyCredential = serde_json::from_value(response).map_err(|_| {
@@ -825,6 +845,10 @@ fn view(id: &str, c: &StoredCredential) -> CredentialView {
         counter: c.counter,
         aaguid: aaguid_of(&c.passkey.cred).map(|a| a.to_string()),
         user_verified: c.passkey.cred.user_verified,
+        discoverable: match &c.passkey.cred.extensions.cred_props {
+            ExtnState::Set(p) | ExtnState::Unsolicited(p) | ExtnState::Unsigned(p) => p.rk,
+            _ => None,
+        },
     }
 }
 
@@ -847,6 +871,7 @@ pub fn verify_hostile_webauthn(attestation_object: &[u8], authenticator_data: &[
         origins: vec![ORIGIN.into()],
         user_verification: UserVerification::Discouraged,
         attestation: Conveyance::None,
+        resident_key: ResidentKey::Discouraged,
         attestation_trust_anchors: Vec::new(),
         allowed_aaguids: None,
         uaf: None,

@@ -444,6 +444,15 @@ backend_tests! {
         let (s, out) = try_login(&app, &key, alice, &mut verified, Some("required")).await;
         assert_eq!((s, out["sessionStatus"].as_str()), (200, Some("Accept")), "{out}");
 
+        // Resident keys: the options ask for a discoverable credential when the policy requires one.
+        assert!(c["discoverable"].is_null(), "{c}");
+        for (rk, want) in [("required", true), ("discouraged", false)] {
+            put_rp(&app, json!({"userVerification": "discouraged", "residentKey": rk})).await;
+            let (_, r) = post(&app, &key, "/v1/users/alice@example.com/generate-fido-registration-request", json!({"fidoProtocol": "FIDO2"})).await;
+            let sel = &r["registrationRequest"]["publicKey"]["authenticatorSelection"];
+            assert_eq!((sel["residentKey"].as_str(), sel["requireResidentKey"].as_bool()), (Some(rk), Some(want)), "{r}");
+        }
+
         // Preferred: discouraged requests refused, preferred ones served.
         put_rp(&app, json!({"userVerification": "preferred"})).await;
         let (s, b) = try_login(&app, &key, alice, &mut verified, Some("discouraged")).await;
@@ -535,7 +544,11 @@ async fn a_passkey_in_headless_chromium() {
     let port = app.base.rsplit(':').next().unwrap().to_owned();
     let origin = format!("http://localhost:{port}");
     let (s, b) = app
-        .admin("PUT", "/admin/v1/tenants/example.com/fido", Some(json!({"rpID": "localhost", "origins": [origin]})))
+        .admin(
+            "PUT",
+            "/admin/v1/tenants/example.com/fido",
+            Some(json!({"rpID": "localhost", "origins": [origin], "residentKey": "required"})),
+        )
         .await;
     assert_eq!(s, 200, "{b}");
     let url = format!("{origin}/demo/passkey#key={key}&user=alice@example.com");
@@ -551,4 +564,10 @@ async fn a_passkey_in_headless_chromium() {
     let (_, list) = app.admin("GET", "/admin/v1/tenants/example.com/users/alice/fido-credentials", None).await;
     assert_eq!(list[0]["name"], "browser");
     assert!(list[0]["lastUsedAt"].is_string(), "{list}");
+    // A discoverable passkey, as the relying party required (Chromium reports credProps).
+    assert_eq!(
+        (list[0]["discoverable"].as_bool(), list[0]["userVerified"].as_bool()),
+        (Some(true), Some(true)),
+        "{list}"
+    );
 }
