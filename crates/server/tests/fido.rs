@@ -399,6 +399,16 @@ backend_tests! {
         let (s, out) = try_login(&app, &key, alice, &mut token, None).await;
         assert_eq!((s, out["sessionStatus"].as_str()), (200, Some("Accept")), "{out}");
 
+        // A clone of the authenticator (its keys and counter copied) falls behind the
+        // original's signature counter: refused as a possible clone.
+        let mut clone = SoftToken::from_cbor(&token.to_cbor().unwrap()).unwrap();
+        for _ in 0..2 {
+            let (s, out) = try_login(&app, &key, alice, &mut token, None).await;
+            assert_eq!((s, out["sessionStatus"].as_str()), (200, Some("Accept")), "{out}");
+        }
+        let (s, b) = try_login(&app, &key, alice, &mut clone, None).await;
+        assert_eq!((s, common::code(&b)), (422, "fido_counter_regression"), "{b}");
+
         // Policies that do not hold together are refused, naming the field.
         for (rp, field) in [
             (json!({"attestation": "direct"}), "attestationTrustAnchors"),
