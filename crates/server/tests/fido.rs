@@ -48,6 +48,15 @@ async fn register(app: &App, key: &str, user: &str, auth: &mut SoftPasskey) -> V
     c
 }
 
+/// The body of a generate-fido-…-request call for FIDO2, asking for `uv` if given.
+fn fido2_request(uv: Option<&str>) -> Value {
+    let mut body = json!({"fidoProtocol": "FIDO2"});
+    if let Some(uv) = uv {
+        body["userVerification"] = json!(uv);
+    }
+    body
+}
+
 /// A registration asking for `uv`: the answer of register-fido-authenticator.
 async fn try_register<A: AuthenticatorBackend>(
     app: &App,
@@ -56,10 +65,7 @@ async fn try_register<A: AuthenticatorBackend>(
     auth: &mut A,
     uv: Option<&str>,
 ) -> (u16, Value) {
-    let mut body = json!({"fidoProtocol": "FIDO2"});
-    if let Some(uv) = uv {
-        body["userVerification"] = json!(uv);
-    }
+    let body = fido2_request(uv);
     let (s, r) = post(app, key, &format!("/v1/users/{user}/generate-fido-registration-request"), body).await;
     assert_eq!(s, 200, "{r}");
     assert!(r["uafStatusCode"].is_null());
@@ -82,10 +88,7 @@ async fn try_login<A: AuthenticatorBackend>(
     auth: &mut A,
     uv: Option<&str>,
 ) -> (u16, Value) {
-    let mut body = json!({"fidoProtocol": "FIDO2"});
-    if let Some(uv) = uv {
-        body["userVerification"] = json!(uv);
-    }
+    let body = fido2_request(uv);
     let (s, r) = post(app, key, &format!("/v1/users/{user}/generate-fido-authentication-request"), body).await;
     if s != 200 {
         return (s, r);
