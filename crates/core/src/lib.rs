@@ -14,6 +14,7 @@ pub mod context;
 pub mod device;
 pub mod error;
 pub mod fido;
+pub mod housekeeping;
 pub mod login;
 pub mod mobile;
 pub mod oath;

@@ -97,6 +97,8 @@ pub trait AccountStore: Send + Sync {
     async fn delete_config_doc(&self, kind: &str, key: &str) -> Result<bool, StoreError>;
     /// Remove every document of a kind whose key starts with `key_prefix`; how many.
     async fn delete_config_docs(&self, kind: &str, key_prefix: &str) -> Result<u64, StoreError>;
+    /// Remove every document of a kind last written before `before`; how many.
+    async fn delete_config_docs_before(&self, kind: &str, before: Timestamp) -> Result<u64, StoreError>;
     /// The documents of a kind whose key starts with `key_prefix`, by key.
     async fn list_config_docs(&self, kind: &str, key_prefix: &str) -> Result<Vec<(String, String)>, StoreError>;
     /// Replace a user's mutable fields; `NotFound` when gone.

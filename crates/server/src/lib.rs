@@ -82,6 +82,7 @@ pub async fn serve_on(
     };
     let options = countersign_delivery::Options { proxy: config.proxy.clone(), extra_roots_pem };
     let worker = tokio::spawn(countersign_delivery::Worker::new(core.clone(), options)?.run(stop_rx.clone()));
+    tokio::spawn(housekeeping(core.clone(), stop_rx.clone()));
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop_tx.send(true);
@@ -109,6 +110,26 @@ pub async fn serve_on(
     core.store.close().await;
     tracing::info!("stopped");
     result
+}
+
+/// Sweep what has outlived its use (countersign_core::housekeeping) every minute until stopped.
+async fn housekeeping(core: Core, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(countersign_core::housekeeping::INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => match core.housekeeping().await {
+                Ok(s) if s != countersign_core::housekeeping::Swept::default() => {
+                    tracing::info!(fido_ceremonies = s.fido_ceremonies, risk_pending = s.risk_pending, "housekeeping");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "housekeeping failed; trying again in a minute"),
+            },
+            changed = stop.changed() => if changed.is_err() || *stop.borrow() {
+                return;
+            },
+        }
+    }
 }
 
 /// The domain core as the server runs it, with `public_url` in QR codes.

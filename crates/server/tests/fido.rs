@@ -346,6 +346,16 @@ backend_tests! {
         let (s, b) = post(&app, &key, "/v1/users/alice@example.com/login", finish(&id, &pkc)).await;
         assert_eq!((s, common::code(&b)), (409, "session_closed"));
 
+        // Ceremonies begun and abandoned do not pile up: housekeeping sweeps them after 5 minutes.
+        let (abandoned, _) = auth_request(&app, &key, "alice@example.com").await;
+        clock.advance(4 * 60_000);
+        let (recent, _) = auth_request(&app, &key, "alice@example.com").await;
+        clock.advance(2 * 60_000);
+        let swept = app.core.housekeeping().await.unwrap();
+        assert_eq!(swept.fido_ceremonies, 1);
+        assert!(app.core.store.config_doc("fido_ceremony", &abandoned).await.unwrap().is_none());
+        assert!(app.core.store.config_doc("fido_ceremony", &recent).await.unwrap().is_some());
+
         // Rename and remove.
         let cid = c["credentialID"].as_str().unwrap();
         let path = format!("/admin/v1/tenants/example.com/users/alice/fido-credentials/{cid}");

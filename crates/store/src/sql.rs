@@ -289,6 +289,16 @@ macro_rules! sql_store {
                 Ok(done.rows_affected())
             }
 
+            async fn delete_config_docs_before(&self, kind: &str, before: Timestamp) -> Result<u64, StoreError> {
+                let done = sqlx::query("DELETE FROM config_docs WHERE kind = $1 AND updated_at < $2")
+                    .bind(kind)
+                    .bind(before.millis())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(done.rows_affected())
+            }
+
             async fn list_config_docs(&self, kind: &str, key_prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
                 sqlx::query(
                     "SELECT doc_key, doc FROM config_docs WHERE kind = $1 AND substr(doc_key, 1, length($2)) = $2 \

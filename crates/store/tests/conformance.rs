@@ -198,6 +198,19 @@ backend_tests! {
         assert_eq!(listed[0].revoked_at, Some(Timestamp(7)));
     }
 
+    async fn old_config_docs_are_swept_by_kind(backend) {
+        let db = TestDb::new(backend).await;
+        let store = store_with_tenants(&db).await;
+        store.set_config_doc("fido_ceremony", "old", Some("t1"), "{}", Timestamp(1_000)).await.unwrap();
+        store.set_config_doc("fido_ceremony", "new", Some("t1"), "{}", Timestamp(5_000)).await.unwrap();
+        store.set_config_doc("fido_rp", "t1", Some("t1"), "{}", Timestamp(1_000)).await.unwrap();
+        assert_eq!(store.delete_config_docs_before("fido_ceremony", Timestamp(5_000)).await.unwrap(), 1);
+        assert!(store.config_doc("fido_ceremony", "old").await.unwrap().is_none());
+        assert!(store.config_doc("fido_ceremony", "new").await.unwrap().is_some());
+        assert!(store.config_doc("fido_rp", "t1").await.unwrap().is_some(), "another kind is kept");
+        assert_eq!(store.delete_config_docs_before("fido_ceremony", Timestamp(5_000)).await.unwrap(), 0);
+    }
+
     async fn touch_respects_the_interval(backend) {
         let db = TestDb::new(backend).await;
         let s = store_with_tenants(&db).await;
