@@ -142,7 +142,8 @@ pub struct AccountState {
 #[serde(rename_all = "camelCase")]
 pub struct AuthenticatorSummary {
     /// The kind of authenticator: `mobile` (an activated mobile authenticator), `totp`
-    /// or `hotp` (a token; `id` is its serial).
+    /// or `hotp` (a token; `id` is its serial), `fido2` (a passkey or security key; `id`
+    /// is its credential ID), `uaf` (a FIDO UAF registration; `id` is `AAID/keyID`).
     pub kind: String,
     /// Its identifier.
     pub id: String,
@@ -585,11 +586,13 @@ impl Core {
             return Err(CoreError::NotFound(Entity::User));
         }
         let u = self.user_in(tenant, r.user_id.as_str()).await?;
-        // Three independent reads, at once.
-        let (devices, tokens, password) = tokio::try_join!(
+        // Four independent reads, at once.
+        let prefix = format!("{}:", u.id);
+        let (devices, tokens, password, fido) = tokio::try_join!(
             self.store.user_devices(&u.id),
             self.store.user_tokens(&u.id),
-            self.store.static_password(&u.id)
+            self.store.static_password(&u.id),
+            self.store.config_doc_keys(&[crate::fido::DOC_CREDENTIAL, crate::uaf::DOC_UAF], &prefix)
         )?;
         let mut authenticators: Vec<AuthenticatorSummary> = devices
             .into_iter()
@@ -602,6 +605,14 @@ impl Core {
                 .filter(|t| t.state == crate::tokens::TokenState::Active)
                 .map(|t| AuthenticatorSummary { kind: t.kind.as_str().to_owned(), id: t.serial }),
         );
+        authenticators.extend(fido.into_iter().filter_map(|(kind, key)| {
+            let id = key.strip_prefix(&prefix)?;
+            Some(if kind == crate::uaf::DOC_UAF {
+                AuthenticatorSummary { kind: "uaf".to_owned(), id: id.replacen(':', "/", 1) }
+            } else {
+                AuthenticatorSummary { kind: "fido2".to_owned(), id: id.to_owned() }
+            })
+        }));
         let static_password = password.as_ref().map(crate::password::PasswordState::from);
         Ok(AccountState { user_id: u.user_id, domain: r.domain, status: u.status, authenticators, static_password })
     }

@@ -97,6 +97,9 @@ pub trait AccountStore: Send + Sync {
     async fn delete_config_doc(&self, kind: &str, key: &str) -> Result<bool, StoreError>;
     /// Remove every document of a kind whose key starts with `key_prefix`; how many.
     async fn delete_config_docs(&self, kind: &str, key_prefix: &str) -> Result<u64, StoreError>;
+    /// The (kind, key) of the documents of any of `kinds` whose key starts with
+    /// `key_prefix`, by kind and key (at most 1000).
+    async fn config_doc_keys(&self, kinds: &[&str], key_prefix: &str) -> Result<Vec<(String, String)>, StoreError>;
     /// Remove every document of a kind last written before `before`; how many.
     async fn delete_config_docs_before(&self, kind: &str, before: Timestamp) -> Result<u64, StoreError>;
     /// The documents of a kind whose key starts with `key_prefix`, by key.

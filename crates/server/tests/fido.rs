@@ -181,6 +181,9 @@ backend_tests! {
         let mut auth = SoftUaf::new(AAID, FACET);
         let (s, c) = uaf_register(&app, &key, &mut auth).await;
         assert_eq!(s, 201, "{c}");
+        let (_, state) = app.call("GET", "/v1/users/alice@example.com", Auth::Bearer(&key), None).await;
+        let uaf_id = format!("{AAID}/{}", c["credentialID"].as_str().unwrap());
+        assert_eq!(state["authenticators"], json!([{"kind": "uaf", "id": uaf_id}]), "{state}");
         let (id, msg) = uaf_request(&app, &key, Some("Pay 12.00 EUR to the shop?")).await;
         assert_eq!(msg[0]["transaction"][0]["contentType"], "text/plain");
         let response = auth.authenticate(&msg).unwrap();
@@ -324,6 +327,9 @@ backend_tests! {
         let mut auth = SoftPasskey::new(true);
         let c = register(&app, &key, "alice@example.com", &mut auth).await;
         assert_eq!(c["name"], "laptop");
+        // The account state lists the passkey among the user's authenticators.
+        let (_, state) = app.call("GET", "/v1/users/alice@example.com", Auth::Bearer(&key), None).await;
+        assert_eq!(state["authenticators"], json!([{"kind": "fido2", "id": c["credentialID"]}]), "{state}");
         let (_, list) = app.admin("GET", "/admin/v1/tenants/example.com/users/alice/fido-credentials", None).await;
         assert_eq!(list[0]["credentialID"], c["credentialID"]);
 

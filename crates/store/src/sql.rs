@@ -289,6 +289,33 @@ macro_rules! sql_store {
                 Ok(done.rows_affected())
             }
 
+            async fn config_doc_keys(
+                &self,
+                kinds: &[&str],
+                key_prefix: &str,
+            ) -> Result<Vec<(String, String)>, StoreError> {
+                if kinds.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let marks: Vec<String> = (2..kinds.len() + 2).map(|i| format!("${i}")).collect();
+                let sql = format!(
+                    "SELECT kind, doc_key FROM config_docs WHERE substr(doc_key, 1, length($1)) = $1 \
+                     AND kind IN ({}) ORDER BY kind, doc_key LIMIT 1000",
+                    marks.join(", ")
+                );
+                // Only numbered placeholders are formatted in; every value is bound.
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(key_prefix);
+                for k in kinds {
+                    q = q.bind(*k);
+                }
+                q.fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?
+                    .iter()
+                    .map(|r| Ok((r.try_get("kind").map_err(db_err)?, r.try_get("doc_key").map_err(db_err)?)))
+                    .collect()
+            }
+
             async fn delete_config_docs_before(&self, kind: &str, before: Timestamp) -> Result<u64, StoreError> {
                 let done = sqlx::query("DELETE FROM config_docs WHERE kind = $1 AND updated_at < $2")
                     .bind(kind)

@@ -211,6 +211,21 @@ backend_tests! {
         assert_eq!(store.delete_config_docs_before("fido_ceremony", Timestamp(5_000)).await.unwrap(), 0);
     }
 
+    async fn config_doc_keys_of_several_kinds_by_prefix(backend) {
+        let db = TestDb::new(backend).await;
+        let store = store_with_tenants(&db).await;
+        for (kind, key) in [("fido_credential", "u1:c2"), ("fido_credential", "u1:c1"), ("uaf_registration", "u1:A#1:k"),
+                            ("fido_credential", "u10:c9"), ("fido_rp", "u1:x"), ("uaf_registration", "u2:A#1:k")] {
+            store.set_config_doc(kind, key, Some("t1"), "{}", Timestamp(1_000)).await.unwrap();
+        }
+        let keys = store.config_doc_keys(&["fido_credential", "uaf_registration"], "u1:").await.unwrap();
+        let want: Vec<(String, String)> = [("fido_credential", "u1:c1"), ("fido_credential", "u1:c2"), ("uaf_registration", "u1:A#1:k")]
+            .iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        assert_eq!(keys, want);
+        assert!(store.config_doc_keys(&[], "u1:").await.unwrap().is_empty());
+        assert_eq!(store.config_doc_keys(&["fido_rp"], "").await.unwrap().len(), 1);
+    }
+
     async fn touch_respects_the_interval(backend) {
         let db = TestDb::new(backend).await;
         let s = store_with_tenants(&db).await;
