@@ -123,6 +123,9 @@ pub trait AccountStore: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// The unrevoked key with this hash.
     async fn access_key_by_hash(&self, key_hash: &str) -> Result<Option<AccessKey>, StoreError>;
+    /// The unrevoked key with this hash and, for an API key, its tenant — in one query,
+    /// as every integration call needs both.
+    async fn access_key_with_tenant(&self, key_hash: &str) -> Result<Option<(AccessKey, Option<Tenant>)>, StoreError>;
     /// The tenant with this internal id.
     async fn tenant_by_id(&self, tenant_id: &str) -> Result<Option<Tenant>, StoreError>;
     /// Set `last_used_at = at` unless it was set after `at - min_interval_ms`.

@@ -432,17 +432,43 @@ macro_rules! sql_store {
             }
 
             async fn access_key_by_hash(&self, key_hash: &str) -> Result<Option<AccessKey>, StoreError> {
-                sqlx::query(
-                    "SELECT id, kind, tenant_id, name, hint, key_hash, created_at, last_used_at, revoked_at \
-                     FROM access_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+                Ok(self.access_key_with_tenant(key_hash).await?.map(|(k, _)| k))
+            }
+
+            async fn access_key_with_tenant(
+                &self,
+                key_hash: &str,
+            ) -> Result<Option<(AccessKey, Option<Tenant>)>, StoreError> {
+                let Some(r) = sqlx::query(
+                    "SELECT k.id, k.kind, k.tenant_id, k.name, k.hint, k.key_hash, k.created_at, k.last_used_at, \
+                     k.revoked_at, t.domain AS t_domain, t.settings AS t_settings, t.created_at AS t_created_at, \
+                     t.updated_at AS t_updated_at \
+                     FROM access_keys k LEFT JOIN tenants t ON t.id = k.tenant_id \
+                     WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
                 )
                 .bind(key_hash)
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(db_err)?
-                .as_ref()
-                .map(key_from)
-                .transpose()
+                else {
+                    return Ok(None);
+                };
+                let key = key_from(&r)?;
+                let domain: Option<String> = r.try_get("t_domain").map_err(db_err)?;
+                let tenant = match (domain, &key.tenant_id) {
+                    (Some(domain), Some(id)) => {
+                        let settings: String = r.try_get("t_settings").map_err(db_err)?;
+                        Some(Tenant {
+                            id: id.clone(),
+                            domain: Domain::parse(&domain, "domain").map_err(|_| corrupt("tenant domain"))?,
+                            settings: serde_json_settings(&settings)?,
+                            created_at: Timestamp(r.try_get("t_created_at").map_err(db_err)?),
+                            updated_at: Timestamp(r.try_get("t_updated_at").map_err(db_err)?),
+                        })
+                    }
+                    _ => None,
+                };
+                Ok(Some((key, tenant)))
             }
 
             async fn touch_access_key(&self, id: &str, at: Timestamp, min_interval_ms: i64) -> Result<(), StoreError> {

@@ -180,6 +180,13 @@ backend_tests! {
             Err(StoreError::Conflict)
         ));
         assert_eq!(s.access_key_by_hash("h1").await.unwrap(), Some(k1.clone()));
+        // With its tenant, in one read; an admin token has none.
+        let (k, t) = s.access_key_with_tenant("h2").await.unwrap().unwrap();
+        assert_eq!((k.id.as_str(), t.map(|t| t.domain.as_str().to_owned())), ("k2", Some("two.example".to_owned())));
+        assert_eq!(s.access_key_with_tenant("h2").await.unwrap().unwrap().1, s.tenant_by_id("t2").await.unwrap());
+        let (k, t) = s.access_key_with_tenant("ha").await.unwrap().unwrap();
+        assert_eq!((k.id.as_str(), t), ("a1", None));
+        assert!(s.access_key_with_tenant("nope").await.unwrap().is_none());
 
         let t1_keys = s.list_access_keys(AccessKind::ApiKey, Some("t1")).await.unwrap();
         assert_eq!(t1_keys.iter().map(|k| k.id.as_str()).collect::<Vec<_>>(), ["k1"]);
