@@ -311,6 +311,11 @@ impl RelyingParty {
         crate::validate::domain(&self.rp_id.to_ascii_lowercase())
             .or_else(|_| if self.rp_id == "localhost" { Ok(()) } else { Err(()) })
             .map_err(|_| CoreError::invalid("rpID", "a domain such as example.com"))?;
+        if let Some(n) = &self.rp_name
+            && (n.is_empty() || n.chars().count() > 100 || n.chars().any(char::is_control))
+        {
+            return Err(CoreError::invalid("rpName", "1 to 100 characters without control characters"));
+        }
         if let Some(u) = &self.uaf {
             u.validate()?;
         }

@@ -442,6 +442,26 @@ backend_tests! {
         }
         let (s, b) = put_rp(&app, json!({"attestation": "indirect"})).await;
         assert_eq!(s, 422, "{b}");
+        let (s, b) = put_rp(&app, json!({"rpName": "Bank\u{0007}"})).await;
+        assert_eq!((s, b["error"]["field"].as_str()), (422, Some("rpName")), "{b}");
+        // Hostile relying-party documents: always a clear 4xx, never a server error.
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let field = "(rpID|rpName|origins|userVerification|attestation|attestationTrustAnchors|allowedAaguids|residentKey|uaf|enabled)";
+        let value = "(\"[a-zA-Z:/.#0-9 -]{0,30}\"|[0-9]{1,25}|null|true|\\[\\]|\\{\\}|\\[\"[a-z:/.-]{0,20}\"\\])";
+        let doc = proptest::string::string_regex(&format!("\\{{(\"{field}\":{value},){{0,4}}\"{field}\":{value}\\}}")).unwrap();
+        let mut statuses = std::collections::BTreeSet::new();
+        for _ in 0..200 {
+            use proptest::strategy::{Strategy, ValueTree};
+            let body = doc.new_tree(&mut runner).unwrap().current();
+            let (s, b) = app.raw("PUT", "/admin/v1/tenants/example.com/fido", Auth::Bearer(&app.admin), "application/json", body.clone().into_bytes()).await;
+            assert!((200..500).contains(&s), "{body} -> {s} {b}");
+            if s >= 400 {
+                assert!(b["error"]["code"].is_string(), "{b}");
+            }
+            statuses.insert(s);
+        }
+        // The documents reach validation (422 naming a field), not only the JSON parser.
+        assert!(statuses.contains(&422), "{statuses:?}");
     }
 
     async fn user_verification_policies_bind_requests_and_credentials(backend) {
