@@ -102,6 +102,8 @@ pub enum Refusal {
     Gone,
     /// Understood, but the content is wrong (422).
     Unprocessable,
+    /// Too many of these for now; try later (429).
+    TooMany,
 }
 
 impl CoreError {

@@ -365,6 +365,7 @@ impl Core {
             self.check_callback(tenant, url).await?;
         }
         let u = self.login_user(tenant, user).await?;
+        self.check_login_requests(tenant, &u).await?;
         let devices: Vec<Device> =
             self.store.user_devices(&u.id).await?.into_iter().filter(|d| d.state == DeviceState::Active).collect();
         if devices.is_empty()
@@ -487,6 +488,32 @@ impl Core {
         };
         self.store.insert_session(&session, &[]).await?;
         Ok(LoginOutput::of(&session, session_id, &self.public_url))
+    }
+
+    /// Refuse a new login request (a push, a code by SMS or e-mail) when the user was
+    /// sent the tenant's `loginRequestLimit` within its window (docs/foundation.md, "Rate
+    /// limits"): against push bombing and SMS pumping.
+    pub(crate) async fn check_login_requests(&self, tenant: &Tenant, user: &crate::User) -> Result<(), CoreError> {
+        let s = &tenant.settings;
+        if s.login_request_limit == 0 {
+            return Ok(());
+        }
+        let now = self.clock.now();
+        let window = i64::from(s.login_request_window_seconds) * 1000;
+        let (sent, oldest) = self.store.login_requests_since(&user.id, now.plus_millis(-window)).await?;
+        if sent < u64::from(s.login_request_limit) {
+            return Ok(());
+        }
+        let wait_ms = oldest.map_or(window, |o| o.millis() + window - now.millis()).max(1000);
+        Err(CoreError::refused(
+            Refusal::TooMany,
+            "too_many_login_requests",
+            format!(
+                "this user was sent {sent} login requests in the last {} seconds; the next may be sent in {} seconds",
+                s.login_request_window_seconds,
+                (wait_ms + 999) / 1000
+            ),
+        ))
     }
 
     /// The active user `user` (`userID@domain`) of `tenant`, for a login.

@@ -352,6 +352,9 @@ impl Core {
                 attempts_left: None,
             });
         }
+        if !ty.custom_delivery {
+            self.check_login_requests(tenant, user).await?;
+        }
         let channel = match (ty.follow_user_delivery, user.vdp_delivery_method, ty.method) {
             (true, VdpDeliveryMethod::Sms, _) => AuthMethod::Sms,
             (true, VdpDeliveryMethod::Email, _) => AuthMethod::Email,

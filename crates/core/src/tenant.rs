@@ -88,6 +88,13 @@ pub struct TenantSettings {
     pub password_lock_minutes: u32,
     /// The type that follows a right password in `parallel` mode.
     pub second_factor: String,
+    /// Login requests (pushes, codes by SMS or e-mail) a user may be sent per window
+    /// (0: no limit; at most 1000): against push bombing and SMS pumping.
+    #[schema(maximum = 1000, example = 20)]
+    pub login_request_limit: u32,
+    /// The window of `loginRequestLimit`, in seconds (60–86400).
+    #[schema(minimum = 60, maximum = 86400, example = 600)]
+    pub login_request_window_seconds: u32,
 }
 
 /// How static passwords may be used.
@@ -120,6 +127,8 @@ impl Default for TenantSettings {
             max_password_failures: 5,
             password_lock_minutes: 15,
             second_factor: "push".to_owned(),
+            login_request_limit: 20,
+            login_request_window_seconds: 600,
         }
     }
 }
@@ -153,6 +162,8 @@ impl TenantSettings {
         range("maxPinAttempts", self.max_pin_attempts, 1, 10)?;
         range("maxPasswordFailures", self.max_password_failures, 1, 20)?;
         range("passwordLockMinutes", self.password_lock_minutes, 0, 10_080)?;
+        range("loginRequestLimit", self.login_request_limit, 0, 1000)?;
+        range("loginRequestWindowSeconds", self.login_request_window_seconds, 60, 86_400)?;
         for lang in &self.supported_languages {
             crate::validate::locale(lang).map_err(|m| CoreError::invalid("settings.supportedLanguages", m))?;
         }

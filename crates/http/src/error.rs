@@ -95,6 +95,7 @@ impl From<CoreError> for ApiError {
                     Refusal::Conflict => StatusCode::CONFLICT,
                     Refusal::Gone => StatusCode::GONE,
                     Refusal::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+                    Refusal::TooMany => StatusCode::TOO_MANY_REQUESTS,
                 };
                 ApiError { attempts_left, ..ApiError::new(status, code, message) }
             }

@@ -92,6 +92,8 @@ async fn main() {
     let domain = format!("bench-{}.example", std::process::id());
     let settings = countersign_core::TenantSettings {
         push_enrollment_mode: countersign_core::PushEnrollmentMode::Multiple,
+        // The bench sends thousands of pushes to one user: no per-user limit.
+        login_request_limit: 0,
         ..Default::default()
     };
     core.create_tenant(CreateTenant { domain: domain.clone(), settings: Some(settings) }).await.unwrap();

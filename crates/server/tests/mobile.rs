@@ -451,4 +451,34 @@ backend_tests! {
         let e = auth.respond(&id, &Answer { approve: true, ..Default::default() }).await.unwrap_err();
         assert_eq!(server_code(&e), "session_closed");
     }
+
+    async fn login_requests_per_user_are_limited(backend) {
+        use countersign_core::{Clock, FixedClock, SystemClock};
+        let clock = Arc::new(FixedClock::new(SystemClock.now()));
+        let app = App::spawn_with_clock(backend, clock.clone()).await;
+        let key = setup(&app, json!({"numberMatching": false, "loginRequestLimit": 3, "loginRequestWindowSeconds": 60})).await;
+        let _auth = activate(&app, &key).await;
+        // Push bombing: the fourth push within the window is refused, saying when to retry.
+        for i in 0..3 {
+            clock.advance(10_000);
+            let (s, out) = login(&app, &key, json!({"passKey": "push", "timeout": 0})).await;
+            assert_eq!((s, out["sessionStatus"].as_str()), (200, Some("Pending")), "push {i}: {out}");
+        }
+        let (s, b) = login(&app, &key, json!({"passKey": "push", "timeout": 0})).await;
+        assert_eq!((s, code(&b)), (429, "too_many_login_requests"), "{b}");
+        assert!(b["error"]["message"].as_str().unwrap().contains("in 40 seconds"), "{b}");
+        // A minute after the first, one more may go.
+        clock.advance(40_000);
+        let (s, out) = login(&app, &key, json!({"passKey": "push", "timeout": 0})).await;
+        assert_eq!(s, 200, "{out}");
+        let (s, _) = login(&app, &key, json!({"passKey": "push", "timeout": 0})).await;
+        assert_eq!(s, 429);
+        // 0 switches the limit off; more than 1000 is refused.
+        let (s, b) = app.admin("PATCH", "/admin/v1/tenants/example.com", Some(json!({"settings": {"loginRequestLimit": 0}}))).await;
+        assert_eq!((s, b["settings"]["loginRequestLimit"].as_u64()), (200, Some(0)), "{b}");
+        let (s, _) = login(&app, &key, json!({"passKey": "push", "timeout": 0})).await;
+        assert_eq!(s, 200);
+        let (s, b) = app.admin("PATCH", "/admin/v1/tenants/example.com", Some(json!({"settings": {"loginRequestLimit": 1001}}))).await;
+        assert_eq!((s, b["error"]["field"].as_str()), (422, Some("settings.loginRequestLimit")), "{b}");
+    }
 }

@@ -204,6 +204,15 @@ backend_tests! {
         // The code still works after resends.
         let (s, b) = login(&app, &key, "alice", json!({"requestID": id, "passKey": code_in(&t[0])})).await;
         assert_eq!((s, b["sessionStatus"].as_str()), (200, Some("Accept")));
+
+        // SMS pumping: new sessions count against the user's login-request limit (two sent so far).
+        app.admin("PATCH", "/admin/v1/tenants/example.com", Some(json!({"settings": {"loginRequestLimit": 3}}))).await;
+        start(&app, &key, "sms").await;
+        eventually(10, async || texts(&log).len() == 4).await;
+        let (s, b) = login(&app, &key, "alice", json!({"passKey": "sms"})).await;
+        assert_eq!((s, common::code(&b)), (429, "too_many_login_requests"), "{b}");
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(texts(&log).len(), 4, "nothing more was sent");
     }
 
     async fn a_code_dies_with_its_time_to_live(backend) {

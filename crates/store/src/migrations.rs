@@ -16,6 +16,7 @@ pub(crate) const SQLITE: &[Step] = &[
     (7, "tokens", include_str!("../migrations/sqlite/0007_tokens.sql")),
     (8, "qr_logins", include_str!("../migrations/sqlite/0008_qr_logins.sql")),
     (9, "risk", include_str!("../migrations/sqlite/0009_risk.sql")),
+    (10, "login_requests", include_str!("../migrations/sqlite/0010_login_requests.sql")),
 ];
 
 pub(crate) const POSTGRES: &[Step] = &[
@@ -28,6 +29,7 @@ pub(crate) const POSTGRES: &[Step] = &[
     (7, "tokens", include_str!("../migrations/postgres/0007_tokens.sql")),
     (8, "qr_logins", include_str!("../migrations/postgres/0008_qr_logins.sql")),
     (9, "risk", include_str!("../migrations/postgres/0009_risk.sql")),
+    (10, "login_requests", include_str!("../migrations/postgres/0010_login_requests.sql")),
 ];
 
 pub(crate) fn migrator(steps: &[Step]) -> Migrator {

@@ -793,6 +793,25 @@ macro_rules! sql_mobile {
                 Ok(())
             }
 
+            async fn login_requests_since(
+                &self,
+                user_pk: &str,
+                since: Timestamp,
+            ) -> Result<(u64, Option<Timestamp>), StoreError> {
+                let r = sqlx::query(
+                    "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM sessions \
+                     WHERE user_pk = $1 AND created_at > $2 AND (method <> 'OTP' OR delivery IN ('sms', 'email'))",
+                )
+                .bind(user_pk)
+                .bind(since.millis())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_err)?;
+                let n: i64 = r.try_get("n").map_err(db_err)?;
+                let oldest: Option<i64> = r.try_get("oldest").map_err(db_err)?;
+                Ok((n.unsigned_abs(), oldest.map(Timestamp)))
+            }
+
             async fn pending_sessions(&self, user_pk: &str, now: Timestamp) -> Result<Vec<Session>, StoreError> {
                 sqlx::query(
                     "SELECT * FROM sessions WHERE user_pk = $1 AND state = 'Pending' AND expires_at > $2 \
