@@ -78,6 +78,16 @@ pub enum CoreError {
         /// Tries left, when a counter is involved.
         attempts_left: Option<u32>,
     },
+    /// Too many of these for now (429); `retry_after_seconds` says when to try again.
+    #[error("{message}")]
+    RateLimited {
+        /// Stable snake_case code.
+        code: &'static str,
+        /// What is limited, for a human.
+        message: String,
+        /// When the next one may go, in seconds (at least 1).
+        retry_after_seconds: u32,
+    },
     /// The credential is missing, unknown or revoked.
     #[error("unauthorized")]
     Unauthorized,
@@ -102,8 +112,6 @@ pub enum Refusal {
     Gone,
     /// Understood, but the content is wrong (422).
     Unprocessable,
-    /// Too many of these for now; try later (429).
-    TooMany,
 }
 
 impl CoreError {

@@ -505,15 +505,16 @@ impl Core {
             return Ok(());
         }
         let wait_ms = oldest.map_or(window, |o| o.millis() + window - now.millis()).max(1000);
-        Err(CoreError::refused(
-            Refusal::TooMany,
-            "too_many_login_requests",
-            format!(
-                "this user was sent {sent} login requests in the last {} seconds; the next may be sent in {} seconds",
-                s.login_request_window_seconds,
-                (wait_ms + 999) / 1000
+        let retry_after_seconds = u32::try_from((wait_ms + 999) / 1000).unwrap_or(s.login_request_window_seconds);
+        Err(CoreError::RateLimited {
+            code: "too_many_login_requests",
+            message: format!(
+                "this user was sent {sent} login requests in the last {} seconds; the next may be sent in \
+                 {retry_after_seconds} seconds",
+                s.login_request_window_seconds
             ),
-        ))
+            retry_after_seconds,
+        })
     }
 
     /// The active user `user` (`userID@domain`) of `tenant`, for a login.

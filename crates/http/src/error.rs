@@ -24,6 +24,8 @@ pub struct ApiError {
     pub field: Option<String>,
     /// Tries left, when a counter is involved.
     pub attempts_left: Option<u32>,
+    /// Seconds until a rate-limited request may be made again (also `Retry-After`).
+    pub retry_after_seconds: Option<u32>,
 }
 
 /// The JSON body of every error.
@@ -49,12 +51,23 @@ pub struct ErrorDetail {
     /// Tries left before a lockout, when a counter is involved (activation codes, PINs).
     #[serde(rename = "attemptsLeft", skip_serializing_if = "Option::is_none")]
     pub attempts_left: Option<u32>,
+    /// Seconds until the request may be made again, when a rate limit refused it (the
+    /// `Retry-After` header says the same).
+    #[serde(rename = "retryAfterSeconds", skip_serializing_if = "Option::is_none")]
+    pub retry_after_seconds: Option<u32>,
 }
 
 impl ApiError {
     /// An error with no field.
     pub fn new(status: StatusCode, code: impl Into<String>, message: impl Into<String>) -> Self {
-        ApiError { status, code: code.into(), message: message.into(), field: None, attempts_left: None }
+        ApiError {
+            status,
+            code: code.into(),
+            message: message.into(),
+            field: None,
+            attempts_left: None,
+            retry_after_seconds: None,
+        }
     }
 
     /// The same error naming `field`.
@@ -87,6 +100,10 @@ impl From<CoreError> for ApiError {
             CoreError::Exists(what) => {
                 ApiError::new(StatusCode::CONFLICT, format!("{}_exists", what.name()), e_text(&e))
             }
+            CoreError::RateLimited { code, message, retry_after_seconds } => ApiError {
+                retry_after_seconds: Some(retry_after_seconds),
+                ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, message)
+            },
             CoreError::Unauthorized => ApiError::unauthorized(),
             CoreError::Refused { kind, code, message, attempts_left } => {
                 let status = match kind {
@@ -95,7 +112,6 @@ impl From<CoreError> for ApiError {
                     Refusal::Conflict => StatusCode::CONFLICT,
                     Refusal::Gone => StatusCode::GONE,
                     Refusal::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
-                    Refusal::TooMany => StatusCode::TOO_MANY_REQUESTS,
                 };
                 ApiError { attempts_left, ..ApiError::new(status, code, message) }
             }
@@ -122,9 +138,13 @@ impl IntoResponse for ApiError {
                 message: self.message,
                 field: self.field,
                 attempts_left: self.attempts_left,
+                retry_after_seconds: self.retry_after_seconds,
             },
         };
         let mut response = (status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after_seconds {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

@@ -466,7 +466,10 @@ backend_tests! {
         }
         let (s, b) = login(&app, &key, json!({"passKey": "push", "timeout": 0})).await;
         assert_eq!((s, code(&b)), (429, "too_many_login_requests"), "{b}");
-        assert!(b["error"]["message"].as_str().unwrap().contains("in 40 seconds"), "{b}");
+        assert_eq!(b["error"]["retryAfterSeconds"], 40, "{b}");
+        let r = app.client.post(format!("{}/v1/users/alice@example.com/login", app.base)).bearer_auth(&key)
+            .json(&json!({"passKey": "push", "timeout": 0})).send().await.unwrap();
+        assert_eq!((r.status().as_u16(), r.headers()["retry-after"].to_str().unwrap()), (429, "40"));
         // A minute after the first, one more may go.
         clock.advance(40_000);
         let (s, out) = login(&app, &key, json!({"passKey": "push", "timeout": 0})).await;
