@@ -133,7 +133,8 @@ async fn activation_svg(
     security(("apiKey" = []), ("apiKeyBasic" = [])),
     responses((status = 200, body = LoginOutput), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody, description = "push_authorization_disabled, user_locked, user_disabled"),
-        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "too_many_login_requests, with retryAfterSeconds and Retry-After")))]
 async fn login(
     auth: TenantAuth,
     State(s): State<AppState>,
