@@ -163,11 +163,9 @@ impl Core {
                 o
             }
             Outcome::Fido => {
-                return Err(CoreError::refused(
-                    Refusal::Unprocessable,
-                    "auth_type_unavailable",
-                    "the risk engine asks for FIDO, which cannot be started here yet",
-                ));
+                let o = self.fido_challenge(tenant, user_ref, user, input.login_message.as_deref()).await?;
+                self.learn_later(&o.request_id, &tenant.id, &a.learn).await?;
+                LoginOutput { session_id: input.session_id.clone(), ..o }
             }
         };
         outcome_of(&mut out, a, None);

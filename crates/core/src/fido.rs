@@ -248,6 +248,19 @@ impl FidoRequestOutput {
     }
 }
 
+/// A FIDO challenge of the risk engine, in the login output.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FidoChallenge {
+    /// `FIDO2` (the user has a passkey) or `UAF11` (a UAF registration only).
+    pub fido_protocol: &'static str,
+    /// As `generate-fido-authentication-request` answers it.
+    #[schema(value_type = Object)]
+    pub authentication_request: Value,
+    /// UAF status code; null for FIDO2.
+    pub uaf_status_code: Option<u32>,
+}
+
 /// `POST /v1/users/{userID@domain}/register-fido-authenticator`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -743,6 +756,37 @@ impl Core {
         })
     }
 
+    /// Start the FIDO ceremony a risk challenge asks for (`riskResponseCode` 14): FIDO2
+    /// when the user has a passkey, else UAF when a UAF registration; the pending output,
+    /// whose `requestID` names the ceremony the login call finishes.
+    pub(crate) async fn fido_challenge(
+        &self,
+        tenant: &Tenant,
+        user_ref: &str,
+        user: &User,
+        message: Option<&str>,
+    ) -> Result<LoginOutput, CoreError> {
+        let kinds =
+            self.store.config_doc_keys(&[DOC_CREDENTIAL, crate::uaf::DOC_UAF], &format!("{}:", user.id)).await?;
+        let fido2 = kinds.iter().any(|(k, _)| k == DOC_CREDENTIAL);
+        let uaf = kinds.iter().any(|(k, _)| k == crate::uaf::DOC_UAF);
+        let protocol = if fido2 || !uaf { "FIDO2" } else { "UAF11" };
+        let input = FidoRequestInput {
+            fido_protocol: protocol.to_owned(),
+            user_verification: None,
+            authentication_message: if fido2 { None } else { message.map(str::to_owned) },
+        };
+        let r = self.fido_authentication_request(tenant, user_ref, input).await?;
+        let expires = self.clock.now().plus_millis(CEREMONY_MS);
+        let mut out = LoginOutput::bare(&r.request_id, SessionState::Pending, expires);
+        out.fido_challenge = Some(FidoChallenge {
+            fido_protocol: protocol,
+            authentication_request: r.authentication_request.unwrap_or(Value::Null),
+            uaf_status_code: r.uaf_status_code,
+        });
+        Ok(out)
+    }
+
     /// The login call finishing a FIDO2 authentication.
     pub(crate) async fn fido_login(
         &self,
@@ -761,7 +805,10 @@ impl Core {
         })?;
         let c = self.take_ceremony(tenant, user, request_id).await?;
         if let Some(u) = c.uaf.as_ref().filter(|u| !u.registration) {
-            return self.uaf_login(&rp, tenant, user, u, &response, session_id).await;
+            let out = self.uaf_login(&rp, tenant, user, u, &response, session_id).await?;
+            // A risk challenge's ceremony: learn what it was to teach.
+            self.challenge_ended(request_id, &user.id, &tenant.id, true).await;
+            return Ok(out);
         }
         let pkc: PublicKeyCredential = serde_json::from_value(response).map_err(|_| {
             CoreError::invalid(
@@ -789,7 +836,9 @@ impl Core {
         stored.last_used_at = Some(now.millis());
         let doc = serde_json::to_string(&stored).map_err(|e| CoreError::Internal(e.to_string()))?;
         self.store.set_config_doc(DOC_CREDENTIAL, &key, Some(&tenant.id), &doc, now).await?;
-        self.accepted_session(tenant, user, "FIDO2".into(), "fido", session_id).await
+        let out = self.accepted_session(tenant, user, "FIDO2".into(), "fido", session_id).await?;
+        self.challenge_ended(request_id, &user.id, &tenant.id, true).await;
+        Ok(out)
     }
 
     /// A user's credentials (admin API).

@@ -130,6 +130,10 @@ pub struct LoginOutput {
     /// The rules behind `riskResponseCode`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub risk_reasons: Vec<String>,
+    /// A FIDO challenge of the risk engine (`riskResponseCode` 14): the ceremony to pass
+    /// to the browser or the FIDO client; finish it with the login call (docs/fido.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fido_challenge: Option<crate::fido::FidoChallenge>,
 }
 
 impl LoginOutput {
@@ -162,6 +166,7 @@ impl LoginOutput {
             device_id: None,
             risk_response_code: None,
             risk_reasons: Vec::new(),
+            fido_challenge: None,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Static passwords and the risk engine end to end (docs/risk.md): each default rule
 //! driven to its outcome, the synchronous and asynchronous static-password flows of seed
 //! 003, lockout and unlock, grace periods and modes, and an event validation that
-//! challenges with a push whose signed text carries the amount — on both backends.
+//! challenges with a push whose signed text carries the amount, a FIDO challenge answered
+//! with a passkey — on both backends.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -16,6 +17,9 @@ use countersign_authenticator::{ActivateOptions, Answer, Authenticator};
 use countersign_core::{Clock, FixedClock, SystemClock};
 use countersign_store::backend_tests;
 use serde_json::{Value, json};
+use webauthn_authenticator_rs::WebauthnAuthenticator;
+use webauthn_authenticator_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse, Url};
+use webauthn_authenticator_rs::softpasskey::SoftPasskey;
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -241,6 +245,48 @@ backend_tests! {
         let (s, b) = app.call("POST", "/v1/users/alice@example.com/events/validate", Auth::Bearer(&key),
             Some(json!({"eventType": "Transaction", "amount": -5}))).await;
         assert_eq!((s, b["error"]["field"].as_str()), (422, Some("amount")));
+    }
+
+    async fn a_fido_challenge_is_a_passkey_ceremony_and_teaches_the_device(backend) {
+        let dir = tempfile::tempdir().unwrap();
+        let (app, _clock, key) = setup(backend, &dir).await;
+        let (s, b) = app.admin("PUT", "/admin/v1/tenants/example.com/risk", Some(json!({"rules": [
+            {"id": "known-device", "when": {"fact": "device.known", "eq": true}, "then": "accept"},
+            {"id": "new-device-fido", "when": {"always": true}, "then": "fido"}]}))).await;
+        assert_eq!(s, 200, "{b}");
+        let adaptive = json!({"cddc": cddc("Chrome/120"), "ipAddress": "81.2.69.10", "sessionID": "S1"});
+        // The challenge needs a relying party and a registered authenticator: clear errors until then.
+        let (s, b) = login(&app, &key, adaptive.clone()).await;
+        assert_eq!((s, common::code(&b)), (409, "fido_not_configured"), "{b}");
+        const ORIGIN: &str = "https://app.example.com";
+        app.admin("PUT", "/admin/v1/tenants/example.com/fido", Some(json!({"rpID": "example.com", "origins": [ORIGIN]}))).await;
+        let (s, b) = login(&app, &key, adaptive.clone()).await;
+        assert_eq!((s, common::code(&b)), (422, "no_fido_authenticator"), "{b}");
+        let mut passkey = SoftPasskey::new(true);
+        let (_, r) = app.call("POST", "/v1/users/alice@example.com/generate-fido-registration-request", Auth::Bearer(&key),
+            Some(json!({"fidoProtocol": "FIDO2"}))).await;
+        let ccr: CreationChallengeResponse = serde_json::from_value(r["registrationRequest"].clone()).unwrap();
+        let reg = passkey.do_registration(Url::parse(ORIGIN).unwrap(), ccr).unwrap();
+        let (s, b) = app.call("POST", "/v1/users/alice@example.com/register-fido-authenticator", Auth::Bearer(&key),
+            Some(json!({"requestID": r["requestID"], "fidoAuthenticator": {"registrationResponse": reg}}))).await;
+        assert_eq!(s, 201, "{b}");
+
+        // A new device: riskResponseCode 14 with the passkey ceremony to run.
+        let (s, out) = login(&app, &key, adaptive.clone()).await;
+        assert_eq!((s, out["riskResponseCode"].as_u64(), out["riskReasons"][0].as_str(), out["sessionStatus"].as_str()),
+            (200, Some(14), Some("new-device-fido"), Some("Pending")), "{out}");
+        assert_eq!((out["fidoChallenge"]["fidoProtocol"].as_str(), out["sessionID"].as_str()), (Some("FIDO2"), Some("S1")), "{out}");
+        let rcr: RequestChallengeResponse = serde_json::from_value(out["fidoChallenge"]["authenticationRequest"].clone()).unwrap();
+        let pkc = passkey.do_authentication(Url::parse(ORIGIN).unwrap(), rcr).unwrap();
+        let (s, done) = login(&app, &key, json!({"requestID": out["requestID"], "sessionID": "S1",
+            "credentials": {"fidoAuthenticator": {"authenticationResponse": pkc}}})).await;
+        assert_eq!((s, done["sessionStatus"].as_str()), (200, Some("Accept")), "{done}");
+        // The passed challenge taught the device: from it, the next login is accepted at once.
+        let (s, out) = login(&app, &key, json!({"cddc": cddc("Chrome/120"), "ipAddress": "81.2.69.10", "sessionID": "S2"})).await;
+        assert_eq!((s, out["riskResponseCode"].as_u64(), out["sessionStatus"].as_str()), (200, Some(0), Some("Accept")), "{out}");
+        // Another device is challenged again.
+        let (_, out) = login(&app, &key, json!({"cddc": cddc("Firefox/130"), "ipAddress": "81.2.69.10", "sessionID": "S3"})).await;
+        assert_eq!(out["riskResponseCode"], 14, "{out}");
     }
 }
 
