@@ -756,21 +756,29 @@ impl Core {
         })
     }
 
-    /// Start the FIDO ceremony a risk challenge asks for (`riskResponseCode` 14): FIDO2
-    /// when the user has a passkey, else UAF when a UAF registration; the pending output,
-    /// whose `requestID` names the ceremony the login call finishes.
+    /// Start a FIDO authentication ceremony from a login: a risk challenge
+    /// (`riskResponseCode` 14; `protocol` None: FIDO2 when the user has a passkey, else
+    /// UAF when a UAF registration) or an authentication type of method `fido2`/`uaf`;
+    /// the pending output, whose `requestID` names the ceremony the login call finishes.
     pub(crate) async fn fido_challenge(
         &self,
         tenant: &Tenant,
         user_ref: &str,
         user: &User,
+        protocol: Option<&'static str>,
         message: Option<&str>,
     ) -> Result<LoginOutput, CoreError> {
-        let kinds =
-            self.store.config_doc_keys(&[DOC_CREDENTIAL, crate::uaf::DOC_UAF], &format!("{}:", user.id)).await?;
-        let fido2 = kinds.iter().any(|(k, _)| k == DOC_CREDENTIAL);
-        let uaf = kinds.iter().any(|(k, _)| k == crate::uaf::DOC_UAF);
-        let protocol = if fido2 || !uaf { "FIDO2" } else { "UAF11" };
+        let protocol = match protocol {
+            Some(p) => p,
+            None => {
+                let prefix = format!("{}:", user.id);
+                let kinds = self.store.config_doc_keys(&[DOC_CREDENTIAL, crate::uaf::DOC_UAF], &prefix).await?;
+                let fido2 = kinds.iter().any(|(k, _)| k == DOC_CREDENTIAL);
+                let uaf = kinds.iter().any(|(k, _)| k == crate::uaf::DOC_UAF);
+                if fido2 || !uaf { "FIDO2" } else { "UAF11" }
+            }
+        };
+        let fido2 = protocol == "FIDO2";
         let input = FidoRequestInput {
             fido_protocol: protocol.to_owned(),
             user_verification: None,

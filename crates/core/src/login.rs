@@ -338,6 +338,21 @@ impl Core {
             AuthMethod::Totp => {
                 return Err(CoreError::invalid("otp", "a token login carries the token's code in otp"));
             }
+            AuthMethod::Fido2 | AuthMethod::Uaf => {
+                if !ty.enabled {
+                    return Err(CoreError::refused(
+                        Refusal::Forbidden,
+                        "auth_type_disabled",
+                        "this type is switched off",
+                    ));
+                }
+                let u = self.login_user(tenant, user).await?;
+                let protocol = if ty.method == AuthMethod::Uaf { "UAF11" } else { "FIDO2" };
+                let mut out =
+                    self.fido_challenge(tenant, user, &u, Some(protocol), input.login_message.as_deref()).await?;
+                out.session_id = input.session_id.clone();
+                return Ok(out);
+            }
             _ => {
                 return Err(CoreError::Refused {
                     kind: Refusal::Unprocessable,

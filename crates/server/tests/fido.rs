@@ -345,6 +345,16 @@ backend_tests! {
         let (_, list) = app.admin("GET", "/admin/v1/tenants/example.com/users/alice/fido-credentials", None).await;
         assert!(list[0]["lastUsedAt"].is_string() && list[0]["counter"].as_u64().unwrap() >= 1, "{list}");
 
+        // An authentication type of method fido2: `passKey` starts the ceremony in the login call itself.
+        let (s, b) = app.admin("PUT", "/admin/v1/tenants/example.com/auth-types/passkey", Some(json!({"method": "fido2"}))).await;
+        assert_eq!(s, 200, "{b}");
+        let (s, out) = post(&app, &key, "/v1/users/alice@example.com/login", json!({"passKey": "passkey", "sessionID": "S9"})).await;
+        assert_eq!((s, out["sessionStatus"].as_str(), out["fidoChallenge"]["fidoProtocol"].as_str()), (200, Some("Pending"), Some("FIDO2")), "{out}");
+        let rcr: RequestChallengeResponse = serde_json::from_value(out["fidoChallenge"]["authenticationRequest"].clone()).unwrap();
+        let pkc = auth.do_authentication(Url::parse(ORIGIN).unwrap(), rcr).unwrap();
+        let (s, done) = post(&app, &key, "/v1/users/alice@example.com/login", finish(out["requestID"].as_str().unwrap(), &pkc)).await;
+        assert_eq!((s, done["sessionStatus"].as_str()), (200, Some("Accept")), "{done}");
+
         // An expired challenge.
         let (id, rcr) = auth_request(&app, &key, "alice@example.com").await;
         let pkc = auth.do_authentication(Url::parse(ORIGIN).unwrap(), rcr).unwrap();
