@@ -287,6 +287,24 @@ backend_tests! {
         // Another device is challenged again.
         let (_, out) = login(&app, &key, json!({"cddc": cddc("Firefox/130"), "ipAddress": "81.2.69.10", "sessionID": "S3"})).await;
         assert_eq!(out["riskResponseCode"], 14, "{out}");
+
+        // The passkey as the second factor after the static password (parallel mode).
+        app.admin("PUT", "/admin/v1/tenants/example.com/auth-types/passkey", Some(json!({"method": "fido2"}))).await;
+        let (s, b) = app.admin("PATCH", "/admin/v1/tenants/example.com",
+            Some(json!({"settings": {"staticPasswordMode": "parallel", "secondFactor": "passkey"}}))).await;
+        assert_eq!(s, 200, "{b}");
+        app.admin("PUT", "/admin/v1/tenants/example.com/risk", Some(json!({"rules": [
+            {"id": "password-first", "when": {"always": true}, "then": "static_password"}]}))).await;
+        let (_, out) = login(&app, &key, json!({"cddc": cddc("Safari/17"), "ipAddress": "81.2.69.10", "sessionID": "S4"})).await;
+        assert_eq!(out["riskResponseCode"], 2, "{out}");
+        let (s, second) = login(&app, &key, json!({"requestID": out["requestID"], "sessionID": "S4", "passKey": PASSWORD})).await;
+        assert_eq!((s, second["riskResponseCode"].as_u64(), second["fidoChallenge"]["fidoProtocol"].as_str()),
+            (200, Some(14), Some("FIDO2")), "{second}");
+        let rcr: RequestChallengeResponse = serde_json::from_value(second["fidoChallenge"]["authenticationRequest"].clone()).unwrap();
+        let pkc = passkey.do_authentication(Url::parse(ORIGIN).unwrap(), rcr).unwrap();
+        let (s, done) = login(&app, &key, json!({"requestID": second["requestID"],
+            "credentials": {"fidoAuthenticator": {"authenticationResponse": pkc}}})).await;
+        assert_eq!((s, done["sessionStatus"].as_str()), (200, Some("Accept")), "{done}");
     }
 }
 
