@@ -385,7 +385,9 @@ impl Core {
             self.check_callback(tenant, url).await?;
         }
         let u = self.login_user(tenant, user).await?;
-        self.check_login_requests(tenant, &u).await?;
+        if delivery == "pushNotification" {
+            self.check_login_requests(tenant, &u).await?;
+        }
         let devices: Vec<Device> =
             self.store.user_devices(&u.id).await?.into_iter().filter(|d| d.state == DeviceState::Active).collect();
         if devices.is_empty()

@@ -476,6 +476,9 @@ backend_tests! {
         assert_eq!(s, 200, "{out}");
         let (s, _) = login(&app, &key, json!({"passKey": "push", "timeout": 0})).await;
         assert_eq!(s, 429);
+        // A request the user scans from the page (requestMessage) is not a push: not limited, not counted.
+        let (s, out) = login(&app, &key, json!({"passKey": "push", "timeout": 0, "orchestrationDelivery": "requestMessage"})).await;
+        assert_eq!((s, out["requestMessage"].is_string()), (200, true), "{out}");
         // 0 switches the limit off; more than 1000 is refused.
         let (s, b) = app.admin("PATCH", "/admin/v1/tenants/example.com", Some(json!({"settings": {"loginRequestLimit": 0}}))).await;
         assert_eq!((s, b["settings"]["loginRequestLimit"].as_u64()), (200, Some(0)), "{b}");

@@ -800,7 +800,7 @@ macro_rules! sql_mobile {
             ) -> Result<(u64, Option<Timestamp>), StoreError> {
                 let r = sqlx::query(
                     "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM sessions \
-                     WHERE user_pk = $1 AND created_at > $2 AND (method <> 'OTP' OR delivery IN ('sms', 'email'))",
+                     WHERE user_pk = $1 AND created_at > $2 AND delivery IN ('pushNotification', 'sms', 'email')",
                 )
                 .bind(user_pk)
                 .bind(since.millis())
