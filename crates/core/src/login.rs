@@ -290,7 +290,15 @@ impl Core {
                 }
             };
             if let Some(creds) = &input.credentials {
-                return self.fido_login(tenant, &u, &rid, creds, input.session_id.clone()).await;
+                let out = self.fido_login(tenant, &u, &rid, creds, input.session_id.clone()).await;
+                // A FIDO response that does not verify counts for the risk engine's velocity.
+                if let Err(CoreError::Refused { kind: Refusal::Unprocessable, code, .. }) = &out
+                    && (code.starts_with("fido_") || code.starts_with("uaf_"))
+                {
+                    let ip = input.ip_address.as_deref().and_then(|a| a.parse().ok());
+                    self.record_risk_failure(tenant, &u.id, ip).await;
+                }
+                return out;
             }
             let challenge = self
                 .current_session(&rid)

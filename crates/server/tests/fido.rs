@@ -531,6 +531,12 @@ backend_tests! {
         let pkc = alice.do_authentication(Url::parse("https://evil.example.com").unwrap(), rcr).unwrap();
         let (s, b) = post(&app, &key, "/v1/users/alice@example.com/login", finish(&id, &pkc)).await;
         assert_eq!((s, common::code(&b)), (422, "fido_wrong_origin"), "{b}");
+        // A response that does not verify is a failure for the risk engine's velocity facts.
+        let alice_pk = {
+            let tenant = app.core.store.tenant_by_domain(&countersign_core::Domain::parse("example.com", "d").unwrap()).await.unwrap().unwrap();
+            app.core.store.user(&tenant.id, "alice").await.unwrap().unwrap().id
+        };
+        assert_eq!(app.core.store.user_failures_since(&alice_pk, countersign_core::Timestamp(0)).await.unwrap(), 1);
 
         // An authenticator that signs for another RP ID (the page claimed a narrower one).
         let (id, rcr) = auth_request(&app, &key, "alice@example.com").await;
