@@ -163,7 +163,7 @@ impl Core {
                 o
             }
             Outcome::Fido => {
-                let o = self.fido_challenge(tenant, user_ref, user, None, input.login_message.as_deref()).await?;
+                let o = self.fido_challenge(tenant, user, None, input.login_message.as_deref()).await?;
                 self.learn_later(&o.request_id, &tenant.id, &a.learn).await?;
                 LoginOutput { session_id: input.session_id.clone(), ..o }
             }

@@ -158,9 +158,8 @@ struct StoredCredential {
     name: String,
     created_at: i64,
     last_used_at: Option<i64>,
-    backup_eligible: bool,
-    backup_state: bool,
-    counter: u32,
+    /// Its counter and backup flags live in the credential (older documents also carry
+    /// copies at this level, which are ignored).
     passkey: Key,
 }
 
@@ -682,15 +681,7 @@ impl Core {
             rp.webauthn()?.register_credential(&reg, &state, rp.ca_list()?.as_ref()).map_err(|e| fido_error(&e))?;
         let id = b64u(cred.cred_id.as_ref());
         let now = self.clock.now().millis();
-        let stored = StoredCredential {
-            name,
-            created_at: now,
-            last_used_at: None,
-            backup_eligible: cred.backup_eligible,
-            backup_state: cred.backup_state,
-            counter: cred.counter,
-            passkey: Key { cred },
-        };
+        let stored = StoredCredential { name, created_at: now, last_used_at: None, passkey: Key { cred } };
         let key = format!("{}:{id}", user.id);
         let doc = serde_json::to_string(&stored).map_err(|e| CoreError::Internal(e.to_string()))?;
         self.store.set_config_doc(DOC_CREDENTIAL, &key, Some(&tenant.id), &doc, self.clock.now()).await?;
@@ -706,13 +697,23 @@ impl Core {
     ) -> Result<FidoRequestOutput, CoreError> {
         Self::check_request(&input)?;
         let user = self.login_user(tenant, user_ref).await?;
+        self.authentication_request_for(tenant, &user, input).await
+    }
+
+    /// An authentication ceremony for `user` (already looked up).
+    async fn authentication_request_for(
+        &self,
+        tenant: &Tenant,
+        user: &User,
+        input: FidoRequestInput,
+    ) -> Result<FidoRequestOutput, CoreError> {
         let rp = self.relying_party(tenant).await?;
         if input.fido_protocol == "UAF11" {
-            let (id, msg) = self.uaf_start(tenant, &user, &rp, false, input.authentication_message.as_deref()).await?;
+            let (id, msg) = self.uaf_start(tenant, user, &rp, false, input.authentication_message.as_deref()).await?;
             return Ok(FidoRequestOutput::uaf(id, msg, false));
         }
         let uv = rp.verification(input.user_verification.as_deref())?;
-        let all = self.credentials(&user).await?;
+        let all = self.credentials(user).await?;
         if all.is_empty() {
             return Err(CoreError::refused(
                 Refusal::Unprocessable,
@@ -763,7 +764,6 @@ impl Core {
     pub(crate) async fn fido_challenge(
         &self,
         tenant: &Tenant,
-        user_ref: &str,
         user: &User,
         protocol: Option<&'static str>,
         message: Option<&str>,
@@ -784,7 +784,7 @@ impl Core {
             user_verification: None,
             authentication_message: if fido2 { None } else { message.map(str::to_owned) },
         };
-        let r = self.fido_authentication_request(tenant, user_ref, input).await?;
+        let r = self.authentication_request_for(tenant, user, input).await?;
         let expires = self.clock.now().plus_millis(CEREMONY_MS);
         let mut out = LoginOutput::bare(&r.request_id, SessionState::Pending, expires);
         out.fido_challenge = Some(FidoChallenge {
@@ -837,9 +837,6 @@ impl Core {
         }
         cred.backup_state = result.backup_state();
         cred.backup_eligible |= result.backup_eligible();
-        stored.counter = cred.counter;
-        stored.backup_eligible = cred.backup_eligible;
-        stored.backup_state = cred.backup_state;
         let now = self.clock.now();
         stored.last_used_at = Some(now.millis());
         let doc = serde_json::to_string(&stored).map_err(|e| CoreError::Internal(e.to_string()))?;
@@ -902,9 +899,9 @@ fn view(id: &str, c: &StoredCredential) -> CredentialView {
         name: c.name.clone(),
         created_at: Timestamp(c.created_at),
         last_used_at: c.last_used_at.map(Timestamp),
-        backup_eligible: c.backup_eligible,
-        backup_state: c.backup_state,
-        counter: c.counter,
+        backup_eligible: c.passkey.cred.backup_eligible,
+        backup_state: c.passkey.cred.backup_state,
+        counter: c.passkey.cred.counter,
         aaguid: aaguid_of(&c.passkey.cred).map(|a| a.to_string()),
         user_verified: c.passkey.cred.user_verified,
         discoverable: match &c.passkey.cred.extensions.cred_props {

@@ -356,8 +356,7 @@ impl Core {
                 }
                 let u = self.login_user(tenant, user).await?;
                 let protocol = if ty.method == AuthMethod::Uaf { "UAF11" } else { "FIDO2" };
-                let mut out =
-                    self.fido_challenge(tenant, user, &u, Some(protocol), input.login_message.as_deref()).await?;
+                let mut out = self.fido_challenge(tenant, &u, Some(protocol), input.login_message.as_deref()).await?;
                 out.session_id = input.session_id.clone();
                 return Ok(out);
             }
@@ -393,9 +392,6 @@ impl Core {
             self.check_callback(tenant, url).await?;
         }
         let u = self.login_user(tenant, user).await?;
-        if delivery == "pushNotification" {
-            self.check_login_requests(tenant, &u).await?;
-        }
         let devices: Vec<Device> =
             self.store.user_devices(&u.id).await?.into_iter().filter(|d| d.state == DeviceState::Active).collect();
         if devices.is_empty()
@@ -403,8 +399,12 @@ impl Core {
         {
             let fty = self.auth_type(tenant, fallback).await?;
             if let Some(fty) = fty.filter(|f| matches!(f.method, AuthMethod::Sms | AuthMethod::Email)) {
+                // start_code applies the login-request limit to the code it sends.
                 return self.start_code(tenant, &u, &input, fallback, &fty, true).await;
             }
+        }
+        if delivery == "pushNotification" {
+            self.check_login_requests(tenant, &u).await?;
         }
         let (number, number_choices) = if tenant.settings.number_matching {
             self.numbers().map(|(n, c)| (Some(n), c))?
