@@ -20,7 +20,7 @@ use crate::otp::AuthMethod;
 use crate::outbox::{OutboxKind, OutboxMessage};
 use crate::random;
 use crate::session::{PushMethod, Session, SessionState};
-use crate::tenant::Tenant;
+use crate::tenant::{NumberMatching, Tenant};
 use crate::user::{UserRef, UserStatus};
 
 /// Longest `?wait=` on the session status call, in seconds.
@@ -406,7 +406,22 @@ impl Core {
         if delivery == "pushNotification" {
             self.check_login_requests(tenant, &u).await?;
         }
-        let (number, number_choices) = if tenant.settings.number_matching {
+        let matching = match (tenant.settings.number_matching, timeout) {
+            (NumberMatching::Off, _) => false,
+            (NumberMatching::Asynchronous, t) => t == 0,
+            (NumberMatching::Required, 0) => true,
+            (NumberMatching::Required, _) => {
+                return Err(CoreError::Refused {
+                    kind: Refusal::Unprocessable,
+                    code: "number_matching_requires_async",
+                    message: "this tenant requires number matching: start the login asynchronously (timeout 0), \
+                              show numberToShow, then poll GET /v1/sessions/{requestID}"
+                        .into(),
+                    attempts_left: None,
+                });
+            }
+        };
+        let (number, number_choices) = if matching && !devices.is_empty() {
             self.numbers().map(|(n, c)| (Some(n), c))?
         } else {
             (None, Vec::new())

@@ -70,8 +70,8 @@ pub struct TenantSettings {
     /// Wrong PINs before the device is disconnected (1–10).
     #[schema(minimum = 1, maximum = 10, example = 3)]
     pub max_pin_attempts: u32,
-    /// Whether push logins use number matching.
-    pub number_matching: bool,
+    /// When push logins use number matching (docs/mobile-protocol.md, "Number matching").
+    pub number_matching: NumberMatching,
     /// The push app whose credentials send this tenant's pushes; none: each device's own
     /// app ID (docs/delivery.md, "Providers").
     pub push_app_id: Option<String>,
@@ -97,6 +97,45 @@ pub struct TenantSettings {
     pub login_request_window_seconds: u32,
 }
 
+/// When push logins use number matching. A synchronous login answers only once the
+/// session has ended, so its relying party can never show the number before the user
+/// answers: it can use number matching only by going asynchronous.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum NumberMatching {
+    /// Never.
+    Off,
+    /// Asynchronous logins (`timeout: 0`), whose answer carries `numberToShow`;
+    /// synchronous logins go without.
+    #[default]
+    Asynchronous,
+    /// Every push login; a synchronous one is refused (`422 number_matching_requires_async`).
+    Required,
+}
+
+impl<'de> Deserialize<'de> for NumberMatching {
+    /// `"off"`, `"asynchronous"`, `"required"`; also `false` (off) and `true`
+    /// (asynchronous), the values of earlier releases.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Bool(bool),
+            Word(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Bool(false) => Ok(Self::Off),
+            Raw::Bool(true) => Ok(Self::Asynchronous),
+            Raw::Word(w) => match w.as_str() {
+                "off" => Ok(Self::Off),
+                "asynchronous" => Ok(Self::Asynchronous),
+                "required" => Ok(Self::Required),
+                _ => Err(serde::de::Error::custom("numberMatching must be off, asynchronous or required")),
+            },
+        }
+    }
+}
+
 /// How static passwords may be used.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -119,7 +158,7 @@ impl Default for TenantSettings {
             device_enrollment: true,
             push_authorization: true,
             max_pin_attempts: 3,
-            number_matching: true,
+            number_matching: NumberMatching::Asynchronous,
             push_app_id: None,
             confirmation_templates: Default::default(),
             supported_languages: Vec::new(),
@@ -212,6 +251,18 @@ pub struct Tenant {
 #[cfg(test)]
 mod language_tests {
     use super::*;
+
+    #[test]
+    fn number_matching_reads_old_booleans_and_new_words() {
+        let read = |v: serde_json::Value| serde_json::from_value::<NumberMatching>(v).ok();
+        assert_eq!(read(serde_json::json!(false)), Some(NumberMatching::Off));
+        assert_eq!(read(serde_json::json!(true)), Some(NumberMatching::Asynchronous));
+        assert_eq!(read(serde_json::json!("required")), Some(NumberMatching::Required));
+        assert_eq!(read(serde_json::json!("sometimes")), None);
+        assert_eq!(serde_json::to_value(NumberMatching::Asynchronous).ok(), Some(serde_json::json!("asynchronous")));
+        let old: TenantSettings = serde_json::from_str(r#"{"numberMatching":true}"#).unwrap_or_default();
+        assert_eq!(old.number_matching, NumberMatching::Asynchronous);
+    }
 
     #[test]
     fn languages_fall_back_to_english_outside_the_supported_list() {

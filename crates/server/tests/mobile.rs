@@ -487,4 +487,47 @@ backend_tests! {
         let (s, b) = app.admin("PATCH", "/admin/v1/tenants/example.com", Some(json!({"settings": {"loginRequestLimit": 1001}}))).await;
         assert_eq!((s, b["error"]["field"].as_str()), (422, Some("settings.loginRequestLimit")), "{b}");
     }
+
+    async fn synchronous_logins_are_approvable_with_the_default_number_matching(backend) {
+        let app = Arc::new(App::spawn(backend).await);
+        // The defaults: numberMatching is "asynchronous".
+        let key = setup(&app, json!({})).await;
+        let (_, t) = app.admin("GET", "/admin/v1/tenants/example.com", None).await;
+        assert_eq!(t["settings"]["numberMatching"], "asynchronous", "{t}");
+        let auth = activate(&app, &key).await;
+        for pass_key in ["PIN", "push"] {
+            let (a, k) = (app.clone(), key.clone());
+            let waiting = tokio::spawn(async move { login(&a, &k, json!({"passKey": pass_key, "timeout": 30})).await });
+            let req = wait_pending(&auth).await;
+            // A synchronous login shows no numbers: its relying party could never show one.
+            assert_eq!(req.number_choices, None, "{pass_key}");
+            let answer = Answer { approve: true, pin: (pass_key == "PIN").then_some("1234"), ..Default::default() };
+            assert_eq!(auth.respond(&req.request_id, &answer).await.unwrap().session_status, "Accept");
+            let (s, out) = waiting.await.unwrap();
+            assert_eq!((s, out["sessionStatus"].as_str(), out.get("numberToShow")), (200, Some("Accept"), None), "{out}");
+        }
+        // An asynchronous login still matches numbers.
+        let (_, out) = login(&app, &key, json!({"passKey": "push", "timeout": 0})).await;
+        assert!(out["numberToShow"].is_u64(), "{out}");
+        // "required": a synchronous login is refused with a code saying what to do; asynchronous works.
+        let (s, b) = app.admin("PATCH", "/admin/v1/tenants/example.com", Some(json!({"settings": {"numberMatching": "required"}}))).await;
+        assert_eq!((s, b["settings"]["numberMatching"].as_str()), (200, Some("required")), "{b}");
+        let (s, b) = login(&app, &key, json!({"passKey": "push", "timeout": 30})).await;
+        assert_eq!((s, code(&b)), (422, "number_matching_requires_async"), "{b}");
+        let (s, out) = login(&app, &key, json!({"passKey": "push", "timeout": 0})).await;
+        assert_eq!((s, out["numberToShow"].is_u64()), (200, true), "{out}");
+        // The old boolean still reads; a wrong word is refused at its field.
+        let (s, b) = app.admin("PATCH", "/admin/v1/tenants/example.com", Some(json!({"settings": {"numberMatching": false}}))).await;
+        assert_eq!((s, b["settings"]["numberMatching"].as_str()), (200, Some("off")), "{b}");
+        let (s, b) = app.admin("PATCH", "/admin/v1/tenants/example.com", Some(json!({"settings": {"numberMatching": "sometimes"}}))).await;
+        assert_eq!(s, 422, "{b}");
+    }
+
+    async fn a_login_without_a_device_fails_with_no_number(backend) {
+        let app = App::spawn(backend).await;
+        let key = setup(&app, json!({})).await;
+        let (s, out) = login(&app, &key, json!({"passKey": "push", "timeout": 0})).await;
+        assert_eq!((s, out["sessionStatus"].as_str(), out["reason"].as_str()), (200, Some("Failed"), Some("no_device")), "{out}");
+        assert_eq!(out.get("numberToShow"), None, "{out}");
+    }
 }
