@@ -677,7 +677,7 @@ impl Core {
     }
 
     /// The callback message for `s` ending in `to`, when it named a callback URL.
-    async fn callback_message(
+    pub(crate) async fn callback_message(
         &self,
         s: &Session,
         to: SessionState,

@@ -355,12 +355,8 @@ impl Core {
         if !ty.custom_delivery {
             self.check_login_requests(tenant, user).await?;
         }
-        let channel = match (ty.follow_user_delivery, user.vdp_delivery_method, ty.method) {
-            (true, VdpDeliveryMethod::Sms, _) => AuthMethod::Sms,
-            (true, VdpDeliveryMethod::Email, _) => AuthMethod::Email,
-            (true, VdpDeliveryMethod::Default, _) if user.phone.is_none() && user.email.is_some() => AuthMethod::Email,
-            (_, _, m) => m,
-        };
+        let providers = if ty.custom_delivery { Default::default() } else { self.providers_for(&tenant.id).await? };
+        let channel = code_channel(ty, user, &providers);
         let language = tenant.settings.language(input.language_code.as_deref(), user.locale.as_deref());
         crate::validate::locale(&language).map_err(|m| CoreError::invalid("languageCode", m))?;
         let code = new_code(self, ty.code_length)?;
@@ -377,12 +373,21 @@ impl Core {
             expires,
         );
         session.callback_url = input.callback_url.clone();
+        if !ty.custom_delivery {
+            let missing = match channel {
+                AuthMethod::Email if providers.email.is_none() && user.email.is_some() => Some("no_email_provider"),
+                AuthMethod::Sms if providers.sms.is_none() && user.phone.is_some() => Some("no_sms_provider"),
+                _ => None,
+            };
+            if let Some(reason) = missing {
+                return self.undeliverable_code(session, reason, input.session_id.clone()).await;
+            }
+        }
         let mut outbox = Vec::new();
         let mut custom_code = None;
         if ty.custom_delivery {
             custom_code = Some(self.sealer.seal(&*self.random, &code)?);
         } else {
-            let providers = self.providers_for(&tenant.id).await?;
             let no_contact = |what: &str| CoreError::Refused {
                 kind: Refusal::Unprocessable,
                 code: "no_contact",
@@ -437,6 +442,41 @@ impl Core {
             out.fallback = Some(name.to_owned());
         }
         Ok(out)
+    }
+
+    /// A code session that cannot be delivered (no provider serves its channel): recorded
+    /// as `Failed` with `reason`, its callback queued, so the relying party learns why.
+    async fn undeliverable_code(
+        &self,
+        mut session: Session,
+        reason: &str,
+        session_id: Option<String>,
+    ) -> Result<LoginOutput, CoreError> {
+        tracing::warn!(request = %session.id, reason, "a one-time code cannot be delivered: no provider for its channel");
+        let now = self.clock.now();
+        session.state = SessionState::Failed;
+        session.decided_at = Some(now);
+        session.reason = Some(reason.to_owned());
+        let outbox = self.callback_message(&session, SessionState::Failed, Some(reason)).await?;
+        self.store.insert_session(&session, &outbox).await?;
+        if !outbox.is_empty() {
+            self.outbox_wake.notify_one();
+        }
+        Ok(LoginOutput::of(&session, session_id, &self.public_url))
+    }
+
+    /// A code's first message went dead (the delivery worker gave up): its session, if
+    /// still pending, ends `Failed` with reason `delivery_failed`, and its callback goes.
+    pub async fn code_delivery_failed(&self, message_id: &str) -> Result<(), CoreError> {
+        let Some(id) = self.store.code_session_of_message(message_id).await? else { return Ok(()) };
+        let Some(s) = self.store.session(&id).await? else { return Ok(()) };
+        if s.state.is_final() {
+            return Ok(());
+        }
+        match self.end_session(&s, SessionState::Failed, None, Some("delivery_failed")).await {
+            Ok(_) | Err(CoreError::Refused { code: "session_closed", .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// The second login call: check `code` against the session's (docs/otp.md).
@@ -517,6 +557,32 @@ impl Core {
         match c.and_then(|c| c.custom_code) {
             Some(sealed) => Ok(Some(self.sealer.open(&sealed)?)),
             None => Ok(None),
+        }
+    }
+}
+
+/// The channel a code goes out on. A type that follows the user (`votp`) uses the user's
+/// `vdpDeliveryMethod`; `Default` takes, in this order, SMS when the user has a phone and
+/// an SMS provider serves the tenant, e-mail when the user has an address and an SMTP
+/// server serves the tenant, else SMS when the user has a phone, else e-mail (which then
+/// fails as undeliverable). Other types use their own method.
+fn code_channel(ty: &AuthType, user: &User, providers: &crate::providers::ProvidersInput) -> AuthMethod {
+    if !ty.follow_user_delivery {
+        return ty.method;
+    }
+    match user.vdp_delivery_method {
+        VdpDeliveryMethod::Sms => AuthMethod::Sms,
+        VdpDeliveryMethod::Email => AuthMethod::Email,
+        VdpDeliveryMethod::Default => {
+            if user.phone.is_some() && providers.sms.is_some() {
+                AuthMethod::Sms
+            } else if user.email.is_some() && providers.email.is_some() {
+                AuthMethod::Email
+            } else if user.phone.is_some() || user.email.is_none() {
+                AuthMethod::Sms
+            } else {
+                AuthMethod::Email
+            }
         }
     }
 }

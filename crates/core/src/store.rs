@@ -293,6 +293,8 @@ pub trait MobileStore: Send + Sync {
     async fn delete_token(&self, id: &str) -> Result<bool, StoreError>;
     /// Count a wrong code; the attempts made so far.
     async fn code_attempt(&self, session_id: &str) -> Result<u32, StoreError>;
+    /// The session whose code went out first in outbox message `message_id`.
+    async fn code_session_of_message(&self, message_id: &str) -> Result<Option<String>, StoreError>;
     /// If fewer than the allowed resends were made, count one and enqueue a copy of the
     /// first message (same payload) with ID `message_id`, due `now`, dying at
     /// `deadline`; the resends made, or `None` at the limit.

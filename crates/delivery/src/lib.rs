@@ -155,6 +155,7 @@ impl Worker {
             };
             let _ = store.outbox_dead(&m.id, m.attempts, &why).await;
             self.core.outbox_metrics.observe(m.kind, SendOutcome::Dead, 0.0);
+            self.went_dead(&m, &why).await;
             return;
         }
         let started = Instant::now();
@@ -166,6 +167,10 @@ impl Worker {
         };
         let seconds = started.elapsed().as_secs_f64();
         let now = self.core.clock.now();
+        let error = match &result {
+            Ok(()) => None,
+            Err(Failure::Permanent(e) | Failure::TokenGone(e) | Failure::Transient(e)) => Some(e.clone()),
+        };
         let outcome = match result {
             Ok(()) => store.outbox_sent(&m.id, now).await.map(|_| SendOutcome::Sent),
             Err(Failure::Permanent(e)) => store.outbox_dead(&m.id, attempts, &e).await.map(|_| SendOutcome::Dead),
@@ -188,11 +193,26 @@ impl Worker {
         match outcome {
             Ok(o) => {
                 self.core.outbox_metrics.observe(m.kind, o, seconds);
-                if o != SendOutcome::Sent {
-                    tracing::info!(message = %m.id, kind = m.kind.as_str(), outcome = ?o, "outbox send failed");
+                if o == SendOutcome::Dead {
+                    let why = error.as_deref().unwrap_or("unknown");
+                    self.went_dead(&m, why).await;
+                } else if o != SendOutcome::Sent {
+                    tracing::info!(message = %m.id, kind = m.kind.as_str(), outcome = ?o, error = error.as_deref().unwrap_or(""),
+                        "outbox send failed; will retry");
                 }
             }
             Err(e) => tracing::warn!(message = %m.id, error = %e, "outbox state not recorded; the lease will expire"),
+        }
+    }
+
+    /// A message went dead: say so at WARN with the provider's reason (never the payload,
+    /// which holds codes), and end the code session it was delivering.
+    async fn went_dead(&self, m: &OutboxMessage, why: &str) {
+        tracing::warn!(message = %m.id, kind = m.kind.as_str(), reason = why, "outbox message dead: not delivered");
+        if matches!(m.kind, OutboxKind::Sms | OutboxKind::Email)
+            && let Err(e) = self.core.code_delivery_failed(&m.id).await
+        {
+            tracing::warn!(message = %m.id, error = %e, "could not end the session of an undelivered code");
         }
     }
 

@@ -384,4 +384,67 @@ backend_tests! {
         let (s, b) = login(&app, &key, "carol", json!({"passKey": "sms"})).await;
         assert_eq!((s, common::code(&b)), (422, "no_contact"));
     }
+
+    async fn default_delivery_takes_the_channel_the_tenant_can_deliver_on(backend) {
+        // alice has a phone and an e-mail address and vdpDeliveryMethod Default; the tenant
+        // has only an SMTP server: the code goes by e-mail.
+        let dir = tempfile::tempdir().unwrap();
+        let smtp = Smtp::start(&dir, "plain", None);
+        let app = App::spawn(backend).await;
+        let key = app.tenant_with_alice("example.com").await;
+        app.admin("PUT", "/admin/v1/tenants/example.com/providers", Some(json!({"email": {
+            "host": "127.0.0.1", "port": smtp.port, "security": "plain", "from": "Bank <no-reply@bank.example>"}}))).await;
+        let id = start(&app, &key, "votp").await;
+        eventually(15, async || smtp.messages().len() == 1).await;
+        let raw = smtp.messages().remove(0);
+        assert!(raw.contains("To: alice@example.com"), "{raw}");
+        let code = code_in(raw.split("Content-Type: text/plain").nth(1).unwrap());
+        let (s, b) = login(&app, &key, "alice", json!({"requestID": id, "passKey": code})).await;
+        assert_eq!((s, b["sessionStatus"].as_str()), (200, Some("Accept")), "{b}");
+        // With an SMS provider as well, SMS comes first.
+        let (log, twilio) = twilio_peer().await;
+        let (s, b) = app.admin("PUT", "/admin/v1/tenants/example.com/providers", Some(json!({
+            "email": {"host": "127.0.0.1", "port": smtp.port, "security": "plain", "from": "Bank <no-reply@bank.example>"},
+            "sms": {"provider": "twilio", "accountSid": "AC1", "authToken": "tok", "from": "+15550001111",
+                    "baseUrl": format!("http://{twilio}")}}))).await;
+        assert_eq!(s, 200, "{b}");
+        start(&app, &key, "votp").await;
+        eventually(10, async || texts(&log).len() == 1).await;
+        assert_eq!(smtp.messages().len(), 1);
+    }
+
+    async fn an_undeliverable_code_fails_the_session_with_a_reason(backend) {
+        let app = App::spawn(backend).await;
+        let key = app.tenant_with_alice("example.com").await;
+        let hook: Log = Arc::default();
+        let url = format!("http://{}/cb", serve_plain(recorder(hook.clone(), |_, _| (200, json!({})))).await);
+        let (s, b) = app.admin("PUT", "/admin/v1/tenants/example.com/callbacks", Some(json!({"endpoints": [{"url": url}]}))).await;
+        assert_eq!(s, 200, "{b}");
+        app.admin("POST", "/admin/v1/tenants/example.com/callbacks/secret", None).await;
+        // No provider at all: the session ends Failed at once, the relying party sees why.
+        let (s, out) = login(&app, &key, "alice", json!({"passKey": "votp", "callbackURL": url})).await;
+        assert_eq!((s, out["sessionStatus"].as_str(), out["reason"].as_str()), (200, Some("Failed"), Some("no_sms_provider")), "{out}");
+        let id = out["requestID"].as_str().unwrap();
+        let (_, st) = app.call("GET", &format!("/v1/sessions/{id}"), Auth::Bearer(&key), None).await;
+        assert_eq!((st["sessionStatus"].as_str(), st["reason"].as_str()), (Some("Failed"), Some("no_sms_provider")), "{st}");
+        eventually(10, async || !hook.lock().unwrap().is_empty()).await;
+        let cb: Value = serde_json::from_slice(&hook.lock().unwrap()[0].body).unwrap();
+        assert_eq!((cb["sessionStatus"].as_str(), cb["reason"].as_str()), (Some("Failed"), Some("no_sms_provider")), "{cb}");
+        let (s, out) = login(&app, &key, "alice", json!({"passKey": "email"})).await;
+        assert_eq!((s, out["reason"].as_str()), (200, Some("no_email_provider")), "{out}");
+        assert!(outbox(&app, "queued").await.iter().all(|m| m["kind"] == "callback"));
+
+        // The provider refuses for good: the message goes dead and the session fails.
+        let log: Log = Arc::default();
+        let twilio = serve_plain(recorder(log.clone(), |_, _| (400, json!({"code": 21211, "message": "Invalid 'To' Phone Number"})))).await;
+        app.admin("PUT", "/admin/v1/tenants/example.com/providers", Some(json!({"sms": {
+            "provider": "twilio", "accountSid": "AC1", "authToken": "tok", "from": "+15550001111",
+            "baseUrl": format!("http://{twilio}")}}))).await;
+        let id = start(&app, &key, "votp").await;
+        eventually(15, async || outbox(&app, "dead").await.iter().any(|m| m["kind"] == "sms")).await;
+        eventually(10, async || {
+            let (_, st) = app.call("GET", &format!("/v1/sessions/{id}"), Auth::Bearer(&key), None).await;
+            st["sessionStatus"] == "Failed" && st["reason"] == "delivery_failed"
+        }).await;
+    }
 }

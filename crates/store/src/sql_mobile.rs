@@ -711,6 +711,15 @@ macro_rules! sql_mobile {
                 int(&row, "attempts")
             }
 
+            async fn code_session_of_message(&self, message_id: &str) -> Result<Option<String>, StoreError> {
+                let row = sqlx::query("SELECT session_id FROM session_codes WHERE message_id = $1")
+                    .bind(message_id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                row.map(|r| r.try_get("session_id").map_err(db_err)).transpose()
+            }
+
             async fn resend_code(
                 &self,
                 session_id: &str,
