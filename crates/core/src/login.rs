@@ -118,9 +118,12 @@ pub struct LoginOutput {
     /// The fallback type started instead of the one asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fallback: Option<String>,
-    /// QR login, once claimed: who logged in (`userID@domain`).
+    /// QR login, once claimed: who logged in (the user ID, without the domain).
     #[serde(rename = "userID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// QR login, once claimed: the tenant's domain of `userID`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
     /// QR login, once claimed: the device that claimed it.
     #[serde(rename = "deviceID", skip_serializing_if = "Option::is_none")]
     pub device_id: Option<String>,
@@ -163,6 +166,7 @@ impl LoginOutput {
             votp_response: None,
             fallback: None,
             user_id: None,
+            domain: None,
             device_id: None,
             risk_response_code: None,
             risk_reasons: Vec::new(),
@@ -615,7 +619,8 @@ impl Core {
         out.votp_response = self.custom_code(&s).await?;
         if s.delivery == "qr" && s.state == SessionState::Accept {
             let user = self.store.user_by_pk(&s.user_pk).await?.ok_or(CoreError::NotFound(Entity::User))?;
-            out.user_id = Some(format!("{}@{}", user.user_id.as_str(), tenant.domain.as_str()));
+            out.user_id = Some(user.user_id.as_str().to_owned());
+            out.domain = Some(tenant.domain.as_str().to_owned());
             out.device_id = s.device_id.clone();
         }
         Ok(out)

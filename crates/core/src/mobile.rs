@@ -30,6 +30,8 @@ pub struct ActivationData {
     pub expires_at: Timestamp,
     /// The text of the QR code.
     pub qr_payload: String,
+    /// The same as a link a phone can open (`<server>/app/activate?…`).
+    pub app_link: String,
 }
 
 /// The signature headers of a device-signed request, and what they cover.
@@ -96,7 +98,8 @@ impl Core {
         let code = activation_code(&*self.random)?;
         let now = self.clock.now();
         let id = random::new_id(&*self.random)?;
-        let qr = QrPayload { server: self.public_url.clone(), activation_id: id.clone(), code: code.clone() }.to_uri();
+        let payload = QrPayload { server: self.public_url.clone(), activation_id: id.clone(), code: code.clone() };
+        let (qr, app_link) = (payload.to_uri(), payload.app_link());
         let activation = Activation {
             id,
             tenant_id: tenant.id.clone(),
@@ -110,7 +113,7 @@ impl Core {
             expires_at: now.plus_millis(i64::from(tenant.settings.activation_ttl_seconds) * 1000),
         };
         self.store.insert_activation(&activation).await?;
-        Ok(ActivationData { activation_id: activation.id, expires_at: activation.expires_at, qr_payload: qr })
+        Ok(ActivationData { activation_id: activation.id, expires_at: activation.expires_at, qr_payload: qr, app_link })
     }
 
     async fn live_activation(&self, id: &str) -> Result<Activation, CoreError> {

@@ -107,6 +107,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::mobile::router())
         .merge(routes::admin::router())
         .merge(routes::ops::router())
+        .merge(routes::pages::router())
         .split_for_parts()
 }
 

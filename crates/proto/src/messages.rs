@@ -55,9 +55,35 @@ impl QrPayload {
         )
     }
 
-    /// Read a payload; `None` when it is not one.
+    /// The app link: `<server>/app/activate?id=…&code=…`, for a phone that opens the link
+    /// instead of scanning; without the app it lands on a page that says what to do.
+    pub fn app_link(&self) -> String {
+        format!(
+            "{}/app/activate?id={}&code={}",
+            self.server.trim_end_matches('/'),
+            pct_encode(&self.activation_id),
+            pct_encode(&self.code)
+        )
+    }
+
+    /// Read a payload, or the app link form; `None` when it is neither.
     pub fn parse(uri: &str) -> Option<QrPayload> {
-        let mut fields = query_fields(uri.trim().strip_prefix("countersign://activate?")?)?;
+        let uri = uri.trim();
+        if let Some((server, q)) = uri.split_once("/app/activate?")
+            && !uri.starts_with("countersign://")
+        {
+            let mut f = BTreeMap::new();
+            for pair in q.split('&') {
+                let (k, v) = pair.split_once('=')?;
+                f.insert(k, pct_decode(v)?);
+            }
+            return Some(QrPayload {
+                server: server.to_owned(),
+                activation_id: f.remove("id")?,
+                code: f.remove("code")?,
+            });
+        }
+        let mut fields = query_fields(uri.strip_prefix("countersign://activate?")?)?;
         Some(QrPayload {
             server: fields.remove("server")?,
             activation_id: fields.remove("id")?,
@@ -327,6 +353,13 @@ mod tests {
         assert_eq!(uri, "countersign://activate?v=1&server=http%3A%2F%2F127.0.0.1%3A8080&id=a-1&code=ABC234");
         assert_eq!(QrPayload::parse(&uri), Some(p));
         assert_eq!(QrPayload::parse("countersign://activate?v=2&server=x&id=y&code=z"), None);
+        let p = QrPayload {
+            server: "https://auth.example.com".into(),
+            activation_id: "a-1".into(),
+            code: "ABC 234".into(),
+        };
+        assert_eq!(p.app_link(), "https://auth.example.com/app/activate?id=a-1&code=ABC%20234");
+        assert_eq!(QrPayload::parse(&p.app_link()), Some(p));
         assert_eq!(QrPayload::parse("https://example.com"), None);
         assert_eq!(QrPayload::parse("countersign://activate?v=1&server=%zz&id=y&code=z"), None);
     }

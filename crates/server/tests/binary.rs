@@ -453,7 +453,10 @@ async fn authenticator_cli_qr_image_and_listen() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "{\"sessionStatus\":\"Accept\"}");
     let (_, st) = server.call("GET", &format!("/v1/sessions/{}", q["requestID"].as_str().unwrap()), &key, None).await;
-    assert_eq!((st["sessionStatus"].as_str(), st["userID"].as_str()), (Some("Accept"), Some("alice@example.com")));
+    assert_eq!(
+        (st["sessionStatus"].as_str(), st["userID"].as_str(), st["domain"].as_str()),
+        (Some("Accept"), Some("alice"), Some("example.com"))
+    );
     assert!(server.terminate().await.success());
 }
 

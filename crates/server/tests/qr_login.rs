@@ -59,7 +59,7 @@ backend_tests! {
         let (s, waited) = waiter.await.unwrap();
         assert_eq!((s, waited["sessionStatus"].as_str()), (200, Some("Accept")), "{waited}");
         let st = status(&app, &key, &id).await;
-        assert_eq!((st["userID"].as_str(), st["deviceID"].as_str()), (Some("alice@example.com"), Some(auth.state.device_id.as_str())));
+        assert_eq!((st["userID"].as_str(), st["domain"].as_str(), st["deviceID"].as_str()), (Some("alice"), Some("example.com"), Some(auth.state.device_id.as_str())));
 
         // Single use, also through the app link form.
         let err = auth.claim(&payload).await.unwrap_err();
@@ -111,5 +111,35 @@ backend_tests! {
         assert_eq!(status(&app, &key, &id).await["sessionStatus"], "Timeout");
         let err = auth.claim(q["qrPayload"].as_str().unwrap()).await.unwrap_err();
         assert!(err.to_string().contains("session_closed"), "{err}");
+    }
+
+    async fn app_links_without_the_app_land_on_a_page_that_says_what_to_do(backend) {
+        let app = App::spawn(backend).await;
+        let key = app.tenant_with_alice("example.com").await;
+        // The README's call: no body at all starts the built-in qr type.
+        let r = app.client.post(format!("{}/v1/qr-logins", app.base)).bearer_auth(&key).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 201);
+        let q: Value = r.json().await.unwrap();
+        let link = q["appLink"].as_str().unwrap();
+        let r = app.client.get(link).send().await.unwrap();
+        assert_eq!((r.status().as_u16(), r.headers()["content-type"].to_str().unwrap()), (200, "text/html; charset=utf-8"));
+        let page = r.text().await.unwrap();
+        assert!(page.contains("Sign in with your authenticator") && page.contains("No app on this phone?"), "{page}");
+        let uri = countersign_proto::messages::QrLoginPayload::parse(link).unwrap().to_uri();
+        assert!(page.contains(&uri.replace('&', "&amp;")), "{page}");
+        // The activation's link too, and the reference authenticator activates from it.
+        let (s, a) = app.call("POST", "/v1/users/alice@example.com/activations", Auth::Bearer(&key), None).await;
+        assert_eq!(s, 201, "{a}");
+        let link = a["appLink"].as_str().unwrap();
+        assert!(link.starts_with(&format!("{}/app/activate?id=", app.base)), "{link}");
+        let page = app.client.get(link).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("Activate your authenticator"), "{page}");
+        let auth = Authenticator::activate(link, "1234", &ActivateOptions::default()).await.unwrap();
+        assert_eq!(auth.state.user_id, "alice");
+        // Hostile values are never echoed into the page.
+        let r = app.client.get(format!("{}/app/qr-login?id=%3Cscript%3E&code=x%22y", app.base)).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        let page = r.text().await.unwrap();
+        assert!(!page.contains("<script>") && page.contains("incomplete or damaged"), "{page}");
     }
 }

@@ -17,7 +17,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::auth::TenantAuth;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, OptionalJson};
 use crate::qr;
 
 /// The integration routes.
@@ -67,6 +67,8 @@ pub struct ActivationOutput {
     expires_at: Timestamp,
     /// The text the QR code encodes (`countersign://activate?…`).
     qr_payload: String,
+    /// The same as a link a phone can open (`<server>/app/activate?…`).
+    app_link: String,
     /// The QR code as PNG, base64.
     qr_png: String,
     /// The QR code as SVG.
@@ -92,6 +94,7 @@ async fn start_activation(
             activation_id: a.activation_id,
             expires_at: a.expires_at,
             qr_payload: a.qr_payload,
+            app_link: a.app_link,
             qr_png: STANDARD.encode(png),
             qr_svg: svg,
         }),
@@ -260,14 +263,14 @@ pub struct QrLoginOutput {
 
 /// Start a QR login: show the QR code, then follow `GET /v1/sessions/{requestID}` until
 /// a device claims it (docs/otp.md, "QR login").
-#[utoipa::path(post, path = "/v1/qr-logins", tag = "integration", request_body = countersign_core::qr::QrLoginInput,
+#[utoipa::path(post, path = "/v1/qr-logins", tag = "integration", request_body(content = Option<countersign_core::qr::QrLoginInput>, description = "optional: an empty body starts the built-in `qr` type"),
     security(("apiKey" = []), ("apiKeyBasic" = [])),
     responses((status = 201, body = QrLoginOutput), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 async fn start_qr_login(
     auth: TenantAuth,
     State(s): State<AppState>,
-    ApiJson(input): ApiJson<countersign_core::qr::QrLoginInput>,
+    OptionalJson(input): OptionalJson<countersign_core::qr::QrLoginInput>,
 ) -> Result<(StatusCode, Json<QrLoginOutput>), ApiError> {
     let start = s.core.start_qr_login(&auth.tenant, input).await?;
     let png = qr::png(&start.qr_payload).map_err(|e| ApiError::internal(&e))?;

@@ -4,3 +4,4 @@ pub mod admin;
 pub mod integration;
 pub mod mobile;
 pub mod ops;
+pub mod pages;
