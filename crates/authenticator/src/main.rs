@@ -55,7 +55,8 @@ enum Command {
     ///
     /// NoPIN: the possession key (a PIN given is not used); PIN: the PIN key (--pin
     /// needed); Fingerprint: the biometric key, or the PIN key when --pin is given without
-    /// --biometric. Exits 3 when the session does not end as asked.
+    /// --biometric or the device has no biometric key. Declines: the possession key. Exits
+    /// 3 when the session does not end as asked.
     #[command(group(ArgGroup::new("decision").required(true).args(["approve", "decline"])))]
     Respond {
         /// The request ID.
