@@ -522,7 +522,7 @@ countersign_store::backend_tests! {
 }
 
 /// A server with alice, an API key, and the CLI activated for her with PIN 1234 in
-/// `dir/a.json` (passphrase `pw`); number matching as the tenant's default unless `patch`.
+/// `dir/a.json` (passphrase `pw`); tenant `settings` patched in first when given.
 async fn server_with_cli(dir: &Path, settings: Option<Value>) -> (Server, String, std::path::PathBuf) {
     let token = format!("csa_{}", "m".repeat(40));
     let mut cmd = command(dir);
