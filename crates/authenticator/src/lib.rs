@@ -71,16 +71,54 @@ impl Default for ActivateOptions {
 }
 
 /// How to answer a request.
+///
+/// The key that signs is chosen from the request's method ([`Authenticator::choose_key`]):
+/// give the PIN and the biometric wish the user expressed, and the library uses what the
+/// method needs.
 #[derive(Debug, Clone, Default)]
 pub struct Answer<'a> {
     /// Approve (else decline).
     pub approve: bool,
-    /// The PIN, for PIN (and fingerprint-fallback) approvals.
+    /// The PIN, for PIN (and fingerprint-fallback) approvals; ignored where none is needed.
     pub pin: Option<&'a str>,
-    /// Use the biometric key (fingerprint approvals).
+    /// Prefer the biometric key (fingerprint approvals).
     pub biometric: bool,
     /// The number the user picked (number matching).
     pub number: Option<u8>,
+    /// Sign with exactly this key, whatever the method needs — only to test how the server
+    /// treats a wrong key. `None` (the default): the key the method needs.
+    pub key: Option<KeyKind>,
+}
+
+/// A device key that can sign an answer (the `key` field of the response).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// The possession key: declines, and approvals of `NoPIN` requests.
+    Possession,
+    /// The key derived from the PIN: `PIN` approvals, and `Fingerprint` ones without biometrics.
+    Pin,
+    /// The biometric key: `Fingerprint` approvals.
+    Biometric,
+}
+
+impl KeyKind {
+    /// The name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyKind::Possession => "possession",
+            KeyKind::Pin => "pin",
+            KeyKind::Biometric => "biometric",
+        }
+    }
+}
+
+/// The key an answer is signed with, and what the user gave that it does not use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyChoice {
+    /// The key.
+    pub key: KeyKind,
+    /// A note for the user when a PIN or the biometric wish is not used (it is not an error).
+    pub ignored: Option<String>,
 }
 
 /// An activated authenticator.
@@ -291,26 +329,77 @@ impl Authenticator {
         self.signed::<(), _>("GET", &format!("/mobile/v1/requests/{request_id}"), None).await
     }
 
-    /// The signed body answering `req`: what [`Self::respond`] sends (tests replay it).
+    /// Which key answers `req` with `answer`: declines are signed with the possession key;
+    /// approvals of `NoPIN` with the possession key (a PIN given is not used), of `PIN` with
+    /// the PIN key (no PIN: an error, before anything is sent), of `Fingerprint` with the
+    /// biometric key when asked for or when no PIN is given and this authenticator has one,
+    /// else the PIN key. [`Answer::key`] overrides the choice.
+    pub fn choose_key(&self, req: &PendingRequest, answer: &Answer<'_>) -> Result<KeyChoice, Error> {
+        let id = &req.request_id;
+        let has_biometric = self.state.secrets.biometric.is_some();
+        // What the user gave and the chosen key does not use, for the note.
+        let note = |key: KeyKind, why: String| {
+            let pin = answer.pin.is_some() && key != KeyKind::Pin;
+            let bio = answer.biometric && key != KeyKind::Biometric;
+            let what = match (pin, bio) {
+                (true, true) => "the PIN and the biometric key are",
+                (true, false) => "the PIN is",
+                (false, true) => "the biometric key is",
+                (false, false) => return Ok(KeyChoice { key, ignored: None }),
+            };
+            Ok(KeyChoice { key, ignored: Some(format!("{what} not used: {why}")) })
+        };
+        if let Some(key) = answer.key {
+            return Ok(KeyChoice { key, ignored: None });
+        }
+        if !answer.approve {
+            return note(KeyKind::Possession, "a decline is signed with the possession key".into());
+        }
+        let needs_pin =
+            |what: &str| Error::Local(format!("request {id} is a {what}: approving it needs the PIN (--pin)"));
+        match req.method.as_str() {
+            "NoPIN" => note(KeyKind::Possession, format!("request {id} is a NoPIN login, approved with the possession key")),
+            "PIN" if answer.pin.is_some() => {
+                note(KeyKind::Pin, format!("request {id} is a PIN login, approved with the PIN key"))
+            }
+            "PIN" => Err(needs_pin("PIN login")),
+            "Fingerprint" if answer.biometric && !has_biometric => Err(Error::Local(
+                "this authenticator has no biometric key (it was activated with --no-biometric): approve with the PIN (--pin)"
+                    .into(),
+            )),
+            "Fingerprint" if answer.biometric || (answer.pin.is_none() && has_biometric) => {
+                note(KeyKind::Biometric, format!("request {id} is approved with the biometric key"))
+            }
+            "Fingerprint" if answer.pin.is_some() => note(KeyKind::Pin, String::new()),
+            "Fingerprint" => Err(needs_pin("Fingerprint login and this authenticator has no biometric key")),
+            other => Err(Error::Local(format!(
+                "request {id} has the method {other:?}, which this authenticator cannot approve"
+            ))),
+        }
+    }
+
+    /// The signed body answering `req`: what [`Self::respond`] sends (tests replay it). The
+    /// key is the one [`Self::choose_key`] picks.
     pub fn response_body(&self, req: &PendingRequest, answer: &Answer<'_>) -> Result<ResponseBody, Error> {
         let decision = if answer.approve { "accept" } else { "decline" };
-        let (key_name, key) = if !answer.approve {
-            ("possession", key_from(&self.state.secrets.possession)?)
-        } else if answer.biometric {
-            let b = self.state.secrets.biometric.as_deref().ok_or_else(|| Error::Local("no biometric key".into()))?;
-            ("biometric", key_from(b)?)
-        } else if let Some(pin) = answer.pin {
-            let secret =
-                b64u_decode(&self.state.secrets.device_secret).map_err(|_| Error::Local("damaged store".into()))?;
-            ("pin", derive_pin_key(&secret, pin).map_err(|e| Error::Local(e.to_string()))?)
-        } else {
-            ("possession", key_from(&self.state.secrets.possession)?)
+        let kind = self.choose_key(req, answer)?.key;
+        let key = match kind {
+            KeyKind::Possession => key_from(&self.state.secrets.possession)?,
+            KeyKind::Biometric => key_from(
+                self.state.secrets.biometric.as_deref().ok_or_else(|| Error::Local("no biometric key".into()))?,
+            )?,
+            KeyKind::Pin => {
+                let pin = answer.pin.ok_or_else(|| Error::Local("the PIN key needs the PIN".into()))?;
+                let secret =
+                    b64u_decode(&self.state.secrets.device_secret).map_err(|_| Error::Local("damaged store".into()))?;
+                derive_pin_key(&secret, pin).map_err(|e| Error::Local(e.to_string()))?
+            }
         };
         let digest = signed::display_digest(&req.message, &req.context);
         let bytes = signed::response(&req.request_id, decision, &req.nonce, answer.number, &digest);
         Ok(ResponseBody {
             decision: decision.to_owned(),
-            key: key_name.to_owned(),
+            key: kind.as_str().to_owned(),
             number: answer.number,
             display_digest: digest,
             signature: key.sign(&bytes),
@@ -327,5 +416,97 @@ impl Authenticator {
     /// Send an already signed answer.
     pub async fn send_response(&self, request_id: &str, body: &ResponseBody) -> Result<ResponseResult, Error> {
         self.signed("POST", &format!("/mobile/v1/requests/{request_id}/response"), Some(body)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+
+    fn authenticator(biometric: bool) -> Authenticator {
+        let secret = |k: KeyPair| b64u_encode(&k.secret_bytes());
+        let secrets = Secrets {
+            possession: secret(new_key().unwrap()),
+            device_secret: b64u_encode(&random_bytes::<32>().unwrap()),
+            biometric: biometric.then(|| secret(new_key().unwrap())),
+        };
+        let state = State {
+            server: "http://127.0.0.1:9".into(),
+            device_id: "d".into(),
+            user_id: "alice".into(),
+            domain: "example.com".into(),
+            app_id: "a".into(),
+            secrets,
+        };
+        Authenticator { state, http: client() }
+    }
+
+    fn request(method: &str) -> PendingRequest {
+        PendingRequest {
+            request_id: "r-1".into(),
+            method: method.into(),
+            message: "Sign in?".into(),
+            context: Default::default(),
+            nonce: "n".into(),
+            number_choices: None,
+            expires_at: String::new(),
+        }
+    }
+
+    /// The key's public half, to check which key signed.
+    fn public(auth: &Authenticator, kind: KeyKind, pin: &str) -> String {
+        let s = &auth.state.secrets;
+        match kind {
+            KeyKind::Possession => key_from(&s.possession).unwrap().public_b64u(),
+            KeyKind::Biometric => key_from(s.biometric.as_deref().unwrap()).unwrap().public_b64u(),
+            KeyKind::Pin => derive_pin_key(&b64u_decode(&s.device_secret).unwrap(), pin).unwrap().public_b64u(),
+        }
+    }
+
+    #[test]
+    fn the_method_chooses_the_key() {
+        use KeyKind::*;
+        let (with_bio, without_bio) = (authenticator(true), authenticator(false));
+        let answer = |approve, pin, biometric| Answer { approve, pin, biometric, ..Default::default() };
+        // (authenticator, method, answer, key, a note expected)
+        let cases = [
+            (&with_bio, "NoPIN", answer(true, None, false), Possession, false),
+            (&with_bio, "NoPIN", answer(true, Some("1234"), false), Possession, true),
+            (&with_bio, "PIN", answer(true, Some("1234"), false), Pin, false),
+            (&with_bio, "PIN", answer(true, Some("1234"), true), Pin, true),
+            (&with_bio, "PIN", answer(false, Some("1234"), false), Possession, true),
+            (&with_bio, "Fingerprint", answer(true, None, false), Biometric, false),
+            (&with_bio, "Fingerprint", answer(true, Some("1234"), false), Pin, false),
+            (&with_bio, "Fingerprint", answer(true, Some("1234"), true), Biometric, true),
+            (&without_bio, "Fingerprint", answer(true, Some("1234"), false), Pin, false),
+            (&without_bio, "Fingerprint", answer(false, None, false), Possession, false),
+        ];
+        for (auth, method, answer, key, noted) in cases {
+            let req = request(method);
+            let choice = auth.choose_key(&req, &answer).unwrap();
+            assert_eq!((choice.key, choice.ignored.is_some()), (key, noted), "{method} {answer:?}");
+            let body = auth.response_body(&req, &answer).unwrap();
+            assert_eq!(body.key, key.as_str());
+            let bytes = signed::response("r-1", &body.decision, "n", None, &body.display_digest);
+            assert!(
+                countersign_proto::verify(&public(auth, key, "1234"), &bytes, &body.signature),
+                "{method} {answer:?}"
+            );
+        }
+        // What cannot be approved is refused before anything is sent.
+        for (auth, method, answer) in [
+            (&with_bio, "PIN", answer(true, None, false)),
+            (&with_bio, "PIN", answer(true, None, true)),
+            (&without_bio, "Fingerprint", answer(true, None, false)),
+            (&without_bio, "Fingerprint", answer(true, Some("1234"), true)),
+            (&with_bio, "Carrier-pigeon", answer(true, Some("1234"), false)),
+        ] {
+            let e = auth.response_body(&request(method), &answer).unwrap_err();
+            assert!(matches!(e, Error::Local(_)), "{method} {answer:?}: {e}");
+        }
+        // An explicit key overrides the choice (to test the server's checks).
+        let forced = Answer { approve: true, key: Some(Possession), ..Default::default() };
+        assert_eq!(with_bio.response_body(&request("PIN"), &forced).unwrap().key, "possession");
     }
 }

@@ -7,14 +7,19 @@ use std::process::ExitCode;
 use axum::Json;
 use axum::extract::State;
 use axum::routing::post;
-use clap::{Parser, Subcommand};
+use clap::{ArgGroup, Parser, Subcommand};
 use countersign_authenticator::{ActivateOptions, Answer, Authenticator, Error, qrimage};
+use countersign_proto::messages::PendingRequest;
 use countersign_proto::messages::PushReference;
 
 /// The reference countersign mobile authenticator: does what the phone app does.
 ///
 /// Keys live in the store file, sealed with a passphrase from the environment variable
 /// COUNTERSIGN_AUTHENTICATOR_PASSPHRASE (empty when unset). The PIN is never stored.
+///
+/// Exit status: 0 done; 1 an error (local, network, or the server refused); 2 wrong usage;
+/// 3 `respond` was answered but the session did not end as asked (e.g. `Decline` after
+/// `--approve`: a wrong number).
 #[derive(Debug, Parser)]
 #[command(name = "countersign-authenticator", version)]
 struct Cli {
@@ -46,20 +51,26 @@ enum Command {
     },
     /// Print the pending requests as JSON.
     Pending,
-    /// Approve or decline a request.
+    /// Approve or decline a request, signed with the key its method needs.
+    ///
+    /// NoPIN: the possession key (a PIN given is not used); PIN: the PIN key (--pin
+    /// needed); Fingerprint: the biometric key, or the PIN key when --pin is given without
+    /// --biometric or the device has no biometric key. Declines: the possession key. Exits
+    /// 3 when the session does not end as asked.
+    #[command(group(ArgGroup::new("decision").required(true).args(["approve", "decline"])))]
     Respond {
         /// The request ID.
         request_id: String,
         /// Approve.
-        #[arg(long, conflicts_with = "decline", required_unless_present = "decline")]
+        #[arg(long)]
         approve: bool,
         /// Decline.
         #[arg(long)]
         decline: bool,
-        /// The PIN (PIN logins, and fingerprint logins without --biometric).
+        /// The PIN (PIN logins, and fingerprint logins without --biometric; not used otherwise).
         #[arg(long)]
         pin: Option<String>,
-        /// Approve with the biometric key (fingerprint logins).
+        /// Approve a fingerprint login with the biometric key (the default without --pin).
         #[arg(long)]
         biometric: bool,
         /// The number shown by the relying party (number matching).
@@ -79,11 +90,13 @@ enum Command {
         /// Address to listen on, e.g. 127.0.0.1:9100.
         #[arg(long)]
         addr: SocketAddr,
-        /// Approve each push (requests without number matching only).
-        #[arg(long, requires = "pin")]
-        auto_approve: bool,
-        /// The PIN for auto-approval.
+        /// Approve each push that needs no number: NoPIN ones, Fingerprint ones with the
+        /// biometric key (or the PIN), PIN ones when --pin is given. Others are reported on
+        /// standard error.
         #[arg(long)]
+        auto_approve: bool,
+        /// The PIN for auto-approval of PIN (and, without a biometric key, Fingerprint) requests.
+        #[arg(long, requires = "auto_approve")]
         pin: Option<String>,
     },
 }
@@ -109,7 +122,11 @@ fn print(v: &impl serde::Serialize) {
     println!("{}", serde_json::to_string(v).unwrap_or_default());
 }
 
-async fn run(cli: Cli) -> Result<(), Error> {
+fn note(text: &str) {
+    eprintln!("countersign-authenticator: note: {text}");
+}
+
+async fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
         Command::Activate { payload, qr_image, pin, no_biometric, app_id } => {
             let payload = payload_or_image(payload, qr_image)?;
@@ -127,8 +144,25 @@ async fn run(cli: Cli) -> Result<(), Error> {
         }
         Command::Respond { request_id, approve, decline: _, pin, biometric, number } => {
             let auth = Authenticator::load(&cli.store, &passphrase())?;
-            let answer = Answer { approve, pin: pin.as_deref(), biometric, number };
-            print(&auth.respond(&request_id, &answer).await?);
+            let answer = Answer { approve, pin: pin.as_deref(), biometric, number, key: None };
+            let req = auth.request(&request_id).await?;
+            // Checked before anything is sent: a missing PIN is a local error.
+            if let Some(ignored) = auth.choose_key(&req, &answer)?.ignored {
+                note(&ignored);
+            }
+            let body = auth.response_body(&req, &answer)?;
+            let result = auth.send_response(&request_id, &body).await?;
+            print(&result);
+            let wanted = if approve { "Accept" } else { "Decline" };
+            if result.session_status != wanted {
+                let why = match (&req.number_choices, number) {
+                    (Some(_), None) => " (the request uses number matching: give --number)",
+                    (Some(_), Some(_)) => " (with number matching, a wrong number declines)",
+                    (None, _) => "",
+                };
+                eprintln!("countersign-authenticator: the session ended {}, not {wanted}{why}", result.session_status);
+                return Ok(ExitCode::from(3));
+            }
         }
         Command::Claim { payload, qr_image } => {
             let payload = payload_or_image(payload, qr_image)?;
@@ -143,29 +177,51 @@ async fn run(cli: Cli) -> Result<(), Error> {
             let local = listener.local_addr().map_err(|e| Error::Local(e.to_string()))?;
             auth.register_push("webhook", Some(&format!("http://{local}/push"))).await?;
             eprintln!("listening for pushes on http://{local}/push");
-            let approve_pin = if auto_approve { pin } else { None };
-            let app = axum::Router::new().route("/push", post(on_push)).with_state((auth, approve_pin));
+            let auto = auto_approve.then(|| {
+                let can = match (&pin, auth.state.secrets.biometric.is_some()) {
+                    (Some(_), _) => "NoPIN, PIN and Fingerprint requests",
+                    (None, true) => "NoPIN and Fingerprint requests (PIN ones need --pin)",
+                    (None, false) => "NoPIN requests (PIN and Fingerprint ones need --pin)",
+                };
+                eprintln!("auto-approving {can} without number matching");
+                AutoApprove { pin }
+            });
+            let app = axum::Router::new().route("/push", post(on_push)).with_state((auth, auto));
             axum::serve(listener, app).await.map_err(|e| Error::Local(e.to_string()))?;
         }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
-async fn on_push(State((auth, pin)): State<(Authenticator, Option<String>)>, Json(push): Json<PushReference>) {
+/// What `listen --auto-approve` approves with.
+#[derive(Clone)]
+struct AutoApprove {
+    pin: Option<String>,
+}
+
+async fn on_push(State((auth, auto)): State<(Authenticator, Option<AutoApprove>)>, Json(push): Json<PushReference>) {
     print(&push);
-    let Some(pin) = pin else { return };
-    let result = match auth.request(&push.request_id).await {
-        Ok(req) if req.number_choices.is_some() => {
-            eprintln!("{}: number matching is on; answer with `respond --number`", push.request_id);
-            return;
-        }
-        Ok(_) => auth.respond(&push.request_id, &Answer { approve: true, pin: Some(&pin), ..Default::default() }).await,
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(r) => print(&serde_json::json!({"requestID": push.request_id, "sessionStatus": r.session_status})),
-        Err(e) => eprintln!("{}: {e}", push.request_id),
+    let Some(auto) = auto else { return };
+    let id = &push.request_id;
+    match auto_approve(&auth, &auto, id).await {
+        Ok(Some(status)) => print(&serde_json::json!({"requestID": id, "sessionStatus": status})),
+        Ok(None) => {}
+        Err(e) => eprintln!("{id}: not approved: {e}"),
     }
+}
+
+/// Approve request `id` when it can be without the user: the session's final state, or
+/// `None` when it is left to the user (said on standard error).
+async fn auto_approve(auth: &Authenticator, auto: &AutoApprove, id: &str) -> Result<Option<String>, Error> {
+    let req: PendingRequest = auth.request(id).await?;
+    if req.number_choices.is_some() {
+        eprintln!("{id}: number matching is on, so it is left to you: `respond {id} --approve --number N`");
+        return Ok(None);
+    }
+    let answer = Answer { approve: true, pin: auto.pin.as_deref(), ..Default::default() };
+    // A PIN request without --pin fails here, before anything is sent.
+    let body = auth.response_body(&req, &answer)?;
+    Ok(Some(auth.send_response(id, &body).await?.session_status))
 }
 
 fn main() -> ExitCode {
@@ -175,7 +231,7 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     };
     match rt.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("countersign-authenticator: {e}");
             ExitCode::FAILURE

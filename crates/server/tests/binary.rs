@@ -523,3 +523,162 @@ countersign_store::backend_tests! {
     async fn the_readme_curl_session(backend) { readme_curl_session(backend).await }
     async fn the_readme_mobile_session(backend) { readme_mobile_session(backend).await }
 }
+
+/// A server with alice, an API key, and the CLI activated for her with PIN 1234 in
+/// `dir/a.json` (passphrase `pw`); tenant `settings` patched in first when given.
+async fn server_with_cli(dir: &Path, settings: Option<Value>) -> (Server, String, std::path::PathBuf) {
+    let token = format!("csa_{}", "m".repeat(40));
+    let mut cmd = command(dir);
+    cmd.args(["serve", "--listen", "127.0.0.1:0"]).env("COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN", &token);
+    let server = Server::start(cmd).await;
+    readme_flow(&server, &token).await;
+    let (_, k) =
+        server.call("POST", "/admin/v1/tenants/example.com/api-keys", &token, Some(json!({"name": "cli"}))).await;
+    let key = k["key"].as_str().unwrap().to_owned();
+    if let Some(settings) = settings {
+        let (s, out) =
+            server.call("PATCH", "/admin/v1/tenants/example.com", &token, Some(json!({"settings": settings}))).await;
+        assert_eq!(s, 200, "{out}");
+    }
+    let (_, a) = server.call("POST", "/v1/users/alice@example.com/activations", &key, None).await;
+    let bin = authenticator_bin();
+    let qr = a["qrPayload"].as_str().unwrap();
+    let out = run_cli(&bin, dir, &["--store", "a.json", "activate", "--pin", "1234", qr], "pw").await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    (server, key, bin)
+}
+
+/// An asynchronous login of `passKey`: its request ID and the number to show, if any.
+async fn async_login(server: &Server, key: &str, pass_key: &str) -> (String, Option<u8>) {
+    let (s, out) = server
+        .call("POST", "/v1/users/alice@example.com/login", key, Some(json!({"passKey": pass_key, "timeout": 0})))
+        .await;
+    assert_eq!((s, out["sessionStatus"].as_str()), (200, Some("Pending")), "{out}");
+    (out["requestID"].as_str().unwrap().to_owned(), out["numberToShow"].as_u64().map(|n| n as u8))
+}
+
+async fn session_status(server: &Server, key: &str, id: &str) -> Value {
+    let (s, out) = server.call("GET", &format!("/v1/sessions/{id}"), key, None).await;
+    assert_eq!(s, 200, "{out}");
+    out
+}
+
+/// `respond` signs with the key the request's method needs: a plain push with a PIN
+/// given, a PIN login without one (refused locally), and exits non-zero when the session
+/// does not end as asked.
+#[tokio::test]
+async fn authenticator_cli_respond_signs_with_the_key_the_method_needs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, key, bin) = server_with_cli(dir.path(), None).await;
+    let cli = |args: Vec<String>| {
+        let (bin, dir) = (bin.clone(), dir.path().to_owned());
+        async move {
+            let args: Vec<&str> = ["--store", "a.json"].into_iter().chain(args.iter().map(String::as_str)).collect();
+            let out = run_cli(&bin, &dir, &args, "pw").await;
+            (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        }
+    };
+    let args = |s: &[&str]| s.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+
+    // A plain push (NoPIN) with the README's `--pin 1234`: the PIN is not used, and it is said.
+    let (id, number) = async_login(&server, &key, "push").await;
+    let n = number.expect("number matching is on by default").to_string();
+    let (code, out, err) = cli(args(&["respond", &id, "--approve", "--pin", "1234", "--number", &n])).await;
+    assert_eq!((code, out.trim()), (Some(0), "{\"sessionStatus\":\"Accept\"}"), "{err}");
+    assert!(err.contains("PIN is not used") && err.contains("NoPIN"), "a note says the PIN is not used: {err}");
+    assert_eq!(session_status(&server, &key, &id).await["sessionStatus"], "Accept");
+
+    // A wrong number declines: `respond --approve` prints the answer and exits non-zero.
+    let (id, number) = async_login(&server, &key, "push").await;
+    let wrong = number.unwrap().wrapping_add(1).to_string();
+    let (code, out, err) = cli(args(&["respond", &id, "--approve", "--number", &wrong])).await;
+    assert_eq!((code, out.trim()), (Some(3), "{\"sessionStatus\":\"Decline\"}"), "{err}");
+    assert!(err.contains("not Accept"), "{err}");
+    let st = session_status(&server, &key, &id).await;
+    assert_eq!((st["sessionStatus"].as_str(), st["reason"].as_str()), (Some("Decline"), Some("wrong_number")));
+
+    // `--decline` that declines exits 0 (a PIN given is not needed for a decline).
+    let (id, _) = async_login(&server, &key, "PIN").await;
+    let (code, out, err) = cli(args(&["respond", &id, "--decline", "--pin", "1234"])).await;
+    assert_eq!((code, out.trim()), (Some(0), "{\"sessionStatus\":\"Decline\"}"), "{err}");
+    assert_eq!(session_status(&server, &key, &id).await["sessionStatus"], "Decline");
+
+    // A PIN login without --pin: a local error naming --pin; nothing reaches the server.
+    let (id, number) = async_login(&server, &key, "PIN").await;
+    let n = number.unwrap().to_string();
+    let (code, out, err) = cli(args(&["respond", &id, "--approve", "--number", &n])).await;
+    assert_eq!((code, out.as_str()), (Some(1), ""), "{err}");
+    assert!(err.contains("PIN login") && err.contains("--pin"), "{err}");
+    assert_eq!(session_status(&server, &key, &id).await["sessionStatus"], "Pending");
+    let (code, out, err) = cli(args(&["respond", &id, "--approve", "--pin", "1234", "--number", &n])).await;
+    assert_eq!((code, out.trim()), (Some(0), "{\"sessionStatus\":\"Accept\"}"), "{err}");
+    assert!(err.is_empty(), "no note when everything given is used: {err}");
+
+    // Neither --approve nor --decline: the usage error names both.
+    let (code, _, err) = cli(args(&["respond", &id])).await;
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--approve") && err.contains("--decline"), "{err}");
+
+    // The library chooses the same way: a Fingerprint login with nothing given is approved
+    // with the biometric key, a plain push with a PIN given with the possession key.
+    use countersign_authenticator::{Answer, Authenticator};
+    let auth = Authenticator::load(&dir.path().join("a.json"), "pw").unwrap();
+    for (pass_key, pin) in [("Fingerprint", None), ("push", Some("1234"))] {
+        let (id, number) = async_login(&server, &key, pass_key).await;
+        let r = auth.respond(&id, &Answer { approve: true, pin, number, ..Default::default() }).await.unwrap();
+        assert_eq!(r.session_status, "Accept", "{pass_key}");
+        assert_eq!(session_status(&server, &key, &id).await["sessionStatus"], "Accept");
+    }
+    assert!(server.terminate().await.success());
+}
+
+/// `listen --auto-approve` without `--pin` approves plain pushes and fingerprint logins
+/// (biometric key), and reports PIN logins it cannot approve.
+#[tokio::test]
+async fn authenticator_cli_listen_auto_approves_without_a_pin() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, key, bin) = server_with_cli(dir.path(), Some(json!({"numberMatching": false}))).await;
+    let mut listen = Command::new(&bin)
+        .args(["--store", "a.json", "listen", "--addr", "127.0.0.1:0", "--auto-approve"])
+        .current_dir(dir.path())
+        .env("COUNTERSIGN_AUTHENTICATOR_PASSPHRASE", "pw")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut errs = BufReader::new(listen.stderr.take().unwrap()).lines();
+    let mut next_err = async || {
+        tokio::time::timeout(Duration::from_secs(10), errs.next_line()).await.unwrap().unwrap().unwrap_or_default()
+    };
+    let ready = next_err().await;
+    assert!(ready.starts_with("listening for pushes on http://127.0.0.1:"), "{ready}");
+    let mode = next_err().await;
+    assert!(mode.contains("NoPIN and Fingerprint"), "{mode}");
+    let mut lines = BufReader::new(listen.stdout.take().unwrap()).lines();
+
+    for pass_key in ["push", "Fingerprint"] {
+        let (_, out) = server
+            .call("POST", "/v1/users/alice@example.com/login", &key, Some(json!({"passKey": pass_key, "timeout": 15})))
+            .await;
+        assert_eq!(out["sessionStatus"], "Accept", "the listener approved the {pass_key} login: {out}");
+        let push: Value = serde_json::from_str(&lines.next_line().await.unwrap().unwrap()).unwrap();
+        assert_eq!(push["requestID"], out["requestID"]);
+        let answered: Value = serde_json::from_str(&lines.next_line().await.unwrap().unwrap()).unwrap();
+        assert_eq!((&answered["requestID"], answered["sessionStatus"].as_str()), (&out["requestID"], Some("Accept")));
+    }
+
+    // A PIN login is reported on standard error and left pending.
+    let (id, _) = async_login(&server, &key, "PIN").await;
+    let push: Value = serde_json::from_str(&lines.next_line().await.unwrap().unwrap()).unwrap();
+    assert_eq!(push["requestID"], id.as_str());
+    let said = next_err().await;
+    assert!(said.starts_with(&id) && said.contains("--pin"), "{said}");
+    assert_eq!(session_status(&server, &key, &id).await["sessionStatus"], "Pending");
+    listen.kill().await.unwrap();
+    assert!(server.terminate().await.success());
+}

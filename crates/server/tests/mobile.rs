@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{App, Auth, code};
-use countersign_authenticator::{ActivateOptions, Answer, Authenticator, qrimage};
+use countersign_authenticator::{ActivateOptions, Answer, Authenticator, KeyKind, qrimage};
 use countersign_store::backend_tests;
 use serde_json::{Value, json};
 
@@ -187,7 +187,7 @@ backend_tests! {
         let e = auth.respond(&id, &wrong).await.unwrap_err();
         assert!(matches!(e, countersign_authenticator::Error::Server { ref code, attempts_left: Some(2), .. } if code == "wrong_pin"), "{e}");
         // Possession alone does not approve a PIN login.
-        let e = auth.respond(&id, &Answer { approve: true, ..Default::default() }).await.unwrap_err();
+        let e = auth.respond(&id, &Answer { approve: true, key: Some(KeyKind::Possession), ..Default::default() }).await.unwrap_err();
         assert_eq!(server_code(&e), "invalid_value");
         let right = Answer { approve: true, pin: Some("1234"), ..Default::default() };
         assert_eq!(auth.respond(&id, &right).await.unwrap().session_status, "Accept");
@@ -221,11 +221,11 @@ backend_tests! {
         }
         let (_, out) = login(&app, &key, json!({"passKey": "Fingerprint", "timeout": 0})).await;
         let id = out["requestID"].as_str().unwrap();
-        let e = auth.respond(id, &Answer { approve: true, ..Default::default() }).await.unwrap_err();
+        let e = auth.respond(id, &Answer { approve: true, key: Some(KeyKind::Possession), ..Default::default() }).await.unwrap_err();
         assert_eq!(server_code(&e), "invalid_value");
         // A biometric key is not accepted for a PIN login.
         let (_, out) = login(&app, &key, json!({"passKey": "PIN", "timeout": 0})).await;
-        let e = auth.respond(out["requestID"].as_str().unwrap(), &Answer { approve: true, biometric: true, ..Default::default() }).await.unwrap_err();
+        let e = auth.respond(out["requestID"].as_str().unwrap(), &Answer { approve: true, key: Some(KeyKind::Biometric), ..Default::default() }).await.unwrap_err();
         assert_eq!(server_code(&e), "invalid_value");
     }
 
