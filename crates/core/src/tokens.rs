@@ -215,11 +215,12 @@ fn pct(s: &str) -> String {
         .collect()
 }
 
-fn invalid_otp(attempts_left: u32) -> CoreError {
+fn invalid_otp(attempts_left: u32, used: bool) -> CoreError {
+    let message = if used { "this code was already used: wait for the token's next code" } else { "the code is wrong" };
     CoreError::Refused {
         kind: Refusal::Unprocessable,
         code: "invalid_otp",
-        message: "the code is wrong".into(),
+        message: message.into(),
         attempts_left: Some(attempts_left),
     }
 }
@@ -248,6 +249,22 @@ impl Core {
         }
     }
 
+    /// Whether `otp` is a code `t` has already used up (a replay): within the TOTP window
+    /// at or before the last used step, or HOTP's last used counter.
+    fn used_code(&self, t: &Token, seed: &[u8], otp: &str) -> bool {
+        let eq = |m: i64| -> bool {
+            let code = oath::hotp(t.algorithm, seed, m.max(0) as u64, t.digits);
+            bool::from(code.as_bytes().ct_eq(otp.as_bytes()))
+        };
+        match t.kind {
+            TokenKind::Totp => {
+                let now = oath::time_step(self.clock.now().millis() / 1000, t.period) as i64;
+                (now - TOTP_DRIFT_STEPS..=now + TOTP_DRIFT_STEPS).any(|s| s <= t.moving && s >= 0 && eq(s))
+            }
+            TokenKind::Hotp => t.moving > 0 && eq(t.moving - 1),
+        }
+    }
+
     /// Check `otp` against `t` and record the outcome: `Ok(true)` accepted, `Ok(false)`
     /// wrong (counted), errors for locked tokens.
     async fn check_token(&self, t: &Token, otp: &str, activate: bool) -> Result<bool, CoreError> {
@@ -263,9 +280,11 @@ impl Core {
             }
             // Another request used this code (or a later one) first: a replay.
         }
+        // A replay still counts as a failure; it is only told apart in the message.
+        let used = self.store.token(&t.id).await?.is_some_and(|now| self.used_code(&now, &seed, otp));
         match self.store.token_failure(&t.id, MAX_FAILURES, now).await? {
             Some((_, TokenState::Locked)) => Err(locked()),
-            Some((n, _)) => Err(invalid_otp(MAX_FAILURES.saturating_sub(n))),
+            Some((n, _)) => Err(invalid_otp(MAX_FAILURES.saturating_sub(n), used)),
             None => Err(CoreError::NotFound(Entity::Token)),
         }
     }
@@ -394,7 +413,7 @@ impl Core {
                 Err(e) => last = Some(e),
             }
         }
-        Err(last.unwrap_or_else(|| invalid_otp(0)))
+        Err(last.unwrap_or_else(|| invalid_otp(0, false)))
     }
 
     /// Import hardware tokens (admin API): all or none; the number imported.

@@ -105,6 +105,8 @@ backend_tests! {
         assert_eq!(st["sessionStatus"], "Accept");
         let (s, b) = login(&app, &key, json!({"passKey": "totp", "otp": totp_at(&secret, now)})).await;
         assert_eq!((s, common::code(&b)), (422, "invalid_otp"), "replay refused");
+        assert!(b["error"]["message"].as_str().unwrap().contains("already used"), "{b}");
+        assert!(b["error"]["attemptsLeft"].is_u64(), "a replay counts as a failure: {b}");
 
         // One step of drift each way; the code itself as passKey (OneSpan style).
         clock.advance(60_000);
