@@ -255,31 +255,6 @@ async fn configuration_errors_and_help_are_clear() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN"));
 }
 
-/// The README's curl session, run as written (only the port differs), on both backends.
-async fn readme_curl_session(backend: Backend) {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
-    let after = readme.split("In another shell:").nth(1).expect("README curl session");
-    let script = after.split("```sh\n").nth(1).unwrap().split("\n```").next().unwrap();
-    let token = script.lines().find_map(|l| l.strip_prefix("TOKEN=")).unwrap().to_owned();
-
-    let db = TestDb::new(backend).await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut cmd = command(dir.path());
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--database", &db.url])
-        .env("COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN", &token);
-    let server = Server::start(cmd).await;
-    let script = script.replace("BASE=http://127.0.0.1:8080", &format!("BASE={}", server.base));
-    let out = Command::new("bash").arg("-euc").arg(&script).output().await.unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    // Every output the README shows in a comment appears in the real output.
-    for shown in script.lines().filter_map(|l| l.strip_prefix("# {")) {
-        assert!(stdout.contains(&format!("{{{shown}")), "README promises {{{shown}\ngot: {stdout}");
-    }
-    assert_eq!(stdout.matches("\"authenticators\":[]").count(), 2, "{stdout}");
-    assert!(server.terminate().await.success());
-}
-
 /// Nothing secret reaches the logs, even at the most verbose level: not the admin
 /// token, not an API key, not a secret sent in the wrong field.
 #[tokio::test]
@@ -343,42 +318,6 @@ async fn run_cli(bin: &Path, dir: &Path, args: &[&str], pw: &str) -> std::proces
         .output()
         .await
         .unwrap()
-}
-
-fn readme_block_after(readme: &str, marker: &str) -> String {
-    let after = readme.split(marker).nth(1).unwrap_or_else(|| panic!("README lacks {marker:?}"));
-    after.split("```sh\n").nth(1).unwrap().split("\n```").next().unwrap().to_owned()
-}
-
-/// The README's push-login session with the reference authenticator, run as written
-/// (the server's port and the binaries' paths substituted).
-async fn readme_mobile_session(backend: Backend) {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
-    let setup = readme_block_after(&readme, "In another shell:");
-    let mobile = readme_block_after(&readme, "## Push login with the reference authenticator");
-    let token = setup.lines().find_map(|l| l.strip_prefix("TOKEN=")).unwrap().to_owned();
-    let db = TestDb::new(backend).await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut cmd = command(dir.path());
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--database", &db.url])
-        .env("COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN", &token);
-    let server = Server::start(cmd).await;
-    let bin = authenticator_bin();
-    let script = format!("{setup}\n{mobile}")
-        .replace("BASE=http://127.0.0.1:8080", &format!("BASE={}", server.base))
-        .replace("cargo run --release -p countersign-authenticator --", &bin.display().to_string());
-    let out = Command::new("bash").arg("-euc").arg(&script).current_dir(dir.path()).output().await.unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("\"userID\":\"alice\""), "activation printed the user: {stdout}");
-    assert!(stdout.contains("\"message\":\"Sign in to the shop?\""), "pending lists the request: {stdout}");
-    assert!(stdout.contains("{\"sessionStatus\":\"Accept\"}"), "{stdout}");
-    let last = stdout.lines().last().unwrap();
-    assert!(last.contains("\"sessionStatus\":\"Accept\""), "the relying party sees Accept: {last}");
-    // The store seals the keys: no private key in the file as plain text.
-    let store = std::fs::read_to_string(dir.path().join("alice.json")).unwrap();
-    assert!(store.contains("\"sealed\"") && !store.contains("possession"));
-    assert!(server.terminate().await.success());
 }
 
 /// The CLI activates from a PNG of the QR code, and `listen` receives webhook pushes
@@ -520,8 +459,6 @@ async fn a_killed_server_delivers_its_queue_after_restart() {
 // The flows above, once per storage backend.
 countersign_store::backend_tests! {
     async fn bootstrap_token_from_the_environment(backend) { bootstrap_token_from_environment(backend).await }
-    async fn the_readme_curl_session(backend) { readme_curl_session(backend).await }
-    async fn the_readme_mobile_session(backend) { readme_mobile_session(backend).await }
 }
 
 /// A server with alice, an API key, and the CLI activated for her with PIN 1234 in
