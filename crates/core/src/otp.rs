@@ -466,6 +466,7 @@ impl Core {
         let n = self.store.code_attempt(&s.id).await?;
         if c.max_attempts > 0 && n >= c.max_attempts {
             let _ = self.end_session(&s, SessionState::Failed, None, Some("otp_attempts_exceeded")).await;
+            self.metrics.lockout(crate::metrics::Lockout::CodeAttempts);
             return Err(CoreError::refused(
                 Refusal::Forbidden,
                 "otp_attempts_exceeded",

@@ -264,7 +264,10 @@ impl Core {
             // Another request used this code (or a later one) first: a replay.
         }
         match self.store.token_failure(&t.id, MAX_FAILURES, now).await? {
-            Some((_, TokenState::Locked)) => Err(locked()),
+            Some((_, TokenState::Locked)) => {
+                self.metrics.lockout(crate::metrics::Lockout::Token);
+                Err(locked())
+            }
             Some((n, _)) => Err(invalid_otp(MAX_FAILURES.saturating_sub(n))),
             None => Err(CoreError::NotFound(Entity::Token)),
         }
