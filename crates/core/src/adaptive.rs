@@ -81,7 +81,6 @@ impl Core {
         input: LoginInput,
         ip: Option<std::net::IpAddr>,
     ) -> Result<LoginOutput, CoreError> {
-        self.metrics.risk_decision(a.outcome.code());
         let now = self.clock.now();
         let final_session = |state: SessionState, reason: Option<String>| -> Result<Session, CoreError> {
             let mut s = Session::not_push(
@@ -171,6 +170,7 @@ impl Core {
             }
         };
         outcome_of(&mut out, a, None);
+        self.metrics.risk_decision(a.outcome.code());
         Ok(out)
     }
 

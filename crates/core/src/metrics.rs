@@ -163,7 +163,8 @@ impl Metrics {
         }
     }
 
-    /// Count a risk decision by its `riskResponseCode`.
+    /// Count a risk-engine decision answered to the relying party, by its
+    /// `riskResponseCode` (an assessment whose action then failed is not counted).
     pub fn risk_decision(&self, code: u32) {
         if let Ok(mut t) = self.inner.lock() {
             *t.risk.entry(code).or_default() += 1;
@@ -197,7 +198,7 @@ impl Metrics {
             &mut out,
             "countersign_risk_decisions_total",
             "counter",
-            "Risk engine decisions, by riskResponseCode.",
+            "Risk engine decisions answered, by riskResponseCode.",
         );
         for (code, n) in &t.risk {
             let _ = writeln!(out, "countersign_risk_decisions_total{{code=\"{code}\"}} {n}");
