@@ -410,7 +410,8 @@ async fn shutdown_lets_requests_in_flight_finish() {
 /// The `/metrics` format check used by the end-to-end tests catches what Prometheus refuses.
 #[test]
 fn the_metrics_checker_refuses_what_prometheus_would() {
-    let good = "# HELP countersign_x_total X.\n# TYPE countersign_x_total counter\ncountersign_x_total{a=\"q\\\"\"} 1\n";
+    let good =
+        "# HELP countersign_x_total X.\n# TYPE countersign_x_total counter\ncountersign_x_total{a=\"q\\\"\"} 1\n";
     common::metrics::check_exposition(good);
     for bad in [
         // Samples of one family after another family's TYPE.

@@ -4,11 +4,11 @@
 
 use std::sync::Arc;
 
+use countersign_core::session::{Session, SessionState};
 use countersign_core::{
     AccessKey, AccessKind, Domain, Page, Store, StoreError, Tenant, TenantSettings, Timestamp, User, UserId,
     UserStatus, VdpDeliveryMethod,
 };
-use countersign_core::session::{Session, SessionState};
 use countersign_store::backend_tests;
 use countersign_store::testing::TestDb;
 

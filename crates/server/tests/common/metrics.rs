@@ -117,19 +117,22 @@ pub fn check_exposition(text: &str) {
         };
         assert!(belongs, "sample {name} is not in the family {family} whose TYPE precedes it");
         if kind == "histogram" {
-            let key: Vec<String> =
-                labels.iter().filter(|(k, _)| k != "le").map(|(k, v)| format!("{k}={v}")).collect();
+            let key: Vec<String> = labels.iter().filter(|(k, _)| k != "le").map(|(k, v)| format!("{k}={v}")).collect();
             let key = (family.clone(), key.join(","));
             if rest("_bucket") {
                 let le = labels.iter().find(|(k, _)| k == "le").map(|(_, v)| v.clone());
-                buckets.entry(key).or_default().push((le.unwrap_or_else(|| panic!("bucket without le: {line}")), value));
+                buckets
+                    .entry(key)
+                    .or_default()
+                    .push((le.unwrap_or_else(|| panic!("bucket without le: {line}")), value));
             } else if rest("_count") {
                 counts.insert(key, value);
             }
         }
     }
     for (key, bs) in &buckets {
-        let bounds: Vec<f64> = bs.iter().map(|(le, _)| if le == "+Inf" { f64::INFINITY } else { le.parse().unwrap() }).collect();
+        let bounds: Vec<f64> =
+            bs.iter().map(|(le, _)| if le == "+Inf" { f64::INFINITY } else { le.parse().unwrap() }).collect();
         assert!(bounds.windows(2).all(|w| w[0] < w[1]), "{key:?}: bounds not ascending");
         assert!(bs.windows(2).all(|w| w[0].1 <= w[1].1), "{key:?}: buckets not cumulative: {bs:?}");
         assert_eq!(bs.last().map(|b| b.0.as_str()), Some("+Inf"), "{key:?}: no +Inf bucket");
