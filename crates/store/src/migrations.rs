@@ -17,7 +17,7 @@ pub(crate) const SQLITE: &[Step] = &[
     (8, "qr_logins", include_str!("../migrations/sqlite/0008_qr_logins.sql")),
     (9, "risk", include_str!("../migrations/sqlite/0009_risk.sql")),
     (10, "login_requests", include_str!("../migrations/sqlite/0010_login_requests.sql")),
-    (11, "sessions_pending", include_str!("../migrations/sqlite/0011_sessions_pending.sql")),
+    (12, "sessions_pending", include_str!("../migrations/sqlite/0012_sessions_pending.sql")),
 ];
 
 pub(crate) const POSTGRES: &[Step] = &[
@@ -31,7 +31,7 @@ pub(crate) const POSTGRES: &[Step] = &[
     (8, "qr_logins", include_str!("../migrations/postgres/0008_qr_logins.sql")),
     (9, "risk", include_str!("../migrations/postgres/0009_risk.sql")),
     (10, "login_requests", include_str!("../migrations/postgres/0010_login_requests.sql")),
-    (11, "sessions_pending", include_str!("../migrations/postgres/0011_sessions_pending.sql")),
+    (12, "sessions_pending", include_str!("../migrations/postgres/0012_sessions_pending.sql")),
 ];
 
 pub(crate) fn migrator(steps: &[Step]) -> Migrator {
