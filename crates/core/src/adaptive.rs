@@ -100,7 +100,7 @@ impl Core {
         let mut out = match a.outcome {
             Outcome::Accept => {
                 let s = final_session(SessionState::Accept, None)?;
-                self.store.insert_session(&s, &[]).await?;
+                self.insert_session(&s, &[]).await?;
                 self.learn(&user.id, &tenant.id, &a.learn).await?;
                 LoginOutput::of(&s, input.session_id.clone(), &self.public_url)
             }
@@ -112,10 +112,11 @@ impl Core {
                     u.updated_at = now;
                     self.store.update_user(&u).await?;
                     tracing::warn!(user = %user.id, rule = ?a.reasons, "user locked by the risk engine");
+                    self.metrics.lockout(crate::metrics::Lockout::User);
                 }
                 let reason = a.reasons.first().cloned();
                 let s = final_session(SessionState::Decline, reason)?;
-                self.store.insert_session(&s, &[]).await?;
+                self.insert_session(&s, &[]).await?;
                 LoginOutput::of(&s, input.session_id.clone(), &self.public_url)
             }
             Outcome::StaticPassword => {
@@ -140,7 +141,7 @@ impl Core {
                     s.context = BTreeMap::from([("sessionID".to_owned(), sid.clone())]);
                 }
                 s.callback_url = input.callback_url.clone();
-                self.store.insert_session(&s, &[]).await?;
+                self.insert_session(&s, &[]).await?;
                 self.learn_later(&s.id, &tenant.id, &a.learn).await?;
                 LoginOutput::of(&s, input.session_id.clone(), &self.public_url)
             }
@@ -169,6 +170,7 @@ impl Core {
             }
         };
         outcome_of(&mut out, a, None);
+        self.metrics.risk_decision(a.outcome.code());
         Ok(out)
     }
 

@@ -474,7 +474,7 @@ impl Core {
         if no_device {
             outbox.extend(self.callback_message(&session, SessionState::Failed, session.reason.as_deref()).await?);
         }
-        self.store.insert_session(&session, &outbox).await?;
+        self.insert_session(&session, &outbox).await?;
         if !outbox.is_empty() {
             self.outbox_wake.notify_one();
         }
@@ -535,7 +535,7 @@ impl Core {
             decided_at: Some(now),
             ..Session::not_push(random::new_id(&*self.random)?, &tenant.id, &user.id, message, delivery, now, now)
         };
-        self.store.insert_session(&session, &[]).await?;
+        self.insert_session(&session, &[]).await?;
         Ok(LoginOutput::of(&session, session_id, &self.public_url))
     }
 
@@ -555,6 +555,7 @@ impl Core {
         }
         let wait_ms = oldest.map_or(window, |o| o.millis() + window - now.millis()).max(1000);
         let retry_after_seconds = u32::try_from((wait_ms + 999) / 1000).unwrap_or(s.login_request_window_seconds);
+        self.metrics.rate_limited(crate::metrics::RateLimit::LoginRequests);
         Err(CoreError::RateLimited {
             code: "too_many_login_requests",
             message: format!(
@@ -671,6 +672,7 @@ impl Core {
         let outbox = self.callback_message(s, to, reason).await?;
         if self.store.finish_session(&s.id, t, self.clock.now(), device, reason, &outbox).await? {
             self.waiters.wake(&s.id);
+            self.metrics.session_ended(s, to);
             self.challenge_ended(&s.id, &s.user_pk, &s.tenant_id, to == SessionState::Accept).await;
             if !outbox.is_empty() {
                 self.outbox_wake.notify_one();
@@ -795,6 +797,7 @@ impl Core {
                 let _ =
                     self.end_session(s, SessionState::Failed, Some(&device.id), Some("pin_attempts_exceeded")).await;
                 tracing::warn!(device = %device.id, "device disconnected after too many wrong PINs");
+                self.metrics.lockout(crate::metrics::Lockout::DevicePin);
                 Err(CoreError::refused(
                     Refusal::Forbidden,
                     "device_disconnected",

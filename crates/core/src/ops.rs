@@ -173,6 +173,8 @@ pub struct Core {
     pub outbox_wake: Arc<tokio::sync::Notify>,
     /// Counters of this node's outbox worker.
     pub outbox_metrics: Arc<crate::outbox::OutboxMetrics>,
+    /// This node's login, risk, lockout and rate-limit counters.
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// Wakes those waiting for a session to end.
     pub waiters: Arc<crate::login::Waiters>,
     /// This server's public base URL (in QR payloads and as the gateway ID).
@@ -251,6 +253,7 @@ impl Core {
             random: Arc::new(random::OsRandom),
             outbox_wake: Arc::default(),
             outbox_metrics: Arc::default(),
+            metrics: Arc::default(),
             waiters: Arc::default(),
             public_url: "http://127.0.0.1:8080".to_owned(),
             sealer: Arc::new(crate::seal::Sealer::new(&ephemeral_key())),

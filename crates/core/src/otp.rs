@@ -458,7 +458,7 @@ impl Core {
         session.decided_at = Some(now);
         session.reason = Some(reason.to_owned());
         let outbox = self.callback_message(&session, SessionState::Failed, Some(reason)).await?;
-        self.store.insert_session(&session, &outbox).await?;
+        self.insert_session(&session, &outbox).await?;
         if !outbox.is_empty() {
             self.outbox_wake.notify_one();
         }
@@ -506,6 +506,7 @@ impl Core {
         let n = self.store.code_attempt(&s.id).await?;
         if c.max_attempts > 0 && n >= c.max_attempts {
             let _ = self.end_session(&s, SessionState::Failed, None, Some("otp_attempts_exceeded")).await;
+            self.metrics.lockout(crate::metrics::Lockout::CodeAttempts);
             return Err(CoreError::refused(
                 Refusal::Forbidden,
                 "otp_attempts_exceeded",

@@ -2,12 +2,14 @@
 //! change that causes them, sent by workers with retries, deadlines and dead letters.
 
 use std::collections::BTreeMap;
+use std::fmt::Write;
 use std::sync::Mutex;
 
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::clock::Timestamp;
+use crate::metrics::{Histogram, family};
 
 /// What a message is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, ToSchema)]
@@ -175,8 +177,15 @@ impl SendOutcome {
     }
 }
 
-/// Sends by kind and outcome, and (count, seconds) with providers by kind.
-type Tallies = (BTreeMap<(OutboxKind, SendOutcome), u64>, BTreeMap<OutboxKind, (u64, f64)>);
+/// Upper bounds of the provider-latency buckets, in seconds: from a LAN webhook to a
+/// provider near its timeout.
+pub const SEND_BUCKETS: [f64; 12] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+
+#[derive(Default)]
+struct Tallies {
+    sends: BTreeMap<(OutboxKind, SendOutcome), u64>,
+    latency: BTreeMap<OutboxKind, Histogram>,
+}
 
 /// Counters of the outbox workers on this node, for `/metrics`.
 #[derive(Default)]
@@ -188,35 +197,44 @@ impl OutboxMetrics {
     /// Count one send of `kind` ending in `outcome` after `seconds` with the provider.
     pub fn observe(&self, kind: OutboxKind, outcome: SendOutcome, seconds: f64) {
         if let Ok(mut m) = self.inner.lock() {
-            *m.0.entry((kind, outcome)).or_default() += 1;
-            let e = m.1.entry(kind).or_default();
-            e.0 += 1;
-            e.1 += seconds;
+            *m.sends.entry((kind, outcome)).or_default() += 1;
+            m.latency.entry(kind).or_insert_with(|| Histogram::new(&SEND_BUCKETS)).observe(seconds);
+        }
+    }
+
+    /// Count a message given up before any provider saw it (its deadline passed while
+    /// queued): a dead send, but no provider latency.
+    pub fn dead_before_sending(&self, kind: OutboxKind) {
+        if let Ok(mut m) = self.inner.lock() {
+            *m.sends.entry((kind, SendOutcome::Dead)).or_default() += 1;
         }
     }
 
     /// Prometheus text for the counters, with `counts` (state → messages) as a gauge.
     pub fn render(&self, counts: &[(OutboxState, u64)]) -> String {
-        let mut out = String::from(
-            "# HELP countersign_outbox_messages Outbox messages by state.\n# TYPE countersign_outbox_messages gauge\n",
-        );
+        let mut out = String::new();
+        family(&mut out, "countersign_outbox_messages", "gauge", "Outbox messages by state.");
         for (state, n) in counts {
-            out.push_str(&format!("countersign_outbox_messages{{state=\"{}\"}} {n}\n", state.as_str()));
+            let _ = writeln!(out, "countersign_outbox_messages{{state=\"{}\"}} {n}", state.as_str());
         }
-        out.push_str("# HELP countersign_outbox_sends_total Send attempts by kind and outcome.\n# TYPE countersign_outbox_sends_total counter\n");
-        out.push_str("# HELP countersign_outbox_send_seconds Time spent with providers.\n# TYPE countersign_outbox_send_seconds summary\n");
-        if let Ok(m) = self.inner.lock() {
-            for ((kind, outcome), n) in &m.0 {
-                out.push_str(&format!(
-                    "countersign_outbox_sends_total{{kind=\"{}\",outcome=\"{}\"}} {n}\n",
-                    kind.as_str(),
-                    outcome.as_str()
-                ));
-            }
-            for (kind, (count, sum)) in &m.1 {
-                out.push_str(&format!("countersign_outbox_send_seconds_count{{kind=\"{}\"}} {count}\n", kind.as_str()));
-                out.push_str(&format!("countersign_outbox_send_seconds_sum{{kind=\"{}\"}} {sum}\n", kind.as_str()));
-            }
+        let Ok(m) = self.inner.lock() else { return out };
+        family(&mut out, "countersign_outbox_sends_total", "counter", "Send attempts by kind and outcome.");
+        for ((kind, outcome), n) in &m.sends {
+            let _ = writeln!(
+                out,
+                "countersign_outbox_sends_total{{kind=\"{}\",outcome=\"{}\"}} {n}",
+                kind.as_str(),
+                outcome.as_str()
+            );
+        }
+        family(
+            &mut out,
+            "countersign_outbox_send_seconds",
+            "histogram",
+            "Time spent with providers per send, by kind.",
+        );
+        for (kind, h) in &m.latency {
+            h.render(&mut out, "countersign_outbox_send_seconds", &format!("kind=\"{}\"", kind.as_str()));
         }
         out
     }
@@ -238,6 +256,33 @@ mod tests {
             let b = backoff_ms(a, 0.3);
             assert!((500..=MAX_BACKOFF_MS).contains(&b));
         }
+    }
+
+    #[test]
+    fn provider_latency_is_a_histogram_by_kind() {
+        let m = OutboxMetrics::default();
+        m.observe(OutboxKind::Sms, SendOutcome::Sent, 0.02);
+        m.observe(OutboxKind::Sms, SendOutcome::Retry, 0.3);
+        m.dead_before_sending(OutboxKind::Sms);
+        let text = m.render(&[(OutboxState::Sent, 1)]);
+        for line in [
+            "# TYPE countersign_outbox_send_seconds histogram",
+            "countersign_outbox_send_seconds_bucket{kind=\"sms\",le=\"0.01\"} 0",
+            "countersign_outbox_send_seconds_bucket{kind=\"sms\",le=\"0.025\"} 1",
+            "countersign_outbox_send_seconds_bucket{kind=\"sms\",le=\"0.25\"} 1",
+            "countersign_outbox_send_seconds_bucket{kind=\"sms\",le=\"0.5\"} 2",
+            "countersign_outbox_send_seconds_bucket{kind=\"sms\",le=\"+Inf\"} 2",
+            "countersign_outbox_send_seconds_count{kind=\"sms\"} 2",
+            "countersign_outbox_sends_total{kind=\"sms\",outcome=\"dead\"} 1",
+            "countersign_outbox_messages{state=\"sent\"} 1",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing from\n{text}");
+        }
+        // Each family's samples follow its own TYPE line.
+        let sends = text.find("# TYPE countersign_outbox_sends_total").unwrap();
+        let seconds = text.find("# TYPE countersign_outbox_send_seconds").unwrap();
+        let first_send = text.find("countersign_outbox_sends_total{").unwrap();
+        assert!(sends < first_send && first_send < seconds, "{text}");
     }
 
     #[test]

@@ -210,11 +210,14 @@ impl Core {
             let until = if minutes == 0 { Timestamp(i64::MAX) } else { now.plus_millis(i64::from(minutes) * 60_000) };
             let after = self.store.password_failure(&user.id, max, until).await?;
             return match after {
-                Some((_, Some(t))) if t > now => Err(CoreError::refused(
-                    Refusal::Forbidden,
-                    "static_password_locked",
-                    "too many wrong passwords: the static password is locked",
-                )),
+                Some((_, Some(t))) if t > now => {
+                    self.metrics.lockout(crate::metrics::Lockout::StaticPassword);
+                    Err(CoreError::refused(
+                        Refusal::Forbidden,
+                        "static_password_locked",
+                        "too many wrong passwords: the static password is locked",
+                    ))
+                }
                 Some((n, _)) => Err(wrong_password(Some(max.saturating_sub(n)))),
                 None => Err(wrong_password(None)),
             };

@@ -139,6 +139,7 @@ impl Core {
             return Err(crate::login::closed(SessionState::Accept));
         }
         self.waiters.wake(&q.id);
+        self.metrics.session_ended(&session, SessionState::Accept);
         Ok(SessionState::Accept)
     }
 

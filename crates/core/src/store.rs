@@ -323,6 +323,9 @@ pub trait MobileStore: Send + Sync {
     async fn clear_device_push(&self, id: &str, at: Timestamp) -> Result<(), StoreError>;
     /// A user's pending sessions that expire after `now`, oldest first.
     async fn pending_sessions(&self, user_pk: &str, now: Timestamp) -> Result<Vec<Session>, StoreError>;
+    /// How many sessions of all tenants are pending and expire after `now` (one indexed
+    /// count, read at each `/metrics` scrape).
+    async fn count_pending_sessions(&self, now: Timestamp) -> Result<u64, StoreError>;
     /// How many login requests the user was sent after `since` (sessions delivered as
     /// push notifications, and codes sent by SMS or e-mail), and when the oldest of them
     /// was created.

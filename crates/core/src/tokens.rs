@@ -283,7 +283,10 @@ impl Core {
         // A replay still counts as a failure; it is only told apart in the message.
         let used = self.store.token(&t.id).await?.is_some_and(|now| self.used_code(&now, &seed, otp));
         match self.store.token_failure(&t.id, MAX_FAILURES, now).await? {
-            Some((_, TokenState::Locked)) => Err(locked()),
+            Some((_, TokenState::Locked)) => {
+                self.metrics.lockout(crate::metrics::Lockout::Token);
+                Err(locked())
+            }
             Some((n, _)) => Err(invalid_otp(MAX_FAILURES.saturating_sub(n), used)),
             None => Err(CoreError::NotFound(Entity::Token)),
         }

@@ -154,7 +154,7 @@ impl Worker {
                 None => "deadline passed before it could be sent".to_owned(),
             };
             let _ = store.outbox_dead(&m.id, m.attempts, &why).await;
-            self.core.outbox_metrics.observe(m.kind, SendOutcome::Dead, 0.0);
+            self.core.outbox_metrics.dead_before_sending(m.kind);
             self.went_dead(&m, &why).await;
             return;
         }

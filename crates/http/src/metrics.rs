@@ -9,18 +9,12 @@ use std::time::Instant;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
+use countersign_core::metrics::{Histogram, family};
 
 use crate::AppState;
 
 /// Upper bounds of the latency histogram buckets, in seconds.
 const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 30.0];
-
-#[derive(Default)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    count: u64,
-    sum: f64,
-}
 
 #[derive(Default)]
 struct Inner {
@@ -39,22 +33,17 @@ impl Metrics {
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
         let Ok(mut m) = self.inner.lock() else { return };
         *m.requests.entry((method.to_owned(), route.to_owned(), status)).or_default() += 1;
-        let h = m.latency.entry((method.to_owned(), route.to_owned())).or_default();
-        h.count += 1;
-        h.sum += seconds;
-        for (i, bound) in BUCKETS.iter().enumerate() {
-            if seconds <= *bound {
-                h.counts[i] += 1;
-            }
-        }
+        m.latency
+            .entry((method.to_owned(), route.to_owned()))
+            .or_insert_with(|| Histogram::new(&BUCKETS))
+            .observe(seconds);
     }
 
     /// Everything in Prometheus text exposition format.
     pub fn render(&self) -> String {
         let mut out = String::new();
         let Ok(m) = self.inner.lock() else { return out };
-        out.push_str("# HELP countersign_http_requests_total HTTP requests by method, route and status.\n");
-        out.push_str("# TYPE countersign_http_requests_total counter\n");
+        family(&mut out, "countersign_http_requests_total", "counter", "HTTP requests by method, route and status.");
         for ((method, route, status), n) in &m.requests {
             let _ = writeln!(
                 out,
@@ -62,20 +51,15 @@ impl Metrics {
                 escape(route)
             );
         }
-        out.push_str("# HELP countersign_http_request_duration_seconds HTTP request latency by method and route.\n");
-        out.push_str("# TYPE countersign_http_request_duration_seconds histogram\n");
+        family(
+            &mut out,
+            "countersign_http_request_duration_seconds",
+            "histogram",
+            "HTTP request latency by method and route.",
+        );
         for ((method, route), h) in &m.latency {
             let labels = format!("method=\"{method}\",route=\"{}\"", escape(route));
-            for (bound, count) in BUCKETS.iter().zip(h.counts) {
-                let _ = writeln!(
-                    out,
-                    "countersign_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {count}"
-                );
-            }
-            let _ =
-                writeln!(out, "countersign_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", h.count);
-            let _ = writeln!(out, "countersign_http_request_duration_seconds_sum{{{labels}}} {}", h.sum);
-            let _ = writeln!(out, "countersign_http_request_duration_seconds_count{{{labels}}} {}", h.count);
+            h.render(&mut out, "countersign_http_request_duration_seconds", &labels);
         }
         out
     }

@@ -406,3 +406,24 @@ async fn shutdown_lets_requests_in_flight_finish() {
     let domain = countersign_core::Domain::parse("late.example", "domain").unwrap();
     assert!(store.tenant_by_domain(&domain).await.unwrap().is_some());
 }
+
+/// The `/metrics` format check used by the end-to-end tests catches what Prometheus refuses.
+#[test]
+fn the_metrics_checker_refuses_what_prometheus_would() {
+    let good =
+        "# HELP countersign_x_total X.\n# TYPE countersign_x_total counter\ncountersign_x_total{a=\"q\\\"\"} 1\n";
+    common::metrics::check_exposition(good);
+    for bad in [
+        // Samples of one family after another family's TYPE.
+        "# HELP countersign_a_total A.\n# TYPE countersign_a_total counter\n# HELP countersign_b B.\n# TYPE countersign_b gauge\ncountersign_a_total 1\n",
+        // No HELP.
+        "# TYPE countersign_b gauge\ncountersign_b 1\n",
+        // A counter without _total, a label without quotes, a summary-style histogram.
+        "# HELP countersign_c C.\n# TYPE countersign_c counter\ncountersign_c 1\n",
+        "# HELP countersign_b B.\n# TYPE countersign_b gauge\ncountersign_b{a=x} 1\n",
+        "# HELP countersign_h H.\n# TYPE countersign_h histogram\ncountersign_h_sum 1\ncountersign_h_count 1\ncountersign_h_bucket{le=\"1\"} 1\n",
+        "# HELP countersign_h H.\n# TYPE countersign_h histogram\ncountersign_h_bucket{le=\"1\"} 2\ncountersign_h_bucket{le=\"+Inf\"} 1\ncountersign_h_count 1\n",
+    ] {
+        assert!(std::panic::catch_unwind(|| common::metrics::check_exposition(bad)).is_err(), "accepted:\n{bad}");
+    }
+}

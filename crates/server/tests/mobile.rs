@@ -530,4 +530,41 @@ backend_tests! {
         assert_eq!((s, out["sessionStatus"].as_str(), out["reason"].as_str()), (200, Some("Failed"), Some("no_device")), "{out}");
         assert_eq!(out.get("numberToShow"), None, "{out}");
     }
+
+    async fn metrics_count_push_outcomes_and_pin_lockouts(backend) {
+        let app = App::spawn(backend).await;
+        let key = setup(&app, json!({"numberMatching": false, "maxPinAttempts": 2})).await;
+        let auth = activate(&app, &key).await;
+        let async_login = |pass_key: &'static str| {
+            let (app, key) = (&app, key.clone());
+            async move { login(app, &key, json!({"passKey": pass_key, "timeout": 0})).await.1["requestID"].as_str().unwrap().to_owned() }
+        };
+        let id = async_login("PIN").await;
+        let right = Answer { approve: true, pin: Some("1234"), ..Default::default() };
+        assert_eq!(auth.respond(&id, &right).await.unwrap().session_status, "Accept");
+        let id = async_login("push").await;
+        assert_eq!(auth.respond(&id, &Answer::default()).await.unwrap().session_status, "Decline");
+        // Nobody answers a synchronous login within its timeout.
+        let (_, out) = login(&app, &key, json!({"passKey": "push", "timeout": 1})).await;
+        assert_eq!(out["sessionStatus"], "Timeout", "{out}");
+        let pending = async_login("Fingerprint").await;
+        let id = async_login("PIN").await;
+        let wrong = Answer { approve: true, pin: Some("0000"), ..Default::default() };
+        auth.respond(&id, &wrong).await.unwrap_err();
+        assert_eq!(server_code(&auth.respond(&id, &wrong).await.unwrap_err()), "device_disconnected");
+
+        let text = common::metrics::scrape(&app).await;
+        for line in [
+            "countersign_logins_total{method=\"NoPIN\",outcome=\"Decline\"} 1",
+            "countersign_logins_total{method=\"NoPIN\",outcome=\"Timeout\"} 1",
+            "countersign_logins_total{method=\"PIN\",outcome=\"Accept\"} 1",
+            "countersign_logins_total{method=\"PIN\",outcome=\"Failed\"} 1",
+            "countersign_lockouts_total{kind=\"device_pin\"} 1",
+            "countersign_sessions_pending 1",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing from\n{text}");
+        }
+        assert_eq!(text.lines().filter(|l| l.starts_with("countersign_logins_total{")).count(), 4, "{text}");
+        assert!(!text.contains(&pending), "request IDs stay out of metrics");
+    }
 }

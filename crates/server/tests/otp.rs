@@ -447,4 +447,65 @@ backend_tests! {
             st["sessionStatus"] == "Failed" && st["reason"] == "delivery_failed"
         }).await;
     }
+
+    async fn metrics_count_logins_lockouts_rate_limits_risk_and_pending_sessions(backend) {
+        let app = App::spawn(backend).await;
+        let key = app.tenant_with_alice("example.com").await;
+        let log = with_twilio(&app).await;
+        // A code read from the SMS: accepted.
+        let id = start(&app, &key, "votp").await;
+        eventually(10, async || texts(&log).len() == 1).await;
+        let code = code_in(&texts(&log)[0]);
+        let (s, b) = login(&app, &key, "alice", json!({"requestID": id, "passKey": code})).await;
+        assert_eq!((s, b["sessionStatus"].as_str()), (200, Some("Accept")), "{b}");
+        // Wrong codes until the attempts run out: failed, and a lockout.
+        let id = start(&app, &key, "votp").await;
+        eventually(10, async || texts(&log).len() == 2).await;
+        let code = code_in(&texts(&log)[1]);
+        for _ in 0..3 {
+            login(&app, &key, "alice", json!({"requestID": id, "passKey": wrong(&code)})).await;
+        }
+        let (_, st) = app.call("GET", &format!("/v1/sessions/{id}"), Auth::Bearer(&key), None).await;
+        assert_eq!(st["reason"], "otp_attempts_exceeded", "{st}");
+        // A push to a user without a device fails at once (a session inserted final).
+        let (s, b) = login(&app, &key, "alice", json!({"passKey": "push"})).await;
+        assert_eq!((s, b["reason"].as_str()), (200, Some("no_device")), "{b}");
+        // Three login requests sent: a limit of 3 refuses the fourth.
+        let (s, _) =
+            app.admin("PATCH", "/admin/v1/tenants/example.com", Some(json!({"settings": {"loginRequestLimit": 3}}))).await;
+        assert_eq!(s, 200);
+        let (s, b) = login(&app, &key, "alice", json!({"passKey": "votp"})).await;
+        assert_eq!((s, common::code(&b)), (429, "too_many_login_requests"), "{b}");
+        // A risk-scored login from a new device: riskResponseCode 2, a pending static-password challenge.
+        let cddc = json!({"userAgent": "Chrome/120", "language": "en-GB", "platform": "MacIntel"});
+        let (s, b) = login(&app, &key, "alice", json!({"cddc": cddc, "sessionID": "S1"})).await;
+        assert_eq!((s, b["riskResponseCode"].as_u64(), b["sessionStatus"].as_str()), (200, Some(2), Some("Pending")), "{b}");
+
+        eventually(10, async || {
+            common::metrics::sample(&common::metrics::scrape(&app).await, "countersign_outbox_send_seconds_count{kind=\"sms\"}") == Some(2.0)
+        })
+        .await;
+        let text = common::metrics::scrape(&app).await;
+        for line in [
+            "countersign_logins_total{method=\"NoPIN\",outcome=\"Failed\"} 1",
+            "countersign_logins_total{method=\"votp\",outcome=\"Accept\"} 1",
+            "countersign_logins_total{method=\"votp\",outcome=\"Failed\"} 1",
+            "countersign_lockouts_total{kind=\"code_attempts\"} 1",
+            "countersign_lockouts_total{kind=\"device_pin\"} 0",
+            "countersign_rate_limited_total{limit=\"login_requests\"} 1",
+            "countersign_risk_decisions_total{code=\"2\"} 1",
+            "countersign_sessions_pending 1",
+            "countersign_outbox_sends_total{kind=\"sms\",outcome=\"sent\"} 2",
+            "countersign_outbox_send_seconds_bucket{kind=\"sms\",le=\"+Inf\"} 2",
+            "# TYPE countersign_outbox_send_seconds histogram",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing from\n{text}");
+        }
+        // Exactly these logins were counted; no user, tenant or request ID in any label.
+        let logins: Vec<&str> = text.lines().filter(|l| l.starts_with("countersign_logins_total{")).collect();
+        assert_eq!(logins.len(), 3, "{logins:?}");
+        for secret in ["alice", "example.com", id.as_str()] {
+            assert!(!text.contains(secret), "{secret} reached /metrics");
+        }
+    }
 }

@@ -212,12 +212,24 @@ async fn the_readme_runs_as_written() {
         .unwrap()
         .filter_map(Result::ok)
         .filter(|e| e.file_name().to_string_lossy().starts_with("background-"))
-        .map(|e| format!("--- {}\n{}", e.file_name().to_string_lossy(), std::fs::read_to_string(e.path()).unwrap_or_default()))
+        .map(|e| {
+            format!(
+                "--- {}\n{}",
+                e.file_name().to_string_lossy(),
+                std::fs::read_to_string(e.path()).unwrap_or_default()
+            )
+        })
         .collect();
-    assert!(output.status.success(), "the README's commands failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}\n{logs}");
+    assert!(
+        output.status.success(),
+        "the README's commands failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}\n{logs}"
+    );
     for (n, shown) in &expected {
         let actual = std::fs::read_to_string(out.path().join(format!("out-{n}"))).unwrap();
-        assert!(matches(shown, &actual), "the README shows\n  {shown}\nbut the command printed\n  {actual}\n--- stderr\n{stderr}");
+        assert!(
+            matches(shown, &actual),
+            "the README shows\n  {shown}\nbut the command printed\n  {actual}\n--- stderr\n{stderr}"
+        );
     }
     assert!(expected.len() >= 12, "only {} outputs checked", expected.len());
     // Following the README leaves nothing git would pick up in a checkout: everything

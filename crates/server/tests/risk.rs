@@ -306,6 +306,30 @@ backend_tests! {
             "credentials": {"fidoAuthenticator": {"authenticationResponse": pkc}}})).await;
         assert_eq!((s, done["sessionStatus"].as_str()), (200, Some("Accept")), "{done}");
     }
+
+    async fn metrics_count_risk_decisions_password_and_user_lockouts(backend) {
+        let dir = tempfile::tempdir().unwrap();
+        let (app, _clock, key) = setup(backend, &dir).await;
+        let out = first(&app, &key, "Chrome/120", "81.2.69.10", "S1").await;
+        assert_eq!(out["riskResponseCode"], 2);
+        for _ in 0..5 {
+            login(&app, &key, json!({"requestID": out["requestID"], "sessionID": "S1", "passKey": "wrong password"})).await;
+        }
+        let out = first(&app, &key, "Chrome/120", "81.2.69.10", "S2").await;
+        assert_eq!((out["riskResponseCode"].as_u64(), out["sessionStatus"].as_str()), (Some(1), Some("Decline")), "{out}");
+        let text = common::metrics::scrape(&app).await;
+        for line in [
+            "countersign_risk_decisions_total{code=\"1\"} 1",
+            "countersign_risk_decisions_total{code=\"2\"} 1",
+            "countersign_lockouts_total{kind=\"static_password\"} 1",
+            "countersign_lockouts_total{kind=\"user\"} 1",
+            "countersign_logins_total{method=\"static_password\",outcome=\"Failed\"} 1",
+            "countersign_logins_total{method=\"adaptive\",outcome=\"Decline\"} 1",
+            "countersign_sessions_pending 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing from\n{text}");
+        }
+    }
 }
 
 async fn first_raw(app: &App, key: &str) -> (u16, Value) {

@@ -226,4 +226,24 @@ backend_tests! {
         let (s, _) = app.admin("DELETE", &format!("/admin/v1/tenants/example.com/tokens/{id}"), None).await;
         assert_eq!(s, 204);
     }
+
+    async fn metrics_count_token_lockouts_once_and_token_logins(backend) {
+        let (app, _clock, key) = app_at(backend).await;
+        let id = hardware(&app, &format!("HW-0003,hotp,{RFC_SEED},6,0,SHA1")).await;
+        let right = hotp_at(RFC_SEED, 0);
+        let wrong = if right == "111111" { "222222" } else { "111111" };
+        for _ in 0..7 {
+            login(&app, &key, json!({"passKey": "totp", "otp": wrong})).await;
+        }
+        app.admin("POST", &format!("/admin/v1/tenants/example.com/tokens/{id}/unlock"), None).await;
+        let (s, b) = login(&app, &key, json!({"passKey": "totp", "otp": right})).await;
+        assert_eq!((s, b["sessionStatus"].as_str()), (200, Some("Accept")), "{b}");
+        let text = common::metrics::scrape(&app).await;
+        for line in [
+            "countersign_lockouts_total{kind=\"token\"} 1",
+            "countersign_logins_total{method=\"totp\",outcome=\"Accept\"} 1",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing from\n{text}");
+        }
+    }
 }

@@ -18,6 +18,7 @@ pub(crate) const SQLITE: &[Step] = &[
     (9, "risk", include_str!("../migrations/sqlite/0009_risk.sql")),
     (10, "login_requests", include_str!("../migrations/sqlite/0010_login_requests.sql")),
     (11, "code_messages", include_str!("../migrations/sqlite/0011_code_messages.sql")),
+    (12, "sessions_pending", include_str!("../migrations/sqlite/0012_sessions_pending.sql")),
 ];
 
 pub(crate) const POSTGRES: &[Step] = &[
@@ -32,6 +33,7 @@ pub(crate) const POSTGRES: &[Step] = &[
     (9, "risk", include_str!("../migrations/postgres/0009_risk.sql")),
     (10, "login_requests", include_str!("../migrations/postgres/0010_login_requests.sql")),
     (11, "code_messages", include_str!("../migrations/postgres/0011_code_messages.sql")),
+    (12, "sessions_pending", include_str!("../migrations/postgres/0012_sessions_pending.sql")),
 ];
 
 pub(crate) fn migrator(steps: &[Step]) -> Migrator {

@@ -821,6 +821,16 @@ macro_rules! sql_mobile {
                 Ok((n.unsigned_abs(), oldest.map(Timestamp)))
             }
 
+            async fn count_pending_sessions(&self, now: Timestamp) -> Result<u64, StoreError> {
+                let r = sqlx::query("SELECT COUNT(*) AS n FROM sessions WHERE state = 'Pending' AND expires_at > $1")
+                    .bind(now.millis())
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                let n: i64 = r.try_get("n").map_err(db_err)?;
+                Ok(n.unsigned_abs())
+            }
+
             async fn pending_sessions(&self, user_pk: &str, now: Timestamp) -> Result<Vec<Session>, StoreError> {
                 sqlx::query(
                     "SELECT * FROM sessions WHERE user_pk = $1 AND state = 'Pending' AND expires_at > $2 \

@@ -57,8 +57,7 @@ async fn readyz(State(s): State<AppState>) -> Result<Json<Status>, ApiError> {
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, content_type = "text/plain", body = String)))]
 async fn metrics(State(s): State<AppState>) -> Response {
-    let counts = s.core.store.outbox_counts().await.unwrap_or_default();
-    let text = format!("{}{}", s.metrics.render(), s.core.outbox_metrics.render(&counts));
+    let text = format!("{}{}", s.metrics.render(), s.core.render_metrics().await);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
 

@@ -1,0 +1,334 @@
+//! Domain metrics for `/metrics` (docs/foundation.md, "Metrics"): logins by method and
+//! outcome, risk decisions, lockouts, rate-limit refusals, and the sessions pending now.
+//!
+//! They are kept per [`Core`] (no global recorder), so that each server — and each test
+//! server — counts only its own. Every label value comes from a closed set of names
+//! written here (never a user, tenant, request ID or tenant-defined type name), so the
+//! number of series stays bounded whatever the traffic.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+
+use crate::ops::Core;
+use crate::outbox::OutboxMessage;
+use crate::session::{PushMethod, Session, SessionState};
+use crate::store::StoreError;
+
+/// A histogram with fixed upper bounds: cumulative bucket counts, sum and count, in the
+/// Prometheus text format.
+#[derive(Debug, Clone)]
+pub struct Histogram {
+    bounds: &'static [f64],
+    /// `cumulative[i]`: observations `<= bounds[i]`.
+    cumulative: Vec<u64>,
+    count: u64,
+    sum: f64,
+}
+
+impl Histogram {
+    /// An empty histogram over `bounds` (ascending upper bounds; `+Inf` is implied).
+    pub fn new(bounds: &'static [f64]) -> Histogram {
+        Histogram { bounds, cumulative: vec![0; bounds.len()], count: 0, sum: 0.0 }
+    }
+
+    /// Record one value.
+    pub fn observe(&mut self, value: f64) {
+        self.count += 1;
+        self.sum += value;
+        for (bound, n) in self.bounds.iter().zip(self.cumulative.iter_mut()) {
+            if value <= *bound {
+                *n += 1;
+            }
+        }
+    }
+
+    /// Append `name_bucket`, `name_sum` and `name_count` samples with `labels` (e.g.
+    /// `kind="sms"`, or empty) to `out`.
+    pub fn render(&self, out: &mut String, name: &str, labels: &str) {
+        let sep = if labels.is_empty() { "" } else { "," };
+        for (bound, n) in self.bounds.iter().zip(&self.cumulative) {
+            let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{bound}\"}} {n}");
+        }
+        let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}", self.count);
+        let braces = if labels.is_empty() { String::new() } else { format!("{{{labels}}}") };
+        let _ = writeln!(out, "{name}_sum{braces} {}", self.sum);
+        let _ = writeln!(out, "{name}_count{braces} {}", self.count);
+    }
+}
+
+/// Append the `# HELP` and `# TYPE` lines of a metric family.
+pub fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// What was locked out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Lockout {
+    /// A device disconnected after too many wrong PINs.
+    DevicePin,
+    /// A code session failed after too many wrong codes.
+    CodeAttempts,
+    /// A static password locked after too many wrong passwords.
+    StaticPassword,
+    /// A TOTP/HOTP token locked after too many wrong codes.
+    Token,
+    /// A user locked by the risk engine.
+    User,
+}
+
+impl Lockout {
+    const ALL: [Lockout; 5] =
+        [Lockout::DevicePin, Lockout::CodeAttempts, Lockout::StaticPassword, Lockout::Token, Lockout::User];
+
+    /// The `kind` label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lockout::DevicePin => "device_pin",
+            Lockout::CodeAttempts => "code_attempts",
+            Lockout::StaticPassword => "static_password",
+            Lockout::Token => "token",
+            Lockout::User => "user",
+        }
+    }
+}
+
+/// Which limit refused a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RateLimit {
+    /// The tenant's `loginRequestLimit` per user and window.
+    LoginRequests,
+}
+
+impl RateLimit {
+    const ALL: [RateLimit; 1] = [RateLimit::LoginRequests];
+
+    /// The `limit` label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RateLimit::LoginRequests => "login_requests",
+        }
+    }
+}
+
+/// The `method` label of a login: the built-in method the session ran, whatever the
+/// tenant called its type.
+pub fn method_label(s: &Session) -> &'static str {
+    match s.method {
+        PushMethod::NoPin => "NoPIN",
+        PushMethod::Pin => "PIN",
+        PushMethod::Fingerprint => "Fingerprint",
+        PushMethod::Otp => match s.delivery.as_str() {
+            // Code sessions: the built-in type by name, a tenant-defined one by channel.
+            "sms" | "email" | "custom" => match s.message.as_str() {
+                "votp" => "votp",
+                "votpCustomDelivery" => "votpCustomDelivery",
+                "sms" => "sms",
+                "email" => "email",
+                _ if s.delivery == "custom" => "votpCustomDelivery",
+                _ if s.delivery == "sms" => "sms",
+                _ => "email",
+            },
+            "token" => "totp",
+            "fido" if s.message == "UAF" => "uaf",
+            "fido" => "fido2",
+            "qr" => "qr",
+            "static_password" => "static_password",
+            "risk" => "adaptive",
+            _ => "custom",
+        },
+    }
+}
+
+#[derive(Default)]
+struct Tallies {
+    logins: BTreeMap<(&'static str, &'static str), u64>,
+    risk: BTreeMap<u32, u64>,
+    lockouts: BTreeMap<Lockout, u64>,
+    rate_limited: BTreeMap<RateLimit, u64>,
+}
+
+/// The domain counters of one [`Core`].
+#[derive(Default)]
+pub struct Metrics {
+    inner: Mutex<Tallies>,
+}
+
+impl Metrics {
+    /// Count a session that ended in `to`.
+    pub fn session_ended(&self, s: &Session, to: SessionState) {
+        if let Ok(mut t) = self.inner.lock() {
+            *t.logins.entry((method_label(s), to.as_str())).or_default() += 1;
+        }
+    }
+
+    /// Count a risk-engine decision answered to the relying party, by its
+    /// `riskResponseCode` (an assessment whose action then failed is not counted).
+    pub fn risk_decision(&self, code: u32) {
+        if let Ok(mut t) = self.inner.lock() {
+            *t.risk.entry(code).or_default() += 1;
+        }
+    }
+
+    /// Count a lockout.
+    pub fn lockout(&self, kind: Lockout) {
+        if let Ok(mut t) = self.inner.lock() {
+            *t.lockouts.entry(kind).or_default() += 1;
+        }
+    }
+
+    /// Count a request refused by a rate limit.
+    pub fn rate_limited(&self, limit: RateLimit) {
+        if let Ok(mut t) = self.inner.lock() {
+            *t.rate_limited.entry(limit).or_default() += 1;
+        }
+    }
+
+    /// Prometheus text for the counters, with `pending` (sessions pending now) as a gauge
+    /// when it could be read.
+    pub fn render(&self, pending: Option<u64>) -> String {
+        let mut out = String::new();
+        let Ok(t) = self.inner.lock() else { return out };
+        family(&mut out, "countersign_logins_total", "counter", "Login sessions ended, by method and outcome.");
+        for ((method, outcome), n) in &t.logins {
+            let _ = writeln!(out, "countersign_logins_total{{method=\"{method}\",outcome=\"{outcome}\"}} {n}");
+        }
+        family(
+            &mut out,
+            "countersign_risk_decisions_total",
+            "counter",
+            "Risk engine decisions answered, by riskResponseCode.",
+        );
+        for (code, n) in &t.risk {
+            let _ = writeln!(out, "countersign_risk_decisions_total{{code=\"{code}\"}} {n}");
+        }
+        family(&mut out, "countersign_lockouts_total", "counter", "Lockouts after too many failures, by kind.");
+        for kind in Lockout::ALL {
+            let n = t.lockouts.get(&kind).copied().unwrap_or(0);
+            let _ = writeln!(out, "countersign_lockouts_total{{kind=\"{}\"}} {n}", kind.as_str());
+        }
+        family(&mut out, "countersign_rate_limited_total", "counter", "Requests refused by a rate limit, by limit.");
+        for limit in RateLimit::ALL {
+            let n = t.rate_limited.get(&limit).copied().unwrap_or(0);
+            let _ = writeln!(out, "countersign_rate_limited_total{{limit=\"{}\"}} {n}", limit.as_str());
+        }
+        if let Some(n) = pending {
+            family(&mut out, "countersign_sessions_pending", "gauge", "Login sessions pending and not expired.");
+            let _ = writeln!(out, "countersign_sessions_pending {n}");
+        }
+        out
+    }
+}
+
+impl Core {
+    /// Insert a session (with its outbox messages); one inserted already final — a
+    /// login decided at once — counts as ended, as [`Core::end_session`] counts the rest.
+    pub(crate) async fn insert_session(&self, s: &Session, outbox: &[OutboxMessage]) -> Result<(), StoreError> {
+        self.store.insert_session(s, outbox).await?;
+        if s.state.is_final() {
+            self.metrics.session_ended(s, s.state);
+        }
+        Ok(())
+    }
+
+    /// Everything the domain exposes on `/metrics`: its counters, the sessions pending
+    /// and the outbox (each gauge read with one query; left out when storage fails).
+    pub async fn render_metrics(&self) -> String {
+        let pending = self.store.count_pending_sessions(self.clock.now()).await.ok();
+        let counts = self.store.outbox_counts().await.unwrap_or_default();
+        format!("{}{}", self.metrics.render(pending), self.outbox_metrics.render(&counts))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Timestamp;
+
+    const BOUNDS: [f64; 3] = [0.1, 1.0, 5.0];
+
+    #[test]
+    fn histogram_buckets_are_cumulative() {
+        let mut h = Histogram::new(&BOUNDS);
+        for v in [0.05, 0.1, 0.7, 3.0, 9.0] {
+            h.observe(v);
+        }
+        let mut out = String::new();
+        h.render(&mut out, "x_seconds", "kind=\"sms\"");
+        let sum = 0.05 + 0.1 + 0.7 + 3.0 + 9.0;
+        assert_eq!(
+            out,
+            format!(
+                "x_seconds_bucket{{kind=\"sms\",le=\"0.1\"}} 2\n\
+                 x_seconds_bucket{{kind=\"sms\",le=\"1\"}} 3\n\
+                 x_seconds_bucket{{kind=\"sms\",le=\"5\"}} 4\n\
+                 x_seconds_bucket{{kind=\"sms\",le=\"+Inf\"}} 5\n\
+                 x_seconds_sum{{kind=\"sms\"}} {sum}\n\
+                 x_seconds_count{{kind=\"sms\"}} 5\n"
+            )
+        );
+        let mut bare = String::new();
+        Histogram::new(&BOUNDS).render(&mut bare, "y", "");
+        assert!(bare.starts_with("y_bucket{le=\"0.1\"} 0\n"), "{bare}");
+        assert!(bare.ends_with("y_sum 0\ny_count 0\n"), "{bare}");
+    }
+
+    fn session(method: PushMethod, delivery: &str, message: &str) -> Session {
+        let mut s = Session::not_push("r".into(), "t", "u", message.into(), delivery, Timestamp(0), Timestamp(0));
+        s.method = method;
+        s
+    }
+
+    #[test]
+    fn method_labels_are_built_in_names() {
+        let cases = [
+            (PushMethod::NoPin, "pushNotification", "Log in?", "NoPIN"),
+            (PushMethod::Pin, "requestMessage", "Log in?", "PIN"),
+            (PushMethod::Fingerprint, "pushNotification", "x", "Fingerprint"),
+            (PushMethod::Otp, "email", "votp", "votp"),
+            (PushMethod::Otp, "sms", "sms", "sms"),
+            (PushMethod::Otp, "sms", "bank-sms-2fa", "sms"),
+            (PushMethod::Otp, "email", "alice's own type", "email"),
+            (PushMethod::Otp, "custom", "votpCustomDelivery", "votpCustomDelivery"),
+            (PushMethod::Otp, "custom", "mine", "votpCustomDelivery"),
+            (PushMethod::Otp, "token", "token 123456", "totp"),
+            (PushMethod::Otp, "fido", "FIDO2", "fido2"),
+            (PushMethod::Otp, "fido", "UAF", "uaf"),
+            (PushMethod::Otp, "qr", "QR login", "qr"),
+            (PushMethod::Otp, "static_password", "static password", "static_password"),
+            (PushMethod::Otp, "risk", "adaptive login", "adaptive"),
+            (PushMethod::Otp, "something new", "x", "custom"),
+        ];
+        for (method, delivery, message, want) in cases {
+            assert_eq!(method_label(&session(method, delivery, message)), want, "{delivery} {message}");
+        }
+    }
+
+    #[test]
+    fn counters_render_with_help_type_and_zeroes() {
+        let m = Metrics::default();
+        let s = session(PushMethod::Pin, "pushNotification", "Log in?");
+        m.session_ended(&s, SessionState::Accept);
+        m.session_ended(&s, SessionState::Accept);
+        m.session_ended(&s, SessionState::Timeout);
+        m.risk_decision(2);
+        m.lockout(Lockout::CodeAttempts);
+        m.rate_limited(RateLimit::LoginRequests);
+        let text = m.render(Some(4));
+        for line in [
+            "# TYPE countersign_logins_total counter",
+            "countersign_logins_total{method=\"PIN\",outcome=\"Accept\"} 2",
+            "countersign_logins_total{method=\"PIN\",outcome=\"Timeout\"} 1",
+            "countersign_risk_decisions_total{code=\"2\"} 1",
+            "countersign_lockouts_total{kind=\"code_attempts\"} 1",
+            "countersign_lockouts_total{kind=\"device_pin\"} 0",
+            "countersign_rate_limited_total{limit=\"login_requests\"} 1",
+            "# TYPE countersign_sessions_pending gauge",
+            "countersign_sessions_pending 4",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing from\n{text}");
+        }
+        assert!(!m.render(None).contains("countersign_sessions_pending"));
+    }
+}
