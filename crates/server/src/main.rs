@@ -54,10 +54,17 @@ enum Command {
     /// configured bootstrap token is ignored with a warning on standard error. Stops
     /// cleanly on SIGTERM or Ctrl-C.
     Serve(ServeArgs),
-    /// Try countersign in one command (development only): on a scratch SQLite database,
-    /// make a tenant demo.example, a user alice, an API key and an admin token, send
-    /// SMS and e-mail to a local file instead of a provider, print the commands for a
-    /// first push login with the reference authenticator, then serve.
+    /// Try countersign in one command (development only).
+    ///
+    /// On a scratch SQLite database: make a tenant demo.example, a user alice, an API key
+    /// and an admin token; send SMS and e-mail to a local file (messages.jsonl) instead of
+    /// a provider; print the commands for a first push login with the reference
+    /// authenticator; then serve until Ctrl-C.
+    ///
+    /// The scratch directory is a new countersign-demo-XXXX in the system's temporary
+    /// directory (TMPDIR), removed when the demo stops; with --data-dir DIR it is DIR
+    /// (which must not hold a countersign.db yet), kept. The demo never uses
+    /// --database, COUNTERSIGN_DATA_DIR or the configured database and master key.
     Demo(DemoArgs),
     /// Apply database migrations and exit.
     Migrate,
@@ -177,6 +184,9 @@ async fn run(cli: Cli, config: Config) -> Result<(), String> {
     match cli.command {
         Command::Serve(_) => countersign::serve(config, countersign::shutdown_signal()).await,
         Command::Demo(_) => {
+            if cli.common.database.is_some() {
+                return Err("demo runs on a scratch SQLite database of its own: leave out --database".into());
+            }
             let data_dir = cli.common.data_dir.map(PathBuf::from);
             countersign::demo::run(config, data_dir, countersign::shutdown_signal()).await
         }

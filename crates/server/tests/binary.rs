@@ -728,3 +728,24 @@ async fn the_demo_prints_commands_that_work() {
     let code = message["text"].as_str().unwrap().split("code is ").nth(1).unwrap().split('.').next().unwrap();
     assert!(!log.contains(&format!("code is {code}")), "the code reached the log");
 }
+
+/// The demo never runs on a database that exists: it starts from scratch.
+#[tokio::test]
+async fn the_demo_refuses_a_data_dir_with_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = command(dir.path()).args(["--data-dir", "data", "migrate"]).output().await.unwrap();
+    assert!(out.status.success());
+    let out = command(dir.path())
+        .args(["demo", "--data-dir", "data", "--listen", "127.0.0.1:0"])
+        .stderr(Stdio::piped())
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("data/countersign.db exists already: the demo starts on a fresh database"), "{stderr}");
+    assert_eq!(names_in(&dir.path().join("data")), vec!["countersign.db".to_owned()], "nothing added");
+    let out = command(dir.path()).args(["demo", "--help"]).output().await.unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && help.contains("--data-dir") && help.contains("--listen"), "{help}");
+}
