@@ -187,6 +187,19 @@ pub enum SmsConfig {
     Twilio(TwilioConfig),
     /// A generic HTTP gateway.
     Http(HttpSmsConfig),
+    /// Development only: append each message to a local file (server configuration
+    /// only; `countersign demo` uses it).
+    File(FileSinkConfig),
+}
+
+/// The development-only `file` sink: each message is appended to `file` as one JSON
+/// line instead of being sent. Set only in the server configuration (`[sms]`,
+/// `[email]`), never through the admin API: it writes on the server's disk.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FileSinkConfig {
+    /// The file messages are appended to (created, mode 0600, when missing).
+    pub file: String,
 }
 
 /// Twilio settings.
@@ -257,7 +270,8 @@ pub enum SmtpSecurity {
 #[derive(Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EmailConfig {
-    /// SMTP host.
+    /// SMTP host (not needed with `file`).
+    #[serde(default)]
     pub host: String,
     /// Port; default by `security` (587, 465, 25).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -276,6 +290,10 @@ pub struct EmailConfig {
     /// Templates by name, then language.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub templates: BTreeMap<String, BTreeMap<String, EmailTemplate>>,
+    /// Development only, server configuration only: append each message to this file as
+    /// one JSON line instead of sending it (no SMTP server is contacted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
 }
 
 impl EmailConfig {
@@ -369,7 +387,7 @@ redacted_debug!(ServiceAccount { project_id, private_key_id, client_email, token
 redacted_debug!(ApnsConfig { team_id, key_id, environment, versions, production_url, sandbox_url } hides { private_key });
 redacted_debug!(TwilioConfig { account_sid, from, sender_ids, base_url } hides { auth_token });
 redacted_debug!(HttpSmsConfig { url, method, content_type, body, from, sender_ids } hides { headers });
-redacted_debug!(EmailConfig { host, port, security, username, from, templates } hides { password });
+redacted_debug!(EmailConfig { host, port, security, username, from, templates, file } hides { password });
 
 // ---- validation and views --------------------------------------------------------------
 
@@ -499,11 +517,15 @@ impl ProvidersInput {
                     check_sender(&format!("sms.senderIds.{k}"), v)?;
                 }
             }
+            Some(SmsConfig::File(f)) => check_text("sms.file", &f.file, 4096)?,
             None => {}
         }
         if let Some(e) = &self.email {
-            check_text("email.host", &e.host, 253)?;
-            if e.security == SmtpSecurity::Plain && !is_loopback(&e.host) {
+            match &e.file {
+                Some(file) => check_text("email.file", file, 4096)?,
+                None => check_text("email.host", &e.host, 253)?,
+            }
+            if e.file.is_none() && e.security == SmtpSecurity::Plain && !is_loopback(&e.host) {
                 return Err(CoreError::invalid("email.security", "plain SMTP is allowed only to a loopback host"));
             }
             if e.username.is_some() != e.password.is_some() {
@@ -516,6 +538,24 @@ impl ProvidersInput {
                         .map_err(|m| CoreError::invalid(format!("email.templates.{name}.{lang}"), m))?;
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Refuse the development-only file sinks: they write on the server's disk, so only
+    /// the server configuration may name them, not the admin API.
+    pub fn refuse_file_sinks(&self) -> Result<(), CoreError> {
+        let refused = |field: &str| {
+            CoreError::invalid(
+                field,
+                "file delivery is for development and can be set only in the server configuration ([sms], [email])",
+            )
+        };
+        if matches!(self.sms, Some(SmsConfig::File(_))) {
+            return Err(refused("sms.provider"));
+        }
+        if self.email.as_ref().is_some_and(|e| e.file.is_some()) {
+            return Err(refused("email.file"));
         }
         Ok(())
     }
@@ -800,6 +840,7 @@ impl Core {
     pub async fn set_providers(&self, domain: &str, input: ProvidersInput) -> Result<Value, CoreError> {
         let tenant = self.tenant(domain).await?;
         input.validate()?;
+        input.refuse_file_sinks()?;
         let view = view_of(&input)?;
         let doc = self.seal_doc(view.clone(), &input)?;
         self.store.set_config_doc(DOC_TENANT_PROVIDERS, &tenant.id, Some(&tenant.id), &doc, self.clock.now()).await?;
@@ -974,6 +1015,7 @@ mod tests {
                 password: None,
                 from: "a@b.example".into(),
                 templates: BTreeMap::new(),
+                file: None,
             }),
             sms: None,
         };
@@ -1008,6 +1050,7 @@ mod tests {
             password: None,
             from: "a@b.example".into(),
             templates: BTreeMap::from([("otp".to_owned(), langs)]),
+            file: None,
         };
         assert_eq!(template(Some(&email), "otp", "de-CH").unwrap().subject, "Code {{code}}");
         assert_eq!(template(Some(&email), "otp", "fr").unwrap().subject, "Your verification code");
@@ -1039,6 +1082,26 @@ mod tests {
         };
         assert_eq!(cfg.route("app", "2.0"), ("https://127.0.0.1:9".to_owned(), "com.bank.app".to_owned()));
         assert_eq!(cfg.route("app", "1.0"), ("https://api.push.apple.com".to_owned(), "app".to_owned()));
+    }
+
+    #[test]
+    fn file_sinks_need_no_host_and_only_the_server_configuration_may_name_them() {
+        let input: ProvidersInput = serde_json::from_value(serde_json::json!({
+            "sms": {"provider": "file", "file": "/tmp/messages.jsonl"},
+            "email": {"file": "/tmp/messages.jsonl", "from": "Demo <no-reply@demo.example>"}
+        }))
+        .unwrap();
+        input.validate().unwrap();
+        assert!(matches!(input.refuse_file_sinks(), Err(CoreError::Invalid { field, .. }) if field == "sms.provider"));
+        let email_only = ProvidersInput { sms: None, ..input };
+        assert!(
+            matches!(email_only.refuse_file_sinks(), Err(CoreError::Invalid { field, .. }) if field == "email.file")
+        );
+        // Without a file, an SMTP host is still required.
+        let no_host: ProvidersInput =
+            serde_json::from_value(serde_json::json!({"email": {"from": "a@b.example"}})).unwrap();
+        assert!(matches!(no_host.validate(), Err(CoreError::Invalid { field, .. }) if field == "email.host"));
+        assert!(ProvidersInput::default().refuse_file_sinks().is_ok());
     }
 
     #[test]

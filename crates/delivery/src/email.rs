@@ -55,6 +55,9 @@ pub(crate) async fn send(w: &Worker, m: &OutboxMessage) -> Result<(), Failure> {
     let Some(cfg) = providers.email else {
         return Err(Failure::Permanent("no SMTP server is configured for this tenant".into()));
     };
+    if let Some(file) = &cfg.file {
+        return crate::file::email(w, file, m, &payload).await;
+    }
     let email = message(&cfg, &payload, &m.id).map_err(Failure::Permanent)?;
     let smtp = transport(w, &cfg).map_err(Failure::Permanent)?;
     match smtp.send(email).await {
@@ -79,6 +82,7 @@ mod tests {
             password: None,
             from: "Bank <no-reply@bank.example>".into(),
             templates: Default::default(),
+            file: None,
         };
         let p = EmailPayload {
             to: "alice@example.com".into(),

@@ -5,13 +5,15 @@
 //! Channels: push to a device over `webhook`, `fcm` ([`fcm`]), `apns` ([`apns`]) or
 //! `webpush` ([`webpush`] for the encryption, [`jwt`] for VAPID and APNs tokens; devices
 //! on `poll` fetch and get no message), SMS ([`sms`]: Twilio, HTTP gateway), e-mail
-//! ([`email`]: SMTP) and signed session-result callbacks to relying parties. Every HTTP
+//! ([`email`]: SMTP) and signed session-result callbacks to relying parties; for
+//! development, SMS and e-mail can go to a local file instead (`file`). Every HTTP
 //! request goes through one client, which honours the configured proxy and extra CA
 //! certificates ([`Options`]).
 
 pub mod apns;
 pub mod email;
 pub mod fcm;
+mod file;
 pub mod jwt;
 pub mod sms;
 pub mod webpush;

@@ -17,6 +17,7 @@ pub(crate) async fn send(w: &Worker, m: &OutboxMessage) -> Result<(), Failure> {
     match providers.sms {
         Some(SmsConfig::Twilio(t)) => twilio(w, &t, &payload).await,
         Some(SmsConfig::Http(h)) => gateway(w, &h, &payload, &m.id).await,
+        Some(SmsConfig::File(f)) => crate::file::sms(w, &f.file, m, &payload).await,
         None => Err(Failure::Permanent("no SMS provider is configured for this tenant".into())),
     }
 }

@@ -4,7 +4,7 @@
 //! [`Config`] or a message naming the bad setting.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
@@ -25,6 +25,8 @@ impl std::fmt::Debug for Secret {
 pub struct RawConfig {
     /// Address to listen on.
     pub listen: Option<String>,
+    /// Where the default SQLite database and master key file live (created when missing).
+    pub data_dir: Option<String>,
     /// `sqlite://PATH` or `postgres://…`.
     pub database_url: Option<String>,
     /// `text` or `json`.
@@ -89,6 +91,12 @@ pub enum LogFormat {
 pub struct Config {
     /// Address to listen on.
     pub listen: SocketAddr,
+    /// The data directory: home of the default SQLite database and master key file.
+    pub data_dir: PathBuf,
+    /// Whether the database is the default one in `data_dir`.
+    pub database_in_data_dir: bool,
+    /// Whether the master key comes from the default key file in `data_dir`.
+    pub key_file_in_data_dir: bool,
     /// Database URL.
     pub database_url: String,
     /// Log output format.
@@ -123,8 +131,25 @@ pub struct Config {
 
 /// The default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
-/// The default database.
+/// The default database (in the default data directory, `.`).
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://countersign.db";
+/// The default data directory.
+pub const DEFAULT_DATA_DIR: &str = ".";
+/// The SQLite database's file name in the data directory.
+pub const DATABASE_FILE: &str = "countersign.db";
+/// The master key file's name in the data directory.
+pub const MASTER_KEY_FILE: &str = "countersign.key";
+
+/// `name` in the data directory `dir` (just `name` for `.`, so messages stay short).
+pub fn in_data_dir(dir: &Path, name: &str) -> PathBuf {
+    if dir == Path::new(DEFAULT_DATA_DIR) { PathBuf::from(name) } else { dir.join(name) }
+}
+
+/// The `sqlite://` URL of a file (`%` and `?` escaped: the driver decodes them).
+pub fn sqlite_url(path: &Path) -> String {
+    let text = path.to_string_lossy().replace('%', "%25").replace('?', "%3F");
+    format!("sqlite://{text}")
+}
 
 impl RawConfig {
     /// Read a TOML file.
@@ -152,6 +177,7 @@ impl RawConfig {
         };
         Ok(RawConfig {
             listen: env("COUNTERSIGN_LISTEN"),
+            data_dir: env("COUNTERSIGN_DATA_DIR"),
             database_url: env("COUNTERSIGN_DATABASE_URL"),
             log_format: env("COUNTERSIGN_LOG_FORMAT"),
             log_level: env("COUNTERSIGN_LOG_LEVEL"),
@@ -186,6 +212,7 @@ impl RawConfig {
     pub fn overlay(self, over: RawConfig) -> RawConfig {
         RawConfig {
             listen: over.listen.or(self.listen),
+            data_dir: over.data_dir.or(self.data_dir),
             database_url: over.database_url.or(self.database_url),
             log_format: over.log_format.or(self.log_format),
             log_level: over.log_level.or(self.log_level),
@@ -212,7 +239,12 @@ impl RawConfig {
         let listen = self.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
         let listen: SocketAddr =
             listen.parse().map_err(|_| format!("listen: {listen:?} is not an address like 127.0.0.1:8080"))?;
-        let database_url = self.database_url.unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        let data_dir = PathBuf::from(self.data_dir.as_deref().unwrap_or(DEFAULT_DATA_DIR));
+        if data_dir.as_os_str().is_empty() {
+            return Err("data_dir must not be empty (the default is ., the working directory)".into());
+        }
+        let default_db = self.database_url.is_none();
+        let database_url = self.database_url.unwrap_or_else(|| sqlite_url(&in_data_dir(&data_dir, DATABASE_FILE)));
         let known = ["sqlite:", "postgres://", "postgresql://"];
         if !known.iter().any(|p| database_url.starts_with(p)) {
             return Err("database_url must start with sqlite:// or postgres:// (e.g. sqlite://countersign.db)".into());
@@ -266,7 +298,14 @@ impl RawConfig {
                         password_parallelism (1–16) are out of range"
                 .into());
         }
+        let default_key_file = self.master_key.is_none() && self.master_key_file.is_none();
+        let master_key_file = self
+            .master_key_file
+            .unwrap_or_else(|| in_data_dir(&data_dir, MASTER_KEY_FILE).to_string_lossy().into_owned());
         Ok(Config {
+            database_in_data_dir: default_db,
+            key_file_in_data_dir: default_key_file,
+            data_dir,
             password_cost,
             geoip_database: self.geoip_database,
             votp_custom_delivery: self.votp_custom_delivery.unwrap_or(false),
@@ -274,7 +313,7 @@ impl RawConfig {
             tls_ca_file: self.tls_ca_file,
             providers,
             master_key: self.master_key,
-            master_key_file: self.master_key_file.unwrap_or_else(|| "countersign.key".to_owned()),
+            master_key_file,
             public_url: self.public_url.map(|u| u.trim_end_matches('/').to_owned()),
             listen,
             database_url,
@@ -319,6 +358,30 @@ mod tests {
         assert_eq!(c.database_url, "sqlite://countersign.db");
         assert_eq!(c.log_format, LogFormat::Text);
         assert_eq!(c.body_limit_bytes, 65536);
+    }
+
+    #[test]
+    fn the_data_dir_holds_the_default_database_and_key_file_unless_they_are_named() {
+        let c = RawConfig::default().validate().unwrap();
+        assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(c.master_key_file, "countersign.key");
+        assert!(c.database_in_data_dir && c.key_file_in_data_dir);
+        let env = RawConfig::from_env(|k| (k == "COUNTERSIGN_DATA_DIR").then(|| "/srv/cs 100%?".into())).unwrap();
+        let c = env.clone().validate().unwrap();
+        assert_eq!(c.database_url, "sqlite:///srv/cs 100%25%3F/countersign.db");
+        assert_eq!(c.master_key_file, "/srv/cs 100%?/countersign.key");
+        // Named files win; then nothing lives in the data directory.
+        let named = RawConfig {
+            database_url: Some("postgres://u@h/db".into()),
+            master_key_file: Some("/etc/cs.key".into()),
+            ..Default::default()
+        };
+        let c = env.overlay(named).validate().unwrap();
+        assert_eq!((c.database_url.as_str(), c.master_key_file.as_str()), ("postgres://u@h/db", "/etc/cs.key"));
+        assert!(!c.database_in_data_dir && !c.key_file_in_data_dir);
+        let file: RawConfig = toml::from_str("data_dir = \"data\"").unwrap();
+        assert_eq!(file.validate().unwrap().database_url, "sqlite://data/countersign.db");
+        assert!(RawConfig { data_dir: Some(String::new()), ..Default::default() }.validate().is_err());
     }
 
     #[test]

@@ -13,32 +13,114 @@ use countersign_http::HttpConfig;
 use tokio::net::TcpListener;
 
 pub mod config;
+pub mod demo;
 
 use config::Config;
 
-/// Open the database the URL names and apply migrations.
+/// Open the database the URL names and apply migrations. A SQLite file that cannot
+/// be opened is named, with the reason, once.
 pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, String> {
-    let store = countersign_store::open(url).await.map_err(|e| format!("cannot open database: {}", describe(&e)))?;
-    store.migrate().await.map_err(|e| format!("cannot migrate database: {}", describe(&e)))?;
+    let store = countersign_store::open(url).await.map_err(|e| match sqlite_path(url) {
+        Some(path) => format!("cannot open database {}: {}", path.display(), why_not_open(&path, &e)),
+        None => format!("cannot open database {}: {}", redact_url(url), describe(&e)),
+    })?;
+    store.migrate().await.map_err(|e| format!("cannot migrate database {}: {}", redact_url(url), describe(&e)))?;
     Ok(store)
 }
 
+/// The file a `sqlite:` URL names (`None` for an in-memory database).
+pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let file = rest.split('?').next().unwrap_or("");
+    if file.is_empty() || file == ":memory:" {
+        return None;
+    }
+    Some(std::path::PathBuf::from(percent_decode(file)))
+}
+
+/// `%XX` escapes decoded (as the SQLite driver does with the file name).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Why SQLite could not open `path`, in the file system's words when it has some
+/// (SQLite itself only says "unable to open database file").
+fn why_not_open(path: &std::path::Path, e: &countersign_core::StoreError) -> String {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    if path.is_dir() {
+        return "it is a directory".to_owned();
+    }
+    if !dir.is_dir() {
+        return format!("the directory {} does not exist (create it, or choose another path)", dir.display());
+    }
+    let existed = path.exists();
+    match std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path) {
+        Err(io) => format!("{io}"),
+        Ok(_) => {
+            if !existed {
+                let _ = std::fs::remove_file(path);
+            }
+            describe(e)
+        }
+    }
+}
+
 /// An error and its causes on one line (database errors carry the useful part in
-/// their source).
+/// their source); a cause already said is not repeated.
 pub fn describe(e: &(dyn std::error::Error + 'static)) -> String {
     let mut text = e.to_string();
     let mut cause = e.source();
     while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
+        let said = c.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
         cause = c.source();
     }
     text
 }
 
+/// Create the data directory (mode 0700) when it is missing and the database, or
+/// (with `key`: the command needs the master key) the key file, lives there.
+pub fn ensure_data_dir(config: &Config, key: bool) -> Result<(), String> {
+    let dir = &config.data_dir;
+    let used = config.database_in_data_dir || (key && config.key_file_in_data_dir);
+    if !used || dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(|e| format!("cannot create the data directory {}: {e}", dir.display()))?;
+    tracing::info!(dir = %dir.display(), "created the data directory");
+    Ok(())
+}
+
 /// At first start, install the configured bootstrap admin token or make one and print
-/// it once on standard output.
-pub async fn bootstrap_admin(core: &Core, provided: Option<&str>) -> Result<(), String> {
+/// it once on standard output. When a configured one is not used because the database
+/// (`database`, for the message) has admin tokens already, say so on standard error.
+pub async fn bootstrap_admin(core: &Core, provided: Option<&str>, database: &str) -> Result<(), String> {
     match core.bootstrap_admin_token(provided).await {
         Ok(Some(cred)) if provided.is_none() => {
             println!("countersign: first start: created an admin token (shown once, keep it safe):");
@@ -51,13 +133,29 @@ pub async fn bootstrap_admin(core: &Core, provided: Option<&str>) -> Result<(), 
         }
         Ok(None) => {
             if provided.is_some() {
-                tracing::info!("admin tokens exist already; COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN is ignored");
+                eprintln!("{}", bootstrap_ignored(database));
+                tracing::warn!("admin tokens exist already; COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN is ignored");
             }
             Ok(())
         }
         Err(countersign_core::CoreError::Invalid { field, message }) => Err(format!("{field}: {message}")),
         Err(e) => Err(format!("cannot create the first admin token: {}", describe(&e))),
     }
+}
+
+/// The warning printed when the bootstrap admin token is not used.
+pub fn bootstrap_ignored(database: &str) -> String {
+    let at = match sqlite_path(database) {
+        Some(path) => path.display().to_string(),
+        None => redact_url(database),
+    };
+    format!(
+        "countersign: WARNING: the bootstrap admin token (COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN) was ignored: \
+         the database at {at} already has admin tokens, so that token will get 401 unauthorized. \
+         Use an admin token you already have; or start on a fresh database (--data-dir on an empty \
+         directory, or another --database) for the bootstrap token to be installed; or make another \
+         token with `countersign admin token create` (with the same --data-dir or --database)."
+    )
 }
 
 /// Serve on `listener` until `shutdown` completes; then stop accepting, let in-flight
@@ -169,15 +267,43 @@ pub fn master_key(config: &Config) -> Result<[u8; 32], String> {
     }
 }
 
-/// Everything `countersign serve` does.
+/// Bind the listening address, saying which address when it cannot be had. Done
+/// before anything is created on disk.
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
+    TcpListener::bind(addr).await.map_err(|e| match e.kind() {
+        std::io::ErrorKind::AddrInUse => format!(
+            "cannot listen on {addr}: the address is in use (another countersign or another program \
+             listens there); choose another with --listen or COUNTERSIGN_LISTEN"
+        ),
+        std::io::ErrorKind::AddrNotAvailable => {
+            format!("cannot listen on {addr}: the address is not one of this machine's")
+        }
+        _ => format!("cannot listen on {addr}: {e}"),
+    })
+}
+
+/// Everything `countersign serve` does: bind the address first (so a port in use
+/// leaves nothing behind), then the data directory, database and master key.
 pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), String> {
-    let store = open_store(&config.database_url).await?;
-    let listener =
-        TcpListener::bind(config.listen).await.map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let listener = bind(config.listen).await?;
     let addr = listener.local_addr().map_err(|e| format!("cannot read the listening address: {e}"))?;
+    ensure_data_dir(&config, true)?;
+    let store = open_store(&config.database_url).await?;
     let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
-    let core = core_for(store, &public_url)?.with_master_key(&master_key(&config)?);
-    bootstrap_admin(&core, config.bootstrap_admin_token.as_ref().map(|s| s.0.as_str())).await?;
+    let key = match master_key(&config) {
+        Ok(k) => k,
+        Err(e) => {
+            store.close().await;
+            return Err(e);
+        }
+    };
+    let core = core_for(store, &public_url)?.with_master_key(&key);
+    if let Err(e) =
+        bootstrap_admin(&core, config.bootstrap_admin_token.as_ref().map(|s| s.0.as_str()), &config.database_url).await
+    {
+        core.store.close().await;
+        return Err(e);
+    }
     println!("countersign: listening on http://{addr} (database {})", redact_url(&config.database_url));
     serve_on(listener, core, &config, shutdown).await
 }
@@ -196,25 +322,33 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on Ctrl-C or SIGTERM. The handlers are installed when this is called (not
+/// when first polled), so a signal that comes right after the "listening" line stops
+/// the server cleanly instead of killing it.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let interrupt = signal(SignalKind::interrupt()).ok();
+        let terminate = signal(SignalKind::terminate()).ok();
+        async move {
+            let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = wait(interrupt) => {},
+                _ = wait(terminate) => {},
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

@@ -11,7 +11,8 @@ use countersign_core::ops::{Core, CreateKey, CreateTenant};
 ///
 /// Settings come from built-in defaults, then the TOML file given by --config, then
 /// COUNTERSIGN_* environment variables, then flags. With none at all, `serve` listens on
-/// 127.0.0.1:8080 with a SQLite database in ./countersign.db.
+/// 127.0.0.1:8080 with a SQLite database in ./countersign.db. To try it out, run
+/// `countersign demo`.
 #[derive(Debug, Parser)]
 #[command(name = "countersign", version)]
 struct Cli {
@@ -26,7 +27,13 @@ struct CommonArgs {
     /// TOML configuration file.
     #[arg(long, global = true, env = "COUNTERSIGN_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Database: sqlite://PATH (created when missing) or postgres://USER@HOST/DB.
+    /// Directory of the default SQLite database (countersign.db) and master key file
+    /// (countersign.key); created (mode 0700) when missing. Env: COUNTERSIGN_DATA_DIR
+    /// [default: .]
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<String>,
+    /// Database: sqlite://PATH (created when missing) or postgres://USER@HOST/DB
+    /// [default: sqlite://DATA_DIR/countersign.db].
     #[arg(long, global = true, value_name = "URL")]
     database: Option<String>,
     /// Log format: text or json.
@@ -43,8 +50,22 @@ enum Command {
     ///
     /// At first start (no admin token in the database) an admin token is created: the
     /// value of COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN when set, else a random one printed
-    /// once on standard output. Stops cleanly on SIGTERM or Ctrl-C.
+    /// once on standard output. When the database has admin tokens already, a
+    /// configured bootstrap token is ignored with a warning on standard error. Stops
+    /// cleanly on SIGTERM or Ctrl-C.
     Serve(ServeArgs),
+    /// Try countersign in one command (development only).
+    ///
+    /// On a scratch SQLite database: make a tenant demo.example, a user alice, an API key
+    /// and an admin token; send SMS and e-mail to a local file (messages.jsonl) instead of
+    /// a provider; print the commands for a first push login with the reference
+    /// authenticator; then serve until Ctrl-C.
+    ///
+    /// The scratch directory is a new countersign-demo-XXXX in the system's temporary
+    /// directory (TMPDIR), removed when the demo stops; with --data-dir DIR it is DIR
+    /// (which must not hold a countersign.db yet), kept. The demo never uses
+    /// --database, COUNTERSIGN_DATA_DIR or the configured database and master key.
+    Demo(DemoArgs),
     /// Apply database migrations and exit.
     Migrate,
     /// Offline administration, straight on the database (no server needed).
@@ -67,6 +88,13 @@ struct ServeArgs {
     /// [default: http:// and the listening address].
     #[arg(long, value_name = "URL")]
     public_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct DemoArgs {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -120,6 +148,7 @@ fn resolve(cli: &Cli) -> Result<Config, String> {
     };
     let env = RawConfig::from_env(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))?;
     let mut flags = RawConfig {
+        data_dir: cli.common.data_dir.clone(),
         database_url: cli.common.database.clone(),
         log_format: cli.common.log_format.clone(),
         log_level: cli.common.log_level.clone(),
@@ -130,6 +159,9 @@ fn resolve(cli: &Cli) -> Result<Config, String> {
         flags.body_limit_bytes = s.body_limit_bytes;
         flags.shutdown_grace_seconds = s.shutdown_grace_seconds;
         flags.public_url = s.public_url.clone();
+    }
+    if let Command::Demo(d) = &cli.command {
+        flags.listen = d.listen.clone();
     }
     file.overlay(env).overlay(flags).validate()
 }
@@ -151,13 +183,22 @@ fn init_logs(config: &Config) {
 async fn run(cli: Cli, config: Config) -> Result<(), String> {
     match cli.command {
         Command::Serve(_) => countersign::serve(config, countersign::shutdown_signal()).await,
+        Command::Demo(_) => {
+            if cli.common.database.is_some() {
+                return Err("demo runs on a scratch SQLite database of its own: leave out --database".into());
+            }
+            let data_dir = cli.common.data_dir.map(PathBuf::from);
+            countersign::demo::run(config, data_dir, countersign::shutdown_signal()).await
+        }
         Command::Migrate => {
+            countersign::ensure_data_dir(&config, false)?;
             let store = countersign::open_store(&config.database_url).await?;
             store.close().await;
             println!("countersign: migrations applied to {}", countersign::redact_url(&config.database_url));
             Ok(())
         }
         Command::Admin(cmd) => {
+            countersign::ensure_data_dir(&config, true)?;
             let store = countersign::open_store(&config.database_url).await?;
             let core = Core::new(store).with_master_key(&countersign::master_key(&config)?);
             let result = admin(&core, cmd).await;

@@ -619,3 +619,232 @@ async fn authenticator_cli_listen_auto_approves_without_a_pin() {
     listen.kill().await.unwrap();
     assert!(server.terminate().await.success());
 }
+
+/// The names in a directory (to show it stayed empty).
+fn names_in(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect()
+}
+
+/// A port in use is reported with its address, before anything is made on disk.
+#[tokio::test]
+async fn a_port_in_use_is_named_and_leaves_nothing_behind() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    for sub in ["serve", "demo"] {
+        let dir = tempfile::tempdir().unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let out = command(dir.path())
+            .args([sub, "--listen", &addr])
+            .env("TMPDIR", tmp.path())
+            .stderr(Stdio::piped())
+            .output()
+            .await
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{sub}: {stderr}");
+        assert!(stderr.contains(&format!("cannot listen on {addr}: the address is in use")), "{sub}: {stderr}");
+        assert_eq!(names_in(dir.path()), Vec::<String>::new(), "{sub}: no database or key file is left");
+        assert_eq!(names_in(tmp.path()), Vec::<String>::new(), "{sub}: no scratch directory is left");
+    }
+}
+
+/// A SQLite path that cannot be opened is named, with the reason, once.
+#[tokio::test]
+async fn an_unopenable_database_path_is_named_once() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("a-directory")).unwrap();
+    let missing = dir.path().join("no-such-dir").join("x.db");
+    let cases = [
+        (format!("sqlite://{}", missing.display()), missing.display().to_string(), "does not exist"),
+        ("sqlite://a-directory".to_owned(), "a-directory".to_owned(), "it is a directory"),
+    ];
+    for (url, path, reason) in cases {
+        for args in [&["migrate"][..], &["serve", "--listen", "127.0.0.1:0"]] {
+            let out = command(dir.path())
+                .args(args)
+                .args(["--database", &url])
+                .stderr(Stdio::piped())
+                .output()
+                .await
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{args:?} {url}: {stderr}");
+            let line = stderr.lines().find(|l| l.starts_with("countersign: ")).unwrap_or_default();
+            assert!(line.contains(&format!("cannot open database {path}: ")), "{args:?}: {stderr}");
+            assert!(line.contains(reason), "{args:?}: {stderr}");
+            assert_eq!(stderr.matches(path.as_str()).count(), 1, "the path once: {stderr}");
+            assert!(stderr.matches("unable to open database file").count() <= 1, "{stderr}");
+        }
+    }
+    assert_eq!(names_in(&dir.path().join("a-directory")), Vec::<String>::new());
+    assert!(!dir.path().join("no-such-dir").exists());
+}
+
+/// A configured bootstrap token that the database does not take is a warning on
+/// standard error, naming the database and what to do.
+#[tokio::test]
+async fn an_ignored_bootstrap_token_is_a_warning_on_standard_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = tempfile::tempdir().unwrap();
+    let mut cmd = command(dir.path());
+    cmd.args(["serve", "--listen", "127.0.0.1:0"]);
+    let server = Server::start(cmd).await;
+    let first = server.token.clone().expect("a random first token");
+    assert!(server.terminate().await.success());
+
+    let chosen = format!("csa_{}", "w".repeat(40));
+    let err_path = logs.path().join("stderr");
+    let mut cmd = command(dir.path());
+    cmd.args(["serve", "--listen", "127.0.0.1:0"])
+        .env("COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN", &chosen)
+        .stderr(std::fs::File::create(&err_path).unwrap());
+    let server = Server::start(cmd).await;
+    let (s, _) = server.call("GET", "/admin/v1/tenants", &chosen, None).await;
+    assert_eq!(s, 401);
+    let (s, _) = server.call("GET", "/admin/v1/tenants", &first, None).await;
+    assert_eq!(s, 200);
+    assert!(server.terminate().await.success());
+    let stderr = std::fs::read_to_string(&err_path).unwrap();
+    let warning = stderr.lines().find(|l| l.starts_with("countersign: WARNING:")).expect(&stderr);
+    assert!(warning.contains("COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN"), "{warning}");
+    assert!(warning.contains("the database at countersign.db already has admin tokens"), "{warning}");
+    assert!(warning.contains("--data-dir") && warning.contains("countersign admin token create"), "{warning}");
+    assert!(!stderr.contains(&chosen[4..]), "the token is not echoed");
+}
+
+/// `--data-dir` (or COUNTERSIGN_DATA_DIR) holds the database and the key file, made
+/// owner-only when missing; a named database still wins.
+#[tokio::test]
+async fn the_data_dir_holds_the_database_and_the_key_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = command(dir.path());
+    cmd.args(["--data-dir", "data/cs", "serve", "--listen", "127.0.0.1:0"]);
+    let server = Server::start(cmd).await;
+    let token = server.token.clone().unwrap();
+    assert!(server.terminate().await.success());
+    assert_eq!(names_in(dir.path()), vec!["data".to_owned()], "nothing else in the working directory");
+    let data = dir.path().join("data/cs");
+    assert!(data.join("countersign.db").is_file() && data.join("countersign.key").is_file());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&data).unwrap().permissions().mode() & 0o777, 0o700);
+    }
+    // The environment variable names the same directory: the token made there works.
+    let mut cmd = command(dir.path());
+    cmd.args(["serve", "--listen", "127.0.0.1:0"]).env("COUNTERSIGN_DATA_DIR", &data);
+    let server = Server::start(cmd).await;
+    assert_eq!(server.token, None, "the same database: no new first token");
+    let (s, _) = server.call("GET", "/admin/v1/tenants", &token, None).await;
+    assert_eq!(s, 200);
+    assert!(server.terminate().await.success());
+    // An explicit database wins over the data directory.
+    let out = command(dir.path())
+        .args(["--data-dir", "other", "--database", "sqlite://named.db", "migrate"])
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success());
+    assert!(dir.path().join("named.db").exists() && !dir.path().join("other").exists());
+}
+
+/// `countersign demo` prints commands that work as printed: the test runs them with
+/// bash — activation with the reference authenticator, a push login approved with the
+/// PIN and the number (`Accept`), and an e-mail code read from the message file.
+#[tokio::test]
+async fn the_demo_prints_commands_that_work() {
+    let bin = authenticator_bin();
+    let cwd = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let err_path = cwd.path().join("demo.stderr");
+    let mut child = command(cwd.path())
+        .args(["demo", "--listen", "127.0.0.1:0"])
+        .env("TMPDIR", tmp.path())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = String::new();
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            printed.push_str(&line);
+            printed.push('\n');
+            if line.starts_with("countersign: listening on ") {
+                return;
+            }
+        }
+        panic!("the demo exited before listening: {printed}");
+    })
+    .await
+    .expect("the demo did not start within 30 s");
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+
+    let script = printed.split("Try it in another shell, in this directory:\n\n").nth(1).expect(&printed);
+    let script = script.split("\n\n").next().unwrap();
+    let value = |name: &str| {
+        script.lines().find_map(|l| l.strip_prefix(&format!("{name}="))).unwrap_or_else(|| panic!("{name}")).to_owned()
+    };
+    let (base, key, token, demo_dir) = (value("BASE"), value("KEY"), value("TOKEN"), value("DEMO"));
+    assert!(key.starts_with("csk_") && token.starts_with("csa_"));
+    assert!(printed.contains(&format!("API key         {key}")), "the key is labelled: {printed}");
+    let demo_dir = std::path::PathBuf::from(demo_dir);
+    assert!(demo_dir.starts_with(tmp.path()), "a scratch directory in the temporary directory");
+    assert!(
+        script.contains(&format!(
+            "{} --store \"$DEMO/alice.authenticator.json\" activate --pin 1234 \"$QR\"",
+            bin.display()
+        )),
+        "the authenticator next to the server binary: {script}"
+    );
+
+    let out = Command::new("bash").arg("-euc").arg(script).current_dir(cwd.path()).output().await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let results: Vec<&str> = stdout.lines().collect();
+    assert!(results.contains(&"{\"sessionStatus\":\"Accept\"}"), "the authenticator approved: {stdout}");
+    let accepted = results.iter().filter(|l| l.contains("\"sessionStatus\":\"Accept\"")).count();
+    assert_eq!(accepted, 3, "push answer, push session, e-mail code: {stdout}");
+    // The code came through the message file, as an e-mail to alice.
+    let messages = std::fs::read_to_string(demo_dir.join("messages.jsonl")).unwrap();
+    let message: Value = serde_json::from_str(messages.lines().last().unwrap()).unwrap();
+    assert_eq!((message["channel"].as_str(), message["to"].as_str()), (Some("email"), Some("alice@demo.example")));
+    // The relying party's view agrees: alice has one device.
+    let client = reqwest::Client::new();
+    let (s, state) =
+        read(client.get(format!("{base}/v1/users/alice@demo.example")).bearer_auth(&key).send().await.unwrap()).await;
+    assert_eq!((s, state["authenticators"].as_array().map(Vec::len)), (200, Some(1)), "{state}");
+
+    let pid = child.id().unwrap().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait()).await.unwrap().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(!demo_dir.exists(), "the scratch directory is removed at the end");
+    let log = std::fs::read_to_string(&err_path).unwrap();
+    for secret in [&key, &token] {
+        assert!(!log.contains(secret.as_str()), "a demo secret reached the log");
+    }
+    let code = message["text"].as_str().unwrap().split("code is ").nth(1).unwrap().split('.').next().unwrap();
+    assert!(!log.contains(&format!("code is {code}")), "the code reached the log");
+}
+
+/// The demo never runs on a database that exists: it starts from scratch.
+#[tokio::test]
+async fn the_demo_refuses_a_data_dir_with_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = command(dir.path()).args(["--data-dir", "data", "migrate"]).output().await.unwrap();
+    assert!(out.status.success());
+    let out = command(dir.path())
+        .args(["demo", "--data-dir", "data", "--listen", "127.0.0.1:0"])
+        .stderr(Stdio::piped())
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("data/countersign.db exists already: the demo starts on a fresh database"), "{stderr}");
+    assert_eq!(names_in(&dir.path().join("data")), vec!["countersign.db".to_owned()], "nothing added");
+    let out = command(dir.path()).args(["demo", "--help"]).output().await.unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && help.contains("--data-dir") && help.contains("--listen"), "{help}");
+}
