@@ -363,6 +363,8 @@ backend_tests! {
         assert!(resp.text().await.unwrap().contains("SwaggerUIBundle"));
         let (s, b) = app.call("GET", "/docs/swagger-initializer.js", Auth::None, None).await;
         assert_eq!(s, 200, "{b}");
+        let resp = app.client.get(format!("{}/docs/", app.base)).send().await.unwrap();
+        assert_eq!((resp.status().as_u16(), resp.url().path()), (200, "/docs"));
         let (s, b) = app.call("GET", "/docs/no-such-file.js", Auth::None, None).await;
         assert_eq!((s, code(&b)), (404, "not_found"));
         app.stop().await.unwrap();

@@ -23,6 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(docs))
         // Swagger UI's files: plumbing of the page above, not part of the API.
         .route("/docs/{*file}", axum::routing::get(docs_asset))
+        .route("/docs/", axum::routing::get(|| async { axum::response::Redirect::permanent("/docs") }))
         .routes(routes!(passkey_demo))
 }
 
