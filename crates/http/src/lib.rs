@@ -47,10 +47,8 @@ impl Default for HttpConfig {
 
 /// The API description, serialized once at start.
 pub struct ApiDocs {
-    /// `/openapi.json`.
+    /// `/openapi.json` (which `/docs` reads).
     pub json: String,
-    /// `/docs`.
-    pub html: String,
 }
 
 /// What every handler can reach.
@@ -68,16 +66,23 @@ pub struct AppState {
 #[openapi(
     info(
         title = "countersign",
-        description = "Self-hosted out-of-band authentication server. Errors are JSON \
-            `{\"error\":{\"code\",\"message\",\"field\"}}` with stable codes.",
+        description = "Self-hosted out-of-band authentication server.\n\n\
+**Credentials.** The integration API (`/v1`) takes a tenant API key (`csk_…`) as a bearer \
+token, or as the password of HTTP Basic (user name empty or the tenant domain). The admin API \
+(`/admin/v1`) takes an admin token (`csa_…`) as a bearer token. Press **Authorize** to set \
+them, then **Try it out** on an operation. The mobile API (`/mobile/v1`) is for authenticator \
+apps: its calls are signed by the device (docs/mobile-protocol.md), so they cannot be tried \
+from this page.\n\n\
+**Errors** are JSON, `{\"error\": {\"code\": …, \"message\": …, \"field\": …}}`, with \
+stable codes; the response descriptions below name them.",
     ),
     modifiers(&SecuritySchemes),
     components(schemas(error::ErrorBody)),
     tags(
-        (name = "integration", description = "For relying parties; tenant API key."),
-        (name = "mobile", description = "For authenticator apps; activation code, then device signatures (docs/mobile-protocol.md)."),
-        (name = "admin", description = "Tenants, users, keys, devices; admin token."),
-        (name = "operations", description = "Health, readiness, metrics, API description."),
+        (name = "integration", description = "`/v1`: for relying parties (logins, sessions, activations, tokens, FIDO); a tenant API key."),
+        (name = "mobile", description = "`/mobile/v1`: for authenticator apps; the activation code, then device signatures (docs/mobile-protocol.md)."),
+        (name = "admin", description = "`/admin/v1`: tenants, users, keys, devices, providers, settings; an admin token."),
+        (name = "operations", description = "Health, readiness, metrics and this description."),
     )
 )]
 struct ApiRoot;
@@ -100,15 +105,50 @@ impl Modify for SecuritySchemes {
     }
 }
 
+/// Operation summaries are plain text (explorers show them as typed); the doc comment they
+/// come from is markdown, so a summary with code spans or line breaks is kept, rendered,
+/// as the description, and the summary loses its backticks.
+struct PlainSummaries;
+
+impl Modify for PlainSummaries {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        for item in api.paths.paths.values_mut() {
+            let ops = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.options,
+                &mut item.head,
+                &mut item.patch,
+                &mut item.trace,
+            ];
+            for op in ops.into_iter().flatten() {
+                let Some(summary) = op.summary.as_mut() else { continue };
+                if !summary.contains(['`', '\n']) {
+                    continue;
+                }
+                if op.description.is_none() {
+                    op.description = Some(summary.clone());
+                }
+                *summary = summary.replace('`', "").split_whitespace().collect::<Vec<_>>().join(" ");
+            }
+        }
+    }
+}
+
 /// The OpenAPI description and the routes it describes (state not yet supplied).
 pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiRoot::openapi())
+    let (router, mut api) = OpenApiRouter::with_openapi(ApiRoot::openapi())
         .merge(routes::integration::router())
         .merge(routes::mobile::router())
         .merge(routes::admin::router())
         .merge(routes::ops::router())
         .merge(routes::pages::router())
-        .split_for_parts()
+        .split_for_parts();
+    // After the merge: the operations are not in ApiRoot's own description.
+    PlainSummaries.modify(&mut api);
+    (router, api)
 }
 
 /// The complete application: every route, JSON errors for unknown routes and methods,
@@ -117,8 +157,7 @@ pub fn app(core: Core, config: &HttpConfig) -> Router {
     let (router, api) = api_router();
     let docs = Arc::new(OnceLock::new());
     let json = api.to_json().unwrap_or_else(|_| "{}".to_owned());
-    let html = serde_json::from_str(&json).map(|v| docs::render(&v)).unwrap_or_default();
-    let _ = docs.set(ApiDocs { json, html });
+    let _ = docs.set(ApiDocs { json });
     let state = AppState { core, metrics: Arc::new(metrics::Metrics::default()), api: docs };
     let request_id = HeaderName::from_static("x-request-id");
 
@@ -147,4 +186,73 @@ pub fn app(core: Core, config: &HttpConfig) -> Router {
         .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| -> Response {
             ApiError::internal(&"a request handler panicked").into_response()
         }))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    /// What `/openapi.json` serves, walked: a tag on every operation (one of the four the
+    /// page groups by), a description on every response, the credentials "Authorize" sets.
+    #[test]
+    fn every_operation_is_tagged_and_every_response_described() {
+        let (_, api) = super::api_router();
+        let api: Value = serde_json::from_str(&api.to_json().unwrap()).unwrap();
+        let tags: Vec<&str> = api["tags"].as_array().unwrap().iter().filter_map(|t| t["name"].as_str()).collect();
+        assert_eq!(tags, ["integration", "mobile", "admin", "operations"]);
+        let mut problems = Vec::new();
+        let mut operations = 0;
+        for (path, item) in api["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                operations += 1;
+                let op_tags: Vec<&str> =
+                    op["tags"].as_array().map(|t| t.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+                let want = match path.as_str() {
+                    p if p.starts_with("/v1/") => "integration",
+                    p if p.starts_with("/mobile/v1/") => "mobile",
+                    p if p.starts_with("/admin/v1/") => "admin",
+                    _ => "operations",
+                };
+                if op_tags != [want] {
+                    problems.push(format!("{method} {path}: tags {op_tags:?}, want [{want}]"));
+                }
+                if op["summary"].as_str().is_none_or(|t| t.contains(['`', '\n'])) {
+                    problems.push(format!("{method} {path}: no summary, or not plain text"));
+                }
+                let responses = op["responses"].as_object().filter(|r| !r.is_empty());
+                let Some(responses) = responses else {
+                    problems.push(format!("{method} {path}: no responses"));
+                    continue;
+                };
+                for (status, r) in responses {
+                    if r["description"].as_str().is_none_or(|d| d.trim().is_empty()) {
+                        problems.push(format!("{method} {path} {status}: empty description"));
+                    }
+                }
+                for scheme in
+                    op["security"].as_array().into_iter().flatten().filter_map(Value::as_object).flat_map(|o| o.keys())
+                {
+                    if api["components"]["securitySchemes"][scheme].is_null() {
+                        problems.push(format!("{method} {path}: undeclared security scheme {scheme}"));
+                    }
+                }
+                if want == "admin" && op["security"] != serde_json::json!([{"adminToken": []}]) {
+                    problems.push(format!("{method} {path}: not behind adminToken"));
+                }
+                if want == "integration" && op["security"] != serde_json::json!([{"apiKey": []}, {"apiKeyBasic": []}]) {
+                    problems.push(format!("{method} {path}: not behind apiKey / apiKeyBasic"));
+                }
+            }
+        }
+        assert!(operations > 80, "{operations} operations");
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+        let schemes = &api["components"]["securitySchemes"];
+        assert_eq!(
+            (schemes["adminToken"]["scheme"].as_str(), schemes["apiKey"]["scheme"].as_str()),
+            (Some("bearer"), Some("bearer"))
+        );
+        assert_eq!(schemes["apiKeyBasic"]["scheme"].as_str(), Some("basic"));
+        let intro = api["info"]["description"].as_str().unwrap();
+        assert!(intro.contains("\n\n**Credentials.**"), "the intro is markdown paragraphs: {intro}");
+    }
 }

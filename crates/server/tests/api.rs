@@ -351,12 +351,22 @@ backend_tests! {
         assert!(api["components"]["schemas"]["ErrorBody"].is_object());
         assert!(api["components"]["securitySchemes"]["adminToken"].is_object());
 
+        // The explorer page and its embedded files, under a Content-Security-Policy.
         let resp = app.client.get(format!("{}/docs", app.base)).send().await.unwrap();
         assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        assert!(resp.headers()["content-security-policy"].to_str().unwrap().contains("script-src 'self'"));
         let html = resp.text().await.unwrap();
-        assert!(html.contains("/admin/v1/tenants/{domain}/users/{userID}"));
-        assert!(html.contains("id=\"schema-User\""));
-        assert!(!html.contains("<script"), "the docs page loads nothing");
+        assert!(html.contains("<script src=\"/docs/swagger-ui-bundle.js\">"), "{html}");
+        let resp = app.client.get(format!("{}/docs/swagger-ui-bundle.js", app.base)).send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+        assert!(resp.headers()["content-type"].to_str().unwrap().contains("javascript"));
+        assert!(resp.text().await.unwrap().contains("SwaggerUIBundle"));
+        let (s, b) = app.call("GET", "/docs/swagger-initializer.js", Auth::None, None).await;
+        assert_eq!(s, 200, "{b}");
+        let resp = app.client.get(format!("{}/docs/", app.base)).send().await.unwrap();
+        assert_eq!((resp.status().as_u16(), resp.url().path()), (200, "/docs"));
+        let (s, b) = app.call("GET", "/docs/no-such-file.js", Auth::None, None).await;
+        assert_eq!((s, code(&b)), (404, "not_found"));
         app.stop().await.unwrap();
     }
 }
@@ -426,4 +436,52 @@ fn the_metrics_checker_refuses_what_prometheus_would() {
     ] {
         assert!(std::panic::catch_unwind(|| common::metrics::check_exposition(bad)).is_err(), "accepted:\n{bad}");
     }
+}
+
+/// The API explorer at /docs in real Chromium (Debian's, driven by Playwright): the
+/// operations are grouped by tag, the intro is rendered markdown, "Authorize" takes the
+/// admin token and "Try it out" / "Execute" runs `GET /admin/v1/tenants` against this
+/// server; the page requests nothing from any other host and logs no error (a CSP
+/// violation would be one). Needs `/usr/bin/chromium` and `npm ci` in tests/browser.
+#[tokio::test]
+async fn the_api_explorer_runs_a_call_in_headless_chromium() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    assert!(
+        std::path::Path::new("/usr/bin/chromium").exists(),
+        "install Debian's chromium: apt-get install -y chromium"
+    );
+    if !dir.join("node_modules/playwright-core").exists() {
+        let ok = std::process::Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir).status();
+        assert!(ok.is_ok_and(|s| s.success()), "npm ci in {} failed", dir.display());
+    }
+    let app = App::spawn(countersign_store::testing::Backend::Sqlite).await;
+    app.tenant_with_alice("docs.example").await;
+    let out = tokio::process::Command::new("node")
+        .arg(dir.join("docs.mjs"))
+        .arg(&app.base)
+        .arg(&app.admin)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let r: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+
+    assert_eq!(r["tags"], json!(["integration", "mobile", "admin", "operations"]), "{r}");
+    let intro = r["intro"]["text"].as_str().unwrap();
+    assert!(!intro.contains('`') && !intro.contains("**"), "the intro is rendered markdown: {intro}");
+    assert!(r["intro"]["code"].as_u64() > Some(2) && r["intro"]["strong"].as_u64() > Some(0), "{r}");
+    let summaries = r["summaries"].as_array().unwrap();
+    assert!(summaries.len() > 80, "{r}");
+    assert!(summaries.iter().all(|s| !s.as_str().unwrap().contains('`')), "{r}");
+    assert_eq!(r["authorization"].as_str(), Some(format!("Bearer {}", app.admin).as_str()), "{r}");
+    assert_eq!(r["status"], "200", "{r}");
+    let body: serde_json::Value =
+        serde_json::from_str(r["body"].as_str().unwrap()).unwrap_or_else(|e| panic!("{e}: {r}"));
+    let domains: Vec<&str> = body["items"].as_array().unwrap().iter().filter_map(|t| t["domain"].as_str()).collect();
+    assert_eq!(domains, ["docs.example"], "{body}");
+    assert_eq!(r["foreign"], json!([]), "the page reached another host: {r}");
+    assert_eq!(r["problems"], json!([]), "{r}");
+    assert!(r["requests"].as_u64() >= Some(5), "{r}");
+    app.stop().await.unwrap();
 }

@@ -91,8 +91,12 @@ fn created(c: countersign_core::NewCredential) -> (StatusCode, Json<CreatedKey>)
 /// Create a tenant.
 #[utoipa::path(post, path = "/admin/v1/tenants", tag = "admin", request_body = CreateTenant,
     security(("adminToken" = [])),
-    responses((status = 201, body = Tenant), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody, description = "tenant_exists"),
-        (status = 422, body = ErrorBody)))]
+    responses(
+        (status = 201, body = Tenant, description = "The new tenant."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 409, body = ErrorBody, description = "A tenant with this domain exists (`tenant_exists`)."),
+        (status = 422, body = ErrorBody, description = "Invalid input: `field` names the value at fault (`invalid_value`).")
+    ))]
 async fn create_tenant(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -103,7 +107,11 @@ async fn create_tenant(
 
 /// List tenants by domain.
 #[utoipa::path(get, path = "/admin/v1/tenants", tag = "admin", params(ListQuery), security(("adminToken" = [])),
-    responses((status = 200, body = Listing<Tenant>), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses(
+        (status = 200, body = Listing<Tenant>, description = "A page of tenants and the cursor to the next one."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 422, body = ErrorBody, description = "Invalid input: `field` names the value at fault (`invalid_value`).")
+    ))]
 async fn list_tenants(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -115,7 +123,11 @@ async fn list_tenants(
 /// Get a tenant.
 #[utoipa::path(get, path = "/admin/v1/tenants/{domain}", tag = "admin", params(("domain" = String, Path)),
     security(("adminToken" = [])),
-    responses((status = 200, body = Tenant), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 200, body = Tenant, description = "The tenant."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant.")
+    ))]
 async fn get_tenant(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -127,8 +139,12 @@ async fn get_tenant(
 /// Change a tenant's settings (settings not named keep their values).
 #[utoipa::path(patch, path = "/admin/v1/tenants/{domain}", tag = "admin", params(("domain" = String, Path)),
     request_body = UpdateTenant, security(("adminToken" = [])),
-    responses((status = 200, body = Tenant), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses(
+        (status = 200, body = Tenant, description = "The tenant with its new settings."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant."),
+        (status = 422, body = ErrorBody, description = "Invalid input: `field` names the value at fault (`invalid_value`).")
+    ))]
 async fn update_tenant(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -141,7 +157,11 @@ async fn update_tenant(
 /// Delete a tenant with all its users and API keys.
 #[utoipa::path(delete, path = "/admin/v1/tenants/{domain}", tag = "admin", params(("domain" = String, Path)),
     security(("adminToken" = [])),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 204, description = "Deleted, with its users and API keys."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant.")
+    ))]
 async fn delete_tenant(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -154,8 +174,13 @@ async fn delete_tenant(
 /// Create a user.
 #[utoipa::path(post, path = "/admin/v1/tenants/{domain}/users", tag = "admin", params(("domain" = String, Path)),
     request_body = CreateUser, security(("adminToken" = [])),
-    responses((status = 201, body = User), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "user_exists"), (status = 422, body = ErrorBody)))]
+    responses(
+        (status = 201, body = User, description = "The new user."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant."),
+        (status = 409, body = ErrorBody, description = "A user with this userID exists (`user_exists`)."),
+        (status = 422, body = ErrorBody, description = "Invalid input: `field` names the value at fault (`invalid_value`).")
+    ))]
 async fn create_user(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -168,8 +193,12 @@ async fn create_user(
 /// List a tenant's users by userID.
 #[utoipa::path(get, path = "/admin/v1/tenants/{domain}/users", tag = "admin",
     params(("domain" = String, Path), ListQuery), security(("adminToken" = [])),
-    responses((status = 200, body = Listing<User>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses(
+        (status = 200, body = Listing<User>, description = "A page of users and the cursor to the next one."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant."),
+        (status = 422, body = ErrorBody, description = "Invalid input: `field` names the value at fault (`invalid_value`).")
+    ))]
 async fn list_users(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -182,7 +211,11 @@ async fn list_users(
 /// Get a user.
 #[utoipa::path(get, path = "/admin/v1/tenants/{domain}/users/{userID}", tag = "admin",
     params(("domain" = String, Path), ("userID" = String, Path)), security(("adminToken" = [])),
-    responses((status = 200, body = User), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 200, body = User, description = "The user, with contact data."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant or user.")
+    ))]
 async fn get_user(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -195,8 +228,12 @@ async fn get_user(
 #[utoipa::path(patch, path = "/admin/v1/tenants/{domain}/users/{userID}", tag = "admin",
     params(("domain" = String, Path), ("userID" = String, Path)), request_body = UpdateUser,
     security(("adminToken" = [])),
-    responses((status = 200, body = User), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses(
+        (status = 200, body = User, description = "The user as it is now."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant or user."),
+        (status = 422, body = ErrorBody, description = "Invalid input: `field` names the value at fault (`invalid_value`).")
+    ))]
 async fn update_user(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -209,7 +246,11 @@ async fn update_user(
 /// Delete a user.
 #[utoipa::path(delete, path = "/admin/v1/tenants/{domain}/users/{userID}", tag = "admin",
     params(("domain" = String, Path), ("userID" = String, Path)), security(("adminToken" = [])),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant or user.")
+    ))]
 async fn delete_user(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -222,8 +263,12 @@ async fn delete_user(
 /// Create an API key for a tenant. The key is in this answer only.
 #[utoipa::path(post, path = "/admin/v1/tenants/{domain}/api-keys", tag = "admin", params(("domain" = String, Path)),
     request_body = CreateKey, security(("adminToken" = [])),
-    responses((status = 201, body = CreatedKey), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses(
+        (status = 201, body = CreatedKey, description = "The new API key; `token` is shown this once."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant."),
+        (status = 422, body = ErrorBody, description = "Invalid input: `field` names the value at fault (`invalid_value`).")
+    ))]
 async fn create_api_key(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -236,7 +281,11 @@ async fn create_api_key(
 /// List a tenant's API keys (never the keys themselves), revoked ones included.
 #[utoipa::path(get, path = "/admin/v1/tenants/{domain}/api-keys", tag = "admin", params(("domain" = String, Path)),
     security(("adminToken" = [])),
-    responses((status = 200, body = Vec<AccessKey>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 200, body = Vec<AccessKey>, description = "The tenant's API keys, without their secrets."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant.")
+    ))]
 async fn list_api_keys(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -248,7 +297,11 @@ async fn list_api_keys(
 /// Revoke an API key; it stops working at once.
 #[utoipa::path(delete, path = "/admin/v1/tenants/{domain}/api-keys/{id}", tag = "admin",
     params(("domain" = String, Path), ("id" = String, Path)), security(("adminToken" = [])),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 204, description = "Revoked."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant or key.")
+    ))]
 async fn revoke_api_key(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -261,7 +314,11 @@ async fn revoke_api_key(
 /// Create an admin token. The token is in this answer only.
 #[utoipa::path(post, path = "/admin/v1/admin-tokens", tag = "admin", request_body = CreateKey,
     security(("adminToken" = [])),
-    responses((status = 201, body = CreatedKey), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses(
+        (status = 201, body = CreatedKey, description = "The new admin token; `token` is shown this once."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 422, body = ErrorBody, description = "Invalid input: `field` names the value at fault (`invalid_value`).")
+    ))]
 async fn create_admin_token(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -272,7 +329,10 @@ async fn create_admin_token(
 
 /// List admin tokens (never the tokens themselves), revoked ones included.
 #[utoipa::path(get, path = "/admin/v1/admin-tokens", tag = "admin", security(("adminToken" = [])),
-    responses((status = 200, body = Vec<AccessKey>), (status = 401, body = ErrorBody)))]
+    responses(
+        (status = 200, body = Vec<AccessKey>, description = "The admin tokens, without their secrets."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`).")
+    ))]
 async fn list_admin_tokens(_: AdminAuth, State(s): State<AppState>) -> Result<Json<Vec<AccessKey>>, ApiError> {
     Ok(Json(s.core.list_admin_tokens().await?))
 }
@@ -280,7 +340,11 @@ async fn list_admin_tokens(_: AdminAuth, State(s): State<AppState>) -> Result<Js
 /// Revoke an admin token (the one making the call included).
 #[utoipa::path(delete, path = "/admin/v1/admin-tokens/{id}", tag = "admin", params(("id" = String, Path)),
     security(("adminToken" = [])),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 204, description = "Revoked."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such admin token (`admin_token_not_found`).")
+    ))]
 async fn revoke_admin_token(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -293,7 +357,11 @@ async fn revoke_admin_token(
 /// A user's mobile authenticators, in any state.
 #[utoipa::path(get, path = "/admin/v1/tenants/{domain}/users/{userID}/devices", tag = "admin",
     params(("domain" = String, Path), ("userID" = String, Path)), security(("adminToken" = [])),
-    responses((status = 200, body = Vec<Device>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 200, body = Vec<Device>, description = "The user's mobile authenticators."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant or user.")
+    ))]
 async fn list_devices(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -305,7 +373,11 @@ async fn list_devices(
 /// Remove a user's mobile authenticator; it can no longer sign in or answer.
 #[utoipa::path(delete, path = "/admin/v1/tenants/{domain}/users/{userID}/devices/{deviceID}", tag = "admin",
     params(("domain" = String, Path), ("userID" = String, Path), ("deviceID" = String, Path)), security(("adminToken" = [])),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant, user or device.")
+    ))]
 async fn remove_device(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -327,7 +399,11 @@ pub struct OutboxQuery {
 
 /// Outbox messages, newest first, without their payloads (docs/delivery.md).
 #[utoipa::path(get, path = "/admin/v1/outbox", tag = "admin", params(OutboxQuery), security(("adminToken" = [])),
-    responses((status = 200, body = Vec<OutboxMessage>), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses(
+        (status = 200, body = Vec<OutboxMessage>, description = "The messages, newest first."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 422, body = ErrorBody, description = "Invalid input: `field` names the value at fault (`invalid_value`).")
+    ))]
 async fn list_outbox(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -339,7 +415,11 @@ async fn list_outbox(
 /// The tenant's callback allowlist (passwords and the secret are never shown).
 #[utoipa::path(get, path = "/admin/v1/tenants/{domain}/callbacks", tag = "admin", params(("domain" = String, Path)),
     security(("adminToken" = [])),
-    responses((status = 200, body = CallbackConfigView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 200, body = CallbackConfigView, description = "The callback allowlist."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant.")
+    ))]
 async fn get_callbacks(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -351,8 +431,12 @@ async fn get_callbacks(
 /// Replace the tenant's callback allowlist; passwords are stored sealed.
 #[utoipa::path(put, path = "/admin/v1/tenants/{domain}/callbacks", tag = "admin", params(("domain" = String, Path)),
     request_body = CallbackConfigInput, security(("adminToken" = [])),
-    responses((status = 200, body = CallbackConfigView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses(
+        (status = 200, body = CallbackConfigView, description = "The callback allowlist as it is now."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant."),
+        (status = 422, body = ErrorBody, description = "Invalid input: `field` names the value at fault (`invalid_value`).")
+    ))]
 async fn put_callbacks(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -372,7 +456,11 @@ pub struct CallbackSecret {
 /// Make a new callback signing secret (the old one stops being used at once).
 #[utoipa::path(post, path = "/admin/v1/tenants/{domain}/callbacks/secret", tag = "admin", params(("domain" = String, Path)),
     security(("adminToken" = [])),
-    responses((status = 201, body = CallbackSecret), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 201, body = CallbackSecret, description = "The new signing secret, shown this once."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant.")
+    ))]
 async fn new_callback_secret(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -384,7 +472,11 @@ async fn new_callback_secret(
 /// Send a dead callback, SMS or e-mail again, with a fresh deadline.
 #[utoipa::path(post, path = "/admin/v1/outbox/{messageID}/retry", tag = "admin", params(("messageID" = String, Path)),
     security(("adminToken" = [])),
-    responses((status = 202), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses(
+        (status = 202, description = "Queued again."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 409, body = ErrorBody, description = "No dead callback, SMS or e-mail with this ID; pushes are not retried (`not_retryable`).")
+    ))]
 async fn retry_outbox(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -396,7 +488,10 @@ async fn retry_outbox(
 
 /// Every push app, without credentials.
 #[utoipa::path(get, path = "/admin/v1/apps", tag = "admin", security(("adminToken" = [])),
-    responses((status = 200, body = Vec<Object>), (status = 401, body = ErrorBody)))]
+    responses(
+        (status = 200, body = Vec<Object>, description = "The push apps, without credentials."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`).")
+    ))]
 async fn list_apps(_: AdminAuth, State(s): State<AppState>) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
     Ok(Json(s.core.push_apps().await?))
 }
@@ -405,7 +500,11 @@ async fn list_apps(_: AdminAuth, State(s): State<AppState>) -> Result<Json<Vec<s
 /// is the VAPID key browsers subscribe with).
 #[utoipa::path(get, path = "/admin/v1/apps/{appID}", tag = "admin", params(("appID" = String, Path)),
     security(("adminToken" = [])),
-    responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 200, body = Object, description = "The push app, without credentials."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such app.")
+    ))]
 async fn get_app(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -418,7 +517,11 @@ async fn get_app(
 /// sealed and never shown again. Every secret must be sent with every change.
 #[utoipa::path(put, path = "/admin/v1/apps/{appID}", tag = "admin", params(("appID" = String, Path)),
     request_body = PushAppInput, security(("adminToken" = [])),
-    responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses(
+        (status = 200, body = Object, description = "Stored; the app as it is now, without credentials."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 422, body = ErrorBody, description = "Invalid input: `field` names the value at fault (`invalid_value`).")
+    ))]
 async fn put_app(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -431,7 +534,11 @@ async fn put_app(
 /// Remove a push app's credentials.
 #[utoipa::path(delete, path = "/admin/v1/apps/{appID}", tag = "admin", params(("appID" = String, Path)),
     security(("adminToken" = [])),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such app.")
+    ))]
 async fn delete_app(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -445,7 +552,11 @@ async fn delete_app(
 /// when the tenant has none of its own and the config file's apply).
 #[utoipa::path(get, path = "/admin/v1/tenants/{domain}/providers", tag = "admin", params(("domain" = String, Path)),
     security(("adminToken" = [])),
-    responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 200, body = Object, description = "The SMS and e-mail providers, without credentials."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant.")
+    ))]
 async fn get_providers(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -457,8 +568,12 @@ async fn get_providers(
 /// Replace the tenant's SMS and e-mail providers; credentials are stored sealed.
 #[utoipa::path(put, path = "/admin/v1/tenants/{domain}/providers", tag = "admin", params(("domain" = String, Path)),
     request_body = ProvidersInput, security(("adminToken" = [])),
-    responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses(
+        (status = 200, body = Object, description = "Stored; the providers as they are now, without credentials."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant."),
+        (status = 422, body = ErrorBody, description = "Invalid input: `field` names the value at fault (`invalid_value`).")
+    ))]
 async fn put_providers(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -479,8 +594,12 @@ pub struct QueuedMessage {
 /// Send a test SMS or e-mail through the tenant's provider, via the outbox.
 #[utoipa::path(post, path = "/admin/v1/tenants/{domain}/providers/test", tag = "admin",
     params(("domain" = String, Path)), request_body = TestMessageInput, security(("adminToken" = [])),
-    responses((status = 202, body = QueuedMessage), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses(
+        (status = 202, body = QueuedMessage, description = "The test message is queued in the outbox."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant."),
+        (status = 422, body = ErrorBody, description = "Invalid input: `field` names the value at fault (`invalid_value`).")
+    ))]
 async fn test_message(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -494,8 +613,11 @@ async fn test_message(
 /// The tenant's authentication types: the built-in ones (as adjusted) and its own.
 #[utoipa::path(get, path = "/admin/v1/tenants/{domain}/auth-types", tag = "admin", params(("domain" = String, Path)),
     security(("adminToken" = [])),
-    responses((status = 200, body = Vec<countersign_core::otp::AuthTypeView>), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 200, body = Vec<countersign_core::otp::AuthTypeView>, description = "The tenant's authentication types."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant.")
+    ))]
 async fn list_auth_types(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -508,8 +630,12 @@ async fn list_auth_types(
 #[utoipa::path(put, path = "/admin/v1/tenants/{domain}/auth-types/{name}", tag = "admin",
     params(("domain" = String, Path), ("name" = String, Path)), request_body = countersign_core::otp::AuthType,
     security(("adminToken" = [])),
-    responses((status = 200, body = countersign_core::otp::AuthTypeView), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses(
+        (status = 200, body = countersign_core::otp::AuthTypeView, description = "The type as it is now."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant or type."),
+        (status = 422, body = ErrorBody, description = "Invalid input: `field` names the value at fault (`invalid_value`).")
+    ))]
 async fn put_auth_type(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -522,8 +648,12 @@ async fn put_auth_type(
 /// Remove a tenant's own type, or return a built-in one to its defaults.
 #[utoipa::path(delete, path = "/admin/v1/tenants/{domain}/auth-types/{name}", tag = "admin",
     params(("domain" = String, Path), ("name" = String, Path)), security(("adminToken" = [])),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses(
+        (status = 204, description = "Removed, or back to the built-in defaults."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant or type."),
+        (status = 422, body = ErrorBody, description = "Invalid input: `field` names the value at fault (`invalid_value`).")
+    ))]
 async fn delete_auth_type(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -543,8 +673,13 @@ pub struct Imported {
 /// Import hardware tokens from CSV (all or none; docs/tokens.md).
 #[utoipa::path(post, path = "/admin/v1/tenants/{domain}/tokens/import", tag = "admin", params(("domain" = String, Path)),
     request_body = countersign_core::tokens::ImportInput, security(("adminToken" = [])),
-    responses((status = 201, body = Imported), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "token_exists"), (status = 422, body = ErrorBody)))]
+    responses(
+        (status = 201, body = Imported, description = "Every token in the file was imported."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant."),
+        (status = 409, body = ErrorBody, description = "A token in the file exists already (`token_exists`); nothing was imported."),
+        (status = 422, body = ErrorBody, description = "Invalid input: `field` names the value at fault (`invalid_value`).")
+    ))]
 async fn import_tokens(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -557,8 +692,11 @@ async fn import_tokens(
 /// The tenant's tokens (never their seeds).
 #[utoipa::path(get, path = "/admin/v1/tenants/{domain}/tokens", tag = "admin", params(("domain" = String, Path)),
     security(("adminToken" = [])),
-    responses((status = 200, body = Vec<countersign_core::tokens::Token>), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 200, body = Vec<countersign_core::tokens::Token>, description = "The tenant's tokens, without seeds."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant.")
+    ))]
 async fn list_tenant_tokens(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -570,7 +708,11 @@ async fn list_tenant_tokens(
 /// Remove a token.
 #[utoipa::path(delete, path = "/admin/v1/tenants/{domain}/tokens/{tokenID}", tag = "admin",
     params(("domain" = String, Path), ("tokenID" = String, Path)), security(("adminToken" = [])),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant or token.")
+    ))]
 async fn delete_token(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -584,8 +726,11 @@ async fn delete_token(
 #[utoipa::path(put, path = "/admin/v1/tenants/{domain}/tokens/{tokenID}/user", tag = "admin",
     params(("domain" = String, Path), ("tokenID" = String, Path)), request_body = countersign_core::tokens::AssignInput,
     security(("adminToken" = [])),
-    responses((status = 200, body = countersign_core::tokens::Token), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 200, body = countersign_core::tokens::Token, description = "The token with its new user."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant or token.")
+    ))]
 async fn assign_token(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -598,8 +743,11 @@ async fn assign_token(
 /// Unlock a token locked after too many wrong codes.
 #[utoipa::path(post, path = "/admin/v1/tenants/{domain}/tokens/{tokenID}/unlock", tag = "admin",
     params(("domain" = String, Path), ("tokenID" = String, Path)), security(("adminToken" = [])),
-    responses((status = 200, body = countersign_core::tokens::Token), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 200, body = countersign_core::tokens::Token, description = "Unlocked; the token."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant or token.")
+    ))]
 async fn unlock_token(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -612,8 +760,12 @@ async fn unlock_token(
 #[utoipa::path(post, path = "/admin/v1/tenants/{domain}/tokens/{tokenID}/resync", tag = "admin",
     params(("domain" = String, Path), ("tokenID" = String, Path)), request_body = countersign_core::tokens::ResyncInput,
     security(("adminToken" = [])),
-    responses((status = 200, body = countersign_core::tokens::Token), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody, description = "resync_failed, not_hotp")))]
+    responses(
+        (status = 200, body = countersign_core::tokens::Token, description = "Resynchronised; the token."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant or token."),
+        (status = 422, body = ErrorBody, description = "The codes do not resynchronise the token (`resync_failed`), or it is not HOTP (`not_hotp`).")
+    ))]
 async fn resync_token(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -627,8 +779,12 @@ async fn resync_token(
 #[utoipa::path(post, path = "/admin/v1/tenants/{domain}/users/{userID}/virtual-authenticators", tag = "admin",
     params(("domain" = String, Path), ("userID" = String, Path)), request_body = countersign_core::virtual_auth::AssignVirtual,
     security(("adminToken" = [])),
-    responses((status = 201, body = countersign_core::virtual_auth::VirtualAuthenticator), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses(
+        (status = 201, body = countersign_core::virtual_auth::VirtualAuthenticator, description = "The new virtual authenticator."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant or user."),
+        (status = 422, body = ErrorBody, description = "Invalid input: `field` names the value at fault (`invalid_value`).")
+    ))]
 async fn assign_virtual(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -641,8 +797,11 @@ async fn assign_virtual(
 /// A user's virtual authenticators.
 #[utoipa::path(get, path = "/admin/v1/tenants/{domain}/users/{userID}/virtual-authenticators", tag = "admin",
     params(("domain" = String, Path), ("userID" = String, Path)), security(("adminToken" = [])),
-    responses((status = 200, body = Vec<countersign_core::virtual_auth::VirtualAuthenticator>),
-        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 200, body = Vec<countersign_core::virtual_auth::VirtualAuthenticator>, description = "The user's virtual authenticators."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant or user.")
+    ))]
 async fn list_virtuals(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -654,8 +813,12 @@ async fn list_virtuals(
 /// Remove a virtual authenticator.
 #[utoipa::path(delete, path = "/admin/v1/tenants/{domain}/virtual-authenticators/{serialNumber}", tag = "admin",
     params(("domain" = String, Path), ("serialNumber" = String, Path)), security(("adminToken" = [])),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant or virtual authenticator."),
+        (status = 422, body = ErrorBody, description = "Invalid input: `field` names the value at fault (`invalid_value`).")
+    ))]
 async fn delete_virtual(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -669,8 +832,12 @@ async fn delete_virtual(
 #[utoipa::path(put, path = "/admin/v1/tenants/{domain}/users/{userID}/static-password", tag = "admin",
     params(("domain" = String, Path), ("userID" = String, Path)), request_body = countersign_core::password::SetPasswordInput,
     security(("adminToken" = [])),
-    responses((status = 200, body = countersign_core::password::PasswordState), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses(
+        (status = 200, body = countersign_core::password::PasswordState, description = "Set; the password's state (never the password)."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant or user."),
+        (status = 422, body = ErrorBody, description = "Invalid input: `field` names the value at fault (`invalid_value`).")
+    ))]
 async fn set_static_password(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -683,7 +850,11 @@ async fn set_static_password(
 /// Remove a user's static password.
 #[utoipa::path(delete, path = "/admin/v1/tenants/{domain}/users/{userID}/static-password", tag = "admin",
     params(("domain" = String, Path), ("userID" = String, Path)), security(("adminToken" = [])),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant or user.")
+    ))]
 async fn delete_static_password(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -696,8 +867,11 @@ async fn delete_static_password(
 /// Unlock a static password locked after wrong tries.
 #[utoipa::path(post, path = "/admin/v1/tenants/{domain}/users/{userID}/static-password/unlock", tag = "admin",
     params(("domain" = String, Path), ("userID" = String, Path)), security(("adminToken" = [])),
-    responses((status = 200, body = countersign_core::password::PasswordState), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 200, body = countersign_core::password::PasswordState, description = "Unlocked; the password's state."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant or user.")
+    ))]
 async fn unlock_static_password(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -709,8 +883,11 @@ async fn unlock_static_password(
 /// The tenant's risk settings: IP lists and rules (the defaults when it set none).
 #[utoipa::path(get, path = "/admin/v1/tenants/{domain}/risk", tag = "admin", params(("domain" = String, Path)),
     security(("adminToken" = [])),
-    responses((status = 200, body = countersign_core::risk::RiskSettings), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 200, body = countersign_core::risk::RiskSettings, description = "The risk settings."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant.")
+    ))]
 async fn get_risk(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -722,8 +899,12 @@ async fn get_risk(
 /// Replace the tenant's risk settings (docs/risk.md: facts, conditions, outcomes).
 #[utoipa::path(put, path = "/admin/v1/tenants/{domain}/risk", tag = "admin", params(("domain" = String, Path)),
     request_body = countersign_core::risk::RiskSettings, security(("adminToken" = [])),
-    responses((status = 200, body = countersign_core::risk::RiskSettings), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses(
+        (status = 200, body = countersign_core::risk::RiskSettings, description = "The risk settings as they are now."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant."),
+        (status = 422, body = ErrorBody, description = "Invalid input: `field` names the value at fault (`invalid_value`).")
+    ))]
 async fn put_risk(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -736,8 +917,12 @@ async fn put_risk(
 /// The tenant's FIDO relying party.
 #[utoipa::path(get, path = "/admin/v1/tenants/{domain}/fido", tag = "admin", params(("domain" = String, Path)),
     security(("adminToken" = [])),
-    responses((status = 200, body = countersign_core::fido::RelyingParty), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "fido_not_configured")))]
+    responses(
+        (status = 200, body = countersign_core::fido::RelyingParty, description = "The FIDO relying party."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant."),
+        (status = 409, body = ErrorBody, description = "The tenant has no FIDO relying party (`fido_not_configured`).")
+    ))]
 async fn get_fido(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -749,8 +934,12 @@ async fn get_fido(
 /// Set the tenant's FIDO relying party: RP ID, allowed origins, on/off.
 #[utoipa::path(put, path = "/admin/v1/tenants/{domain}/fido", tag = "admin", params(("domain" = String, Path)),
     request_body = countersign_core::fido::RelyingParty, security(("adminToken" = [])),
-    responses((status = 200, body = countersign_core::fido::RelyingParty), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses(
+        (status = 200, body = countersign_core::fido::RelyingParty, description = "The FIDO relying party as it is now."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant."),
+        (status = 422, body = ErrorBody, description = "Invalid input: `field` names the value at fault (`invalid_value`).")
+    ))]
 async fn put_fido(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -763,8 +952,11 @@ async fn put_fido(
 /// A user's FIDO credentials.
 #[utoipa::path(get, path = "/admin/v1/tenants/{domain}/users/{userID}/fido-credentials", tag = "admin",
     params(("domain" = String, Path), ("userID" = String, Path)), security(("adminToken" = [])),
-    responses((status = 200, body = Vec<countersign_core::fido::CredentialView>), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 200, body = Vec<countersign_core::fido::CredentialView>, description = "The user's FIDO credentials."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant or user.")
+    ))]
 async fn list_fido_credentials(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -785,8 +977,12 @@ pub struct Rename {
 #[utoipa::path(patch, path = "/admin/v1/tenants/{domain}/users/{userID}/fido-credentials/{credentialID}", tag = "admin",
     params(("domain" = String, Path), ("userID" = String, Path), ("credentialID" = String, Path)), request_body = Rename,
     security(("adminToken" = [])),
-    responses((status = 200, body = countersign_core::fido::CredentialView), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses(
+        (status = 200, body = countersign_core::fido::CredentialView, description = "The renamed credential."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant, user or credential."),
+        (status = 422, body = ErrorBody, description = "Invalid input: `field` names the value at fault (`invalid_value`).")
+    ))]
 async fn rename_fido_credential(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -799,7 +995,11 @@ async fn rename_fido_credential(
 /// Remove a FIDO credential.
 #[utoipa::path(delete, path = "/admin/v1/tenants/{domain}/users/{userID}/fido-credentials/{credentialID}", tag = "admin",
     params(("domain" = String, Path), ("userID" = String, Path), ("credentialID" = String, Path)), security(("adminToken" = [])),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant, user or credential.")
+    ))]
 async fn delete_fido_credential(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -812,7 +1012,11 @@ async fn delete_fido_credential(
 /// A user's FIDO UAF registrations.
 #[utoipa::path(get, path = "/admin/v1/tenants/{domain}/users/{userID}/uaf-registrations", tag = "admin",
     params(("domain" = String, Path), ("userID" = String, Path)), security(("adminToken" = [])),
-    responses((status = 200, body = Vec<Object>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 200, body = Vec<Object>, description = "The user's UAF registrations."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant or user.")
+    ))]
 async fn list_uaf_registrations(
     _: AdminAuth,
     State(s): State<AppState>,
@@ -826,7 +1030,11 @@ async fn list_uaf_registrations(
 #[utoipa::path(delete, path = "/admin/v1/tenants/{domain}/users/{userID}/uaf-registrations/{aaid}/{keyID}", tag = "admin",
     params(("domain" = String, Path), ("userID" = String, Path), ("aaid" = String, Path, description = "e.g. ABCD%230001"),
         ("keyID" = String, Path)), security(("adminToken" = [])),
-    responses((status = 200, body = Vec<Object>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 200, body = Vec<Object>, description = "Deregistered; the UAF deregistration request message for the authenticator."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant, user or registration.")
+    ))]
 async fn deregister_uaf(
     _: AdminAuth,
     State(s): State<AppState>,

@@ -45,8 +45,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(get, path = "/v1/users/{user}", tag = "integration",
     params(("user" = String, Path, description = "userID@domain", example = "alice@example.com")),
     security(("apiKey" = []), ("apiKeyBasic" = [])),
-    responses((status = 200, body = AccountState), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody, description = "not a userID@domain")))]
+    responses(
+        (status = 200, body = AccountState, description = "The user's account state and authenticators."),
+        (status = 401, body = ErrorBody, description = "No API key, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such user in the key's tenant (`user_not_found`, …); another tenant's user gets the same answer."),
+        (status = 422, body = ErrorBody, description = "The path is not a `userID@domain` (`invalid_value`).")
+    ))]
 async fn account_state(
     auth: TenantAuth,
     State(s): State<AppState>,
@@ -78,8 +82,12 @@ pub struct ActivationOutput {
 /// Start activating a mobile authenticator for a user.
 #[utoipa::path(post, path = "/v1/users/{user}/activations", tag = "integration",
     params(("user" = String, Path, description = "userID@domain")), security(("apiKey" = []), ("apiKeyBasic" = [])),
-    responses((status = 201, body = ActivationOutput), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody, description = "device_enrollment_disabled"), (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 201, body = ActivationOutput, description = "The activation: its code, QR code links and expiry."),
+        (status = 401, body = ErrorBody, description = "No API key, or not a valid one (`unauthorized`)."),
+        (status = 403, body = ErrorBody, description = "The tenant does not allow device enrollment (`device_enrollment_disabled`)."),
+        (status = 404, body = ErrorBody, description = "No such user in the key's tenant (`user_not_found`, …); another tenant's user gets the same answer.")
+    ))]
 async fn start_activation(
     auth: TenantAuth,
     State(s): State<AppState>,
@@ -104,7 +112,11 @@ async fn start_activation(
 /// The activation's QR code as PNG, while its code is unused.
 #[utoipa::path(get, path = "/v1/activations/{activationID}/qr.png", tag = "integration",
     params(("activationID" = String, Path)), security(("apiKey" = []), ("apiKeyBasic" = [])),
-    responses((status = 200, content_type = "image/png", body = Vec<u8>), (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)))]
+    responses(
+        (status = 200, content_type = "image/png", body = Vec<u8>, description = "The QR code as a PNG image."),
+        (status = 404, body = ErrorBody, description = "No such activation."),
+        (status = 410, body = ErrorBody, description = "The activation's code was used or expired.")
+    ))]
 async fn activation_png(
     auth: TenantAuth,
     State(s): State<AppState>,
@@ -118,7 +130,11 @@ async fn activation_png(
 /// The activation's QR code as SVG, while its code is unused.
 #[utoipa::path(get, path = "/v1/activations/{activationID}/qr.svg", tag = "integration",
     params(("activationID" = String, Path)), security(("apiKey" = []), ("apiKeyBasic" = [])),
-    responses((status = 200, content_type = "image/svg+xml", body = String), (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)))]
+    responses(
+        (status = 200, content_type = "image/svg+xml", body = String, description = "The QR code as an SVG image."),
+        (status = 404, body = ErrorBody, description = "No such activation."),
+        (status = 410, body = ErrorBody, description = "The activation's code was used or expired.")
+    ))]
 async fn activation_svg(
     auth: TenantAuth,
     State(s): State<AppState>,
@@ -134,10 +150,14 @@ async fn activation_svg(
 #[utoipa::path(post, path = "/v1/users/{user}/login", tag = "integration",
     params(("user" = String, Path, description = "userID@domain")), request_body = LoginInput,
     security(("apiKey" = []), ("apiKeyBasic" = [])),
-    responses((status = 200, body = LoginOutput), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody, description = "push_authorization_disabled, user_locked, user_disabled"),
-        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
-        (status = 429, body = ErrorBody, description = "too_many_login_requests, with retryAfterSeconds and Retry-After")))]
+    responses(
+        (status = 200, body = LoginOutput, description = "The session: final (`Accept`, `Decline`, …) for a synchronous login, else `Pending` with its request ID."),
+        (status = 401, body = ErrorBody, description = "No API key, or not a valid one (`unauthorized`)."),
+        (status = 403, body = ErrorBody, description = "Push is off for the tenant (`push_authorization_disabled`), or the user is locked (`user_locked`) or disabled (`user_disabled`)."),
+        (status = 404, body = ErrorBody, description = "No such user in the key's tenant (`user_not_found`, …); another tenant's user gets the same answer."),
+        (status = 422, body = ErrorBody, description = "Invalid input: `field` names the value at fault (`invalid_value`)."),
+        (status = 429, body = ErrorBody, description = "Too many login requests for the user (`too_many_login_requests`, with `retryAfterSeconds` and a `Retry-After` header).")
+    ))]
 async fn login(
     auth: TenantAuth,
     State(s): State<AppState>,
@@ -158,8 +178,12 @@ pub struct StatusQuery {
 /// The state of a login session, at once or after waiting up to `wait` seconds.
 #[utoipa::path(get, path = "/v1/sessions/{requestID}", tag = "integration",
     params(("requestID" = String, Path), StatusQuery), security(("apiKey" = []), ("apiKeyBasic" = [])),
-    responses((status = 200, body = LoginOutput), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses(
+        (status = 200, body = LoginOutput, description = "The session's state (`sessionStatus`), final or still `Pending`."),
+        (status = 401, body = ErrorBody, description = "No API key, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such session for this tenant (`session_not_found`)."),
+        (status = 422, body = ErrorBody, description = "Invalid input: `field` names the value at fault (`invalid_value`).")
+    ))]
 async fn session_status(
     auth: TenantAuth,
     State(s): State<AppState>,
@@ -172,9 +196,12 @@ async fn session_status(
 /// Send a code session's message again (the same code), within the type's `maxResends`.
 #[utoipa::path(post, path = "/v1/sessions/{requestID}/resend", tag = "integration",
     params(("requestID" = String, Path)), security(("apiKey" = []), ("apiKeyBasic" = [])),
-    responses((status = 202, body = countersign_core::otp::ResendOutput), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "resend_limit, resend_disabled, session_closed")))]
+    responses(
+        (status = 202, body = countersign_core::otp::ResendOutput, description = "The message is queued again."),
+        (status = 401, body = ErrorBody, description = "No API key, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such session for this tenant (`session_not_found`)."),
+        (status = 409, body = ErrorBody, description = "No more resends (`resend_limit`), resends are off (`resend_disabled`), or the session is over (`session_closed`).")
+    ))]
 async fn resend(
     auth: TenantAuth,
     State(s): State<AppState>,
@@ -203,8 +230,12 @@ pub struct TokenEnrollment {
 #[utoipa::path(post, path = "/v1/users/{user}/tokens", tag = "integration",
     params(("user" = String, Path, description = "userID@domain")), request_body = countersign_core::tokens::EnrollInput,
     security(("apiKey" = []), ("apiKeyBasic" = [])),
-    responses((status = 201, body = TokenEnrollment), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses(
+        (status = 201, body = TokenEnrollment, description = "The pending token: its seed and `otpauth://` URI, shown this once."),
+        (status = 401, body = ErrorBody, description = "No API key, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such user in the key's tenant (`user_not_found`, …); another tenant's user gets the same answer."),
+        (status = 422, body = ErrorBody, description = "Invalid input: `field` names the value at fault (`invalid_value`).")
+    ))]
 async fn enroll_token(
     auth: TenantAuth,
     State(s): State<AppState>,
@@ -220,8 +251,11 @@ async fn enroll_token(
 /// A user's tokens (never their seeds).
 #[utoipa::path(get, path = "/v1/users/{user}/tokens", tag = "integration",
     params(("user" = String, Path, description = "userID@domain")), security(("apiKey" = []), ("apiKeyBasic" = [])),
-    responses((status = 200, body = Vec<countersign_core::tokens::Token>), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 200, body = Vec<countersign_core::tokens::Token>, description = "The user's tokens, without seeds."),
+        (status = 401, body = ErrorBody, description = "No API key, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such user in the key's tenant (`user_not_found`, …); another tenant's user gets the same answer.")
+    ))]
 async fn list_tokens(
     auth: TenantAuth,
     State(s): State<AppState>,
@@ -234,9 +268,13 @@ async fn list_tokens(
 #[utoipa::path(post, path = "/v1/users/{user}/tokens/{tokenID}/confirm", tag = "integration",
     params(("user" = String, Path, description = "userID@domain"), ("tokenID" = String, Path)),
     request_body = countersign_core::tokens::OtpInput, security(("apiKey" = []), ("apiKeyBasic" = [])),
-    responses((status = 200, body = countersign_core::tokens::Token), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 422, body = ErrorBody, description = "invalid_otp, with attemptsLeft")))]
+    responses(
+        (status = 200, body = countersign_core::tokens::Token, description = "The token is active."),
+        (status = 401, body = ErrorBody, description = "No API key, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such user in the key's tenant (`user_not_found`), or no such token; another tenant's user gets the same answer."),
+        (status = 409, body = ErrorBody, description = "The token is confirmed already (`token_not_pending`)."),
+        (status = 422, body = ErrorBody, description = "The code is wrong (`invalid_otp`, with `attemptsLeft`), or invalid input.")
+    ))]
 async fn confirm_token(
     auth: TenantAuth,
     State(s): State<AppState>,
@@ -265,8 +303,12 @@ pub struct QrLoginOutput {
 /// a device claims it (docs/otp.md, "QR login").
 #[utoipa::path(post, path = "/v1/qr-logins", tag = "integration", request_body(content = Option<countersign_core::qr::QrLoginInput>, description = "optional: an empty body starts the built-in `qr` type"),
     security(("apiKey" = []), ("apiKeyBasic" = [])),
-    responses((status = 201, body = QrLoginOutput), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses(
+        (status = 201, body = QrLoginOutput, description = "The QR login's session, its QR payload and app link."),
+        (status = 401, body = ErrorBody, description = "No API key, or not a valid one (`unauthorized`)."),
+        (status = 403, body = ErrorBody, description = "QR login is switched off for the tenant (`auth_type_disabled`), or the user is locked or disabled."),
+        (status = 422, body = ErrorBody, description = "Invalid input: `field` names the value at fault (`invalid_value`).")
+    ))]
 async fn start_qr_login(
     auth: TenantAuth,
     State(s): State<AppState>,
@@ -284,9 +326,12 @@ async fn start_qr_login(
 #[utoipa::path(post, path = "/v1/authenticators/{serialNumber}/applications/{applName}/generate-votp", tag = "integration",
     params(("serialNumber" = String, Path), ("applName" = String, Path)),
     request_body = countersign_core::virtual_auth::GenerateVotpInput, security(("apiKey" = []), ("apiKeyBasic" = [])),
-    responses((status = 200, body = countersign_core::virtual_auth::GenerateVotpOutput), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody, description = "custom_delivery_disabled"),
-        (status = 422, body = ErrorBody, description = "authenticator_not_found, no_contact, deliveryMethod")))]
+    responses(
+        (status = 200, body = countersign_core::virtual_auth::GenerateVotpOutput, description = "The code was generated and handed to delivery (or returned, for custom delivery)."),
+        (status = 401, body = ErrorBody, description = "No API key, or not a valid one (`unauthorized`)."),
+        (status = 403, body = ErrorBody, description = "The tenant does not allow custom delivery (`custom_delivery_disabled`)."),
+        (status = 422, body = ErrorBody, description = "No such virtual authenticator (`authenticator_not_found`), no contact for the delivery method (`no_contact`), or a bad `deliveryMethod`.")
+    ))]
 async fn generate_votp(
     auth: TenantAuth,
     State(s): State<AppState>,
@@ -301,8 +346,13 @@ async fn generate_votp(
 #[utoipa::path(post, path = "/v1/users/{user}/events/validate", tag = "integration",
     params(("user" = String, Path, description = "userID@domain")), request_body = countersign_core::adaptive::EventInput,
     security(("apiKey" = []), ("apiKeyBasic" = [])),
-    responses((status = 200, body = LoginOutput), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses(
+        (status = 200, body = LoginOutput, description = "The risk decision; a session to follow when the event is challenged."),
+        (status = 401, body = ErrorBody, description = "No API key, or not a valid one (`unauthorized`)."),
+        (status = 403, body = ErrorBody, description = "The user is locked or disabled, or the challenge's method is switched off."),
+        (status = 404, body = ErrorBody, description = "No such user in the key's tenant (`user_not_found`, …); another tenant's user gets the same answer."),
+        (status = 422, body = ErrorBody, description = "Invalid input: `field` names the value at fault (`invalid_value`).")
+    ))]
 async fn validate_event(
     auth: TenantAuth,
     State(s): State<AppState>,
@@ -317,9 +367,14 @@ async fn validate_event(
 #[utoipa::path(post, path = "/v1/users/{user}/generate-fido-registration-request", tag = "integration",
     params(("user" = String, Path, description = "userID@domain")), request_body = countersign_core::fido::FidoRequestInput,
     security(("apiKey" = []), ("apiKeyBasic" = [])),
-    responses((status = 200, body = countersign_core::fido::FidoRequestOutput), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody, description = "fido_disabled"), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "fido_not_configured"), (status = 422, body = ErrorBody)))]
+    responses(
+        (status = 200, body = countersign_core::fido::FidoRequestOutput, description = "Options for `navigator.credentials.create` and the request ID."),
+        (status = 401, body = ErrorBody, description = "No API key, or not a valid one (`unauthorized`)."),
+        (status = 403, body = ErrorBody, description = "FIDO is turned off for the tenant (`fido_disabled`)."),
+        (status = 404, body = ErrorBody, description = "No such user in the key's tenant (`user_not_found`, …); another tenant's user gets the same answer."),
+        (status = 409, body = ErrorBody, description = "The tenant has no FIDO relying party (`fido_not_configured`)."),
+        (status = 422, body = ErrorBody, description = "Invalid input: `field` names the value at fault (`invalid_value`).")
+    ))]
 async fn fido_registration_request(
     auth: TenantAuth,
     State(s): State<AppState>,
@@ -333,9 +388,13 @@ async fn fido_registration_request(
 #[utoipa::path(post, path = "/v1/users/{user}/register-fido-authenticator", tag = "integration",
     params(("user" = String, Path, description = "userID@domain")), request_body = countersign_core::fido::FidoRegisterInput,
     security(("apiKey" = []), ("apiKeyBasic" = [])),
-    responses((status = 201, body = countersign_core::fido::CredentialView), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 422, body = ErrorBody, description = "fido_wrong_origin, fido_wrong_rp_id, fido_user_not_verified, …")))]
+    responses(
+        (status = 201, body = countersign_core::fido::CredentialView, description = "The passkey is registered."),
+        (status = 401, body = ErrorBody, description = "No API key, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such user in the key's tenant (`user_not_found`, …); another tenant's user gets the same answer."),
+        (status = 409, body = ErrorBody, description = "The ceremony was used or expired (`session_closed`), or the credential is registered already."),
+        (status = 422, body = ErrorBody, description = "The browser's response does not verify (`fido_wrong_origin`, `fido_wrong_rp_id`, `fido_user_not_verified`, …).")
+    ))]
 async fn fido_register(
     auth: TenantAuth,
     State(s): State<AppState>,
@@ -350,9 +409,14 @@ async fn fido_register(
 #[utoipa::path(post, path = "/v1/users/{user}/generate-fido-authentication-request", tag = "integration",
     params(("user" = String, Path, description = "userID@domain")), request_body = countersign_core::fido::FidoRequestInput,
     security(("apiKey" = []), ("apiKeyBasic" = [])),
-    responses((status = 200, body = countersign_core::fido::FidoRequestOutput), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 422, body = ErrorBody, description = "no_fido_authenticator, uaf_unavailable")))]
+    responses(
+        (status = 200, body = countersign_core::fido::FidoRequestOutput, description = "Options for `navigator.credentials.get` and the request ID."),
+        (status = 401, body = ErrorBody, description = "No API key, or not a valid one (`unauthorized`)."),
+        (status = 403, body = ErrorBody, description = "FIDO is disabled for the tenant (`fido_disabled`), or the user is locked or disabled."),
+        (status = 404, body = ErrorBody, description = "No such user in the key's tenant (`user_not_found`, …); another tenant's user gets the same answer."),
+        (status = 409, body = ErrorBody, description = "The tenant has no FIDO relying party (`fido_not_configured`)."),
+        (status = 422, body = ErrorBody, description = "The user has no FIDO authenticator (`no_fido_authenticator`), or UAF is not available (`uaf_unavailable`); or invalid input.")
+    ))]
 async fn fido_authentication_request(
     auth: TenantAuth,
     State(s): State<AppState>,

@@ -38,10 +38,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// web origins may use the tenant's UAF registrations (docs/fido.md).
 #[utoipa::path(get, path = "/mobile/v1/tenants/{domain}/uaf/trusted-facets", tag = "mobile",
     params(("domain" = String, Path)),
-    responses((status = 200, content_type = "application/fido.trusted-apps+json", body = Object,
-            description = "{\"trustedFacets\": [{\"version\": {\"major\": 1, \"minor\": 1}, \"ids\": [...]}]}"),
-        (status = 403, body = ErrorBody, description = "fido_disabled"), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "fido_not_configured, uaf_not_configured")))]
+    responses(
+        (status = 200, content_type = "application/fido.trusted-apps+json", body = Object, description = "{\"trustedFacets\": [{\"version\": {\"major\": 1, \"minor\": 1}, \"ids\": [...]}]}"),
+        (status = 403, body = ErrorBody, description = "FIDO is turned off for the tenant (`fido_disabled`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant."),
+        (status = 409, body = ErrorBody, description = "The tenant has no FIDO relying party (`fido_not_configured`) or no UAF facets (`uaf_not_configured`).")
+    ))]
 async fn uaf_trusted_facets(
     State(s): State<AppState>,
     ApiPath(domain): ApiPath<String>,
@@ -62,7 +64,10 @@ pub struct WebPushKey {
 
 /// The VAPID public key a browser-based authenticator subscribes to Web Push with.
 #[utoipa::path(get, path = "/mobile/v1/apps/{appID}/webpush", tag = "mobile", params(("appID" = String, Path)),
-    responses((status = 200, body = WebPushKey), (status = 404, body = ErrorBody, description = "app_not_found: no Web Push configured")))]
+    responses(
+        (status = 200, body = WebPushKey, description = "The VAPID public key."),
+        (status = 404, body = ErrorBody, description = "No Web Push configured for this app (`app_not_found`).")
+    ))]
 async fn webpush_key(
     State(s): State<AppState>,
     ApiPath(app_id): ApiPath<String>,
@@ -73,9 +78,12 @@ async fn webpush_key(
 /// Activation step (a): prove the activation code; get the license data.
 #[utoipa::path(post, path = "/mobile/v1/activations/{activationID}/code", tag = "mobile",
     params(("activationID" = String, Path)), request_body = Object,
-    responses((status = 200, body = Object, description = "license data: activationID, nonce, userID, domain, expiresAt, pinRequired"),
-        (status = 404, body = ErrorBody), (status = 410, body = ErrorBody, description = "activation_burned, activation_used, activation_expired"),
-        (status = 422, body = ErrorBody, description = "invalid_activation_code, with attemptsLeft")))]
+    responses(
+        (status = 200, body = Object, description = "The code is right: the license data (`activationID`, `nonce`, `userID`, `domain`, `expiresAt`, `pinRequired`)."),
+        (status = 404, body = ErrorBody, description = "No such activation."),
+        (status = 410, body = ErrorBody, description = "The activation is over (`activation_burned`, `activation_used`, `activation_expired`)."),
+        (status = 422, body = ErrorBody, description = "The activation code is wrong (`invalid_activation_code`, with `attemptsLeft`).")
+    ))]
 async fn activation_code(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<String>,
@@ -87,9 +95,14 @@ async fn activation_code(
 /// Activation step (b): register the instance's public keys, with proofs of possession.
 #[utoipa::path(post, path = "/mobile/v1/activations/{activationID}/instance", tag = "mobile",
     params(("activationID" = String, Path)), request_body = Object,
-    responses((status = 201, body = Object, description = "deviceID, state Pending"), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "device_exists (single enrollment mode)"),
-        (status = 410, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses(
+        (status = 201, body = Object, description = "Registered: the `deviceID`, in state `Pending` until confirmed."),
+        (status = 403, body = ErrorBody, description = "The tenant does not allow this (`device_enrollment_disabled`)."),
+        (status = 404, body = ErrorBody, description = "No such activation."),
+        (status = 409, body = ErrorBody, description = "The user has a device already and the tenant allows one (`device_exists`)."),
+        (status = 410, body = ErrorBody, description = "The activation was used, burned or expired."),
+        (status = 422, body = ErrorBody, description = "Invalid input: `field` names the value at fault (`invalid_value`).")
+    ))]
 async fn activation_instance(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<String>,
@@ -100,8 +113,11 @@ async fn activation_instance(
 
 /// Activation step (c): confirm; the device becomes active. Device-signed.
 #[utoipa::path(post, path = "/mobile/v1/device/confirm", tag = "mobile",
-    responses((status = 200, body = Object, description = "userID, domain, deviceID, gatewayID"), (status = 401, body = ErrorBody),
-        (status = 409, body = ErrorBody)))]
+    responses(
+        (status = 200, body = Object, description = "Confirmed: `userID`, `domain`, `deviceID`, `gatewayID`."),
+        (status = 401, body = ErrorBody, description = "The device signature headers are missing or do not verify, or the device is unknown."),
+        (status = 409, body = ErrorBody, description = "The device is confirmed already (`device_not_pending`).")
+    ))]
 async fn confirm(
     State(s): State<AppState>,
     req: DeviceRequest<IgnoredAny, true>,
@@ -111,7 +127,11 @@ async fn confirm(
 
 /// Activation step (d): register where pushes go. Device-signed.
 #[utoipa::path(put, path = "/mobile/v1/device/push", tag = "mobile", request_body = Object,
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses(
+        (status = 204, description = "Stored: pushes go there from now on."),
+        (status = 401, body = ErrorBody, description = "The device signature headers are missing or do not verify, or the device is unknown."),
+        (status = 422, body = ErrorBody, description = "Invalid input: `field` names the value at fault (`invalid_value`).")
+    ))]
 async fn register_push(
     State(s): State<AppState>,
     req: DeviceRequest<PushRegistration>,
@@ -122,7 +142,10 @@ async fn register_push(
 
 /// The device user's pending login requests. Device-signed.
 #[utoipa::path(get, path = "/mobile/v1/requests", tag = "mobile",
-    responses((status = 200, body = Vec<Object>), (status = 401, body = ErrorBody)))]
+    responses(
+        (status = 200, body = Vec<Object>, description = "The pending requests, possibly none."),
+        (status = 401, body = ErrorBody, description = "The device signature headers are missing or do not verify, or the device is unknown.")
+    ))]
 async fn pending_requests(
     State(s): State<AppState>,
     req: DeviceRequest<IgnoredAny>,
@@ -132,8 +155,12 @@ async fn pending_requests(
 
 /// One pending login request. Device-signed.
 #[utoipa::path(get, path = "/mobile/v1/requests/{requestID}", tag = "mobile", params(("requestID" = String, Path)),
-    responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "session_closed")))]
+    responses(
+        (status = 200, body = Object, description = "The pending request: what to show the user and how to answer."),
+        (status = 401, body = ErrorBody, description = "The device signature headers are missing or do not verify, or the device is unknown."),
+        (status = 404, body = ErrorBody, description = "No such request."),
+        (status = 409, body = ErrorBody, description = "The session is no longer pending (`session_closed`).")
+    ))]
 async fn pending_request(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<String>,
@@ -145,10 +172,14 @@ async fn pending_request(
 /// Answer a login request with a signed decision. Device-signed.
 #[utoipa::path(post, path = "/mobile/v1/requests/{requestID}/response", tag = "mobile",
     params(("requestID" = String, Path)), request_body = Object,
-    responses((status = 200, body = Object, description = "sessionStatus"), (status = 401, body = ErrorBody, description = "bad_signature"),
-        (status = 403, body = ErrorBody, description = "device_disconnected"), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "session_closed"),
-        (status = 422, body = ErrorBody, description = "wrong_pin (attemptsLeft), display_mismatch")))]
+    responses(
+        (status = 200, body = Object, description = "The answer was taken: the session's `sessionStatus`."),
+        (status = 401, body = ErrorBody, description = "The device signature does not verify (`bad_signature`), or the device is unknown."),
+        (status = 403, body = ErrorBody, description = "The device was removed or disconnected (`device_disconnected`)."),
+        (status = 404, body = ErrorBody, description = "No such request."),
+        (status = 409, body = ErrorBody, description = "The session is no longer pending (`session_closed`)."),
+        (status = 422, body = ErrorBody, description = "Wrong PIN (`wrong_pin`, with `attemptsLeft`) or a display that does not match (`display_mismatch`).")
+    ))]
 async fn respond(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<String>,
@@ -160,9 +191,13 @@ async fn respond(
 /// Claim a QR login with the code from its QR payload. Device-signed.
 #[utoipa::path(post, path = "/mobile/v1/qr-logins/{requestID}/claim", tag = "mobile", params(("requestID" = String, Path)),
     request_body = Object,
-    responses((status = 200, body = Object, description = "sessionStatus Accept"), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "session_closed: claimed or expired"),
-        (status = 422, body = ErrorBody, description = "invalid_code")))]
+    responses(
+        (status = 200, body = Object, description = "Claimed: `sessionStatus` `Accept`."),
+        (status = 401, body = ErrorBody, description = "The device signature headers are missing or do not verify, or the device is unknown."),
+        (status = 404, body = ErrorBody, description = "No such request."),
+        (status = 409, body = ErrorBody, description = "The QR login was claimed or expired (`session_closed`)."),
+        (status = 422, body = ErrorBody, description = "The code is wrong (`invalid_code`).")
+    ))]
 async fn claim_qr_login(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<String>,

@@ -11,6 +11,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::ApiPath;
 
 /// The operations routes.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -20,13 +21,18 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(metrics))
         .routes(routes!(openapi_json))
         .routes(routes!(docs))
+        // Swagger UI's files: plumbing of the page above, not part of the API.
+        .route("/docs/{*file}", axum::routing::get(docs_asset))
+        .route("/docs/", axum::routing::get(|| async { axum::response::Redirect::permanent("/docs") }))
         .routes(routes!(passkey_demo))
 }
 
 /// A development page that registers and uses a passkey through the integration API
 /// (docs/fido.md); the API key comes from the address's fragment, never from the server.
 #[utoipa::path(get, path = "/demo/passkey", tag = "operations",
-    responses((status = 200, content_type = "text/html", body = String)))]
+    responses(
+        (status = 200, content_type = "text/html", body = String, description = "The demo page (HTML).")
+    ))]
 async fn passkey_demo() -> Html<&'static str> {
     Html(include_str!("../../assets/passkey.html"))
 }
@@ -40,14 +46,20 @@ pub struct Status {
 }
 
 /// The process is up.
-#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = Status)))]
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses(
+        (status = 200, body = Status, description = "The process is up.")
+    ))]
 async fn healthz() -> Json<Status> {
     Json(Status { status: "ok" })
 }
 
 /// The database answers: the node can serve.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
-    responses((status = 200, body = Status), (status = 503, body = ErrorBody, description = "storage_unavailable")))]
+    responses(
+        (status = 200, body = Status, description = "The database answers."),
+        (status = 503, body = ErrorBody, description = "The database does not answer (`storage_unavailable`).")
+    ))]
 async fn readyz(State(s): State<AppState>) -> Result<Json<Status>, ApiError> {
     s.core.store.ping().await.map_err(countersign_core::CoreError::from)?;
     Ok(Json(Status { status: "ok" }))
@@ -55,7 +67,9 @@ async fn readyz(State(s): State<AppState>) -> Result<Json<Status>, ApiError> {
 
 /// Prometheus metrics (text exposition format).
 #[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, content_type = "text/plain", body = String)))]
+    responses(
+        (status = 200, content_type = "text/plain", body = String, description = "The metrics, in the Prometheus text format.")
+    ))]
 async fn metrics(State(s): State<AppState>) -> Response {
     let text = format!("{}{}", s.metrics.render(), s.core.render_metrics().await);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
@@ -63,7 +77,9 @@ async fn metrics(State(s): State<AppState>) -> Response {
 
 /// This API's OpenAPI 3.1 description, generated from the code.
 #[utoipa::path(get, path = "/openapi.json", tag = "operations",
-    responses((status = 200, content_type = "application/json", body = Object)))]
+    responses(
+        (status = 200, content_type = "application/json", body = Object, description = "This description (OpenAPI 3.1, JSON).")
+    ))]
 async fn openapi_json(State(s): State<AppState>) -> Response {
     match s.api.get() {
         Some(api) => ([(header::CONTENT_TYPE, "application/json")], api.json.clone()).into_response(),
@@ -71,12 +87,22 @@ async fn openapi_json(State(s): State<AppState>) -> Response {
     }
 }
 
-/// This API's description as a web page.
+/// This API's explorer (Swagger UI, embedded in the binary): every operation, grouped
+/// by tag, callable from the page after "Authorize".
 #[utoipa::path(get, path = "/docs", tag = "operations",
-    responses((status = 200, content_type = "text/html", body = String)))]
-async fn docs(State(s): State<AppState>) -> Response {
-    match s.api.get() {
-        Some(api) => Html(api.html.clone()).into_response(),
-        None => (StatusCode::SERVICE_UNAVAILABLE, "starting").into_response(),
+    responses(
+        (status = 200, content_type = "text/html", body = String, description = "The API explorer page (HTML).")
+    ))]
+async fn docs() -> Response {
+    (crate::docs::security_headers(), Html(crate::docs::INDEX_HTML)).into_response()
+}
+
+/// One of Swagger UI's files.
+async fn docs_asset(ApiPath(file): ApiPath<String>) -> Response {
+    match crate::docs::asset(&file) {
+        Some((content_type, bytes)) => {
+            (crate::docs::security_headers(), [(header::CONTENT_TYPE, content_type)], bytes).into_response()
+        }
+        None => ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route").into_response(),
     }
 }
