@@ -129,7 +129,11 @@ async fn populate(core: &Core) -> Result<Made, String> {
     core.create_user(DOMAIN, user).await.map_err(fail)?;
     let key = core.create_api_key(DOMAIN, CreateKey { name: "demo".into() }).await.map_err(fail)?;
     let tenant = core.tenant(DOMAIN).await.map_err(fail)?;
-    Ok(Made { token: token.secret, key: key.secret, number_matching: tenant.settings.number_matching != countersign_core::tenant::NumberMatching::Off })
+    Ok(Made {
+        token: token.secret,
+        key: key.secret,
+        number_matching: tenant.settings.number_matching != countersign_core::tenant::NumberMatching::Off,
+    })
 }
 
 /// `--data-dir DIR`: made when missing (mode 0700); refused when it holds a database
