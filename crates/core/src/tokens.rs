@@ -229,6 +229,12 @@ fn locked() -> CoreError {
     CoreError::refused(Refusal::Forbidden, "token_locked", "the token is locked after too many wrong codes")
 }
 
+/// Whether `otp` is `t`'s code at moving factor `m` (compared in constant time).
+fn code_is(t: &Token, seed: &[u8], m: i64, otp: &str) -> bool {
+    let code = oath::hotp(t.algorithm, seed, m.max(0) as u64, t.digits);
+    bool::from(code.as_bytes().ct_eq(otp.as_bytes()))
+}
+
 impl Core {
     fn seed(&self, t: &Token) -> Result<Vec<u8>, CoreError> {
         hex::decode(self.sealer.open(&t.secret)?).map_err(|_| CoreError::Internal("damaged token seed".into()))
@@ -236,10 +242,7 @@ impl Core {
 
     /// The moving factor after `otp` if it is right for `t` now (docs/tokens.md).
     fn match_code(&self, t: &Token, seed: &[u8], otp: &str) -> Option<i64> {
-        let eq = |m: i64| -> bool {
-            let code = oath::hotp(t.algorithm, seed, m.max(0) as u64, t.digits);
-            bool::from(code.as_bytes().ct_eq(otp.as_bytes()))
-        };
+        let eq = |m: i64| code_is(t, seed, m, otp);
         match t.kind {
             TokenKind::Totp => {
                 let now = oath::time_step(self.clock.now().millis() / 1000, t.period) as i64;
@@ -252,10 +255,7 @@ impl Core {
     /// Whether `otp` is a code `t` has already used up (a replay): within the TOTP window
     /// at or before the last used step, or HOTP's last used counter.
     fn used_code(&self, t: &Token, seed: &[u8], otp: &str) -> bool {
-        let eq = |m: i64| -> bool {
-            let code = oath::hotp(t.algorithm, seed, m.max(0) as u64, t.digits);
-            bool::from(code.as_bytes().ct_eq(otp.as_bytes()))
-        };
+        let eq = |m: i64| code_is(t, seed, m, otp);
         match t.kind {
             TokenKind::Totp => {
                 let now = oath::time_step(self.clock.now().millis() / 1000, t.period) as i64;

@@ -342,12 +342,13 @@ backend_tests! {
             ("/mobile/v1/tenants/{domain}/uaf/trusted-facets", &["get"]),
             ("/healthz", &["get"]), ("/readyz", &["get"]), ("/metrics", &["get"]),
             ("/openapi.json", &["get"]), ("/docs", &["get"]), ("/demo/passkey", &["get"]),
+            ("/app/activate", &["get"]), ("/app/qr-login", &["get"]),
         ] {
             for m in methods {
                 assert!(paths.get(path).and_then(|p| p.get(*m)).is_some(), "{m} {path} missing from /openapi.json");
             }
         }
-        assert_eq!(paths.len(), 67, "a route was added: list it above");
+        assert_eq!(paths.len(), 69, "a route was added: list it above");
         assert!(api["components"]["schemas"]["ErrorBody"].is_object());
         assert!(api["components"]["securitySchemes"]["adminToken"].is_object());
 
@@ -445,15 +446,7 @@ fn the_metrics_checker_refuses_what_prometheus_would() {
 /// violation would be one). Needs `/usr/bin/chromium` and `npm ci` in tests/browser.
 #[tokio::test]
 async fn the_api_explorer_runs_a_call_in_headless_chromium() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
-    assert!(
-        std::path::Path::new("/usr/bin/chromium").exists(),
-        "install Debian's chromium: apt-get install -y chromium"
-    );
-    if !dir.join("node_modules/playwright-core").exists() {
-        let ok = std::process::Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir).status();
-        assert!(ok.is_ok_and(|s| s.success()), "npm ci in {} failed", dir.display());
-    }
+    let dir = common::browser_dir();
     let app = App::spawn(countersign_store::testing::Backend::Sqlite).await;
     app.tenant_with_alice("docs.example").await;
     let out = tokio::process::Command::new("node")

@@ -595,15 +595,7 @@ backend_tests! {
 /// API. Needs `/usr/bin/chromium` and `npm ci` in tests/browser (`.ci/run` does both).
 #[tokio::test]
 async fn a_passkey_in_headless_chromium() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
-    assert!(
-        std::path::Path::new("/usr/bin/chromium").exists(),
-        "install Debian's chromium: apt-get install -y chromium"
-    );
-    if !dir.join("node_modules/playwright-core").exists() {
-        let ok = std::process::Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir).status();
-        assert!(ok.is_ok_and(|s| s.success()), "npm ci in {} failed", dir.display());
-    }
+    let dir = common::browser_dir();
     let app = App::spawn(countersign_store::testing::Backend::Sqlite).await;
     let key = app.tenant_with_alice("example.com").await;
     let port = app.base.rsplit(':').next().unwrap().to_owned();

@@ -159,3 +159,18 @@ pub async fn read(resp: reqwest::Response) -> (u16, Value) {
 pub fn code(v: &Value) -> &str {
     v["error"]["code"].as_str().unwrap_or("<no error code>")
 }
+
+/// The Playwright folder of the browser tests, ready to run: Debian's Chromium present,
+/// the npm packages installed (`npm ci` when missing).
+pub fn browser_dir() -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    assert!(
+        std::path::Path::new("/usr/bin/chromium").exists(),
+        "install Debian's chromium: apt-get install -y chromium"
+    );
+    if !dir.join("node_modules/playwright-core").exists() {
+        let ok = std::process::Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir).status();
+        assert!(ok.is_ok_and(|s| s.success()), "npm ci in {} failed", dir.display());
+    }
+    dir
+}
