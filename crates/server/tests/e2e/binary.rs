@@ -1,16 +1,12 @@
 //! The `countersign` executable as a user runs it: no configuration, flags, environment,
 //! offline admin commands, signals.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
+use crate::common::read;
 use base64::Engine;
-use common::read;
 use countersign_store::testing::{Backend, TestDb};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};

@@ -4,14 +4,11 @@
 //! challenges with a push whose signed text carries the amount, a FIDO challenge answered
 //! with a passkey — on both backends.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
+use crate::common;
 use std::sync::Arc;
 
-use common::mmdb;
-use common::{App, Auth};
+use crate::common::mmdb;
+use crate::common::{App, Auth};
 use countersign::config::RawConfig;
 use countersign_authenticator::{ActivateOptions, Answer, Authenticator};
 use countersign_core::{Clock, FixedClock, SystemClock};

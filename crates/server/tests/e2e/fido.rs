@@ -3,13 +3,10 @@
 //! API, single-use ceremonies, expiry, wrong origin, missing user verification, another
 //! user's credential, tenant isolation, credential administration — on both backends.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
+use crate::common;
 use std::sync::Arc;
 
-use common::{App, Auth};
+use crate::common::{App, Auth};
 use countersign_authenticator::uaf::SoftUaf;
 use countersign_core::{Clock, FixedClock, SystemClock};
 use countersign_store::backend_tests;

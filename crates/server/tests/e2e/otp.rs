@@ -3,14 +3,11 @@
 //! attempts, resends, expiry, custom delivery, push falling back to SMS, and the types'
 //! admin API — on both storage backends.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
+use crate::common;
 use std::sync::Arc;
 
-use common::peers::*;
-use common::{App, Auth};
+use crate::common::peers::*;
+use crate::common::{App, Auth};
 use countersign::config::RawConfig;
 use countersign_authenticator::{ActivateOptions, Authenticator};
 use countersign_store::backend_tests;

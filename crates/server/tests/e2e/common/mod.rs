@@ -1,8 +1,6 @@
 //! Test harness: the real application on an ephemeral loopback port, on a throw-away
 //! database of either backend, spoken to over HTTP.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
-
 pub mod metrics;
 pub mod mmdb;
 pub mod peers;

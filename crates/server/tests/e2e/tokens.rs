@@ -3,14 +3,11 @@
 //! code, drift, look-ahead, replay refusal, lockout and unlock, resynchronisation,
 //! imports, races and tenant isolation — on both storage backends.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
+use crate::common;
 use std::sync::Arc;
 
+use crate::common::{App, Auth};
 use base64::Engine;
-use common::{App, Auth};
 use countersign_core::{FixedClock, Timestamp};
 use countersign_store::backend_tests;
 use serde_json::{Value, json};

@@ -3,12 +3,8 @@
 //! real browser user-agent string, per language; the base message alone when
 //! geolocation fails — on both storage backends.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
-use common::mmdb;
-use common::{App, Auth};
+use crate::common::mmdb;
+use crate::common::{App, Auth};
 use countersign::config::RawConfig;
 use countersign_authenticator::{ActivateOptions, Authenticator};
 use countersign_store::backend_tests;

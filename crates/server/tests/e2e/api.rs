@@ -1,10 +1,7 @@
 //! End-to-end tests of the admin and integration APIs over HTTP, on both backends.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
-use common::{App, Auth, code};
+use crate::common;
+use crate::common::{App, Auth, code};
 use countersign::config::RawConfig;
 use countersign_store::backend_tests;
 use serde_json::json;

@@ -1,14 +1,11 @@
 //! The mobile authenticator end to end: the reference authenticator (library) against
 //! the real server over HTTP, on both backends.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
+use crate::common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{App, Auth, code};
+use crate::common::{App, Auth, code};
 use countersign_authenticator::{ActivateOptions, Answer, Authenticator, KeyKind, qrimage};
 use countersign_store::backend_tests;
 use serde_json::{Value, json};

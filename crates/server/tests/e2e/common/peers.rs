@@ -186,7 +186,7 @@ impl Smtp {
         let maildir = dir.path().join(format!("maildir-{name}"));
         let mut cmd = std::process::Command::new("python3");
         if name == "auth" {
-            let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/smtp_auth_server.py");
+            let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/smtp_auth_server.py");
             cmd.arg(script).arg(port.to_string()).arg(&maildir).args(["mailer", "smtp-secret"]);
         } else {
             cmd.args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"]);

@@ -7,8 +7,6 @@
 //! `# {…}` must print that: `…` stands for anything, `"…"` for any string. `curl` fails
 //! on an HTTP error unless the comment shows one.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

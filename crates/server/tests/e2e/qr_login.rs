@@ -2,14 +2,11 @@
 //! reference authenticator; single use, expiry, wrong codes, other servers and other
 //! tenants refused; long-polling the session — on both storage backends.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
+use crate::common;
 use std::sync::Arc;
 
+use crate::common::{App, Auth};
 use base64::Engine;
-use common::{App, Auth};
 use countersign_authenticator::{ActivateOptions, Authenticator};
 use countersign_core::FixedClock;
 use countersign_store::backend_tests;

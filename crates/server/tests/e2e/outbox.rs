@@ -1,16 +1,13 @@
 //! The outbox under faults (docs/delivery.md): retries, deadlines, dead letters, dead
 //! tokens, on both backends. Pushes go to a webhook served by the test.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
+use crate::common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use crate::common::{App, Auth};
 use axum::http::StatusCode;
-use common::{App, Auth};
 use countersign_authenticator::{ActivateOptions, Authenticator};
 use countersign_store::backend_tests;
 use serde_json::{Value, json};

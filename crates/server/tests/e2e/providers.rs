@@ -6,18 +6,15 @@
 //! with and without STARTTLS; and a forward proxy that demands preemptive credentials.
 //! Every test runs on both storage backends.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
-use common::peers::*;
+use crate::common;
+use crate::common::peers::*;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
+use crate::common::{App, Auth};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use common::{App, Auth};
 use countersign::config::RawConfig;
 use countersign_authenticator::{ActivateOptions, Authenticator};
 use countersign_delivery::{jwt, webpush};

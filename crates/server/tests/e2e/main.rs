@@ -1,0 +1,20 @@
+//! The end-to-end suite: one test binary (one link step) whose modules each cover an
+//! area. Every test starts the real application on an ephemeral loopback port with a
+//! throw-away database (`common::App`), usually once per backend (`backend_tests!`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
+
+mod common;
+
+mod api;
+mod binary;
+mod context;
+mod fido;
+mod mobile;
+mod otp;
+mod outbox;
+mod providers;
+mod qr_login;
+mod readme;
+mod risk;
+mod tokens;
