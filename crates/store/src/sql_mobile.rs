@@ -10,7 +10,7 @@ macro_rules! sql_mobile {
         use countersign_core::MobileStore;
         use countersign_core::device::{Activation, ActivationState, Device, DeviceState};
         use countersign_core::outbox::OutboxMessage;
-        use countersign_core::session::{PushMethod, Session, SessionState, Transition};
+        use countersign_core::session::{NewSession, PushMethod, Session, SessionState, Transition};
 
         fn int<T: TryFrom<i64>>(r: &DbRow, col: &str) -> Result<T, StoreError> {
             let v: i64 = r.try_get(col).map_err(db_err)?;
@@ -70,7 +70,7 @@ macro_rules! sql_mobile {
             .bind(&s.tenant_id)
             .bind(&s.user_pk)
             .bind(s.method.as_str())
-            .bind(s.state.as_str())
+            .bind(s.state().as_str())
             .bind(&s.message)
             .bind(json_text(&s.context)?)
             .bind(&s.nonce)
@@ -79,9 +79,9 @@ macro_rules! sql_mobile {
             .bind(&s.delivery)
             .bind(s.created_at.millis())
             .bind(s.expires_at.millis())
-            .bind(s.decided_at.map(Timestamp::millis))
-            .bind(&s.device_id)
-            .bind(&s.reason)
+            .bind(s.decided_at().map(Timestamp::millis))
+            .bind(s.device_id())
+            .bind(s.reason())
             .bind(&s.callback_url)
             .execute(exec)
             .await
@@ -119,12 +119,11 @@ macro_rules! sql_mobile {
             let number: Option<i64> = r.try_get("number").map_err(db_err)?;
             let choices: String = r.try_get("number_choices").map_err(db_err)?;
             let decided: Option<i64> = r.try_get("decided_at").map_err(db_err)?;
-            Ok(Session {
+            let n = NewSession {
                 id: r.try_get("id").map_err(db_err)?,
                 tenant_id: r.try_get("tenant_id").map_err(db_err)?,
                 user_pk: r.try_get("user_pk").map_err(db_err)?,
                 method: PushMethod::from_stored(&method).ok_or_else(|| corrupt("session method"))?,
-                state: SessionState::from_stored(&state).ok_or_else(|| corrupt("session state"))?,
                 message: r.try_get("message").map_err(db_err)?,
                 context: serde_json::from_str::<BTreeMap<String, String>>(&context)
                     .map_err(|_| corrupt("session context"))?,
@@ -138,11 +137,15 @@ macro_rules! sql_mobile {
                 delivery: r.try_get("delivery").map_err(db_err)?,
                 created_at: Timestamp(r.try_get("created_at").map_err(db_err)?),
                 expires_at: Timestamp(r.try_get("expires_at").map_err(db_err)?),
-                decided_at: decided.map(Timestamp),
-                device_id: r.try_get("device_id").map_err(db_err)?,
-                reason: r.try_get("reason").map_err(db_err)?,
                 callback_url: r.try_get("callback_url").map_err(db_err)?,
-            })
+            };
+            Ok(Session::from_stored(
+                n,
+                SessionState::from_stored(&state).ok_or_else(|| corrupt("session state"))?,
+                decided.map(Timestamp),
+                r.try_get("device_id").map_err(db_err)?,
+                r.try_get("reason").map_err(db_err)?,
+            ))
         }
 
         fn json_text<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
@@ -561,7 +564,13 @@ macro_rules! sql_mobile {
                 .await
             }
 
-            async fn claim_qr_login(&self, id: &str, session: &Session, now: Timestamp) -> Result<bool, StoreError> {
+            async fn claim_qr_login(
+                &self,
+                id: &str,
+                session: &Session,
+                outbox: &[OutboxMessage],
+                now: Timestamp,
+            ) -> Result<bool, StoreError> {
                 let mut tx = self.pool.begin().await.map_err(db_err)?;
                 let done = sqlx::query(
                     "UPDATE qr_logins SET state = 'Claimed', claimed_at = $1 \
@@ -576,6 +585,9 @@ macro_rules! sql_mobile {
                     return Ok(false);
                 }
                 insert_session_row(&mut *tx, session).await?;
+                for m in outbox {
+                    insert_outbox(&mut *tx, m).await?;
+                }
                 tx.commit().await.map_err(db_err)?;
                 Ok(true)
             }
@@ -759,29 +771,29 @@ macro_rules! sql_mobile {
                 one_by(&self.pool, "SELECT * FROM sessions WHERE id = $1", id, session_from).await
             }
 
-            async fn finish_session(
-                &self,
-                id: &str,
-                t: Transition,
-                at: Timestamp,
-                device_id: Option<&str>,
-                reason: Option<&str>,
-                outbox: &[OutboxMessage],
-            ) -> Result<bool, StoreError> {
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
-                let done = sqlx::query(
+            async fn finish_session(&self, t: &Transition, outbox: &[OutboxMessage]) -> Result<bool, StoreError> {
+                // An answer must come before the deadline, a timeout at or after it: the
+                // same comparison as the domain's, made again on the row so that the
+                // check and the update are one.
+                let sql = if t.before_deadline() {
                     "UPDATE sessions SET state = $1, decided_at = $2, device_id = COALESCE($3, device_id), \
-                     reason = COALESCE($4, reason) WHERE id = $5 AND state = $6",
-                )
-                .bind(t.to.as_str())
-                .bind(at.millis())
-                .bind(device_id)
-                .bind(reason)
-                .bind(id)
-                .bind(t.from.as_str())
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
+                     reason = COALESCE($4, reason) WHERE id = $5 AND state = $6 AND expires_at > $7"
+                } else {
+                    "UPDATE sessions SET state = $1, decided_at = $2, device_id = COALESCE($3, device_id), \
+                     reason = COALESCE($4, reason) WHERE id = $5 AND state = $6 AND expires_at <= $7"
+                };
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let done = sqlx::query(sql)
+                    .bind(t.to().as_str())
+                    .bind(t.decided_at().millis())
+                    .bind(t.device_id())
+                    .bind(t.reason())
+                    .bind(t.id())
+                    .bind(t.from().as_str())
+                    .bind(t.at().millis())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
                 if done.rows_affected() != 1 {
                     return Ok(false);
                 }
@@ -790,6 +802,21 @@ macro_rules! sql_mobile {
                 }
                 tx.commit().await.map_err(db_err)?;
                 Ok(true)
+            }
+
+            async fn expired_sessions(&self, now: Timestamp, limit: u32) -> Result<Vec<Session>, StoreError> {
+                sqlx::query(
+                    "SELECT * FROM sessions WHERE state = 'Pending' AND expires_at <= $1 \
+                     ORDER BY expires_at, id LIMIT $2",
+                )
+                .bind(now.millis())
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?
+                .iter()
+                .map(session_from)
+                .collect()
             }
 
             async fn clear_device_push(&self, id: &str, at: Timestamp) -> Result<(), StoreError> {

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use countersign_core::session::{Session, SessionState};
+use countersign_core::session::{Ending, NewSession, Session, SessionState};
 use countersign_core::{
     AccessKey, AccessKind, Domain, Page, Store, StoreError, Tenant, TenantSettings, Timestamp, User, UserId,
     UserStatus, VdpDeliveryMethod,
@@ -297,19 +297,20 @@ backend_tests! {
         s.insert_user(&user("u2", "t2", "bob")).await.unwrap();
         assert_eq!(s.count_pending_sessions(Timestamp(10_000)).await.unwrap(), 0);
         let session = |id: &str, tenant: &str, user: &str, expires: i64| {
-            Session::not_push(id.into(), tenant, user, "m".into(), "sms", Timestamp(5_000), Timestamp(expires))
+            NewSession::not_push(id.into(), tenant, user, "m".into(), "sms", Timestamp(5_000), Timestamp(expires))
         };
-        s.insert_session(&session("a", "t1", "u1", 60_000), &[]).await.unwrap();
-        s.insert_session(&session("b", "t2", "u2", 90_000), &[]).await.unwrap();
+        let a = Session::pending(session("a", "t1", "u1", 60_000));
+        s.insert_session(&a, &[]).await.unwrap();
+        s.insert_session(&Session::pending(session("b", "t2", "u2", 90_000)), &[]).await.unwrap();
         // Pending in the table but past its expiry: not pending any more.
-        s.insert_session(&session("c", "t1", "u1", 9_000), &[]).await.unwrap();
+        s.insert_session(&Session::pending(session("c", "t1", "u1", 9_000)), &[]).await.unwrap();
         // Final when inserted (a login decided at once).
-        let accepted = Session { state: SessionState::Accept, ..session("d", "t2", "u2", 90_000) };
+        let accepted = Session::ended(session("d", "t2", "u2", 90_000), Ending::accept()).unwrap();
         s.insert_session(&accepted, &[]).await.unwrap();
         assert_eq!(s.count_pending_sessions(Timestamp(10_000)).await.unwrap(), 2);
 
-        let t = SessionState::Pending.finish(SessionState::Decline).unwrap();
-        assert!(s.finish_session("a", t, Timestamp(11_000), None, None, &[]).await.unwrap());
+        let t = a.finish(&Ending::new(SessionState::Decline), Timestamp(11_000)).unwrap();
+        assert!(s.finish_session(&t, &[]).await.unwrap());
         assert_eq!(s.count_pending_sessions(Timestamp(11_000)).await.unwrap(), 1);
         // At its expiry instant a session is no longer pending.
         assert_eq!(s.count_pending_sessions(Timestamp(90_000)).await.unwrap(), 0);
