@@ -17,4 +17,5 @@ mod providers;
 mod qr_login;
 mod readme;
 mod risk;
+mod sessions;
 mod tokens;
