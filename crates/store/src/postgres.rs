@@ -10,7 +10,7 @@ use crate::migrations;
 /// A [`countersign_core::Store`] on PostgreSQL.
 #[derive(Debug, Clone)]
 pub struct PgStore {
-    pool: PgPool,
+    pub(crate) pool: PgPool,
 }
 
 impl PgStore {

@@ -10,7 +10,7 @@ use crate::migrations;
 /// A [`countersign_core::Store`] on SQLite.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
 }
 
 impl SqliteStore {
