@@ -19,3 +19,4 @@ mod readme;
 mod risk;
 mod sessions;
 mod tokens;
+mod upgrade;
