@@ -5,6 +5,7 @@
 
 mod accounts;
 mod config;
+mod outbox;
 mod sessions;
 
 pub use std::sync::Arc;
