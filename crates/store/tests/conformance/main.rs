@@ -5,6 +5,9 @@
 
 mod accounts;
 mod config;
+mod credentials;
+mod devices;
+mod risk;
 mod sessions;
 
 pub use std::sync::Arc;
