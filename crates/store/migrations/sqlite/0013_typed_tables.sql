@@ -7,17 +7,17 @@
 -- mode; a unique partial index allows one such active device per user and app.
 
 CREATE TABLE push_apps (
-    app_id     TEXT PRIMARY KEY,
+    app_id      TEXT PRIMARY KEY,
     public_view TEXT NOT NULL,
     sealed      TEXT NOT NULL,
-    updated_at INTEGER NOT NULL
+    updated_at  INTEGER NOT NULL
 );
 
 CREATE TABLE tenant_providers (
-    tenant_id  TEXT PRIMARY KEY REFERENCES tenants (id) ON DELETE CASCADE,
+    tenant_id   TEXT PRIMARY KEY REFERENCES tenants (id) ON DELETE CASCADE,
     public_view TEXT NOT NULL,
     sealed      TEXT NOT NULL,
-    updated_at INTEGER NOT NULL
+    updated_at  INTEGER NOT NULL
 );
 
 CREATE TABLE auth_types (

@@ -9,6 +9,7 @@ mod credentials;
 mod devices;
 mod risk;
 mod sessions;
+mod upgrade;
 
 pub use std::sync::Arc;
 
