@@ -17,12 +17,6 @@ use crate::outbox::{OutboxKind, OutboxMessage};
 use crate::tenant::Tenant;
 use crate::user::User;
 
-/// Stored-document kind of a tenant's risk settings.
-pub const DOC_RISK: &str = "risk";
-/// Stored-document kind of a user's learned profile.
-pub const DOC_PROFILE: &str = "risk_profile";
-/// Stored-document kind of what a challenge teaches when it is passed.
-pub const DOC_PENDING: &str = "risk_pending";
 /// How long a `learn` message waits before the delivery worker may apply it: the ending
 /// that queued it applies it at once, the worker only retries what that could not do.
 pub const LEARN_RETRY_MS: i64 = 30_000;
@@ -411,7 +405,7 @@ pub struct Learn {
 impl Core {
     /// The tenant's risk settings (its own, else the defaults).
     pub async fn risk_settings(&self, tenant: &Tenant) -> Result<RiskSettings, CoreError> {
-        match self.store.config_doc(DOC_RISK, &tenant.id).await? {
+        match self.store.risk_rules(&tenant.id).await? {
             Some(doc) => serde_json::from_str(&doc).map_err(|_| CoreError::Internal("damaged risk settings".into())),
             None => Ok(RiskSettings::default()),
         }
@@ -422,7 +416,7 @@ impl Core {
         let tenant = self.tenant(domain).await?;
         s.compile()?;
         let doc = serde_json::to_string(&s).map_err(|e| CoreError::Internal(e.to_string()))?;
-        self.store.set_config_doc(DOC_RISK, &tenant.id, Some(&tenant.id), &doc, self.clock.now()).await?;
+        self.store.set_risk_rules(&tenant.id, &doc, self.clock.now()).await?;
         Ok(s)
     }
 
@@ -433,7 +427,7 @@ impl Core {
     }
 
     async fn profile(&self, user: &User) -> Result<Profile, CoreError> {
-        match self.store.config_doc(DOC_PROFILE, &user.id).await? {
+        match self.store.risk_profile(&user.id).await? {
             Some(doc) => Ok(serde_json::from_str(&doc).unwrap_or_default()),
             None => Ok(Profile::default()),
         }
@@ -502,7 +496,7 @@ impl Core {
         l: &Learn,
         at: Timestamp,
     ) -> Result<(), CoreError> {
-        let mut p: Profile = match self.store.config_doc(DOC_PROFILE, user_pk).await? {
+        let mut p: Profile = match self.store.risk_profile(user_pk).await? {
             Some(doc) => serde_json::from_str(&doc).unwrap_or_default(),
             None => Profile::default(),
         };
@@ -525,21 +519,21 @@ impl Core {
             p.last = Some((at.millis(), lat, lon));
         }
         let doc = serde_json::to_string(&p).map_err(|e| CoreError::Internal(e.to_string()))?;
-        self.store.set_config_doc(DOC_PROFILE, user_pk, Some(tenant_id), &doc, self.clock.now()).await?;
+        self.store.set_risk_profile(tenant_id, user_pk, &doc, self.clock.now()).await?;
         Ok(())
     }
 
     /// Remember what to learn when the challenge session `id` is passed.
     pub(crate) async fn learn_later(&self, id: &str, tenant_id: &str, l: &Learn) -> Result<(), CoreError> {
         let doc = serde_json::to_string(l).map_err(|e| CoreError::Internal(e.to_string()))?;
-        self.store.set_config_doc(DOC_PENDING, id, Some(tenant_id), &doc, self.clock.now()).await?;
+        self.store.insert_risk_pending(id, tenant_id, &doc, self.clock.now()).await?;
         Ok(())
     }
 
     /// What passing the risk challenge `id` (a session or a FIDO ceremony) teaches, if it
     /// is one. A damaged record teaches nothing (and is logged).
     pub(crate) async fn challenge_learning(&self, id: &str) -> Result<Option<Learn>, CoreError> {
-        let Some(doc) = self.store.config_doc(DOC_PENDING, id).await? else { return Ok(None) };
+        let Some(doc) = self.store.risk_pending(id).await? else { return Ok(None) };
         match serde_json::from_str::<Learn>(&doc) {
             Ok(l) => Ok(Some(l)),
             Err(e) => {
@@ -551,7 +545,7 @@ impl Core {
 
     /// Forget the learning of challenge `id` once it was queued; `false` when there was none.
     pub(crate) async fn forget_challenge(&self, id: &str) -> Result<bool, CoreError> {
-        Ok(self.store.delete_config_doc(DOC_PENDING, id).await?)
+        Ok(self.store.take_risk_pending(id).await?.is_some())
     }
 
     /// The `learn` outbox message (docs/risk.md, "Learning") that teaches `user_pk`'s

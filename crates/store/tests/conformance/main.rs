@@ -5,8 +5,12 @@
 
 mod accounts;
 mod config;
+mod credentials;
+mod devices;
 mod outbox;
+mod risk;
 mod sessions;
+mod upgrade;
 
 pub use std::sync::Arc;
 
