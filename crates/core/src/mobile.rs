@@ -359,7 +359,7 @@ impl Core {
             user_id: user.user_id.as_str().to_owned(),
             domain: tenant.domain.to_string(),
             device_id: device.id.clone(),
-            gateway_id: self.public_url.clone(),
+            gateway_id: self.gateway_id(),
         })
     }
 

@@ -177,8 +177,10 @@ pub struct Core {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Wakes those waiting for a session to end.
     pub waiters: Arc<crate::session::Waiters>,
-    /// This server's public base URL (in QR payloads and as the gateway ID).
+    /// This server's public base URL (in QR payloads, and the gateway ID when none is set).
     pub public_url: String,
+    /// The gateway ID in activation confirmations (docs/gateway.md); `None`: `public_url`.
+    pub gateway_id: Option<String>,
     /// Seals secrets that are stored (master key).
     pub sealer: Arc<crate::seal::Sealer>,
     /// SMS and e-mail providers for tenants that configure none (config file).
@@ -256,6 +258,7 @@ impl Core {
             metrics: Arc::default(),
             waiters: Arc::default(),
             public_url: "http://127.0.0.1:8080".to_owned(),
+            gateway_id: None,
             sealer: Arc::new(crate::seal::Sealer::new(&ephemeral_key())),
             default_providers: Arc::default(),
             custom_delivery: false,
@@ -280,6 +283,11 @@ impl Core {
     pub fn with_public_url(mut self, url: impl Into<String>) -> Core {
         self.public_url = url.into().trim_end_matches('/').to_owned();
         self
+    }
+
+    /// The gateway ID apps learn at activation: the configured one, else `public_url`.
+    pub fn gateway_id(&self) -> String {
+        self.gateway_id.clone().unwrap_or_else(|| self.public_url.clone())
     }
 
     // ---- tenants -------------------------------------------------------------------

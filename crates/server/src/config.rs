@@ -63,6 +63,28 @@ pub struct RawConfig {
     pub password_iterations: Option<u32>,
     /// Argon2id lanes.
     pub password_parallelism: Option<u32>,
+    /// The gateway ID apps learn at activation (default: `public_url`); docs/gateway.md.
+    pub gateway_id: Option<String>,
+    /// Dial a relay and serve the mobile API on the link (docs/gateway.md).
+    pub relay: Option<RawRelay>,
+}
+
+/// `[relay]` as read: this server is a site of a `countersign relay`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRelay {
+    /// The relay's site port, `https://host:port`.
+    pub url: Option<String>,
+    /// The name in the relay's certificate (default: the host of `url`).
+    pub server_name: Option<String>,
+    /// The file holding this site's credential.
+    pub credential_file: Option<String>,
+    /// PEM CA file trusted for the relay (default: the system's roots).
+    pub ca_file: Option<String>,
+    /// Links to hold (default 1).
+    pub connections: Option<usize>,
+    /// Heartbeat interval, seconds (default 5).
+    pub heartbeat_seconds: Option<u64>,
 }
 
 /// `[proxy]` as read.
@@ -127,6 +149,10 @@ pub struct Config {
     pub geoip_database: Option<String>,
     /// Argon2id cost of new static-password hashes.
     pub password_cost: countersign_core::password::HashCost,
+    /// The configured gateway ID, if any.
+    pub gateway_id: Option<String>,
+    /// The relay this server dials, if any.
+    pub relay: Option<countersign_gateway::site::SiteConfig>,
 }
 
 /// The default listen address.
@@ -205,6 +231,8 @@ impl RawConfig {
             password_memory_kib: num("COUNTERSIGN_PASSWORD_MEMORY_KIB")?.map(|n| n as u32),
             password_iterations: num("COUNTERSIGN_PASSWORD_ITERATIONS")?.map(|n| n as u32),
             password_parallelism: num("COUNTERSIGN_PASSWORD_PARALLELISM")?.map(|n| n as u32),
+            gateway_id: env("COUNTERSIGN_GATEWAY_ID"),
+            relay: None,
         })
     }
 
@@ -231,6 +259,8 @@ impl RawConfig {
             password_memory_kib: over.password_memory_kib.or(self.password_memory_kib),
             password_iterations: over.password_iterations.or(self.password_iterations),
             password_parallelism: over.password_parallelism.or(self.password_parallelism),
+            gateway_id: over.gateway_id.or(self.gateway_id),
+            relay: over.relay.or(self.relay),
         }
     }
 
@@ -302,7 +332,10 @@ impl RawConfig {
         let master_key_file = self
             .master_key_file
             .unwrap_or_else(|| in_data_dir(&data_dir, MASTER_KEY_FILE).to_string_lossy().into_owned());
+        let relay = self.relay.map(|r| r.validate(self.gateway_id.as_deref())).transpose()?;
         Ok(Config {
+            gateway_id: self.gateway_id,
+            relay,
             database_in_data_dir: default_db,
             key_file_in_data_dir: default_key_file,
             data_dir,
@@ -323,6 +356,32 @@ impl RawConfig {
             shutdown_grace_seconds: self.shutdown_grace_seconds.unwrap_or(30),
             bootstrap_admin_token: self.bootstrap_admin_token,
         })
+    }
+}
+
+impl RawRelay {
+    fn validate(self, gateway_id: Option<&str>) -> Result<countersign_gateway::site::SiteConfig, String> {
+        let gateway_id = gateway_id.ok_or("[relay] needs gateway_id (the ID the relay knows this site by)")?;
+        if !countersign_gateway::sites::valid_gateway_id(gateway_id) {
+            return Err("gateway_id: 1–64 letters, digits, '-', '_' or '.' when [relay] is used".into());
+        }
+        let url = self.url.ok_or("relay.url is required (the relay's site port, https://host:port)")?;
+        let credential_file = self.credential_file.ok_or("relay.credential_file is required")?;
+        let ca_pem = match &self.ca_file {
+            Some(path) => Some(std::fs::read(path).map_err(|e| format!("relay.ca_file: cannot read {path}: {e}"))?),
+            None => None,
+        };
+        let cfg = countersign_gateway::site::SiteConfig {
+            url,
+            server_name: self.server_name,
+            gateway_id: gateway_id.to_owned(),
+            credential_file: PathBuf::from(credential_file),
+            ca_pem,
+            connections: self.connections.unwrap_or(1).clamp(1, 16),
+            heartbeat: std::time::Duration::from_secs(self.heartbeat_seconds.unwrap_or(5).clamp(1, 300)),
+        };
+        cfg.host_port().map_err(|e| format!("relay.url: {e}"))?;
+        Ok(cfg)
     }
 }
 

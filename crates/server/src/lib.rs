@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 
 pub mod config;
 pub mod demo;
+pub mod topology;
 
 use config::Config;
 
@@ -169,6 +170,7 @@ pub async fn serve_on(
     let mut core = core.with_default_providers(config.providers.clone());
     core.custom_delivery = config.votp_custom_delivery;
     core.password_cost = config.password_cost;
+    core.gateway_id = config.gateway_id.clone();
     if let Some(path) = &config.geoip_database {
         core.geo = Arc::new(countersign_core::context::Geo::open(path)?);
     }
@@ -183,6 +185,15 @@ pub async fn serve_on(
     tokio::spawn(housekeeping(core.clone(), stop_rx.clone()));
     // Ends expired pending sessions as Timeout (docs/mobile-protocol.md, "The sweeper").
     let sweeper = tokio::spawn(countersign_core::session::sweeper::run(core.clone(), stop_rx.clone()));
+    // A site of a relay: dial it and serve the mobile API on the link (docs/gateway.md).
+    if let Some(site) = config.relay.clone() {
+        let (app, stop) = (app.clone(), stop_rx.clone());
+        tokio::spawn(async move {
+            if let Err(e) = countersign_gateway::site::run(site, app, stop).await {
+                tracing::error!(error = %e, "cannot link to the relay");
+            }
+        });
+    }
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop_tx.send(true);

@@ -71,6 +71,12 @@ enum Command {
     /// Offline administration, straight on the database (no server needed).
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Forward the mobile API to a server (a DMZ gateway; docs/gateway.md).
+    Gateway(countersign::topology::GatewayArgs),
+    /// The cloud relay that on-premises sites dial out to, and its site credentials
+    /// (docs/gateway.md). The site file lives in --data-dir.
+    #[command(subcommand)]
+    Relay(countersign::topology::RelayCommand),
 }
 
 #[derive(Debug, Args)]
@@ -196,6 +202,10 @@ async fn run(cli: Cli, config: Config) -> Result<(), String> {
             store.close().await;
             println!("countersign: migrations applied to {}", countersign::redact_url(&config.database_url));
             Ok(())
+        }
+        Command::Gateway(args) => countersign::topology::gateway(args, countersign::shutdown_signal()).await,
+        Command::Relay(cmd) => {
+            countersign::topology::relay(cmd, &config.data_dir, countersign::shutdown_signal()).await
         }
         Command::Admin(cmd) => {
             countersign::ensure_data_dir(&config, true)?;
