@@ -42,6 +42,9 @@ pub struct StoredState {
     /// The app ID registered.
     #[serde(rename = "appID")]
     pub app_id: String,
+    /// The gateway ID from the activation confirmation (sent on every request).
+    #[serde(rename = "gatewayID", default, skip_serializing_if = "Option::is_none")]
+    pub gateway_id: Option<String>,
     /// HKDF salt for the sealing key (b64u).
     pub salt: String,
     /// AES-GCM nonce (b64u).
@@ -63,6 +66,8 @@ pub struct State {
     pub domain: String,
     /// The app ID registered.
     pub app_id: String,
+    /// The gateway ID from the activation confirmation (docs/gateway.md).
+    pub gateway_id: Option<String>,
     /// The private material.
     pub secrets: Secrets,
 }
@@ -96,6 +101,7 @@ impl State {
             user_id: self.user_id.clone(),
             domain: self.domain.clone(),
             app_id: self.app_id.clone(),
+            gateway_id: self.gateway_id.clone(),
             salt: b64u_encode(&salt),
             nonce: b64u_encode(&nonce),
             sealed: b64u_encode(&sealed),
@@ -125,6 +131,7 @@ impl State {
             user_id: s.user_id,
             domain: s.domain,
             app_id: s.app_id,
+            gateway_id: s.gateway_id,
             secrets,
         })
     }
@@ -157,12 +164,14 @@ mod tests {
             user_id: "u".into(),
             domain: "example.com".into(),
             app_id: "a".into(),
+            gateway_id: Some("bank-a".into()),
             secrets: Secrets { possession: "cG9zcw".into(), device_secret: "c2VjcmV0LXZhbHVl".into(), biometric: None },
         };
         st.save(&path, "pass").unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(!text.contains("c2VjcmV0LXZhbHVl"), "secrets are sealed");
         assert_eq!(State::load(&path, "pass").unwrap().secrets.device_secret, "c2VjcmV0LXZhbHVl");
+        assert_eq!(State::load(&path, "pass").unwrap().gateway_id.as_deref(), Some("bank-a"));
         assert!(State::load(&path, "other").is_err());
     }
 }

@@ -239,6 +239,7 @@ impl Authenticator {
                 user_id: license.user_id,
                 domain: license.domain,
                 app_id: opts.app_id.clone(),
+                gateway_id: None,
                 secrets: Secrets {
                     possession: b64u_encode(&possession.secret_bytes()),
                     device_secret: b64u_encode(&device_secret),
@@ -250,6 +251,8 @@ impl Authenticator {
         let c: Confirmation = auth.signed("POST", "/mobile/v1/device/confirm", Some(&serde_json::json!({}))).await?;
         auth.state.user_id = c.user_id;
         auth.state.domain = c.domain;
+        // Sent on every request from now on: a relay routes by it (docs/gateway.md).
+        auth.state.gateway_id = Some(c.gateway_id);
         Ok(auth)
     }
 
@@ -286,6 +289,9 @@ impl Authenticator {
             .header("x-cs-timestamp", ts.to_string())
             .header("x-cs-nonce", nonce)
             .header("x-cs-signature", sig);
+        if let Some(g) = &self.state.gateway_id {
+            req = req.header("x-cs-gateway", g);
+        }
         if body.is_some() {
             req = req.header("content-type", "application/json").body(bytes);
         }
@@ -437,6 +443,7 @@ mod tests {
             user_id: "alice".into(),
             domain: "example.com".into(),
             app_id: "a".into(),
+            gateway_id: None,
             secrets,
         };
         Authenticator { state, http: client() }
