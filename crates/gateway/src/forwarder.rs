@@ -127,5 +127,7 @@ async fn forward(State(inner): State<Arc<Inner>>, req: Request) -> Response {
         Ok(b) => b,
         Err(_) => return error(StatusCode::BAD_GATEWAY, "upstream_unavailable", "the server's answer broke off"),
     };
-    builder.body(Body::from(body)).unwrap_or_else(|_| error(StatusCode::BAD_GATEWAY, "upstream_unavailable", "bad answer"))
+    builder
+        .body(Body::from(body))
+        .unwrap_or_else(|_| error(StatusCode::BAD_GATEWAY, "upstream_unavailable", "bad answer"))
 }

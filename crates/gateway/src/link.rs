@@ -46,9 +46,8 @@ pub fn parse_hello(line: &str) -> Option<(&str, &str)> {
 /// A TLS server configuration from PEM files (certificate chain, private key), with
 /// the ALPN protocols given.
 pub fn server_tls(cert_pem: &[u8], key_pem: &[u8], alpn: &[&[u8]]) -> Result<Arc<rustls::ServerConfig>, String> {
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem)
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("certificate: {e}"))?;
+    let certs: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_slice_iter(cert_pem).collect::<Result<_, _>>().map_err(|e| format!("certificate: {e}"))?;
     if certs.is_empty() {
         return Err("certificate: no certificate in the file".into());
     }

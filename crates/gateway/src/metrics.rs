@@ -73,7 +73,8 @@ impl Metrics {
         for (g, n) in links {
             let _ = writeln!(out, "countersign_relay_links{{gateway=\"{}\"}} {n}", label(g));
         }
-        let _ = writeln!(out, "# HELP countersign_relay_requests_total App requests routed to a site, by status class.");
+        let _ =
+            writeln!(out, "# HELP countersign_relay_requests_total App requests routed to a site, by status class.");
         let _ = writeln!(out, "# TYPE countersign_relay_requests_total counter");
         for ((g, s), n) in &m.requests {
             let _ = writeln!(out, "countersign_relay_requests_total{{gateway=\"{}\",status=\"{s}\"}} {n}", label(g));
@@ -83,9 +84,14 @@ impl Metrics {
         for (g, h) in &m.latency {
             let g = label(g);
             for (i, b) in BUCKETS.iter().enumerate() {
-                let _ = writeln!(out, "countersign_relay_request_seconds_bucket{{gateway=\"{g}\",le=\"{b}\"}} {}", h.counts[i]);
+                let _ = writeln!(
+                    out,
+                    "countersign_relay_request_seconds_bucket{{gateway=\"{g}\",le=\"{b}\"}} {}",
+                    h.counts[i]
+                );
             }
-            let _ = writeln!(out, "countersign_relay_request_seconds_bucket{{gateway=\"{g}\",le=\"+Inf\"}} {}", h.count);
+            let _ =
+                writeln!(out, "countersign_relay_request_seconds_bucket{{gateway=\"{g}\",le=\"+Inf\"}} {}", h.count);
             let _ = writeln!(out, "countersign_relay_request_seconds_sum{{gateway=\"{g}\"}} {}", h.sum);
             let _ = writeln!(out, "countersign_relay_request_seconds_count{{gateway=\"{g}\"}} {}", h.count);
         }
@@ -97,7 +103,12 @@ impl Metrics {
         let _ = writeln!(out, "# HELP countersign_relay_pushes_total Pushes delivered for sites, by outcome.");
         let _ = writeln!(out, "# TYPE countersign_relay_pushes_total counter");
         for ((p, o), n) in &m.pushes {
-            let _ = writeln!(out, "countersign_relay_pushes_total{{platform=\"{}\",outcome=\"{}\"}} {n}", label(p), label(o));
+            let _ = writeln!(
+                out,
+                "countersign_relay_pushes_total{{platform=\"{}\",outcome=\"{}\"}} {n}",
+                label(p),
+                label(o)
+            );
         }
         out
     }

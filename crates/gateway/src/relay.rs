@@ -206,7 +206,12 @@ impl Relay {
     }
 
     /// One site link: TLS, hello, then the HTTP/2 client side until it ends or is cut.
-    async fn link(self, acceptor: tokio_rustls::TlsAcceptor, tcp: tokio::net::TcpStream, peer: SocketAddr) -> Result<(), String> {
+    async fn link(
+        self,
+        acceptor: tokio_rustls::TlsAcceptor,
+        tcp: tokio::net::TcpStream,
+        peer: SocketAddr,
+    ) -> Result<(), String> {
         let _ = tcp.set_nodelay(true);
         let ten = Duration::from_secs(10);
         let mut tls = tokio::time::timeout(ten, acceptor.accept(tcp))
@@ -335,7 +340,11 @@ fn target(req: &Request) -> Result<(String, String), (StatusCode, &'static str, 
     }
     let gateway = match (gateway, header) {
         (Some(p), Some(h)) if p != h => {
-            return Err((StatusCode::BAD_REQUEST, "gateway_mismatch", "the gateway ID in the path and in X-CS-Gateway differ"));
+            return Err((
+                StatusCode::BAD_REQUEST,
+                "gateway_mismatch",
+                "the gateway ID in the path and in X-CS-Gateway differ",
+            ));
         }
         (Some(g), _) | (None, Some(g)) => g,
         (None, None) => {
@@ -368,7 +377,11 @@ async fn route(State(relay): State<Relay>, req: Request) -> Response {
         Some(false) => {}
     }
     let Some(mut send) = relay.pick(&gateway) else {
-        return refuse(StatusCode::SERVICE_UNAVAILABLE, "site_unavailable", "the site is not connected to the relay; try again shortly");
+        return refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "site_unavailable",
+            "the site is not connected to the relay; try again shortly",
+        );
     };
     let (parts, body) = req.into_parts();
     let body = match axum::body::to_bytes(body, inner.cfg.body_limit_bytes).await {
@@ -402,7 +415,11 @@ async fn route(State(relay): State<Relay>, req: Request) -> Response {
         Err(_) => return refuse(StatusCode::GATEWAY_TIMEOUT, "site_timeout", "the site did not answer in time"),
         Ok(Err(e)) => {
             tracing::info!(gateway = %gateway, error = %e, "link failed during a request");
-            return refuse(StatusCode::SERVICE_UNAVAILABLE, "site_unavailable", "the site's link failed; try again shortly");
+            return refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "site_unavailable",
+                "the site's link failed; try again shortly",
+            );
         }
         Ok(Ok(r)) => r,
     };
@@ -429,7 +446,10 @@ mod tests {
 
     #[test]
     fn the_gateway_id_comes_from_the_path_or_the_header_and_they_must_agree() {
-        assert_eq!(target(&req("/g/a/mobile/v1/requests?x=1", None)).unwrap(), ("a".into(), "/mobile/v1/requests?x=1".into()));
+        assert_eq!(
+            target(&req("/g/a/mobile/v1/requests?x=1", None)).unwrap(),
+            ("a".into(), "/mobile/v1/requests?x=1".into())
+        );
         assert_eq!(target(&req("/mobile/v1/requests", Some("b"))).unwrap(), ("b".into(), "/mobile/v1/requests".into()));
         assert_eq!(target(&req("/g/a/mobile/v1/requests", Some("a"))).unwrap().0, "a");
         assert_eq!(target(&req("/g/a/mobile/v1/requests", Some("b"))).unwrap_err().1, "gateway_mismatch");

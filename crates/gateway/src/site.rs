@@ -130,7 +130,8 @@ async fn one_link(
         .map_err(|e| format!("cannot read {}: {e}", cfg.credential_file.display()))?;
     let hello = format!("{} {} {}", link::HELLO, cfg.gateway_id, credential.trim());
     link::write_line(&mut s, &hello).await?;
-    let answer = tokio::time::timeout(ten, link::read_line(&mut s)).await.map_err(|_| "no answer to hello".to_owned())??;
+    let answer =
+        tokio::time::timeout(ten, link::read_line(&mut s)).await.map_err(|_| "no answer to hello".to_owned())??;
     if answer != "OK" {
         return Err(format!("the relay refused this site: {}", answer.strip_prefix("ERR ").unwrap_or(&answer)));
     }

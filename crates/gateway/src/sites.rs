@@ -156,10 +156,8 @@ impl Sites {
         if site.revoked {
             return Err(Refusal::Revoked);
         }
-        let (id, secret) = credential
-            .strip_prefix("csr_")
-            .and_then(|c| c.split_once('.'))
-            .ok_or(Refusal::BadCredential)?;
+        let (id, secret) =
+            credential.strip_prefix("csr_").and_then(|c| c.split_once('.')).ok_or(Refusal::BadCredential)?;
         let given = hash(secret);
         let found = site.credentials.iter().find(|c| c.id == id).ok_or(Refusal::BadCredential)?;
         let same: bool = found.sha256.as_bytes().ct_eq(given.as_bytes()).into();

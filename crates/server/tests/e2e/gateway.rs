@@ -1,0 +1,449 @@
+//! The gateway topology of seed 000 (docs/gateway.md) with separate processes on
+//! loopback: `countersign relay`, `countersign serve` as sites that dial it (through a
+//! test "cable" that can be cut), and the reference authenticator that knows only the
+//! relay's address; and `countersign gateway` in front of a server.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::common::peers::{TestCa, test_ca};
+use crate::common::{code, read};
+use base64::Engine;
+use countersign_authenticator::{ActivateOptions, Answer, Authenticator};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const BIN: &str = env!("CARGO_BIN_EXE_countersign");
+const ADMIN: &str = "csa_gatewaytestadmintoken0000000000000000";
+
+fn command(dir: &Path) -> Command {
+    let mut c = Command::new(BIN);
+    c.current_dir(dir).env_remove("RUST_LOG").stderr(Stdio::null()).kill_on_drop(true);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("COUNTERSIGN_") {
+            c.env_remove(k);
+        }
+    }
+    c
+}
+
+/// Start `cmd` and return it with the first standard-output line starting with `prefix`.
+async fn start(mut cmd: Command, prefix: &str) -> (Child, String) {
+    let mut child = cmd.stdout(Stdio::piped()).spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.starts_with(prefix) {
+                return line;
+            }
+        }
+        panic!("the process exited before printing {prefix:?}");
+    })
+    .await
+    .expect("no start within 30 s");
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, line)
+}
+
+/// The word after `label ` in `line`, without its scheme.
+fn addr_after(line: &str, label: &str) -> String {
+    let word = line.split(&format!("{label} ")).nth(1).unwrap().split(' ').next().unwrap();
+    word.split("://").nth(1).unwrap().to_owned()
+}
+
+fn pem(label: &str, der: &[u8]) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = b64.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap()).collect();
+    format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", lines.join("\n"))
+}
+
+struct Relay {
+    child: Child,
+    dir: tempfile::TempDir,
+    mobile: String,
+    sites: String,
+    metrics: String,
+    ca: TestCa,
+}
+
+impl Relay {
+    async fn start(extra: &[&str]) -> Relay {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = test_ca();
+        std::fs::write(dir.path().join("relay.pem"), pem("CERTIFICATE", &ca.cert)).unwrap();
+        std::fs::write(dir.path().join("relay.key"), pem("PRIVATE KEY", &ca.key)).unwrap();
+        std::fs::write(dir.path().join("ca.pem"), &ca.ca_pem).unwrap();
+        let mut cmd = command(dir.path());
+        cmd.args(["relay", "--data-dir", "data", "serve", "--listen", "127.0.0.1:0", "--site-listen", "127.0.0.1:0"])
+            .args(["--metrics-listen", "127.0.0.1:0", "--tls-cert", "relay.pem", "--tls-key", "relay.key"])
+            .args(["--mobile-plain", "--heartbeat-seconds", "1"])
+            .args(extra);
+        let (child, line) = start(cmd, "countersign relay: ").await;
+        let (mobile, sites, metrics) =
+            (addr_after(&line, "mobile"), addr_after(&line, "sites"), addr_after(&line, "metrics"));
+        Relay { child, dir, mobile, sites, metrics, ca }
+    }
+
+    /// `countersign relay site <args>`: its standard output.
+    async fn site(&self, args: &[&str]) -> String {
+        let out =
+            command(self.dir.path()).args(["relay", "--data-dir", "data", "site"]).args(args).output().await.unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// A new site's credential.
+    async fn add(&self, gateway: &str) -> String {
+        let out = self.site(&["add", gateway]).await;
+        out.trim().strip_prefix("site credential: ").unwrap().to_owned()
+    }
+
+    async fn metrics(&self) -> String {
+        reqwest::get(format!("http://{}/metrics", self.metrics)).await.unwrap().text().await.unwrap()
+    }
+
+    /// Request `path` on the mobile port with optional X-CS-Gateway.
+    async fn get(&self, path: &str, gateway: Option<&str>) -> (u16, Value) {
+        let mut req = reqwest::Client::new().get(format!("http://{}{path}", self.mobile));
+        if let Some(g) = gateway {
+            req = req.header("x-cs-gateway", g);
+        }
+        read(req.send().await.unwrap()).await
+    }
+}
+
+/// A TCP "cable" between a site and the relay's site port, which the test can cut.
+struct Cable {
+    addr: SocketAddr,
+    cut: Arc<AtomicBool>,
+    conns: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Cable {
+    async fn to(target: String) -> Cable {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let cut = Arc::new(AtomicBool::new(false));
+        let conns: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
+        let (c, k) = (cut.clone(), conns.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else { return };
+                if c.load(Ordering::SeqCst) {
+                    continue; // dropped: the site's dial fails
+                }
+                let target = target.clone();
+                k.lock().unwrap().push(tokio::spawn(async move {
+                    if let Ok(mut out) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
+                    }
+                }));
+            }
+        });
+        Cable { addr, cut, conns }
+    }
+
+    fn cut(&self) {
+        self.cut.store(true, Ordering::SeqCst);
+        for t in self.conns.lock().unwrap().drain(..) {
+            t.abort();
+        }
+    }
+
+    fn mend(&self) {
+        self.cut.store(false, Ordering::SeqCst);
+    }
+}
+
+/// A `countersign serve` site of the relay, reached by the test only for the integration
+/// and admin APIs (the app never connects to it).
+struct Site {
+    child: Child,
+    _dir: tempfile::TempDir,
+    base: String,
+    client: reqwest::Client,
+}
+
+impl Site {
+    async fn start(relay: &Relay, gateway: &str, credential: &str, dial: SocketAddr) -> Site {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("credential"), credential).unwrap();
+        std::fs::write(dir.path().join("ca.pem"), &relay.ca.ca_pem).unwrap();
+        let config = format!(
+            "listen = \"127.0.0.1:0\"\npublic_url = \"http://{}/g/{gateway}\"\ngateway_id = \"{gateway}\"\n\
+             [relay]\nurl = \"https://{dial}\"\nserver_name = \"localhost\"\ncredential_file = \"credential\"\n\
+             ca_file = \"ca.pem\"\nheartbeat_seconds = 1\n",
+            relay.mobile
+        );
+        std::fs::write(dir.path().join("site.toml"), config).unwrap();
+        let mut cmd = command(dir.path());
+        cmd.args(["serve", "--config", "site.toml"]).env("COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN", ADMIN);
+        let (child, line) = start(cmd, "countersign: listening on ").await;
+        let base = line.strip_prefix("countersign: listening on ").unwrap().split(' ').next().unwrap().to_owned();
+        Site { child, _dir: dir, base, client: reqwest::Client::new() }
+    }
+
+    async fn call(&self, method: &str, path: &str, bearer: &str, body: Option<Value>) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self.client.request(method, format!("{}{path}", self.base)).bearer_auth(bearer);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        read(req.send().await.unwrap()).await
+    }
+
+    /// Tenant `bank.example` with alice; an API key.
+    async fn tenant(&self) -> String {
+        let (s, b) = self.call("POST", "/admin/v1/tenants", ADMIN, Some(json!({"domain": "bank.example"}))).await;
+        assert_eq!(s, 201, "{b}");
+        let user = json!({"userID": "alice", "email": "alice@bank.example", "phone": "+15550100", "locale": "en"});
+        let (s, b) = self.call("POST", "/admin/v1/tenants/bank.example/users", ADMIN, Some(user)).await;
+        assert_eq!(s, 201, "{b}");
+        let settings = json!({"settings": {"numberMatching": false}});
+        let (s, b) = self.call("PATCH", "/admin/v1/tenants/bank.example", ADMIN, Some(settings)).await;
+        assert_eq!(s, 200, "{b}");
+        let (s, k) =
+            self.call("POST", "/admin/v1/tenants/bank.example/api-keys", ADMIN, Some(json!({"name": "rp"}))).await;
+        assert_eq!(s, 201, "{k}");
+        k["key"].as_str().unwrap().to_owned()
+    }
+
+    async fn activation(&self, key: &str) -> String {
+        let (s, a) = self.call("POST", "/v1/users/alice@bank.example/activations", key, None).await;
+        assert_eq!(s, 201, "{a}");
+        a["qrPayload"].as_str().unwrap().to_owned()
+    }
+
+    async fn login(&self, key: &str, body: Value) -> Value {
+        let (s, out) = self.call("POST", "/v1/users/alice@bank.example/login", key, Some(body)).await;
+        assert_eq!(s, 200, "{out}");
+        out
+    }
+
+    async fn status(&self, key: &str, id: &str) -> String {
+        let (_, st) = self.call("GET", &format!("/v1/sessions/{id}"), key, None).await;
+        st["sessionStatus"].as_str().unwrap_or("").to_owned()
+    }
+}
+
+/// Until `f` holds (within `secs`).
+async fn until<F: AsyncFn() -> bool>(secs: u64, what: &str, f: F) {
+    let end = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < end {
+        if f().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("not within {secs} s: {what}");
+}
+
+async fn linked(relay: &Relay, gateway: &str) -> bool {
+    relay.metrics().await.contains(&format!("countersign_relay_links{{gateway=\"{gateway}\"}} "))
+}
+
+async fn wait_pending(auth: &Authenticator) -> countersign_proto::messages::PendingRequest {
+    for _ in 0..100 {
+        if let Some(r) = auth.pending().await.unwrap().into_iter().next() {
+            return r;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no pending request arrived");
+}
+
+/// Seed 000 end to end: activation, push login with PIN, a synchronous login and QR login,
+/// all through the relay; the site's link cut mid-run; the relay's metrics.
+#[tokio::test]
+async fn the_app_reaches_an_on_premises_site_only_through_the_relay() {
+    let relay = Relay::start(&[]).await;
+    let credential = relay.add("bank-a").await;
+    let cable = Cable::to(relay.sites.clone()).await;
+    let site = Site::start(&relay, "bank-a", &credential, cable.addr).await;
+    until(15, "the site links to the relay", async || linked(&relay, "bank-a").await).await;
+    let key = site.tenant().await;
+
+    // Activation: the QR payload names the relay, never the site.
+    let qr = site.activation(&key).await;
+    let site_port = site.base.rsplit(':').next().unwrap().to_owned();
+    assert!(qr.contains(&format!("127.0.0.1%3A{}%2Fg%2Fbank-a", relay.mobile.rsplit(':').next().unwrap())), "{qr}");
+    assert!(!qr.contains(&format!("%3A{site_port}&")) && !qr.contains(&format!("%3A{site_port}%2F")), "{qr}");
+    let auth = Authenticator::activate(&qr, "1234", &ActivateOptions::default()).await.unwrap();
+    assert_eq!(auth.state.gateway_id.as_deref(), Some("bank-a"), "the confirmation names the site's gateway");
+    assert_eq!(auth.state.server, format!("http://{}/g/bank-a", relay.mobile));
+    auth.register_push("poll", None).await.unwrap();
+
+    // Push login with PIN (asynchronous), fetched and answered through the relay.
+    let out = site.login(&key, json!({"passKey": "PIN", "timeout": 0, "loginMessage": "Pay 10 EUR?"})).await;
+    let id = out["requestID"].as_str().unwrap().to_owned();
+    let req = wait_pending(&auth).await;
+    assert_eq!((req.request_id.as_str(), req.message.as_str()), (id.as_str(), "Pay 10 EUR?"));
+    let wrong =
+        auth.respond(&id, &Answer { approve: true, pin: Some("0000"), ..Default::default() }).await.unwrap_err();
+    assert_eq!(wrong.code(), Some("wrong_pin"));
+    let r = auth.respond(&id, &Answer { approve: true, pin: Some("1234"), ..Default::default() }).await.unwrap();
+    assert_eq!(r.session_status, "Accept");
+    assert_eq!(site.status(&key, &id).await, "Accept");
+
+    // A synchronous login: the relying party waits while the app answers via the relay.
+    let waiting = {
+        let (base, key) = (site.base.clone(), key.clone());
+        tokio::spawn(async move {
+            let body = json!({"passKey": "NoPIN", "timeout": 20});
+            let url = format!("{base}/v1/users/alice@bank.example/login");
+            read(reqwest::Client::new().post(url).bearer_auth(key).json(&body).send().await.unwrap()).await
+        })
+    };
+    let req = wait_pending(&auth).await;
+    auth.respond(&req.request_id, &Answer { approve: true, ..Default::default() }).await.unwrap();
+    let (s, out) = tokio::time::timeout(Duration::from_secs(10), waiting).await.unwrap().unwrap();
+    assert_eq!((s, out["sessionStatus"].as_str()), (200, Some("Accept")), "{out}");
+
+    // QR login: the portal's code claimed through the relay.
+    let (s, q) = site.call("POST", "/v1/qr-logins", &key, Some(json!({}))).await;
+    assert_eq!(s, 201, "{q}");
+    let claimed = auth.claim(q["qrPayload"].as_str().unwrap()).await.unwrap();
+    assert_eq!(claimed.session_status, "Accept");
+    assert_eq!(site.status(&key, q["requestID"].as_str().unwrap()).await, "Accept");
+
+    // The link is cut with a login pending: requests get the clear error at once...
+    let out = site.login(&key, json!({"passKey": "push", "timeout": 0})).await;
+    let pending = out["requestID"].as_str().unwrap().to_owned();
+    cable.cut();
+    until(10, "the relay notices the cut", async || !linked(&relay, "bank-a").await).await;
+    let asked = Instant::now();
+    let e = auth.pending().await.unwrap_err();
+    assert_eq!(e.code(), Some("site_unavailable"), "{e}");
+    assert!(asked.elapsed() < Duration::from_secs(1), "refused at once, not after a timeout");
+    // ...and after the site redials, the pending login completes.
+    cable.mend();
+    until(15, "the site redials", async || linked(&relay, "bank-a").await).await;
+    let req = wait_pending(&auth).await;
+    assert_eq!(req.request_id, pending);
+    auth.respond(&pending, &Answer { approve: true, ..Default::default() }).await.unwrap();
+    assert_eq!(site.status(&key, &pending).await, "Accept");
+
+    // Only the mobile API is carried: the admin and integration APIs are not reachable.
+    let (s, b) = relay.get("/g/bank-a/admin/v1/tenants", None).await;
+    assert_eq!((s, code(&b)), (404, "not_found"));
+    let (s, b) = relay.get("/g/bank-a/mobile/v1/../../admin/v1/tenants", None).await;
+    assert_eq!(s, 404, "{b}");
+
+    let m = relay.metrics().await;
+    assert!(m.contains("countersign_relay_sites_connected 1"), "{m}");
+    assert!(m.contains("countersign_relay_requests_total{gateway=\"bank-a\",status=\"2xx\"}"), "{m}");
+    assert!(m.contains("countersign_relay_request_seconds_count{gateway=\"bank-a\"}"), "{m}");
+    assert!(m.contains("countersign_relay_errors_total{code=\"site_unavailable\"} 1"), "{m}");
+    drop((site, relay));
+}
+
+/// Two sites with the same tenant and user stay apart; forged and mixed gateway IDs, a
+/// site claiming another's ID, and a revoked site are refused; rotation keeps the link.
+#[tokio::test]
+async fn sites_stay_apart_and_only_their_own_credential_opens_their_gateway_id() {
+    let relay = Relay::start(&[]).await;
+    let (cred_a, cred_b) = (relay.add("bank-a").await, relay.add("bank-b").await);
+    let relay_sites: SocketAddr = relay.sites.parse().unwrap();
+    let a = Site::start(&relay, "bank-a", &cred_a, relay_sites).await;
+    let b = Site::start(&relay, "bank-b", &cred_b, relay_sites).await;
+    // A third process claims bank-a's ID with bank-b's credential: never linked.
+    let thief = Site::start(&relay, "bank-a", &cred_b, relay_sites).await;
+    until(15, "both sites link", async || linked(&relay, "bank-a").await && linked(&relay, "bank-b").await).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let m = relay.metrics().await;
+    assert!(m.contains("countersign_relay_links{gateway=\"bank-a\"} 1"), "only the real bank-a is linked: {m}");
+    assert!(m.contains("countersign_relay_errors_total{code=\"hello_bad_credential\"}"), "{m}");
+    drop(thief);
+
+    let (key_a, key_b) = (a.tenant().await, b.tenant().await);
+    let auth_a =
+        Authenticator::activate(&a.activation(&key_a).await, "1234", &ActivateOptions::default()).await.unwrap();
+    let auth_b =
+        Authenticator::activate(&b.activation(&key_b).await, "1234", &ActivateOptions::default()).await.unwrap();
+    assert_eq!(auth_a.state.user_id, auth_b.state.user_id);
+    assert_eq!(auth_a.state.domain, auth_b.state.domain);
+    let id_b =
+        b.login(&key_b, json!({"passKey": "push", "timeout": 0})).await["requestID"].as_str().unwrap().to_owned();
+    // Each device sees only its own site's requests.
+    assert!(auth_a.pending().await.unwrap().is_empty());
+    assert_eq!(wait_pending(&auth_b).await.request_id, id_b);
+
+    // A device of bank-a that sends its requests to bank-b's gateway ID is unknown there.
+    let mut forged = auth_a.clone();
+    forged.state.server = format!("http://{}/g/bank-b", relay.mobile);
+    forged.state.gateway_id = Some("bank-b".into());
+    let e = forged.pending().await.unwrap_err();
+    assert!(matches!(e, countersign_authenticator::Error::Server { status: 401, .. }), "{e}");
+    // Path and header disagreeing, an unknown ID, or no ID at all: refused by the relay.
+    forged.state.server = format!("http://{}/g/bank-a", relay.mobile);
+    assert_eq!(forged.pending().await.unwrap_err().code(), Some("gateway_mismatch"));
+    assert_eq!(code(&relay.get("/mobile/v1/requests", Some("bank-zz")).await.1), "unknown_gateway");
+    assert_eq!(code(&relay.get("/mobile/v1/requests", None).await.1), "no_gateway");
+    // The header alone routes too.
+    let mut by_header = auth_b.clone();
+    by_header.state.server = format!("http://{}", relay.mobile);
+    assert_eq!(by_header.pending().await.unwrap()[0].request_id, id_b);
+
+    // Rotation: a new credential, the link stays up.
+    let rotated = relay.site(&["rotate", "bank-a", "--grace-seconds", "0"]).await;
+    assert!(rotated.starts_with("site credential: csr_"));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(auth_a.pending().await.is_ok(), "the open link survives rotation");
+
+    // Revocation cuts bank-b at once; its app gets a clear refusal.
+    relay.site(&["revoke", "bank-b"]).await;
+    until(5, "bank-b is cut", async || !linked(&relay, "bank-b").await).await;
+    assert_eq!(auth_b.pending().await.unwrap_err().code(), Some("site_revoked"));
+    assert!(auth_a.pending().await.is_ok(), "bank-a is untouched");
+    let list = relay.site(&["list"]).await;
+    assert!(list.contains("bank-b\trevoked"), "{list}");
+    drop((a, b, relay));
+}
+
+/// `countersign gateway` forwards only the mobile API, bounds bodies and rates per address.
+#[tokio::test]
+async fn the_gateway_forwards_the_mobile_api_with_size_and_rate_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = command(dir.path());
+    cmd.args(["serve", "--listen", "127.0.0.1:0"]).env("COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN", ADMIN);
+    let (_server, line) = start(cmd, "countersign: listening on ").await;
+    let upstream = line.strip_prefix("countersign: listening on ").unwrap().split(' ').next().unwrap().to_owned();
+    let mut cmd = command(dir.path());
+    cmd.args(["gateway", "--listen", "127.0.0.1:0", "--upstream", &upstream]).args([
+        "--body-limit-bytes",
+        "2048",
+        "--rate-per-minute",
+        "20",
+    ]);
+    let (_gw, line) = start(cmd, "countersign gateway: listening on ").await;
+    let gw = line.strip_prefix("countersign gateway: listening on ").unwrap().to_owned();
+    let http = reqwest::Client::new();
+    let post = |path: &str, body: Vec<u8>| {
+        http.post(format!("{gw}{path}")).header("content-type", "application/json").body(body).send()
+    };
+
+    // Forwarded: the server's own answer comes back.
+    let (s, b) = read(post("/mobile/v1/activations/nope/code", br#"{"code":"X"}"#.to_vec()).await.unwrap()).await;
+    assert_eq!(s, 404, "{b}");
+    assert_ne!(code(&b), "not_found", "the server's refusal, not the gateway's: {b}");
+    // Not the mobile API: refused by the gateway.
+    let (s, b) = read(http.get(format!("{gw}/admin/v1/tenants")).bearer_auth(ADMIN).send().await.unwrap()).await;
+    assert_eq!((s, code(&b)), (404, "not_found"));
+    // Too large.
+    let (s, b) = read(post("/mobile/v1/activations/nope/code", vec![b' '; 4096]).await.unwrap()).await;
+    assert_eq!((s, code(&b)), (413, "payload_too_large"));
+    // The rate: 20 a minute from this address, then 429.
+    let mut refused = 0;
+    for _ in 0..25 {
+        let (s, _) = read(http.get(format!("{gw}/mobile/v1/requests")).send().await.unwrap()).await;
+        if s == 429 {
+            refused += 1;
+        }
+    }
+    assert!(refused >= 5, "{refused} refused");
+}
