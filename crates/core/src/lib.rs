@@ -11,6 +11,7 @@ pub mod adaptive;
 pub mod callbacks;
 pub mod clock;
 pub mod context;
+pub mod delivery;
 pub mod device;
 pub mod error;
 pub mod fido;

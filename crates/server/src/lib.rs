@@ -179,7 +179,9 @@ pub async fn serve_on(
         None => None,
     };
     let options = countersign_delivery::Options { proxy: config.proxy.clone(), extra_roots_pem };
-    let worker = tokio::spawn(countersign_delivery::Worker::new(core.clone(), options)?.run(stop_rx.clone()));
+    let port: Arc<dyn countersign_core::delivery::Port> = Arc::new(core.clone());
+    let worker = countersign_delivery::Worker::new(port, options).map_err(|e| e.to_string())?;
+    let worker = tokio::spawn(worker.run(stop_rx.clone()));
     tokio::spawn(housekeeping(core.clone(), stop_rx.clone()));
     tokio::spawn(async move {
         shutdown.await;
