@@ -141,3 +141,160 @@ impl Worker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+    use countersign_core::delivery::{Channel, Resolved, Unresolved};
+    use countersign_core::outbox::{OutboxKind, OutboxMessage, SendOutcome};
+    use countersign_core::{Clock, CoreError, FixedClock, StoreError, Timestamp};
+
+    use super::*;
+    use crate::Sender;
+
+    /// An outbox in memory: what the worker marked, forgot and reported.
+    #[derive(Default)]
+    struct FakePort {
+        queue: Mutex<Vec<OutboxMessage>>,
+        marks: Mutex<Vec<String>>,
+        resolve_to: Mutex<Option<Resolved>>,
+    }
+
+    impl FakePort {
+        fn mark(&self, s: String) {
+            self.marks.lock().unwrap().push(s);
+        }
+    }
+
+    #[async_trait]
+    impl Port for FakePort {
+        fn clock(&self) -> Arc<dyn Clock> {
+            Arc::new(FixedClock::new(Timestamp(1_000_000)))
+        }
+        fn jitter(&self) -> f64 {
+            1.0
+        }
+        async fn woken(&self) {
+            std::future::pending::<()>().await;
+        }
+        async fn claim(&self, _: Timestamp, _: Timestamp, _: u32) -> Result<Vec<OutboxMessage>, StoreError> {
+            Ok(std::mem::take(&mut *self.queue.lock().unwrap()))
+        }
+        async fn mark_sent(&self, id: &str, _: Timestamp) -> Result<(), StoreError> {
+            self.mark(format!("sent {id}"));
+            Ok(())
+        }
+        async fn mark_retry(&self, id: &str, n: u32, next: Timestamp, e: &str) -> Result<(), StoreError> {
+            self.mark(format!("retry {id} {n} +{} {e}", next.millis() - 1_000_000));
+            Ok(())
+        }
+        async fn mark_dead(&self, id: &str, n: u32, e: &str) -> Result<(), StoreError> {
+            self.mark(format!("dead {id} {n} {e}"));
+            Ok(())
+        }
+        async fn forget_push_token(&self, device: &str, _: Timestamp) -> Result<(), StoreError> {
+            self.mark(format!("forget {device}"));
+            Ok(())
+        }
+        async fn resolve(&self, _: &OutboxMessage) -> Result<Resolved, Unresolved> {
+            self.resolve_to.lock().unwrap().clone().ok_or(Unresolved::NoSmsProvider)
+        }
+        async fn went_dead(&self, m: &OutboxMessage) -> Result<(), CoreError> {
+            self.mark(format!("went dead {}", m.id));
+            Ok(())
+        }
+        fn observe(&self, kind: OutboxKind, outcome: SendOutcome, _: f64) {
+            self.mark(format!("observe {} {outcome:?}", kind.as_str()));
+        }
+        fn dead_before_sending(&self, kind: OutboxKind) {
+            self.mark(format!("dead before sending {}", kind.as_str()));
+        }
+    }
+
+    /// A webhook "provider" that fails as told.
+    struct Scripted(fn() -> Result<(), SendError>);
+
+    #[async_trait]
+    impl Sender for Scripted {
+        fn channel(&self) -> Channel {
+            Channel::Webhook
+        }
+        async fn send(&self, _: &OutboxMessage, _: &Resolved) -> Result<(), SendError> {
+            (self.0)()
+        }
+    }
+
+    fn message(deadline: i64) -> OutboxMessage {
+        let now = Timestamp(1_000_000);
+        OutboxMessage::new("m1".into(), "t", OutboxKind::Push, "dev1", "{}".into(), now, Timestamp(deadline))
+    }
+
+    async fn deliver(port: Arc<FakePort>, to: Option<Resolved>, sender: Scripted, m: OutboxMessage) -> Vec<String> {
+        *port.resolve_to.lock().unwrap() = to;
+        let worker = Worker::with_senders(port.clone(), Senders::default().with(sender));
+        worker.deliver(m).await;
+        port.marks.lock().unwrap().clone()
+    }
+
+    fn webhook() -> Option<Resolved> {
+        Some(Resolved::Webhook { url: "http://127.0.0.1:9/hook".into() })
+    }
+
+    #[tokio::test]
+    async fn outcomes_are_recorded_through_the_port() {
+        let ok = deliver(Arc::default(), webhook(), Scripted(|| Ok(())), message(2_000_000)).await;
+        assert_eq!(ok, ["sent m1", "observe push Sent"]);
+
+        let later = Scripted(|| Err(SendError::transient("webhook answered 503")));
+        let retry = deliver(Arc::default(), webhook(), later, message(2_000_000)).await;
+        assert_eq!(retry, ["retry m1 1 +1000 webhook answered 503", "observe push Retry"]);
+
+        let later = Scripted(|| Err(SendError::transient("webhook answered 503")));
+        let no_time = deliver(Arc::default(), webhook(), later, message(1_000_500)).await;
+        assert_eq!(
+            no_time,
+            ["dead m1 1 webhook answered 503; no time left before the deadline", "observe push Dead", "went dead m1"]
+        );
+
+        let gone = Scripted(|| Err(SendError::token_gone("webhook answered 410 Gone")));
+        let gone = deliver(Arc::default(), webhook(), gone, message(2_000_000)).await;
+        assert_eq!(gone, ["forget dev1", "dead m1 1 webhook answered 410 Gone", "observe push Dead", "went dead m1"]);
+
+        let never = Scripted(|| Err(SendError::permanent("webhook answered 400 Bad Request")));
+        let never = deliver(Arc::default(), webhook(), never, message(2_000_000)).await;
+        assert_eq!(never, ["dead m1 1 webhook answered 400 Bad Request", "observe push Dead", "went dead m1"]);
+    }
+
+    #[tokio::test]
+    async fn unresolved_unsent_and_late_messages() {
+        let unresolved = deliver(Arc::default(), None, Scripted(|| Ok(())), message(2_000_000)).await;
+        assert_eq!(
+            unresolved,
+            ["dead m1 1 no SMS provider is configured for this tenant", "observe push Dead", "went dead m1"]
+        );
+        let poll = deliver(Arc::default(), Some(Resolved::Poll), Scripted(|| panic!("no send")), message(2_000_000));
+        assert_eq!(poll.await, ["sent m1", "observe push Sent"]);
+        let other = Some(Resolved::FileSms {
+            file: "/dev/null".into(),
+            payload: countersign_core::providers::SmsPayload {
+                to: "+15550100".into(),
+                text: "x".into(),
+                auth_type: "otp".into(),
+                sender: None,
+            },
+        });
+        let unsent = deliver(Arc::default(), other, Scripted(|| Ok(())), message(2_000_000)).await;
+        assert_eq!(
+            unsent,
+            ["dead m1 1 no sender for channel file_sms is configured", "observe push Dead", "went dead m1"]
+        );
+        let late = deliver(Arc::default(), webhook(), Scripted(|| Ok(())), message(999_999)).await;
+        assert_eq!(
+            late,
+            ["dead m1 0 deadline passed before it could be sent", "dead before sending push", "went dead m1"]
+        );
+    }
+}
