@@ -184,11 +184,11 @@ impl Core {
         input: LoginInput,
     ) -> Result<LoginOutput, CoreError> {
         if s.state.is_final() {
-            self.burn_password_check(&input.pass_key);
+            self.burn_password_check(&input.pass_key).await;
             return Err(crate::login::closed(s.state));
         }
         if s.context.get("sessionID") != input.session_id.as_ref() {
-            self.burn_password_check(&input.pass_key);
+            self.burn_password_check(&input.pass_key).await;
             return Err(CoreError::refused(
                 Refusal::Conflict,
                 "session_mismatch",

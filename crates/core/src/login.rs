@@ -289,7 +289,7 @@ impl Core {
                 Ok(u) => u,
                 Err(e) => {
                     // Unknown users cost what a password check costs.
-                    self.burn_password_check(&input.pass_key);
+                    self.burn_password_check(&input.pass_key).await;
                     return Err(e);
                 }
             };

@@ -187,8 +187,9 @@ pub struct Core {
     pub custom_delivery: bool,
     /// The geolocation database for secure-message context (none by default).
     pub geo: Arc<crate::context::Geo>,
-    /// Argon2id cost of new static-password hashes.
-    pub password_cost: crate::password::HashCost,
+    /// Argon2id for static passwords, on a bounded blocking pool (cost of new hashes,
+    /// threads).
+    pub hasher: Arc<crate::password::Hasher>,
 }
 
 /// A random master key for a core that is never given one (tests, tools); secrets it
@@ -260,7 +261,7 @@ impl Core {
             default_providers: Arc::default(),
             custom_delivery: false,
             geo: Arc::default(),
-            password_cost: Default::default(),
+            hasher: Arc::default(),
         }
     }
 

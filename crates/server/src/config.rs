@@ -63,6 +63,8 @@ pub struct RawConfig {
     pub password_iterations: Option<u32>,
     /// Argon2id lanes.
     pub password_parallelism: Option<u32>,
+    /// Argon2id computations run at once, each on a blocking thread (default: the cores).
+    pub password_hash_threads: Option<usize>,
 }
 
 /// `[proxy]` as read.
@@ -127,6 +129,8 @@ pub struct Config {
     pub geoip_database: Option<String>,
     /// Argon2id cost of new static-password hashes.
     pub password_cost: countersign_core::password::HashCost,
+    /// Argon2id computations run at once (the hashing pool's size).
+    pub password_hash_threads: usize,
 }
 
 /// Why the configuration is refused; the text names the setting (or file, or variable)
@@ -277,6 +281,7 @@ impl RawConfig {
             password_memory_kib: num("COUNTERSIGN_PASSWORD_MEMORY_KIB")?.map(|n| n as u32),
             password_iterations: num("COUNTERSIGN_PASSWORD_ITERATIONS")?.map(|n| n as u32),
             password_parallelism: num("COUNTERSIGN_PASSWORD_PARALLELISM")?.map(|n| n as u32),
+            password_hash_threads: num("COUNTERSIGN_PASSWORD_HASH_THREADS")?.map(|n| n as usize),
         })
     }
 
@@ -303,6 +308,7 @@ impl RawConfig {
             password_memory_kib: over.password_memory_kib.or(self.password_memory_kib),
             password_iterations: over.password_iterations.or(self.password_iterations),
             password_parallelism: over.password_parallelism.or(self.password_parallelism),
+            password_hash_threads: over.password_hash_threads.or(self.password_hash_threads),
         }
     }
 
@@ -398,6 +404,14 @@ impl RawConfig {
                  password_parallelism (1–16) are out of range",
             ));
         }
+        let password_hash_threads =
+            self.password_hash_threads.unwrap_or_else(countersign_core::password::default_hash_threads);
+        if !(1..=1024).contains(&password_hash_threads) {
+            return Err(ConfigError::invalid(
+                "password_hash_threads",
+                "password_hash_threads must be between 1 and 1024 (default: the number of cores)",
+            ));
+        }
         let default_key_file = self.master_key.is_none() && self.master_key_file.is_none();
         let master_key_file = self
             .master_key_file
@@ -407,6 +421,7 @@ impl RawConfig {
             key_file_in_data_dir: default_key_file,
             data_dir,
             password_cost,
+            password_hash_threads,
             geoip_database: self.geoip_database,
             votp_custom_delivery: self.votp_custom_delivery.unwrap_or(false),
             proxy,
@@ -458,6 +473,7 @@ mod tests {
         assert_eq!(c.database_url, "sqlite://countersign.db");
         assert_eq!(c.log_format, LogFormat::Text);
         assert_eq!(c.body_limit_bytes, 65536);
+        assert!(c.password_hash_threads >= 1);
     }
 
     #[test]
@@ -491,6 +507,7 @@ mod tests {
             "COUNTERSIGN_LISTEN" => Some("127.0.0.1:9100".into()),
             "COUNTERSIGN_BODY_LIMIT_BYTES" => Some("2048".into()),
             "COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN" => Some("csa_secret".into()),
+            "COUNTERSIGN_PASSWORD_HASH_THREADS" => Some("3".into()),
             _ => None,
         })
         .unwrap();
@@ -498,6 +515,7 @@ mod tests {
         assert_eq!(c.listen.to_string(), "127.0.0.1:9100");
         assert_eq!(c.log_format, LogFormat::Json);
         assert_eq!(c.body_limit_bytes, 2048);
+        assert_eq!(c.password_hash_threads, 3);
         assert!(!format!("{c:?}").contains("csa_secret"));
     }
 
@@ -511,6 +529,8 @@ mod tests {
         );
         assert!(bad(RawConfig { log_format: Some("xml".into()), ..Default::default() }).contains("log_format"));
         assert!(bad(RawConfig { body_limit_bytes: Some(1), ..Default::default() }).contains("body_limit_bytes"));
+        let none = RawConfig { password_hash_threads: Some(0), ..Default::default() };
+        assert!(bad(none).contains("password_hash_threads"));
         let e = RawConfig::from_env(|k| (k == "COUNTERSIGN_SHUTDOWN_GRACE_SECONDS").then(|| "soon".into()));
         assert!(e.unwrap_err().to_string().contains("COUNTERSIGN_SHUTDOWN_GRACE_SECONDS"));
     }

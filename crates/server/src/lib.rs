@@ -179,7 +179,7 @@ pub async fn serve_on(
 ) -> Result<(), ServerError> {
     let mut core = core.with_default_providers(config.providers.clone());
     core.custom_delivery = config.votp_custom_delivery;
-    core.password_cost = config.password_cost;
+    core.hasher = Arc::new(countersign_core::password::Hasher::new(config.password_cost, config.password_hash_threads));
     if let Some(path) = &config.geoip_database {
         core.geo = Arc::new(countersign_core::context::Geo::open(path).map_err(ServerError::Geo)?);
     }
