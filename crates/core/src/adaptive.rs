@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use crate::error::{CoreError, Entity, Refusal};
 use crate::login::{LoginInput, LoginOutput};
 use crate::ops::Core;
+use crate::refusal::RefusalCode;
 use crate::risk::{Assessment, Outcome, RiskInput};
 use crate::session::{Session, SessionState};
 use crate::tenant::{StaticPasswordMode, Tenant};
@@ -123,7 +124,7 @@ impl Core {
                 if tenant.settings.static_password_mode == StaticPasswordMode::Off {
                     return Err(CoreError::refused(
                         Refusal::Forbidden,
-                        "static_password_disabled",
+                        RefusalCode::StaticPasswordDisabled,
                         "the risk engine asks for a static password, but static passwords are off for this tenant",
                     ));
                 }
@@ -191,7 +192,7 @@ impl Core {
             self.burn_password_check(&input.pass_key).await;
             return Err(CoreError::refused(
                 Refusal::Conflict,
-                "session_mismatch",
+                RefusalCode::SessionMismatch,
                 "the sessionID is not the one the challenge was given to",
             ));
         }
@@ -201,7 +202,7 @@ impl Core {
             Ok(()) => {}
             Err(e) => {
                 self.record_risk_failure(tenant, &user.id, ip).await;
-                if matches!(&e, CoreError::Refused { code: "static_password_locked", .. }) {
+                if matches!(&e, CoreError::Refused { code: RefusalCode::StaticPasswordLocked, .. }) {
                     let _ = self.end_session(&s, SessionState::Failed, None, Some("static_password_locked")).await;
                 }
                 return Err(e);

@@ -14,6 +14,7 @@ use crate::access::{self, AccessKey, AccessKind, Credential, NewCredential};
 use crate::clock::Clock;
 use crate::error::{CoreError, Entity, Refusal};
 use crate::random::{self, Random};
+use crate::refusal::RefusalCode;
 use crate::store::{Page, Store, StoreError};
 use crate::tenant::{Domain, Tenant, TenantSettings};
 use crate::user::{self, User, UserId, UserRef, UserStatus, VdpDeliveryMethod};
@@ -563,7 +564,7 @@ impl Core {
         if !done {
             return Err(CoreError::refused(
                 Refusal::Conflict,
-                "not_retryable",
+                RefusalCode::NotRetryable,
                 "no dead callback, SMS or e-mail with this ID (pushes are not retried)",
             ));
         }

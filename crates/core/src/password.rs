@@ -19,6 +19,7 @@ use utoipa::ToSchema;
 use crate::clock::Timestamp;
 use crate::error::{CoreError, Entity, Refusal};
 use crate::ops::Core;
+use crate::refusal::RefusalCode;
 use crate::user::User;
 
 /// A user's static password as stored.
@@ -312,7 +313,7 @@ impl Core {
             self.burn_password_check(password).await;
             return Err(CoreError::refused(
                 Refusal::Forbidden,
-                "static_password_locked",
+                RefusalCode::StaticPasswordLocked,
                 "the static password is locked after too many wrong tries",
             ));
         }
@@ -326,7 +327,7 @@ impl Core {
                     self.metrics.lockout(crate::metrics::Lockout::StaticPassword);
                     Err(CoreError::refused(
                         Refusal::Forbidden,
-                        "static_password_locked",
+                        RefusalCode::StaticPasswordLocked,
                         "too many wrong passwords: the static password is locked",
                     ))
                 }
@@ -340,7 +341,7 @@ impl Core {
         if alone && p.grace_until.is_none_or(|g| g <= now) {
             return Err(CoreError::refused(
                 Refusal::Forbidden,
-                "static_password_expired",
+                RefusalCode::StaticPasswordExpired,
                 "the static password's grace period is over: use another method",
             ));
         }
@@ -351,7 +352,7 @@ impl Core {
 fn wrong_password(left: Option<u32>) -> CoreError {
     CoreError::Refused {
         kind: Refusal::Unprocessable,
-        code: "invalid_password",
+        code: RefusalCode::InvalidPassword,
         message: "the static password is wrong".into(),
         attempts_left: left,
     }

@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 use crate::clock::Timestamp;
 use crate::error::{CoreError, Refusal};
+use crate::refusal::RefusalCode;
 
 /// The state of a session, with the seed vendors' exact words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -56,7 +57,7 @@ impl SessionState {
         } else {
             Err(CoreError::refused(
                 Refusal::Conflict,
-                "session_closed",
+                RefusalCode::SessionClosed,
                 format!("the request has ended: {}", self.as_str()),
             ))
         }
