@@ -6,8 +6,8 @@
 //! ([`countersign_core::delivery::Port`]: claim and mark outbox rows, resolve a message
 //! into its channel, target and credentials). Each channel has one [`Sender`]:
 //! push to a device over its `webhook` ([`webhook`]), FCM ([`fcm`]), APNs ([`apns`]) or
-//! Web Push ([`webpush_sender`]; [`webpush`] holds the encryption and [`jwt`] the VAPID
-//! and APNs tokens; devices on `poll` fetch and get no message); SMS through Twilio
+//! Web Push ([`webpush`], which also holds the encryption; [`jwt`] makes the VAPID and
+//! APNs tokens; devices on `poll` fetch and get no message); SMS through Twilio
 //! ([`twilio`]) or an HTTP gateway ([`sms`]); e-mail over SMTP ([`email`]); signed
 //! session-result callbacks to relying parties ([`callback`]); and, for development,
 //! SMS and e-mail appended to a local file ([`file`]). Every HTTP request goes through
@@ -25,7 +25,6 @@ pub mod sms;
 pub mod twilio;
 pub mod webhook;
 pub mod webpush;
-pub mod webpush_sender;
 mod worker;
 
 use std::collections::BTreeMap;
@@ -60,7 +59,7 @@ impl Senders {
             .with(webhook::WebhookSender::new(http))
             .with(fcm::FcmSender::new(http, clock))
             .with(apns::ApnsSender::new(http, clock))
-            .with(webpush_sender::WebPushSender::new(http, clock))
+            .with(webpush::WebPushSender::new(http, clock))
             .with(callback::CallbackSender::new(http, clock))
             .with(twilio::TwilioSender::new(http))
             .with(sms::GatewaySender::new(http))

@@ -10,7 +10,7 @@ use countersign_core::Clock;
 use countersign_core::delivery::{Channel, Resolved};
 use countersign_core::outbox::OutboxMessage;
 
-use crate::webpush::{self, VapidKey};
+use super::{self as webpush, VapidKey};
 use crate::{Http, SendError, Sender, classify};
 
 /// Sends push references to browsers' push services.
