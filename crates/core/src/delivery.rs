@@ -44,6 +44,10 @@ pub trait Port: Send + Sync {
 
     /// What sending `m` takes: the channel, its target and credentials.
     async fn resolve(&self, m: &OutboxMessage) -> Result<Resolved, Unresolved>;
+    /// Apply a message that is sent nowhere ([`Resolved::Local`]: what a risk challenge
+    /// taught) here; the session's ending applies it at once, this retries what that
+    /// could not do.
+    async fn apply_local(&self, m: &OutboxMessage) -> Result<(), Unresolved>;
     /// Message `m` went dead: do what follows in the domain (a one-time code that cannot
     /// be delivered ends its session as failed).
     async fn went_dead(&self, m: &OutboxMessage) -> Result<(), CoreError>;
@@ -119,6 +123,8 @@ impl std::fmt::Debug for Opened {
 pub enum Resolved {
     /// The device polls: nothing to send.
     Poll,
+    /// Sent nowhere: the port applies it ([`Port::apply_local`]).
+    Local,
     /// Push to the device's webhook.
     Webhook {
         /// Where to post.
@@ -199,7 +205,7 @@ impl Resolved {
     /// The channel that sends it; `None` for nothing to send.
     pub fn channel(&self) -> Option<Channel> {
         Some(match self {
-            Resolved::Poll => return None,
+            Resolved::Poll | Resolved::Local => return None,
             Resolved::Webhook { .. } => Channel::Webhook,
             Resolved::Fcm { .. } => Channel::Fcm,
             Resolved::Apns { .. } => Channel::Apns,
@@ -216,7 +222,8 @@ impl Resolved {
 
 impl std::fmt::Debug for Resolved {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Resolved({})", self.channel().map_or("poll", Channel::as_str))
+        let local = if matches!(self, Resolved::Local) { "local" } else { "poll" };
+        write!(f, "Resolved({})", self.channel().map_or(local, Channel::as_str))
     }
 }
 
@@ -331,6 +338,7 @@ impl Port for Core {
 
     async fn resolve(&self, m: &OutboxMessage) -> Result<Resolved, Unresolved> {
         match m.kind {
+            OutboxKind::Learn => Ok(Resolved::Local),
             OutboxKind::Push => self.resolve_push(m).await,
             OutboxKind::Callback => self.resolve_callback(m).await,
             OutboxKind::Sms => {
@@ -355,10 +363,14 @@ impl Port for Core {
         }
     }
 
+    async fn apply_local(&self, m: &OutboxMessage) -> Result<(), Unresolved> {
+        Ok(self.apply_learning(m).await?)
+    }
+
     async fn went_dead(&self, m: &OutboxMessage) -> Result<(), CoreError> {
         match m.kind {
             OutboxKind::Sms | OutboxKind::Email => self.code_delivery_failed(&m.id).await,
-            OutboxKind::Push | OutboxKind::Callback => Ok(()),
+            OutboxKind::Push | OutboxKind::Callback | OutboxKind::Learn => Ok(()),
         }
     }
 

@@ -23,6 +23,9 @@ pub enum OutboxKind {
     Sms,
     /// An e-mail.
     Email,
+    /// Not sent anywhere: what an accepted risk challenge teaches the user's profile,
+    /// queued with the session's final state and applied locally (docs/risk.md).
+    Learn,
 }
 
 impl OutboxKind {
@@ -33,12 +36,13 @@ impl OutboxKind {
             OutboxKind::Callback => "callback",
             OutboxKind::Sms => "sms",
             OutboxKind::Email => "email",
+            OutboxKind::Learn => "learn",
         }
     }
 
     /// Read the stored text.
     pub fn from_stored(s: &str) -> Option<Self> {
-        [Self::Push, Self::Callback, Self::Sms, Self::Email].into_iter().find(|v| v.as_str() == s)
+        [Self::Push, Self::Callback, Self::Sms, Self::Email, Self::Learn].into_iter().find(|v| v.as_str() == s)
     }
 }
 

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use countersign_core::delivery::Port;
+use countersign_core::delivery::{Port, Resolved};
 use countersign_core::outbox::{self, OutboxMessage, SendOutcome};
 use tokio::sync::watch;
 
@@ -68,9 +68,11 @@ impl Worker {
     /// Resolve `m` and send it over its channel.
     async fn send(&self, m: &OutboxMessage) -> Result<(), SendError> {
         let to = self.port.resolve(m).await?;
-        let Some(channel) = to.channel() else {
-            return Ok(());
-        };
+        if matches!(to, Resolved::Local) {
+            return Ok(self.port.apply_local(m).await?);
+        }
+        // A device that polls has nothing sent.
+        let Some(channel) = to.channel() else { return Ok(()) };
         match self.senders.get(channel) {
             Some(sender) => sender.send(m, &to).await,
             None => Err(SendError::permanent(format!("no sender for channel {} is configured", channel.as_str()))),
@@ -202,6 +204,10 @@ mod tests {
         async fn resolve(&self, _: &OutboxMessage) -> Result<Resolved, Unresolved> {
             self.resolve_to.lock().unwrap().clone().ok_or(Unresolved::NoSmsProvider)
         }
+        async fn apply_local(&self, m: &OutboxMessage) -> Result<(), Unresolved> {
+            self.mark(format!("applied {}", m.id));
+            Ok(())
+        }
         async fn went_dead(&self, m: &OutboxMessage) -> Result<(), CoreError> {
             self.mark(format!("went dead {}", m.id));
             Ok(())
@@ -277,6 +283,8 @@ mod tests {
         );
         let poll = deliver(Arc::default(), Some(Resolved::Poll), Scripted(|| panic!("no send")), message(2_000_000));
         assert_eq!(poll.await, ["sent m1", "observe push Sent"]);
+        let local = deliver(Arc::default(), Some(Resolved::Local), Scripted(|| panic!("no send")), message(2_000_000));
+        assert_eq!(local.await, ["applied m1", "sent m1", "observe push Sent"]);
         let other = Some(Resolved::FileSms {
             file: "/dev/null".into(),
             payload: countersign_core::providers::SmsPayload {
