@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use crate::error::{CoreError, Refusal};
 use crate::login::{LoginInput, LoginOutput};
 use crate::ops::Core;
+use crate::refusal::RefusalCode;
 use crate::risk::{Assessment, Outcome, RiskInput};
 use crate::session::{Ending, NewSession, Session, SessionState, Teaches, cause, closed};
 use crate::tenant::{StaticPasswordMode, Tenant};
@@ -117,7 +118,7 @@ impl Core {
                 if tenant.settings.static_password_mode == StaticPasswordMode::Off {
                     return Err(CoreError::refused(
                         Refusal::Forbidden,
-                        "static_password_disabled",
+                        RefusalCode::StaticPasswordDisabled,
                         "the risk engine asks for a static password, but static passwords are off for this tenant",
                     ));
                 }
@@ -179,14 +180,14 @@ impl Core {
         input: LoginInput,
     ) -> Result<LoginOutput, CoreError> {
         if s.state().is_final() {
-            self.burn_password_check(&input.pass_key);
+            self.burn_password_check(&input.pass_key).await;
             return Err(closed(s.state()));
         }
         if s.context.get("sessionID") != input.session_id.as_ref() {
-            self.burn_password_check(&input.pass_key);
+            self.burn_password_check(&input.pass_key).await;
             return Err(CoreError::refused(
                 Refusal::Conflict,
-                "session_mismatch",
+                RefusalCode::SessionMismatch,
                 "the sessionID is not the one the challenge was given to",
             ));
         }
@@ -196,9 +197,9 @@ impl Core {
             Ok(()) => {}
             Err(e) => {
                 self.record_risk_failure(tenant, &user.id, ip).await;
-                if matches!(&e, CoreError::Refused { code: "static_password_locked", .. }) {
+                if matches!(&e, CoreError::Refused { code: RefusalCode::StaticPasswordLocked, .. }) {
                     match self.end_session(&s, Ending::failed("static_password_locked")).await {
-                        Ok(_) | Err(CoreError::Refused { code: "session_closed", .. }) => {}
+                        Ok(_) | Err(CoreError::Refused { code: RefusalCode::SessionClosed, .. }) => {}
                         Err(e) => tracing::warn!(request = %s.id, error = %cause(&e),
                             "could not fail the challenge of a locked static password"),
                     }

@@ -16,6 +16,7 @@ use crate::ops::Core;
 use crate::otp::AuthMethod;
 use crate::outbox::{OutboxKind, OutboxMessage};
 use crate::random;
+use crate::refusal::RefusalCode;
 use crate::session::{Ending, NewSession, PushMethod, Session, SessionState, closed};
 use crate::tenant::{NumberMatching, Tenant};
 use crate::user::{UserRef, UserStatus};
@@ -227,7 +228,7 @@ impl Core {
                 Ok(u) => u,
                 Err(e) => {
                     // Unknown users cost what a password check costs.
-                    self.burn_password_check(&input.pass_key);
+                    self.burn_password_check(&input.pass_key).await;
                     return Err(e);
                 }
             };
@@ -235,7 +236,7 @@ impl Core {
                 let out = self.fido_login(tenant, &u, &rid, creds, input.session_id.clone()).await;
                 // A FIDO response that does not verify counts for the risk engine's velocity.
                 if let Err(CoreError::Refused { kind: Refusal::Unprocessable, code, .. }) = &out
-                    && (code.starts_with("fido_") || code.starts_with("uaf_"))
+                    && code.is_fido_response_failure()
                 {
                     let ip = input.ip_address.as_deref().and_then(|a| a.parse().ok());
                     self.record_risk_failure(tenant, &u.id, ip).await;
@@ -292,7 +293,7 @@ impl Core {
                 if !ty.enabled {
                     return Err(CoreError::refused(
                         Refusal::Forbidden,
-                        "auth_type_disabled",
+                        RefusalCode::AuthTypeDisabled,
                         "this type is switched off",
                     ));
                 }
@@ -305,14 +306,18 @@ impl Core {
             _ => {
                 return Err(CoreError::Refused {
                     kind: Refusal::Unprocessable,
-                    code: "auth_type_unavailable",
+                    code: RefusalCode::AuthTypeUnavailable,
                     message: "this authentication type's method cannot be started yet".into(),
                     attempts_left: None,
                 });
             }
         };
         if !ty.enabled {
-            return Err(CoreError::refused(Refusal::Forbidden, "auth_type_disabled", "this type is switched off"));
+            return Err(CoreError::refused(
+                Refusal::Forbidden,
+                RefusalCode::AuthTypeDisabled,
+                "this type is switched off",
+            ));
         }
         let delivery = input.orchestration_delivery.clone().unwrap_or_else(|| "pushNotification".to_owned());
         if delivery != "pushNotification" && delivery != "requestMessage" {
@@ -326,7 +331,7 @@ impl Core {
         if !tenant.settings.push_authorization {
             return Err(CoreError::refused(
                 Refusal::Forbidden,
-                "push_authorization_disabled",
+                RefusalCode::PushAuthorizationDisabled,
                 "push login is switched off for this tenant",
             ));
         }
@@ -355,7 +360,7 @@ impl Core {
             (NumberMatching::Required, _) => {
                 return Err(CoreError::Refused {
                     kind: Refusal::Unprocessable,
-                    code: "number_matching_requires_async",
+                    code: RefusalCode::NumberMatchingRequiresAsync,
                     message: "this tenant requires number matching: start the login asynchronously (timeout 0), \
                               show numberToShow, then poll GET /v1/sessions/{requestID}"
                         .into(),
@@ -469,7 +474,7 @@ impl Core {
         let retry_after_seconds = u32::try_from((wait_ms + 999) / 1000).unwrap_or(s.login_request_window_seconds);
         self.metrics.rate_limited(crate::metrics::RateLimit::LoginRequests);
         Err(CoreError::RateLimited {
-            code: "too_many_login_requests",
+            code: RefusalCode::TooManyLoginRequests,
             message: format!(
                 "this user was sent {sent} login requests in the last {} seconds; the next may be sent in \
                  {retry_after_seconds} seconds",
@@ -488,9 +493,11 @@ impl Core {
         let u = self.user_in(tenant, r.user_id.as_str()).await?;
         match u.status {
             UserStatus::Active => Ok(u),
-            UserStatus::Locked => Err(CoreError::refused(Refusal::Forbidden, "user_locked", "the user is locked")),
+            UserStatus::Locked => {
+                Err(CoreError::refused(Refusal::Forbidden, RefusalCode::UserLocked, "the user is locked"))
+            }
             UserStatus::Disabled => {
-                Err(CoreError::refused(Refusal::Forbidden, "user_disabled", "the user is disabled"))
+                Err(CoreError::refused(Refusal::Forbidden, RefusalCode::UserDisabled, "the user is disabled"))
             }
         }
     }
@@ -577,7 +584,7 @@ impl Core {
         if body.display_digest != expected_digest {
             return Err(CoreError::refused(
                 Refusal::Unprocessable,
-                "display_mismatch",
+                RefusalCode::DisplayMismatch,
                 "the response signs something other than what was sent",
             ));
         }
@@ -611,7 +618,7 @@ impl Core {
             }
             return Err(CoreError::refused(
                 Refusal::Unauthenticated,
-                "bad_signature",
+                RefusalCode::BadSignature,
                 "the response signature does not verify",
             ));
         }
@@ -639,7 +646,7 @@ impl Core {
                 let ending = Ending::failed("pin_attempts_exceeded").by(&device.id);
                 match self.end_session(s, ending).await {
                     // Ended meanwhile (answered, timed out): the device is disconnected all the same.
-                    Ok(_) | Err(CoreError::Refused { code: "session_closed", .. }) => {}
+                    Ok(_) | Err(CoreError::Refused { code: RefusalCode::SessionClosed, .. }) => {}
                     Err(e) => tracing::warn!(request = %s.id, error = %crate::session::cause(&e),
                         "could not fail the session of a disconnected device"),
                 }
@@ -647,13 +654,13 @@ impl Core {
                 self.metrics.lockout(crate::metrics::Lockout::DevicePin);
                 Err(CoreError::refused(
                     Refusal::Forbidden,
-                    "device_disconnected",
+                    RefusalCode::DeviceDisconnected,
                     "too many wrong PINs: this device has been disconnected",
                 ))
             }
             Some((n, _)) => Err(CoreError::Refused {
                 kind: Refusal::Unprocessable,
-                code: "wrong_pin",
+                code: RefusalCode::WrongPin,
                 message: "the PIN is wrong".into(),
                 attempts_left: Some(max.saturating_sub(n)),
             }),

@@ -14,6 +14,7 @@ use crate::ops::Core;
 use crate::outbox::{OutboxKind, OutboxMessage};
 use crate::providers::{self, EmailPayload, SmsPayload};
 use crate::random;
+use crate::refusal::RefusalCode;
 use crate::session::{Ending, NewSession, PushMethod, Session, SessionCode, closed};
 use crate::tenant::Tenant;
 use crate::user::{User, VdpDeliveryMethod};
@@ -310,7 +311,11 @@ impl Core {
         if self.store.delete_auth_type(&tenant.id, name).await? {
             Ok(())
         } else {
-            Err(CoreError::refused(Refusal::Unprocessable, "auth_type_not_found", "no such tenant-defined type"))
+            Err(CoreError::refused(
+                Refusal::Unprocessable,
+                RefusalCode::AuthTypeNotFound,
+                "no such tenant-defined type",
+            ))
         }
     }
 
@@ -325,19 +330,23 @@ impl Core {
         fallback: bool,
     ) -> Result<LoginOutput, CoreError> {
         if !ty.enabled {
-            return Err(CoreError::refused(Refusal::Forbidden, "auth_type_disabled", "this type is switched off"));
+            return Err(CoreError::refused(
+                Refusal::Forbidden,
+                RefusalCode::AuthTypeDisabled,
+                "this type is switched off",
+            ));
         }
         if ty.custom_delivery && !self.custom_delivery {
             return Err(CoreError::refused(
                 Refusal::Forbidden,
-                "custom_delivery_disabled",
+                RefusalCode::CustomDeliveryDisabled,
                 "votpCustomDelivery is switched off in this deployment",
             ));
         }
         if ty.custom_delivery && user.vdp_delivery_method != VdpDeliveryMethod::Default {
             return Err(CoreError::Refused {
                 kind: Refusal::Unprocessable,
-                code: "delivery_method_not_default",
+                code: RefusalCode::DeliveryMethodNotDefault,
                 message: "custom delivery needs the user's vdpDeliveryMethod to be Default".into(),
                 attempts_left: None,
             });
@@ -381,7 +390,7 @@ impl Core {
         } else {
             let no_contact = |what: &str| CoreError::Refused {
                 kind: Refusal::Unprocessable,
-                code: "no_contact",
+                code: RefusalCode::NoContact,
                 message: format!("the user has no {what} to send the code to"),
                 attempts_left: None,
             };
@@ -458,7 +467,7 @@ impl Core {
             return Ok(());
         }
         match self.end_session(&s, Ending::failed("delivery_failed")).await {
-            Ok(_) | Err(CoreError::Refused { code: "session_closed", .. }) => Ok(()),
+            Ok(_) | Err(CoreError::Refused { code: RefusalCode::SessionClosed, .. }) => Ok(()),
             Err(e) => Err(e),
         }
     }
@@ -489,20 +498,20 @@ impl Core {
         let n = self.store.code_attempt(&s.id).await?;
         if c.max_attempts > 0 && n >= c.max_attempts {
             match self.end_session(&s, Ending::failed("otp_attempts_exceeded")).await {
-                Ok(_) | Err(CoreError::Refused { code: "session_closed", .. }) => {}
+                Ok(_) | Err(CoreError::Refused { code: RefusalCode::SessionClosed, .. }) => {}
                 Err(e) => tracing::warn!(request = %s.id, error = %crate::session::cause(&e),
                     "could not fail a code session after too many wrong codes"),
             }
             self.metrics.lockout(crate::metrics::Lockout::CodeAttempts);
             return Err(CoreError::refused(
                 Refusal::Forbidden,
-                "otp_attempts_exceeded",
+                RefusalCode::OtpAttemptsExceeded,
                 "too many wrong codes: the request has failed",
             ));
         }
         Err(CoreError::Refused {
             kind: Refusal::Unprocessable,
-            code: "invalid_otp",
+            code: RefusalCode::InvalidOtp,
             message: "the code is wrong".into(),
             attempts_left: (c.max_attempts > 0).then(|| c.max_attempts - n),
         })
@@ -520,7 +529,11 @@ impl Core {
         }
         let c = self.store.session_code(&s.id).await?.ok_or(CoreError::NotFound(Entity::Session))?;
         if c.max_resends == 0 || c.message_id.is_none() {
-            return Err(CoreError::refused(Refusal::Conflict, "resend_disabled", "this request cannot be resent"));
+            return Err(CoreError::refused(
+                Refusal::Conflict,
+                RefusalCode::ResendDisabled,
+                "this request cannot be resent",
+            ));
         }
         let id = random::new_id(&*self.random)?;
         match self.store.resend_code(&s.id, &id, self.clock.now(), s.expires_at).await? {
@@ -530,7 +543,7 @@ impl Core {
             }
             None => Err(CoreError::refused(
                 Refusal::Conflict,
-                "resend_limit",
+                RefusalCode::ResendLimit,
                 format!("the code was resent the {} times allowed", c.max_resends),
             )),
         }

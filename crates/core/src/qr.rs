@@ -17,6 +17,7 @@ use crate::login::LoginOutput;
 use crate::ops::Core;
 use crate::otp::AuthMethod;
 use crate::random;
+use crate::refusal::RefusalCode;
 use crate::session::{Ending, NewSession, Session, SessionState, closed};
 use crate::tenant::Tenant;
 
@@ -78,7 +79,11 @@ impl Core {
             return Err(CoreError::invalid("type", "the type's method must be qr_otp"));
         }
         if !ty.enabled {
-            return Err(CoreError::refused(Refusal::Forbidden, "auth_type_disabled", "this type is switched off"));
+            return Err(CoreError::refused(
+                Refusal::Forbidden,
+                RefusalCode::AuthTypeDisabled,
+                "this type is switched off",
+            ));
         }
         let mut raw = [0u8; 32];
         self.random.fill(&mut raw)?;
@@ -116,7 +121,7 @@ impl Core {
         if !bool::from(hash(code).as_bytes().ct_eq(q.code_hash.as_bytes())) {
             return Err(CoreError::Refused {
                 kind: Refusal::Unprocessable,
-                code: "invalid_code",
+                code: RefusalCode::InvalidCode,
                 message: "the code does not belong to this QR login".into(),
                 attempts_left: None,
             });

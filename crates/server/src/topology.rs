@@ -10,6 +10,8 @@ use clap::{Args, Subcommand};
 use countersign_core::Clock;
 use countersign_gateway::sites::{SITES_FILE, Sites};
 
+use crate::ServerError;
+
 /// `countersign gateway`: forward the mobile API to a server.
 #[derive(Debug, Args)]
 pub struct GatewayArgs {
@@ -105,25 +107,31 @@ pub enum SiteCommand {
     List,
 }
 
-fn read(path: &Path, what: &str) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("{what}: cannot read {}: {e}", path.display()))
+fn read(path: &Path, what: &str) -> Result<Vec<u8>, ServerError> {
+    std::fs::read(path).map_err(ServerError::io(format!("{what}: cannot read {}", path.display())))
 }
 
 /// Run `countersign gateway` until `shutdown`.
-pub async fn gateway(args: GatewayArgs, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), String> {
+pub async fn gateway(
+    args: GatewayArgs,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
     if !(args.upstream.starts_with("http://") || args.upstream.starts_with("https://")) {
-        return Err("--upstream must be an http:// or https:// URL".into());
+        return Err(ServerError::Usage("--upstream must be an http:// or https:// URL".into()));
     }
     let tls = match (&args.tls_cert, &args.tls_key) {
-        (Some(c), Some(k)) => Some(countersign_gateway::link::server_tls(
-            &read(c, "--tls-cert")?,
-            &read(k, "--tls-key")?,
-            &[b"h2", b"http/1.1"],
-        )?),
+        (Some(c), Some(k)) => Some(
+            countersign_gateway::link::server_tls(
+                &read(c, "--tls-cert")?,
+                &read(k, "--tls-key")?,
+                &[b"h2", b"http/1.1"],
+            )
+            .map_err(ServerError::Gateway)?,
+        ),
         _ => None,
     };
     let listener = crate::bind(args.listen).await?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(ServerError::io("cannot read the listening address"))?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     let cfg = countersign_gateway::forwarder::ForwarderConfig {
         upstream: args.upstream,
@@ -138,7 +146,7 @@ pub async fn gateway(args: GatewayArgs, shutdown: impl Future<Output = ()> + Sen
         let _ = tx.send(true);
     });
     println!("countersign gateway: listening on {scheme}://{addr}");
-    countersign_gateway::forwarder::run(cfg, listener, rx).await
+    countersign_gateway::forwarder::run(cfg, listener, rx).await.map_err(ServerError::Gateway)
 }
 
 /// Run a `countersign relay` command; `data_dir` holds the site file.
@@ -146,16 +154,17 @@ pub async fn relay(
     cmd: RelayCommand,
     data_dir: &Path,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), String> {
+) -> Result<(), ServerError> {
     let file = data_dir.join(SITES_FILE);
     let clock = countersign_core::SystemClock;
-    let edit = |f: &dyn Fn(&mut Sites) -> Result<Option<String>, String>| -> Result<(), String> {
+    let edit = |f: &dyn Fn(&mut Sites) -> Result<Option<String>, String>| -> Result<(), ServerError> {
         if !data_dir.is_dir() {
-            std::fs::create_dir_all(data_dir).map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
+            std::fs::create_dir_all(data_dir)
+                .map_err(ServerError::io(format!("cannot create {}", data_dir.display())))?;
         }
-        let mut sites = Sites::load(&file)?;
-        let printed = f(&mut sites)?;
-        sites.save(&file)?;
+        let mut sites = Sites::load(&file).map_err(ServerError::Gateway)?;
+        let printed = f(&mut sites).map_err(ServerError::Gateway)?;
+        sites.save(&file).map_err(ServerError::Gateway)?;
         if let Some(p) = printed {
             println!("{p}");
         }
@@ -173,7 +182,7 @@ pub async fn relay(
             edit(&|s| s.revoke(&gateway_id).map(|()| Some(format!("site revoked: {gateway_id}"))))
         }
         RelayCommand::Site(SiteCommand::List) => {
-            for (id, s) in Sites::load(&file)?.sites {
+            for (id, s) in Sites::load(&file).map_err(ServerError::Gateway)?.sites {
                 let state = if s.revoked { "revoked" } else { "active" };
                 println!("{id}\t{state}\t{} credential(s)", s.credentials.len());
             }
@@ -181,11 +190,14 @@ pub async fn relay(
         }
         RelayCommand::Serve(a) => {
             let (cert, key) = (read(&a.tls_cert, "--tls-cert")?, read(&a.tls_key, "--tls-key")?);
-            let site_tls = countersign_gateway::link::server_tls(&cert, &key, &[])?;
+            let site_tls = countersign_gateway::link::server_tls(&cert, &key, &[]).map_err(ServerError::Gateway)?;
             let mobile_tls = if a.mobile_plain {
                 None
             } else {
-                Some(countersign_gateway::link::server_tls(&cert, &key, &[b"h2", b"http/1.1"])?)
+                Some(
+                    countersign_gateway::link::server_tls(&cert, &key, &[b"h2", b"http/1.1"])
+                        .map_err(ServerError::Gateway)?,
+                )
             };
             let mobile = crate::bind(a.listen).await?;
             let site = crate::bind(a.site_listen).await?;
@@ -202,7 +214,8 @@ pub async fn relay(
                 body_limit_bytes: a.body_limit_bytes,
                 rate_per_minute: a.rate_per_minute,
                 clock: Arc::new(clock),
-            })?;
+            })
+            .map_err(ServerError::Gateway)?;
             let at = |l: &tokio::net::TcpListener| l.local_addr().map(|a| a.to_string()).unwrap_or_default();
             let scheme = if mobile_tls.is_some() { "https" } else { "http" };
             let mut line = format!("countersign relay: mobile {scheme}://{} sites https://{}", at(&mobile), at(&site));
@@ -215,7 +228,7 @@ pub async fn relay(
                 shutdown.await;
                 let _ = tx.send(true);
             });
-            relay.run(mobile, site, metrics, rx).await
+            relay.run(mobile, site, metrics, rx).await.map_err(ServerError::Gateway)
         }
     }
 }
