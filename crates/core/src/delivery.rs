@@ -81,6 +81,9 @@ pub enum Channel {
     FileSms,
     /// Development only: e-mail appended to a local file.
     FileEmail,
+    /// Push handed to the notification relay, which holds the provider credentials
+    /// (docs/gateway.md, "Notification relay").
+    PushRelay,
 }
 
 impl Channel {
@@ -97,6 +100,7 @@ impl Channel {
             Channel::Smtp => "smtp",
             Channel::FileSms => "file_sms",
             Channel::FileEmail => "file_email",
+            Channel::PushRelay => "push_relay",
         }
     }
 }
@@ -106,6 +110,11 @@ impl Channel {
 pub struct Opened(String);
 
 impl Opened {
+    /// Wrap a secret (the notification relay's credentials come from its own file).
+    pub fn new(secret: String) -> Opened {
+        Opened(secret)
+    }
+
     /// The secret itself.
     pub fn expose(&self) -> &str {
         &self.0
@@ -199,6 +208,19 @@ pub enum Resolved {
         /// The message.
         payload: EmailPayload,
     },
+    /// A push for the notification relay: only the reference and where it goes.
+    PushRelay {
+        /// `fcm`, `apns` or `webpush`.
+        platform: String,
+        /// The device's push token (or Web Push subscription).
+        token: String,
+        /// The app ID whose credentials send it (the tenant's `pushAppId`, else the device's).
+        app_id: String,
+        /// The device's own app ID (the APNs topic when its version names no bundle).
+        device_app_id: String,
+        /// The device's app version (APNs routes by it).
+        app_version: String,
+    },
 }
 
 impl Resolved {
@@ -216,6 +238,7 @@ impl Resolved {
             Resolved::Smtp { .. } => Channel::Smtp,
             Resolved::FileSms { .. } => Channel::FileSms,
             Resolved::FileEmail { .. } => Channel::FileEmail,
+            Resolved::PushRelay { .. } => Channel::PushRelay,
         })
     }
 }
@@ -403,6 +426,10 @@ impl Core {
         };
         let tenant = self.store.tenant_by_id(&m.tenant_id).await?;
         let app_id = tenant.and_then(|t| t.settings.push_app_id).unwrap_or_else(|| device.app_id.clone());
+        if self.push_relay {
+            let (platform, device_app_id, app_version) = (platform.to_owned(), device.app_id, device.app_version);
+            return Ok(Resolved::PushRelay { platform, token, app_id, device_app_id, app_version });
+        }
         let app = self.push_app_secrets(&app_id).await?.ok_or_else(|| Unresolved::NoPushApp(app_id.clone()))?;
         let missing = || Unresolved::NoCredentials { app_id: app_id.clone(), platform };
         Ok(match platform {

@@ -182,6 +182,8 @@ pub struct Core {
     pub public_url: String,
     /// The gateway ID in activation confirmations (docs/gateway.md); `None`: `public_url`.
     pub gateway_id: Option<String>,
+    /// Pushes go through the notification relay, not to the providers (docs/gateway.md).
+    pub push_relay: bool,
     /// Seals secrets that are stored (master key).
     pub sealer: Arc<crate::seal::Sealer>,
     /// SMS and e-mail providers for tenants that configure none (config file).
@@ -261,6 +263,7 @@ impl Core {
             waiters: Arc::default(),
             public_url: "http://127.0.0.1:8080".to_owned(),
             gateway_id: None,
+            push_relay: false,
             sealer: Arc::new(crate::seal::Sealer::new(&ephemeral_key())),
             default_providers: Arc::default(),
             custom_delivery: false,

@@ -8,11 +8,13 @@
 //!   serve HTTP/2 on the dialled connection.
 //! - [`sites`]: the relay's site credentials file.
 //! - [`link`]: the hello and the TLS set-up both ends share.
+//! - [`push`]: the notification relay: the site's push sender and the relay's notifier.
 //! - [`metrics`]: the relay's Prometheus counters.
 
 pub mod forwarder;
 pub mod link;
 pub mod metrics;
+pub mod push;
 pub mod ratelimit;
 pub mod relay;
 pub mod site;
@@ -23,6 +25,8 @@ use axum::response::{IntoResponse, Response};
 
 /// The header carrying the gateway ID on app requests.
 pub const GATEWAY_HEADER: &str = "x-cs-gateway";
+/// The header naming the site on its notification-relay requests.
+pub const SITE_HEADER: &str = "x-cs-site";
 /// The header the relay and the forwarder set to the app's address.
 pub const CLIENT_ADDR_HEADER: &str = "x-cs-client-addr";
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, Uri};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use countersign_core::Clock;
 use hyper::client::conn::http2::SendRequest;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -45,6 +45,8 @@ pub struct RelayConfig {
     pub rate_per_minute: u32,
     /// The clock (credential grace periods).
     pub clock: Arc<dyn Clock>,
+    /// The notification relay, when the relay holds provider credentials.
+    pub notifier: Option<crate::push::Notifier>,
 }
 
 struct Link {
@@ -125,7 +127,10 @@ impl Relay {
                     .await;
             }));
         }
-        let router = axum::Router::new().fallback(route).with_state(self.clone());
+        let router = axum::Router::new()
+            .route("/push/v1/send", axum::routing::post(push_send))
+            .fallback(route)
+            .with_state(self.clone());
         let tls = self.0.cfg.mobile_tls.clone().map(tokio_rustls::TlsAcceptor::from);
         serve_http(mobile, router, tls, stop).await;
         for t in tasks {
@@ -352,6 +357,44 @@ fn target(req: &Request) -> Result<(String, String), (StatusCode, &'static str, 
         }
     };
     Ok((gateway, format!("{rest}{query}")))
+}
+
+/// The notification relay's endpoint: a site, by its gateway ID and credential, hands
+/// over one push reference; the answer is the provider's outcome.
+async fn push_send(State(relay): State<Relay>, headers: axum::http::HeaderMap, body: axum::body::Bytes) -> Response {
+    let inner = &relay.0;
+    let refuse = |status: StatusCode, code: &'static str, message: &str| {
+        inner.metrics.error(code);
+        error(status, code, message)
+    };
+    let gateway = headers.get(crate::SITE_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let credential = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    let now = crate::now_ms(inner.cfg.clock.as_ref());
+    let allowed = inner.sites.read().map(|s| s.check(gateway, credential, now).is_ok()).unwrap_or(false);
+    if !allowed {
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            "bad_site_credential",
+            "X-CS-Site and the bearer credential do not match a site",
+        );
+    }
+    let Some(notifier) = &inner.cfg.notifier else {
+        return refuse(StatusCode::NOT_FOUND, "no_notification_relay", "this relay holds no push credentials");
+    };
+    let Ok(p) = serde_json::from_slice::<crate::push::PushRequest>(&body) else {
+        return refuse(StatusCode::BAD_REQUEST, "bad_request", "not a push request");
+    };
+    let platform = p.platform.clone();
+    let answer = notifier.send(p).await;
+    inner.metrics.push(&platform, &answer.outcome);
+    if answer.outcome != "sent" {
+        tracing::info!(gateway, platform = %platform, outcome = %answer.outcome, "relayed push not sent");
+    }
+    axum::Json(answer).into_response()
 }
 
 async fn route(State(relay): State<Relay>, req: Request) -> Response {

@@ -33,6 +33,8 @@ pub struct SiteConfig {
     pub connections: usize,
     /// PING interval and the time an answer may take.
     pub heartbeat: Duration,
+    /// The notification relay's URL, when pushes go through the relay.
+    pub push_url: Option<String>,
 }
 
 impl SiteConfig {

@@ -87,6 +87,9 @@ pub struct RawRelay {
     pub connections: Option<usize>,
     /// Heartbeat interval, seconds (default 5).
     pub heartbeat_seconds: Option<u64>,
+    /// Send pushes through the relay's notification relay at this URL
+    /// (`https://relay.example/push/v1/send`) instead of to the providers.
+    pub push_url: Option<String>,
 }
 
 /// `[proxy]` as read.
@@ -505,7 +508,13 @@ impl RawRelay {
             ca_pem,
             connections: self.connections.unwrap_or(1).clamp(1, 16),
             heartbeat: std::time::Duration::from_secs(self.heartbeat_seconds.unwrap_or(5).clamp(1, 300)),
+            push_url: self.push_url,
         };
+        if let Some(u) = &cfg.push_url
+            && !(u.starts_with("https://") || u.starts_with("http://"))
+        {
+            return Err(ConfigError::invalid("relay.push_url", "relay.push_url must be an https:// URL"));
+        }
         cfg.host_port().map_err(|e| ConfigError::invalid("relay.url", format!("relay.url: {e}")))?;
         Ok(cfg)
     }

@@ -182,6 +182,7 @@ pub async fn serve_on(
     core.custom_delivery = config.votp_custom_delivery;
     core.hasher = Arc::new(countersign_core::password::Hasher::new(config.password_cost, config.password_hash_threads));
     core.gateway_id = config.gateway_id.clone();
+    core.push_relay = config.relay.as_ref().is_some_and(|r| r.push_url.is_some());
     if let Some(path) = &config.geoip_database {
         core.geo = Arc::new(countersign_core::context::Geo::open(path).map_err(ServerError::Geo)?);
     }
@@ -193,7 +194,7 @@ pub async fn serve_on(
     };
     let options = countersign_delivery::Options { proxy: config.proxy.clone(), extra_roots_pem };
     let port: Arc<dyn countersign_core::delivery::Port> = Arc::new(core.clone());
-    let worker = countersign_delivery::Worker::new(port, options)?;
+    let worker = topology::worker(port, options, config)?;
     let worker = tokio::spawn(worker.run(stop_rx.clone()));
     tokio::spawn(housekeeping(core.clone(), stop_rx.clone()));
     // Ends expired pending sessions as Timeout (docs/mobile-protocol.md, "The sweeper").

@@ -79,6 +79,13 @@ pub struct RelayServeArgs {
     /// The longest a site may take to answer, seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub request_timeout_seconds: u64,
+    /// Push credentials for the notification relay: a JSON file mapping each app ID to
+    /// `{"config": <push app document>, "vapidPrivateKey": "<base64url>"}`.
+    #[arg(long, value_name = "FILE")]
+    pub apps: Option<PathBuf>,
+    /// PEM file of extra CA certificates trusted for the push providers.
+    #[arg(long, value_name = "FILE")]
+    pub provider_ca_file: Option<PathBuf>,
 }
 
 /// `countersign relay site …`.
@@ -205,7 +212,24 @@ pub async fn relay(
                 Some(m) => Some(crate::bind(m).await?),
                 None => None,
             };
+            let notifier = match &a.apps {
+                None => None,
+                Some(path) => {
+                    let apps = countersign_gateway::push::parse_apps(&read(path, "--apps")?)
+                        .map_err(|e| ServerError::Gateway(format!("--apps {}: {e}", path.display())))?;
+                    let extra_roots_pem = match &a.provider_ca_file {
+                        Some(p) => Some(read(p, "--provider-ca-file")?),
+                        None => None,
+                    };
+                    let http = countersign_delivery::Http::new(countersign_delivery::Options {
+                        proxy: None,
+                        extra_roots_pem,
+                    })?;
+                    Some(countersign_gateway::push::Notifier::new(apps, &http, Arc::new(clock)))
+                }
+            };
             let relay = countersign_gateway::relay::Relay::new(countersign_gateway::relay::RelayConfig {
+                notifier,
                 sites_file: file,
                 site_tls,
                 mobile_tls: mobile_tls.clone(),
@@ -231,4 +255,26 @@ pub async fn relay(
             relay.run(mobile, site, metrics, rx).await.map_err(ServerError::Gateway)
         }
     }
+}
+
+/// The outbox worker: the standard senders, and with `relay.push_url` the notification
+/// relay's sender for pushes (docs/gateway.md, "Notification relay").
+pub fn worker(
+    port: Arc<dyn countersign_core::delivery::Port>,
+    options: countersign_delivery::Options,
+    config: &crate::config::Config,
+) -> Result<countersign_delivery::Worker, ServerError> {
+    let relay = config.relay.as_ref().and_then(|r| r.push_url.clone().map(|url| (r, url)));
+    let Some((relay, url)) = relay else {
+        return Ok(countersign_delivery::Worker::new(port, options)?);
+    };
+    let http = countersign_delivery::Http::new(options)?;
+    let sender = countersign_gateway::push::RelayPushSender::new(
+        &http,
+        url,
+        relay.gateway_id.clone(),
+        relay.credential_file.clone(),
+    );
+    let senders = countersign_delivery::Senders::standard(&http, &port.clock()).with(sender);
+    Ok(countersign_delivery::Worker::with_senders(port, senders))
 }

@@ -73,7 +73,10 @@ struct Relay {
 
 impl Relay {
     async fn start(extra: &[&str]) -> Relay {
-        let dir = tempfile::tempdir().unwrap();
+        Relay::start_in(tempfile::tempdir().unwrap(), extra).await
+    }
+
+    async fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> Relay {
         let ca = test_ca();
         std::fs::write(dir.path().join("relay.pem"), pem("CERTIFICATE", &ca.cert)).unwrap();
         std::fs::write(dir.path().join("relay.key"), pem("PRIVATE KEY", &ca.key)).unwrap();
@@ -171,13 +174,17 @@ struct Site {
 
 impl Site {
     async fn start(relay: &Relay, gateway: &str, credential: &str, dial: SocketAddr) -> Site {
+        Site::start_with(relay, gateway, credential, dial, "").await
+    }
+
+    async fn start_with(relay: &Relay, gateway: &str, credential: &str, dial: SocketAddr, extra: &str) -> Site {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("credential"), credential).unwrap();
         std::fs::write(dir.path().join("ca.pem"), &relay.ca.ca_pem).unwrap();
         let config = format!(
             "listen = \"127.0.0.1:0\"\npublic_url = \"http://{}/g/{gateway}\"\ngateway_id = \"{gateway}\"\n\
              [relay]\nurl = \"https://{dial}\"\nserver_name = \"localhost\"\ncredential_file = \"credential\"\n\
-             ca_file = \"ca.pem\"\nheartbeat_seconds = 1\n",
+             ca_file = \"ca.pem\"\nheartbeat_seconds = 1\n{extra}",
             relay.mobile
         );
         std::fs::write(dir.path().join("site.toml"), config).unwrap();
@@ -446,4 +453,119 @@ async fn the_gateway_forwards_the_mobile_api_with_size_and_rate_limits() {
         }
     }
     assert!(refused >= 5, "{refused} refused");
+}
+
+/// Pushes leave through the notification relay with the relay's credentials: Web Push
+/// and APNs to the local test services; the provider's answer comes back to the site's
+/// outbox (sent; 410 dead-letters and forgets the token, as for a direct send).
+#[tokio::test]
+async fn pushes_leave_through_the_notification_relay_with_its_credentials() {
+    use crate::common::peers::{Log, header, recorder, serve_plain, serve_tls};
+    use countersign_delivery::webpush;
+    let dir = tempfile::tempdir().unwrap();
+    let wp_log: Log = Arc::default();
+    let wp =
+        serve_plain(recorder(wp_log.clone(), |n, _| if n == 0 { (201, json!({})) } else { (410, json!({})) })).await;
+    let apns_ca = test_ca();
+    let apns_log: Log = Arc::default();
+    let apns = serve_tls(recorder(apns_log.clone(), |_, _| (200, json!({}))), &apns_ca).await;
+    std::fs::write(dir.path().join("providers-ca.pem"), &apns_ca.ca_pem).unwrap();
+    let vapid = webpush::VapidKey::generate().unwrap();
+    let apns_key = {
+        use p256::pkcs8::EncodePrivateKey;
+        let mut raw = [0u8; 32];
+        getrandom::fill(&mut raw).unwrap();
+        p256::SecretKey::from_slice(&raw).unwrap().to_pkcs8_pem(p256::pkcs8::LineEnding::LF).unwrap().to_string()
+    };
+    let apps = json!({"countersign-authenticator": {
+        "config": {
+            "webpush": {"subject": "mailto:push@relay.example"},
+            "apns": {"teamId": "TEAM123456", "keyId": "KEY1234567", "privateKey": apns_key, "environment": "sandbox",
+                     "sandboxUrl": format!("https://127.0.0.1:{}", apns.port())}
+        },
+        "vapidPrivateKey": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(vapid.to_bytes()),
+    }});
+    std::fs::write(dir.path().join("apps.json"), apps.to_string()).unwrap();
+    let relay = Relay::start_in(dir, &["--apps", "apps.json", "--provider-ca-file", "providers-ca.pem"]).await;
+    let credential = relay.add("bank-a").await;
+    let push_url = format!("push_url = \"http://{}/push/v1/send\"\n", relay.mobile);
+    let site = Site::start_with(&relay, "bank-a", &credential, relay.sites.parse().unwrap(), &push_url).await;
+    until(15, "the site links", async || linked(&relay, "bank-a").await).await;
+    let key = site.tenant().await;
+    let outbox = async |state: &str| {
+        let (s, list) = site.call("GET", &format!("/admin/v1/outbox?state={state}"), ADMIN, None).await;
+        assert_eq!(s, 200, "{list}");
+        list.as_array().unwrap().clone()
+    };
+
+    // A browser authenticator subscribed with the relay's VAPID key.
+    let mut raw = [0u8; 32];
+    getrandom::fill(&mut raw).unwrap();
+    let ua = p256::SecretKey::from_slice(&raw).unwrap();
+    let ua_public = {
+        use p256::elliptic_curve::sec1::ToEncodedPoint;
+        ua.public_key().to_encoded_point(false).as_bytes().to_vec()
+    };
+    let mut secret = [0u8; 16];
+    getrandom::fill(&mut secret).unwrap();
+    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let endpoint = format!("http://{wp}/push/sub-1");
+    let sub = json!({"endpoint": endpoint, "keys": {"p256dh": b64(&ua_public), "auth": b64(&secret)}});
+    let auth =
+        Authenticator::activate(&site.activation(&key).await, "1234", &ActivateOptions::default()).await.unwrap();
+    auth.register_push("webpush", Some(&sub.to_string())).await.unwrap();
+    let body = json!({"passKey": "push", "timeout": 0, "loginMessage": "Transfer 5000 EUR to Mallory?"});
+    let id = site.login(&key, body.clone()).await["requestID"].as_str().unwrap().to_owned();
+    until(10, "the push is sent", async || outbox("sent").await.len() == 1).await;
+    let got = wp_log.lock().unwrap()[0].clone();
+    let now = countersign_core::Clock::now(&countersign_core::SystemClock).millis() / 1000;
+    let claims = webpush::verify_vapid(&header(&got, "authorization"), &endpoint, now).unwrap();
+    assert_eq!(claims.public_key, vapid.public_key_b64(), "signed with the relay's key");
+    let plain = webpush::decrypt(&got.body, &ua, &secret).unwrap();
+    let reference: Value = serde_json::from_slice(&plain).unwrap();
+    assert_eq!(reference, json!({"requestID": id, "deviceID": auth.state.device_id}), "only the reference");
+    // The app fetches the content through the tunnel.
+    assert_eq!(wait_pending(&auth).await.message, "Transfer 5000 EUR to Mallory?");
+
+    // The service says the subscription is gone: dead-lettered and forgotten, as direct.
+    site.login(&key, body.clone()).await;
+    until(10, "the second push is dead", async || outbox("dead").await.len() == 1).await;
+    let dead = &outbox("dead").await[0];
+    assert!(
+        dead["lastError"].as_str().unwrap().contains("404") || dead["lastError"].as_str().unwrap().contains("410"),
+        "{dead}"
+    );
+    let (_, devices) = site.call("GET", "/admin/v1/tenants/bank.example/users/alice/devices", ADMIN, None).await;
+    assert_eq!(devices[0]["pushPlatform"], Value::Null, "{devices}");
+
+    // APNs, over HTTP/2 and TLS, with the relay's team key.
+    let token = "a1b2c3d4".repeat(8);
+    auth.register_push("apns", Some(&token)).await.unwrap();
+    let id = site.login(&key, body).await["requestID"].as_str().unwrap().to_owned();
+    until(10, "the APNs push is sent", async || outbox("sent").await.len() == 2).await;
+    let got = apns_log.lock().unwrap()[0].clone();
+    assert_eq!(got.path, format!("/3/device/{token}"));
+    assert!(header(&got, "authorization").starts_with("bearer "));
+    let sent: Value = serde_json::from_slice(&got.body).unwrap();
+    assert_eq!(sent["requestID"].as_str(), Some(id.as_str()));
+    assert!(!String::from_utf8_lossy(&got.body).contains("Mallory"), "never the login's content");
+
+    let m = relay.metrics().await;
+    assert!(m.contains("countersign_relay_pushes_total{platform=\"webpush\",outcome=\"sent\"} 1"), "{m}");
+    assert!(m.contains("countersign_relay_pushes_total{platform=\"webpush\",outcome=\"gone\"} 1"), "{m}");
+    assert!(m.contains("countersign_relay_pushes_total{platform=\"apns\",outcome=\"sent\"} 1"), "{m}");
+    // Without the site's credential the notification relay sends nothing.
+    let (s, b) = read(
+        reqwest::Client::new()
+            .post(format!("http://{}/push/v1/send", relay.mobile))
+            .header("x-cs-site", "bank-a")
+            .bearer_auth("csr_forged.secret")
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((s, code(&b)), (401, "bad_site_credential"));
+    drop((site, relay));
 }
