@@ -124,6 +124,7 @@ impl Relay {
 struct Cable {
     addr: SocketAddr,
     cut: Arc<AtomicBool>,
+    freeze: tokio::sync::watch::Sender<bool>,
     conns: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
 }
 
@@ -133,6 +134,7 @@ impl Cable {
         let addr = listener.local_addr().unwrap();
         let cut = Arc::new(AtomicBool::new(false));
         let conns: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
+        let (freeze, frozen) = tokio::sync::watch::channel(false);
         let (c, k) = (cut.clone(), conns.clone());
         tokio::spawn(async move {
             loop {
@@ -140,15 +142,25 @@ impl Cable {
                 if c.load(Ordering::SeqCst) {
                     continue; // dropped: the site's dial fails
                 }
-                let target = target.clone();
+                let (target, mut frozen) = (target.clone(), frozen.clone());
+                frozen.mark_unchanged();
                 k.lock().unwrap().push(tokio::spawn(async move {
                     if let Ok(mut out) = tokio::net::TcpStream::connect(target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
+                        tokio::select! {
+                            _ = tokio::io::copy_bidirectional(&mut inbound, &mut out) => {}
+                            // Frozen: nothing passes, but both connections stay open.
+                            _ = frozen.changed() => std::future::pending::<()>().await,
+                        }
                     }
                 }));
             }
         });
-        Cable { addr, cut, conns }
+        Cable { addr, cut, freeze, conns }
+    }
+
+    /// Open connections go silent (a dead link that no one closed); new ones pass.
+    fn freeze(&self) {
+        self.freeze.send_modify(|v| *v = !*v);
     }
 
     fn cut(&self) {
@@ -335,6 +347,17 @@ async fn the_app_reaches_an_on_premises_site_only_through_the_relay() {
     auth.respond(&pending, &Answer { approve: true, ..Default::default() }).await.unwrap();
     assert_eq!(site.status(&key, &pending).await, "Accept");
 
+    // A link that goes silent without closing is found dead by the heartbeats (1 s here)
+    // within seconds; the site redials and requests flow again.
+    let links_before = relay.metrics().await;
+    cable.freeze();
+    let frozen_at = Instant::now();
+    until(10, "the relay drops the silent link", async || !linked(&relay, "bank-a").await).await;
+    assert!(frozen_at.elapsed() < Duration::from_secs(6), "found dead in {:?}", frozen_at.elapsed());
+    until(20, "the site redials", async || linked(&relay, "bank-a").await).await;
+    assert!(auth.pending().await.unwrap().is_empty());
+    assert!(links_before.contains("countersign_relay_links{gateway=\"bank-a\"} 1"), "{links_before}");
+
     // Only the mobile API is carried: the admin and integration APIs are not reachable.
     let (s, b) = relay.get("/g/bank-a/admin/v1/tenants", None).await;
     assert_eq!((s, code(&b)), (404, "not_found"));
@@ -356,14 +379,18 @@ async fn sites_stay_apart_and_only_their_own_credential_opens_their_gateway_id()
     let relay = Relay::start(&[]).await;
     let (cred_a, cred_b) = (relay.add("bank-a").await, relay.add("bank-b").await);
     let relay_sites: SocketAddr = relay.sites.parse().unwrap();
-    let a = Site::start(&relay, "bank-a", &cred_a, relay_sites).await;
+    let a = Site::start_with(&relay, "bank-a", &cred_a, relay_sites, "connections = 2\n").await;
     let b = Site::start(&relay, "bank-b", &cred_b, relay_sites).await;
     // A third process claims bank-a's ID with bank-b's credential: never linked.
     let thief = Site::start(&relay, "bank-a", &cred_b, relay_sites).await;
-    until(15, "both sites link", async || linked(&relay, "bank-a").await && linked(&relay, "bank-b").await).await;
+    until(15, "both sites link", async || {
+        relay.metrics().await.contains("countersign_relay_links{gateway=\"bank-a\"} 2")
+            && linked(&relay, "bank-b").await
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let m = relay.metrics().await;
-    assert!(m.contains("countersign_relay_links{gateway=\"bank-a\"} 1"), "only the real bank-a is linked: {m}");
+    assert!(m.contains("countersign_relay_links{gateway=\"bank-a\"} 2"), "the real bank-a's two links only: {m}");
     assert!(m.contains("countersign_relay_errors_total{code=\"hello_bad_credential\"}"), "{m}");
     drop(thief);
 
