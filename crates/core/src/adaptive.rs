@@ -145,8 +145,12 @@ impl Core {
                 self.learn_later(&s.id, &tenant.id, &a.learn).await?;
                 LoginOutput::of(&s, input.session_id.clone(), &self.public_url)
             }
-            Outcome::Sms | Outcome::Email => {
-                let name = if a.outcome == Outcome::Sms { "sms" } else { "email" };
+            Outcome::Sms | Outcome::Email | Outcome::Voice => {
+                let name = match a.outcome {
+                    Outcome::Sms => "sms",
+                    Outcome::Voice => "voice",
+                    _ => "email",
+                };
                 let ty = self.auth_type(tenant, name).await?.ok_or_else(|| CoreError::Internal("no type".into()))?;
                 let o = self.start_code(tenant, user, &input, name, &ty, false).await?;
                 self.learn_later(&o.request_id, &tenant.id, &a.learn).await?;

@@ -822,6 +822,7 @@ fn pending_view(s: &Session) -> PendingRequest {
     PendingRequest {
         request_id: s.id.clone(),
         method: s.method.as_str().to_owned(),
+        custom_authenticator: None,
         message: s.message.clone(),
         context: s.context.clone(),
         nonce: s.nonce.clone(),

@@ -21,33 +21,8 @@ use crate::user::{User, VdpDeliveryMethod};
 /// Stored-document kind of tenant-defined authentication types.
 pub const DOC_AUTH_TYPE: &str = "auth_type";
 
-/// What a type does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AuthMethod {
-    /// Push, possession only.
-    Push,
-    /// Push unlocked with the PIN.
-    PushPin,
-    /// Push unlocked with the fingerprint (PIN as fallback).
-    PushFingerprint,
-    /// Push with a named custom authenticator (not startable yet).
-    PushCustom,
-    /// QR-code login (not startable yet).
-    QrOtp,
-    /// A code by SMS.
-    Sms,
-    /// A code by e-mail.
-    Email,
-    /// A TOTP/HOTP token (not startable yet).
-    Totp,
-    /// FIDO2 (not startable yet).
-    Fido2,
-    /// FIDO UAF (not startable yet).
-    Uaf,
-    /// Static password (not startable yet).
-    StaticPassword,
-}
+/// What a type does: the method (docs/architecture.md, "Methods").
+pub use crate::methods::Method as AuthMethod;
 
 /// An authentication type as configured (`PUT /admin/v1/tenants/{domain}/auth-types/{name}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -88,6 +63,10 @@ pub struct AuthType {
     /// Set on `votp`: SMS or e-mail by the user's `vdpDeliveryMethod`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub follow_user_delivery: bool,
+    /// `push_custom` only: the custom authenticator that approves (a name the device
+    /// registered a custom key under; docs/mobile-protocol.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_authenticator: Option<String>,
 }
 
 fn default_ttl() -> u32 {
@@ -118,6 +97,7 @@ impl AuthType {
             enabled: true,
             custom_delivery: false,
             follow_user_delivery: false,
+            custom_authenticator: None,
         }
     }
 
@@ -129,6 +109,7 @@ impl AuthType {
             "Fingerprint" => AuthType::of(AuthMethod::PushFingerprint),
             "sms" => AuthType::of(AuthMethod::Sms),
             "email" => AuthType::of(AuthMethod::Email),
+            "voice" => AuthType::of(AuthMethod::Voice),
             "totp" => AuthType::of(AuthMethod::Totp),
             "qr" => AuthType { ttl_seconds: 120, max_resends: 0, ..AuthType::of(AuthMethod::QrOtp) },
             "votp" => AuthType { follow_user_delivery: true, ..AuthType::of(AuthMethod::Sms) },
@@ -141,8 +122,8 @@ impl AuthType {
     }
 
     /// The built-in type names.
-    pub const BUILTIN: [&'static str; 10] =
-        ["push", "NoPIN", "PIN", "Fingerprint", "sms", "email", "votp", "votpCustomDelivery", "totp", "qr"];
+    pub const BUILTIN: [&'static str; 11] =
+        ["push", "NoPIN", "PIN", "Fingerprint", "sms", "email", "voice", "votp", "votpCustomDelivery", "totp", "qr"];
 
     fn validate(&self, name: &str) -> Result<(), CoreError> {
         let ok_name = !name.is_empty()
@@ -162,6 +143,21 @@ impl AuthType {
         }
         if self.fallback.is_some() && self.method == AuthMethod::QrOtp {
             return Err(CoreError::invalid("fallback", "a qr_otp type has no fallback"));
+        }
+        match (&self.custom_authenticator, self.method) {
+            (None, AuthMethod::PushCustom) => {
+                return Err(CoreError::invalid(
+                    "customAuthenticator",
+                    "a push_custom type names the custom authenticator that approves it",
+                ));
+            }
+            (Some(c), AuthMethod::PushCustom) => {
+                crate::validate::name(c).map_err(|m| CoreError::invalid("customAuthenticator", m))?;
+            }
+            (Some(_), _) => {
+                return Err(CoreError::invalid("customAuthenticator", "only a push_custom type names a custom authenticator"));
+            }
+            (None, _) => {}
         }
         if self.fallback.as_deref() == Some(name) {
             return Err(CoreError::invalid("fallback", "a type cannot fall back to itself"));
@@ -302,8 +298,8 @@ impl Core {
         t.validate(name)?;
         if let Some(f) = &t.fallback {
             let target = self.auth_type(&tenant, f).await?;
-            if !target.is_some_and(|ft| matches!(ft.method, AuthMethod::Sms | AuthMethod::Email)) {
-                return Err(CoreError::invalid("fallback", "the fallback must name an SMS or e-mail type"));
+            if !target.is_some_and(|ft| ft.method.is_code()) {
+                return Err(CoreError::invalid("fallback", "the fallback must name an SMS, e-mail or voice type"));
             }
         }
         let doc = serde_json::to_string(&t).map_err(|e| CoreError::Internal(e.to_string()))?;

@@ -23,6 +23,8 @@ pub enum OutboxKind {
     Sms,
     /// An e-mail.
     Email,
+    /// A phone call that reads a text out.
+    Voice,
 }
 
 impl OutboxKind {
@@ -33,12 +35,13 @@ impl OutboxKind {
             OutboxKind::Callback => "callback",
             OutboxKind::Sms => "sms",
             OutboxKind::Email => "email",
+            OutboxKind::Voice => "voice",
         }
     }
 
     /// Read the stored text.
     pub fn from_stored(s: &str) -> Option<Self> {
-        [Self::Push, Self::Callback, Self::Sms, Self::Email].into_iter().find(|v| v.as_str() == s)
+        [Self::Push, Self::Callback, Self::Sms, Self::Email, Self::Voice].into_iter().find(|v| v.as_str() == s)
     }
 }
 

@@ -40,13 +40,15 @@ pub enum Outcome {
     Sms,
     /// Send a code by e-mail.
     Email,
+    /// Read a code out by a phone call.
+    Voice,
     /// Push, possession.
     Push,
     /// Push with PIN.
     PushPin,
     /// Push with fingerprint.
     PushFingerprint,
-    /// FIDO (not startable yet).
+    /// FIDO: a FIDO2 ceremony, or UAF when the user has only a UAF registration.
     Fido,
 }
 
@@ -60,6 +62,7 @@ impl Outcome {
             Outcome::Sms => 3,
             Outcome::Push => 6,
             Outcome::Email => 8,
+            Outcome::Voice => 13,
             Outcome::Fido => 14,
             Outcome::PushPin => 22,
             Outcome::PushFingerprint => 23,

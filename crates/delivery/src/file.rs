@@ -1,4 +1,4 @@
-//! Development-only delivery: instead of being sent, each SMS or e-mail is appended to a
+//! Development-only delivery: instead of being sent, each SMS, e-mail or voice call is appended to a
 //! local file as one JSON line (the `file` SMS provider, or `[email]` with `file`; see
 //! docs/delivery.md). `countersign demo` uses it so codes can be read without a real
 //! provider. The file holds one-time codes: it is created readable by its owner only,
@@ -7,7 +7,7 @@
 use std::io::Write;
 
 use countersign_core::outbox::OutboxMessage;
-use countersign_core::providers::{EmailPayload, SmsPayload};
+use countersign_core::providers::{EmailPayload, SmsPayload, VoicePayload};
 use serde_json::json;
 
 use crate::{Failure, Worker};
@@ -33,6 +33,19 @@ pub(crate) async fn email(w: &Worker, file: &str, m: &OutboxMessage, p: &EmailPa
         "channel": "email",
         "to": p.to,
         "subject": p.subject,
+        "text": p.text,
+    });
+    append(file, &line).await
+}
+
+/// Append a voice call (what it would say, and in which language) to `file`.
+pub(crate) async fn voice(w: &Worker, file: &str, m: &OutboxMessage, p: &VoicePayload) -> Result<(), Failure> {
+    let line = json!({
+        "time": w.core.clock.now().to_rfc3339(),
+        "messageID": m.id,
+        "channel": "voice",
+        "to": p.to,
+        "language": p.language,
         "text": p.text,
     });
     append(file, &line).await

@@ -5,8 +5,9 @@
 //! Channels: push to a device over `webhook`, `fcm` ([`fcm`]), `apns` ([`apns`]) or
 //! `webpush` ([`webpush`] for the encryption, [`jwt`] for VAPID and APNs tokens; devices
 //! on `poll` fetch and get no message), SMS ([`sms`]: Twilio, HTTP gateway), e-mail
-//! ([`email`]: SMTP) and signed session-result callbacks to relying parties; for
-//! development, SMS and e-mail can go to a local file instead (`file`). Every HTTP
+//! ([`email`]: SMTP), voice calls ([`voice`]: Twilio) and signed session-result
+//! callbacks to relying parties; for development, SMS, e-mail and calls can go to a local
+//! file instead (`file`). Every HTTP
 //! request goes through one client, which honours the configured proxy and extra CA
 //! certificates ([`Options`]).
 
@@ -16,6 +17,7 @@ pub mod fcm;
 mod file;
 pub mod jwt;
 pub mod sms;
+pub mod voice;
 pub mod webpush;
 
 use std::time::{Duration, Instant};
@@ -166,6 +168,7 @@ impl Worker {
             OutboxKind::Callback => self.callback(&m).await,
             OutboxKind::Sms => sms::send(self, &m).await,
             OutboxKind::Email => email::send(self, &m).await,
+            OutboxKind::Voice => voice::send(self, &m).await,
         };
         let seconds = started.elapsed().as_secs_f64();
         let now = self.core.clock.now();
@@ -211,7 +214,7 @@ impl Worker {
     /// which holds codes), and end the code session it was delivering.
     async fn went_dead(&self, m: &OutboxMessage, why: &str) {
         tracing::warn!(message = %m.id, kind = m.kind.as_str(), reason = why, "outbox message dead: not delivered");
-        if matches!(m.kind, OutboxKind::Sms | OutboxKind::Email)
+        if matches!(m.kind, OutboxKind::Sms | OutboxKind::Email | OutboxKind::Voice)
             && let Err(e) = self.core.code_delivery_failed(&m.id).await
         {
             tracing::warn!(message = %m.id, error = %e, "could not end the session of an undelivered code");
