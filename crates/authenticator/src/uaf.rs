@@ -63,6 +63,41 @@ impl SoftUaf {
         }
     }
 
+    /// Its state (AAID, facet, counters and the surrogate-attested keys) as JSON, so a
+    /// test can keep an authenticator between runs (the upgrade fixtures do). The keys
+    /// are in it in the clear: for tests only.
+    pub fn export(&self) -> serde_json::Value {
+        let keys: Vec<serde_json::Value> = self
+            .keys
+            .iter()
+            .map(|(id, k)| serde_json::json!({"keyID": b64u_encode(id), "key": b64u_encode(&k.to_bytes())}))
+            .collect();
+        serde_json::json!({"aaid": self.aaid, "facetID": self.facet_id, "signCounter": self.sign_counter,
+            "regCounter": self.reg_counter, "keys": keys})
+    }
+
+    /// An authenticator from [`SoftUaf::export`]'s JSON (surrogate attestation).
+    pub fn import(state: &serde_json::Value) -> Result<SoftUaf, Error> {
+        let text = |f: &str| state[f].as_str().map(str::to_owned).ok_or_else(|| local(format!("no {f}")));
+        let count =
+            |f: &str| state[f].as_u64().and_then(|n| u32::try_from(n).ok()).ok_or_else(|| local(format!("no {f}")));
+        let mut keys = BTreeMap::new();
+        for k in state["keys"].as_array().ok_or_else(|| local("no keys"))? {
+            let id = k["keyID"].as_str().and_then(|s| b64u_decode(s).ok());
+            let raw = k["key"].as_str().and_then(|s| b64u_decode(s).ok());
+            let (Some(id), Some(raw)) = (id, raw) else { return Err(local("bad key")) };
+            keys.insert(id, SigningKey::from_slice(&raw).map_err(|_| local("bad key"))?);
+        }
+        Ok(SoftUaf {
+            aaid: text("aaid")?,
+            facet_id: text("facetID")?,
+            sign_counter: count("signCounter")?,
+            reg_counter: count("regCounter")?,
+            keys,
+            full: None,
+        })
+    }
+
     /// Attest registrations with this key and its (DER) certificate: basic full.
     pub fn with_full_attestation(mut self, key: SigningKey, cert_der: Vec<u8>) -> SoftUaf {
         self.full = Some((key, cert_der));

@@ -42,6 +42,9 @@ pub use access::{AccessKey, AccessKind, Credential, NewCredential};
 pub use clock::{Clock, FixedClock, SystemClock, Timestamp};
 pub use error::{CoreError, Entity, Refusal};
 pub use random::{OsRandom, Random};
-pub use store::{AccountStore, MobileStore, OutboxStore, Page, Store, StoreError};
+pub use store::{
+    AccountStore, ConfigStore, CredentialStore, DeviceStore, OutboxStore, Page, RiskStore, SessionStore, Store,
+    StoreError,
+};
 pub use tenant::{Domain, PushEnrollmentMode, Tenant, TenantSettings};
 pub use user::{User, UserId, UserRef, UserStatus, VdpDeliveryMethod};

@@ -37,13 +37,28 @@ pub struct Page {
     pub limit: u32,
 }
 
-/// Persistent state: one trait per area, joined. Every method is one atomic operation.
-/// Callers hold `Arc<dyn Store>` and call any area's methods on it directly.
-pub trait Store: AccountStore + MobileStore + OutboxStore {}
+/// Persistent state: one trait per aggregate, joined. Every method is one atomic
+/// operation. Callers hold `Arc<dyn Store>` and call any aggregate's methods on it
+/// directly; a part of the system that needs only one aggregate can take that trait.
+///
+/// The cut: [`AccountStore`] (tenants, users, access keys), [`DeviceStore`] (activations,
+/// devices, nonces), [`SessionStore`] (sessions, codes, QR logins), [`CredentialStore`]
+/// (static passwords, tokens), [`RiskStore`] (failure log), [`ConfigStore`] (tenant
+/// configuration) and [`OutboxStore`] (messages to send). A method belongs to the
+/// aggregate whose rows it changes; one that writes two (a session with its outbox
+/// messages) belongs to the one whose state it decides.
+pub trait Store:
+    AccountStore + DeviceStore + SessionStore + CredentialStore + RiskStore + ConfigStore + OutboxStore
+{
+}
 
-impl<T: AccountStore + MobileStore + OutboxStore> Store for T {}
+impl<T: AccountStore + DeviceStore + SessionStore + CredentialStore + RiskStore + ConfigStore + OutboxStore> Store
+    for T
+{
+}
 
-/// Tenants, users, access keys, and the database itself.
+/// Tenants, users, access keys, and the database itself (the account aggregate: a
+/// tenant owns its users and keys; deleting one deletes what it owns).
 #[async_trait]
 pub trait AccountStore: Send + Sync {
     /// Run a trivial query: is the database reachable?
@@ -52,7 +67,6 @@ pub trait AccountStore: Send + Sync {
     async fn close(&self);
     /// Apply the migrations this build embeds that the database lacks.
     async fn migrate(&self) -> Result<(), StoreError>;
-
     /// Insert a tenant; `Conflict` when the domain is taken.
     async fn insert_tenant(&self, tenant: &Tenant) -> Result<(), StoreError>;
     /// The tenant with this domain.
@@ -63,52 +77,20 @@ pub trait AccountStore: Send + Sync {
     async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError>;
     /// Delete a tenant with its users and keys; `false` when it did not exist.
     async fn delete_tenant(&self, tenant_id: &str) -> Result<bool, StoreError>;
-
+    /// The tenant with this internal id.
+    async fn tenant_by_id(&self, tenant_id: &str) -> Result<Option<Tenant>, StoreError>;
     /// Insert a user; `Conflict` when the userID is taken in the tenant.
     async fn insert_user(&self, user: &User) -> Result<(), StoreError>;
     /// The user with this userID in the tenant.
     async fn user(&self, tenant_id: &str, user_id: &str) -> Result<Option<User>, StoreError>;
     /// The user with this internal id.
     async fn user_by_pk(&self, id: &str) -> Result<Option<User>, StoreError>;
-    /// The tenant's callback settings, if ever set.
-    async fn callback_config(&self, tenant_id: &str) -> Result<Option<crate::callbacks::StoredCallbacks>, StoreError>;
-    /// Replace the tenant's callback settings.
-    async fn set_callback_config(
-        &self,
-        tenant_id: &str,
-        config: &crate::callbacks::StoredCallbacks,
-        at: Timestamp,
-    ) -> Result<(), StoreError>;
     /// A tenant's users ordered by userID.
     async fn list_users(&self, tenant_id: &str, page: &Page) -> Result<Vec<User>, StoreError>;
-    /// A configuration document (`kind`, `key`): push apps, tenant providers.
-    async fn config_doc(&self, kind: &str, key: &str) -> Result<Option<String>, StoreError>;
-    /// Create or replace a configuration document; `tenant_id` ties it to a tenant
-    /// (removed with it).
-    async fn set_config_doc(
-        &self,
-        kind: &str,
-        key: &str,
-        tenant_id: Option<&str>,
-        doc: &str,
-        at: Timestamp,
-    ) -> Result<(), StoreError>;
-    /// Remove a configuration document; `false` when there was none.
-    async fn delete_config_doc(&self, kind: &str, key: &str) -> Result<bool, StoreError>;
-    /// Remove every document of a kind whose key starts with `key_prefix`; how many.
-    async fn delete_config_docs(&self, kind: &str, key_prefix: &str) -> Result<u64, StoreError>;
-    /// The (kind, key) of the documents of any of `kinds` whose key starts with
-    /// `key_prefix`, by kind and key (at most 1000).
-    async fn config_doc_keys(&self, kinds: &[&str], key_prefix: &str) -> Result<Vec<(String, String)>, StoreError>;
-    /// Remove every document of a kind last written before `before`; how many.
-    async fn delete_config_docs_before(&self, kind: &str, before: Timestamp) -> Result<u64, StoreError>;
-    /// The documents of a kind whose key starts with `key_prefix`, by key.
-    async fn list_config_docs(&self, kind: &str, key_prefix: &str) -> Result<Vec<(String, String)>, StoreError>;
     /// Replace a user's mutable fields; `NotFound` when gone.
     async fn update_user(&self, user: &User) -> Result<(), StoreError>;
     /// Delete a user; `false` when it did not exist.
     async fn delete_user(&self, tenant_id: &str, user_id: &str) -> Result<bool, StoreError>;
-
     /// Insert an access key; `Conflict` when its hash exists.
     async fn insert_access_key(&self, key: &AccessKey) -> Result<(), StoreError>;
     /// Keys of one kind (and tenant, for API keys), oldest first, revoked included.
@@ -126,8 +108,6 @@ pub trait AccountStore: Send + Sync {
     /// The unrevoked key with this hash and, for an API key, its tenant — in one query,
     /// as every integration call needs both.
     async fn access_key_with_tenant(&self, key_hash: &str) -> Result<Option<(AccessKey, Option<Tenant>)>, StoreError>;
-    /// The tenant with this internal id.
-    async fn tenant_by_id(&self, tenant_id: &str) -> Result<Option<Tenant>, StoreError>;
     /// Set `last_used_at = at` unless it was set after `at - min_interval_ms`.
     async fn touch_access_key(&self, id: &str, at: Timestamp, min_interval_ms: i64) -> Result<(), StoreError>;
     /// Insert `token` as the bootstrap admin token unless one was made before, in one
@@ -135,9 +115,10 @@ pub trait AccountStore: Send + Sync {
     async fn bootstrap_admin_token(&self, token: &AccessKey) -> Result<bool, StoreError>;
 }
 
-/// Activations, devices, device request nonces, login sessions.
+/// Enrolment and devices: activations (one-time enrolment codes), the devices they
+/// create, the devices' push channels and PIN counters, and request nonces.
 #[async_trait]
-pub trait MobileStore: Send + Sync {
+pub trait DeviceStore: Send + Sync {
     /// Insert an activation.
     async fn insert_activation(&self, activation: &Activation) -> Result<(), StoreError>;
     /// The activation with this id.
@@ -154,7 +135,6 @@ pub trait MobileStore: Send + Sync {
         to: ActivationState,
         nonce: Option<&str>,
     ) -> Result<bool, StoreError>;
-
     /// Insert a device.
     async fn insert_device(&self, device: &Device) -> Result<(), StoreError>;
     /// The device with this id.
@@ -207,7 +187,14 @@ pub trait MobileStore: Send + Sync {
         at: Timestamp,
         forget_before: Timestamp,
     ) -> Result<bool, StoreError>;
+    /// Forget a device's push channel (its token was refused for good).
+    async fn clear_device_push(&self, id: &str, at: Timestamp) -> Result<(), StoreError>;
+}
 
+/// Login sessions and what hangs off them: the codes of code sessions (with their
+/// attempts and resends), QR logins, and the counts read for rate limits and metrics.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
     /// Insert a session and the messages it sends, in one transaction.
     async fn insert_session(&self, session: &Session, outbox: &[OutboxMessage]) -> Result<(), StoreError>;
     /// Insert a code session, its code and the message that delivers it, in one transaction.
@@ -219,6 +206,60 @@ pub trait MobileStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// The code of a code session.
     async fn session_code(&self, session_id: &str) -> Result<Option<crate::session::SessionCode>, StoreError>;
+    /// Count a wrong code; the attempts made so far.
+    async fn code_attempt(&self, session_id: &str) -> Result<u32, StoreError>;
+    /// The session whose code went out first in outbox message `message_id`.
+    async fn code_session_of_message(&self, message_id: &str) -> Result<Option<String>, StoreError>;
+    /// If fewer than the allowed resends were made, count one and enqueue a copy of the
+    /// first message (same payload) with ID `message_id`, due `now`, dying at
+    /// `deadline`; the resends made, or `None` at the limit.
+    async fn resend_code(
+        &self,
+        session_id: &str,
+        message_id: &str,
+        now: Timestamp,
+        deadline: Timestamp,
+    ) -> Result<Option<u32>, StoreError>;
+    /// The session with this request ID.
+    async fn session(&self, id: &str) -> Result<Option<Session>, StoreError>;
+    /// Apply `transition` if the session is still in its `from` state, enqueueing
+    /// `outbox` in the same transaction; `false` (and nothing enqueued) when another
+    /// transition won.
+    async fn finish_session(
+        &self,
+        id: &str,
+        transition: Transition,
+        at: Timestamp,
+        device_id: Option<&str>,
+        reason: Option<&str>,
+        outbox: &[OutboxMessage],
+    ) -> Result<bool, StoreError>;
+    /// A user's pending sessions that expire after `now`, oldest first.
+    async fn pending_sessions(&self, user_pk: &str, now: Timestamp) -> Result<Vec<Session>, StoreError>;
+    /// How many sessions of all tenants are pending and expire after `now` (one indexed
+    /// count, read at each `/metrics` scrape).
+    async fn count_pending_sessions(&self, now: Timestamp) -> Result<u64, StoreError>;
+    /// How many login requests the user was sent after `since` (sessions delivered as
+    /// push notifications, and codes sent by SMS or e-mail), and when the oldest of them
+    /// was created.
+    async fn login_requests_since(
+        &self,
+        user_pk: &str,
+        since: Timestamp,
+    ) -> Result<(u64, Option<Timestamp>), StoreError>;
+    /// Insert a QR login waiting to be claimed.
+    async fn insert_qr_login(&self, q: &crate::qr::QrLogin) -> Result<(), StoreError>;
+    /// A QR login.
+    async fn qr_login(&self, id: &str) -> Result<Option<crate::qr::QrLogin>, StoreError>;
+    /// Claim a pending, unexpired QR login and insert its (final) session with the same
+    /// ID, in one transaction; `false` when it was claimed already or has expired.
+    async fn claim_qr_login(&self, id: &str, session: &Session, now: Timestamp) -> Result<bool, StoreError>;
+}
+
+/// What a user proves themselves with, other than a device: static passwords (with
+/// their failure counters and locks) and OATH tokens.
+#[async_trait]
+pub trait CredentialStore: Send + Sync {
     /// A user's static password.
     async fn static_password(&self, user_pk: &str) -> Result<Option<crate::password::StaticPassword>, StoreError>;
     /// Create or replace a user's static password (failures and lock cleared).
@@ -235,26 +276,6 @@ pub trait MobileStore: Send + Sync {
     ) -> Result<Option<(u32, Option<Timestamp>)>, StoreError>;
     /// Clear a password's failures and lock; `false` when there is no password.
     async fn password_reset_failures(&self, user_pk: &str) -> Result<bool, StoreError>;
-    /// Log a failed login for velocity.
-    async fn record_failure(
-        &self,
-        id: &str,
-        tenant_id: &str,
-        user_pk: Option<&str>,
-        ip: Option<&str>,
-        at: Timestamp,
-    ) -> Result<(), StoreError>;
-    /// Failed logins of a user since `since`.
-    async fn user_failures_since(&self, user_pk: &str, since: Timestamp) -> Result<u32, StoreError>;
-    /// Failed logins from an address in a tenant since `since`.
-    async fn ip_failures_since(&self, tenant_id: &str, ip: &str, since: Timestamp) -> Result<u32, StoreError>;
-    /// Insert a QR login waiting to be claimed.
-    async fn insert_qr_login(&self, q: &crate::qr::QrLogin) -> Result<(), StoreError>;
-    /// A QR login.
-    async fn qr_login(&self, id: &str) -> Result<Option<crate::qr::QrLogin>, StoreError>;
-    /// Claim a pending, unexpired QR login and insert its (final) session with the same
-    /// ID, in one transaction; `false` when it was claimed already or has expired.
-    async fn claim_qr_login(&self, id: &str, session: &Session, now: Timestamp) -> Result<bool, StoreError>;
     /// Insert tokens, all or none (`Conflict` when a serial exists in the tenant).
     async fn insert_tokens(&self, tokens: &[crate::tokens::Token]) -> Result<(), StoreError>;
     /// A token by ID.
@@ -291,49 +312,63 @@ pub trait MobileStore: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// Remove a token.
     async fn delete_token(&self, id: &str) -> Result<bool, StoreError>;
-    /// Count a wrong code; the attempts made so far.
-    async fn code_attempt(&self, session_id: &str) -> Result<u32, StoreError>;
-    /// The session whose code went out first in outbox message `message_id`.
-    async fn code_session_of_message(&self, message_id: &str) -> Result<Option<String>, StoreError>;
-    /// If fewer than the allowed resends were made, count one and enqueue a copy of the
-    /// first message (same payload) with ID `message_id`, due `now`, dying at
-    /// `deadline`; the resends made, or `None` at the limit.
-    async fn resend_code(
-        &self,
-        session_id: &str,
-        message_id: &str,
-        now: Timestamp,
-        deadline: Timestamp,
-    ) -> Result<Option<u32>, StoreError>;
-    /// The session with this request ID.
-    async fn session(&self, id: &str) -> Result<Option<Session>, StoreError>;
-    /// Apply `transition` if the session is still in its `from` state, enqueueing
-    /// `outbox` in the same transaction; `false` (and nothing enqueued) when another
-    /// transition won.
-    async fn finish_session(
+}
+
+/// The risk engine's memory: failed logins counted for velocity rules.
+#[async_trait]
+pub trait RiskStore: Send + Sync {
+    /// Log a failed login for velocity.
+    async fn record_failure(
         &self,
         id: &str,
-        transition: Transition,
+        tenant_id: &str,
+        user_pk: Option<&str>,
+        ip: Option<&str>,
         at: Timestamp,
-        device_id: Option<&str>,
-        reason: Option<&str>,
-        outbox: &[OutboxMessage],
-    ) -> Result<bool, StoreError>;
-    /// Forget a device's push channel (its token was refused for good).
-    async fn clear_device_push(&self, id: &str, at: Timestamp) -> Result<(), StoreError>;
-    /// A user's pending sessions that expire after `now`, oldest first.
-    async fn pending_sessions(&self, user_pk: &str, now: Timestamp) -> Result<Vec<Session>, StoreError>;
-    /// How many sessions of all tenants are pending and expire after `now` (one indexed
-    /// count, read at each `/metrics` scrape).
-    async fn count_pending_sessions(&self, now: Timestamp) -> Result<u64, StoreError>;
-    /// How many login requests the user was sent after `since` (sessions delivered as
-    /// push notifications, and codes sent by SMS or e-mail), and when the oldest of them
-    /// was created.
-    async fn login_requests_since(
+    ) -> Result<(), StoreError>;
+    /// Failed logins of a user since `since`.
+    async fn user_failures_since(&self, user_pk: &str, since: Timestamp) -> Result<u32, StoreError>;
+    /// Failed logins from an address in a tenant since `since`.
+    async fn ip_failures_since(&self, tenant_id: &str, ip: &str, since: Timestamp) -> Result<u32, StoreError>;
+}
+
+/// A tenant's configuration: callback settings and, until they have their own tables,
+/// configuration documents (push apps, tenant providers, …). Read on most requests,
+/// written by the admin API.
+#[async_trait]
+pub trait ConfigStore: Send + Sync {
+    /// The tenant's callback settings, if ever set.
+    async fn callback_config(&self, tenant_id: &str) -> Result<Option<crate::callbacks::StoredCallbacks>, StoreError>;
+    /// Replace the tenant's callback settings.
+    async fn set_callback_config(
         &self,
-        user_pk: &str,
-        since: Timestamp,
-    ) -> Result<(u64, Option<Timestamp>), StoreError>;
+        tenant_id: &str,
+        config: &crate::callbacks::StoredCallbacks,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// A configuration document (`kind`, `key`): push apps, tenant providers.
+    async fn config_doc(&self, kind: &str, key: &str) -> Result<Option<String>, StoreError>;
+    /// Create or replace a configuration document; `tenant_id` ties it to a tenant
+    /// (removed with it).
+    async fn set_config_doc(
+        &self,
+        kind: &str,
+        key: &str,
+        tenant_id: Option<&str>,
+        doc: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// Remove a configuration document; `false` when there was none.
+    async fn delete_config_doc(&self, kind: &str, key: &str) -> Result<bool, StoreError>;
+    /// Remove every document of a kind whose key starts with `key_prefix`; how many.
+    async fn delete_config_docs(&self, kind: &str, key_prefix: &str) -> Result<u64, StoreError>;
+    /// The (kind, key) of the documents of any of `kinds` whose key starts with
+    /// `key_prefix`, by kind and key (at most 1000).
+    async fn config_doc_keys(&self, kinds: &[&str], key_prefix: &str) -> Result<Vec<(String, String)>, StoreError>;
+    /// Remove every document of a kind last written before `before`; how many.
+    async fn delete_config_docs_before(&self, kind: &str, before: Timestamp) -> Result<u64, StoreError>;
+    /// The documents of a kind whose key starts with `key_prefix`, by key.
+    async fn list_config_docs(&self, kind: &str, key_prefix: &str) -> Result<Vec<(String, String)>, StoreError>;
 }
 
 /// The outbox (docs/delivery.md).

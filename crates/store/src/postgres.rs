@@ -10,7 +10,7 @@ use crate::migrations;
 /// A [`countersign_core::Store`] on PostgreSQL.
 #[derive(Debug, Clone)]
 pub struct PgStore {
-    pool: PgPool,
+    pub(crate) pool: PgPool,
 }
 
 impl PgStore {
@@ -39,8 +39,13 @@ impl PgStore {
     }
 }
 
-crate::sql::sql_store!(PgStore, sqlx::Postgres);
-crate::sql_mobile::sql_mobile!(PgStore, sqlx::Postgres);
+crate::sql::sql_common!(PgStore, sqlx::Postgres);
+crate::sql_account::sql_account!(PgStore, sqlx::Postgres);
+crate::sql_config::sql_config!(PgStore, sqlx::Postgres);
+crate::sql_credential::sql_credential!(PgStore, sqlx::Postgres);
+crate::sql_device::sql_device!(PgStore, sqlx::Postgres);
+crate::sql_risk::sql_risk!(PgStore, sqlx::Postgres);
+crate::sql_session::sql_session!(PgStore, sqlx::Postgres);
 crate::sql_outbox::sql_outbox!(PgStore, sqlx::Postgres, "FOR UPDATE SKIP LOCKED");
 
 #[cfg(feature = "testing")]

@@ -1,14 +1,16 @@
-//! The SQL both backends share, as a macro instantiated once per backend.
+//! The SQL both backends share, as macros instantiated once per backend: `sql_common!`
+//! (imports and row readers every aggregate uses) and one macro per aggregate of the
+//! Store trait, each in its own file (`sql_account.rs`, `sql_device.rs`, …).
 //!
-//! `sql_store!(Store, Db)` implements [`countersign_core::Store`] for a type with a
-//! field `pool: sqlx::Pool<Db>` and an inherent `async fn migrate_pool(&self)`.
+//! `sql_common!(Store, Db)` is invoked first, in the module of a type with a field
+//! `pool: sqlx::Pool<Db>` and an inherent `async fn migrate_pool(&self)`.
 
-/// Implement the Store trait for `$store` over `sqlx::Pool<$db>`.
-macro_rules! sql_store {
+/// Imports and helpers for the aggregate macros, over `sqlx::Pool<$db>`.
+macro_rules! sql_common {
     ($store:ty, $db:ty) => {
         use async_trait::async_trait;
         use countersign_core::{
-            AccessKey, AccessKind, AccountStore, Domain, Page, StoreError, Tenant, TenantSettings, Timestamp, User,
+            AccessKey, AccessKind, AccountStore, ConfigStore, CredentialStore, DeviceStore, RiskStore, SessionStore, Domain, Page, StoreError, Tenant, TenantSettings, Timestamp, User,
             UserId, UserStatus, VdpDeliveryMethod,
         };
         use sqlx::Row;
@@ -101,411 +103,6 @@ macro_rules! sql_store {
             serde_json::to_string(&t.settings).map_err(|e| StoreError::Backend(Box::new(e)))
         }
 
-        #[async_trait]
-        impl AccountStore for $store {
-            async fn ping(&self) -> Result<(), StoreError> {
-                sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db_err)?;
-                Ok(())
-            }
-
-            async fn close(&self) {
-                self.pool.close().await;
-            }
-
-            async fn insert_tenant(&self, t: &Tenant) -> Result<(), StoreError> {
-                sqlx::query(
-                    "INSERT INTO tenants (id, domain, settings, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind(&t.id)
-                .bind(t.domain.as_str())
-                .bind(settings_json(t)?)
-                .bind(t.created_at.millis())
-                .bind(t.updated_at.millis())
-                .execute(&self.pool)
-                .await
-                .map_err(db_err)?;
-                Ok(())
-            }
-
-            async fn tenant_by_domain(&self, domain: &Domain) -> Result<Option<Tenant>, StoreError> {
-                one_by(&self.pool, "SELECT * FROM tenants WHERE domain = $1", domain.as_str(), tenant_from).await
-            }
-
-            async fn tenant_by_id(&self, id: &str) -> Result<Option<Tenant>, StoreError> {
-                one_by(&self.pool, "SELECT * FROM tenants WHERE id = $1", id, tenant_from).await
-            }
-
-            async fn list_tenants(&self, page: &Page) -> Result<Vec<Tenant>, StoreError> {
-                sqlx::query("SELECT * FROM tenants WHERE domain > $1 ORDER BY domain LIMIT $2")
-                    .bind(page.after.as_deref().unwrap_or(""))
-                    .bind(i64::from(page.limit))
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(db_err)?
-                    .iter()
-                    .map(tenant_from)
-                    .collect()
-            }
-
-            async fn update_tenant(&self, t: &Tenant) -> Result<(), StoreError> {
-                let done = sqlx::query("UPDATE tenants SET settings = $1, updated_at = $2 WHERE id = $3")
-                    .bind(settings_json(t)?)
-                    .bind(t.updated_at.millis())
-                    .bind(&t.id)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                if done.rows_affected() == 1 { Ok(()) } else { Err(StoreError::NotFound) }
-            }
-
-            async fn delete_tenant(&self, id: &str) -> Result<bool, StoreError> {
-                let done = sqlx::query("DELETE FROM tenants WHERE id = $1")
-                    .bind(id)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                Ok(done.rows_affected() == 1)
-            }
-
-            async fn insert_user(&self, u: &User) -> Result<(), StoreError> {
-                sqlx::query(
-                    "INSERT INTO users (id, tenant_id, user_id, status, phone, email, locale, \
-                     vdp_delivery_method, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                )
-                .bind(&u.id)
-                .bind(&u.tenant_id)
-                .bind(u.user_id.as_str())
-                .bind(u.status.as_str())
-                .bind(&u.phone)
-                .bind(&u.email)
-                .bind(&u.locale)
-                .bind(u.vdp_delivery_method.as_str())
-                .bind(u.created_at.millis())
-                .bind(u.updated_at.millis())
-                .execute(&self.pool)
-                .await
-                .map_err(db_err)?;
-                Ok(())
-            }
-
-            async fn user(&self, tenant_id: &str, user_id: &str) -> Result<Option<User>, StoreError> {
-                sqlx::query("SELECT * FROM users WHERE tenant_id = $1 AND user_id = $2")
-                    .bind(tenant_id)
-                    .bind(user_id)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_err)?
-                    .as_ref()
-                    .map(user_from)
-                    .transpose()
-            }
-
-            async fn callback_config(
-                &self,
-                tenant_id: &str,
-            ) -> Result<Option<countersign_core::callbacks::StoredCallbacks>, StoreError> {
-                let row = sqlx::query("SELECT config FROM tenant_callbacks WHERE tenant_id = $1")
-                    .bind(tenant_id)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                let Some(r) = row else { return Ok(None) };
-                let text: String = r.try_get("config").map_err(db_err)?;
-                serde_json::from_str(&text).map(Some).map_err(|_| corrupt("callback config"))
-            }
-
-            async fn set_callback_config(
-                &self,
-                tenant_id: &str,
-                config: &countersign_core::callbacks::StoredCallbacks,
-                at: Timestamp,
-            ) -> Result<(), StoreError> {
-                let text = serde_json::to_string(config).map_err(|e| StoreError::Backend(Box::new(e)))?;
-                sqlx::query(
-                    "INSERT INTO tenant_callbacks (tenant_id, config, updated_at) VALUES ($1, $2, $3) \
-                     ON CONFLICT (tenant_id) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at",
-                )
-                .bind(tenant_id)
-                .bind(text)
-                .bind(at.millis())
-                .execute(&self.pool)
-                .await
-                .map_err(db_err)?;
-                Ok(())
-            }
-
-            async fn config_doc(&self, kind: &str, key: &str) -> Result<Option<String>, StoreError> {
-                let row = sqlx::query("SELECT doc FROM config_docs WHERE kind = $1 AND doc_key = $2")
-                    .bind(kind)
-                    .bind(key)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                row.map(|r| r.try_get("doc").map_err(db_err)).transpose()
-            }
-
-            async fn set_config_doc(
-                &self,
-                kind: &str,
-                key: &str,
-                tenant_id: Option<&str>,
-                doc: &str,
-                at: Timestamp,
-            ) -> Result<(), StoreError> {
-                sqlx::query(
-                    "INSERT INTO config_docs (kind, doc_key, tenant_id, doc, updated_at) VALUES ($1, $2, $3, $4, $5) \
-                     ON CONFLICT (kind, doc_key) DO UPDATE SET tenant_id = excluded.tenant_id, doc = excluded.doc, \
-                     updated_at = excluded.updated_at",
-                )
-                .bind(kind)
-                .bind(key)
-                .bind(tenant_id)
-                .bind(doc)
-                .bind(at.millis())
-                .execute(&self.pool)
-                .await
-                .map_err(db_err)?;
-                Ok(())
-            }
-
-            async fn delete_config_doc(&self, kind: &str, key: &str) -> Result<bool, StoreError> {
-                let done = sqlx::query("DELETE FROM config_docs WHERE kind = $1 AND doc_key = $2")
-                    .bind(kind)
-                    .bind(key)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                Ok(done.rows_affected() == 1)
-            }
-
-            async fn delete_config_docs(&self, kind: &str, key_prefix: &str) -> Result<u64, StoreError> {
-                let done = sqlx::query("DELETE FROM config_docs WHERE kind = $1 AND substr(doc_key, 1, length($2)) = $2")
-                    .bind(kind)
-                    .bind(key_prefix)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                Ok(done.rows_affected())
-            }
-
-            async fn config_doc_keys(
-                &self,
-                kinds: &[&str],
-                key_prefix: &str,
-            ) -> Result<Vec<(String, String)>, StoreError> {
-                if kinds.is_empty() {
-                    return Ok(Vec::new());
-                }
-                let marks: Vec<String> = (2..kinds.len() + 2).map(|i| format!("${i}")).collect();
-                let sql = format!(
-                    "SELECT kind, doc_key FROM config_docs WHERE substr(doc_key, 1, length($1)) = $1 \
-                     AND kind IN ({}) ORDER BY kind, doc_key LIMIT 1000",
-                    marks.join(", ")
-                );
-                // Only numbered placeholders are formatted in; every value is bound.
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(key_prefix);
-                for k in kinds {
-                    q = q.bind(*k);
-                }
-                q.fetch_all(&self.pool)
-                    .await
-                    .map_err(db_err)?
-                    .iter()
-                    .map(|r| Ok((r.try_get("kind").map_err(db_err)?, r.try_get("doc_key").map_err(db_err)?)))
-                    .collect()
-            }
-
-            async fn delete_config_docs_before(&self, kind: &str, before: Timestamp) -> Result<u64, StoreError> {
-                let done = sqlx::query("DELETE FROM config_docs WHERE kind = $1 AND updated_at < $2")
-                    .bind(kind)
-                    .bind(before.millis())
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                Ok(done.rows_affected())
-            }
-
-            async fn list_config_docs(&self, kind: &str, key_prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
-                sqlx::query(
-                    "SELECT doc_key, doc FROM config_docs WHERE kind = $1 AND substr(doc_key, 1, length($2)) = $2 \
-                     ORDER BY doc_key LIMIT 1000",
-                )
-                .bind(kind)
-                .bind(key_prefix)
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(db_err)?
-                    .iter()
-                    .map(|r| Ok((r.try_get("doc_key").map_err(db_err)?, r.try_get("doc").map_err(db_err)?)))
-                    .collect()
-            }
-
-            async fn user_by_pk(&self, id: &str) -> Result<Option<User>, StoreError> {
-                one_by(&self.pool, "SELECT * FROM users WHERE id = $1", id, user_from).await
-            }
-
-            async fn list_users(&self, tenant_id: &str, page: &Page) -> Result<Vec<User>, StoreError> {
-                sqlx::query("SELECT * FROM users WHERE tenant_id = $1 AND user_id > $2 ORDER BY user_id LIMIT $3")
-                    .bind(tenant_id)
-                    .bind(page.after.as_deref().unwrap_or(""))
-                    .bind(i64::from(page.limit))
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(db_err)?
-                    .iter()
-                    .map(user_from)
-                    .collect()
-            }
-
-            async fn update_user(&self, u: &User) -> Result<(), StoreError> {
-                let done = sqlx::query(
-                    "UPDATE users SET status = $1, phone = $2, email = $3, locale = $4, \
-                     vdp_delivery_method = $5, updated_at = $6 WHERE id = $7",
-                )
-                .bind(u.status.as_str())
-                .bind(&u.phone)
-                .bind(&u.email)
-                .bind(&u.locale)
-                .bind(u.vdp_delivery_method.as_str())
-                .bind(u.updated_at.millis())
-                .bind(&u.id)
-                .execute(&self.pool)
-                .await
-                .map_err(db_err)?;
-                if done.rows_affected() == 1 { Ok(()) } else { Err(StoreError::NotFound) }
-            }
-
-            async fn delete_user(&self, tenant_id: &str, user_id: &str) -> Result<bool, StoreError> {
-                let done = sqlx::query("DELETE FROM users WHERE tenant_id = $1 AND user_id = $2")
-                    .bind(tenant_id)
-                    .bind(user_id)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                Ok(done.rows_affected() == 1)
-            }
-
-            async fn insert_access_key(&self, k: &AccessKey) -> Result<(), StoreError> {
-                insert_key(&self.pool, k).await
-            }
-
-            async fn list_access_keys(
-                &self,
-                kind: AccessKind,
-                tenant_id: Option<&str>,
-            ) -> Result<Vec<AccessKey>, StoreError> {
-                // `tenant_id IS $2` is not portable; compare with a sentinel instead.
-                sqlx::query(
-                    "SELECT id, kind, tenant_id, name, hint, key_hash, created_at, last_used_at, revoked_at \
-                     FROM access_keys WHERE kind = $1 AND COALESCE(tenant_id, '') = $2 ORDER BY created_at, id",
-                )
-                .bind(kind.as_str())
-                .bind(tenant_id.unwrap_or(""))
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db_err)?
-                .iter()
-                .map(key_from)
-                .collect()
-            }
-
-            async fn revoke_access_key(
-                &self,
-                kind: AccessKind,
-                tenant_id: Option<&str>,
-                id: &str,
-                at: Timestamp,
-            ) -> Result<bool, StoreError> {
-                let done = sqlx::query(
-                    "UPDATE access_keys SET revoked_at = $1 \
-                     WHERE id = $2 AND kind = $3 AND COALESCE(tenant_id, '') = $4 AND revoked_at IS NULL",
-                )
-                .bind(at.millis())
-                .bind(id)
-                .bind(kind.as_str())
-                .bind(tenant_id.unwrap_or(""))
-                .execute(&self.pool)
-                .await
-                .map_err(db_err)?;
-                Ok(done.rows_affected() == 1)
-            }
-
-            async fn access_key_by_hash(&self, key_hash: &str) -> Result<Option<AccessKey>, StoreError> {
-                Ok(self.access_key_with_tenant(key_hash).await?.map(|(k, _)| k))
-            }
-
-            async fn access_key_with_tenant(
-                &self,
-                key_hash: &str,
-            ) -> Result<Option<(AccessKey, Option<Tenant>)>, StoreError> {
-                let Some(r) = sqlx::query(
-                    "SELECT k.id, k.kind, k.tenant_id, k.name, k.hint, k.key_hash, k.created_at, k.last_used_at, \
-                     k.revoked_at, t.domain AS t_domain, t.settings AS t_settings, t.created_at AS t_created_at, \
-                     t.updated_at AS t_updated_at \
-                     FROM access_keys k LEFT JOIN tenants t ON t.id = k.tenant_id \
-                     WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
-                )
-                .bind(key_hash)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db_err)?
-                else {
-                    return Ok(None);
-                };
-                let key = key_from(&r)?;
-                let domain: Option<String> = r.try_get("t_domain").map_err(db_err)?;
-                let tenant = match (domain, &key.tenant_id) {
-                    (Some(domain), Some(id)) => {
-                        let settings: String = r.try_get("t_settings").map_err(db_err)?;
-                        Some(Tenant {
-                            id: id.clone(),
-                            domain: Domain::parse(&domain, "domain").map_err(|_| corrupt("tenant domain"))?,
-                            settings: serde_json_settings(&settings)?,
-                            created_at: Timestamp(r.try_get("t_created_at").map_err(db_err)?),
-                            updated_at: Timestamp(r.try_get("t_updated_at").map_err(db_err)?),
-                        })
-                    }
-                    _ => None,
-                };
-                Ok(Some((key, tenant)))
-            }
-
-            async fn touch_access_key(&self, id: &str, at: Timestamp, min_interval_ms: i64) -> Result<(), StoreError> {
-                sqlx::query(
-                    "UPDATE access_keys SET last_used_at = $1 \
-                     WHERE id = $2 AND (last_used_at IS NULL OR last_used_at <= $3)",
-                )
-                .bind(at.millis())
-                .bind(id)
-                .bind(at.millis() - min_interval_ms)
-                .execute(&self.pool)
-                .await
-                .map_err(db_err)?;
-                Ok(())
-            }
-
-            async fn bootstrap_admin_token(&self, token: &AccessKey) -> Result<bool, StoreError> {
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
-                let marked = sqlx::query(
-                    "INSERT INTO meta (key, value) VALUES ('admin_bootstrap', $1) ON CONFLICT (key) DO NOTHING",
-                )
-                .bind(&token.id)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-                if marked.rows_affected() != 1 {
-                    return Ok(false);
-                }
-                insert_key(&mut *tx, token).await?;
-                tx.commit().await.map_err(db_err)?;
-                Ok(true)
-            }
-
-            async fn migrate(&self) -> Result<(), StoreError> {
-                self.migrate_pool().await
-            }
-        }
 
         async fn insert_key<'e, E>(exec: E, k: &AccessKey) -> Result<(), StoreError>
         where
@@ -529,7 +126,157 @@ macro_rules! sql_store {
             .map_err(db_err)?;
             Ok(())
         }
+
+        use std::collections::BTreeMap;
+
+        use countersign_core::device::{Activation, ActivationState, Device, DeviceState};
+        use countersign_core::outbox::OutboxMessage;
+        use countersign_core::session::{PushMethod, Session, SessionState, Transition};
+
+        fn int<T: TryFrom<i64>>(r: &DbRow, col: &str) -> Result<T, StoreError> {
+            let v: i64 = r.try_get(col).map_err(db_err)?;
+            T::try_from(v).map_err(|_| corrupt(col))
+        }
+
+        fn activation_from(r: &DbRow) -> Result<Activation, StoreError> {
+            let state: String = r.try_get("state").map_err(db_err)?;
+            Ok(Activation {
+                id: r.try_get("id").map_err(db_err)?,
+                tenant_id: r.try_get("tenant_id").map_err(db_err)?,
+                user_pk: r.try_get("user_pk").map_err(db_err)?,
+                code_hash: r.try_get("code_hash").map_err(db_err)?,
+                state: ActivationState::from_stored(&state).ok_or_else(|| corrupt("activation state"))?,
+                attempts: int(r, "attempts")?,
+                nonce: r.try_get("nonce").map_err(db_err)?,
+                qr_payload: r.try_get("qr_payload").map_err(db_err)?,
+                created_at: Timestamp(r.try_get("created_at").map_err(db_err)?),
+                expires_at: Timestamp(r.try_get("expires_at").map_err(db_err)?),
+            })
+        }
+
+        fn device_from(r: &DbRow) -> Result<Device, StoreError> {
+            let state: String = r.try_get("state").map_err(db_err)?;
+            let custom: String = r.try_get("custom_keys").map_err(db_err)?;
+            Ok(Device {
+                id: r.try_get("id").map_err(db_err)?,
+                tenant_id: r.try_get("tenant_id").map_err(db_err)?,
+                user_pk: r.try_get("user_pk").map_err(db_err)?,
+                app_id: r.try_get("app_id").map_err(db_err)?,
+                app_version: r.try_get("app_version").map_err(db_err)?,
+                name: r.try_get("name").map_err(db_err)?,
+                possession_key: r.try_get("possession_key").map_err(db_err)?,
+                pin_key: r.try_get("pin_key").map_err(db_err)?,
+                biometric_key: r.try_get("biometric_key").map_err(db_err)?,
+                custom_keys: serde_json::from_str(&custom).map_err(|_| corrupt("device custom keys"))?,
+                state: DeviceState::from_stored(&state).ok_or_else(|| corrupt("device state"))?,
+                pin_failures: int(r, "pin_failures")?,
+                push_platform: r.try_get("push_platform").map_err(db_err)?,
+                push_token: r.try_get("push_token").map_err(db_err)?,
+                created_at: Timestamp(r.try_get("created_at").map_err(db_err)?),
+                updated_at: Timestamp(r.try_get("updated_at").map_err(db_err)?),
+            })
+        }
+
+        async fn insert_session_row<'e, E>(exec: E, s: &Session) -> Result<(), StoreError>
+        where
+            E: sqlx::Executor<'e, Database = $db>,
+        {
+            let choices: Vec<String> = s.number_choices.iter().map(u8::to_string).collect();
+            sqlx::query(
+                "INSERT INTO sessions (id, tenant_id, user_pk, method, state, message, context, nonce, number, \
+                 number_choices, delivery, created_at, expires_at, decided_at, device_id, reason, callback_url) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+            )
+            .bind(&s.id)
+            .bind(&s.tenant_id)
+            .bind(&s.user_pk)
+            .bind(s.method.as_str())
+            .bind(s.state.as_str())
+            .bind(&s.message)
+            .bind(json_text(&s.context)?)
+            .bind(&s.nonce)
+            .bind(s.number.map(i64::from))
+            .bind(choices.join(","))
+            .bind(&s.delivery)
+            .bind(s.created_at.millis())
+            .bind(s.expires_at.millis())
+            .bind(s.decided_at.map(Timestamp::millis))
+            .bind(&s.device_id)
+            .bind(&s.reason)
+            .bind(&s.callback_url)
+            .execute(exec)
+            .await
+            .map_err(db_err)?;
+            Ok(())
+        }
+
+        fn token_from(r: &DbRow) -> Result<countersign_core::tokens::Token, StoreError> {
+            use countersign_core::tokens::{TokenKind, TokenState};
+            let kind: String = r.try_get("kind").map_err(db_err)?;
+            let alg: String = r.try_get("algorithm").map_err(db_err)?;
+            let state: String = r.try_get("state").map_err(db_err)?;
+            Ok(countersign_core::tokens::Token {
+                id: r.try_get("id").map_err(db_err)?,
+                tenant_id: r.try_get("tenant_id").map_err(db_err)?,
+                user_pk: r.try_get("user_pk").map_err(db_err)?,
+                serial: r.try_get("serial").map_err(db_err)?,
+                kind: TokenKind::from_stored(&kind).ok_or_else(|| corrupt("token kind"))?,
+                algorithm: countersign_core::oath::Algorithm::from_stored(&alg).ok_or_else(|| corrupt("token algorithm"))?,
+                digits: int(r, "digits")?,
+                period: int(r, "period")?,
+                moving: r.try_get("moving").map_err(db_err)?,
+                secret: r.try_get("secret").map_err(db_err)?,
+                state: TokenState::from_stored(&state).ok_or_else(|| corrupt("token state"))?,
+                failures: int(r, "failures")?,
+                created_at: Timestamp(r.try_get("created_at").map_err(db_err)?),
+                updated_at: Timestamp(r.try_get("updated_at").map_err(db_err)?),
+            })
+        }
+
+        fn session_from(r: &DbRow) -> Result<Session, StoreError> {
+            let method: String = r.try_get("method").map_err(db_err)?;
+            let state: String = r.try_get("state").map_err(db_err)?;
+            let context: String = r.try_get("context").map_err(db_err)?;
+            let number: Option<i64> = r.try_get("number").map_err(db_err)?;
+            let choices: String = r.try_get("number_choices").map_err(db_err)?;
+            let decided: Option<i64> = r.try_get("decided_at").map_err(db_err)?;
+            Ok(Session {
+                id: r.try_get("id").map_err(db_err)?,
+                tenant_id: r.try_get("tenant_id").map_err(db_err)?,
+                user_pk: r.try_get("user_pk").map_err(db_err)?,
+                method: PushMethod::from_stored(&method).ok_or_else(|| corrupt("session method"))?,
+                state: SessionState::from_stored(&state).ok_or_else(|| corrupt("session state"))?,
+                message: r.try_get("message").map_err(db_err)?,
+                context: serde_json::from_str::<BTreeMap<String, String>>(&context)
+                    .map_err(|_| corrupt("session context"))?,
+                nonce: r.try_get("nonce").map_err(db_err)?,
+                number: number.map(u8::try_from).transpose().map_err(|_| corrupt("session number"))?,
+                number_choices: choices
+                    .split(',')
+                    .filter(|c| !c.is_empty())
+                    .map(|c| c.parse::<u8>().map_err(|_| corrupt("session number choices")))
+                    .collect::<Result<_, _>>()?,
+                delivery: r.try_get("delivery").map_err(db_err)?,
+                created_at: Timestamp(r.try_get("created_at").map_err(db_err)?),
+                expires_at: Timestamp(r.try_get("expires_at").map_err(db_err)?),
+                decided_at: decided.map(Timestamp),
+                device_id: r.try_get("device_id").map_err(db_err)?,
+                reason: r.try_get("reason").map_err(db_err)?,
+                callback_url: r.try_get("callback_url").map_err(db_err)?,
+            })
+        }
+
+        fn json_text<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
+            serde_json::to_string(v).map_err(|e| StoreError::Backend(Box::new(e)))
+        }
+
+        /// `(count, state)` from an `UPDATE … RETURNING <count column>, state`.
+        fn counted<S>(row: Option<DbRow>, col: &str, parse: impl Fn(&str) -> Option<S>) -> Result<Option<(u32, S)>, StoreError> {
+            let Some(r) = row else { return Ok(None) };
+            let state: String = r.try_get("state").map_err(db_err)?;
+            Ok(Some((int(&r, col)?, parse(&state).ok_or_else(|| corrupt("state"))?)))
+        }
     };
 }
 
-pub(crate) use sql_store;
+pub(crate) use sql_common;

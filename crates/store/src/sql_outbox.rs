@@ -2,7 +2,7 @@
 //! implements [`countersign_core::OutboxStore`]; the lock clause is appended to the
 //! claim's candidate query (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several nodes
 //! share the queue; empty on SQLite, whose single writer makes the claim atomic). It is
-//! invoked beside `sql_store!` and `sql_mobile!`, whose helpers it uses.
+//! invoked beside `sql_common!`, whose helpers it uses.
 
 /// Implement the OutboxStore trait for `$store` over `sqlx::Pool<$db>`.
 macro_rules! sql_outbox {

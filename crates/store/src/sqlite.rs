@@ -10,7 +10,7 @@ use crate::migrations;
 /// A [`countersign_core::Store`] on SQLite.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
 }
 
 impl SqliteStore {
@@ -45,6 +45,11 @@ impl SqliteStore {
     }
 }
 
-crate::sql::sql_store!(SqliteStore, sqlx::Sqlite);
-crate::sql_mobile::sql_mobile!(SqliteStore, sqlx::Sqlite);
+crate::sql::sql_common!(SqliteStore, sqlx::Sqlite);
+crate::sql_account::sql_account!(SqliteStore, sqlx::Sqlite);
+crate::sql_config::sql_config!(SqliteStore, sqlx::Sqlite);
+crate::sql_credential::sql_credential!(SqliteStore, sqlx::Sqlite);
+crate::sql_device::sql_device!(SqliteStore, sqlx::Sqlite);
+crate::sql_risk::sql_risk!(SqliteStore, sqlx::Sqlite);
+crate::sql_session::sql_session!(SqliteStore, sqlx::Sqlite);
 crate::sql_outbox::sql_outbox!(SqliteStore, sqlx::Sqlite, "");

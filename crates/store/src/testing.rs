@@ -115,3 +115,39 @@ macro_rules! backend_tests {
         }
     };
 }
+
+impl TestDb {
+    /// Apply the migrations up to and including `version` only (an older release's
+    /// schema, for upgrade tests).
+    pub async fn migrate_to(&self, version: i64) {
+        let (steps, url) = (self.steps(), self.url.clone());
+        let steps: Vec<crate::migrations::Step> = steps.iter().copied().filter(|s| s.0 <= version).collect();
+        let migrator = crate::migrations::migrator(&steps);
+        if url.starts_with("sqlite:") {
+            let s = crate::SqliteStore::connect(&url).await.expect("open test store");
+            migrator.run(&s.pool).await.expect("migrate to the old version");
+            s.pool.close().await;
+        } else {
+            let s = crate::PgStore::connect(&url).await.expect("open test store");
+            migrator.run(&s.pool).await.expect("migrate to the old version");
+            s.close_pool().await;
+        }
+    }
+
+    /// Run SQL statements (`;`-separated) on this database outside the Store interface.
+    pub async fn execute(&self, sql: &str) {
+        if self.url.starts_with("sqlite:") {
+            let s = crate::SqliteStore::connect(&self.url).await.expect("open test store");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(&s.pool).await.expect("run SQL");
+            s.pool.close().await;
+        } else {
+            let s = crate::PgStore::connect(&self.url).await.expect("open test store");
+            s.execute_raw(sql).await.expect("run SQL");
+            s.close_pool().await;
+        }
+    }
+
+    fn steps(&self) -> &'static [crate::migrations::Step] {
+        if self.url.starts_with("sqlite:") { crate::migrations::SQLITE } else { crate::migrations::POSTGRES }
+    }
+}

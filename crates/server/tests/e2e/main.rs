@@ -18,3 +18,4 @@ mod qr_login;
 mod readme;
 mod risk;
 mod tokens;
+mod upgrade;

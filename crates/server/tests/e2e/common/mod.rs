@@ -49,15 +49,33 @@ impl App {
         raw: RawConfig,
         clock: Option<std::sync::Arc<dyn countersign_core::Clock>>,
     ) -> App {
-        let db = TestDb::new(backend).await;
+        Self::spawn_on(TestDb::new(backend).await, raw, clock, None, None).await
+    }
+
+    /// The app on an existing database (migrated to the latest version first), with a
+    /// master key when given, and `admin` as its admin token when the database has one
+    /// already (else the first token is made).
+    pub async fn spawn_on(
+        db: TestDb,
+        raw: RawConfig,
+        clock: Option<std::sync::Arc<dyn countersign_core::Clock>>,
+        master_key: Option<[u8; 32]>,
+        admin: Option<String>,
+    ) -> App {
         let store = countersign::open_store(&db.url).await.unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let mut core = countersign::core_for(store, &base).unwrap();
+        if let Some(k) = master_key {
+            core = core.with_master_key(&k);
+        }
         if let Some(c) = clock {
             core.clock = c;
         }
-        let admin = core.bootstrap_admin_token(None).await.unwrap().expect("first token").secret;
+        let admin = match admin {
+            Some(a) => a,
+            None => core.bootstrap_admin_token(None).await.unwrap().expect("first token").secret,
+        };
         let config = raw.validate().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
         let server_core = core.clone();

@@ -1,62 +1,6 @@
-//! The storage conformance suite: every test runs against SQLite and PostgreSQL.
+//! Tenants, users, access keys and the database itself (`AccountStore`).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-use std::sync::Arc;
-
-use countersign_core::session::{Session, SessionState};
-use countersign_core::{
-    AccessKey, AccessKind, Domain, Page, Store, StoreError, Tenant, TenantSettings, Timestamp, User, UserId,
-    UserStatus, VdpDeliveryMethod,
-};
-use countersign_store::backend_tests;
-use countersign_store::testing::TestDb;
-
-fn tenant(id: &str, domain: &str) -> Tenant {
-    Tenant {
-        id: id.into(),
-        domain: Domain::parse(domain, "domain").unwrap(),
-        settings: TenantSettings::default(),
-        created_at: Timestamp(1_000),
-        updated_at: Timestamp(1_000),
-    }
-}
-
-fn user(id: &str, tenant_id: &str, user_id: &str) -> User {
-    User {
-        id: id.into(),
-        tenant_id: tenant_id.into(),
-        user_id: UserId::parse(user_id, "userID").unwrap(),
-        status: UserStatus::Active,
-        phone: Some("+15550100".into()),
-        email: None,
-        locale: Some("en".into()),
-        vdp_delivery_method: VdpDeliveryMethod::Sms,
-        created_at: Timestamp(2_000),
-        updated_at: Timestamp(2_000),
-    }
-}
-
-fn key(id: &str, kind: AccessKind, tenant_id: Option<&str>, hash: &str) -> AccessKey {
-    AccessKey {
-        id: id.into(),
-        kind,
-        tenant_id: tenant_id.map(Into::into),
-        name: format!("key {id}"),
-        hint: "csk_abcd".into(),
-        key_hash: hash.into(),
-        created_at: Timestamp(3_000),
-        last_used_at: None,
-        revoked_at: None,
-    }
-}
-
-async fn store_with_tenants(db: &TestDb) -> Arc<dyn Store> {
-    let s = db.store().await;
-    s.insert_tenant(&tenant("t1", "one.example")).await.unwrap();
-    s.insert_tenant(&tenant("t2", "two.example")).await.unwrap();
-    s
-}
+use super::*;
 
 backend_tests! {
     async fn migrations_are_idempotent_and_ping_works(backend) {
@@ -206,34 +150,6 @@ backend_tests! {
         assert_eq!(listed[0].revoked_at, Some(Timestamp(7)));
     }
 
-    async fn old_config_docs_are_swept_by_kind(backend) {
-        let db = TestDb::new(backend).await;
-        let store = store_with_tenants(&db).await;
-        store.set_config_doc("fido_ceremony", "old", Some("t1"), "{}", Timestamp(1_000)).await.unwrap();
-        store.set_config_doc("fido_ceremony", "new", Some("t1"), "{}", Timestamp(5_000)).await.unwrap();
-        store.set_config_doc("fido_rp", "t1", Some("t1"), "{}", Timestamp(1_000)).await.unwrap();
-        assert_eq!(store.delete_config_docs_before("fido_ceremony", Timestamp(5_000)).await.unwrap(), 1);
-        assert!(store.config_doc("fido_ceremony", "old").await.unwrap().is_none());
-        assert!(store.config_doc("fido_ceremony", "new").await.unwrap().is_some());
-        assert!(store.config_doc("fido_rp", "t1").await.unwrap().is_some(), "another kind is kept");
-        assert_eq!(store.delete_config_docs_before("fido_ceremony", Timestamp(5_000)).await.unwrap(), 0);
-    }
-
-    async fn config_doc_keys_of_several_kinds_by_prefix(backend) {
-        let db = TestDb::new(backend).await;
-        let store = store_with_tenants(&db).await;
-        for (kind, key) in [("fido_credential", "u1:c2"), ("fido_credential", "u1:c1"), ("uaf_registration", "u1:A#1:k"),
-                            ("fido_credential", "u10:c9"), ("fido_rp", "u1:x"), ("uaf_registration", "u2:A#1:k")] {
-            store.set_config_doc(kind, key, Some("t1"), "{}", Timestamp(1_000)).await.unwrap();
-        }
-        let keys = store.config_doc_keys(&["fido_credential", "uaf_registration"], "u1:").await.unwrap();
-        let want: Vec<(String, String)> = [("fido_credential", "u1:c1"), ("fido_credential", "u1:c2"), ("uaf_registration", "u1:A#1:k")]
-            .iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        assert_eq!(keys, want);
-        assert!(store.config_doc_keys(&[], "u1:").await.unwrap().is_empty());
-        assert_eq!(store.config_doc_keys(&["fido_rp"], "").await.unwrap().len(), 1);
-    }
-
     async fn touch_respects_the_interval(backend) {
         let db = TestDb::new(backend).await;
         let s = store_with_tenants(&db).await;
@@ -288,30 +204,5 @@ backend_tests! {
         }
         assert_eq!(ok, 1);
         assert_eq!(s.list_tenants(&Page { after: None, limit: 10 }).await.unwrap().len(), 1);
-    }
-
-    async fn pending_sessions_are_counted_across_tenants_until_they_end_or_expire(backend) {
-        let db = TestDb::new(backend).await;
-        let s = store_with_tenants(&db).await;
-        s.insert_user(&user("u1", "t1", "alice")).await.unwrap();
-        s.insert_user(&user("u2", "t2", "bob")).await.unwrap();
-        assert_eq!(s.count_pending_sessions(Timestamp(10_000)).await.unwrap(), 0);
-        let session = |id: &str, tenant: &str, user: &str, expires: i64| {
-            Session::not_push(id.into(), tenant, user, "m".into(), "sms", Timestamp(5_000), Timestamp(expires))
-        };
-        s.insert_session(&session("a", "t1", "u1", 60_000), &[]).await.unwrap();
-        s.insert_session(&session("b", "t2", "u2", 90_000), &[]).await.unwrap();
-        // Pending in the table but past its expiry: not pending any more.
-        s.insert_session(&session("c", "t1", "u1", 9_000), &[]).await.unwrap();
-        // Final when inserted (a login decided at once).
-        let accepted = Session { state: SessionState::Accept, ..session("d", "t2", "u2", 90_000) };
-        s.insert_session(&accepted, &[]).await.unwrap();
-        assert_eq!(s.count_pending_sessions(Timestamp(10_000)).await.unwrap(), 2);
-
-        let t = SessionState::Pending.finish(SessionState::Decline).unwrap();
-        assert!(s.finish_session("a", t, Timestamp(11_000), None, None, &[]).await.unwrap());
-        assert_eq!(s.count_pending_sessions(Timestamp(11_000)).await.unwrap(), 1);
-        // At its expiry instant a session is no longer pending.
-        assert_eq!(s.count_pending_sessions(Timestamp(90_000)).await.unwrap(), 0);
     }
 }
