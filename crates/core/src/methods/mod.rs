@@ -5,6 +5,10 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+pub mod command;
+pub mod stored;
+mod voice;
+
 /// How a user proves it is them: what an authentication type's `method` says, and what a
 /// session records. The wire names are snake case (`push_pin`, `qr_otp`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
@@ -97,6 +101,23 @@ impl Method {
     pub fn is_code(self) -> bool {
         matches!(self, Method::Sms | Method::Email | Method::Voice)
     }
+}
+
+/// How a session's challenge reached the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Delivery {
+    /// A push notification to the user's devices (`orchestrationDelivery`
+    /// `pushNotification`).
+    PushNotification,
+    /// Handed to the relying party to pass to the app itself (`requestMessage`).
+    RequestMessage,
+    /// A message on the method's own channel: an SMS, an e-mail, a call.
+    Message,
+    /// A one-time code handed to the relying party to deliver (custom delivery).
+    Custom,
+    /// Nothing was delivered: the login carried its proof (a token code, a FIDO response),
+    /// a device claimed it, or the risk engine decided.
+    None,
 }
 
 impl std::fmt::Display for Method {
