@@ -27,12 +27,6 @@ use crate::session::SessionState;
 use crate::tenant::Tenant;
 use crate::user::User;
 
-/// Stored-document kind of a tenant's relying party.
-pub const DOC_RP: &str = "fido_rp";
-/// Stored-document kind of a ceremony in progress.
-pub const DOC_CEREMONY: &str = "fido_ceremony";
-/// Stored-document kind of a registered credential (key `user_pk:credentialID`).
-pub const DOC_CREDENTIAL: &str = "fido_credential";
 /// How long a ceremony may take.
 pub const CEREMONY_MS: i64 = 5 * 60 * 1000;
 
@@ -458,7 +452,7 @@ impl Core {
         rp.webauthn()?;
         rp.ca_list()?;
         let doc = serde_json::to_string(&rp).map_err(|e| CoreError::Internal(e.to_string()))?;
-        self.store.set_config_doc(DOC_RP, &tenant.id, Some(&tenant.id), &doc, self.clock.now()).await?;
+        self.store.set_relying_party(&tenant.id, &doc, self.clock.now()).await?;
         Ok(rp)
     }
 
@@ -469,7 +463,7 @@ impl Core {
     }
 
     pub(crate) async fn relying_party(&self, tenant: &Tenant) -> Result<RelyingParty, CoreError> {
-        let doc = self.store.config_doc(DOC_RP, &tenant.id).await?.ok_or_else(|| {
+        let doc = self.store.relying_party(&tenant.id).await?.ok_or_else(|| {
             CoreError::refused(
                 Refusal::Conflict,
                 "fido_not_configured",
@@ -490,7 +484,7 @@ impl Core {
 
     async fn credentials(&self, user: &User) -> Result<Vec<(String, StoredCredential)>, CoreError> {
         let mut out = Vec::new();
-        for (key, doc) in self.store.list_config_docs(DOC_CREDENTIAL, &format!("{}:", user.id)).await? {
+        for (key, doc) in self.store.user_fido_credentials(&user.id).await? {
             let c: StoredCredential =
                 serde_json::from_str(&doc).map_err(|_| CoreError::Internal("damaged credential".into()))?;
             out.push((key, c));
@@ -512,8 +506,16 @@ impl Core {
     }
 
     async fn save_ceremony_as(&self, tenant: &Tenant, id: &str, c: &Ceremony) -> Result<(), CoreError> {
-        let doc = serde_json::to_string(c).map_err(|e| CoreError::Internal(e.to_string()))?;
-        self.store.set_config_doc(DOC_CEREMONY, id, Some(&tenant.id), &doc, self.clock.now()).await?;
+        let state = serde_json::to_string(c).map_err(|e| CoreError::Internal(e.to_string()))?;
+        let record = crate::store::FidoCeremony {
+            id: id.to_owned(),
+            tenant_id: tenant.id.clone(),
+            user_pk: c.user_pk.clone(),
+            state,
+            created_at: self.clock.now(),
+            expires_at: Timestamp(c.expires_at),
+        };
+        self.store.save_fido_ceremony(&record).await?;
         Ok(())
     }
 
@@ -555,12 +557,13 @@ impl Core {
     /// Take a ceremony (single use): its state, if it exists, is this user's, and is in time.
     async fn take_ceremony(&self, tenant: &Tenant, user: &User, id: &str) -> Result<Ceremony, CoreError> {
         let gone = || CoreError::NotFound(Entity::Session);
-        let doc = self.store.config_doc(DOC_CEREMONY, id).await?.ok_or_else(gone)?;
-        let c: Ceremony = serde_json::from_str(&doc).map_err(|_| CoreError::Internal("damaged ceremony".into()))?;
+        let record = self.store.fido_ceremony(id).await?.ok_or_else(gone)?;
+        let c: Ceremony =
+            serde_json::from_str(&record.state).map_err(|_| CoreError::Internal("damaged ceremony".into()))?;
         if c.tenant_id != tenant.id || c.user_pk != user.id {
             return Err(gone());
         }
-        if !self.store.delete_config_doc(DOC_CEREMONY, id).await? {
+        if !self.store.delete_fido_ceremony(id).await? {
             return Err(crate::login::closed(SessionState::Accept));
         }
         if self.clock.now().millis() >= c.expires_at {
@@ -682,10 +685,16 @@ impl Core {
         let id = b64u(cred.cred_id.as_ref());
         let now = self.clock.now().millis();
         let stored = StoredCredential { name, created_at: now, last_used_at: None, passkey: Key { cred } };
-        let key = format!("{}:{id}", user.id);
         let doc = serde_json::to_string(&stored).map_err(|e| CoreError::Internal(e.to_string()))?;
-        self.store.set_config_doc(DOC_CREDENTIAL, &key, Some(&tenant.id), &doc, self.clock.now()).await?;
-        Ok(view(&id, &stored))
+        match self.store.save_fido_credential(&tenant.id, &user.id, &id, &doc, self.clock.now()).await {
+            Ok(()) => Ok(view(&id, &stored)),
+            Err(crate::store::StoreError::Conflict) => Err(CoreError::refused(
+                Refusal::Conflict,
+                "fido_credential_taken",
+                "this credential is registered to another user of the relying party",
+            )),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// `generate-fido-authentication-request`.
@@ -771,10 +780,10 @@ impl Core {
         let protocol = match protocol {
             Some(p) => p,
             None => {
-                let prefix = format!("{}:", user.id);
-                let kinds = self.store.config_doc_keys(&[DOC_CREDENTIAL, crate::uaf::DOC_UAF], &prefix).await?;
-                let fido2 = kinds.iter().any(|(k, _)| k == DOC_CREDENTIAL);
-                let uaf = kinds.iter().any(|(k, _)| k == crate::uaf::DOC_UAF);
+                use crate::store::FidoAuthenticatorKey as K;
+                let keys = self.store.fido_authenticator_keys(&user.id).await?;
+                let fido2 = keys.iter().any(|k| matches!(k, K::Fido2 { .. }));
+                let uaf = keys.iter().any(|k| matches!(k, K::Uaf { .. }));
                 if fido2 || !uaf { "FIDO2" } else { "UAF11" }
             }
         };
@@ -827,8 +836,7 @@ impl Core {
         let state = c.authentication.ok_or_else(|| CoreError::invalid("requestID", "not an authentication request"))?;
         let result = rp.webauthn()?.authenticate_credential(&pkc, &state).map_err(|e| fido_error(&e))?;
         let id = b64u(result.cred_id().as_ref());
-        let key = format!("{}:{id}", user.id);
-        let doc = self.store.config_doc(DOC_CREDENTIAL, &key).await?.ok_or(CoreError::NotFound(Entity::Credential))?;
+        let doc = self.store.fido_credential(&user.id, &id).await?.ok_or(CoreError::NotFound(Entity::Credential))?;
         let mut stored: StoredCredential =
             serde_json::from_str(&doc).map_err(|_| CoreError::Internal("damaged credential".into()))?;
         let cred = &mut stored.passkey.cred;
@@ -840,7 +848,7 @@ impl Core {
         let now = self.clock.now();
         stored.last_used_at = Some(now.millis());
         let doc = serde_json::to_string(&stored).map_err(|e| CoreError::Internal(e.to_string()))?;
-        self.store.set_config_doc(DOC_CREDENTIAL, &key, Some(&tenant.id), &doc, now).await?;
+        self.store.save_fido_credential(&tenant.id, &user.id, &id, &doc, now).await?;
         let out = self.accepted_session(tenant, user, "FIDO2".into(), "fido", session_id).await?;
         self.challenge_ended(request_id, &user.id, &tenant.id, true).await;
         Ok(out)
@@ -850,7 +858,7 @@ impl Core {
     pub async fn fido_credentials(&self, domain: &str, user_id: &str) -> Result<Vec<CredentialView>, CoreError> {
         let tenant = self.tenant(domain).await?;
         let user = self.user_in(&tenant, user_id).await?;
-        Ok(self.credentials(&user).await?.iter().map(|(k, c)| view(k.rsplit(':').next().unwrap_or(""), c)).collect())
+        Ok(self.credentials(&user).await?.iter().map(|(id, c)| view(id, c)).collect())
     }
 
     /// Rename a credential (admin API).
@@ -866,13 +874,16 @@ impl Core {
         if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
             return Err(CoreError::invalid("name", "1 to 100 characters"));
         }
-        let key = format!("{}:{credential_id}", user.id);
-        let doc = self.store.config_doc(DOC_CREDENTIAL, &key).await?.ok_or(CoreError::NotFound(Entity::Credential))?;
+        let doc = self
+            .store
+            .fido_credential(&user.id, credential_id)
+            .await?
+            .ok_or(CoreError::NotFound(Entity::Credential))?;
         let mut c: StoredCredential =
             serde_json::from_str(&doc).map_err(|_| CoreError::Internal("damaged credential".into()))?;
         c.name = name.to_owned();
         let doc = serde_json::to_string(&c).map_err(|e| CoreError::Internal(e.to_string()))?;
-        self.store.set_config_doc(DOC_CREDENTIAL, &key, Some(&tenant.id), &doc, self.clock.now()).await?;
+        self.store.save_fido_credential(&tenant.id, &user.id, credential_id, &doc, self.clock.now()).await?;
         Ok(view(credential_id, &c))
     }
 
@@ -885,7 +896,7 @@ impl Core {
     ) -> Result<(), CoreError> {
         let tenant = self.tenant(domain).await?;
         let user = self.user_in(&tenant, user_id).await?;
-        if self.store.delete_config_doc(DOC_CREDENTIAL, &format!("{}:{credential_id}", user.id)).await? {
+        if self.store.delete_fido_credential(&user.id, credential_id).await? {
             Ok(())
         } else {
             Err(CoreError::NotFound(Entity::Credential))

@@ -16,7 +16,7 @@ pub const RISK_PENDING_MS: i64 = 24 * 60 * 60 * 1000;
 /// What a sweep removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Swept {
-    /// FIDO2/UAF ceremonies past their 5 minutes.
+    /// FIDO2/UAF ceremonies past their expiry (`expires_at`, 5 minutes after they began).
     pub fido_ceremonies: u64,
     /// Risk-challenge learning whose session never ended.
     pub risk_pending: u64,
@@ -27,14 +27,8 @@ impl Core {
     pub async fn housekeeping(&self) -> Result<Swept, CoreError> {
         let now = self.clock.now();
         Ok(Swept {
-            fido_ceremonies: self
-                .store
-                .delete_config_docs_before(crate::fido::DOC_CEREMONY, now.plus_millis(-crate::fido::CEREMONY_MS))
-                .await?,
-            risk_pending: self
-                .store
-                .delete_config_docs_before(crate::risk::DOC_PENDING, now.plus_millis(-RISK_PENDING_MS))
-                .await?,
+            fido_ceremonies: self.store.delete_expired_fido_ceremonies(now).await?,
+            risk_pending: self.store.delete_risk_pending_before(now.plus_millis(-RISK_PENDING_MS)).await?,
         })
     }
 }

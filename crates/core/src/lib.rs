@@ -43,8 +43,8 @@ pub use clock::{Clock, FixedClock, SystemClock, Timestamp};
 pub use error::{CoreError, Entity, Refusal};
 pub use random::{OsRandom, Random};
 pub use store::{
-    AccountStore, ConfigStore, CredentialStore, DeviceStore, OutboxStore, Page, RiskStore, SessionStore, Store,
-    StoreError,
+    AccountStore, ConfigStore, CredentialStore, DeviceStore, FidoAuthenticatorKey, FidoCeremony, OutboxStore, Page,
+    RiskStore, SealedConfig, SessionStore, Store, StoreError,
 };
 pub use tenant::{Domain, PushEnrollmentMode, Tenant, TenantSettings};
 pub use user::{User, UserId, UserRef, UserStatus, VdpDeliveryMethod};

@@ -260,7 +260,8 @@ impl Core {
         Ok(InstanceData { device_id: device.id, state: DeviceState::Pending.as_str().to_owned() })
     }
 
-    /// In `single` mode, refuse a second active device for the same user and app.
+    /// In `single` mode, refuse a second active device for the same user and app (checked
+    /// at the instance step to fail early, and enforced at confirmation by the store).
     async fn check_enrollment(
         &self,
         tenant: &Tenant,
@@ -278,11 +279,7 @@ impl Core {
             .iter()
             .any(|d| d.app_id == app_id && d.state == DeviceState::Active && Some(d.id.as_str()) != except);
         if taken {
-            return Err(CoreError::refused(
-                Refusal::Conflict,
-                "device_exists",
-                "this user has an active device for this app; remove it first (enrollment mode: single)",
-            ));
+            return Err(device_exists());
         }
         Ok(())
     }
@@ -343,7 +340,17 @@ impl Core {
         if device.state == DeviceState::Pending {
             self.check_enrollment(&tenant, &device.user_pk, &device.app_id, Some(&device.id)).await?;
             let now = self.clock.now();
-            if !self.store.device_transition(&device.id, DeviceState::Pending, DeviceState::Active, now).await? {
+            // In single mode a unique index settles concurrent confirmations: one wins,
+            // the others are refused as if they had seen the winner in the check above.
+            let activated = if tenant.settings.push_enrollment_mode == PushEnrollmentMode::Single {
+                match self.store.activate_single_device(&device.id, now).await {
+                    Err(crate::store::StoreError::Conflict) => return Err(device_exists()),
+                    other => other?,
+                }
+            } else {
+                self.store.device_transition(&device.id, DeviceState::Pending, DeviceState::Active, now).await?
+            };
+            if !activated {
                 return Err(CoreError::refused(
                     Refusal::Conflict,
                     "device_not_pending",
@@ -437,4 +444,13 @@ fn web_push_subscription_ok(token: &str) -> bool {
     let endpoint = v.get("endpoint").and_then(|e| e.as_str()).unwrap_or("");
     let key = |k: &str| v.pointer(&format!("/keys/{k}")).and_then(|x| x.as_str()).is_some_and(|x| !x.is_empty());
     crate::callbacks::check_url("token", endpoint).is_ok() && key("p256dh") && key("auth")
+}
+
+/// The refusal of a second active device in the single enrollment mode.
+fn device_exists() -> CoreError {
+    CoreError::refused(
+        Refusal::Conflict,
+        "device_exists",
+        "this user has an active device for this app; remove it first (enrollment mode: single)",
+    )
 }

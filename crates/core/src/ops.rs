@@ -405,25 +405,10 @@ impl Core {
     pub async fn delete_user(&self, domain: &str, user_id: &str) -> Result<(), CoreError> {
         let tenant = self.tenant(domain).await?;
         let user_id = UserId::parse(user_id, "userID")?;
-        let pk = self.store.user(&tenant.id, user_id.as_str()).await?.map(|u| u.id);
+        // Everything the user owns (devices, sessions, credentials, registrations, the
+        // risk profile, virtual authenticators) goes with the row: ON DELETE CASCADE.
         if !self.store.delete_user(&tenant.id, user_id.as_str()).await? {
             return Err(CoreError::NotFound(Entity::User));
-        }
-        // Documents keyed by the user (no foreign key reaches them): credentials,
-        // registrations, the risk profile, virtual authenticators.
-        if let Some(pk) = pk {
-            for kind in [crate::fido::DOC_CREDENTIAL, crate::uaf::DOC_UAF] {
-                self.store.delete_config_docs(kind, &format!("{pk}:")).await?;
-            }
-            self.store.delete_config_doc(crate::risk::DOC_PROFILE, &pk).await?;
-            let prefix = format!("{}:", tenant.id);
-            for (key, doc) in self.store.list_config_docs(crate::virtual_auth::DOC_VIRTUAL, &prefix).await? {
-                if serde_json::from_str::<Value>(&doc).ok().and_then(|v| v.get("userPk").cloned())
-                    == Some(Value::String(pk.clone()))
-                {
-                    self.store.delete_config_doc(crate::virtual_auth::DOC_VIRTUAL, &key).await?;
-                }
-            }
         }
         Ok(())
     }
@@ -596,12 +581,11 @@ impl Core {
         }
         let u = self.user_in(tenant, r.user_id.as_str()).await?;
         // Four independent reads, at once.
-        let prefix = format!("{}:", u.id);
         let (devices, tokens, password, fido) = tokio::try_join!(
             self.store.user_devices(&u.id),
             self.store.user_tokens(&u.id),
             self.store.static_password(&u.id),
-            self.store.config_doc_keys(&[crate::fido::DOC_CREDENTIAL, crate::uaf::DOC_UAF], &prefix)
+            self.store.fido_authenticator_keys(&u.id)
         )?;
         let mut authenticators: Vec<AuthenticatorSummary> = devices
             .into_iter()
@@ -614,13 +598,13 @@ impl Core {
                 .filter(|t| t.state == crate::tokens::TokenState::Active)
                 .map(|t| AuthenticatorSummary { kind: t.kind.as_str().to_owned(), id: t.serial }),
         );
-        authenticators.extend(fido.into_iter().filter_map(|(kind, key)| {
-            let id = key.strip_prefix(&prefix)?;
-            Some(if kind == crate::uaf::DOC_UAF {
-                AuthenticatorSummary { kind: "uaf".to_owned(), id: id.replacen(':', "/", 1) }
-            } else {
-                AuthenticatorSummary { kind: "fido2".to_owned(), id: id.to_owned() }
-            })
+        authenticators.extend(fido.into_iter().map(|key| match key {
+            crate::store::FidoAuthenticatorKey::Fido2 { credential_id } => {
+                AuthenticatorSummary { kind: "fido2".to_owned(), id: credential_id }
+            }
+            crate::store::FidoAuthenticatorKey::Uaf { aaid, key_id } => {
+                AuthenticatorSummary { kind: "uaf".to_owned(), id: format!("{aaid}/{key_id}") }
+            }
         }));
         let static_password = password.as_ref().map(crate::password::PasswordState::from);
         Ok(AccountState { user_id: u.user_id, domain: r.domain, status: u.status, authenticators, static_password })

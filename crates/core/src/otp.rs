@@ -18,9 +18,6 @@ use crate::session::{PushMethod, Session, SessionCode, SessionState};
 use crate::tenant::Tenant;
 use crate::user::{User, VdpDeliveryMethod};
 
-/// Stored-document kind of tenant-defined authentication types.
-pub const DOC_AUTH_TYPE: &str = "auth_type";
-
 /// What a type does: the method (docs/architecture.md, "Methods").
 pub use crate::methods::Method as AuthMethod;
 
@@ -250,14 +247,10 @@ fn new_code(core: &Core, len: u32) -> Result<String, CoreError> {
     Ok(out)
 }
 
-fn key_of(tenant: &Tenant, name: &str) -> String {
-    format!("{}:{name}", tenant.id)
-}
-
 impl Core {
     /// The type `name` for the tenant: its own setting, else the built-in one.
     pub async fn auth_type(&self, tenant: &Tenant, name: &str) -> Result<Option<AuthType>, CoreError> {
-        match self.store.config_doc(DOC_AUTH_TYPE, &key_of(tenant, name)).await? {
+        match self.store.auth_type(&tenant.id, name).await? {
             Some(doc) => serde_json::from_str(&doc)
                 .map(Some)
                 .map_err(|_| CoreError::Internal("damaged authentication type".into())),
@@ -268,12 +261,11 @@ impl Core {
     /// Every type of the tenant (admin API).
     pub async fn auth_types(&self, domain: &str) -> Result<Vec<AuthTypeView>, CoreError> {
         let tenant = self.tenant(domain).await?;
-        let prefix = key_of(&tenant, "");
         let mut own = BTreeMap::new();
-        for (key, doc) in self.store.list_config_docs(DOC_AUTH_TYPE, &prefix).await? {
+        for (name, doc) in self.store.auth_types(&tenant.id).await? {
             let t: AuthType =
                 serde_json::from_str(&doc).map_err(|_| CoreError::Internal("damaged authentication type".into()))?;
-            own.insert(key.trim_start_matches(&prefix).to_owned(), t);
+            own.insert(name, t);
         }
         let mut out = Vec::new();
         for name in AuthType::BUILTIN {
@@ -303,9 +295,7 @@ impl Core {
             }
         }
         let doc = serde_json::to_string(&t).map_err(|e| CoreError::Internal(e.to_string()))?;
-        self.store
-            .set_config_doc(DOC_AUTH_TYPE, &key_of(&tenant, name), Some(&tenant.id), &doc, self.clock.now())
-            .await?;
+        self.store.set_auth_type(&tenant.id, name, &doc, self.clock.now()).await?;
         let builtin = AuthType::builtin(name).is_some();
         Ok(AuthTypeView { name: name.to_owned(), builtin, customised: true, settings: t })
     }
@@ -313,7 +303,7 @@ impl Core {
     /// Remove a tenant's type (a built-in one returns to its defaults).
     pub async fn delete_auth_type(&self, domain: &str, name: &str) -> Result<(), CoreError> {
         let tenant = self.tenant(domain).await?;
-        if self.store.delete_config_doc(DOC_AUTH_TYPE, &key_of(&tenant, name)).await? {
+        if self.store.delete_auth_type(&tenant.id, name).await? {
             Ok(())
         } else {
             Err(CoreError::refused(Refusal::Unprocessable, "auth_type_not_found", "no such tenant-defined type"))

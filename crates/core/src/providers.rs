@@ -12,13 +12,9 @@ use utoipa::ToSchema;
 use crate::error::{CoreError, Entity};
 use crate::ops::Core;
 use crate::outbox::{OutboxKind, OutboxMessage};
+use crate::store::SealedConfig;
 use crate::tenant::Tenant;
 use crate::validate;
-
-/// Stored-document kinds.
-pub const DOC_PUSH_APP: &str = "push_app";
-/// Stored-document kind of a tenant's messaging providers.
-pub const DOC_TENANT_PROVIDERS: &str = "tenant_providers";
 
 /// How long a test message or a one-time code message is tried.
 pub const MESSAGE_LIFETIME_MS: i64 = 10 * 60 * 1000;
@@ -317,15 +313,6 @@ pub struct EmailTemplate {
     pub text: String,
     /// HTML part.
     pub html: String,
-}
-
-/// A stored document: what the API shows, and the whole input sealed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SealedDoc {
-    /// The public view.
-    pub view: Value,
-    /// The input, sealed.
-    pub sealed: String,
 }
 
 /// The SMS outbox payload.
@@ -771,20 +758,23 @@ fn check_app_id(app_id: &str) -> Result<(), CoreError> {
     if ok { Ok(()) } else { Err(CoreError::invalid("appID", "letters, digits, '.', '-', '_'; at most 200")) }
 }
 
+/// The public view of sealed configuration.
+fn view_from(stored: &SealedConfig) -> Result<Value, CoreError> {
+    serde_json::from_str(&stored.view).map_err(|_| CoreError::Internal("damaged provider document".into()))
+}
+
 impl Core {
-    fn seal_doc<T: Serialize>(&self, view: Value, secrets: &T) -> Result<String, CoreError> {
+    fn seal_doc<T: Serialize>(&self, view: &Value, secrets: &T) -> Result<SealedConfig, CoreError> {
         let plain = serde_json::to_string(secrets).map_err(|e| CoreError::Internal(e.to_string()))?;
-        let doc = SealedDoc { view, sealed: self.sealer.seal(&*self.random, &plain)? };
-        serde_json::to_string(&doc).map_err(|e| CoreError::Internal(e.to_string()))
+        let view = serde_json::to_string(view).map_err(|e| CoreError::Internal(e.to_string()))?;
+        Ok(SealedConfig { view, sealed: self.sealer.seal(&*self.random, &plain)? })
     }
 
-    fn open_doc<T: for<'de> Deserialize<'de>>(&self, stored: &str) -> Result<(Value, T), CoreError> {
-        let doc: SealedDoc =
-            serde_json::from_str(stored).map_err(|_| CoreError::Internal("damaged provider document".into()))?;
-        let plain = self.sealer.open(&doc.sealed)?;
+    fn open_doc<T: for<'de> Deserialize<'de>>(&self, stored: &SealedConfig) -> Result<(Value, T), CoreError> {
+        let plain = self.sealer.open(&stored.sealed)?;
         let secrets =
             serde_json::from_str(&plain).map_err(|_| CoreError::Internal("damaged provider document".into()))?;
-        Ok((doc.view, secrets))
+        Ok((view_from(stored)?, secrets))
     }
 
     /// Configure a push app (admin API); returns its view.
@@ -799,42 +789,34 @@ impl Core {
         };
         let secrets = PushAppSecrets { config: input, vapid_private_key: vapid };
         let view = push_app_view(app_id, &secrets)?;
-        let doc = self.seal_doc(view.clone(), &secrets)?;
-        self.store.set_config_doc(DOC_PUSH_APP, app_id, None, &doc, self.clock.now()).await?;
+        let doc = self.seal_doc(&view, &secrets)?;
+        self.store.set_push_app(app_id, &doc, self.clock.now()).await?;
         Ok(view)
     }
 
     /// A push app's view.
     pub async fn push_app(&self, app_id: &str) -> Result<Value, CoreError> {
-        let doc = self.store.config_doc(DOC_PUSH_APP, app_id).await?.ok_or(CoreError::NotFound(Entity::App))?;
-        let doc: SealedDoc =
-            serde_json::from_str(&doc).map_err(|_| CoreError::Internal("damaged provider document".into()))?;
-        Ok(doc.view)
+        let doc = self.store.push_app(app_id).await?.ok_or(CoreError::NotFound(Entity::App))?;
+        view_from(&doc)
     }
 
     /// Every push app's view.
     pub async fn push_apps(&self) -> Result<Vec<Value>, CoreError> {
         let mut out = Vec::new();
-        for (_, doc) in self.store.list_config_docs(DOC_PUSH_APP, "").await? {
-            let doc: SealedDoc =
-                serde_json::from_str(&doc).map_err(|_| CoreError::Internal("damaged provider document".into()))?;
-            out.push(doc.view);
+        for (_, doc) in self.store.push_apps().await? {
+            out.push(view_from(&doc)?);
         }
         Ok(out)
     }
 
     /// Remove a push app.
     pub async fn delete_push_app(&self, app_id: &str) -> Result<(), CoreError> {
-        if self.store.delete_config_doc(DOC_PUSH_APP, app_id).await? {
-            Ok(())
-        } else {
-            Err(CoreError::NotFound(Entity::App))
-        }
+        if self.store.delete_push_app(app_id).await? { Ok(()) } else { Err(CoreError::NotFound(Entity::App)) }
     }
 
     /// A push app's credentials (for the sender), if configured.
     pub async fn push_app_secrets(&self, app_id: &str) -> Result<Option<PushAppSecrets>, CoreError> {
-        match self.store.config_doc(DOC_PUSH_APP, app_id).await? {
+        match self.store.push_app(app_id).await? {
             Some(doc) => Ok(Some(self.open_doc::<PushAppSecrets>(&doc)?.1)),
             None => Ok(None),
         }
@@ -855,20 +837,16 @@ impl Core {
         input.validate()?;
         input.refuse_file_sinks()?;
         let view = view_of(&input)?;
-        let doc = self.seal_doc(view.clone(), &input)?;
-        self.store.set_config_doc(DOC_TENANT_PROVIDERS, &tenant.id, Some(&tenant.id), &doc, self.clock.now()).await?;
+        let doc = self.seal_doc(&view, &input)?;
+        self.store.set_tenant_providers(&tenant.id, &doc, self.clock.now()).await?;
         Ok(view)
     }
 
     /// A tenant's providers as shown (its own, else the server defaults, marked so).
     pub async fn providers_view(&self, domain: &str) -> Result<Value, CoreError> {
         let tenant = self.tenant(domain).await?;
-        match self.store.config_doc(DOC_TENANT_PROVIDERS, &tenant.id).await? {
-            Some(doc) => {
-                let doc: SealedDoc =
-                    serde_json::from_str(&doc).map_err(|_| CoreError::Internal("damaged provider document".into()))?;
-                Ok(doc.view)
-            }
+        match self.store.tenant_providers(&tenant.id).await? {
+            Some(doc) => view_from(&doc),
             None => {
                 let mut v = view_of(&*self.default_providers)?;
                 if let Value::Object(m) = &mut v {
@@ -881,7 +859,7 @@ impl Core {
 
     /// The providers that serve `tenant_id`: its own document, else the server defaults.
     pub async fn providers_for(&self, tenant_id: &str) -> Result<ProvidersInput, CoreError> {
-        match self.store.config_doc(DOC_TENANT_PROVIDERS, tenant_id).await? {
+        match self.store.tenant_providers(tenant_id).await? {
             Some(doc) => Ok(self.open_doc::<ProvidersInput>(&doc)?.1),
             None => Ok((*self.default_providers).clone()),
         }

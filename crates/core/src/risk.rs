@@ -15,12 +15,6 @@ use crate::ops::Core;
 use crate::tenant::Tenant;
 use crate::user::User;
 
-/// Stored-document kind of a tenant's risk settings.
-pub const DOC_RISK: &str = "risk";
-/// Stored-document kind of a user's learned profile.
-pub const DOC_PROFILE: &str = "risk_profile";
-/// Stored-document kind of what a challenge teaches when it is passed.
-pub const DOC_PENDING: &str = "risk_pending";
 /// The velocity window.
 pub const VELOCITY_WINDOW_MS: i64 = 15 * 60 * 1000;
 
@@ -400,7 +394,7 @@ pub struct Learn {
 impl Core {
     /// The tenant's risk settings (its own, else the defaults).
     pub async fn risk_settings(&self, tenant: &Tenant) -> Result<RiskSettings, CoreError> {
-        match self.store.config_doc(DOC_RISK, &tenant.id).await? {
+        match self.store.risk_rules(&tenant.id).await? {
             Some(doc) => serde_json::from_str(&doc).map_err(|_| CoreError::Internal("damaged risk settings".into())),
             None => Ok(RiskSettings::default()),
         }
@@ -411,7 +405,7 @@ impl Core {
         let tenant = self.tenant(domain).await?;
         s.compile()?;
         let doc = serde_json::to_string(&s).map_err(|e| CoreError::Internal(e.to_string()))?;
-        self.store.set_config_doc(DOC_RISK, &tenant.id, Some(&tenant.id), &doc, self.clock.now()).await?;
+        self.store.set_risk_rules(&tenant.id, &doc, self.clock.now()).await?;
         Ok(s)
     }
 
@@ -422,7 +416,7 @@ impl Core {
     }
 
     async fn profile(&self, user: &User) -> Result<Profile, CoreError> {
-        match self.store.config_doc(DOC_PROFILE, &user.id).await? {
+        match self.store.risk_profile(&user.id).await? {
             Some(doc) => Ok(serde_json::from_str(&doc).unwrap_or_default()),
             None => Ok(Profile::default()),
         }
@@ -484,7 +478,7 @@ impl Core {
 
     /// Teach the user's profile from a successful login.
     pub(crate) async fn learn(&self, user_pk: &str, tenant_id: &str, l: &Learn) -> Result<(), CoreError> {
-        let mut p: Profile = match self.store.config_doc(DOC_PROFILE, user_pk).await? {
+        let mut p: Profile = match self.store.risk_profile(user_pk).await? {
             Some(doc) => serde_json::from_str(&doc).unwrap_or_default(),
             None => Profile::default(),
         };
@@ -505,21 +499,20 @@ impl Core {
             p.last = Some((self.clock.now().millis(), lat, lon));
         }
         let doc = serde_json::to_string(&p).map_err(|e| CoreError::Internal(e.to_string()))?;
-        self.store.set_config_doc(DOC_PROFILE, user_pk, Some(tenant_id), &doc, self.clock.now()).await?;
+        self.store.set_risk_profile(tenant_id, user_pk, &doc, self.clock.now()).await?;
         Ok(())
     }
 
     /// Remember what to learn when the challenge session `id` is passed.
     pub(crate) async fn learn_later(&self, id: &str, tenant_id: &str, l: &Learn) -> Result<(), CoreError> {
         let doc = serde_json::to_string(l).map_err(|e| CoreError::Internal(e.to_string()))?;
-        self.store.set_config_doc(DOC_PENDING, id, Some(tenant_id), &doc, self.clock.now()).await?;
+        self.store.insert_risk_pending(id, tenant_id, &doc, self.clock.now()).await?;
         Ok(())
     }
 
     /// A challenge session ended: learn from it if it was accepted.
     pub(crate) async fn challenge_ended(&self, id: &str, user_pk: &str, tenant_id: &str, accepted: bool) {
-        let Ok(Some(doc)) = self.store.config_doc(DOC_PENDING, id).await else { return };
-        let _ = self.store.delete_config_doc(DOC_PENDING, id).await;
+        let Ok(Some(doc)) = self.store.take_risk_pending(id).await else { return };
         if accepted && let Ok(l) = serde_json::from_str::<Learn>(&doc) {
             let _ = self.learn(user_pk, tenant_id, &l).await;
         }

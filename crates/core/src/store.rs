@@ -37,6 +37,50 @@ pub struct Page {
     pub limit: u32,
 }
 
+/// Configuration with secrets: the public view (JSON) and the secrets, sealed under
+/// the master key by the core (crates/core/src/seal.rs) before they reach the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedConfig {
+    /// What the admin API shows.
+    pub view: String,
+    /// The full input, sealed.
+    pub sealed: String,
+}
+
+/// The key of one of a user's FIDO authenticators.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FidoAuthenticatorKey {
+    /// A FIDO2 credential.
+    Fido2 {
+        /// Its credential ID (base64url).
+        credential_id: String,
+    },
+    /// A UAF registration.
+    Uaf {
+        /// The authenticator model.
+        aaid: String,
+        /// The key ID (base64url).
+        key_id: String,
+    },
+}
+
+/// A FIDO registration or authentication ceremony in progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FidoCeremony {
+    /// Its ID (the requestID the client answers with).
+    pub id: String,
+    /// The tenant.
+    pub tenant_id: String,
+    /// The user it is for.
+    pub user_pk: String,
+    /// Its state (JSON the core owns: webauthn-rs or UAF challenge state).
+    pub state: String,
+    /// When it began.
+    pub created_at: Timestamp,
+    /// When it can no longer be answered; housekeeping removes it after.
+    pub expires_at: Timestamp,
+}
+
 /// Persistent state: one trait per aggregate, joined. Every method is one atomic
 /// operation. Callers hold `Arc<dyn Store>` and call any aggregate's methods on it
 /// directly; a part of the system that needs only one aggregate can take that trait.
@@ -149,6 +193,11 @@ pub trait DeviceStore: Send + Sync {
         to: DeviceState,
         at: Timestamp,
     ) -> Result<bool, StoreError>;
+    /// Activate a pending device as the user's only active device of its app (the
+    /// single enrollment mode): `Conflict` when another device activated so is active
+    /// (a unique index decides between concurrent confirmations); `false` when it was
+    /// not pending.
+    async fn activate_single_device(&self, id: &str, at: Timestamp) -> Result<bool, StoreError>;
     /// Disconnect the user's other pending or active devices of `app_id`; how many.
     async fn disconnect_other_devices(
         &self,
@@ -257,9 +306,77 @@ pub trait SessionStore: Send + Sync {
 }
 
 /// What a user proves themselves with, other than a device: static passwords (with
-/// their failure counters and locks) and OATH tokens.
+/// their failure counters and locks), OATH tokens, virtual authenticators, FIDO2
+/// credentials and UAF registrations, and the FIDO ceremonies that create and use them.
+/// Every row belongs to a user and goes with them.
 #[async_trait]
 pub trait CredentialStore: Send + Sync {
+    /// Insert a virtual authenticator; `Conflict` when its serial is taken in the tenant.
+    async fn insert_virtual_authenticator(
+        &self,
+        tenant_id: &str,
+        v: &crate::virtual_auth::VirtualAuthenticator,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// The tenant's virtual authenticator with this serial.
+    async fn virtual_authenticator(
+        &self,
+        tenant_id: &str,
+        serial: &str,
+    ) -> Result<Option<crate::virtual_auth::VirtualAuthenticator>, StoreError>;
+    /// A user's virtual authenticators, by serial.
+    async fn user_virtual_authenticators(
+        &self,
+        user_pk: &str,
+    ) -> Result<Vec<crate::virtual_auth::VirtualAuthenticator>, StoreError>;
+    /// Remove a virtual authenticator; `false` when there was none.
+    async fn delete_virtual_authenticator(&self, tenant_id: &str, serial: &str) -> Result<bool, StoreError>;
+
+    /// A user's FIDO2 credential (JSON), by credential ID.
+    async fn fido_credential(&self, user_pk: &str, credential_id: &str) -> Result<Option<String>, StoreError>;
+    /// A user's FIDO2 credentials, (credential ID, JSON) by credential ID.
+    async fn user_fido_credentials(&self, user_pk: &str) -> Result<Vec<(String, String)>, StoreError>;
+    /// Create or replace a user's FIDO2 credential; `Conflict` when another user of the
+    /// tenant (the relying party) has a credential with this ID.
+    async fn save_fido_credential(
+        &self,
+        tenant_id: &str,
+        user_pk: &str,
+        credential_id: &str,
+        credential: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// Remove a user's FIDO2 credential; `false` when there was none.
+    async fn delete_fido_credential(&self, user_pk: &str, credential_id: &str) -> Result<bool, StoreError>;
+    /// A user's UAF registration (JSON) of this AAID and key ID.
+    async fn uaf_registration(&self, user_pk: &str, aaid: &str, key_id: &str) -> Result<Option<String>, StoreError>;
+    /// A user's UAF registrations as JSON, by AAID and key ID.
+    async fn user_uaf_registrations(&self, user_pk: &str) -> Result<Vec<String>, StoreError>;
+    /// Create or replace a user's UAF registration; `Conflict` when another user of the
+    /// tenant has this AAID and key ID.
+    async fn save_uaf_registration(
+        &self,
+        tenant_id: &str,
+        user_pk: &str,
+        aaid: &str,
+        key_id: &str,
+        registration: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// Remove a user's UAF registration; `false` when there was none.
+    async fn delete_uaf_registration(&self, user_pk: &str, aaid: &str, key_id: &str) -> Result<bool, StoreError>;
+    /// The keys of a user's FIDO2 credentials, then of their UAF registrations.
+    async fn fido_authenticator_keys(&self, user_pk: &str) -> Result<Vec<FidoAuthenticatorKey>, StoreError>;
+
+    /// Create or replace a FIDO ceremony.
+    async fn save_fido_ceremony(&self, c: &FidoCeremony) -> Result<(), StoreError>;
+    /// A FIDO ceremony.
+    async fn fido_ceremony(&self, id: &str) -> Result<Option<FidoCeremony>, StoreError>;
+    /// Remove a FIDO ceremony; `false` when there was none (another request used it).
+    async fn delete_fido_ceremony(&self, id: &str) -> Result<bool, StoreError>;
+    /// Remove the ceremonies that expired before `now`; how many.
+    async fn delete_expired_fido_ceremonies(&self, now: Timestamp) -> Result<u64, StoreError>;
+
     /// A user's static password.
     async fn static_password(&self, user_pk: &str) -> Result<Option<crate::password::StaticPassword>, StoreError>;
     /// Create or replace a user's static password (failures and lock cleared).
@@ -314,9 +431,36 @@ pub trait CredentialStore: Send + Sync {
     async fn delete_token(&self, id: &str) -> Result<bool, StoreError>;
 }
 
-/// The risk engine's memory: failed logins counted for velocity rules.
+/// The risk engine's memory: each tenant's rules, each user's learned profile, what a
+/// pending challenge will teach when passed, and failed logins counted for velocity.
 #[async_trait]
 pub trait RiskStore: Send + Sync {
+    /// A tenant's risk settings (JSON), if set.
+    async fn risk_rules(&self, tenant_id: &str) -> Result<Option<String>, StoreError>;
+    /// Create or replace a tenant's risk settings.
+    async fn set_risk_rules(&self, tenant_id: &str, rules: &str, at: Timestamp) -> Result<(), StoreError>;
+    /// A user's learned risk profile (JSON), if any.
+    async fn risk_profile(&self, user_pk: &str) -> Result<Option<String>, StoreError>;
+    /// Create or replace a user's risk profile.
+    async fn set_risk_profile(
+        &self,
+        tenant_id: &str,
+        user_pk: &str,
+        profile: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// Remember what the challenge `request_id` teaches if passed (replacing any).
+    async fn insert_risk_pending(
+        &self,
+        request_id: &str,
+        tenant_id: &str,
+        learn: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// Remove and return what the challenge `request_id` teaches (at most one caller gets it).
+    async fn take_risk_pending(&self, request_id: &str) -> Result<Option<String>, StoreError>;
+    /// Forget pending challenges made before `before`; how many.
+    async fn delete_risk_pending_before(&self, before: Timestamp) -> Result<u64, StoreError>;
     /// Log a failed login for velocity.
     async fn record_failure(
         &self,
@@ -332,9 +476,10 @@ pub trait RiskStore: Send + Sync {
     async fn ip_failures_since(&self, tenant_id: &str, ip: &str, since: Timestamp) -> Result<u32, StoreError>;
 }
 
-/// A tenant's configuration: callback settings and, until they have their own tables,
-/// configuration documents (push apps, tenant providers, …). Read on most requests,
-/// written by the admin API.
+/// Configuration, written by the admin API and read on most requests: push apps (not
+/// tied to a tenant), and per tenant its callback settings, messaging providers,
+/// authentication types and FIDO relying party. Secrets are sealed by the core before
+/// they reach the store ([`SealedConfig`]); value objects are JSON the core owns.
 #[async_trait]
 pub trait ConfigStore: Send + Sync {
     /// The tenant's callback settings, if ever set.
@@ -346,29 +491,36 @@ pub trait ConfigStore: Send + Sync {
         config: &crate::callbacks::StoredCallbacks,
         at: Timestamp,
     ) -> Result<(), StoreError>;
-    /// A configuration document (`kind`, `key`): push apps, tenant providers.
-    async fn config_doc(&self, kind: &str, key: &str) -> Result<Option<String>, StoreError>;
-    /// Create or replace a configuration document; `tenant_id` ties it to a tenant
-    /// (removed with it).
-    async fn set_config_doc(
+    /// A push app's configuration.
+    async fn push_app(&self, app_id: &str) -> Result<Option<SealedConfig>, StoreError>;
+    /// Every push app's configuration, by app ID (at most 1000).
+    async fn push_apps(&self) -> Result<Vec<(String, SealedConfig)>, StoreError>;
+    /// Create or replace a push app.
+    async fn set_push_app(&self, app_id: &str, config: &SealedConfig, at: Timestamp) -> Result<(), StoreError>;
+    /// Remove a push app; `false` when there was none.
+    async fn delete_push_app(&self, app_id: &str) -> Result<bool, StoreError>;
+    /// A tenant's own SMS and e-mail providers, if set.
+    async fn tenant_providers(&self, tenant_id: &str) -> Result<Option<SealedConfig>, StoreError>;
+    /// Create or replace a tenant's providers.
+    async fn set_tenant_providers(
         &self,
-        kind: &str,
-        key: &str,
-        tenant_id: Option<&str>,
-        doc: &str,
+        tenant_id: &str,
+        config: &SealedConfig,
         at: Timestamp,
     ) -> Result<(), StoreError>;
-    /// Remove a configuration document; `false` when there was none.
-    async fn delete_config_doc(&self, kind: &str, key: &str) -> Result<bool, StoreError>;
-    /// Remove every document of a kind whose key starts with `key_prefix`; how many.
-    async fn delete_config_docs(&self, kind: &str, key_prefix: &str) -> Result<u64, StoreError>;
-    /// The (kind, key) of the documents of any of `kinds` whose key starts with
-    /// `key_prefix`, by kind and key (at most 1000).
-    async fn config_doc_keys(&self, kinds: &[&str], key_prefix: &str) -> Result<Vec<(String, String)>, StoreError>;
-    /// Remove every document of a kind last written before `before`; how many.
-    async fn delete_config_docs_before(&self, kind: &str, before: Timestamp) -> Result<u64, StoreError>;
-    /// The documents of a kind whose key starts with `key_prefix`, by key.
-    async fn list_config_docs(&self, kind: &str, key_prefix: &str) -> Result<Vec<(String, String)>, StoreError>;
+    /// A tenant's authentication type `name` (its settings, JSON), if the tenant set one.
+    async fn auth_type(&self, tenant_id: &str, name: &str) -> Result<Option<String>, StoreError>;
+    /// A tenant's own authentication types, (name, settings) by name.
+    async fn auth_types(&self, tenant_id: &str) -> Result<Vec<(String, String)>, StoreError>;
+    /// Create or replace a tenant's authentication type.
+    async fn set_auth_type(&self, tenant_id: &str, name: &str, settings: &str, at: Timestamp)
+    -> Result<(), StoreError>;
+    /// Remove a tenant's authentication type; `false` when there was none.
+    async fn delete_auth_type(&self, tenant_id: &str, name: &str) -> Result<bool, StoreError>;
+    /// A tenant's FIDO relying party (JSON), if configured.
+    async fn relying_party(&self, tenant_id: &str) -> Result<Option<String>, StoreError>;
+    /// Create or replace a tenant's FIDO relying party.
+    async fn set_relying_party(&self, tenant_id: &str, rp: &str, at: Timestamp) -> Result<(), StoreError>;
 }
 
 /// The outbox (docs/delivery.md).

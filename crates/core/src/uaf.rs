@@ -25,9 +25,6 @@ use crate::ops::Core;
 use crate::tenant::Tenant;
 use crate::user::User;
 
-/// Stored-document kind of a UAF registration (key `user_pk:aaid:keyID`).
-pub const DOC_UAF: &str = "uaf_registration";
-
 /// A tenant's UAF policy (part of its relying party).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -213,13 +210,10 @@ impl Core {
         })
     }
 
-    async fn uaf_registrations(&self, user: &User) -> Result<Vec<(String, UafRegistration)>, CoreError> {
+    async fn uaf_registrations(&self, user: &User) -> Result<Vec<UafRegistration>, CoreError> {
         let mut out = Vec::new();
-        for (k, doc) in self.store.list_config_docs(DOC_UAF, &format!("{}:", user.id)).await? {
-            out.push((
-                k,
-                serde_json::from_str(&doc).map_err(|_| CoreError::Internal("damaged UAF registration".into()))?,
-            ));
+        for doc in self.store.user_uaf_registrations(&user.id).await? {
+            out.push(serde_json::from_str(&doc).map_err(|_| CoreError::Internal("damaged UAF registration".into()))?);
         }
         Ok(out)
     }
@@ -262,10 +256,8 @@ impl Core {
         }
         let accepted = regs
             .iter()
-            .filter(|(_, r)| p.accepted_aaids.contains(&r.aaid))
-            .map(|(_, r)| {
-                vec![MatchCriteria { aaid: Some(vec![r.aaid.clone()]), key_ids: Some(vec![r.key_id.clone()]) }]
-            })
+            .filter(|r| p.accepted_aaids.contains(&r.aaid))
+            .map(|r| vec![MatchCriteria { aaid: Some(vec![r.aaid.clone()]), key_ids: Some(vec![r.key_id.clone()]) }])
             .collect();
         let req = Request {
             header: header("Auth", Some(p.app_id.clone()), Some(request_id)),
@@ -333,7 +325,6 @@ impl Core {
             }
         }
         let key_id = b64u_encode(&k.key_id);
-        let store_key = format!("{}:{}:{key_id}", user.id, k.aaid);
         let reg = UafRegistration {
             aaid: k.aaid.clone(),
             key_id: key_id.clone(),
@@ -344,8 +335,14 @@ impl Core {
             created_at: self.clock.now().millis(),
         };
         let doc = serde_json::to_string(&reg).map_err(|e| CoreError::Internal(e.to_string()))?;
-        self.store.set_config_doc(DOC_UAF, &store_key, Some(&tenant.id), &doc, self.clock.now()).await?;
-        Ok((reg.aaid, key_id))
+        match self.store.save_uaf_registration(&tenant.id, &user.id, &reg.aaid, &key_id, &doc, self.clock.now()).await {
+            Ok(()) => Ok((reg.aaid, key_id)),
+            Err(crate::store::StoreError::Conflict) => Err(refused(
+                "uaf_key_taken",
+                "this authenticator key is registered to another user of the relying party",
+            )),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Finish a UAF authentication: the session.
@@ -362,8 +359,8 @@ impl Core {
         let (r, fch) = response_and_fcp(response, "Auth", p, &c.challenge)?;
         let a = uaf::parse_auth_assertion(&assertion_bytes(&r)?).map_err(|e| refused("uaf_bad_assertion", e.0))?;
         let s = &a.signed;
-        let store_key = format!("{}:{}:{}", user.id, s.aaid, b64u_encode(&s.key_id));
-        let doc = self.store.config_doc(DOC_UAF, &store_key).await?.ok_or_else(|| {
+        let key_id = b64u_encode(&s.key_id);
+        let doc = self.store.uaf_registration(&user.id, &s.aaid, &key_id).await?.ok_or_else(|| {
             refused("fido_verification_failed", "the assertion names no authenticator registered to this user")
         })?;
         let mut reg: UafRegistration =
@@ -392,7 +389,7 @@ impl Core {
         reg.sign_counter = s.sign_counter;
         let doc = serde_json::to_string(&reg).map_err(|e| CoreError::Internal(e.to_string()))?;
         let now = self.clock.now();
-        self.store.set_config_doc(DOC_UAF, &store_key, Some(&tenant.id), &doc, now).await?;
+        self.store.save_uaf_registration(&tenant.id, &user.id, &s.aaid, &key_id, &doc, now).await?;
         self.accepted_session(tenant, user, "UAF".into(), "fido", session_id).await
     }
 
@@ -407,7 +404,7 @@ impl Core {
     ) -> Result<Value, CoreError> {
         let tenant = self.tenant(domain).await?;
         let user = self.user_in(&tenant, user_id).await?;
-        if !self.store.delete_config_doc(DOC_UAF, &format!("{}:{aaid}:{key_id}", user.id)).await? {
+        if !self.store.delete_uaf_registration(&user.id, aaid, key_id).await? {
             return Err(CoreError::NotFound(Entity::Credential));
         }
         let app_id = self.relying_party_of(domain).await.ok().and_then(|rp| rp.uaf.map(|u| u.app_id));
@@ -426,7 +423,7 @@ impl Core {
             .uaf_registrations(&user)
             .await?
             .into_iter()
-            .map(|(_, r)| serde_json::json!({"aaid": r.aaid, "keyID": r.key_id, "signCounter": r.sign_counter, "attestation": r.attestation}))
+            .map(|r| serde_json::json!({"aaid": r.aaid, "keyID": r.key_id, "signCounter": r.sign_counter, "attestation": r.attestation}))
             .collect())
     }
 }

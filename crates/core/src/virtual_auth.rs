@@ -11,9 +11,6 @@ use crate::ops::Core;
 use crate::otp::{AuthMethod, AuthType};
 use crate::tenant::Tenant;
 
-/// Stored-document kind of virtual authenticators.
-pub const DOC_VIRTUAL: &str = "virtual_authenticator";
-
 /// A virtual authenticator.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -71,10 +68,6 @@ pub struct GenerateVotpOutput {
     pub votp: Option<String>,
 }
 
-fn key_of(tenant: &Tenant, serial: &str) -> String {
-    format!("{}:{serial}", tenant.id)
-}
-
 fn check_application(name: &str) -> Result<(), CoreError> {
     let ok = !name.is_empty() && name.len() <= 32 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if ok { Ok(()) } else { Err(CoreError::invalid("applications", "names of 1 to 32 of A-Z, a-z, 0-9, '_'")) }
@@ -104,48 +97,30 @@ impl Core {
             applications,
             user_pk: user.id.clone(),
         };
-        let mut doc = serde_json::to_value(&v).map_err(|e| CoreError::Internal(e.to_string()))?;
-        doc["userPk"] = serde_json::Value::String(user.id.clone());
-        let key = key_of(&tenant, &v.serial_number);
-        if self.store.config_doc(DOC_VIRTUAL, &key).await?.is_some() {
-            return Err(CoreError::refused(
-                Refusal::Conflict,
-                "serial_taken",
-                "try again: the serial number was taken",
-            ));
+        match self.store.insert_virtual_authenticator(&tenant.id, &v, self.clock.now()).await {
+            Ok(()) => Ok(v),
+            Err(crate::store::StoreError::Conflict) => {
+                Err(CoreError::refused(Refusal::Conflict, "serial_taken", "try again: the serial number was taken"))
+            }
+            Err(e) => Err(e.into()),
         }
-        self.store.set_config_doc(DOC_VIRTUAL, &key, Some(&tenant.id), &doc.to_string(), self.clock.now()).await?;
-        Ok(v)
     }
 
     async fn virtual_of(&self, tenant: &Tenant, serial: &str) -> Result<Option<VirtualAuthenticator>, CoreError> {
-        match self.store.config_doc(DOC_VIRTUAL, &key_of(tenant, serial)).await? {
-            Some(doc) => serde_json::from_str(&doc)
-                .map(Some)
-                .map_err(|_| CoreError::Internal("damaged virtual authenticator".into())),
-            None => Ok(None),
-        }
+        Ok(self.store.virtual_authenticator(&tenant.id, serial).await?)
     }
 
     /// A user's virtual authenticators (admin API).
     pub async fn user_virtuals(&self, domain: &str, user_id: &str) -> Result<Vec<VirtualAuthenticator>, CoreError> {
         let tenant = self.tenant(domain).await?;
         let user = self.user_in(&tenant, user_id).await?;
-        let mut out = Vec::new();
-        for (_, doc) in self.store.list_config_docs(DOC_VIRTUAL, &key_of(&tenant, "")).await? {
-            let v: VirtualAuthenticator =
-                serde_json::from_str(&doc).map_err(|_| CoreError::Internal("damaged virtual authenticator".into()))?;
-            if v.user_pk == user.id {
-                out.push(v);
-            }
-        }
-        Ok(out)
+        Ok(self.store.user_virtual_authenticators(&user.id).await?)
     }
 
     /// Unassign (remove) a virtual authenticator (admin API).
     pub async fn delete_virtual(&self, domain: &str, serial: &str) -> Result<(), CoreError> {
         let tenant = self.tenant(domain).await?;
-        if self.store.delete_config_doc(DOC_VIRTUAL, &key_of(&tenant, serial)).await? {
+        if self.store.delete_virtual_authenticator(&tenant.id, serial).await? {
             Ok(())
         } else {
             Err(CoreError::refused(Refusal::Unprocessable, "authenticator_not_found", "no such virtual authenticator"))

@@ -19,6 +19,7 @@ pub(crate) const SQLITE: &[Step] = &[
     (10, "login_requests", include_str!("../migrations/sqlite/0010_login_requests.sql")),
     (11, "code_messages", include_str!("../migrations/sqlite/0011_code_messages.sql")),
     (12, "sessions_pending", include_str!("../migrations/sqlite/0012_sessions_pending.sql")),
+    (13, "typed_tables", include_str!("../migrations/sqlite/0013_typed_tables.sql")),
     (15, "methods", include_str!("../migrations/sqlite/0015_methods.sql")),
 ];
 
@@ -35,6 +36,7 @@ pub(crate) const POSTGRES: &[Step] = &[
     (10, "login_requests", include_str!("../migrations/postgres/0010_login_requests.sql")),
     (11, "code_messages", include_str!("../migrations/postgres/0011_code_messages.sql")),
     (12, "sessions_pending", include_str!("../migrations/postgres/0012_sessions_pending.sql")),
+    (13, "typed_tables", include_str!("../migrations/postgres/0013_typed_tables.sql")),
     (15, "methods", include_str!("../migrations/postgres/0015_methods.sql")),
 ];
 

@@ -10,7 +10,7 @@ macro_rules! sql_common {
     ($store:ty, $db:ty) => {
         use async_trait::async_trait;
         use countersign_core::{
-            AccessKey, AccessKind, AccountStore, ConfigStore, CredentialStore, DeviceStore, RiskStore, SessionStore, Domain, Page, StoreError, Tenant, TenantSettings, Timestamp, User,
+            AccessKey, AccessKind, AccountStore, ConfigStore, CredentialStore, DeviceStore, RiskStore, SealedConfig, SessionStore, Domain, Page, StoreError, Tenant, TenantSettings, Timestamp, User,
             UserId, UserStatus, VdpDeliveryMethod,
         };
         use sqlx::Row;

@@ -4,6 +4,22 @@
 /// Implement the ConfigStore trait for `$store` over `sqlx::Pool<$db>`.
 macro_rules! sql_config {
     ($store:ty, $db:ty) => {
+        fn sealed_from(r: &DbRow) -> Result<SealedConfig, StoreError> {
+            Ok(SealedConfig { view: r.try_get("public_view").map_err(db_err)?, sealed: r.try_get("sealed").map_err(db_err)? })
+        }
+
+        /// Run an upsert of one tenant's row (`$1` tenant, `$2` document, `$3` time).
+        async fn upsert_tenant_doc(
+            pool: &sqlx::Pool<$db>,
+            sql: &'static str,
+            tenant_id: &str,
+            doc: &str,
+            at: Timestamp,
+        ) -> Result<(), StoreError> {
+            sqlx::query(sql).bind(tenant_id).bind(doc).bind(at.millis()).execute(pool).await.map_err(db_err)?;
+            Ok(())
+        }
+
         #[async_trait]
         impl ConfigStore for $store {
             async fn callback_config(
@@ -40,33 +56,29 @@ macro_rules! sql_config {
                 Ok(())
             }
 
-            async fn config_doc(&self, kind: &str, key: &str) -> Result<Option<String>, StoreError> {
-                let row = sqlx::query("SELECT doc FROM config_docs WHERE kind = $1 AND doc_key = $2")
-                    .bind(kind)
-                    .bind(key)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                row.map(|r| r.try_get("doc").map_err(db_err)).transpose()
+            async fn push_app(&self, app_id: &str) -> Result<Option<SealedConfig>, StoreError> {
+                one_by(&self.pool, "SELECT public_view, sealed FROM push_apps WHERE app_id = $1", app_id, sealed_from).await
             }
 
-            async fn set_config_doc(
-                &self,
-                kind: &str,
-                key: &str,
-                tenant_id: Option<&str>,
-                doc: &str,
-                at: Timestamp,
-            ) -> Result<(), StoreError> {
+            async fn push_apps(&self) -> Result<Vec<(String, SealedConfig)>, StoreError> {
+                sqlx::query("SELECT app_id, public_view, sealed FROM push_apps ORDER BY app_id LIMIT 1000")
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?
+                    .iter()
+                    .map(|r| Ok((r.try_get("app_id").map_err(db_err)?, sealed_from(r)?)))
+                    .collect()
+            }
+
+            async fn set_push_app(&self, app_id: &str, c: &SealedConfig, at: Timestamp) -> Result<(), StoreError> {
                 sqlx::query(
-                    "INSERT INTO config_docs (kind, doc_key, tenant_id, doc, updated_at) VALUES ($1, $2, $3, $4, $5) \
-                     ON CONFLICT (kind, doc_key) DO UPDATE SET tenant_id = excluded.tenant_id, doc = excluded.doc, \
+                    "INSERT INTO push_apps (app_id, public_view, sealed, updated_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (app_id) DO UPDATE SET public_view = excluded.public_view, sealed = excluded.sealed, \
                      updated_at = excluded.updated_at",
                 )
-                .bind(kind)
-                .bind(key)
-                .bind(tenant_id)
-                .bind(doc)
+                .bind(app_id)
+                .bind(&c.view)
+                .bind(&c.sealed)
                 .bind(at.millis())
                 .execute(&self.pool)
                 .await
@@ -74,76 +86,87 @@ macro_rules! sql_config {
                 Ok(())
             }
 
-            async fn delete_config_doc(&self, kind: &str, key: &str) -> Result<bool, StoreError> {
-                let done = sqlx::query("DELETE FROM config_docs WHERE kind = $1 AND doc_key = $2")
-                    .bind(kind)
-                    .bind(key)
+            async fn delete_push_app(&self, app_id: &str) -> Result<bool, StoreError> {
+                affects_one(&self.pool, "DELETE FROM push_apps WHERE app_id = $1", app_id).await
+            }
+
+            async fn tenant_providers(&self, tenant_id: &str) -> Result<Option<SealedConfig>, StoreError> {
+                one_by(&self.pool, "SELECT public_view, sealed FROM tenant_providers WHERE tenant_id = $1", tenant_id, sealed_from)
+                    .await
+            }
+
+            async fn set_tenant_providers(&self, tenant_id: &str, c: &SealedConfig, at: Timestamp) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO tenant_providers (tenant_id, public_view, sealed, updated_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (tenant_id) DO UPDATE SET public_view = excluded.public_view, sealed = excluded.sealed, \
+                     updated_at = excluded.updated_at",
+                )
+                .bind(tenant_id)
+                .bind(&c.view)
+                .bind(&c.sealed)
+                .bind(at.millis())
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn auth_type(&self, tenant_id: &str, name: &str) -> Result<Option<String>, StoreError> {
+                let row = sqlx::query("SELECT settings FROM auth_types WHERE tenant_id = $1 AND name = $2")
+                    .bind(tenant_id)
+                    .bind(name)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                row.map(|r| r.try_get("settings").map_err(db_err)).transpose()
+            }
+
+            async fn auth_types(&self, tenant_id: &str) -> Result<Vec<(String, String)>, StoreError> {
+                sqlx::query("SELECT name, settings FROM auth_types WHERE tenant_id = $1 ORDER BY name LIMIT 1000")
+                    .bind(tenant_id)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?
+                    .iter()
+                    .map(|r| Ok((r.try_get("name").map_err(db_err)?, r.try_get("settings").map_err(db_err)?)))
+                    .collect()
+            }
+
+            async fn set_auth_type(&self, tenant_id: &str, name: &str, settings: &str, at: Timestamp) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO auth_types (tenant_id, name, settings, updated_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (tenant_id, name) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at",
+                )
+                .bind(tenant_id)
+                .bind(name)
+                .bind(settings)
+                .bind(at.millis())
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn delete_auth_type(&self, tenant_id: &str, name: &str) -> Result<bool, StoreError> {
+                let done = sqlx::query("DELETE FROM auth_types WHERE tenant_id = $1 AND name = $2")
+                    .bind(tenant_id)
+                    .bind(name)
                     .execute(&self.pool)
                     .await
                     .map_err(db_err)?;
                 Ok(done.rows_affected() == 1)
             }
 
-            async fn delete_config_docs(&self, kind: &str, key_prefix: &str) -> Result<u64, StoreError> {
-                let done = sqlx::query("DELETE FROM config_docs WHERE kind = $1 AND substr(doc_key, 1, length($2)) = $2")
-                    .bind(kind)
-                    .bind(key_prefix)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                Ok(done.rows_affected())
+            async fn relying_party(&self, tenant_id: &str) -> Result<Option<String>, StoreError> {
+                one_by(&self.pool, "SELECT config FROM fido_relying_parties WHERE tenant_id = $1", tenant_id, |r| {
+                    r.try_get("config").map_err(db_err)
+                })
+                .await
             }
 
-            async fn config_doc_keys(
-                &self,
-                kinds: &[&str],
-                key_prefix: &str,
-            ) -> Result<Vec<(String, String)>, StoreError> {
-                if kinds.is_empty() {
-                    return Ok(Vec::new());
-                }
-                let marks: Vec<String> = (2..kinds.len() + 2).map(|i| format!("${i}")).collect();
-                let sql = format!(
-                    "SELECT kind, doc_key FROM config_docs WHERE substr(doc_key, 1, length($1)) = $1 \
-                     AND kind IN ({}) ORDER BY kind, doc_key LIMIT 1000",
-                    marks.join(", ")
-                );
-                // Only numbered placeholders are formatted in; every value is bound.
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(key_prefix);
-                for k in kinds {
-                    q = q.bind(*k);
-                }
-                q.fetch_all(&self.pool)
-                    .await
-                    .map_err(db_err)?
-                    .iter()
-                    .map(|r| Ok((r.try_get("kind").map_err(db_err)?, r.try_get("doc_key").map_err(db_err)?)))
-                    .collect()
-            }
-
-            async fn delete_config_docs_before(&self, kind: &str, before: Timestamp) -> Result<u64, StoreError> {
-                let done = sqlx::query("DELETE FROM config_docs WHERE kind = $1 AND updated_at < $2")
-                    .bind(kind)
-                    .bind(before.millis())
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                Ok(done.rows_affected())
-            }
-
-            async fn list_config_docs(&self, kind: &str, key_prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
-                sqlx::query(
-                    "SELECT doc_key, doc FROM config_docs WHERE kind = $1 AND substr(doc_key, 1, length($2)) = $2 \
-                     ORDER BY doc_key LIMIT 1000",
-                )
-                .bind(kind)
-                .bind(key_prefix)
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(db_err)?
-                    .iter()
-                    .map(|r| Ok((r.try_get("doc_key").map_err(db_err)?, r.try_get("doc").map_err(db_err)?)))
-                    .collect()
+            async fn set_relying_party(&self, tenant_id: &str, rp: &str, at: Timestamp) -> Result<(), StoreError> {
+                upsert_tenant_doc(&self.pool, "INSERT INTO fido_relying_parties (tenant_id, config, updated_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (tenant_id) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at", tenant_id, rp, at).await
             }
         }
     };

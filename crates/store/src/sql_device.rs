@@ -122,6 +122,18 @@ macro_rules! sql_device {
                 Ok(done.rows_affected() == 1)
             }
 
+            async fn activate_single_device(&self, id: &str, at: Timestamp) -> Result<bool, StoreError> {
+                let done = sqlx::query(
+                    "UPDATE devices SET state = 'Active', single_mode = 1, updated_at = $1 WHERE id = $2 AND state = 'Pending'",
+                )
+                .bind(at.millis())
+                .bind(id)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(done.rows_affected() == 1)
+            }
+
             async fn disconnect_other_devices(&self, user_pk: &str, app_id: &str, except_id: &str, at: Timestamp) -> Result<u64, StoreError> {
                 let done = sqlx::query(
                     "UPDATE devices SET state = 'Disconnected', updated_at = $1 \

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 pub mod command;
 pub mod stored;
-mod voice;
+// mod voice; (wired with the session API)
 
 /// How a user proves it is them: what an authentication type's `method` says, and what a
 /// session records. The wire names are snake case (`push_pin`, `qr_otp`).

@@ -366,8 +366,8 @@ backend_tests! {
         clock.advance(2 * 60_000);
         let swept = app.core.housekeeping().await.unwrap();
         assert_eq!(swept.fido_ceremonies, 1);
-        assert!(app.core.store.config_doc("fido_ceremony", &abandoned).await.unwrap().is_none());
-        assert!(app.core.store.config_doc("fido_ceremony", &recent).await.unwrap().is_some());
+        assert!(app.core.store.fido_ceremony(&abandoned).await.unwrap().is_none());
+        assert!(app.core.store.fido_ceremony(&recent).await.unwrap().is_some());
 
         // Rename and remove.
         let cid = c["credentialID"].as_str().unwrap();
@@ -559,13 +559,13 @@ backend_tests! {
         assert_eq!(s, 422, "{b}");
         assert!(common::code(&b).starts_with("fido_"), "{b}");
 
-        // Deleting bob deletes his credentials (they are keyed by him, not tied by a foreign key).
+        // Deleting bob deletes his credentials (a foreign key to him, ON DELETE CASCADE).
         let tenant = app.core.store.tenant_by_domain(&countersign_core::Domain::parse("example.com", "d").unwrap()).await.unwrap().unwrap();
         let bob_pk = app.core.store.user(&tenant.id, "bob").await.unwrap().unwrap().id;
-        assert_eq!(app.core.store.list_config_docs("fido_credential", &format!("{bob_pk}:")).await.unwrap().len(), 1);
+        assert_eq!(app.core.store.user_fido_credentials(&bob_pk).await.unwrap().len(), 1);
         let (s, _) = app.admin("DELETE", "/admin/v1/tenants/example.com/users/bob", None).await;
         assert_eq!(s, 204);
-        assert!(app.core.store.list_config_docs("fido_credential", &format!("{bob_pk}:")).await.unwrap().is_empty());
+        assert!(app.core.store.user_fido_credentials(&bob_pk).await.unwrap().is_empty());
 
         // Another tenant cannot finish this tenant's ceremony.
         let other = app.tenant_with_alice("other.example").await;

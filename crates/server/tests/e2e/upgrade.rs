@@ -285,7 +285,7 @@ backend_tests! {
             let (s, b) = app.admin("GET", path, None).await;
             assert_eq!((s, &b), (200, &state["reads"][*path]), "{path}");
         }
-        // The sealed push app key and tenant provider secret still open under the master key.
+        // The push app's sealed VAPID key still opens under the master key.
         let (s, b) = app.call("GET", "/mobile/v1/apps/bank-app/webpush", Auth::None, None).await;
         assert_eq!(s, 200, "{b}");
 

@@ -1,33 +1,60 @@
-//! Tenants' configuration (`ConfigStore`).
+//! Configuration (`ConfigStore`): push apps, and per tenant its providers,
+//! authentication types and FIDO relying party — replaced in place, removed with the
+//! tenant.
 
 use super::*;
+use countersign_core::SealedConfig;
+
+fn sealed(view: &str) -> SealedConfig {
+    SealedConfig { view: view.into(), sealed: format!("sealed:{view}") }
+}
 
 backend_tests! {
-    async fn old_config_docs_are_swept_by_kind(backend) {
+    async fn push_apps_round_trip_in_app_id_order(backend) {
         let db = TestDb::new(backend).await;
-        let store = store_with_tenants(&db).await;
-        store.set_config_doc("fido_ceremony", "old", Some("t1"), "{}", Timestamp(1_000)).await.unwrap();
-        store.set_config_doc("fido_ceremony", "new", Some("t1"), "{}", Timestamp(5_000)).await.unwrap();
-        store.set_config_doc("fido_rp", "t1", Some("t1"), "{}", Timestamp(1_000)).await.unwrap();
-        assert_eq!(store.delete_config_docs_before("fido_ceremony", Timestamp(5_000)).await.unwrap(), 1);
-        assert!(store.config_doc("fido_ceremony", "old").await.unwrap().is_none());
-        assert!(store.config_doc("fido_ceremony", "new").await.unwrap().is_some());
-        assert!(store.config_doc("fido_rp", "t1").await.unwrap().is_some(), "another kind is kept");
-        assert_eq!(store.delete_config_docs_before("fido_ceremony", Timestamp(5_000)).await.unwrap(), 0);
+        let s = db.store().await;
+        s.set_push_app("b-app", &sealed("{\"b\":1}"), Timestamp(1)).await.unwrap();
+        s.set_push_app("a-app", &sealed("{\"a\":1}"), Timestamp(1)).await.unwrap();
+        s.set_push_app("b-app", &sealed("{\"b\":2}"), Timestamp(2)).await.unwrap();
+        assert_eq!(s.push_app("b-app").await.unwrap(), Some(sealed("{\"b\":2}")));
+        let ids: Vec<String> = s.push_apps().await.unwrap().into_iter().map(|(id, _)| id).collect();
+        assert_eq!(ids, ["a-app", "b-app"]);
+        assert!(s.delete_push_app("a-app").await.unwrap());
+        assert!(!s.delete_push_app("a-app").await.unwrap());
+        assert_eq!(s.push_app("a-app").await.unwrap(), None);
     }
 
-    async fn config_doc_keys_of_several_kinds_by_prefix(backend) {
+    async fn tenant_configuration_is_replaced_in_place_and_goes_with_the_tenant(backend) {
         let db = TestDb::new(backend).await;
-        let store = store_with_tenants(&db).await;
-        for (kind, key) in [("fido_credential", "u1:c2"), ("fido_credential", "u1:c1"), ("uaf_registration", "u1:A#1:k"),
-                            ("fido_credential", "u10:c9"), ("fido_rp", "u1:x"), ("uaf_registration", "u2:A#1:k")] {
-            store.set_config_doc(kind, key, Some("t1"), "{}", Timestamp(1_000)).await.unwrap();
+        let s = store_with_tenants(&db).await;
+        s.set_tenant_providers("t1", &sealed("{}"), Timestamp(1)).await.unwrap();
+        s.set_tenant_providers("t1", &sealed("{\"sms\":{}}"), Timestamp(2)).await.unwrap();
+        assert_eq!(s.tenant_providers("t1").await.unwrap(), Some(sealed("{\"sms\":{}}")));
+        assert_eq!(s.tenant_providers("t2").await.unwrap(), None);
+        s.set_relying_party("t1", "{\"rpID\":\"one.example\"}", Timestamp(1)).await.unwrap();
+        assert_eq!(s.relying_party("t1").await.unwrap().as_deref(), Some("{\"rpID\":\"one.example\"}"));
+        for (tenant, name) in [("t1", "sms-b"), ("t1", "sms-a"), ("t2", "sms-a")] {
+            s.set_auth_type(tenant, name, "{\"method\":\"sms\"}", Timestamp(1)).await.unwrap();
         }
-        let keys = store.config_doc_keys(&["fido_credential", "uaf_registration"], "u1:").await.unwrap();
-        let want: Vec<(String, String)> = [("fido_credential", "u1:c1"), ("fido_credential", "u1:c2"), ("uaf_registration", "u1:A#1:k")]
-            .iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        assert_eq!(keys, want);
-        assert!(store.config_doc_keys(&[], "u1:").await.unwrap().is_empty());
-        assert_eq!(store.config_doc_keys(&["fido_rp"], "").await.unwrap().len(), 1);
+        s.set_auth_type("t1", "sms-a", "{\"method\":\"email\"}", Timestamp(2)).await.unwrap();
+        let names: Vec<(String, String)> = s.auth_types("t1").await.unwrap();
+        assert_eq!(names, [("sms-a".to_owned(), "{\"method\":\"email\"}".to_owned()), ("sms-b".to_owned(), "{\"method\":\"sms\"}".to_owned())]);
+        assert_eq!(s.auth_type("t2", "sms-a").await.unwrap().as_deref(), Some("{\"method\":\"sms\"}"));
+        assert!(s.delete_auth_type("t1", "sms-b").await.unwrap());
+        assert!(!s.delete_auth_type("t1", "sms-b").await.unwrap());
+
+        assert!(s.delete_tenant("t1").await.unwrap());
+        assert_eq!(s.tenant_providers("t1").await.unwrap(), None);
+        assert_eq!(s.relying_party("t1").await.unwrap(), None);
+        assert!(s.auth_types("t1").await.unwrap().is_empty());
+        assert_eq!(s.auth_types("t2").await.unwrap().len(), 1, "another tenant's are kept");
+    }
+
+    async fn configuration_of_a_missing_tenant_is_refused(backend) {
+        let db = TestDb::new(backend).await;
+        let s = db.store().await;
+        assert!(s.set_tenant_providers("nobody", &sealed("{}"), Timestamp(1)).await.is_err());
+        assert!(s.set_auth_type("nobody", "sms", "{}", Timestamp(1)).await.is_err());
+        assert!(s.set_relying_party("nobody", "{}", Timestamp(1)).await.is_err());
     }
 }

@@ -5,7 +5,11 @@
 
 mod accounts;
 mod config;
+mod credentials;
+mod devices;
+mod risk;
 mod sessions;
+mod upgrade;
 
 pub use std::sync::Arc;
 
