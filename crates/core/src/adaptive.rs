@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::error::{CoreError, Entity, Refusal};
+use crate::error::{CoreError, Refusal};
 use crate::login::{LoginInput, LoginOutput};
 use crate::ops::Core;
 use crate::risk::{Assessment, Outcome, RiskInput};
-use crate::session::{Session, SessionState};
+use crate::session::{Ending, NewSession, Session, SessionState, Teaches, cause, closed};
 use crate::tenant::{StaticPasswordMode, Tenant};
 use crate::user::{User, UserStatus};
 
@@ -82,26 +82,17 @@ impl Core {
         ip: Option<std::net::IpAddr>,
     ) -> Result<LoginOutput, CoreError> {
         let now = self.clock.now();
-        let final_session = |state: SessionState, reason: Option<String>| -> Result<Session, CoreError> {
-            let mut s = Session::not_push(
-                crate::random::new_id(&*self.random)?,
-                &tenant.id,
-                &user.id,
-                "adaptive login".into(),
-                "risk",
-                now,
-                now,
-            );
-            s.state = state;
-            s.decided_at = Some(now);
-            s.reason = reason;
-            Ok(s)
+        let final_session = |ending: Ending| -> Result<Session, CoreError> {
+            let id = crate::random::new_id(&*self.random)?;
+            Session::ended(
+                NewSession::not_push(id, &tenant.id, &user.id, "adaptive login".into(), "risk", now, now),
+                ending,
+            )
         };
         let mut out = match a.outcome {
             Outcome::Accept => {
-                let s = final_session(SessionState::Accept, None)?;
-                self.insert_session(&s, &[]).await?;
-                self.learn(&user.id, &tenant.id, &a.learn).await?;
+                let s = final_session(Ending::accept())?;
+                self.insert_teaching(&s, Vec::new(), Teaches::This(&a.learn)).await?;
                 LoginOutput::of(&s, input.session_id.clone(), &self.public_url)
             }
             Outcome::Decline | Outcome::Lock => {
@@ -114,9 +105,12 @@ impl Core {
                     tracing::warn!(user = %user.id, rule = ?a.reasons, "user locked by the risk engine");
                     self.metrics.lockout(crate::metrics::Lockout::User);
                 }
-                let reason = a.reasons.first().cloned();
-                let s = final_session(SessionState::Decline, reason)?;
-                self.insert_session(&s, &[]).await?;
+                let mut ending = Ending::new(SessionState::Decline);
+                if let Some(reason) = a.reasons.first() {
+                    ending = ending.because(reason);
+                }
+                let s = final_session(ending)?;
+                self.insert_session(&s, Vec::new()).await?;
                 LoginOutput::of(&s, input.session_id.clone(), &self.public_url)
             }
             Outcome::StaticPassword => {
@@ -128,7 +122,7 @@ impl Core {
                     ));
                 }
                 let expires = now.plus_millis(i64::from(tenant.settings.login_timeout_seconds) * 1000);
-                let mut s = Session::not_push(
+                let mut s = NewSession::not_push(
                     crate::random::new_id(&*self.random)?,
                     &tenant.id,
                     &user.id,
@@ -141,7 +135,8 @@ impl Core {
                     s.context = BTreeMap::from([("sessionID".to_owned(), sid.clone())]);
                 }
                 s.callback_url = input.callback_url.clone();
-                self.insert_session(&s, &[]).await?;
+                let s = Session::pending(s);
+                self.insert_session(&s, Vec::new()).await?;
                 self.learn_later(&s.id, &tenant.id, &a.learn).await?;
                 LoginOutput::of(&s, input.session_id.clone(), &self.public_url)
             }
@@ -187,9 +182,9 @@ impl Core {
         s: Session,
         input: LoginInput,
     ) -> Result<LoginOutput, CoreError> {
-        if s.state.is_final() {
+        if s.state().is_final() {
             self.burn_password_check(&input.pass_key);
-            return Err(crate::login::closed(s.state));
+            return Err(closed(s.state()));
         }
         if s.context.get("sessionID") != input.session_id.as_ref() {
             self.burn_password_check(&input.pass_key);
@@ -206,12 +201,16 @@ impl Core {
             Err(e) => {
                 self.record_risk_failure(tenant, &user.id, ip).await;
                 if matches!(&e, CoreError::Refused { code: "static_password_locked", .. }) {
-                    let _ = self.end_session(&s, SessionState::Failed, None, Some("static_password_locked")).await;
+                    match self.end_session(&s, Ending::failed("static_password_locked")).await {
+                        Ok(_) | Err(CoreError::Refused { code: "session_closed", .. }) => {}
+                        Err(e) => tracing::warn!(request = %s.id, error = %cause(&e),
+                            "could not fail the challenge of a locked static password"),
+                    }
                 }
                 return Err(e);
             }
         }
-        self.end_session(&s, SessionState::Accept, None, None).await?;
+        let s = self.end_session(&s, Ending::accept()).await?;
         if mode == StaticPasswordMode::Parallel {
             // The password was the first factor: the second follows.
             let second = tenant.settings.second_factor.clone();
@@ -224,7 +223,6 @@ impl Core {
             });
             return Ok(o);
         }
-        let s = self.store.session(&s.id).await?.ok_or(CoreError::NotFound(Entity::Session))?;
         let mut o = LoginOutput::of(&s, input.session_id, &self.public_url);
         o.risk_response_code = Some(0);
         Ok(o)

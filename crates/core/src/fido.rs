@@ -564,10 +564,10 @@ impl Core {
             return Err(gone());
         }
         if !self.store.delete_fido_ceremony(id).await? {
-            return Err(crate::login::closed(SessionState::Accept));
+            return Err(crate::session::closed(SessionState::Accept));
         }
         if self.clock.now().millis() >= c.expires_at {
-            return Err(crate::login::closed(SessionState::Timeout));
+            return Err(crate::session::closed(SessionState::Timeout));
         }
         Ok(c)
     }
@@ -822,10 +822,8 @@ impl Core {
         })?;
         let c = self.take_ceremony(tenant, user, request_id).await?;
         if let Some(u) = c.uaf.as_ref().filter(|u| !u.registration) {
-            let out = self.uaf_login(&rp, tenant, user, u, &response, session_id).await?;
-            // A risk challenge's ceremony: learn what it was to teach.
-            self.challenge_ended(request_id, &user.id, &tenant.id, true).await;
-            return Ok(out);
+            // A risk challenge's ceremony teaches what it was to teach when passed.
+            return self.uaf_login(&rp, tenant, user, u, &response, session_id, request_id).await;
         }
         let pkc: PublicKeyCredential = serde_json::from_value(response).map_err(|_| {
             CoreError::invalid(
@@ -849,9 +847,8 @@ impl Core {
         stored.last_used_at = Some(now.millis());
         let doc = serde_json::to_string(&stored).map_err(|e| CoreError::Internal(e.to_string()))?;
         self.store.save_fido_credential(&tenant.id, &user.id, &id, &doc, now).await?;
-        let out = self.accepted_session(tenant, user, "FIDO2".into(), "fido", session_id).await?;
-        self.challenge_ended(request_id, &user.id, &tenant.id, true).await;
-        Ok(out)
+        // A risk challenge's ceremony teaches what it was to teach when passed.
+        self.accepted_session(tenant, user, "FIDO2".into(), "fido", session_id, Some(request_id)).await
     }
 
     /// A user's credentials (admin API).

@@ -2,14 +2,11 @@
 //! waiter, and the device's side: fetching requests and answering them
 //! (docs/mobile-protocol.md, "Login sessions" and "Answering").
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::collections::BTreeMap;
 
 use countersign_proto::messages::{PendingRequest, RequestMessage, ResponseBody, ResponseResult};
 use countersign_proto::{b64u_encode, crypto, signed};
 use serde::{Deserialize, Serialize};
-use tokio::sync::Notify;
 use utoipa::ToSchema;
 
 use crate::clock::Timestamp;
@@ -19,7 +16,7 @@ use crate::ops::Core;
 use crate::otp::AuthMethod;
 use crate::outbox::{OutboxKind, OutboxMessage};
 use crate::random;
-use crate::session::{PushMethod, Session, SessionState};
+use crate::session::{Ending, NewSession, PushMethod, Session, SessionState, closed};
 use crate::tenant::{NumberMatching, Tenant};
 use crate::user::{UserRef, UserStatus};
 
@@ -145,9 +142,9 @@ impl LoginOutput {
             number_to_show: s.number,
             request_message: (s.delivery == "requestMessage")
                 .then(|| RequestMessage { server: server.to_owned(), request_id: s.id.clone() }.to_uri()),
-            reason: s.reason.clone(),
+            reason: s.reason().map(str::to_owned),
             session_id,
-            ..LoginOutput::bare(&s.id, s.state, s.expires_at)
+            ..LoginOutput::bare(&s.id, s.state(), s.expires_at)
         }
     }
 
@@ -171,65 +168,6 @@ impl LoginOutput {
             risk_response_code: None,
             risk_reasons: Vec::new(),
             fido_challenge: None,
-        }
-    }
-}
-
-/// Per-session wake-ups for those waiting on a session (sync logins, `?wait=`).
-#[derive(Default)]
-pub struct Waiters {
-    map: Mutex<HashMap<String, (Arc<Notify>, usize)>>,
-}
-
-/// A subscription; dropping it forgets the entry when nobody else waits.
-pub(crate) struct Subscription<'a> {
-    waiters: &'a Waiters,
-    id: String,
-    pub(crate) notify: Arc<Notify>,
-}
-
-impl Waiters {
-    pub(crate) fn subscribe(&self, id: &str) -> Subscription<'_> {
-        let notify = match self.map.lock() {
-            Ok(mut m) => {
-                let e = m.entry(id.to_owned()).or_insert_with(|| (Arc::new(Notify::new()), 0));
-                e.1 += 1;
-                e.0.clone()
-            }
-            Err(_) => Arc::new(Notify::new()),
-        };
-        Subscription { waiters: self, id: id.to_owned(), notify }
-    }
-
-    /// Wake everyone waiting on session `id`.
-    pub fn wake(&self, id: &str) {
-        if let Ok(m) = self.map.lock()
-            && let Some((n, _)) = m.get(id)
-        {
-            n.notify_waiters();
-        }
-    }
-
-    /// How many sessions have waiters (for tests and metrics).
-    pub fn len(&self) -> usize {
-        self.map.lock().map(|m| m.len()).unwrap_or(0)
-    }
-
-    /// Whether nobody waits.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-impl Drop for Subscription<'_> {
-    fn drop(&mut self) {
-        if let Ok(mut m) = self.waiters.map.lock()
-            && let Some(e) = m.get_mut(&self.id)
-        {
-            e.1 -= 1;
-            if e.1 == 0 {
-                m.remove(&self.id);
-            }
         }
     }
 }
@@ -436,12 +374,11 @@ impl Core {
         let lifetime = if timeout == 0 { tenant.settings.login_timeout_seconds } else { timeout };
         let no_device = devices.is_empty();
         let id = random::new_id(&*self.random)?;
-        let session = Session {
+        let new = NewSession {
             id: id.clone(),
             tenant_id: tenant.id.clone(),
             user_pk: u.id.clone(),
             method,
-            state: if no_device { SessionState::Failed } else { SessionState::Pending },
             message: self.secure_message(tenant, &input, &u, id.as_str())?,
             context: input.context.clone(),
             nonce: b64u_encode(&nonce),
@@ -450,11 +387,9 @@ impl Core {
             delivery: delivery.clone(),
             created_at: now,
             expires_at: now.plus_millis(i64::from(lifetime) * 1000),
-            decided_at: no_device.then_some(now),
-            device_id: None,
-            reason: no_device.then(|| "no_device".to_owned()),
             callback_url: input.callback_url.clone(),
         };
+        let session = if no_device { Session::ended(new, Ending::failed("no_device"))? } else { Session::pending(new) };
         let mut outbox = Vec::new();
         if delivery == "pushNotification" {
             for device in devices.iter().filter(|d| d.push_platform.as_deref().is_some_and(|p| p != "poll")) {
@@ -471,17 +406,14 @@ impl Core {
                 ));
             }
         }
-        if no_device {
-            outbox.extend(self.callback_message(&session, SessionState::Failed, session.reason.as_deref()).await?);
-        }
-        self.insert_session(&session, &outbox).await?;
-        if !outbox.is_empty() {
-            self.outbox_wake.notify_one();
-        }
+        self.insert_session(&session, outbox).await?;
         let session = if timeout == 0 || no_device {
             session
         } else {
-            self.wait_for_end(&session.id, session.expires_at).await?
+            let seen = self.wait_for_end(&session.id, session.expires_at).await?;
+            // The login waited out its session's whole lifetime: it records the timeout
+            // itself (the sweeper's transition, so a racing sweeper changes nothing).
+            if seen.state() == SessionState::Timeout { self.time_out(&session.id).await? } else { seen }
         };
         Ok(LoginOutput::of(&session, input.session_id, &self.public_url))
     }
@@ -517,26 +449,6 @@ impl Core {
         let template = crate::context::template_for(&tenant.settings.confirmation_templates, &language);
         let message = crate::context::fill(template, &base, &os, &browser, &place);
         Ok(message.chars().take(1000).collect())
-    }
-
-    /// Record a login that succeeded at once (token, FIDO2, UAF) as an accepted session,
-    /// so `GET /v1/sessions/{requestID}` reads it; its output.
-    pub(crate) async fn accepted_session(
-        &self,
-        tenant: &Tenant,
-        user: &crate::user::User,
-        message: String,
-        delivery: &str,
-        session_id: Option<String>,
-    ) -> Result<LoginOutput, CoreError> {
-        let now = self.clock.now();
-        let session = Session {
-            state: SessionState::Accept,
-            decided_at: Some(now),
-            ..Session::not_push(random::new_id(&*self.random)?, &tenant.id, &user.id, message, delivery, now, now)
-        };
-        self.insert_session(&session, &[]).await?;
-        Ok(LoginOutput::of(&session, session_id, &self.public_url))
     }
 
     /// Refuse a new login request (a push, a code by SMS or e-mail) when the user was
@@ -611,94 +523,20 @@ impl Core {
                     .ok_or(CoreError::NotFound(Entity::Session))?,
             },
         };
-        let s = if wait > 0 && !s.state.is_final() {
+        let s = if wait > 0 && !s.state().is_final() {
             self.wait_for_end(&s.id, self.clock.now().plus_millis(i64::from(wait) * 1000)).await?
         } else {
             s
         };
         let mut out = LoginOutput::of(&s, None, &self.public_url);
         out.votp_response = self.custom_code(&s).await?;
-        if s.delivery == "qr" && s.state == SessionState::Accept {
+        if s.delivery == "qr" && s.state() == SessionState::Accept {
             let user = self.store.user_by_pk(&s.user_pk).await?.ok_or(CoreError::NotFound(Entity::User))?;
             out.user_id = Some(user.user_id.as_str().to_owned());
             out.domain = Some(tenant.domain.as_str().to_owned());
-            out.device_id = s.device_id.clone();
+            out.device_id = s.device_id().map(str::to_owned);
         }
         Ok(out)
-    }
-
-    /// The session, moved to `Timeout` first if it is pending past its expiry.
-    pub(crate) async fn current_session(&self, id: &str) -> Result<Option<Session>, CoreError> {
-        let Some(s) = self.store.session(id).await? else { return Ok(None) };
-        let now = self.clock.now();
-        if s.state == SessionState::Pending && now >= s.expires_at {
-            // Another node or request may have ended it meanwhile; either way, re-read.
-            let _ = self.end_session(&s, SessionState::Timeout, None, None).await;
-            return Ok(self.store.session(id).await?);
-        }
-        Ok(Some(s))
-    }
-
-    /// Wait until the session ends or `until` passes; a future per waiter, woken by
-    /// transitions on this node and re-reading every second for those on other nodes.
-    async fn wait_for_end(&self, id: &str, until: Timestamp) -> Result<Session, CoreError> {
-        loop {
-            let sub = self.waiters.subscribe(id);
-            let notified = sub.notify.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            let s = self.current_session(id).await?.ok_or(CoreError::NotFound(Entity::Session))?;
-            let remaining = until.millis() - self.clock.now().millis();
-            if s.state.is_final() || remaining <= 0 {
-                return Ok(s);
-            }
-            let nap = Duration::from_millis(remaining.clamp(1, 1000) as u64);
-            tokio::select! {
-                _ = &mut notified => {}
-                _ = tokio::time::sleep(nap) => {}
-            }
-        }
-    }
-
-    /// End `session` in `to` if it is still pending, and wake its waiters; the final state.
-    pub(crate) async fn end_session(
-        &self,
-        s: &Session,
-        to: SessionState,
-        device: Option<&str>,
-        reason: Option<&str>,
-    ) -> Result<SessionState, CoreError> {
-        let t = s.state.finish(to)?;
-        let outbox = self.callback_message(s, to, reason).await?;
-        if self.store.finish_session(&s.id, t, self.clock.now(), device, reason, &outbox).await? {
-            self.waiters.wake(&s.id);
-            self.metrics.session_ended(s, to);
-            self.challenge_ended(&s.id, &s.user_pk, &s.tenant_id, to == SessionState::Accept).await;
-            if !outbox.is_empty() {
-                self.outbox_wake.notify_one();
-            }
-            return Ok(to);
-        }
-        let now = self.store.session(&s.id).await?.ok_or(CoreError::NotFound(Entity::Session))?;
-        Err(closed(now.state))
-    }
-
-    /// The callback message for `s` ending in `to`, when it named a callback URL.
-    pub(crate) async fn callback_message(
-        &self,
-        s: &Session,
-        to: SessionState,
-        reason: Option<&str>,
-    ) -> Result<Vec<OutboxMessage>, CoreError> {
-        let Some(url) = &s.callback_url else { return Ok(Vec::new()) };
-        let tenant = self.store.tenant_by_id(&s.tenant_id).await?.ok_or(CoreError::NotFound(Entity::Tenant))?;
-        let user = self.store.user_by_pk(&s.user_pk).await?.ok_or(CoreError::NotFound(Entity::User))?;
-        let now = self.clock.now();
-        let body =
-            crate::callbacks::body(&s.id, user.user_id.as_str(), tenant.domain.as_str(), to.as_str(), reason, now);
-        let id = random::new_id(&*self.random)?;
-        let deadline = now.plus_millis(crate::outbox::CALLBACK_LIFETIME_MS);
-        Ok(vec![OutboxMessage::new(id, &s.tenant_id, OutboxKind::Callback, url, body, now, deadline)])
     }
 
     /// The pending requests of an active device's user.
@@ -711,8 +549,8 @@ impl Core {
     /// One pending request of the device's user.
     pub async fn pending_request(&self, device: &Device, request_id: &str) -> Result<PendingRequest, CoreError> {
         let s = self.device_session(device, request_id).await?;
-        if s.state.is_final() {
-            return Err(closed(s.state));
+        if s.state().is_final() {
+            return Err(closed(s.state()));
         }
         Ok(pending_view(&s))
     }
@@ -732,8 +570,8 @@ impl Core {
         body: ResponseBody,
     ) -> Result<ResponseResult, CoreError> {
         let s = self.device_session(device, request_id).await?;
-        if s.state.is_final() {
-            return Err(closed(s.state));
+        if s.state().is_final() {
+            return Err(closed(s.state()));
         }
         let expected_digest = signed::display_digest(&s.message, &s.context);
         if body.display_digest != expected_digest {
@@ -785,8 +623,12 @@ impl Core {
             (true, Some(n)) if body.number != Some(n) => (SessionState::Decline, Some("wrong_number")),
             (true, _) => (SessionState::Accept, None),
         };
-        let state = self.end_session(&s, to, Some(&device.id), reason).await?;
-        Ok(ResponseResult { session_status: state.as_str().to_owned() })
+        let mut ending = Ending::new(to).by(&device.id);
+        if let Some(r) = reason {
+            ending = ending.because(r);
+        }
+        let ended = self.end_session(&s, ending).await?;
+        Ok(ResponseResult { session_status: ended.state().as_str().to_owned() })
     }
 
     async fn wrong_pin(&self, device: &Device, s: &Session) -> Result<ResponseResult, CoreError> {
@@ -794,8 +636,13 @@ impl Core {
         let max = tenant.settings.max_pin_attempts;
         match self.store.device_pin_failure(&device.id, max, self.clock.now()).await? {
             Some((_, DeviceState::Disconnected)) | None => {
-                let _ =
-                    self.end_session(s, SessionState::Failed, Some(&device.id), Some("pin_attempts_exceeded")).await;
+                let ending = Ending::failed("pin_attempts_exceeded").by(&device.id);
+                match self.end_session(s, ending).await {
+                    // Ended meanwhile (answered, timed out): the device is disconnected all the same.
+                    Ok(_) | Err(CoreError::Refused { code: "session_closed", .. }) => {}
+                    Err(e) => tracing::warn!(request = %s.id, error = %crate::session::cause(&e),
+                        "could not fail the session of a disconnected device"),
+                }
                 tracing::warn!(device = %device.id, "device disconnected after too many wrong PINs");
                 self.metrics.lockout(crate::metrics::Lockout::DevicePin);
                 Err(CoreError::refused(
@@ -812,10 +659,6 @@ impl Core {
             }),
         }
     }
-}
-
-pub(crate) fn closed(state: SessionState) -> CoreError {
-    CoreError::refused(Refusal::Conflict, "session_closed", format!("the request has ended: {}", state.as_str()))
 }
 
 fn pending_view(s: &Session) -> PendingRequest {

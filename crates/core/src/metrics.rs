@@ -11,9 +11,7 @@ use std::fmt::Write;
 use std::sync::Mutex;
 
 use crate::ops::Core;
-use crate::outbox::OutboxMessage;
 use crate::session::{PushMethod, Session, SessionState};
-use crate::store::StoreError;
 
 /// A histogram with fixed upper bounds: cumulative bucket counts, sum and count, in the
 /// Prometheus text format.
@@ -222,16 +220,6 @@ impl Metrics {
 }
 
 impl Core {
-    /// Insert a session (with its outbox messages); one inserted already final — a
-    /// login decided at once — counts as ended, as [`Core::end_session`] counts the rest.
-    pub(crate) async fn insert_session(&self, s: &Session, outbox: &[OutboxMessage]) -> Result<(), StoreError> {
-        self.store.insert_session(s, outbox).await?;
-        if s.state.is_final() {
-            self.metrics.session_ended(s, s.state);
-        }
-        Ok(())
-    }
-
     /// Everything the domain exposes on `/metrics`: its counters, the sessions pending
     /// and the outbox (each gauge read with one query; left out when storage fails).
     pub async fn render_metrics(&self) -> String {
@@ -245,6 +233,7 @@ impl Core {
 mod tests {
     use super::*;
     use crate::clock::Timestamp;
+    use crate::session::NewSession;
 
     const BOUNDS: [f64; 3] = [0.1, 1.0, 5.0];
 
@@ -275,9 +264,9 @@ mod tests {
     }
 
     fn session(method: PushMethod, delivery: &str, message: &str) -> Session {
-        let mut s = Session::not_push("r".into(), "t", "u", message.into(), delivery, Timestamp(0), Timestamp(0));
+        let mut s = NewSession::not_push("r".into(), "t", "u", message.into(), delivery, Timestamp(0), Timestamp(0));
         s.method = method;
-        s
+        Session::pending(s)
     }
 
     #[test]

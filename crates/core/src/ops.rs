@@ -176,7 +176,7 @@ pub struct Core {
     /// This node's login, risk, lockout and rate-limit counters.
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Wakes those waiting for a session to end.
-    pub waiters: Arc<crate::login::Waiters>,
+    pub waiters: Arc<crate::session::Waiters>,
     /// This server's public base URL (in QR payloads and as the gateway ID).
     pub public_url: String,
     /// Seals secrets that are stored (master key).

@@ -14,7 +14,7 @@ use crate::ops::Core;
 use crate::outbox::{OutboxKind, OutboxMessage};
 use crate::providers::{self, EmailPayload, SmsPayload};
 use crate::random;
-use crate::session::{PushMethod, Session, SessionCode, SessionState};
+use crate::session::{Ending, NewSession, PushMethod, Session, SessionCode, closed};
 use crate::tenant::Tenant;
 use crate::user::{User, VdpDeliveryMethod};
 
@@ -349,7 +349,7 @@ impl Core {
         let now = self.clock.now();
         let delivery = if ty.custom_delivery { "custom" } else { channel_name(channel) };
         let expires = now.plus_millis(i64::from(ty.ttl_seconds) * 1000);
-        let mut session = Session::not_push(
+        let mut session = NewSession::not_push(
             random::new_id(&*self.random)?,
             &tenant.id,
             &user.id,
@@ -369,6 +369,7 @@ impl Core {
                 return self.undeliverable_code(session, reason, input.session_id.clone()).await;
             }
         }
+        let session = Session::pending(session);
         let mut outbox = Vec::new();
         let mut custom_code = None;
         if ty.custom_delivery {
@@ -434,20 +435,13 @@ impl Core {
     /// as `Failed` with `reason`, its callback queued, so the relying party learns why.
     async fn undeliverable_code(
         &self,
-        mut session: Session,
+        session: NewSession,
         reason: &str,
         session_id: Option<String>,
     ) -> Result<LoginOutput, CoreError> {
         tracing::warn!(request = %session.id, reason, "a one-time code cannot be delivered: no provider for its channel");
-        let now = self.clock.now();
-        session.state = SessionState::Failed;
-        session.decided_at = Some(now);
-        session.reason = Some(reason.to_owned());
-        let outbox = self.callback_message(&session, SessionState::Failed, Some(reason)).await?;
-        self.insert_session(&session, &outbox).await?;
-        if !outbox.is_empty() {
-            self.outbox_wake.notify_one();
-        }
+        let session = Session::ended(session, Ending::failed(reason))?;
+        self.insert_session(&session, Vec::new()).await?;
         Ok(LoginOutput::of(&session, session_id, &self.public_url))
     }
 
@@ -456,10 +450,10 @@ impl Core {
     pub async fn code_delivery_failed(&self, message_id: &str) -> Result<(), CoreError> {
         let Some(id) = self.store.code_session_of_message(message_id).await? else { return Ok(()) };
         let Some(s) = self.store.session(&id).await? else { return Ok(()) };
-        if s.state.is_final() {
+        if s.state().is_final() {
             return Ok(());
         }
-        match self.end_session(&s, SessionState::Failed, None, Some("delivery_failed")).await {
+        match self.end_session(&s, Ending::failed("delivery_failed")).await {
             Ok(_) | Err(CoreError::Refused { code: "session_closed", .. }) => Ok(()),
             Err(e) => Err(e),
         }
@@ -479,19 +473,22 @@ impl Core {
             .await?
             .filter(|s| s.tenant_id == tenant.id && s.user_pk == user.id && s.method == PushMethod::Otp)
             .ok_or(CoreError::NotFound(Entity::Session))?;
-        if s.state.is_final() {
-            return Err(crate::login::closed(s.state));
+        if s.state().is_final() {
+            return Err(closed(s.state()));
         }
         let c = self.store.session_code(&s.id).await?.ok_or(CoreError::NotFound(Entity::Session))?;
         let given = self.sealer.mac(&format!("{}:{}", s.id, code.trim()));
         if bool::from(given.as_bytes().ct_eq(c.code_hash.as_bytes())) {
-            self.end_session(&s, SessionState::Accept, None, None).await?;
-            let s = self.store.session(&s.id).await?.ok_or(CoreError::NotFound(Entity::Session))?;
+            let s = self.end_session(&s, Ending::accept()).await?;
             return Ok(LoginOutput::of(&s, session_id, &self.public_url));
         }
         let n = self.store.code_attempt(&s.id).await?;
         if c.max_attempts > 0 && n >= c.max_attempts {
-            let _ = self.end_session(&s, SessionState::Failed, None, Some("otp_attempts_exceeded")).await;
+            match self.end_session(&s, Ending::failed("otp_attempts_exceeded")).await {
+                Ok(_) | Err(CoreError::Refused { code: "session_closed", .. }) => {}
+                Err(e) => tracing::warn!(request = %s.id, error = %crate::session::cause(&e),
+                    "could not fail a code session after too many wrong codes"),
+            }
             self.metrics.lockout(crate::metrics::Lockout::CodeAttempts);
             return Err(CoreError::refused(
                 Refusal::Forbidden,
@@ -514,8 +511,8 @@ impl Core {
             .await?
             .filter(|s| s.tenant_id == tenant.id && s.method == PushMethod::Otp)
             .ok_or(CoreError::NotFound(Entity::Session))?;
-        if s.state.is_final() {
-            return Err(crate::login::closed(s.state));
+        if s.state().is_final() {
+            return Err(closed(s.state()));
         }
         let c = self.store.session_code(&s.id).await?.ok_or(CoreError::NotFound(Entity::Session))?;
         if c.max_resends == 0 || c.message_id.is_none() {
@@ -537,7 +534,7 @@ impl Core {
 
     /// The code of a pending custom-delivery session (for `votpResponse`).
     pub(crate) async fn custom_code(&self, s: &Session) -> Result<Option<String>, CoreError> {
-        if s.method != PushMethod::Otp || s.state.is_final() || s.delivery != "custom" {
+        if s.method != PushMethod::Otp || s.state().is_final() || s.delivery != "custom" {
             return Ok(None);
         }
         let c = self.store.session_code(&s.id).await?;

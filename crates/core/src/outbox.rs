@@ -25,6 +25,9 @@ pub enum OutboxKind {
     Email,
     /// A phone call that reads a text out.
     Voice,
+    /// Not sent anywhere: what an accepted risk challenge teaches the user's profile,
+    /// queued with the session's final state and applied locally (docs/risk.md).
+    Learn,
 }
 
 impl OutboxKind {
@@ -36,12 +39,15 @@ impl OutboxKind {
             OutboxKind::Sms => "sms",
             OutboxKind::Email => "email",
             OutboxKind::Voice => "voice",
+            OutboxKind::Learn => "learn",
         }
     }
 
     /// Read the stored text.
     pub fn from_stored(s: &str) -> Option<Self> {
-        [Self::Push, Self::Callback, Self::Sms, Self::Email, Self::Voice].into_iter().find(|v| v.as_str() == s)
+        [Self::Push, Self::Callback, Self::Sms, Self::Email, Self::Voice, Self::Learn]
+            .into_iter()
+            .find(|v| v.as_str() == s)
     }
 }
 

@@ -17,7 +17,7 @@ use crate::login::LoginOutput;
 use crate::ops::Core;
 use crate::otp::AuthMethod;
 use crate::random;
-use crate::session::{Session, SessionState};
+use crate::session::{Ending, NewSession, Session, SessionState, closed};
 use crate::tenant::Tenant;
 
 /// A QR login as stored.
@@ -108,10 +108,10 @@ impl Core {
             .ok_or(CoreError::NotFound(Entity::Session))?;
         let now = self.clock.now();
         if q.claimed_at.is_some() {
-            return Err(crate::login::closed(SessionState::Accept));
+            return Err(closed(SessionState::Accept));
         }
         if now >= q.expires_at {
-            return Err(crate::login::closed(SessionState::Timeout));
+            return Err(closed(SessionState::Timeout));
         }
         if !bool::from(hash(code).as_bytes().ct_eq(q.code_hash.as_bytes())) {
             return Err(CoreError::Refused {
@@ -121,25 +121,19 @@ impl Core {
                 attempts_left: None,
             });
         }
-        let session = Session {
-            state: SessionState::Accept,
-            decided_at: Some(now),
-            device_id: Some(device.id.clone()),
-            ..Session::not_push(
-                q.id.clone(),
-                &q.tenant_id,
-                &device.user_pk,
-                "QR login".into(),
-                "qr",
-                q.created_at,
-                q.expires_at,
-            )
-        };
-        if !self.store.claim_qr_login(&q.id, &session, now).await? {
-            return Err(crate::login::closed(SessionState::Accept));
+        let n = NewSession::not_push(
+            q.id.clone(),
+            &q.tenant_id,
+            &device.user_pk,
+            "QR login".into(),
+            "qr",
+            q.created_at,
+            q.expires_at,
+        );
+        let session = Session::ended_at(n, Ending::accept().by(&device.id), now)?;
+        if !self.claim_qr_session(&q.id, &session).await? {
+            return Err(closed(SessionState::Accept));
         }
-        self.waiters.wake(&q.id);
-        self.metrics.session_ended(&session, SessionState::Accept);
         Ok(SessionState::Accept)
     }
 

@@ -10,11 +10,25 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
+use crate::clock::Timestamp;
 use crate::error::CoreError;
 use crate::ops::Core;
+use crate::outbox::{OutboxKind, OutboxMessage};
 use crate::tenant::Tenant;
 use crate::user::User;
 
+/// How long a `learn` message waits before the delivery worker may apply it: the ending
+/// that queued it applies it at once, the worker only retries what that could not do.
+pub const LEARN_RETRY_MS: i64 = 30_000;
+/// The body of a `learn` outbox message (its target is the user's internal id).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LearnPayload {
+    /// What to learn.
+    learn: Learn,
+    /// When the session that teaches it was decided (Unix ms).
+    at: i64,
+}
 /// The velocity window.
 pub const VELOCITY_WINDOW_MS: i64 = 15 * 60 * 1000;
 
@@ -476,8 +490,15 @@ impl Core {
         Ok(Assessment { outcome: Outcome::StaticPassword, reasons: vec!["no-rule".into()], learn })
     }
 
-    /// Teach the user's profile from a successful login.
-    pub(crate) async fn learn(&self, user_pk: &str, tenant_id: &str, l: &Learn) -> Result<(), CoreError> {
+    /// Teach the user's profile from a successful login decided at `at`. Teaching the
+    /// same twice changes nothing, so a retried learning message is harmless.
+    pub(crate) async fn learn(
+        &self,
+        user_pk: &str,
+        tenant_id: &str,
+        l: &Learn,
+        at: Timestamp,
+    ) -> Result<(), CoreError> {
         let mut p: Profile = match self.store.risk_profile(user_pk).await? {
             Some(doc) => serde_json::from_str(&doc).unwrap_or_default(),
             None => Profile::default(),
@@ -495,8 +516,10 @@ impl Core {
         {
             p.countries.push(c.clone());
         }
-        if let Some((lat, lon)) = l.place {
-            p.last = Some((self.clock.now().millis(), lat, lon));
+        if let Some((lat, lon)) = l.place
+            && p.last.is_none_or(|(t, _, _)| t <= at.millis())
+        {
+            p.last = Some((at.millis(), lat, lon));
         }
         let doc = serde_json::to_string(&p).map_err(|e| CoreError::Internal(e.to_string()))?;
         self.store.set_risk_profile(tenant_id, user_pk, &doc, self.clock.now()).await?;
@@ -510,12 +533,57 @@ impl Core {
         Ok(())
     }
 
-    /// A challenge session ended: learn from it if it was accepted.
-    pub(crate) async fn challenge_ended(&self, id: &str, user_pk: &str, tenant_id: &str, accepted: bool) {
-        let Ok(Some(doc)) = self.store.take_risk_pending(id).await else { return };
-        if accepted && let Ok(l) = serde_json::from_str::<Learn>(&doc) {
-            let _ = self.learn(user_pk, tenant_id, &l).await;
+    /// What passing the risk challenge `id` (a session or a FIDO ceremony) teaches, if it
+    /// is one. A damaged record teaches nothing (and is logged).
+    pub(crate) async fn challenge_learning(&self, id: &str) -> Result<Option<Learn>, CoreError> {
+        let Some(doc) = self.store.risk_pending(id).await? else { return Ok(None) };
+        match serde_json::from_str::<Learn>(&doc) {
+            Ok(l) => Ok(Some(l)),
+            Err(e) => {
+                tracing::warn!(request = %id, error = %e, "a risk challenge's learning is damaged; nothing is learned");
+                Ok(None)
+            }
         }
+    }
+
+    /// Forget the learning of challenge `id` once it was queued; `false` when there was none.
+    pub(crate) async fn forget_challenge(&self, id: &str) -> Result<bool, CoreError> {
+        Ok(self.store.take_risk_pending(id).await?.is_some())
+    }
+
+    /// The `learn` outbox message (docs/risk.md, "Learning") that teaches `user_pk`'s
+    /// profile `l`, as a session decided at `at`: due in [`LEARN_RETRY_MS`] (applied at
+    /// once by the ending itself, the worker only retries), dying after a day.
+    pub(crate) fn learning_message(
+        &self,
+        tenant_id: &str,
+        user_pk: &str,
+        l: &Learn,
+        at: Timestamp,
+    ) -> Result<OutboxMessage, CoreError> {
+        let payload = serde_json::to_string(&LearnPayload { learn: l.clone(), at: at.millis() })
+            .map_err(|e| CoreError::Internal(e.to_string()))?;
+        let now = self.clock.now();
+        let id = crate::random::new_id(&*self.random)?;
+        let mut m = OutboxMessage::new(
+            id,
+            tenant_id,
+            OutboxKind::Learn,
+            user_pk,
+            payload,
+            now,
+            now.plus_millis(crate::outbox::CALLBACK_LIFETIME_MS),
+        );
+        m.next_attempt_at = now.plus_millis(LEARN_RETRY_MS);
+        Ok(m)
+    }
+
+    /// Apply a `learn` outbox message: teach its user's profile (the delivery worker
+    /// calls this for messages the ending could not apply at once).
+    pub async fn apply_learning(&self, m: &OutboxMessage) -> Result<(), CoreError> {
+        let p: LearnPayload = serde_json::from_str(&m.payload)
+            .map_err(|e| CoreError::Internal(format!("damaged learning message: {e}")))?;
+        self.learn(&m.target, &m.tenant_id, &p.learn, Timestamp(p.at)).await
     }
 
     /// Count a failed login for velocity.

@@ -271,18 +271,15 @@ pub trait SessionStore: Send + Sync {
     ) -> Result<Option<u32>, StoreError>;
     /// The session with this request ID.
     async fn session(&self, id: &str) -> Result<Option<Session>, StoreError>;
-    /// Apply `transition` if the session is still in its `from` state, enqueueing
-    /// `outbox` in the same transaction; `false` (and nothing enqueued) when another
-    /// transition won.
-    async fn finish_session(
-        &self,
-        id: &str,
-        transition: Transition,
-        at: Timestamp,
-        device_id: Option<&str>,
-        reason: Option<&str>,
-        outbox: &[OutboxMessage],
-    ) -> Result<bool, StoreError>;
+    /// Apply `transition` in one conditional update — only if the session is still in
+    /// its `from` state and its `expires_at` is after `at` (an answer) or at or before it
+    /// (`Timeout`; see [`Transition::before_deadline`]) — setting `state`, `decided_at`,
+    /// and `device_id` and `reason` when given, and enqueue `outbox` in the same
+    /// transaction; `false` (and nothing enqueued) when another transition won.
+    async fn finish_session(&self, transition: &Transition, outbox: &[OutboxMessage]) -> Result<bool, StoreError>;
+    /// Up to `limit` sessions still `Pending` whose `expires_at` is at or before `now`,
+    /// earliest deadline first (the sweeper's query; index `sessions_by_state_expiry`).
+    async fn expired_sessions(&self, now: Timestamp, limit: u32) -> Result<Vec<Session>, StoreError>;
     /// A user's pending sessions that expire after `now`, oldest first.
     async fn pending_sessions(&self, user_pk: &str, now: Timestamp) -> Result<Vec<Session>, StoreError>;
     /// How many sessions of all tenants are pending and expire after `now` (one indexed
@@ -301,8 +298,15 @@ pub trait SessionStore: Send + Sync {
     /// A QR login.
     async fn qr_login(&self, id: &str) -> Result<Option<crate::qr::QrLogin>, StoreError>;
     /// Claim a pending, unexpired QR login and insert its (final) session with the same
-    /// ID, in one transaction; `false` when it was claimed already or has expired.
-    async fn claim_qr_login(&self, id: &str, session: &Session, now: Timestamp) -> Result<bool, StoreError>;
+    /// ID and the messages its ending sends, in one transaction; `false` (and nothing
+    /// written) when it was claimed already or has expired.
+    async fn claim_qr_login(
+        &self,
+        id: &str,
+        session: &Session,
+        outbox: &[OutboxMessage],
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
 }
 
 /// What a user proves themselves with, other than a device: static passwords (with
@@ -457,6 +461,8 @@ pub trait RiskStore: Send + Sync {
         learn: &str,
         at: Timestamp,
     ) -> Result<(), StoreError>;
+    /// What the challenge `request_id` teaches if passed, if recorded.
+    async fn risk_pending(&self, request_id: &str) -> Result<Option<String>, StoreError>;
     /// Remove and return what the challenge `request_id` teaches (at most one caller gets it).
     async fn take_risk_pending(&self, request_id: &str) -> Result<Option<String>, StoreError>;
     /// Forget pending challenges made before `before`; how many.

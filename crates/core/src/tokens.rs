@@ -411,7 +411,7 @@ impl Core {
             match self.check_token(t, otp, false).await {
                 Ok(_) => {
                     let message = format!("token {}", t.serial);
-                    return self.accepted_session(tenant, user, message, "token", input.session_id.clone()).await;
+                    return self.accepted_session(tenant, user, message, "token", input.session_id.clone(), None).await;
                 }
                 Err(e) => last = Some(e),
             }

@@ -345,7 +345,8 @@ impl Core {
         }
     }
 
-    /// Finish a UAF authentication: the session.
+    /// Finish the UAF authentication of ceremony `request_id`: the session.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn uaf_login(
         &self,
         rp: &crate::fido::RelyingParty,
@@ -354,6 +355,7 @@ impl Core {
         c: &UafCeremony,
         response: &Value,
         session_id: Option<String>,
+        request_id: &str,
     ) -> Result<LoginOutput, CoreError> {
         let p = Self::uaf_policy(rp)?;
         let (r, fch) = response_and_fcp(response, "Auth", p, &c.challenge)?;
@@ -390,7 +392,7 @@ impl Core {
         let doc = serde_json::to_string(&reg).map_err(|e| CoreError::Internal(e.to_string()))?;
         let now = self.clock.now();
         self.store.save_uaf_registration(&tenant.id, &user.id, &s.aaid, &key_id, &doc, now).await?;
-        self.accepted_session(tenant, user, "UAF".into(), "fido", session_id).await
+        self.accepted_session(tenant, user, "UAF".into(), "fido", session_id, Some(request_id)).await
     }
 
     /// Deregister a UAF authenticator (admin API): the deregistration request message for

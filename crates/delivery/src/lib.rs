@@ -169,6 +169,9 @@ impl Worker {
             OutboxKind::Sms => sms::send(self, &m).await,
             OutboxKind::Email => email::send(self, &m).await,
             OutboxKind::Voice => voice::send(self, &m).await,
+            // Sent nowhere: applied here (the session's ending applies it at once; this
+            // retries what that could not do).
+            OutboxKind::Learn => self.core.apply_learning(&m).await.map_err(core_failure),
         };
         let seconds = started.elapsed().as_secs_f64();
         let now = self.core.clock.now();

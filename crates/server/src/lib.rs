@@ -181,6 +181,8 @@ pub async fn serve_on(
     let options = countersign_delivery::Options { proxy: config.proxy.clone(), extra_roots_pem };
     let worker = tokio::spawn(countersign_delivery::Worker::new(core.clone(), options)?.run(stop_rx.clone()));
     tokio::spawn(housekeeping(core.clone(), stop_rx.clone()));
+    // Ends expired pending sessions as Timeout (docs/mobile-protocol.md, "The sweeper").
+    let sweeper = tokio::spawn(countersign_core::session::sweeper::run(core.clone(), stop_rx.clone()));
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop_tx.send(true);
@@ -205,6 +207,8 @@ pub async fn serve_on(
     };
     // The worker finishes the sends in hand (each at most 10 s); unsent ones stay queued.
     let _ = tokio::time::timeout(Duration::from_secs(15), worker).await;
+    // The sweeper stops between sweeps; one in hand is a few short transactions.
+    let _ = tokio::time::timeout(Duration::from_secs(5), sweeper).await;
     core.store.close().await;
     tracing::info!("stopped");
     result

@@ -131,7 +131,7 @@ macro_rules! sql_common {
 
         use countersign_core::device::{Activation, ActivationState, Device, DeviceState};
         use countersign_core::outbox::OutboxMessage;
-        use countersign_core::session::{PushMethod, Session, SessionState, Transition};
+        use countersign_core::session::{NewSession, PushMethod, Session, SessionState, Transition};
 
         fn int<T: TryFrom<i64>>(r: &DbRow, col: &str) -> Result<T, StoreError> {
             let v: i64 = r.try_get(col).map_err(db_err)?;
@@ -191,7 +191,7 @@ macro_rules! sql_common {
             .bind(&s.tenant_id)
             .bind(&s.user_pk)
             .bind(s.method.as_str())
-            .bind(s.state.as_str())
+            .bind(s.state().as_str())
             .bind(&s.message)
             .bind(json_text(&s.context)?)
             .bind(&s.nonce)
@@ -200,9 +200,9 @@ macro_rules! sql_common {
             .bind(&s.delivery)
             .bind(s.created_at.millis())
             .bind(s.expires_at.millis())
-            .bind(s.decided_at.map(Timestamp::millis))
-            .bind(&s.device_id)
-            .bind(&s.reason)
+            .bind(s.decided_at().map(Timestamp::millis))
+            .bind(s.device_id())
+            .bind(s.reason())
             .bind(&s.callback_url)
             .execute(exec)
             .await
@@ -240,12 +240,11 @@ macro_rules! sql_common {
             let number: Option<i64> = r.try_get("number").map_err(db_err)?;
             let choices: String = r.try_get("number_choices").map_err(db_err)?;
             let decided: Option<i64> = r.try_get("decided_at").map_err(db_err)?;
-            Ok(Session {
+            let n = NewSession {
                 id: r.try_get("id").map_err(db_err)?,
                 tenant_id: r.try_get("tenant_id").map_err(db_err)?,
                 user_pk: r.try_get("user_pk").map_err(db_err)?,
                 method: PushMethod::from_stored(&method).ok_or_else(|| corrupt("session method"))?,
-                state: SessionState::from_stored(&state).ok_or_else(|| corrupt("session state"))?,
                 message: r.try_get("message").map_err(db_err)?,
                 context: serde_json::from_str::<BTreeMap<String, String>>(&context)
                     .map_err(|_| corrupt("session context"))?,
@@ -259,11 +258,15 @@ macro_rules! sql_common {
                 delivery: r.try_get("delivery").map_err(db_err)?,
                 created_at: Timestamp(r.try_get("created_at").map_err(db_err)?),
                 expires_at: Timestamp(r.try_get("expires_at").map_err(db_err)?),
-                decided_at: decided.map(Timestamp),
-                device_id: r.try_get("device_id").map_err(db_err)?,
-                reason: r.try_get("reason").map_err(db_err)?,
                 callback_url: r.try_get("callback_url").map_err(db_err)?,
-            })
+            };
+            Ok(Session::from_stored(
+                n,
+                SessionState::from_stored(&state).ok_or_else(|| corrupt("session state"))?,
+                decided.map(Timestamp),
+                r.try_get("device_id").map_err(db_err)?,
+                r.try_get("reason").map_err(db_err)?,
+            ))
         }
 
         fn json_text<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {

@@ -55,6 +55,13 @@ macro_rules! sql_risk {
                 Ok(())
             }
 
+            async fn risk_pending(&self, request_id: &str) -> Result<Option<String>, StoreError> {
+                one_by(&self.pool, "SELECT learn FROM risk_pending WHERE request_id = $1", request_id, |r| {
+                    r.try_get("learn").map_err(db_err)
+                })
+                .await
+            }
+
             async fn take_risk_pending(&self, request_id: &str) -> Result<Option<String>, StoreError> {
                 one_by(&self.pool, "DELETE FROM risk_pending WHERE request_id = $1 RETURNING learn", request_id, |r| {
                     r.try_get("learn").map_err(db_err)

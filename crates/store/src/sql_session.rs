@@ -122,29 +122,29 @@ macro_rules! sql_session {
                 one_by(&self.pool, "SELECT * FROM sessions WHERE id = $1", id, session_from).await
             }
 
-            async fn finish_session(
-                &self,
-                id: &str,
-                t: Transition,
-                at: Timestamp,
-                device_id: Option<&str>,
-                reason: Option<&str>,
-                outbox: &[OutboxMessage],
-            ) -> Result<bool, StoreError> {
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
-                let done = sqlx::query(
+            async fn finish_session(&self, t: &Transition, outbox: &[OutboxMessage]) -> Result<bool, StoreError> {
+                // An answer must come before the deadline, a timeout at or after it: the
+                // same comparison as the domain's, made again on the row so that the
+                // check and the update are one.
+                let sql = if t.before_deadline() {
                     "UPDATE sessions SET state = $1, decided_at = $2, device_id = COALESCE($3, device_id), \
-                     reason = COALESCE($4, reason) WHERE id = $5 AND state = $6",
-                )
-                .bind(t.to.as_str())
-                .bind(at.millis())
-                .bind(device_id)
-                .bind(reason)
-                .bind(id)
-                .bind(t.from.as_str())
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
+                     reason = COALESCE($4, reason) WHERE id = $5 AND state = $6 AND expires_at > $7"
+                } else {
+                    "UPDATE sessions SET state = $1, decided_at = $2, device_id = COALESCE($3, device_id), \
+                     reason = COALESCE($4, reason) WHERE id = $5 AND state = $6 AND expires_at <= $7"
+                };
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                let done = sqlx::query(sql)
+                    .bind(t.to().as_str())
+                    .bind(t.decided_at().millis())
+                    .bind(t.device_id())
+                    .bind(t.reason())
+                    .bind(t.id())
+                    .bind(t.from().as_str())
+                    .bind(t.at().millis())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
                 if done.rows_affected() != 1 {
                     return Ok(false);
                 }
@@ -153,6 +153,21 @@ macro_rules! sql_session {
                 }
                 tx.commit().await.map_err(db_err)?;
                 Ok(true)
+            }
+
+            async fn expired_sessions(&self, now: Timestamp, limit: u32) -> Result<Vec<Session>, StoreError> {
+                sqlx::query(
+                    "SELECT * FROM sessions WHERE state = 'Pending' AND expires_at <= $1 \
+                     ORDER BY expires_at, id LIMIT $2",
+                )
+                .bind(now.millis())
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?
+                .iter()
+                .map(session_from)
+                .collect()
             }
 
             async fn pending_sessions(&self, user_pk: &str, now: Timestamp) -> Result<Vec<Session>, StoreError> {
@@ -232,7 +247,13 @@ macro_rules! sql_session {
                 .await
             }
 
-            async fn claim_qr_login(&self, id: &str, session: &Session, now: Timestamp) -> Result<bool, StoreError> {
+            async fn claim_qr_login(
+                &self,
+                id: &str,
+                session: &Session,
+                outbox: &[OutboxMessage],
+                now: Timestamp,
+            ) -> Result<bool, StoreError> {
                 let mut tx = self.pool.begin().await.map_err(db_err)?;
                 let done = sqlx::query(
                     "UPDATE qr_logins SET state = 'Claimed', claimed_at = $1 \
@@ -247,6 +268,9 @@ macro_rules! sql_session {
                     return Ok(false);
                 }
                 insert_session_row(&mut *tx, session).await?;
+                for m in outbox {
+                    insert_outbox(&mut *tx, m).await?;
+                }
                 tx.commit().await.map_err(db_err)?;
                 Ok(true)
             }

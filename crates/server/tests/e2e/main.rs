@@ -18,5 +18,6 @@ mod providers;
 mod qr_login;
 mod readme;
 mod risk;
+mod sessions;
 mod tokens;
 mod upgrade;

@@ -7,6 +7,7 @@ mod accounts;
 mod config;
 mod credentials;
 mod devices;
+mod outbox;
 mod risk;
 mod sessions;
 mod upgrade;

@@ -1,6 +1,32 @@
 //! Login sessions (`SessionStore`).
 
 use super::*;
+use countersign_core::outbox::{OutboxKind, OutboxMessage};
+use countersign_core::session::{Ending, NewSession};
+
+fn new(id: &str, expires: i64) -> NewSession {
+    NewSession::not_push(id.into(), "t1", "u1", "m".into(), "pushNotification", Timestamp(5_000), Timestamp(expires))
+}
+
+/// The callback an ending to `state` of session `id` would queue.
+fn callback(id: &str, state: SessionState, n: usize) -> OutboxMessage {
+    let body = format!(r#"{{"requestID":"{id}","sessionStatus":"{}"}}"#, state.as_str());
+    OutboxMessage::new(
+        format!("{id}-cb-{n}"),
+        "t1",
+        OutboxKind::Callback,
+        "https://rp.example/cb",
+        body,
+        Timestamp(5_000),
+        Timestamp(999_000),
+    )
+}
+
+async fn store_with_alice(db: &TestDb) -> Arc<dyn Store> {
+    let s = store_with_tenants(db).await;
+    s.insert_user(&user("u1", "t1", "alice")).await.unwrap();
+    s
+}
 
 backend_tests! {
     async fn pending_sessions_are_counted_across_tenants_until_they_end_or_expire(backend) {
@@ -10,21 +36,105 @@ backend_tests! {
         s.insert_user(&user("u2", "t2", "bob")).await.unwrap();
         assert_eq!(s.count_pending_sessions(Timestamp(10_000)).await.unwrap(), 0);
         let session = |id: &str, tenant: &str, user: &str, expires: i64| {
-            Session::not_push(id.into(), tenant, user, "m".into(), "sms", Timestamp(5_000), Timestamp(expires))
+            NewSession::not_push(id.into(), tenant, user, "m".into(), "sms", Timestamp(5_000), Timestamp(expires))
         };
-        s.insert_session(&session("a", "t1", "u1", 60_000), &[]).await.unwrap();
-        s.insert_session(&session("b", "t2", "u2", 90_000), &[]).await.unwrap();
+        let a = Session::pending(session("a", "t1", "u1", 60_000));
+        s.insert_session(&a, &[]).await.unwrap();
+        s.insert_session(&Session::pending(session("b", "t2", "u2", 90_000)), &[]).await.unwrap();
         // Pending in the table but past its expiry: not pending any more.
-        s.insert_session(&session("c", "t1", "u1", 9_000), &[]).await.unwrap();
+        s.insert_session(&Session::pending(session("c", "t1", "u1", 9_000)), &[]).await.unwrap();
         // Final when inserted (a login decided at once).
-        let accepted = Session { state: SessionState::Accept, ..session("d", "t2", "u2", 90_000) };
+        let accepted = Session::ended(session("d", "t2", "u2", 90_000), Ending::accept()).unwrap();
         s.insert_session(&accepted, &[]).await.unwrap();
         assert_eq!(s.count_pending_sessions(Timestamp(10_000)).await.unwrap(), 2);
 
-        let t = SessionState::Pending.finish(SessionState::Decline).unwrap();
-        assert!(s.finish_session("a", t, Timestamp(11_000), None, None, &[]).await.unwrap());
+        let t = a.finish(&Ending::new(SessionState::Decline), Timestamp(11_000)).unwrap();
+        assert!(s.finish_session(&t, &[]).await.unwrap());
         assert_eq!(s.count_pending_sessions(Timestamp(11_000)).await.unwrap(), 1);
         // At its expiry instant a session is no longer pending.
         assert_eq!(s.count_pending_sessions(Timestamp(90_000)).await.unwrap(), 0);
+    }
+
+    async fn racing_transitions_leave_one_winner_and_one_callback(backend) {
+        const TASKS: usize = 16;
+        let db = TestDb::new(backend).await;
+        let s = store_with_alice(&db).await;
+        for round in 0..4 {
+            let id = format!("race-{round}");
+            let session = Session::pending(new(&id, 60_000));
+            s.insert_session(&session, &[]).await.unwrap();
+            // Answers just before the deadline, sweepers just after it: each transition is
+            // valid as read, and only one may apply.
+            let finals = [SessionState::Accept, SessionState::Decline, SessionState::Failed, SessionState::Timeout];
+            let tasks: Vec<_> = (0..TASKS)
+                .map(|n| {
+                    let (s, session) = (s.clone(), session.clone());
+                    let to = finals[(n + round) % finals.len()];
+                    let at = if to == SessionState::Timeout { Timestamp(60_000 + n as i64) } else { Timestamp(59_000 + n as i64) };
+                    let t = session.finish(&Ending::new(to).by(&format!("d{n}")), at).unwrap();
+                    let cb = callback(&session.id, to, n);
+                    tokio::spawn(async move { (to, n, s.finish_session(&t, &[cb]).await.unwrap()) })
+                })
+                .collect();
+            let mut winners = Vec::new();
+            for t in tasks {
+                let (to, n, won) = t.await.unwrap();
+                if won {
+                    winners.push((to, n));
+                }
+            }
+            assert_eq!(winners.len(), 1, "exactly one transition wins: {winners:?}");
+            let (to, n) = winners[0];
+            let row = s.session(&id).await.unwrap().unwrap();
+            assert_eq!((row.state(), row.device_id()), (to, Some(format!("d{n}").as_str())));
+            let callbacks: Vec<_> = s.list_outbox(None, 1000).await.unwrap().into_iter()
+                .filter(|m| m.payload.contains(&format!(r#""requestID":"{id}""#)))
+                .collect();
+            assert_eq!(callbacks.len(), 1, "one callback row, the winner's");
+            assert_eq!(callbacks[0].id, format!("{id}-cb-{n}"));
+        }
+    }
+
+    async fn the_store_checks_the_deadline_the_transition_was_made_for(backend) {
+        let db = TestDb::new(backend).await;
+        let s = store_with_alice(&db).await;
+        s.insert_session(&Session::pending(new("a", 60_000)), &[]).await.unwrap();
+        // Read with a later deadline than the row's (a stale copy): the answer at 70 s is
+        // valid as read, but the row expired at 60 s.
+        let stale = Session::pending(new("a", 100_000));
+        let late = stale.finish(&Ending::accept(), Timestamp(70_000)).unwrap();
+        assert!(!s.finish_session(&late, &[callback("a", SessionState::Accept, 0)]).await.unwrap());
+        // Read with an earlier deadline: a timeout at 55 s is valid as read, but the row
+        // is pending until 60 s.
+        let early = Session::pending(new("a", 50_000));
+        let timeout = early.finish(&Ending::new(SessionState::Timeout), Timestamp(55_000)).unwrap();
+        assert!(!s.finish_session(&timeout, &[callback("a", SessionState::Timeout, 1)]).await.unwrap());
+        assert_eq!(s.session("a").await.unwrap().unwrap().state(), SessionState::Pending);
+        assert!(s.list_outbox(None, 10).await.unwrap().is_empty(), "nothing queued by a refused transition");
+        // At the deadline itself it is a timeout, decided at the deadline.
+        let row = s.session("a").await.unwrap().unwrap();
+        let timeout = row.finish(&Ending::new(SessionState::Timeout), Timestamp(60_000)).unwrap();
+        assert!(s.finish_session(&timeout, &[]).await.unwrap());
+        let row = s.session("a").await.unwrap().unwrap();
+        assert_eq!((row.state(), row.decided_at()), (SessionState::Timeout, Some(Timestamp(60_000))));
+    }
+
+    async fn expired_sessions_are_the_pending_ones_past_their_deadline_bounded_oldest_first(backend) {
+        let db = TestDb::new(backend).await;
+        let s = store_with_alice(&db).await;
+        assert!(s.expired_sessions(Timestamp(10_000), 10).await.unwrap().is_empty());
+        for (id, expires) in [("e7", 7_000), ("e5", 5_000), ("e6", 6_000), ("live", 20_000)] {
+            s.insert_session(&Session::pending(new(id, expires)), &[]).await.unwrap();
+        }
+        // Ended sessions are never expired, whatever their deadline.
+        s.insert_session(&Session::ended(new("done", 1_000), Ending::accept()).unwrap(), &[]).await.unwrap();
+        let ids = |v: Vec<Session>| v.into_iter().map(|s| s.id).collect::<Vec<_>>();
+        assert_eq!(ids(s.expired_sessions(Timestamp(10_000), 10).await.unwrap()), ["e5", "e6", "e7"]);
+        assert_eq!(ids(s.expired_sessions(Timestamp(10_000), 2).await.unwrap()), ["e5", "e6"], "bounded");
+        assert_eq!(ids(s.expired_sessions(Timestamp(6_000), 10).await.unwrap()), ["e5", "e6"], "at the deadline it has expired");
+        let e5 = s.session("e5").await.unwrap().unwrap();
+        let t = e5.finish(&Ending::new(SessionState::Timeout), Timestamp(10_000)).unwrap();
+        assert!(s.finish_session(&t, &[]).await.unwrap());
+        assert_eq!(ids(s.expired_sessions(Timestamp(10_000), 10).await.unwrap()), ["e6", "e7"]);
     }
 }
