@@ -415,24 +415,25 @@ impl Authenticator {
     pub fn response_body(&self, req: &PendingRequest, answer: &Answer<'_>) -> Result<ResponseBody, Error> {
         let decision = if answer.approve { "accept" } else { "decline" };
         let kind = self.choose_key(req, answer)?.key;
-        let key = match kind {
-            KeyKind::Possession => key_from(&self.state.secrets.possession)?,
-            KeyKind::Biometric => key_from(
-                self.state.secrets.biometric.as_deref().ok_or_else(|| Error::Local("no biometric key".into()))?,
-            )?,
-            KeyKind::Custom => {
-                let name = req.custom_authenticator.as_deref().unwrap_or("");
-                key_from(self.state.secrets.custom.get(name).ok_or_else(|| {
-                    Error::Local(format!("this authenticator has no custom authenticator {name:?}"))
-                })?)?
-            }
-            KeyKind::Pin => {
-                let pin = answer.pin.ok_or_else(|| Error::Local("the PIN key needs the PIN".into()))?;
-                let secret =
-                    b64u_decode(&self.state.secrets.device_secret).map_err(|_| Error::Local("damaged store".into()))?;
-                derive_pin_key(&secret, pin).map_err(|e| Error::Local(e.to_string()))?
-            }
-        };
+        let key =
+            match kind {
+                KeyKind::Possession => key_from(&self.state.secrets.possession)?,
+                KeyKind::Biometric => key_from(
+                    self.state.secrets.biometric.as_deref().ok_or_else(|| Error::Local("no biometric key".into()))?,
+                )?,
+                KeyKind::Custom => {
+                    let name = req.custom_authenticator.as_deref().unwrap_or("");
+                    key_from(self.state.secrets.custom.get(name).ok_or_else(|| {
+                        Error::Local(format!("this authenticator has no custom authenticator {name:?}"))
+                    })?)?
+                }
+                KeyKind::Pin => {
+                    let pin = answer.pin.ok_or_else(|| Error::Local("the PIN key needs the PIN".into()))?;
+                    let secret = b64u_decode(&self.state.secrets.device_secret)
+                        .map_err(|_| Error::Local("damaged store".into()))?;
+                    derive_pin_key(&secret, pin).map_err(|e| Error::Local(e.to_string()))?
+                }
+            };
         let digest = signed::display_digest(&req.message, &req.context);
         let bytes = signed::response(&req.request_id, decision, &req.nonce, answer.number, &digest);
         Ok(ResponseBody {
@@ -529,7 +530,13 @@ mod tests {
             (&without_bio, "Fingerprint", answer(false, None, false), Possession, false),
             (&with_bio, "Custom", answer(true, None, false), Custom, false),
             (&with_bio, "Custom", answer(true, Some("1234"), false), Pin, false),
-            (&with_bio, "Custom", Answer { approve: true, pin: Some("1234"), custom: true, ..Default::default() }, Custom, true),
+            (
+                &with_bio,
+                "Custom",
+                Answer { approve: true, pin: Some("1234"), custom: true, ..Default::default() },
+                Custom,
+                true,
+            ),
             (&without_bio, "Custom", answer(true, Some("1234"), false), Pin, false),
             (&without_bio, "Custom", answer(false, None, false), Possession, false),
         ];

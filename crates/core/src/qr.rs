@@ -1,5 +1,6 @@
 //! QR login (docs/otp.md, "QR login"): a portal shows a code, the user's activated app
-//! claims it with a signed request, and the session answers who logged in.
+//! claims it with a signed request, and the session answers who logged in. A QR login
+//! started as a `qr_otp` type (`methods/qr_otp.rs`) is bound to its user.
 
 use std::time::Duration;
 
@@ -15,10 +16,11 @@ use crate::device::Device;
 use crate::error::{CoreError, Entity, Refusal};
 use crate::login::LoginOutput;
 use crate::ops::Core;
-use crate::otp::AuthMethod;
+use crate::otp::{AuthMethod, AuthType};
 use crate::random;
 use crate::session::{Ending, NewSession, Session, SessionState, closed};
 use crate::tenant::Tenant;
+use crate::user::User;
 
 /// A QR login as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +37,9 @@ pub struct QrLogin {
     pub expires_at: Timestamp,
     /// When it was claimed.
     pub claimed_at: Option<Timestamp>,
+    /// The user whose devices alone may claim it (a `qr_otp` type started by a login);
+    /// `None`: any active device of the tenant.
+    pub user_pk: Option<String>,
 }
 
 /// `POST /v1/qr-logins`.
@@ -80,6 +85,17 @@ impl Core {
         if !ty.enabled {
             return Err(CoreError::refused(Refusal::Forbidden, "auth_type_disabled", "this type is switched off"));
         }
+        self.new_qr_login(tenant, &ty, None).await
+    }
+
+    /// Store a new QR login of type `ty`: claimable by any active device of the tenant,
+    /// or with `user` only by that user's (a `qr_otp` type started by a login).
+    pub(crate) async fn new_qr_login(
+        &self,
+        tenant: &Tenant,
+        ty: &AuthType,
+        user: Option<&User>,
+    ) -> Result<QrLoginStart, CoreError> {
         let mut raw = [0u8; 32];
         self.random.fill(&mut raw)?;
         let code = b64u_encode(&raw);
@@ -91,6 +107,7 @@ impl Core {
             created_at: now,
             expires_at: now.plus_millis(i64::from(ty.ttl_seconds) * 1000),
             claimed_at: None,
+            user_pk: user.map(|u| u.id.clone()),
         };
         self.store.insert_qr_login(&q).await?;
         let payload = QrLoginPayload { server: self.public_url.clone(), request_id: q.id.clone(), code: code.clone() };
@@ -104,7 +121,8 @@ impl Core {
             .store
             .qr_login(id)
             .await?
-            .filter(|q| q.tenant_id == device.tenant_id)
+            // Another tenant's, or bound to another user: not this device's to see.
+            .filter(|q| q.tenant_id == device.tenant_id && q.user_pk.as_ref().is_none_or(|u| *u == device.user_pk))
             .ok_or(CoreError::NotFound(Entity::Session))?;
         let now = self.clock.now();
         if q.claimed_at.is_some() {
@@ -126,7 +144,7 @@ impl Core {
             &q.tenant_id,
             &device.user_pk,
             "QR login".into(),
-            "qr",
+            Some(AuthMethod::QrOtp),
             q.created_at,
             q.expires_at,
         );

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use subtle::ConstantTimeEq;
 
+use super::command::StartLogin;
 use super::{Begin, Delivery, LoginMethod, Method, Reply, Why, voice};
 use crate::error::{CoreError, Entity, Refusal};
 use crate::login::LoginOutput;
@@ -86,7 +87,9 @@ fn new_code(core: &Core, len: u32) -> Result<String, CoreError> {
 /// fails as undeliverable). Other types use their own method.
 fn channel(ty: &AuthType, user: &User, providers: &ProvidersInput) -> Method {
     if !ty.follow_user_delivery {
-        return ty.method;
+        // A code of a type whose method is not a code method (generate-votp with a
+        // tenant's odd `votp`) goes by SMS, as it always has.
+        return if ty.method.is_code() { ty.method } else { Method::Sms };
     }
     match user.vdp_delivery_method {
         VdpDeliveryMethod::Sms => Method::Sms,
@@ -282,6 +285,19 @@ pub(crate) async fn verify(core: &Core, reply: &Reply<'_>, s: Session) -> Result
 }
 
 impl Core {
+    /// Start a code session of `ty` (named `name`) for `user` (`generate-votp`).
+    pub(crate) async fn start_code(
+        &self,
+        tenant: &Tenant,
+        user: &User,
+        name: &str,
+        ty: &AuthType,
+        login: &StartLogin,
+    ) -> Result<LoginOutput, CoreError> {
+        let begin = Begin { tenant, name, ty, login, why: Why::Named, otp: None };
+        start(self, &begin, user).await
+    }
+
     /// A code's first message went dead (the delivery worker gave up): its session, if
     /// still pending, ends `Failed` with reason `delivery_failed`, and its callback goes.
     pub async fn code_delivery_failed(&self, message_id: &str) -> Result<(), CoreError> {

@@ -3,7 +3,7 @@
 //! risk engine decides); the method's module does the rest.
 
 use super::command::{AnswerLogin, LoginCall, StartLogin};
-use super::{Begin, Method, Reply, Why, fido2, registry};
+use super::{Begin, LoginMethod, Method, Reply, Why, fido2, registry};
 use crate::error::{CoreError, Entity};
 use crate::login::LoginOutput;
 use crate::ops::Core;
@@ -19,6 +19,10 @@ fn no_such_type() -> CoreError {
 /// A token code sent as the `passKey` itself, as OneSpan integrations do.
 fn looks_like_a_token_code(pass_key: &str) -> bool {
     (6..=8).contains(&pass_key.len()) && pass_key.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn starting(method: &dyn LoginMethod, begin: &Begin<'_>) {
+    tracing::debug!(method = method.method().as_str(), r#type = begin.name, why = ?begin.why, "login starting");
 }
 
 impl Core {
@@ -74,6 +78,7 @@ impl Core {
         let begin = Begin { tenant, name, ty, login, why: Why::Named, otp };
         method.check(self, &begin).await?;
         let user = self.login_user(tenant, user_ref).await?;
+        starting(method, &begin);
         method.start(self, &begin, &user).await
     }
 
@@ -104,6 +109,7 @@ impl Core {
         let method = registry::of(ty.method);
         let begin = Begin { tenant, name, ty, login, why, otp: None };
         method.check(self, &begin).await?;
+        starting(method, &begin);
         method.start(self, &begin, user).await
     }
 

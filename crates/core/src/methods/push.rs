@@ -208,7 +208,15 @@ pub(crate) async fn start(
         for device in devices.iter().filter(|d| d.push_platform.as_deref().is_some_and(|p| p != "poll")) {
             let payload = serde_json::json!({"requestID": session.id, "deviceID": device.id}).to_string();
             let id = random::new_id(&*core.random)?;
-            outbox.push(OutboxMessage::new(id, &tenant.id, OutboxKind::Push, &device.id, payload, now, session.expires_at));
+            outbox.push(OutboxMessage::new(
+                id,
+                &tenant.id,
+                OutboxKind::Push,
+                &device.id,
+                payload,
+                now,
+                session.expires_at,
+            ));
         }
     }
     core.insert_session(&session, outbox).await?;

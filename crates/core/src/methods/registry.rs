@@ -130,7 +130,8 @@ mod tests {
         assert_eq!((c.method, c.type_name), (Method::Voice, Some("voice")));
         assert_eq!(challenge(Outcome::Lock), None);
         // A challenge's built-in type has the challenge's method.
-        for o in [Outcome::Sms, Outcome::Email, Outcome::Voice, Outcome::Push, Outcome::PushPin, Outcome::PushFingerprint]
+        for o in
+            [Outcome::Sms, Outcome::Email, Outcome::Voice, Outcome::Push, Outcome::PushPin, Outcome::PushFingerprint]
         {
             let c = challenge(o).unwrap();
             let ty = crate::otp::AuthType::builtin(c.type_name.unwrap()).unwrap();

@@ -91,7 +91,8 @@ impl LoginMethod for StaticPassword {
         }
         let mode = tenant.settings.static_password_mode;
         let ip = crate::context::check(a.login.ip_address.as_deref(), None)?;
-        if let Err(e) = core.check_static_password(tenant, user, &a.secret, mode == StaticPasswordMode::Exclusive).await {
+        if let Err(e) = core.check_static_password(tenant, user, &a.secret, mode == StaticPasswordMode::Exclusive).await
+        {
             core.record_risk_failure(tenant, &user.id, ip).await;
             if matches!(&e, CoreError::Refused { code: "static_password_locked", .. }) {
                 match core.end_session(&s, Ending::failed("static_password_locked")).await {

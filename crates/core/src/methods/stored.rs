@@ -114,8 +114,13 @@ mod tests {
     fn login_requests_are_what_was_sent() {
         let sent = |d: Delivery| matches!(d, Delivery::PushNotification | Delivery::Message);
         for m in Method::ALL.map(Some).into_iter().chain([None]) {
-            for d in [Delivery::PushNotification, Delivery::RequestMessage, Delivery::Message, Delivery::Custom, Delivery::None]
-            {
+            for d in [
+                Delivery::PushNotification,
+                Delivery::RequestMessage,
+                Delivery::Message,
+                Delivery::Custom,
+                Delivery::None,
+            ] {
                 let (mc, dc) = columns(m, d);
                 let Some((m2, d2)) = read(mc, dc, "") else { continue };
                 if (m2, d2) == (m, d) {

@@ -36,7 +36,8 @@ impl LoginMethod for Totp {
     }
 
     async fn start(&self, core: &Core, begin: &Begin<'_>, user: &User) -> Result<LoginOutput, CoreError> {
-        let otp = begin.otp.ok_or_else(|| CoreError::invalid("otp", "a token login carries the token's code in otp"))?;
+        let otp =
+            begin.otp.ok_or_else(|| CoreError::invalid("otp", "a token login carries the token's code in otp"))?;
         core.token_login(begin.tenant, user, otp, begin.login.session_id.clone()).await
     }
 }
