@@ -30,8 +30,9 @@ pub struct LoginInput {
     #[serde(default)]
     pub object_type: Option<String>,
     /// The authentication type to start (`push`, `NoPIN`, `PIN`, `Fingerprint`, `votp`,
-    /// `votpCustomDelivery`, `sms`, `email`, or a tenant-defined type); with `requestID`,
-    /// the one-time code the user typed (docs/otp.md).
+    /// `votpCustomDelivery`, `sms`, `email`, `voice`, `totp`, `qr`, or a tenant-defined
+    /// type); with `requestID`, the one-time code the user typed, or the static password
+    /// (docs/otp.md).
     #[schema(example = "PIN")]
     #[serde(default)]
     pub pass_key: String,

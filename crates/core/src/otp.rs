@@ -9,18 +9,16 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{CoreError, Refusal};
+use crate::methods::Method;
 use crate::ops::Core;
 use crate::tenant::Tenant;
-
-/// What a type does: the method (docs/architecture.md, "Methods").
-pub use crate::methods::Method as AuthMethod;
 
 /// An authentication type as configured (`PUT /admin/v1/tenants/{domain}/auth-types/{name}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AuthType {
-    /// What it does.
-    pub method: AuthMethod,
+    /// What it does: the method (docs/architecture.md, "Methods").
+    pub method: Method,
     /// Lifetime of a code, seconds (10–3600).
     #[serde(default = "default_ttl")]
     pub ttl_seconds: u32,
@@ -75,7 +73,7 @@ fn yes() -> bool {
 
 impl AuthType {
     /// A type of `method` with the defaults.
-    pub(crate) fn of(method: AuthMethod) -> AuthType {
+    pub(crate) fn of(method: Method) -> AuthType {
         AuthType {
             method,
             ttl_seconds: default_ttl(),
@@ -96,17 +94,17 @@ impl AuthType {
     /// The built-in type `name`.
     pub fn builtin(name: &str) -> Option<AuthType> {
         let t = match name {
-            "push" | "NoPIN" => AuthType::of(AuthMethod::Push),
-            "PIN" => AuthType::of(AuthMethod::PushPin),
-            "Fingerprint" => AuthType::of(AuthMethod::PushFingerprint),
-            "sms" => AuthType::of(AuthMethod::Sms),
-            "email" => AuthType::of(AuthMethod::Email),
-            "voice" => AuthType::of(AuthMethod::Voice),
-            "totp" => AuthType::of(AuthMethod::Totp),
-            "qr" => AuthType { ttl_seconds: 120, max_resends: 0, ..AuthType::of(AuthMethod::QrOtp) },
-            "votp" => AuthType { follow_user_delivery: true, ..AuthType::of(AuthMethod::Sms) },
+            "push" | "NoPIN" => AuthType::of(Method::Push),
+            "PIN" => AuthType::of(Method::PushPin),
+            "Fingerprint" => AuthType::of(Method::PushFingerprint),
+            "sms" => AuthType::of(Method::Sms),
+            "email" => AuthType::of(Method::Email),
+            "voice" => AuthType::of(Method::Voice),
+            "totp" => AuthType::of(Method::Totp),
+            "qr" => AuthType { ttl_seconds: 120, max_resends: 0, ..AuthType::of(Method::QrOtp) },
+            "votp" => AuthType { follow_user_delivery: true, ..AuthType::of(Method::Sms) },
             "votpCustomDelivery" => {
-                AuthType { follow_user_delivery: true, custom_delivery: true, ..AuthType::of(AuthMethod::Sms) }
+                AuthType { follow_user_delivery: true, custom_delivery: true, ..AuthType::of(Method::Sms) }
             }
             _ => return None,
         };
@@ -133,17 +131,17 @@ impl AuthType {
         if self.max_attempts > 100 || self.max_resends > 20 {
             return Err(CoreError::invalid("maxAttempts", "maxAttempts is at most 100 and maxResends at most 20"));
         }
-        if self.fallback.is_some() && self.method == AuthMethod::QrOtp {
+        if self.fallback.is_some() && self.method == Method::QrOtp {
             return Err(CoreError::invalid("fallback", "a qr_otp type has no fallback"));
         }
         match (&self.custom_authenticator, self.method) {
-            (None, AuthMethod::PushCustom) => {
+            (None, Method::PushCustom) => {
                 return Err(CoreError::invalid(
                     "customAuthenticator",
                     "a push_custom type names the custom authenticator that approves it",
                 ));
             }
-            (Some(c), AuthMethod::PushCustom) => {
+            (Some(c), Method::PushCustom) => {
                 crate::validate::name(c).map_err(|m| CoreError::invalid("customAuthenticator", m))?;
             }
             (Some(_), _) => {
@@ -320,7 +318,7 @@ mod tests {
         assert!(t.validate("sms").is_ok());
         t.ttl_seconds = 5;
         assert!(matches!(t.validate("sms"), Err(CoreError::Invalid { field, .. }) if field == "ttlSeconds"));
-        let mut q = AuthType::of(AuthMethod::QrOtp);
+        let mut q = AuthType::of(Method::QrOtp);
         q.fallback = Some("sms".into());
         assert!(matches!(q.validate("qr"), Err(CoreError::Invalid { field, .. }) if field == "fallback"));
         let t: Result<AuthType, _> = serde_json::from_str(r#"{"method": "sms", "ttl": 3}"#);

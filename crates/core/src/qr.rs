@@ -15,8 +15,9 @@ use crate::clock::Timestamp;
 use crate::device::Device;
 use crate::error::{CoreError, Entity, Refusal};
 use crate::login::LoginOutput;
+use crate::methods::Method;
 use crate::ops::Core;
-use crate::otp::{AuthMethod, AuthType};
+use crate::otp::AuthType;
 use crate::random;
 use crate::session::{Ending, NewSession, Session, SessionState, closed};
 use crate::tenant::Tenant;
@@ -79,7 +80,7 @@ impl Core {
             Some(t) => t,
             None => return Err(CoreError::invalid("type", "no authentication type of this name")),
         };
-        if ty.method != AuthMethod::QrOtp {
+        if ty.method != Method::QrOtp {
             return Err(CoreError::invalid("type", "the type's method must be qr_otp"));
         }
         if !ty.enabled {
@@ -144,7 +145,7 @@ impl Core {
             &q.tenant_id,
             &device.user_pk,
             "QR login".into(),
-            Some(AuthMethod::QrOtp),
+            Some(Method::QrOtp),
             q.created_at,
             q.expires_at,
         );

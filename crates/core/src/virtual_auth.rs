@@ -6,9 +6,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{CoreError, Refusal};
+use crate::methods::Method;
 use crate::methods::command::StartLogin;
 use crate::ops::Core;
-use crate::otp::{AuthMethod, AuthType};
+use crate::otp::AuthType;
 use crate::tenant::Tenant;
 
 /// A virtual authenticator.
@@ -155,10 +156,8 @@ impl Core {
             None => AuthType::builtin("votp").ok_or_else(|| CoreError::Internal("no votp type".into()))?,
         };
         let ty = match input.delivery_method.as_str() {
-            "SMS" => AuthType { method: AuthMethod::Sms, follow_user_delivery: false, custom_delivery: false, ..base },
-            "Email" => {
-                AuthType { method: AuthMethod::Email, follow_user_delivery: false, custom_delivery: false, ..base }
-            }
+            "SMS" => AuthType { method: Method::Sms, follow_user_delivery: false, custom_delivery: false, ..base },
+            "Email" => AuthType { method: Method::Email, follow_user_delivery: false, custom_delivery: false, ..base },
             "Response" => AuthType { follow_user_delivery: false, custom_delivery: true, ..base },
             _ => return Err(CoreError::invalid("deliveryMethod", "deliveryMethod must be SMS, Email or Response")),
         };
