@@ -11,6 +11,7 @@ use crate::clock::Timestamp;
 use crate::error::{CoreError, Refusal};
 use crate::ops::Core;
 use crate::random;
+use crate::refusal::RefusalCode;
 use crate::tenant::Tenant;
 
 /// A tenant's callback settings as stored: credentials and secret sealed.
@@ -213,7 +214,7 @@ impl Core {
         if stored.allowlist_enabled && stored.endpoint(url).is_none() {
             return Err(CoreError::Refused {
                 kind: Refusal::Unprocessable,
-                code: "callback_not_allowed",
+                code: RefusalCode::CallbackNotAllowed,
                 message: "callbackURL is not on this tenant's callback allowlist".into(),
                 attempts_left: None,
             });
@@ -221,7 +222,7 @@ impl Core {
         if stored.secret.is_none() {
             return Err(CoreError::refused(
                 Refusal::Unprocessable,
-                "callback_not_configured",
+                RefusalCode::CallbackNotConfigured,
                 "callbacks need a signing secret: POST /admin/v1/tenants/{domain}/callbacks/secret",
             ));
         }

@@ -1,5 +1,6 @@
 //! The domain's error type.
 
+pub use crate::refusal::RefusalCode;
 use crate::store::StoreError;
 
 /// Things an identifier can name, for `…_not_found` and `…_exists` errors.
@@ -71,8 +72,8 @@ pub enum CoreError {
     Refused {
         /// Why, in the HTTP layer's terms.
         kind: Refusal,
-        /// Stable snake_case code.
-        code: &'static str,
+        /// Stable code (its wire text: [`RefusalCode::as_str`]).
+        code: RefusalCode,
         /// What is wrong, for a human.
         message: String,
         /// Tries left, when a counter is involved.
@@ -81,8 +82,8 @@ pub enum CoreError {
     /// Too many of these for now (429); `retry_after_seconds` says when to try again.
     #[error("{message}")]
     RateLimited {
-        /// Stable snake_case code.
-        code: &'static str,
+        /// Stable code (its wire text: [`RefusalCode::as_str`]).
+        code: RefusalCode,
         /// What is limited, for a human.
         message: String,
         /// When the next one may go, in seconds (at least 1).
@@ -116,7 +117,7 @@ pub enum Refusal {
 
 impl CoreError {
     /// A [`CoreError::Refused`] without a counter.
-    pub fn refused(kind: Refusal, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn refused(kind: Refusal, code: RefusalCode, message: impl Into<String>) -> Self {
         CoreError::Refused { kind, code, message: message.into(), attempts_left: None }
     }
 

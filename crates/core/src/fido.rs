@@ -24,6 +24,7 @@ use crate::error::{CoreError, Entity, Refusal};
 use crate::login::LoginOutput;
 use crate::methods::Method;
 use crate::ops::Core;
+use crate::refusal::RefusalCode;
 use crate::session::SessionState;
 use crate::tenant::Tenant;
 use crate::user::User;
@@ -272,14 +273,18 @@ pub struct FidoRegisterInput {
 
 fn fido_error(e: &WebauthnError) -> CoreError {
     use WebauthnError as W;
-    let (code, message): (&'static str, String) = match e {
+    let (code, message): (RefusalCode, String) = match e {
         W::InvalidRPOrigin => {
-            ("fido_wrong_origin", "the response comes from an origin this relying party does not allow".into())
+            (RefusalCode::FidoWrongOrigin, "the response comes from an origin this relying party does not allow".into())
         }
-        W::InvalidRPIDHash => ("fido_wrong_rp_id", "the authenticator signed for another relying party ID".into()),
-        W::UserNotVerified => ("fido_user_not_verified", "user verification is required but was not performed".into()),
+        W::InvalidRPIDHash => {
+            (RefusalCode::FidoWrongRpId, "the authenticator signed for another relying party ID".into())
+        }
+        W::UserNotVerified => {
+            (RefusalCode::FidoUserNotVerified, "user verification is required but was not performed".into())
+        }
         W::MismatchedChallenge | W::ChallengeNotFound => {
-            ("fido_wrong_challenge", "the response answers another challenge".into())
+            (RefusalCode::FidoWrongChallenge, "the response answers another challenge".into())
         }
         W::AttestationNotVerifiable
         | W::AttestationChainNotTrusted(_)
@@ -287,14 +292,14 @@ fn fido_error(e: &WebauthnError) -> CoreError {
         | W::AttestationFormatMissingAaguid
         | W::AttestationCertificateTrustStoreEmpty
         | W::AttestationTrustFailure => (
-            "fido_attestation_not_trusted",
+            RefusalCode::FidoAttestationNotTrusted,
             "the authenticator's attestation does not prove a model this relying party allows".into(),
         ),
         W::CredentialPossibleCompromise => (
-            "fido_counter_regression",
+            RefusalCode::FidoCounterRegression,
             "the signature counter went backwards: the credential may have been cloned".into(),
         ),
-        other => ("fido_verification_failed", format!("the FIDO response does not verify: {other}")),
+        other => (RefusalCode::FidoVerificationFailed, format!("the FIDO response does not verify: {other}")),
     };
     CoreError::Refused { kind: Refusal::Unprocessable, code, message, attempts_left: None }
 }
@@ -467,7 +472,7 @@ impl Core {
         let doc = self.store.relying_party(&tenant.id).await?.ok_or_else(|| {
             CoreError::refused(
                 Refusal::Conflict,
-                "fido_not_configured",
+                RefusalCode::FidoNotConfigured,
                 "FIDO needs a relying party: PUT /admin/v1/tenants/{domain}/fido",
             )
         })?;
@@ -476,7 +481,7 @@ impl Core {
         if !rp.enabled {
             return Err(CoreError::refused(
                 Refusal::Forbidden,
-                "fido_disabled",
+                RefusalCode::FidoDisabled,
                 "FIDO is switched off for this tenant",
             ));
         }
@@ -691,7 +696,7 @@ impl Core {
             Ok(()) => Ok(view(&id, &stored)),
             Err(crate::store::StoreError::Conflict) => Err(CoreError::refused(
                 Refusal::Conflict,
-                "fido_credential_taken",
+                RefusalCode::FidoCredentialTaken,
                 "this credential is registered to another user of the relying party",
             )),
             Err(e) => Err(e.into()),
@@ -727,7 +732,7 @@ impl Core {
         if all.is_empty() {
             return Err(CoreError::refused(
                 Refusal::Unprocessable,
-                "no_fido_authenticator",
+                RefusalCode::NoFidoAuthenticator,
                 "the user has no registered FIDO authenticator",
             ));
         }
@@ -737,7 +742,7 @@ impl Core {
         if creds.is_empty() {
             return Err(CoreError::refused(
                 Refusal::Unprocessable,
-                "fido_authenticator_not_allowed",
+                RefusalCode::FidoAuthenticatorNotAllowed,
                 "none of the user's FIDO authenticators satisfies the relying party's current attestation policy",
             ));
         }

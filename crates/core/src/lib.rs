@@ -11,6 +11,7 @@ pub mod adaptive;
 pub mod callbacks;
 pub mod clock;
 pub mod context;
+pub mod delivery;
 pub mod device;
 pub mod error;
 pub mod fido;
@@ -27,6 +28,7 @@ pub mod password;
 pub mod providers;
 pub mod qr;
 pub mod random;
+pub mod refusal;
 pub mod risk;
 pub mod seal;
 pub mod session;
@@ -40,7 +42,7 @@ pub mod virtual_auth;
 
 pub use access::{AccessKey, AccessKind, Credential, NewCredential};
 pub use clock::{Clock, FixedClock, SystemClock, Timestamp};
-pub use error::{CoreError, Entity, Refusal};
+pub use error::{CoreError, Entity, Refusal, RefusalCode};
 pub use random::{OsRandom, Random};
 pub use store::{
     AccountStore, ConfigStore, CredentialStore, DeviceStore, FidoAuthenticatorKey, FidoCeremony, OutboxStore, Page,

@@ -14,6 +14,7 @@ use crate::error::{CoreError, Entity, Refusal};
 use crate::methods::command::{AnswerLogin, LoginCall, StartLogin};
 use crate::methods::{Delivery, Method};
 use crate::ops::Core;
+use crate::refusal::RefusalCode;
 use crate::session::{Session, SessionState};
 use crate::tenant::Tenant;
 use crate::user::{UserRef, UserStatus};
@@ -242,7 +243,7 @@ impl Core {
         let retry_after_seconds = u32::try_from((wait_ms + 999) / 1000).unwrap_or(s.login_request_window_seconds);
         self.metrics.rate_limited(crate::metrics::RateLimit::LoginRequests);
         Err(CoreError::RateLimited {
-            code: "too_many_login_requests",
+            code: RefusalCode::TooManyLoginRequests,
             message: format!(
                 "this user was sent {sent} login requests in the last {} seconds; the next may be sent in \
                  {retry_after_seconds} seconds",
@@ -261,9 +262,11 @@ impl Core {
         let u = self.user_in(tenant, r.user_id.as_str()).await?;
         match u.status {
             UserStatus::Active => Ok(u),
-            UserStatus::Locked => Err(CoreError::refused(Refusal::Forbidden, "user_locked", "the user is locked")),
+            UserStatus::Locked => {
+                Err(CoreError::refused(Refusal::Forbidden, RefusalCode::UserLocked, "the user is locked"))
+            }
             UserStatus::Disabled => {
-                Err(CoreError::refused(Refusal::Forbidden, "user_disabled", "the user is disabled"))
+                Err(CoreError::refused(Refusal::Forbidden, RefusalCode::UserDisabled, "the user is disabled"))
             }
         }
     }

@@ -13,6 +13,7 @@ use crate::device::{Activation, ActivationState, Device, DeviceState, MAX_ACTIVA
 use crate::error::{CoreError, Entity, Refusal};
 use crate::ops::Core;
 use crate::random;
+use crate::refusal::RefusalCode;
 use crate::tenant::{PushEnrollmentMode, Tenant};
 use crate::user::UserRef;
 
@@ -53,7 +54,7 @@ pub struct SignedRequest<'a> {
     pub body: &'a [u8],
 }
 
-fn gone(code: &'static str, message: &str) -> CoreError {
+fn gone(code: RefusalCode, message: &str) -> CoreError {
     CoreError::refused(Refusal::Gone, code, message)
 }
 
@@ -86,7 +87,7 @@ impl Core {
         if !tenant.settings.device_enrollment {
             return Err(CoreError::refused(
                 Refusal::Forbidden,
-                "device_enrollment_disabled",
+                RefusalCode::DeviceEnrollmentDisabled,
                 "device enrollment is switched off for this tenant",
             ));
         }
@@ -119,9 +120,13 @@ impl Core {
     async fn live_activation(&self, id: &str) -> Result<Activation, CoreError> {
         let a = self.store.activation(id).await?.ok_or(CoreError::NotFound(Entity::Activation))?;
         match a.state {
-            ActivationState::Burned => Err(gone("activation_burned", "too many wrong codes: start a new activation")),
-            ActivationState::Completed => Err(gone("activation_used", "this activation has been used")),
-            _ if self.clock.now() >= a.expires_at => Err(gone("activation_expired", "this activation has expired")),
+            ActivationState::Burned => {
+                Err(gone(RefusalCode::ActivationBurned, "too many wrong codes: start a new activation"))
+            }
+            ActivationState::Completed => Err(gone(RefusalCode::ActivationUsed, "this activation has been used")),
+            _ if self.clock.now() >= a.expires_at => {
+                Err(gone(RefusalCode::ActivationExpired, "this activation has expired"))
+            }
             _ => Ok(a),
         }
     }
@@ -130,21 +135,21 @@ impl Core {
     pub async fn activation_code(&self, id: &str, code: &str) -> Result<LicenseData, CoreError> {
         let a = self.live_activation(id).await?;
         if a.state != ActivationState::Pending {
-            return Err(gone("activation_used", "the activation code has been used"));
+            return Err(gone(RefusalCode::ActivationUsed, "the activation code has been used"));
         }
         let right: bool = key_hash(code.trim()).as_bytes().ct_eq(a.code_hash.as_bytes()).into();
         if !right {
             return match self.store.activation_wrong_code(id, MAX_ACTIVATION_ATTEMPTS).await? {
                 Some((_, ActivationState::Burned)) => {
-                    Err(gone("activation_burned", "too many wrong codes: start a new activation"))
+                    Err(gone(RefusalCode::ActivationBurned, "too many wrong codes: start a new activation"))
                 }
                 Some((n, _)) => Err(CoreError::Refused {
                     kind: Refusal::Unprocessable,
-                    code: "invalid_activation_code",
+                    code: RefusalCode::InvalidActivationCode,
                     message: "the activation code is wrong".into(),
                     attempts_left: Some(MAX_ACTIVATION_ATTEMPTS.saturating_sub(n)),
                 }),
-                None => Err(gone("activation_used", "the activation code has been used")),
+                None => Err(gone(RefusalCode::ActivationUsed, "the activation code has been used")),
             };
         }
         let n = nonce(&*self.random)?;
@@ -153,7 +158,7 @@ impl Core {
             .activation_transition(id, ActivationState::Pending, ActivationState::CodeVerified, Some(&n))
             .await?
         {
-            return Err(gone("activation_used", "the activation code has been used"));
+            return Err(gone(RefusalCode::ActivationUsed, "the activation code has been used"));
         }
         let tenant = self.store.tenant_by_id(&a.tenant_id).await?.ok_or(CoreError::NotFound(Entity::Tenant))?;
         let user = self.user_by_pk(&tenant, &a.user_pk).await?;
@@ -181,7 +186,11 @@ impl Core {
     pub async fn activation_instance(&self, id: &str, req: InstanceRequest) -> Result<InstanceData, CoreError> {
         let a = self.live_activation(id).await?;
         let expected = a.nonce.clone().filter(|_| a.state == ActivationState::CodeVerified).ok_or_else(|| {
-            CoreError::refused(Refusal::Conflict, "activation_code_required", "prove the activation code first")
+            CoreError::refused(
+                Refusal::Conflict,
+                RefusalCode::ActivationCodeRequired,
+                "prove the activation code first",
+            )
         })?;
         if !bool::from(expected.as_bytes().ct_eq(req.nonce.as_bytes())) {
             return Err(CoreError::invalid("nonce", "the nonce is not the one this activation handed out"));
@@ -190,7 +199,7 @@ impl Core {
         if !tenant.settings.device_enrollment {
             return Err(CoreError::refused(
                 Refusal::Forbidden,
-                "device_enrollment_disabled",
+                RefusalCode::DeviceEnrollmentDisabled,
                 "device enrollment is switched off for this tenant",
             ));
         }
@@ -235,7 +244,7 @@ impl Core {
             .activation_transition(id, ActivationState::CodeVerified, ActivationState::Completed, None)
             .await?
         {
-            return Err(gone("activation_used", "this activation has been used"));
+            return Err(gone(RefusalCode::ActivationUsed, "this activation has been used"));
         }
         let now = self.clock.now();
         let device = Device {
@@ -302,7 +311,7 @@ impl Core {
         if (now.millis() - ts).abs() > REQUEST_WINDOW_MS {
             return Err(CoreError::refused(
                 Refusal::Unauthenticated,
-                "stale_request",
+                RefusalCode::StaleRequest,
                 "the request timestamp is too far from the server's clock",
             ));
         }
@@ -310,14 +319,14 @@ impl Core {
             DeviceState::Disconnected => {
                 return Err(CoreError::refused(
                     Refusal::Forbidden,
-                    "device_disconnected",
+                    RefusalCode::DeviceDisconnected,
                     "this device has been disconnected",
                 ));
             }
             DeviceState::Pending if !allow_pending => {
                 return Err(CoreError::refused(
                     Refusal::Conflict,
-                    "device_not_confirmed",
+                    RefusalCode::DeviceNotConfirmed,
                     "confirm the activation first",
                 ));
             }
@@ -326,7 +335,7 @@ impl Core {
         if !self.store.use_device_nonce(&device.id, req.nonce, now, now.plus_millis(-NONCE_MEMORY_MS)).await? {
             return Err(CoreError::refused(
                 Refusal::Unauthenticated,
-                "replayed_request",
+                RefusalCode::ReplayedRequest,
                 "this request was seen before",
             ));
         }
@@ -353,7 +362,7 @@ impl Core {
             if !activated {
                 return Err(CoreError::refused(
                     Refusal::Conflict,
-                    "device_not_pending",
+                    RefusalCode::DeviceNotPending,
                     "the device is not awaiting confirmation",
                 ));
             }
@@ -417,7 +426,7 @@ impl Core {
         if a.tenant_id != tenant.id {
             return Err(CoreError::NotFound(Entity::Activation));
         }
-        a.qr_payload.ok_or_else(|| gone("activation_used", "the activation code has been used"))
+        a.qr_payload.ok_or_else(|| gone(RefusalCode::ActivationUsed, "the activation code has been used"))
     }
 
     /// The devices of `user_id` in the tenant named by `domain` (admin API).
@@ -450,7 +459,7 @@ fn web_push_subscription_ok(token: &str) -> bool {
 fn device_exists() -> CoreError {
     CoreError::refused(
         Refusal::Conflict,
-        "device_exists",
+        RefusalCode::DeviceExists,
         "this user has an active device for this app; remove it first (enrollment mode: single)",
     )
 }

@@ -14,6 +14,7 @@ use crate::access::{self, AccessKey, AccessKind, Credential, NewCredential};
 use crate::clock::Clock;
 use crate::error::{CoreError, Entity, Refusal};
 use crate::random::{self, Random};
+use crate::refusal::RefusalCode;
 use crate::store::{Page, Store, StoreError};
 use crate::tenant::{Domain, Tenant, TenantSettings};
 use crate::user::{self, User, UserId, UserRef, UserStatus, VdpDeliveryMethod};
@@ -187,8 +188,9 @@ pub struct Core {
     pub custom_delivery: bool,
     /// The geolocation database for secure-message context (none by default).
     pub geo: Arc<crate::context::Geo>,
-    /// Argon2id cost of new static-password hashes.
-    pub password_cost: crate::password::HashCost,
+    /// Argon2id for static passwords, on a bounded blocking pool (cost of new hashes,
+    /// threads).
+    pub hasher: Arc<crate::password::Hasher>,
 }
 
 /// A random master key for a core that is never given one (tests, tools); secrets it
@@ -260,7 +262,7 @@ impl Core {
             default_providers: Arc::default(),
             custom_delivery: false,
             geo: Arc::default(),
-            password_cost: Default::default(),
+            hasher: Arc::default(),
         }
     }
 
@@ -562,7 +564,7 @@ impl Core {
         if !done {
             return Err(CoreError::refused(
                 Refusal::Conflict,
-                "not_retryable",
+                RefusalCode::NotRetryable,
                 "no dead callback, SMS or e-mail with this ID (pushes are not retried)",
             ));
         }

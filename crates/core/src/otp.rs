@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use crate::error::{CoreError, Refusal};
 use crate::methods::Method;
 use crate::ops::Core;
+use crate::refusal::RefusalCode;
 use crate::tenant::Tenant;
 
 /// An authentication type as configured (`PUT /admin/v1/tenants/{domain}/auth-types/{name}`).
@@ -287,7 +288,11 @@ impl Core {
         if self.store.delete_auth_type(&tenant.id, name).await? {
             Ok(())
         } else {
-            Err(CoreError::refused(Refusal::Unprocessable, "auth_type_not_found", "no such tenant-defined type"))
+            Err(CoreError::refused(
+                Refusal::Unprocessable,
+                RefusalCode::AuthTypeNotFound,
+                "no such tenant-defined type",
+            ))
         }
     }
 }

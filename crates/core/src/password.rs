@@ -1,8 +1,15 @@
 //! Static passwords (docs/risk.md, "Static password"): Argon2id hashes, grace periods,
 //! per-tenant modes, lockout after consecutive failures, and checks that cost the same
 //! whether or not the user or the password exists.
+//!
+//! Argon2id is deliberately slow (tens of milliseconds of CPU and ~19 MiB per check), so
+//! it never runs on the async workers: the [`Hasher`] runs each hash and check on
+//! tokio's blocking threads, at most N at once (N = `password_hash_threads`, default
+//! the number of cores; docs/foundation.md, "Password hashing"). A burst of password
+//! checks then queues for the pool instead of stalling push approvals and health probes.
 
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -12,6 +19,7 @@ use utoipa::ToSchema;
 use crate::clock::Timestamp;
 use crate::error::{CoreError, Entity, Refusal};
 use crate::ops::Core;
+use crate::refusal::RefusalCode;
 use crate::user::User;
 
 /// A user's static password as stored.
@@ -56,11 +64,16 @@ impl HashCost {
         Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
     }
 
-    /// Hash `password` with a random salt.
+    /// Hash `password` with a random salt. Blocks for the whole Argon2 computation:
+    /// async code calls [`Hasher::hash`].
     pub fn hash(&self, random: &dyn crate::random::Random, password: &str) -> Result<String, CoreError> {
         let mut salt = [0u8; 16];
         random.fill(&mut salt)?;
-        let salt = SaltString::encode_b64(&salt).map_err(|_| CoreError::Internal("salt".into()))?;
+        self.hash_with_salt(&salt, password)
+    }
+
+    fn hash_with_salt(&self, salt: &[u8; 16], password: &str) -> Result<String, CoreError> {
+        let salt = SaltString::encode_b64(salt).map_err(|_| CoreError::Internal("salt".into()))?;
         Ok(self
             .hasher()?
             .hash_password(password.as_bytes(), &salt)
@@ -69,16 +82,116 @@ impl HashCost {
     }
 }
 
-/// Whether `password` matches the PHC string `hash` (any Argon2 parameters).
+/// Whether `password` matches the PHC string `hash` (any Argon2 parameters). Blocks for
+/// the whole Argon2 computation: async code calls [`Hasher::verify`].
 pub fn verify(hash: &str, password: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
 }
 
-/// A hash of nothing anyone knows, checked when there is no real one so that the work
-/// (and the time) is the same.
-fn dummy_hash(cost: &HashCost, random: &dyn crate::random::Random) -> &'static str {
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    DUMMY.get_or_init(|| cost.hash(random, "countersign-dummy-password-never-set").unwrap_or_default())
+/// The default size of the hashing pool: the number of cores (at least 1).
+pub fn default_hash_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
+/// Argon2id on a bounded blocking pool: at most `threads` hashes or checks at once, each
+/// on one of tokio's blocking threads; the rest wait their turn without holding an
+/// async worker.
+#[derive(Debug)]
+pub struct Hasher {
+    cost: HashCost,
+    threads: usize,
+    permits: Arc<tokio::sync::Semaphore>,
+    /// A hash of nothing anyone knows, at `cost`, made on first use.
+    dummy: Arc<OnceLock<String>>,
+    running: Arc<AtomicUsize>,
+    peak: Arc<AtomicUsize>,
+}
+
+impl Default for Hasher {
+    fn default() -> Self {
+        Hasher::new(HashCost::default(), default_hash_threads())
+    }
+}
+
+impl Hasher {
+    /// A pool hashing new passwords at `cost`, running at most `threads` (at least 1)
+    /// Argon2 computations at once.
+    pub fn new(cost: HashCost, threads: usize) -> Hasher {
+        let threads = threads.max(1);
+        Hasher {
+            cost,
+            threads,
+            permits: Arc::new(tokio::sync::Semaphore::new(threads)),
+            dummy: Arc::default(),
+            running: Arc::default(),
+            peak: Arc::default(),
+        }
+    }
+
+    /// The cost of new hashes.
+    pub fn cost(&self) -> HashCost {
+        self.cost
+    }
+
+    /// How many computations may run at once.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// The most computations seen running at once since this pool was made.
+    pub fn peak(&self) -> usize {
+        self.peak.load(Ordering::SeqCst)
+    }
+
+    /// Run `work` on a blocking thread once a permit is free. The permit travels with
+    /// the work: a caller that gives up waiting does not free it before the work ends.
+    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, CoreError> {
+        let permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| CoreError::Internal("the password hashing pool is closed".into()))?;
+        let (running, peak) = (self.running.clone(), self.peak.clone());
+        tokio::task::spawn_blocking(move || {
+            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+            peak.fetch_max(now, Ordering::SeqCst);
+            let out = work();
+            running.fetch_sub(1, Ordering::SeqCst);
+            drop(permit);
+            out
+        })
+        .await
+        .map_err(|e| CoreError::Internal(format!("password hashing stopped: {e}")))
+    }
+
+    /// Hash `password` with a random salt at this pool's cost.
+    pub async fn hash(&self, random: &dyn crate::random::Random, password: &str) -> Result<String, CoreError> {
+        let mut salt = [0u8; 16];
+        random.fill(&mut salt)?;
+        let (cost, password) = (self.cost, password.to_owned());
+        self.run(move || cost.hash_with_salt(&salt, &password)).await?
+    }
+
+    /// Whether `password` matches the PHC string `hash`.
+    pub async fn verify(&self, hash: &str, password: &str) -> bool {
+        let (hash, password) = (hash.to_owned(), password.to_owned());
+        self.run(move || verify(&hash, &password)).await.unwrap_or(false)
+    }
+
+    /// Do the work of a check without a stored hash (unknown user, locked password), so
+    /// that it costs what a real check costs.
+    pub async fn burn(&self, password: &str) {
+        let (cost, dummy, password) = (self.cost, self.dummy.clone(), password.to_owned());
+        let _ = self
+            .run(move || {
+                let hash = dummy.get_or_init(|| {
+                    cost.hash_with_salt(&[0x5a; 16], "countersign-dummy-password-never-set").unwrap_or_default()
+                });
+                verify(hash, &password)
+            })
+            .await;
+    }
 }
 
 /// `PUT /admin/v1/tenants/{domain}/users/{userID}/static-password`.
@@ -144,7 +257,7 @@ impl Core {
         };
         let p = StaticPassword {
             user_pk: user.id.clone(),
-            hash: self.password_cost.hash(&*self.random, &input.password)?,
+            hash: self.hasher.hash(&*self.random, &input.password).await?,
             grace_until,
             failures: 0,
             locked_until: None,
@@ -177,8 +290,8 @@ impl Core {
     }
 
     /// Run the Argon2 work of a password check without a password (unknown users).
-    pub(crate) fn burn_password_check(&self, password: &str) {
-        let _ = verify(dummy_hash(&self.password_cost, &*self.random), password);
+    pub(crate) async fn burn_password_check(&self, password: &str) {
+        self.hasher.burn(password).await;
     }
 
     /// Check a user's static password: `Ok(())` right; refusals for wrong, locked, absent,
@@ -193,18 +306,18 @@ impl Core {
         let now = self.clock.now();
         let stored = self.store.static_password(&user.id).await?;
         let Some(p) = stored else {
-            self.burn_password_check(password);
+            self.burn_password_check(password).await;
             return Err(wrong_password(None));
         };
         if p.locked_until.is_some_and(|t| t > now) {
-            self.burn_password_check(password);
+            self.burn_password_check(password).await;
             return Err(CoreError::refused(
                 Refusal::Forbidden,
-                "static_password_locked",
+                RefusalCode::StaticPasswordLocked,
                 "the static password is locked after too many wrong tries",
             ));
         }
-        if !verify(&p.hash, password) {
+        if !self.hasher.verify(&p.hash, password).await {
             let max = tenant.settings.max_password_failures;
             let minutes = tenant.settings.password_lock_minutes;
             let until = if minutes == 0 { Timestamp(i64::MAX) } else { now.plus_millis(i64::from(minutes) * 60_000) };
@@ -214,7 +327,7 @@ impl Core {
                     self.metrics.lockout(crate::metrics::Lockout::StaticPassword);
                     Err(CoreError::refused(
                         Refusal::Forbidden,
-                        "static_password_locked",
+                        RefusalCode::StaticPasswordLocked,
                         "too many wrong passwords: the static password is locked",
                     ))
                 }
@@ -228,7 +341,7 @@ impl Core {
         if alone && p.grace_until.is_none_or(|g| g <= now) {
             return Err(CoreError::refused(
                 Refusal::Forbidden,
-                "static_password_expired",
+                RefusalCode::StaticPasswordExpired,
                 "the static password's grace period is over: use another method",
             ));
         }
@@ -239,7 +352,7 @@ impl Core {
 fn wrong_password(left: Option<u32>) -> CoreError {
     CoreError::Refused {
         kind: Refusal::Unprocessable,
-        code: "invalid_password",
+        code: RefusalCode::InvalidPassword,
         message: "the static password is wrong".into(),
         attempts_left: left,
     }
@@ -260,5 +373,52 @@ mod tests {
         assert!(!verify(&h, "correct horsf"));
         assert!(!verify("not a hash", "x"));
         assert_ne!(h, cheap.hash(&r, "correct horse").unwrap(), "salted");
+    }
+
+    const CHEAP: HashCost = HashCost { memory_kib: 1024, iterations: 1, parallelism: 1 };
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn at_most_n_hashes_run_at_once() {
+        let hasher = Arc::new(Hasher::new(HashCost { memory_kib: 4096, iterations: 2, parallelism: 1 }, 2));
+        let hash = hasher.hash(&crate::random::OsRandom, "correct horse").await.unwrap();
+        let mut set = tokio::task::JoinSet::new();
+        for i in 0..12 {
+            let (h, hash) = (hasher.clone(), hash.clone());
+            set.spawn(async move {
+                if i % 3 == 0 {
+                    h.burn("wrong").await;
+                    true
+                } else {
+                    h.verify(&hash, if i % 2 == 0 { "correct horse" } else { "wrong" }).await == (i % 2 == 0)
+                }
+            });
+        }
+        while let Some(ok) = set.join_next().await {
+            assert!(ok.unwrap());
+        }
+        assert!((1..=2).contains(&hasher.peak()), "peak {}", hasher.peak());
+        assert_eq!(Hasher::new(CHEAP, 0).threads(), 1, "at least one thread");
+    }
+
+    /// With every hashing thread busy, the async worker still serves other tasks: the
+    /// hashes are not on it.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_busy_pool_leaves_the_async_worker_free() {
+        let hasher = Arc::new(Hasher::new(HashCost { memory_kib: 16_384, iterations: 4, parallelism: 1 }, 1));
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            let h = hasher.clone();
+            set.spawn(async move { h.burn("wrong").await });
+        }
+        // Were the hashes on this thread, the tasks would run them all before the timer
+        // could fire.
+        let started = std::time::Instant::now();
+        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let late = started.elapsed();
+        while set.join_next().await.is_some() {}
+        let all = started.elapsed();
+        assert!(late < std::time::Duration::from_millis(500) && late < all / 2, "stalled {late:?} of {all:?}");
+        assert_eq!(hasher.peak(), 1);
     }
 }

@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 use crate::error::{CoreError, Entity};
 use crate::ops::Core;
 use crate::outbox::{OutboxKind, OutboxMessage};
+use crate::refusal::RefusalCode;
 use crate::store::SealedConfig;
 use crate::tenant::Tenant;
 use crate::validate;
@@ -923,7 +924,7 @@ impl Core {
         let not_configured = |what: &str| {
             CoreError::refused(
                 crate::error::Refusal::Unprocessable,
-                "provider_not_configured",
+                RefusalCode::ProviderNotConfigured,
                 format!("no {what} provider is configured for this tenant"),
             )
         };

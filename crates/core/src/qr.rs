@@ -19,6 +19,7 @@ use crate::methods::Method;
 use crate::ops::Core;
 use crate::otp::AuthType;
 use crate::random;
+use crate::refusal::RefusalCode;
 use crate::session::{Ending, NewSession, Session, SessionState, closed};
 use crate::tenant::Tenant;
 use crate::user::User;
@@ -84,7 +85,11 @@ impl Core {
             return Err(CoreError::invalid("type", "the type's method must be qr_otp"));
         }
         if !ty.enabled {
-            return Err(CoreError::refused(Refusal::Forbidden, "auth_type_disabled", "this type is switched off"));
+            return Err(CoreError::refused(
+                Refusal::Forbidden,
+                RefusalCode::AuthTypeDisabled,
+                "this type is switched off",
+            ));
         }
         self.new_qr_login(tenant, &ty, None).await
     }
@@ -135,7 +140,7 @@ impl Core {
         if !bool::from(hash(code).as_bytes().ct_eq(q.code_hash.as_bytes())) {
             return Err(CoreError::Refused {
                 kind: Refusal::Unprocessable,
-                code: "invalid_code",
+                code: RefusalCode::InvalidCode,
                 message: "the code does not belong to this QR login".into(),
                 attempts_left: None,
             });

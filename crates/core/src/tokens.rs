@@ -13,6 +13,7 @@ use crate::methods::Method;
 use crate::oath::{self, Algorithm};
 use crate::ops::Core;
 use crate::random;
+use crate::refusal::RefusalCode;
 use crate::store::StoreError;
 use crate::tenant::Tenant;
 use crate::user::User;
@@ -220,14 +221,14 @@ fn invalid_otp(attempts_left: u32, used: bool) -> CoreError {
     let message = if used { "this code was already used: wait for the token's next code" } else { "the code is wrong" };
     CoreError::Refused {
         kind: Refusal::Unprocessable,
-        code: "invalid_otp",
+        code: RefusalCode::InvalidOtp,
         message: message.into(),
         attempts_left: Some(attempts_left),
     }
 }
 
 fn locked() -> CoreError {
-    CoreError::refused(Refusal::Forbidden, "token_locked", "the token is locked after too many wrong codes")
+    CoreError::refused(Refusal::Forbidden, RefusalCode::TokenLocked, "the token is locked after too many wrong codes")
 }
 
 /// Whether `otp` is `t`'s code at moving factor `m` (compared in constant time).
@@ -376,7 +377,11 @@ impl Core {
         let user = self.user_ref(tenant, user).await?;
         let t = self.user_token(&user, token_id).await?;
         if t.state != TokenState::Pending {
-            return Err(CoreError::refused(Refusal::Conflict, "token_not_pending", "the token is confirmed already"));
+            return Err(CoreError::refused(
+                Refusal::Conflict,
+                RefusalCode::TokenNotPending,
+                "the token is confirmed already",
+            ));
         }
         self.check_token(&t, otp, true).await?;
         self.store.token(token_id).await?.ok_or(CoreError::NotFound(Entity::Token))
@@ -402,7 +407,7 @@ impl Core {
         if tokens.is_empty() {
             return Err(CoreError::Refused {
                 kind: Refusal::Unprocessable,
-                code: "no_token",
+                code: RefusalCode::NoToken,
                 message: "the user has no active token".into(),
                 attempts_left: None,
             });
@@ -529,7 +534,11 @@ impl Core {
         let tenant = self.tenant(domain).await?;
         let t = self.tenant_token(&tenant, token_id).await?;
         if t.kind != TokenKind::Hotp {
-            return Err(CoreError::refused(Refusal::Unprocessable, "not_hotp", "only HOTP tokens are resynchronised"));
+            return Err(CoreError::refused(
+                Refusal::Unprocessable,
+                RefusalCode::NotHotp,
+                "only HOTP tokens are resynchronised",
+            ));
         }
         let seed = self.seed(&t)?;
         let code = |c: i64| oath::hotp(t.algorithm, &seed, c as u64, t.digits);
@@ -540,7 +549,7 @@ impl Core {
         let Some(c) = found else {
             return Err(CoreError::refused(
                 Refusal::Unprocessable,
-                "resync_failed",
+                RefusalCode::ResyncFailed,
                 "the two codes are not consecutive codes of this token within the window",
             ));
         };
@@ -551,7 +560,7 @@ impl Core {
             if !self.store.token_advance(&t.id, t.moving, c + 2, TokenState::Active, self.clock.now()).await? {
                 return Err(CoreError::refused(
                     Refusal::Conflict,
-                    "token_busy",
+                    RefusalCode::TokenBusy,
                     "the token changed meanwhile; try again",
                 ));
             }

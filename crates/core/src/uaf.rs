@@ -23,6 +23,7 @@ use crate::error::{CoreError, Entity, Refusal};
 use crate::login::LoginOutput;
 use crate::methods::Method;
 use crate::ops::Core;
+use crate::refusal::RefusalCode;
 use crate::tenant::Tenant;
 use crate::user::User;
 
@@ -67,7 +68,7 @@ pub(crate) struct UafCeremony {
     pub(crate) transaction: Option<String>,
 }
 
-fn refused(code: &'static str, message: impl Into<String>) -> CoreError {
+fn refused(code: RefusalCode, message: impl Into<String>) -> CoreError {
     CoreError::Refused { kind: Refusal::Unprocessable, code, message: message.into(), attempts_left: None }
 }
 
@@ -168,19 +169,19 @@ fn response_and_fcp(
         .map_err(|_| CoreError::invalid(field, "a UAF response message"))?;
     let [r] = <[Response; 1]>::try_from(list).map_err(|_| CoreError::invalid(field, "exactly one UAF response"))?;
     if r.header.op != op || r.header.upv != uaf::UPV {
-        return Err(refused("uaf_wrong_operation", format!("expected a UAF 1.1 {op} response")));
+        return Err(refused(RefusalCode::UafWrongOperation, format!("expected a UAF 1.1 {op} response")));
     }
     let fcp_bytes = b64u_decode(&r.fc_params).map_err(|_| CoreError::invalid(field, "fcParams is not base64url"))?;
     let fcp: FinalChallengeParams = serde_json::from_slice(&fcp_bytes)
         .map_err(|_| CoreError::invalid(field, "fcParams is not FinalChallengeParams"))?;
     if fcp.app_id != policy.app_id {
-        return Err(refused("uaf_wrong_app_id", "the response is for another app ID"));
+        return Err(refused(RefusalCode::UafWrongAppId, "the response is for another app ID"));
     }
     if !bool::from(fcp.challenge.as_bytes().ct_eq(challenge.as_bytes())) {
-        return Err(refused("fido_wrong_challenge", "the response answers another challenge"));
+        return Err(refused(RefusalCode::FidoWrongChallenge, "the response answers another challenge"));
     }
     if !policy.facet_ids.contains(&fcp.facet_id) {
-        return Err(refused("uaf_wrong_facet", "the calling facet is not among the trusted facet IDs"));
+        return Err(refused(RefusalCode::UafWrongFacet, "the calling facet is not among the trusted facet IDs"));
     }
     let fch = Sha256::digest(r.fc_params.as_bytes()).to_vec();
     Ok((r, fch))
@@ -207,7 +208,7 @@ impl Core {
 
     fn uaf_policy(rp: &crate::fido::RelyingParty) -> Result<&UafPolicy, CoreError> {
         rp.uaf.as_ref().ok_or_else(|| {
-            CoreError::refused(Refusal::Conflict, "uaf_not_configured", "the relying party has no UAF policy")
+            CoreError::refused(Refusal::Conflict, RefusalCode::UafNotConfigured, "the relying party has no UAF policy")
         })
     }
 
@@ -253,7 +254,7 @@ impl Core {
         let p = Self::uaf_policy(rp)?;
         let regs = self.uaf_registrations(user).await?;
         if regs.is_empty() {
-            return Err(refused("no_fido_authenticator", "the user has no registered UAF authenticator"));
+            return Err(refused(RefusalCode::NoFidoAuthenticator, "the user has no registered UAF authenticator"));
         }
         let accepted = regs
             .iter()
@@ -283,19 +284,23 @@ impl Core {
     ) -> Result<(String, String), CoreError> {
         let p = Self::uaf_policy(rp)?;
         let (r, fch) = response_and_fcp(response, "Reg", p, &c.challenge)?;
-        let a = uaf::parse_reg_assertion(&assertion_bytes(&r)?).map_err(|e| refused("uaf_bad_assertion", e.0))?;
+        let a =
+            uaf::parse_reg_assertion(&assertion_bytes(&r)?).map_err(|e| refused(RefusalCode::UafBadAssertion, e.0))?;
         let k = &a.krd;
         if !p.accepted_aaids.contains(&k.aaid) {
             return Err(refused(
-                "uaf_aaid_not_accepted",
+                RefusalCode::UafAaidNotAccepted,
                 format!("the policy does not accept authenticator {}", k.aaid),
             ));
         }
         if !bool::from(k.final_challenge_hash.as_slice().ct_eq(&fch)) {
-            return Err(refused("uaf_bad_assertion", "the assertion is bound to other final challenge parameters"));
+            return Err(refused(
+                RefusalCode::UafBadAssertion,
+                "the assertion is bound to other final challenge parameters",
+            ));
         }
         let key = public_key(k.pub_key_alg, &k.pub_key)
-            .ok_or_else(|| refused("uaf_bad_assertion", "the public key is not a P-256 key"))?;
+            .ok_or_else(|| refused(RefusalCode::UafBadAssertion, "the public key is not a P-256 key"))?;
         let (kind, ok) = match &a.attestation {
             Attestation::Surrogate { signature } => {
                 ("basic_surrogate", verify_sig(&key, k.sign_alg, &a.krd_raw, signature))
@@ -309,7 +314,7 @@ impl Core {
             }
         };
         if !ok {
-            return Err(refused("uaf_bad_attestation", "the attestation signature does not verify"));
+            return Err(refused(RefusalCode::UafBadAttestation, "the attestation signature does not verify"));
         }
         if p.attestation_root_certificates.contains_key(&k.aaid) {
             let now =
@@ -320,7 +325,7 @@ impl Core {
             };
             if !trusted {
                 return Err(refused(
-                    "uaf_attestation_not_trusted",
+                    RefusalCode::UafAttestationNotTrusted,
                     format!("authenticator {} must attest with a certificate chaining to its vendor's root", k.aaid),
                 ));
             }
@@ -339,7 +344,7 @@ impl Core {
         match self.store.save_uaf_registration(&tenant.id, &user.id, &reg.aaid, &key_id, &doc, self.clock.now()).await {
             Ok(()) => Ok((reg.aaid, key_id)),
             Err(crate::store::StoreError::Conflict) => Err(refused(
-                "uaf_key_taken",
+                RefusalCode::UafKeyTaken,
                 "this authenticator key is registered to another user of the relying party",
             )),
             Err(e) => Err(e.into()),
@@ -360,32 +365,36 @@ impl Core {
     ) -> Result<LoginOutput, CoreError> {
         let p = Self::uaf_policy(rp)?;
         let (r, fch) = response_and_fcp(response, "Auth", p, &c.challenge)?;
-        let a = uaf::parse_auth_assertion(&assertion_bytes(&r)?).map_err(|e| refused("uaf_bad_assertion", e.0))?;
+        let a =
+            uaf::parse_auth_assertion(&assertion_bytes(&r)?).map_err(|e| refused(RefusalCode::UafBadAssertion, e.0))?;
         let s = &a.signed;
         let key_id = b64u_encode(&s.key_id);
         let doc = self.store.uaf_registration(&user.id, &s.aaid, &key_id).await?.ok_or_else(|| {
-            refused("fido_verification_failed", "the assertion names no authenticator registered to this user")
+            refused(RefusalCode::FidoVerificationFailed, "the assertion names no authenticator registered to this user")
         })?;
         let mut reg: UafRegistration =
             serde_json::from_str(&doc).map_err(|_| CoreError::Internal("damaged UAF registration".into()))?;
         if !bool::from(s.final_challenge_hash.as_slice().ct_eq(&fch)) {
-            return Err(refused("uaf_bad_assertion", "the assertion is bound to other final challenge parameters"));
+            return Err(refused(
+                RefusalCode::UafBadAssertion,
+                "the assertion is bound to other final challenge parameters",
+            ));
         }
         if let Some(text) = &c.transaction {
             let want: [u8; 32] = Sha256::digest(text.as_bytes()).into();
             if s.authentication_mode != 2 || !bool::from(s.transaction_content_hash.as_slice().ct_eq(&want[..])) {
-                return Err(refused("uaf_transaction_mismatch", "the user confirmed another text"));
+                return Err(refused(RefusalCode::UafTransactionMismatch, "the user confirmed another text"));
             }
         }
         let key = b64u_decode(&reg.public_key).ok().and_then(|b| VerifyingKey::from_sec1_bytes(&b).ok());
         let key = key.ok_or_else(|| CoreError::Internal("damaged UAF key".into()))?;
         if !verify_sig(&key, s.sign_alg, &a.signed_raw, &a.signature) {
-            return Err(refused("fido_verification_failed", "the assertion's signature does not verify"));
+            return Err(refused(RefusalCode::FidoVerificationFailed, "the assertion's signature does not verify"));
         }
         if (s.sign_counter != 0 || reg.sign_counter != 0) && s.sign_counter <= reg.sign_counter {
             tracing::warn!(user = %user.id, aaid = %s.aaid, "UAF signature counter went backwards: possible clone");
             return Err(refused(
-                "fido_counter_regression",
+                RefusalCode::FidoCounterRegression,
                 "the signature counter went backwards: the authenticator may have been cloned",
             ));
         }

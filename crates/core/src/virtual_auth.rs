@@ -10,6 +10,7 @@ use crate::methods::Method;
 use crate::methods::command::StartLogin;
 use crate::ops::Core;
 use crate::otp::AuthType;
+use crate::refusal::RefusalCode;
 use crate::tenant::Tenant;
 
 /// A virtual authenticator.
@@ -100,9 +101,11 @@ impl Core {
         };
         match self.store.insert_virtual_authenticator(&tenant.id, &v, self.clock.now()).await {
             Ok(()) => Ok(v),
-            Err(crate::store::StoreError::Conflict) => {
-                Err(CoreError::refused(Refusal::Conflict, "serial_taken", "try again: the serial number was taken"))
-            }
+            Err(crate::store::StoreError::Conflict) => Err(CoreError::refused(
+                Refusal::Conflict,
+                RefusalCode::SerialTaken,
+                "try again: the serial number was taken",
+            )),
             Err(e) => Err(e.into()),
         }
     }
@@ -124,7 +127,11 @@ impl Core {
         if self.store.delete_virtual_authenticator(&tenant.id, serial).await? {
             Ok(())
         } else {
-            Err(CoreError::refused(Refusal::Unprocessable, "authenticator_not_found", "no such virtual authenticator"))
+            Err(CoreError::refused(
+                Refusal::Unprocessable,
+                RefusalCode::AuthenticatorNotFound,
+                "no such virtual authenticator",
+            ))
         }
     }
 
@@ -142,7 +149,7 @@ impl Core {
         }
         let not_found = || CoreError::Refused {
             kind: Refusal::Unprocessable,
-            code: "authenticator_not_found",
+            code: RefusalCode::AuthenticatorNotFound,
             message: "no virtual authenticator with this serial number and application".into(),
             attempts_left: None,
         };

@@ -4,14 +4,16 @@
 //! version, with the version's bundle ID as `apns-topic`.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use countersign_core::device::Device;
+use async_trait::async_trait;
+use countersign_core::Clock;
+use countersign_core::delivery::{Channel, Resolved};
 use countersign_core::outbox::OutboxMessage;
 use countersign_core::providers::ApnsConfig;
 use serde_json::json;
 
-use crate::{Failure, Worker, classify, jwt, without_url};
+use crate::{Http, SendError, Sender, classify, jwt};
 
 /// How long a provider token is reused (Apple accepts one for an hour and refuses new
 /// ones more often than every 20 minutes).
@@ -22,7 +24,7 @@ pub const TOKEN_REUSE_MS: i64 = 50 * 60 * 1000;
 pub struct TokenCache(Mutex<HashMap<String, (String, i64)>>);
 
 /// The provider token for `cfg` at `now_ms`: the cached one while young enough.
-fn provider_token(cache: &TokenCache, cfg: &ApnsConfig, now_ms: i64) -> Result<(String, String), Failure> {
+fn provider_token(cache: &TokenCache, cfg: &ApnsConfig, now_ms: i64) -> Result<(String, String), SendError> {
     let key = format!("{}|{}", cfg.team_id, cfg.key_id);
     if let Ok(map) = cache.0.lock()
         && let Some((t, made)) = map.get(&key)
@@ -31,14 +33,14 @@ fn provider_token(cache: &TokenCache, cfg: &ApnsConfig, now_ms: i64) -> Result<(
     {
         return Ok((key, t.clone()));
     }
-    let signing =
-        jwt::signing_key_from_pkcs8_pem(&cfg.private_key).map_err(|e| Failure::Permanent(format!("APNs key: {e}")))?;
+    let signing = jwt::signing_key_from_pkcs8_pem(&cfg.private_key)
+        .map_err(|e| SendError::permanent(format!("APNs key: {e}")).caused_by(e))?;
     let token = jwt::sign_es256(
         &json!({"alg": "ES256", "kid": cfg.key_id}),
         &json!({"iss": cfg.team_id, "iat": now_ms / 1000}),
         &signing,
     )
-    .map_err(|e| Failure::Permanent(format!("APNs token: {e}")))?;
+    .map_err(|e| SendError::permanent(format!("APNs token: {e}")).caused_by(e))?;
     if let Ok(mut map) = cache.0.lock() {
         map.insert(key.clone(), (token.clone(), now_ms));
     }
@@ -59,21 +61,49 @@ pub fn body(m: &OutboxMessage) -> serde_json::Value {
     })
 }
 
-/// Send one push reference through APNs.
-pub(crate) async fn send(
-    w: &Worker,
+/// Sends push references through APNs, reusing provider tokens.
+pub struct ApnsSender {
+    http: reqwest::Client,
+    clock: Arc<dyn Clock>,
+    tokens: TokenCache,
+}
+
+impl ApnsSender {
+    /// A sender over `http`, timing provider tokens with `clock`.
+    pub fn new(http: &Http, clock: &Arc<dyn Clock>) -> ApnsSender {
+        ApnsSender { http: http.client.clone(), clock: clock.clone(), tokens: TokenCache::default() }
+    }
+}
+
+#[async_trait]
+impl Sender for ApnsSender {
+    fn channel(&self) -> Channel {
+        Channel::Apns
+    }
+
+    async fn send(&self, m: &OutboxMessage, to: &Resolved) -> Result<(), SendError> {
+        let Resolved::Apns { config, token, app_id, app_version } = to else {
+            return Err(SendError::wrong_channel(self.channel()));
+        };
+        send(self, config, (app_id, app_version), token, m).await
+    }
+}
+
+/// Send one push reference through APNs to the device of `app` (ID, version).
+async fn send(
+    s: &ApnsSender,
     cfg: &ApnsConfig,
-    device: &Device,
+    (app_id, app_version): (&str, &str),
     token: &str,
     m: &OutboxMessage,
-) -> Result<(), Failure> {
+) -> Result<(), SendError> {
     if token.is_empty() || token.len() > 200 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(Failure::TokenGone("the APNs device token is not hexadecimal".into()));
+        return Err(SendError::token_gone("the APNs device token is not hexadecimal"));
     }
-    let (base, topic) = cfg.route(&device.app_id, &device.app_version);
-    let now_ms = w.core.clock.now().millis();
-    let (key, provider) = provider_token(&w.apns_tokens, cfg, now_ms)?;
-    let mut req = w
+    let (base, topic) = cfg.route(app_id, app_version);
+    let now_ms = s.clock.now().millis();
+    let (key, provider) = provider_token(&s.tokens, cfg, now_ms)?;
+    let mut req = s
         .http
         .post(format!("{base}/3/device/{token}"))
         .version(reqwest::Version::HTTP_2)
@@ -86,26 +116,29 @@ pub(crate) async fn send(
     if uuid_like(&m.id) {
         req = req.header("apns-id", &m.id);
     }
-    let resp = req.send().await.map_err(|e| Failure::Transient(format!("APNs unreachable: {}", without_url(&e))))?;
+    let resp = req.send().await.map_err(|e| SendError::unreachable("APNs", e))?;
     let status = resp.status();
     if status.is_success() {
         return Ok(());
     }
     let detail: serde_json::Value = resp.json().await.unwrap_or_default();
     let reason = detail.get("reason").and_then(|v| v.as_str()).unwrap_or("").to_owned();
+    let code = Some(status.as_u16());
     match (status.as_u16(), reason.as_str()) {
-        (410, _) | (400, "Unregistered") => Err(Failure::TokenGone(format!("APNs answered {status} {reason}"))),
+        (410, _) | (400, "Unregistered") => {
+            Err(SendError::TokenGone { message: format!("APNs answered {status} {reason}"), status: code })
+        }
         (403, "ExpiredProviderToken") => {
-            if let Ok(mut map) = w.apns_tokens.0.lock() {
+            if let Ok(mut map) = s.tokens.0.lock() {
                 map.remove(&key);
             }
-            Err(Failure::Transient(format!("APNs answered {status} {reason}; a new provider token is made")))
+            Err(SendError::Transient {
+                message: format!("APNs answered {status} {reason}; a new provider token is made"),
+                status: code,
+                source: None,
+            })
         }
-        _ => match classify(status, "APNs") {
-            Err(Failure::Transient(e)) => Err(Failure::Transient(format!("{e} {reason}"))),
-            Err(Failure::TokenGone(e) | Failure::Permanent(e)) => Err(Failure::Permanent(format!("{e} {reason}"))),
-            Ok(()) => Ok(()),
-        },
+        _ => classify(status, "APNs").map_err(|e| e.with_detail(&format!(" {reason}"))),
     }
 }
 

@@ -3,15 +3,18 @@
 //! until shortly before it expires, then `POST …/messages:send`.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
+use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use countersign_core::Clock;
+use countersign_core::delivery::{Channel, Resolved};
 use countersign_core::outbox::OutboxMessage;
 use countersign_core::providers::{FcmConfig, ServiceAccount};
 use serde_json::json;
 
-use crate::{Failure, Worker, classify, without_url};
+use crate::{Http, SendError, Sender, classify};
 
 /// The OAuth2 scope for sending messages.
 pub const SCOPE: &str = "https://www.googleapis.com/auth/firebase.messaging";
@@ -41,6 +44,20 @@ impl TokenCache {
     }
 }
 
+/// Why a service-account key cannot sign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    /// No `-----BEGIN PRIVATE KEY-----` block.
+    #[error("the private key is not a PKCS#8 PEM block")]
+    NotPem,
+    /// The block is not an RSA key the signer accepts.
+    #[error("the private key is not a usable PKCS#8 RSA key")]
+    NotRsa,
+    /// The signer failed.
+    #[error("RSA signing failed")]
+    Signing,
+}
+
 /// The DER body of the first PEM block labelled `label`.
 pub fn pem_body(pem: &str, label: &str) -> Option<Vec<u8>> {
     let begin = format!("-----BEGIN {label}-----");
@@ -52,20 +69,20 @@ pub fn pem_body(pem: &str, label: &str) -> Option<Vec<u8>> {
 }
 
 /// A compact JWS signed RS256 with a PKCS#8 PEM RSA key.
-pub fn sign_rs256(header: &serde_json::Value, claims: &serde_json::Value, pem: &str) -> Result<String, String> {
+pub fn sign_rs256(header: &serde_json::Value, claims: &serde_json::Value, pem: &str) -> Result<String, KeyError> {
     use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
-    let der = pem_body(pem, "PRIVATE KEY").ok_or("the private key is not a PKCS#8 PEM block")?;
-    let key = RsaKeyPair::from_pkcs8(&der).map_err(|_| "the private key is not a usable PKCS#8 RSA key".to_owned())?;
+    let der = pem_body(pem, "PRIVATE KEY").ok_or(KeyError::NotPem)?;
+    let key = RsaKeyPair::from_pkcs8(&der).map_err(|_| KeyError::NotRsa)?;
     let input =
         format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
     let mut sig = vec![0u8; key.public_modulus_len()];
     key.sign(&RSA_PKCS1_SHA256, &aws_lc_rs::rand::SystemRandom::new(), input.as_bytes(), &mut sig)
-        .map_err(|_| "RSA signing failed".to_owned())?;
+        .map_err(|_| KeyError::Signing)?;
     Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig)))
 }
 
 /// The signed grant assertion for `sa` at `now` (Unix seconds).
-pub fn grant_assertion(sa: &ServiceAccount, now: i64) -> Result<String, String> {
+pub fn grant_assertion(sa: &ServiceAccount, now: i64) -> Result<String, KeyError> {
     let mut header = json!({"alg": "RS256", "typ": "JWT"});
     if let Some(kid) = &sa.private_key_id {
         header["kid"] = json!(kid);
@@ -74,43 +91,6 @@ pub fn grant_assertion(sa: &ServiceAccount, now: i64) -> Result<String, String> 
         "iss": sa.client_email, "scope": SCOPE, "aud": sa.token_uri, "iat": now, "exp": now + 3600,
     });
     sign_rs256(&header, &claims, &sa.private_key)
-}
-
-async fn access_token(w: &Worker, sa: &ServiceAccount) -> Result<(String, String), Failure> {
-    let key = format!("{}|{}", sa.client_email, sa.token_uri);
-    let now_ms = w.core.clock.now().millis();
-    if let Some(t) = w.fcm_tokens.get(&key, now_ms) {
-        return Ok((key, t));
-    }
-    let assertion =
-        grant_assertion(sa, now_ms / 1000).map_err(|e| Failure::Permanent(format!("FCM service account: {e}")))?;
-    let resp = w
-        .http
-        .post(&sa.token_uri)
-        .form(&[("grant_type", GRANT_TYPE), ("assertion", assertion.as_str())])
-        .send()
-        .await
-        .map_err(|e| Failure::Transient(format!("OAuth2 token endpoint unreachable: {}", without_url(&e))))?;
-    let status = resp.status();
-    if !status.is_success() {
-        let body: serde_json::Value = resp.json().await.unwrap_or_default();
-        let why = body.get("error").and_then(|v| v.as_str()).unwrap_or("").to_owned();
-        return match classify(status, "the OAuth2 token endpoint") {
-            Err(Failure::Transient(e)) => Err(Failure::Transient(format!("{e} {why}"))),
-            Err(Failure::TokenGone(e) | Failure::Permanent(e)) => Err(Failure::Permanent(format!("{e} {why}"))),
-            Ok(()) => Err(Failure::Permanent(format!("the OAuth2 token endpoint answered {status}"))),
-        };
-    }
-    let body: serde_json::Value =
-        resp.json().await.map_err(|_| Failure::Transient("the OAuth2 token endpoint answered no JSON".into()))?;
-    let token = body
-        .get("access_token")
-        .and_then(|v| v.as_str())
-        .ok_or_else(|| Failure::Transient("the OAuth2 answer has no access_token".into()))?
-        .to_owned();
-    let lifetime = body.get("expires_in").and_then(serde_json::Value::as_i64).unwrap_or(3600);
-    w.fcm_tokens.put(key.clone(), token.clone(), now_ms + (lifetime - 60).max(0) * 1000);
-    Ok((key, token))
 }
 
 /// The FCM v1 message for a push reference.
@@ -124,18 +104,81 @@ pub fn message(token: &str, m: &OutboxMessage, ttl_seconds: i64) -> serde_json::
     }})
 }
 
+/// Sends push references through FCM HTTP v1, keeping access tokens between sends.
+pub struct FcmSender {
+    http: reqwest::Client,
+    clock: Arc<dyn Clock>,
+    tokens: TokenCache,
+}
+
+impl FcmSender {
+    /// A sender over `http`, timing tokens with `clock`.
+    pub fn new(http: &Http, clock: &Arc<dyn Clock>) -> FcmSender {
+        FcmSender { http: http.client.clone(), clock: clock.clone(), tokens: TokenCache::default() }
+    }
+
+    async fn access_token(&self, sa: &ServiceAccount) -> Result<(String, String), SendError> {
+        let key = format!("{}|{}", sa.client_email, sa.token_uri);
+        let now_ms = self.clock.now().millis();
+        if let Some(t) = self.tokens.get(&key, now_ms) {
+            return Ok((key, t));
+        }
+        let assertion = grant_assertion(sa, now_ms / 1000)
+            .map_err(|e| SendError::permanent(format!("FCM service account: {e}")).caused_by(e))?;
+        let resp = self
+            .http
+            .post(&sa.token_uri)
+            .form(&[("grant_type", GRANT_TYPE), ("assertion", assertion.as_str())])
+            .send()
+            .await
+            .map_err(|e| SendError::unreachable("OAuth2 token endpoint", e))?;
+        let status = resp.status();
+        if !status.is_success() {
+            let body: serde_json::Value = resp.json().await.unwrap_or_default();
+            let why = body.get("error").and_then(|v| v.as_str()).unwrap_or("").to_owned();
+            return match classify(status, "the OAuth2 token endpoint") {
+                Err(e) => Err(e.with_detail(&format!(" {why}"))),
+                Ok(()) => Err(SendError::permanent(format!("the OAuth2 token endpoint answered {status}"))),
+            };
+        }
+        let body: serde_json::Value = resp.json().await.map_err(|e| {
+            SendError::transient("the OAuth2 token endpoint answered no JSON").caused_by(e.without_url())
+        })?;
+        let token = body
+            .get("access_token")
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| SendError::transient("the OAuth2 answer has no access_token"))?
+            .to_owned();
+        let lifetime = body.get("expires_in").and_then(serde_json::Value::as_i64).unwrap_or(3600);
+        self.tokens.put(key.clone(), token.clone(), now_ms + (lifetime - 60).max(0) * 1000);
+        Ok((key, token))
+    }
+}
+
+#[async_trait]
+impl Sender for FcmSender {
+    fn channel(&self) -> Channel {
+        Channel::Fcm
+    }
+
+    async fn send(&self, m: &OutboxMessage, to: &Resolved) -> Result<(), SendError> {
+        let Resolved::Fcm { config, token } = to else { return Err(SendError::wrong_channel(self.channel())) };
+        send(self, config, token, m).await
+    }
+}
+
 /// Send one push reference through FCM.
-pub(crate) async fn send(w: &Worker, cfg: &FcmConfig, token: &str, m: &OutboxMessage) -> Result<(), Failure> {
-    let (key, access) = access_token(w, &cfg.service_account).await?;
-    let ttl = ((m.deadline.millis() - w.core.clock.now().millis()) / 1000).max(0);
-    let resp = w
+async fn send(s: &FcmSender, cfg: &FcmConfig, token: &str, m: &OutboxMessage) -> Result<(), SendError> {
+    let (key, access) = s.access_token(&cfg.service_account).await?;
+    let ttl = ((m.deadline.millis() - s.clock.now().millis()) / 1000).max(0);
+    let resp = s
         .http
         .post(cfg.send_url())
         .bearer_auth(access)
         .json(&message(token, m, ttl))
         .send()
         .await
-        .map_err(|e| Failure::Transient(format!("FCM unreachable: {}", without_url(&e))))?;
+        .map_err(|e| SendError::unreachable("FCM", e))?;
     let status = resp.status();
     if status.is_success() {
         return Ok(());
@@ -145,15 +188,18 @@ pub(crate) async fn send(w: &Worker, cfg: &FcmConfig, token: &str, m: &OutboxMes
     let detail: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
     let why = detail.pointer("/error/status").and_then(|v| v.as_str()).unwrap_or("").to_owned();
     if unregistered {
-        return Err(Failure::TokenGone(format!("FCM answered {status} {why}: the token is no longer registered")));
+        return Err(SendError::TokenGone {
+            message: format!("FCM answered {status} {why}: the token is no longer registered"),
+            status: Some(status.as_u16()),
+        });
     }
     if status.as_u16() == 401 {
-        w.fcm_tokens.drop_key(&key);
-        return Err(Failure::Transient(format!("FCM answered {status}: access token refused, a new one is fetched")));
+        s.tokens.drop_key(&key);
+        return Err(SendError::Transient {
+            message: format!("FCM answered {status}: access token refused, a new one is fetched"),
+            status: Some(401),
+            source: None,
+        });
     }
-    match classify(status, "FCM") {
-        Err(Failure::Transient(e)) => Err(Failure::Transient(format!("{e} {why}"))),
-        Err(Failure::TokenGone(e) | Failure::Permanent(e)) => Err(Failure::Permanent(format!("{e} {why}"))),
-        Ok(()) => Ok(()),
-    }
+    classify(status, "FCM").map_err(|e| e.with_detail(&format!(" {why}")))
 }

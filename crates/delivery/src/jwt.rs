@@ -13,69 +13,112 @@ use serde_json::Value;
 /// Length of a raw ES256 signature: `r || s`, 32 bytes each.
 const SIGNATURE_LEN: usize = 64;
 
+/// Why a token cannot be made or checked, or a key read. Never quotes a key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JwtError {
+    /// The header to sign is not a JSON object.
+    #[error("JWS header must be a JSON object")]
+    HeaderNotObject,
+    /// The header to sign does not say ES256.
+    #[error("JWS header must have \"alg\": \"ES256\"")]
+    SignAlg,
+    /// The claims are not a JSON object.
+    #[error("JWT claims must be a JSON object")]
+    ClaimsNotObject,
+    /// Header or claims do not serialise.
+    #[error("cannot serialise the {0}")]
+    Serialise(&'static str),
+    /// The signer failed.
+    #[error("ES256 signing failed")]
+    Signing,
+    /// The token's `alg` is another algorithm.
+    #[error("JWS alg is not \"ES256\"")]
+    WrongAlg,
+    /// The token's header has no `alg`.
+    #[error("JWS header has no alg")]
+    NoAlg,
+    /// The token's header names extensions (`crit`).
+    #[error("JWS header has crit extensions, none of which are supported")]
+    Crit,
+    /// The token is not three base64url parts with JSON objects, or its signature is
+    /// not 64 bytes.
+    #[error("{0}")]
+    Malformed(String),
+    /// The signature does not verify under the key.
+    #[error("ES256 signature does not verify")]
+    BadSignature,
+    /// The key is SEC1, not PKCS#8.
+    #[error("key is SEC1 (\"BEGIN EC PRIVATE KEY\"); expected PKCS#8 (\"BEGIN PRIVATE KEY\"), as in a .p8 file")]
+    Sec1Key,
+    /// The key is not a PEM `PRIVATE KEY` block.
+    #[error("key is not a PEM block starting with \"-----BEGIN PRIVATE KEY-----\"")]
+    NotPem,
+    /// The key is not a P-256 private key.
+    #[error("key is not a valid PKCS#8 P-256 (EC prime256v1) private key")]
+    NotP256,
+}
+
 /// Signs `claims` under `header` (which must say `"alg": "ES256"`) and returns the compact serialisation
 /// `base64url(header).base64url(claims).base64url(r || s)`. Signing is deterministic (RFC 6979).
-pub fn sign_es256(header: &Value, claims: &Value, key: &SigningKey) -> Result<String, String> {
+pub fn sign_es256(header: &Value, claims: &Value, key: &SigningKey) -> Result<String, JwtError> {
     if !header.is_object() {
-        return Err("JWS header must be a JSON object".into());
+        return Err(JwtError::HeaderNotObject);
     }
     if header.get("alg").and_then(Value::as_str) != Some("ES256") {
-        return Err("JWS header must have \"alg\": \"ES256\"".into());
+        return Err(JwtError::SignAlg);
     }
     if !claims.is_object() {
-        return Err("JWT claims must be a JSON object".into());
+        return Err(JwtError::ClaimsNotObject);
     }
-    let header_json = serde_json::to_vec(header).map_err(|e| format!("cannot serialise the JWS header: {e}"))?;
-    let claims_json = serde_json::to_vec(claims).map_err(|e| format!("cannot serialise the JWT claims: {e}"))?;
+    let header_json = serde_json::to_vec(header).map_err(|_| JwtError::Serialise("JWS header"))?;
+    let claims_json = serde_json::to_vec(claims).map_err(|_| JwtError::Serialise("JWT claims"))?;
     let signing_input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header_json), URL_SAFE_NO_PAD.encode(claims_json));
-    let signature: Signature =
-        key.try_sign(signing_input.as_bytes()).map_err(|_| "ES256 signing failed".to_string())?;
+    let signature: Signature = key.try_sign(signing_input.as_bytes()).map_err(|_| JwtError::Signing)?;
     Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes())))
 }
 
 /// Checks a compact ES256 JWS against `key` and returns its (header, claims). Refuses any `alg` but `"ES256"`, a
 /// `crit` header (no extensions are understood), and malformed tokens.
-pub fn verify_es256(token: &str, key: &VerifyingKey) -> Result<(Value, Value), String> {
+pub fn verify_es256(token: &str, key: &VerifyingKey) -> Result<(Value, Value), JwtError> {
     let parts = split(token)?;
     match parts.header.get("alg") {
         Some(Value::String(alg)) if alg == "ES256" => {}
-        Some(_) => return Err("JWS alg is not \"ES256\"".into()),
-        None => return Err("JWS header has no alg".into()),
+        Some(_) => return Err(JwtError::WrongAlg),
+        None => return Err(JwtError::NoAlg),
     }
     if parts.header.get("crit").is_some() {
-        return Err("JWS header has crit extensions, none of which are supported".into());
+        return Err(JwtError::Crit);
     }
-    let raw =
-        URL_SAFE_NO_PAD.decode(parts.signature).map_err(|_| "JWS signature is not valid base64url".to_string())?;
+    let raw = URL_SAFE_NO_PAD
+        .decode(parts.signature)
+        .map_err(|_| JwtError::Malformed("JWS signature is not valid base64url".into()))?;
     if raw.len() != SIGNATURE_LEN {
-        return Err(format!("ES256 signature must be {SIGNATURE_LEN} bytes, got {}", raw.len()));
+        return Err(JwtError::Malformed(format!("ES256 signature must be {SIGNATURE_LEN} bytes, got {}", raw.len())));
     }
-    let signature = Signature::from_slice(&raw).map_err(|_| "ES256 signature is malformed".to_string())?;
-    key.verify(parts.signing_input.as_bytes(), &signature)
-        .map_err(|_| "ES256 signature does not verify".to_string())?;
+    let signature =
+        Signature::from_slice(&raw).map_err(|_| JwtError::Malformed("ES256 signature is malformed".into()))?;
+    key.verify(parts.signing_input.as_bytes(), &signature).map_err(|_| JwtError::BadSignature)?;
     Ok((parts.header, parts.claims))
 }
 
 /// Decodes a compact JWS's (header, claims) WITHOUT checking its signature: only for choosing a key (by `kid`)
 /// before calling [`verify_es256`]. Never trust what it returns.
-pub fn decode_unverified(token: &str) -> Result<(Value, Value), String> {
+pub fn decode_unverified(token: &str) -> Result<(Value, Value), JwtError> {
     let parts = split(token)?;
     Ok((parts.header, parts.claims))
 }
 
 /// Reads a PKCS#8 PEM P-256 private key (`-----BEGIN PRIVATE KEY-----`, as in an APNs `.p8` file). Errors never
 /// quote the input.
-pub fn signing_key_from_pkcs8_pem(pem: &str) -> Result<SigningKey, String> {
+pub fn signing_key_from_pkcs8_pem(pem: &str) -> Result<SigningKey, JwtError> {
     let pem = pem.trim();
     if pem.contains("-----BEGIN EC PRIVATE KEY-----") {
-        return Err(
-            "key is SEC1 (\"BEGIN EC PRIVATE KEY\"); expected PKCS#8 (\"BEGIN PRIVATE KEY\"), as in a .p8 file".into(),
-        );
+        return Err(JwtError::Sec1Key);
     }
     if !pem.starts_with("-----BEGIN PRIVATE KEY-----") {
-        return Err("key is not a PEM block starting with \"-----BEGIN PRIVATE KEY-----\"".into());
+        return Err(JwtError::NotPem);
     }
-    SigningKey::from_pkcs8_pem(pem).map_err(|_| "key is not a valid PKCS#8 P-256 (EC prime256v1) private key".into())
+    SigningKey::from_pkcs8_pem(pem).map_err(|_| JwtError::NotP256)
 }
 
 /// A compact JWS split and decoded, signature not yet checked.
@@ -88,13 +131,15 @@ struct Parts<'a> {
     signature: &'a str,
 }
 
-fn split(token: &str) -> Result<Parts<'_>, String> {
+fn split(token: &str) -> Result<Parts<'_>, JwtError> {
     let count = token.split('.').count();
     if count != 3 {
-        return Err(format!("JWS must have 3 dot-separated parts, found {count}"));
+        return Err(JwtError::Malformed(format!("JWS must have 3 dot-separated parts, found {count}")));
     }
-    let (signing_input, signature) = token.rsplit_once('.').ok_or_else(|| "JWS has no signature part".to_string())?;
-    let (header, claims) = signing_input.split_once('.').ok_or_else(|| "JWS has no claims part".to_string())?;
+    let (signing_input, signature) =
+        token.rsplit_once('.').ok_or_else(|| JwtError::Malformed("JWS has no signature part".into()))?;
+    let (header, claims) =
+        signing_input.split_once('.').ok_or_else(|| JwtError::Malformed("JWS has no claims part".into()))?;
     Ok(Parts {
         header: decode_object(header, "header")?,
         claims: decode_object(claims, "claims")?,
@@ -103,11 +148,13 @@ fn split(token: &str) -> Result<Parts<'_>, String> {
     })
 }
 
-fn decode_object(part: &str, what: &str) -> Result<Value, String> {
-    let bytes = URL_SAFE_NO_PAD.decode(part).map_err(|_| format!("JWS {what} is not valid base64url"))?;
-    let value: Value = serde_json::from_slice(&bytes).map_err(|e| format!("JWS {what} is not JSON: {e}"))?;
+fn decode_object(part: &str, what: &str) -> Result<Value, JwtError> {
+    let bytes =
+        URL_SAFE_NO_PAD.decode(part).map_err(|_| JwtError::Malformed(format!("JWS {what} is not valid base64url")))?;
+    let value: Value =
+        serde_json::from_slice(&bytes).map_err(|e| JwtError::Malformed(format!("JWS {what} is not JSON: {e}")))?;
     if !value.is_object() {
-        return Err(format!("JWS {what} must be a JSON object"));
+        return Err(JwtError::Malformed(format!("JWS {what} must be a JSON object")));
     }
     Ok(value)
 }
@@ -172,7 +219,7 @@ mod tests {
         // "joe" -> "jod" in the payload: still valid JSON, different signing input.
         let tampered = flip_bit(A3_TOKEN, 1, 10, 0);
         assert!(decode_unverified(&tampered).is_ok());
-        assert_eq!(verify_es256(&tampered, &k).unwrap_err(), "ES256 signature does not verify");
+        assert_eq!(verify_es256(&tampered, &k).unwrap_err().to_string(), "ES256 signature does not verify");
     }
 
     #[test]
@@ -217,12 +264,15 @@ mod tests {
         };
         assert!(verify_es256(&forge(json!({"alg": "ES256"})), k.verifying_key()).is_ok());
         assert_eq!(
-            verify_es256(&forge(json!({"alg": "HS256"})), k.verifying_key()).unwrap_err(),
+            verify_es256(&forge(json!({"alg": "HS256"})), k.verifying_key()).unwrap_err().to_string(),
             "JWS alg is not \"ES256\""
         );
         assert!(verify_es256(&forge(json!({"alg": "none"})), k.verifying_key()).is_err());
         assert!(verify_es256(&forge(json!({"alg": 1})), k.verifying_key()).is_err());
-        assert_eq!(verify_es256(&forge(json!({})), k.verifying_key()).unwrap_err(), "JWS header has no alg");
+        assert_eq!(
+            verify_es256(&forge(json!({})), k.verifying_key()).unwrap_err().to_string(),
+            "JWS header has no alg"
+        );
         assert!(verify_es256(&forge(json!({"alg": "ES256", "crit": ["exp"]})), k.verifying_key()).is_err());
     }
 
@@ -233,7 +283,7 @@ mod tests {
         let (h, rest) = good.split_once('.').unwrap();
         let (c, s) = rest.split_once('.').unwrap();
         let vk = k.verifying_key();
-        let err = |t: &str| verify_es256(t, vk).unwrap_err();
+        let err = |t: &str| verify_es256(t, vk).unwrap_err().to_string();
         assert_eq!(err(""), "JWS must have 3 dot-separated parts, found 1");
         assert_eq!(err(&format!("{h}.{c}")), "JWS must have 3 dot-separated parts, found 2");
         assert_eq!(err(&format!("{good}.{s}")), "JWS must have 3 dot-separated parts, found 4");
@@ -280,7 +330,7 @@ mod tests {
             "-----BEGIN PRIVATE KEY-----\nnot base64 at all\n-----END PRIVATE KEY-----",
             "",
         ] {
-            let e = signing_key_from_pkcs8_pem(input).unwrap_err();
+            let e = signing_key_from_pkcs8_pem(input).unwrap_err().to_string();
             assert!(!e.contains(secret_line), "{e}");
             assert!(!e.contains("MHcCAQEEIA"), "{e}");
             assert!(!e.contains("not base64"), "{e}");

@@ -1,65 +1,15 @@
-//! SMS (docs/delivery.md, "Messaging provider document"): Twilio's REST API, with the
-//! sender ID of the message's authentication type and a retry from the default number
-//! when Twilio refuses that sender; or a generic HTTP gateway filled from a template.
+//! SMS through a generic HTTP gateway (docs/delivery.md, "Messaging provider
+//! document"): the configured request filled from a template, each value escaped for
+//! the body's content type. Twilio has its own module ([`crate::twilio`]).
 
 use std::collections::BTreeMap;
 
+use async_trait::async_trait;
+use countersign_core::delivery::{Channel, Resolved};
 use countersign_core::outbox::OutboxMessage;
-use countersign_core::providers::{self, HttpSmsConfig, SmsConfig, SmsPayload, TwilioConfig};
+use countersign_core::providers::{self, HttpSmsConfig, SmsPayload};
 
-use crate::{Failure, Worker, classify, core_failure, without_url};
-
-/// Send one SMS from the outbox.
-pub(crate) async fn send(w: &Worker, m: &OutboxMessage) -> Result<(), Failure> {
-    let payload: SmsPayload = serde_json::from_str(&crate::open_payload(w, m)?)
-        .map_err(|_| Failure::Permanent("damaged SMS payload".into()))?;
-    let providers = w.core.providers_for(&m.tenant_id).await.map_err(core_failure)?;
-    match providers.sms {
-        Some(SmsConfig::Twilio(t)) => twilio(w, &t, &payload).await,
-        Some(SmsConfig::Http(h)) => gateway(w, &h, &payload, &m.id).await,
-        Some(SmsConfig::File(f)) => crate::file::sms(w, &f.file, m, &payload).await,
-        None => Err(Failure::Permanent("no SMS provider is configured for this tenant".into())),
-    }
-}
-
-async fn twilio(w: &Worker, cfg: &TwilioConfig, p: &SmsPayload) -> Result<(), Failure> {
-    let sender = p.sender.as_ref().or_else(|| cfg.sender_ids.get(&p.auth_type)).filter(|s| **s != cfg.from);
-    if let Some(sender) = sender {
-        match twilio_once(w, cfg, p, sender).await {
-            Err(Failure::Permanent(e)) if e.starts_with("Twilio answered 400") => {
-                tracing::info!(reason = %e, "Twilio refused the sender ID; sending from the default number");
-            }
-            other => return other,
-        }
-    }
-    twilio_once(w, cfg, p, &cfg.from).await
-}
-
-async fn twilio_once(w: &Worker, cfg: &TwilioConfig, p: &SmsPayload, from: &str) -> Result<(), Failure> {
-    let base = cfg.base_url.as_deref().unwrap_or("https://api.twilio.com").trim_end_matches('/');
-    let url = format!("{base}/2010-04-01/Accounts/{}/Messages.json", cfg.account_sid);
-    let resp = w
-        .http
-        .post(url)
-        .basic_auth(&cfg.account_sid, Some(&cfg.auth_token))
-        .form(&[("To", p.to.as_str()), ("From", from), ("Body", p.text.as_str())])
-        .send()
-        .await
-        .map_err(|e| Failure::Transient(format!("Twilio unreachable: {}", without_url(&e))))?;
-    let status = resp.status();
-    if status.is_success() {
-        return Ok(());
-    }
-    let detail: serde_json::Value = resp.json().await.unwrap_or_default();
-    let code = detail.get("code").map(ToString::to_string).unwrap_or_default();
-    let text = detail.get("message").and_then(|v| v.as_str()).unwrap_or("");
-    let why = format!("error {code}: {}", text.chars().take(200).collect::<String>());
-    match classify(status, "Twilio") {
-        Err(Failure::Transient(e)) => Err(Failure::Transient(format!("{e}, {why}"))),
-        Err(Failure::TokenGone(e) | Failure::Permanent(e)) => Err(Failure::Permanent(format!("{e}, {why}"))),
-        Ok(()) => Ok(()),
-    }
-}
+use crate::{Http, SendError, Sender, classify};
 
 fn json_escape(s: &str) -> String {
     let quoted = serde_json::Value::String(s.to_owned()).to_string();
@@ -87,22 +37,40 @@ pub fn gateway_body(cfg: &HttpSmsConfig, p: &SmsPayload) -> String {
     providers::fill(&cfg.body, &values, escape)
 }
 
-async fn gateway(w: &Worker, cfg: &HttpSmsConfig, p: &SmsPayload, id: &str) -> Result<(), Failure> {
-    let method = if cfg.method == "PUT" { reqwest::Method::PUT } else { reqwest::Method::POST };
-    let mut req = w
-        .http
-        .request(method, &cfg.url)
-        .header("content-type", &cfg.content_type)
-        .header("x-cs-message-id", id)
-        .body(gateway_body(cfg, p));
-    for (k, v) in &cfg.headers {
-        req = req.header(k.as_str(), v.as_str());
+/// Sends SMS through a generic HTTP gateway.
+pub struct GatewaySender {
+    http: reqwest::Client,
+}
+
+impl GatewaySender {
+    /// A sender over `http`.
+    pub fn new(http: &Http) -> GatewaySender {
+        GatewaySender { http: http.client.clone() }
     }
-    let resp =
-        req.send().await.map_err(|e| Failure::Transient(format!("SMS gateway unreachable: {}", without_url(&e))))?;
-    match classify(resp.status(), "the SMS gateway") {
-        Err(Failure::TokenGone(e)) => Err(Failure::Permanent(e)),
-        other => other,
+}
+
+#[async_trait]
+impl Sender for GatewaySender {
+    fn channel(&self) -> Channel {
+        Channel::HttpSms
+    }
+
+    async fn send(&self, m: &OutboxMessage, to: &Resolved) -> Result<(), SendError> {
+        let Resolved::HttpSms { config: cfg, payload: p } = to else {
+            return Err(SendError::wrong_channel(self.channel()));
+        };
+        let method = if cfg.method == "PUT" { reqwest::Method::PUT } else { reqwest::Method::POST };
+        let mut req = self
+            .http
+            .request(method, &cfg.url)
+            .header("content-type", &cfg.content_type)
+            .header("x-cs-message-id", &m.id)
+            .body(gateway_body(cfg, p));
+        for (k, v) in &cfg.headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        let resp = req.send().await.map_err(|e| SendError::unreachable("SMS gateway", e))?;
+        classify(resp.status(), "the SMS gateway").map_err(SendError::gone_is_permanent)
     }
 }
 

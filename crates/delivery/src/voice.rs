@@ -1,27 +1,16 @@
 //! Voice calls (docs/delivery.md, "Voice calls"): a one-time code read out by a phone
-//! call placed through Twilio's Calls API, with the TwiML inline: one `<Say>` in the
-//! user's language. The tenant's (or the deployment's) Twilio SMS provider places it;
-//! the development `file` sink writes it to its file; an HTTP SMS gateway cannot call.
+//! call placed through Twilio's Calls resource, with the TwiML inline — one `<Say>` in the
+//! language fixed when the code session started. The tenant's (or the deployment's)
+//! Twilio SMS provider places it; the development `file` sink writes it to its file
+//! ([`crate::file::FileVoiceSender`]); an HTTP SMS gateway cannot call (the port refuses to
+//! resolve such a message).
 
+use async_trait::async_trait;
+use countersign_core::delivery::{Channel, Resolved};
 use countersign_core::outbox::OutboxMessage;
-use countersign_core::providers::{SmsConfig, TwilioConfig, VoicePayload};
+use countersign_core::providers::VoicePayload;
 
-use crate::{Failure, Worker, classify, core_failure, without_url};
-
-/// Place one call from the outbox.
-pub(crate) async fn send(w: &Worker, m: &OutboxMessage) -> Result<(), Failure> {
-    let payload: VoicePayload = serde_json::from_str(&crate::open_payload(w, m)?)
-        .map_err(|_| Failure::Permanent("damaged voice payload".into()))?;
-    let providers = w.core.providers_for(&m.tenant_id).await.map_err(core_failure)?;
-    match providers.sms {
-        Some(SmsConfig::Twilio(t)) => call(w, &t, &payload).await,
-        Some(SmsConfig::File(f)) => crate::file::voice(w, &f.file, m, &payload).await,
-        Some(SmsConfig::Http(_)) => {
-            Err(Failure::Permanent("voice calls need Twilio; this tenant's SMS provider is an HTTP gateway".into()))
-        }
-        None => Err(Failure::Permanent("no SMS provider is configured for this tenant to place calls".into())),
-    }
-}
+use crate::{Http, SendError, Sender, twilio};
 
 /// The TwiML of a call: `<Response><Say language="…">…</Say></Response>`.
 pub fn twiml(p: &VoicePayload) -> String {
@@ -44,32 +33,33 @@ fn xml_escape(s: &str) -> String {
     o
 }
 
-/// `POST {base}/2010-04-01/Accounts/{sid}/Calls.json` with `To`, `From`, `Twiml`. A call
-/// comes from the provider's `from` number (sender IDs are for text messages only).
-async fn call(w: &Worker, cfg: &TwilioConfig, p: &VoicePayload) -> Result<(), Failure> {
-    let base = cfg.base_url.as_deref().unwrap_or("https://api.twilio.com").trim_end_matches('/');
-    let url = format!("{base}/2010-04-01/Accounts/{}/Calls.json", cfg.account_sid);
-    let twiml = twiml(p);
-    let resp = w
-        .http
-        .post(url)
-        .basic_auth(&cfg.account_sid, Some(&cfg.auth_token))
-        .form(&[("To", p.to.as_str()), ("From", cfg.from.as_str()), ("Twiml", twiml.as_str())])
-        .send()
-        .await
-        .map_err(|e| Failure::Transient(format!("Twilio unreachable: {}", without_url(&e))))?;
-    let status = resp.status();
-    if status.is_success() {
-        return Ok(());
+/// Places calls through Twilio's Calls resource.
+pub struct TwilioCallSender {
+    http: reqwest::Client,
+}
+
+impl TwilioCallSender {
+    /// A sender over `http`.
+    pub fn new(http: &Http) -> TwilioCallSender {
+        TwilioCallSender { http: http.client.clone() }
     }
-    let detail: serde_json::Value = resp.json().await.unwrap_or_default();
-    let code = detail.get("code").map(ToString::to_string).unwrap_or_default();
-    let text = detail.get("message").and_then(|v| v.as_str()).unwrap_or("");
-    let why = format!("error {code}: {}", text.chars().take(200).collect::<String>());
-    match classify(status, "Twilio") {
-        Err(Failure::Transient(e)) => Err(Failure::Transient(format!("{e}, {why}"))),
-        Err(Failure::TokenGone(e) | Failure::Permanent(e)) => Err(Failure::Permanent(format!("{e}, {why}"))),
-        Ok(()) => Ok(()),
+}
+
+#[async_trait]
+impl Sender for TwilioCallSender {
+    fn channel(&self) -> Channel {
+        Channel::TwilioCall
+    }
+
+    /// `POST …/Calls.json` with `To`, `From` and `Twiml`. A call comes from the provider's
+    /// `from` number: sender IDs are for text messages only.
+    async fn send(&self, _m: &OutboxMessage, to: &Resolved) -> Result<(), SendError> {
+        let Resolved::TwilioCall { config, payload } = to else {
+            return Err(SendError::wrong_channel(self.channel()));
+        };
+        let twiml = twiml(payload);
+        let form = [("To", payload.to.as_str()), ("From", config.from.as_str()), ("Twiml", twiml.as_str())];
+        twilio::post(&self.http, config, "Calls.json", &form).await
     }
 }
 

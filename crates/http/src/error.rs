@@ -102,7 +102,7 @@ impl From<CoreError> for ApiError {
             }
             CoreError::RateLimited { code, message, retry_after_seconds } => ApiError {
                 retry_after_seconds: Some(retry_after_seconds),
-                ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, message)
+                ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, code.as_str(), message)
             },
             CoreError::Unauthorized => ApiError::unauthorized(),
             CoreError::Refused { kind, code, message, attempts_left } => {
@@ -113,7 +113,7 @@ impl From<CoreError> for ApiError {
                     Refusal::Gone => StatusCode::GONE,
                     Refusal::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
                 };
-                ApiError { attempts_left, ..ApiError::new(status, code, message) }
+                ApiError { attempts_left, ..ApiError::new(status, code.as_str(), message) }
             }
             CoreError::Store(StoreError::Backend(source)) => {
                 tracing::error!(error = %source, "storage unavailable");

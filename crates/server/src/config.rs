@@ -63,6 +63,8 @@ pub struct RawConfig {
     pub password_iterations: Option<u32>,
     /// Argon2id lanes.
     pub password_parallelism: Option<u32>,
+    /// Argon2id computations run at once, each on a blocking thread (default: the cores).
+    pub password_hash_threads: Option<usize>,
 }
 
 /// `[proxy]` as read.
@@ -127,6 +129,66 @@ pub struct Config {
     pub geoip_database: Option<String>,
     /// Argon2id cost of new static-password hashes.
     pub password_cost: countersign_core::password::HashCost,
+    /// Argon2id computations run at once (the hashing pool's size).
+    pub password_hash_threads: usize,
+}
+
+/// Why the configuration is refused; the text names the setting (or file, or variable)
+/// at fault and never a secret's value.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The configuration file cannot be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The configuration file is not valid TOML of the right shape.
+    #[error("{}: {source}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Where and why.
+        #[source]
+        source: Box<toml::de::Error>,
+    },
+    /// A `*_FILE` variable names a file that cannot be read.
+    #[error("{variable}: cannot read {path}: {source}")]
+    SecretFile {
+        /// The variable.
+        variable: &'static str,
+        /// The file it names.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A setting has a value the rules refuse.
+    #[error("{message}")]
+    Invalid {
+        /// The setting (`listen`, `proxy.url`, `email.security`, `COUNTERSIGN_…`).
+        setting: String,
+        /// What is wrong, naming the setting.
+        message: String,
+    },
+}
+
+impl ConfigError {
+    fn invalid(setting: impl Into<String>, message: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid { setting: setting.into(), message: message.into() }
+    }
+
+    /// The setting at fault, when one is.
+    pub fn setting(&self) -> Option<&str> {
+        match self {
+            ConfigError::Invalid { setting, .. } => Some(setting),
+            ConfigError::SecretFile { variable, .. } => Some(variable),
+            ConfigError::Read { .. } | ConfigError::Parse { .. } => None,
+        }
+    }
 }
 
 /// The default listen address.
@@ -153,23 +215,32 @@ pub fn sqlite_url(path: &Path) -> String {
 
 impl RawConfig {
     /// Read a TOML file.
-    pub fn from_file(path: &Path) -> Result<RawConfig, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    pub fn from_file(path: &Path) -> Result<RawConfig, ConfigError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.to_path_buf(), source: Box::new(e) })
     }
 
     /// Settings from `COUNTERSIGN_*` variables in `env` (a `*_FILE` variant reads a
     /// secret from a file).
-    pub fn from_env(env: impl Fn(&str) -> Option<String>) -> Result<RawConfig, String> {
-        let num = |name: &str| -> Result<Option<u64>, String> {
-            env(name).map(|v| v.trim().parse().map_err(|_| format!("{name} must be a whole number"))).transpose()
+    pub fn from_env(env: impl Fn(&str) -> Option<String>) -> Result<RawConfig, ConfigError> {
+        let num = |name: &str| -> Result<Option<u64>, ConfigError> {
+            env(name)
+                .map(|v| {
+                    v.trim().parse().map_err(|_| ConfigError::invalid(name, format!("{name} must be a whole number")))
+                })
+                .transpose()
         };
         let bootstrap = match (env("COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN"), env("COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN_FILE"))
         {
             (Some(v), _) => Some(Secret(v)),
             (None, Some(path)) => Some(Secret(
                 std::fs::read_to_string(&path)
-                    .map_err(|e| format!("COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN_FILE: cannot read {path}: {e}"))?
+                    .map_err(|source| ConfigError::SecretFile {
+                        variable: "COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN_FILE",
+                        path: path.clone(),
+                        source,
+                    })?
                     .trim()
                     .to_owned(),
             )),
@@ -199,12 +270,18 @@ impl RawConfig {
                 None => None,
                 Some("true" | "1") => Some(true),
                 Some("false" | "0") => Some(false),
-                Some(_) => return Err("COUNTERSIGN_VOTP_CUSTOM_DELIVERY must be true or false".into()),
+                Some(_) => {
+                    return Err(ConfigError::invalid(
+                        "COUNTERSIGN_VOTP_CUSTOM_DELIVERY",
+                        "COUNTERSIGN_VOTP_CUSTOM_DELIVERY must be true or false",
+                    ));
+                }
             },
             geoip_database: env("COUNTERSIGN_GEOIP_DATABASE"),
             password_memory_kib: num("COUNTERSIGN_PASSWORD_MEMORY_KIB")?.map(|n| n as u32),
             password_iterations: num("COUNTERSIGN_PASSWORD_ITERATIONS")?.map(|n| n as u32),
             password_parallelism: num("COUNTERSIGN_PASSWORD_PARALLELISM")?.map(|n| n as u32),
+            password_hash_threads: num("COUNTERSIGN_PASSWORD_HASH_THREADS")?.map(|n| n as usize),
         })
     }
 
@@ -231,57 +308,84 @@ impl RawConfig {
             password_memory_kib: over.password_memory_kib.or(self.password_memory_kib),
             password_iterations: over.password_iterations.or(self.password_iterations),
             password_parallelism: over.password_parallelism.or(self.password_parallelism),
+            password_hash_threads: over.password_hash_threads.or(self.password_hash_threads),
         }
     }
 
     /// Check every setting, filling defaults.
-    pub fn validate(self) -> Result<Config, String> {
+    pub fn validate(self) -> Result<Config, ConfigError> {
         let listen = self.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
-        let listen: SocketAddr =
-            listen.parse().map_err(|_| format!("listen: {listen:?} is not an address like 127.0.0.1:8080"))?;
+        let listen: SocketAddr = listen.parse().map_err(|_| {
+            ConfigError::invalid("listen", format!("listen: {listen:?} is not an address like 127.0.0.1:8080"))
+        })?;
         let data_dir = PathBuf::from(self.data_dir.as_deref().unwrap_or(DEFAULT_DATA_DIR));
         if data_dir.as_os_str().is_empty() {
-            return Err("data_dir must not be empty (the default is ., the working directory)".into());
+            return Err(ConfigError::invalid(
+                "data_dir",
+                "data_dir must not be empty (the default is ., the working directory)",
+            ));
         }
         let default_db = self.database_url.is_none();
         let database_url = self.database_url.unwrap_or_else(|| sqlite_url(&in_data_dir(&data_dir, DATABASE_FILE)));
         let known = ["sqlite:", "postgres://", "postgresql://"];
         if !known.iter().any(|p| database_url.starts_with(p)) {
-            return Err("database_url must start with sqlite:// or postgres:// (e.g. sqlite://countersign.db)".into());
+            return Err(ConfigError::invalid(
+                "database_url",
+                "database_url must start with sqlite:// or postgres:// (e.g. sqlite://countersign.db)",
+            ));
         }
         let log_format = match self.log_format.as_deref().unwrap_or("text") {
             "text" => LogFormat::Text,
             "json" => LogFormat::Json,
-            other => return Err(format!("log_format: {other:?} is not one of text, json")),
+            other => {
+                return Err(ConfigError::invalid(
+                    "log_format",
+                    format!("log_format: {other:?} is not one of text, json"),
+                ));
+            }
         };
         let body_limit_bytes = self.body_limit_bytes.unwrap_or(64 * 1024);
         if !(1024..=16 * 1024 * 1024).contains(&body_limit_bytes) {
-            return Err("body_limit_bytes must be between 1024 and 16777216".into());
+            return Err(ConfigError::invalid("body_limit_bytes", "body_limit_bytes must be between 1024 and 16777216"));
         }
         if let Some(u) = &self.public_url
             && !(u.starts_with("http://") || u.starts_with("https://"))
         {
-            return Err(format!("public_url: {u:?} must be an http:// or https:// URL"));
+            return Err(ConfigError::invalid(
+                "public_url",
+                format!("public_url: {u:?} must be an http:// or https:// URL"),
+            ));
         }
         let proxy = match self.proxy {
             None => None,
             Some(p) => {
-                let url = p.url.ok_or("proxy.url is required when [proxy] is given")?;
+                let url = p
+                    .url
+                    .ok_or_else(|| ConfigError::invalid("proxy.url", "proxy.url is required when [proxy] is given"))?;
                 let ok = (url.starts_with("http://") || url.starts_with("https://"))
                     && !url.chars().any(|c| c.is_whitespace() || c.is_control());
                 if !ok {
-                    return Err("proxy.url must be an http:// or https:// URL such as http://proxy:8080".into());
+                    return Err(ConfigError::invalid(
+                        "proxy.url",
+                        "proxy.url must be an http:// or https:// URL such as http://proxy:8080",
+                    ));
                 }
                 if url.contains('@') {
-                    return Err("proxy.url must not hold credentials: use proxy.username and proxy.password".into());
+                    return Err(ConfigError::invalid(
+                        "proxy.url",
+                        "proxy.url must not hold credentials: use proxy.username and proxy.password",
+                    ));
                 }
                 Some(countersign_delivery::Proxy { url, username: p.username, password: p.password.map(|s| s.0) })
             }
         };
         let providers = countersign_core::providers::ProvidersInput { sms: self.sms, email: self.email };
         providers.validate().map_err(|e| match e {
-            countersign_core::CoreError::Invalid { field, message } => format!("{field}: {message}"),
-            other => other.to_string(),
+            countersign_core::CoreError::Invalid { field, message } => {
+                let text = format!("{field}: {message}");
+                ConfigError::invalid(field, text)
+            }
+            other => ConfigError::invalid("providers", other.to_string()),
         })?;
         let d = countersign_core::password::HashCost::default();
         let password_cost = countersign_core::password::HashCost {
@@ -294,9 +398,19 @@ impl RawConfig {
             && (1..=16).contains(&password_cost.parallelism)
             && password_cost.memory_kib >= 8 * password_cost.parallelism;
         if !ok {
-            return Err("password_memory_kib (64–4194304, at least 8 per lane), password_iterations (1–20) and \
-                        password_parallelism (1–16) are out of range"
-                .into());
+            return Err(ConfigError::invalid(
+                "password_memory_kib",
+                "password_memory_kib (64–4194304, at least 8 per lane), password_iterations (1–20) and \
+                 password_parallelism (1–16) are out of range",
+            ));
+        }
+        let password_hash_threads =
+            self.password_hash_threads.unwrap_or_else(countersign_core::password::default_hash_threads);
+        if !(1..=1024).contains(&password_hash_threads) {
+            return Err(ConfigError::invalid(
+                "password_hash_threads",
+                "password_hash_threads must be between 1 and 1024 (default: the number of cores)",
+            ));
         }
         let default_key_file = self.master_key.is_none() && self.master_key_file.is_none();
         let master_key_file = self
@@ -307,6 +421,7 @@ impl RawConfig {
             key_file_in_data_dir: default_key_file,
             data_dir,
             password_cost,
+            password_hash_threads,
             geoip_database: self.geoip_database,
             votp_custom_delivery: self.votp_custom_delivery.unwrap_or(false),
             proxy,
@@ -346,9 +461,9 @@ mod tests {
         let raw: RawConfig =
             toml::from_str("[email]\nhost = \"smtp.example.com\"\nsecurity = \"plain\"\nfrom = \"a@b.example\"")
                 .unwrap();
-        assert!(raw.validate().unwrap_err().starts_with("email.security"));
+        assert!(raw.validate().unwrap_err().to_string().starts_with("email.security"));
         let raw: RawConfig = toml::from_str("[proxy]\nurl = \"http://u:p@proxy:8080\"").unwrap();
-        assert!(raw.validate().unwrap_err().contains("proxy.username"));
+        assert!(raw.validate().unwrap_err().to_string().contains("proxy.username"));
     }
 
     #[test]
@@ -358,6 +473,7 @@ mod tests {
         assert_eq!(c.database_url, "sqlite://countersign.db");
         assert_eq!(c.log_format, LogFormat::Text);
         assert_eq!(c.body_limit_bytes, 65536);
+        assert!(c.password_hash_threads >= 1);
     }
 
     #[test]
@@ -391,6 +507,7 @@ mod tests {
             "COUNTERSIGN_LISTEN" => Some("127.0.0.1:9100".into()),
             "COUNTERSIGN_BODY_LIMIT_BYTES" => Some("2048".into()),
             "COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN" => Some("csa_secret".into()),
+            "COUNTERSIGN_PASSWORD_HASH_THREADS" => Some("3".into()),
             _ => None,
         })
         .unwrap();
@@ -398,20 +515,23 @@ mod tests {
         assert_eq!(c.listen.to_string(), "127.0.0.1:9100");
         assert_eq!(c.log_format, LogFormat::Json);
         assert_eq!(c.body_limit_bytes, 2048);
+        assert_eq!(c.password_hash_threads, 3);
         assert!(!format!("{c:?}").contains("csa_secret"));
     }
 
     #[test]
     fn bad_settings_are_named() {
         assert!(toml::from_str::<RawConfig>("colour = 1").unwrap_err().to_string().contains("colour"));
-        let bad = |r: RawConfig| r.validate().unwrap_err();
+        let bad = |r: RawConfig| r.validate().unwrap_err().to_string();
         assert!(bad(RawConfig { listen: Some("nowhere".into()), ..Default::default() }).contains("listen"));
         assert!(
             bad(RawConfig { database_url: Some("mysql://x".into()), ..Default::default() }).contains("database_url")
         );
         assert!(bad(RawConfig { log_format: Some("xml".into()), ..Default::default() }).contains("log_format"));
         assert!(bad(RawConfig { body_limit_bytes: Some(1), ..Default::default() }).contains("body_limit_bytes"));
+        let none = RawConfig { password_hash_threads: Some(0), ..Default::default() };
+        assert!(bad(none).contains("password_hash_threads"));
         let e = RawConfig::from_env(|k| (k == "COUNTERSIGN_SHUTDOWN_GRACE_SECONDS").then(|| "soon".into()));
-        assert!(e.unwrap_err().contains("COUNTERSIGN_SHUTDOWN_GRACE_SECONDS"));
+        assert!(e.unwrap_err().to_string().contains("COUNTERSIGN_SHUTDOWN_GRACE_SECONDS"));
     }
 }

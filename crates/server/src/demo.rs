@@ -18,6 +18,7 @@ use countersign_core::ops::{Core, CreateKey, CreateTenant, CreateUser};
 use countersign_core::providers::{EmailConfig, FileSinkConfig, ProvidersInput, SmsConfig};
 use countersign_core::user::VdpDeliveryMethod;
 
+use crate::ServerError;
 use crate::config::{self, Config};
 
 /// The demo's tenant.
@@ -33,10 +34,10 @@ pub async fn run(
     config: Config,
     data_dir: Option<PathBuf>,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), String> {
+) -> Result<(), ServerError> {
     // The address first: a port in use leaves nothing behind.
     let listener = crate::bind(config.listen).await?;
-    let addr = listener.local_addr().map_err(|e| format!("cannot read the listening address: {e}"))?;
+    let addr = listener.local_addr().map_err(ServerError::io("cannot read the listening address"))?;
     let scratch = data_dir.is_none();
     let dir = match data_dir {
         Some(dir) => given_dir(&dir)?,
@@ -59,7 +60,7 @@ async fn setup_and_serve(
     dir: &Path,
     scratch: bool,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), String> {
+) -> Result<(), ServerError> {
     let messages = dir.join(MESSAGES_FILE);
     config.data_dir = dir.to_path_buf();
     config.database_in_data_dir = true;
@@ -110,11 +111,8 @@ pub struct Made {
     pub number_matching: bool,
 }
 
-async fn populate(core: &Core) -> Result<Made, String> {
-    let fail = |e: countersign_core::CoreError| match e {
-        countersign_core::CoreError::Invalid { field, message } => format!("demo setup: {field}: {message}"),
-        other => format!("demo setup: {}", crate::describe(&other)),
-    };
+async fn populate(core: &Core) -> Result<Made, ServerError> {
+    let fail = |e| ServerError::domain("demo setup: ", "demo setup: ", e);
     let token = core.create_admin_token(CreateKey { name: "demo".into() }).await.map_err(fail)?;
     core.create_tenant(CreateTenant { domain: DOMAIN.into(), settings: None }).await.map_err(fail)?;
     let user = CreateUser {
@@ -138,31 +136,31 @@ async fn populate(core: &Core) -> Result<Made, String> {
 
 /// `--data-dir DIR`: made when missing (mode 0700); refused when it holds a database
 /// already (the demo starts from scratch and never touches real data).
-fn given_dir(dir: &Path) -> Result<PathBuf, String> {
+fn given_dir(dir: &Path) -> Result<PathBuf, ServerError> {
     let db = dir.join(config::DATABASE_FILE);
     if db.exists() {
-        return Err(format!(
+        return Err(ServerError::Usage(format!(
             "{} exists already: the demo starts on a fresh database; give a new or empty --data-dir, \
              or leave it out for a scratch directory",
             db.display()
-        ));
+        )));
     }
     make_dir(dir, true)?;
-    std::path::absolute(dir).map_err(|e| format!("cannot resolve {}: {e}", dir.display()))
+    std::path::absolute(dir).map_err(ServerError::io(format!("cannot resolve {}", dir.display())))
 }
 
 /// A new directory `countersign-demo-<random>` in the system's temporary directory.
-fn scratch_dir() -> Result<PathBuf, String> {
+fn scratch_dir() -> Result<PathBuf, ServerError> {
     let mut r = [0u8; 6];
-    getrandom::fill(&mut r).map_err(|e| format!("random source failed: {e}"))?;
+    getrandom::fill(&mut r).map_err(ServerError::Random)?;
     let name: String = r.iter().map(|b| format!("{b:02x}")).collect();
     let dir = std::path::absolute(std::env::temp_dir().join(format!("countersign-demo-{name}")))
-        .map_err(|e| format!("cannot resolve the temporary directory: {e}"))?;
+        .map_err(ServerError::io("cannot resolve the temporary directory"))?;
     make_dir(&dir, false)?;
     Ok(dir)
 }
 
-fn make_dir(dir: &Path, may_exist: bool) -> Result<(), String> {
+fn make_dir(dir: &Path, may_exist: bool) -> Result<(), ServerError> {
     if may_exist && dir.is_dir() {
         return Ok(());
     }
@@ -170,7 +168,7 @@ fn make_dir(dir: &Path, may_exist: bool) -> Result<(), String> {
     builder.recursive(may_exist);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir).map_err(|e| format!("cannot create the demo directory {}: {e}", dir.display()))
+    builder.create(dir).map_err(ServerError::io(format!("cannot create the demo directory {}", dir.display())))
 }
 
 /// A listening address as a client reaches it (loopback for "any address").

@@ -14,17 +14,29 @@ use tokio::net::TcpListener;
 
 pub mod config;
 pub mod demo;
+mod error;
 
 use config::Config;
+pub use error::ServerError;
 
 /// Open the database the URL names and apply migrations. A SQLite file that cannot
 /// be opened is named, with the reason, once.
-pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, String> {
+pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, ServerError> {
     let store = countersign_store::open(url).await.map_err(|e| match sqlite_path(url) {
-        Some(path) => format!("cannot open database {}: {}", path.display(), why_not_open(&path, &e)),
-        None => format!("cannot open database {}: {}", redact_url(url), describe(&e)),
+        Some(path) => ServerError::Database {
+            action: "open",
+            database: path.display().to_string(),
+            reason: why_not_open(&path, &e),
+            source: e,
+        },
+        None => ServerError::Database { action: "open", database: redact_url(url), reason: describe(&e), source: e },
     })?;
-    store.migrate().await.map_err(|e| format!("cannot migrate database {}: {}", redact_url(url), describe(&e)))?;
+    store.migrate().await.map_err(|e| ServerError::Database {
+        action: "migrate",
+        database: redact_url(url),
+        reason: describe(&e),
+        source: e,
+    })?;
     Ok(store)
 }
 
@@ -102,7 +114,7 @@ pub fn describe(e: &(dyn std::error::Error + 'static)) -> String {
 
 /// Create the data directory (mode 0700) when it is missing and the database, or
 /// (with `key`: the command needs the master key) the key file, lives there.
-pub fn ensure_data_dir(config: &Config, key: bool) -> Result<(), String> {
+pub fn ensure_data_dir(config: &Config, key: bool) -> Result<(), ServerError> {
     let dir = &config.data_dir;
     let used = config.database_in_data_dir || (key && config.key_file_in_data_dir);
     if !used || dir.is_dir() {
@@ -112,7 +124,7 @@ pub fn ensure_data_dir(config: &Config, key: bool) -> Result<(), String> {
     builder.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir).map_err(|e| format!("cannot create the data directory {}: {e}", dir.display()))?;
+    builder.create(dir).map_err(ServerError::io(format!("cannot create the data directory {}", dir.display())))?;
     tracing::info!(dir = %dir.display(), "created the data directory");
     Ok(())
 }
@@ -120,7 +132,7 @@ pub fn ensure_data_dir(config: &Config, key: bool) -> Result<(), String> {
 /// At first start, install the configured bootstrap admin token or make one and print
 /// it once on standard output. When a configured one is not used because the database
 /// (`database`, for the message) has admin tokens already, say so on standard error.
-pub async fn bootstrap_admin(core: &Core, provided: Option<&str>, database: &str) -> Result<(), String> {
+pub async fn bootstrap_admin(core: &Core, provided: Option<&str>, database: &str) -> Result<(), ServerError> {
     match core.bootstrap_admin_token(provided).await {
         Ok(Some(cred)) if provided.is_none() => {
             println!("countersign: first start: created an admin token (shown once, keep it safe):");
@@ -138,8 +150,7 @@ pub async fn bootstrap_admin(core: &Core, provided: Option<&str>, database: &str
             }
             Ok(())
         }
-        Err(countersign_core::CoreError::Invalid { field, message }) => Err(format!("{field}: {message}")),
-        Err(e) => Err(format!("cannot create the first admin token: {}", describe(&e))),
+        Err(e) => Err(ServerError::domain("", "cannot create the first admin token: ", e)),
     }
 }
 
@@ -165,21 +176,23 @@ pub async fn serve_on(
     core: Core,
     config: &Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), String> {
+) -> Result<(), ServerError> {
     let mut core = core.with_default_providers(config.providers.clone());
     core.custom_delivery = config.votp_custom_delivery;
-    core.password_cost = config.password_cost;
+    core.hasher = Arc::new(countersign_core::password::Hasher::new(config.password_cost, config.password_hash_threads));
     if let Some(path) = &config.geoip_database {
-        core.geo = Arc::new(countersign_core::context::Geo::open(path)?);
+        core.geo = Arc::new(countersign_core::context::Geo::open(path).map_err(ServerError::Geo)?);
     }
     let app = countersign_http::app(core.clone(), &HttpConfig { body_limit_bytes: config.body_limit_bytes });
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
     let extra_roots_pem = match &config.tls_ca_file {
-        Some(path) => Some(std::fs::read(path).map_err(|e| format!("tls_ca_file: cannot read {path}: {e}"))?),
+        Some(path) => Some(std::fs::read(path).map_err(ServerError::io(format!("tls_ca_file: cannot read {path}")))?),
         None => None,
     };
     let options = countersign_delivery::Options { proxy: config.proxy.clone(), extra_roots_pem };
-    let worker = tokio::spawn(countersign_delivery::Worker::new(core.clone(), options)?.run(stop_rx.clone()));
+    let port: Arc<dyn countersign_core::delivery::Port> = Arc::new(core.clone());
+    let worker = countersign_delivery::Worker::new(port, options)?;
+    let worker = tokio::spawn(worker.run(stop_rx.clone()));
     tokio::spawn(housekeeping(core.clone(), stop_rx.clone()));
     // Ends expired pending sessions as Timeout (docs/mobile-protocol.md, "The sweeper").
     let sweeper = tokio::spawn(countersign_core::session::sweeper::run(core.clone(), stop_rx.clone()));
@@ -196,7 +209,7 @@ pub async fn serve_on(
     );
     let grace = Duration::from_secs(config.shutdown_grace_seconds);
     let result = tokio::select! {
-        r = server => r.map_err(|e| format!("server error: {e}")),
+        r = server => r.map_err(ServerError::Serve),
         _ = async {
             let _ = stop_rx.wait_for(|stop| *stop).await;
             tokio::time::sleep(grace).await;
@@ -235,18 +248,18 @@ async fn housekeeping(core: Core, mut stop: tokio::sync::watch::Receiver<bool>) 
 }
 
 /// The domain core as the server runs it, with `public_url` in QR codes.
-pub fn core_for(store: Arc<dyn Store>, public_url: &str) -> Result<Core, String> {
+pub fn core_for(store: Arc<dyn Store>, public_url: &str) -> Result<Core, ServerError> {
     Ok(Core::new(store).with_public_url(public_url))
 }
 
 /// The master key: `master_key` when configured, else the key file, created with a new
 /// random key (mode 0600) when missing.
-pub fn master_key(config: &Config) -> Result<[u8; 32], String> {
-    let decode = |text: &str, from: &str| -> Result<[u8; 32], String> {
+pub fn master_key(config: &Config) -> Result<[u8; 32], ServerError> {
+    let decode = |text: &str, from: &str| -> Result<[u8; 32], ServerError> {
         countersign_proto::b64u_decode(text.trim())
             .ok()
             .and_then(|b| <[u8; 32]>::try_from(b).ok())
-            .ok_or_else(|| format!("{from}: the master key must be 32 bytes in base64url (43 characters)"))
+            .ok_or_else(|| ServerError::MasterKey { from: from.to_owned() })
     };
     if let Some(k) = &config.master_key {
         return decode(&k.0, "COUNTERSIGN_MASTER_KEY");
@@ -256,41 +269,32 @@ pub fn master_key(config: &Config) -> Result<[u8; 32], String> {
         Ok(text) => decode(&text, &config.master_key_file),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let mut key = [0u8; 32];
-            getrandom::fill(&mut key).map_err(|e| format!("random source failed: {e}"))?;
+            getrandom::fill(&mut key).map_err(ServerError::Random)?;
             let mut opts = std::fs::OpenOptions::new();
             opts.write(true).create_new(true);
             #[cfg(unix)]
             std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-            let mut f = opts.open(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+            let mut f = opts.open(path).map_err(ServerError::io(format!("cannot create {}", path.display())))?;
             std::io::Write::write_all(&mut f, countersign_proto::b64u_encode(&key).as_bytes())
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                .map_err(ServerError::io(format!("cannot write {}", path.display())))?;
             tracing::warn!(file = %path.display(), "created a new master key file: back it up; stored secrets cannot be read without it");
             Ok(key)
         }
-        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+        Err(e) => Err(ServerError::io(format!("cannot read {}", path.display()))(e)),
     }
 }
 
 /// Bind the listening address, saying which address when it cannot be had. Done
 /// before anything is created on disk.
-pub async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
-    TcpListener::bind(addr).await.map_err(|e| match e.kind() {
-        std::io::ErrorKind::AddrInUse => format!(
-            "cannot listen on {addr}: the address is in use (another countersign or another program \
-             listens there); choose another with --listen or COUNTERSIGN_LISTEN"
-        ),
-        std::io::ErrorKind::AddrNotAvailable => {
-            format!("cannot listen on {addr}: the address is not one of this machine's")
-        }
-        _ => format!("cannot listen on {addr}: {e}"),
-    })
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {
+    TcpListener::bind(addr).await.map_err(|source| ServerError::Listen { addr, source })
 }
 
 /// Everything `countersign serve` does: bind the address first (so a port in use
 /// leaves nothing behind), then the data directory, database and master key.
-pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), String> {
+pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServerError> {
     let listener = bind(config.listen).await?;
-    let addr = listener.local_addr().map_err(|e| format!("cannot read the listening address: {e}"))?;
+    let addr = listener.local_addr().map_err(ServerError::io("cannot read the listening address"))?;
     ensure_data_dir(&config, true)?;
     let store = open_store(&config.database_url).await?;
     let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));

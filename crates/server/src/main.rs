@@ -4,7 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use countersign::config::{Config, LogFormat, RawConfig};
+use countersign::ServerError;
+use countersign::config::{Config, ConfigError, LogFormat, RawConfig};
 use countersign_core::ops::{Core, CreateKey, CreateTenant};
 
 /// countersign: a self-hosted out-of-band authentication server.
@@ -141,7 +142,7 @@ enum TokenCommand {
     },
 }
 
-fn resolve(cli: &Cli) -> Result<Config, String> {
+fn resolve(cli: &Cli) -> Result<Config, ConfigError> {
     let file = match &cli.common.config {
         Some(path) => RawConfig::from_file(path)?,
         None => RawConfig::default(),
@@ -180,12 +181,14 @@ fn init_logs(config: &Config) {
     };
 }
 
-async fn run(cli: Cli, config: Config) -> Result<(), String> {
+async fn run(cli: Cli, config: Config) -> Result<(), ServerError> {
     match cli.command {
         Command::Serve(_) => countersign::serve(config, countersign::shutdown_signal()).await,
         Command::Demo(_) => {
             if cli.common.database.is_some() {
-                return Err("demo runs on a scratch SQLite database of its own: leave out --database".into());
+                return Err(ServerError::Usage(
+                    "demo runs on a scratch SQLite database of its own: leave out --database".into(),
+                ));
             }
             let data_dir = cli.common.data_dir.map(PathBuf::from);
             countersign::demo::run(config, data_dir, countersign::shutdown_signal()).await
@@ -208,11 +211,8 @@ async fn run(cli: Cli, config: Config) -> Result<(), String> {
     }
 }
 
-async fn admin(core: &Core, cmd: AdminCommand) -> Result<(), String> {
-    let fail = |e: countersign_core::CoreError| match e {
-        countersign_core::CoreError::Invalid { field, message } => format!("{field}: {message}"),
-        other => countersign::describe(&other),
-    };
+async fn admin(core: &Core, cmd: AdminCommand) -> Result<(), ServerError> {
+    let fail = |e| ServerError::domain("", "", e);
     match cmd {
         AdminCommand::Tenant(TenantCommand::Create { domain }) => {
             let t = core.create_tenant(CreateTenant { domain, settings: None }).await.map_err(fail)?;

@@ -19,6 +19,7 @@ use crate::otp::{AuthType, ResendOutput};
 use crate::outbox::{OutboxKind, OutboxMessage};
 use crate::providers::{self, EmailPayload, ProvidersInput, SmsConfig, SmsPayload};
 use crate::random;
+use crate::refusal::RefusalCode;
 use crate::session::{Ending, NewSession, Session, SessionCode, closed};
 use crate::tenant::Tenant;
 use crate::user::{User, VdpDeliveryMethod};
@@ -128,19 +129,19 @@ fn undeliverable(channel: Method, user: &User, providers: &ProvidersInput) -> Op
 pub(crate) async fn start(core: &Core, begin: &Begin<'_>, user: &User) -> Result<LoginOutput, CoreError> {
     let (tenant, ty, login, name) = (begin.tenant, begin.ty, begin.login, begin.name);
     if !ty.enabled {
-        return Err(CoreError::refused(Refusal::Forbidden, "auth_type_disabled", "this type is switched off"));
+        return Err(CoreError::refused(Refusal::Forbidden, RefusalCode::AuthTypeDisabled, "this type is switched off"));
     }
     if ty.custom_delivery && !core.custom_delivery {
         return Err(CoreError::refused(
             Refusal::Forbidden,
-            "custom_delivery_disabled",
+            RefusalCode::CustomDeliveryDisabled,
             "votpCustomDelivery is switched off in this deployment",
         ));
     }
     if ty.custom_delivery && user.vdp_delivery_method != VdpDeliveryMethod::Default {
         return Err(CoreError::Refused {
             kind: Refusal::Unprocessable,
-            code: "delivery_method_not_default",
+            code: RefusalCode::DeliveryMethodNotDefault,
             message: "custom delivery needs the user's vdpDeliveryMethod to be Default".into(),
             attempts_left: None,
         });
@@ -213,7 +214,7 @@ fn message(
 ) -> Result<(OutboxKind, String, String), CoreError> {
     let no_contact = |what: &str| CoreError::Refused {
         kind: Refusal::Unprocessable,
-        code: "no_contact",
+        code: RefusalCode::NoContact,
         message: format!("the user has no {what} to send the code to"),
         attempts_left: None,
     };
@@ -265,20 +266,20 @@ pub(crate) async fn verify(core: &Core, reply: &Reply<'_>, s: Session) -> Result
     let n = core.store.code_attempt(&s.id).await?;
     if c.max_attempts > 0 && n >= c.max_attempts {
         match core.end_session(&s, Ending::failed("otp_attempts_exceeded")).await {
-            Ok(_) | Err(CoreError::Refused { code: "session_closed", .. }) => {}
+            Ok(_) | Err(CoreError::Refused { code: RefusalCode::SessionClosed, .. }) => {}
             Err(e) => tracing::warn!(request = %s.id, error = %crate::session::cause(&e),
                 "could not fail a code session after too many wrong codes"),
         }
         core.metrics.lockout(crate::metrics::Lockout::CodeAttempts);
         return Err(CoreError::refused(
             Refusal::Forbidden,
-            "otp_attempts_exceeded",
+            RefusalCode::OtpAttemptsExceeded,
             "too many wrong codes: the request has failed",
         ));
     }
     Err(CoreError::Refused {
         kind: Refusal::Unprocessable,
-        code: "invalid_otp",
+        code: RefusalCode::InvalidOtp,
         message: "the code is wrong".into(),
         attempts_left: (c.max_attempts > 0).then(|| c.max_attempts - n),
     })
@@ -307,7 +308,7 @@ impl Core {
             return Ok(());
         }
         match self.end_session(&s, Ending::failed("delivery_failed")).await {
-            Ok(_) | Err(CoreError::Refused { code: "session_closed", .. }) => Ok(()),
+            Ok(_) | Err(CoreError::Refused { code: RefusalCode::SessionClosed, .. }) => Ok(()),
             Err(e) => Err(e),
         }
     }
@@ -324,7 +325,11 @@ impl Core {
         }
         let c = self.store.session_code(&s.id).await?.ok_or(CoreError::NotFound(Entity::Session))?;
         if c.max_resends == 0 || c.message_id.is_none() {
-            return Err(CoreError::refused(Refusal::Conflict, "resend_disabled", "this request cannot be resent"));
+            return Err(CoreError::refused(
+                Refusal::Conflict,
+                RefusalCode::ResendDisabled,
+                "this request cannot be resent",
+            ));
         }
         let id = random::new_id(&*self.random)?;
         match self.store.resend_code(&s.id, &id, self.clock.now(), s.expires_at).await? {
@@ -334,7 +339,7 @@ impl Core {
             }
             None => Err(CoreError::refused(
                 Refusal::Conflict,
-                "resend_limit",
+                RefusalCode::ResendLimit,
                 format!("the code was resent the {} times allowed", c.max_resends),
             )),
         }

@@ -120,7 +120,7 @@ impl Core {
             Ok(u) => u,
             Err(e) => {
                 // Unknown users cost what a password check costs.
-                self.burn_password_check(&a.secret);
+                self.burn_password_check(&a.secret).await;
                 return Err(e);
             }
         };

@@ -10,6 +10,7 @@ use super::{Begin, LoginMethod, Method, Reply, Why};
 use crate::error::{CoreError, Refusal};
 use crate::login::LoginOutput;
 use crate::ops::Core;
+use crate::refusal::RefusalCode;
 use crate::user::User;
 
 /// `fido2`.
@@ -20,7 +21,7 @@ pub(crate) fn check_enabled(begin: &Begin<'_>) -> Result<(), CoreError> {
     if begin.ty.enabled {
         Ok(())
     } else {
-        Err(CoreError::refused(Refusal::Forbidden, "auth_type_disabled", "this type is switched off"))
+        Err(CoreError::refused(Refusal::Forbidden, RefusalCode::AuthTypeDisabled, "this type is switched off"))
     }
 }
 
@@ -64,7 +65,7 @@ pub(crate) async fn finish(core: &Core, reply: &Reply<'_>) -> Result<LoginOutput
     let creds = a.credentials.as_ref().ok_or_else(|| CoreError::invalid("credentials", "a FIDO response"))?;
     let out = core.fido_login(reply.tenant, reply.user, &a.request_id, creds, a.login.session_id.clone()).await;
     if let Err(CoreError::Refused { kind: Refusal::Unprocessable, code, .. }) = &out
-        && (code.starts_with("fido_") || code.starts_with("uaf_"))
+        && code.is_fido_response_failure()
     {
         let ip = a.login.ip_address.as_deref().and_then(|a| a.parse().ok());
         core.record_risk_failure(reply.tenant, &reply.user.id, ip).await;

@@ -17,6 +17,7 @@ use crate::login::LoginOutput;
 use crate::ops::Core;
 use crate::outbox::{OutboxKind, OutboxMessage};
 use crate::random;
+use crate::refusal::RefusalCode;
 use crate::session::{Ending, NewSession, Session, SessionState, closed};
 use crate::tenant::NumberMatching;
 use crate::user::User;
@@ -82,7 +83,7 @@ pub(crate) fn wrong_key(s: &Session, decision: &str) -> CoreError {
 pub(crate) async fn check(core: &Core, begin: &Begin<'_>) -> Result<(), CoreError> {
     let (tenant, login) = (begin.tenant, begin.login);
     if !begin.ty.enabled {
-        return Err(CoreError::refused(Refusal::Forbidden, "auth_type_disabled", "this type is switched off"));
+        return Err(CoreError::refused(Refusal::Forbidden, RefusalCode::AuthTypeDisabled, "this type is switched off"));
     }
     delivery(login.push_delivery.as_deref())?;
     if timeout(begin)? > crate::tenant::MAX_LOGIN_TIMEOUT_SECONDS {
@@ -92,7 +93,7 @@ pub(crate) async fn check(core: &Core, begin: &Begin<'_>) -> Result<(), CoreErro
     if !tenant.settings.push_authorization {
         return Err(CoreError::refused(
             Refusal::Forbidden,
-            "push_authorization_disabled",
+            RefusalCode::PushAuthorizationDisabled,
             "push login is switched off for this tenant",
         ));
     }
@@ -170,7 +171,7 @@ pub(crate) async fn start(
         (NumberMatching::Required, _) => {
             return Err(CoreError::Refused {
                 kind: Refusal::Unprocessable,
-                code: "number_matching_requires_async",
+                code: RefusalCode::NumberMatchingRequiresAsync,
                 message: "this tenant requires number matching: start the login asynchronously (timeout 0), \
                           show numberToShow, then poll GET /v1/sessions/{requestID}"
                     .into(),
@@ -326,7 +327,7 @@ impl Core {
         if body.display_digest != expected_digest {
             return Err(CoreError::refused(
                 Refusal::Unprocessable,
-                "display_mismatch",
+                RefusalCode::DisplayMismatch,
                 "the response signs something other than what was sent",
             ));
         }
@@ -348,7 +349,7 @@ impl Core {
             }
             return Err(CoreError::refused(
                 Refusal::Unauthenticated,
-                "bad_signature",
+                RefusalCode::BadSignature,
                 "the response signature does not verify",
             ));
         }
@@ -376,7 +377,7 @@ impl Core {
                 let ending = Ending::failed("pin_attempts_exceeded").by(&device.id);
                 match self.end_session(s, ending).await {
                     // Ended meanwhile (answered, timed out): the device is disconnected all the same.
-                    Ok(_) | Err(CoreError::Refused { code: "session_closed", .. }) => {}
+                    Ok(_) | Err(CoreError::Refused { code: RefusalCode::SessionClosed, .. }) => {}
                     Err(e) => tracing::warn!(request = %s.id, error = %crate::session::cause(&e),
                         "could not fail the session of a disconnected device"),
                 }
@@ -384,13 +385,13 @@ impl Core {
                 self.metrics.lockout(crate::metrics::Lockout::DevicePin);
                 Err(CoreError::refused(
                     Refusal::Forbidden,
-                    "device_disconnected",
+                    RefusalCode::DeviceDisconnected,
                     "too many wrong PINs: this device has been disconnected",
                 ))
             }
             Some((n, _)) => Err(CoreError::Refused {
                 kind: Refusal::Unprocessable,
-                code: "wrong_pin",
+                code: RefusalCode::WrongPin,
                 message: "the PIN is wrong".into(),
                 attempts_left: Some(max.saturating_sub(n)),
             }),

@@ -16,6 +16,7 @@ use crate::error::CoreError;
 use crate::error::Refusal;
 use crate::login::LoginOutput;
 use crate::ops::Core;
+use crate::refusal::RefusalCode;
 use crate::session::{Ending, NewSession, Session, SessionState, closed};
 use crate::tenant::StaticPasswordMode;
 use crate::user::User;
@@ -41,7 +42,7 @@ impl LoginMethod for StaticPassword {
             } else {
                 "static passwords are off for this tenant"
             };
-            return Err(CoreError::refused(Refusal::Forbidden, "static_password_disabled", message));
+            return Err(CoreError::refused(Refusal::Forbidden, RefusalCode::StaticPasswordDisabled, message));
         }
         if let Some(url) = &begin.login.callback_url {
             core.check_callback(begin.tenant, url).await?;
@@ -78,14 +79,14 @@ impl LoginMethod for StaticPassword {
     async fn answer(&self, core: &Core, reply: &Reply<'_>, s: Session) -> Result<LoginOutput, CoreError> {
         let (tenant, user, a) = (reply.tenant, reply.user, reply.answer);
         if s.state().is_final() {
-            core.burn_password_check(&a.secret);
+            core.burn_password_check(&a.secret).await;
             return Err(closed(s.state()));
         }
         if s.context.get("sessionID") != a.login.session_id.as_ref() {
-            core.burn_password_check(&a.secret);
+            core.burn_password_check(&a.secret).await;
             return Err(CoreError::refused(
                 Refusal::Conflict,
-                "session_mismatch",
+                RefusalCode::SessionMismatch,
                 "the sessionID is not the one the challenge was given to",
             ));
         }
@@ -94,9 +95,9 @@ impl LoginMethod for StaticPassword {
         if let Err(e) = core.check_static_password(tenant, user, &a.secret, mode == StaticPasswordMode::Exclusive).await
         {
             core.record_risk_failure(tenant, &user.id, ip).await;
-            if matches!(&e, CoreError::Refused { code: "static_password_locked", .. }) {
+            if matches!(&e, CoreError::Refused { code: RefusalCode::StaticPasswordLocked, .. }) {
                 match core.end_session(&s, Ending::failed("static_password_locked")).await {
-                    Ok(_) | Err(CoreError::Refused { code: "session_closed", .. }) => {}
+                    Ok(_) | Err(CoreError::Refused { code: RefusalCode::SessionClosed, .. }) => {}
                     Err(e) => tracing::warn!(request = %s.id, error = %crate::session::cause(&e),
                         "could not fail the challenge of a locked static password"),
                 }

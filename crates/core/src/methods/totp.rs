@@ -10,6 +10,7 @@ use super::{Begin, LoginMethod, Method};
 use crate::error::{CoreError, Refusal};
 use crate::login::LoginOutput;
 use crate::ops::Core;
+use crate::refusal::RefusalCode;
 use crate::user::User;
 
 /// `totp`.
@@ -30,7 +31,11 @@ impl LoginMethod for Totp {
             return Err(CoreError::invalid("otp", "a token login carries the token's code in otp"));
         }
         if !begin.ty.enabled {
-            return Err(CoreError::refused(Refusal::Forbidden, "auth_type_disabled", "this type is switched off"));
+            return Err(CoreError::refused(
+                Refusal::Forbidden,
+                RefusalCode::AuthTypeDisabled,
+                "this type is switched off",
+            ));
         }
         Ok(())
     }

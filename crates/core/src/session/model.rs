@@ -283,6 +283,7 @@ impl Session {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
+    use crate::refusal::RefusalCode;
 
     fn new(expires: i64) -> NewSession {
         NewSession::not_push("r".into(), "t", "u", "m".into(), Some(Method::Sms), Timestamp(1_000), Timestamp(expires))
@@ -316,7 +317,7 @@ mod tests {
         // An answer at or after the deadline is refused as the Timeout it is.
         for at in [10_000, 12_000] {
             match s.finish(&Ending::accept(), Timestamp(at)) {
-                Err(CoreError::Refused { code: "session_closed", message, .. }) => {
+                Err(CoreError::Refused { code: RefusalCode::SessionClosed, message, .. }) => {
                     assert!(message.ends_with("Timeout"))
                 }
                 other => panic!("{other:?}"),

@@ -5,6 +5,7 @@ use utoipa::ToSchema;
 
 use crate::clock::Timestamp;
 use crate::error::{CoreError, Refusal};
+use crate::refusal::RefusalCode;
 
 /// The state of a session, with the seed vendors' exact words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -155,5 +156,9 @@ impl Transition {
 
 /// The refusal of a transition out of a session that has ended (in `state`).
 pub fn closed(state: SessionState) -> CoreError {
-    CoreError::refused(Refusal::Conflict, "session_closed", format!("the request has ended: {}", state.as_str()))
+    CoreError::refused(
+        Refusal::Conflict,
+        RefusalCode::SessionClosed,
+        format!("the request has ended: {}", state.as_str()),
+    )
 }

@@ -12,6 +12,7 @@ use super::end::cause;
 use super::{Ending, Session, SessionState};
 use crate::error::{CoreError, Entity};
 use crate::ops::Core;
+use crate::refusal::RefusalCode;
 
 /// How often each node sweeps.
 pub const INTERVAL: Duration = Duration::from_millis(300);
@@ -36,7 +37,7 @@ impl Core {
             match self.end_session(s, Ending::new(SessionState::Timeout)).await {
                 Ok(_) => swept.ended += 1,
                 // Answered just in time, or swept by another node.
-                Err(CoreError::Refused { code: "session_closed", .. }) => {}
+                Err(CoreError::Refused { code: RefusalCode::SessionClosed, .. }) => {}
                 Err(e) => tracing::warn!(request = %s.id, error = %cause(&e),
                     "could not time out an expired session; the next sweep tries again"),
             }
@@ -53,7 +54,7 @@ impl Core {
         }
         match self.end_session(&s, Ending::new(SessionState::Timeout)).await {
             Ok(ended) => Ok(ended),
-            Err(CoreError::Refused { code: "session_closed", .. }) => {
+            Err(CoreError::Refused { code: RefusalCode::SessionClosed, .. }) => {
                 let now = self.clock.now();
                 Ok(self.store.session(id).await?.ok_or(CoreError::NotFound(Entity::Session))?.seen_at(now))
             }

@@ -86,6 +86,43 @@ async fn with_password(app: &App, key: &str, browser: &str, ip: &str) -> Value {
 }
 
 backend_tests! {
+    async fn a_burst_of_password_checks_leaves_health_probes_fast(backend) {
+        // Costly hashes on a pool of one thread: 20 checks take seconds; the async
+        // workers stay free for everything else.
+        let raw = RawConfig {
+            password_memory_kib: Some(65_536),
+            password_iterations: Some(3),
+            password_hash_threads: Some(1),
+            ..RawConfig::default()
+        };
+        let app = Arc::new(App::spawn_with(backend, raw).await);
+        let key = app.tenant_with_alice("example.com").await;
+        let burst: Vec<_> = (0..20)
+            .map(|i| {
+                let (app, key) = (app.clone(), key.clone());
+                tokio::spawn(async move {
+                    let body = json!({"requestID": format!("r{i}"), "sessionID": "S1", "passKey": "wrong password"});
+                    app.call("POST", "/v1/users/nobody@example.com/login", Auth::Bearer(&key), Some(body)).await.0
+                })
+            })
+            .collect();
+        let started = std::time::Instant::now();
+        let mut slowest = std::time::Duration::ZERO;
+        while !burst.iter().all(|t| t.is_finished()) {
+            let asked = std::time::Instant::now();
+            let (s, _) = app.call("GET", "/healthz", Auth::None, None).await;
+            assert_eq!(s, 200);
+            slowest = slowest.max(asked.elapsed());
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        for t in burst {
+            assert!((400..500).contains(&t.await.unwrap()), "an unknown user is refused");
+        }
+        let took = started.elapsed();
+        assert!(took > std::time::Duration::from_millis(200), "the burst did cost something: {took:?}");
+        assert!(slowest < std::time::Duration::from_millis(500), "/healthz took {slowest:?} during a {took:?} burst");
+    }
+
     async fn the_synchronous_static_password_flow_then_a_known_device(backend) {
         let dir = tempfile::tempdir().unwrap();
         let (app, _clock, key) = setup(backend, &dir).await;

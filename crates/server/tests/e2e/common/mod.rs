@@ -26,7 +26,7 @@ pub struct App {
     pub core: Core,
     pub client: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<Result<(), String>>>,
+    server: Option<tokio::task::JoinHandle<Result<(), countersign::ServerError>>>,
     _db: TestDb,
 }
 
@@ -89,7 +89,7 @@ impl App {
     }
 
     /// Stop the server and wait for it to finish.
-    pub async fn stop(mut self) -> Result<(), String> {
+    pub async fn stop(mut self) -> Result<(), countersign::ServerError> {
         self.signal_stop();
         self.join().await
     }
@@ -102,7 +102,7 @@ impl App {
     }
 
     /// Wait for the server to finish.
-    pub async fn join(&mut self) -> Result<(), String> {
+    pub async fn join(&mut self) -> Result<(), countersign::ServerError> {
         self.server.take().unwrap().await.unwrap()
     }
 

@@ -5,7 +5,8 @@
 //! [`encrypt_random`]) makes the request body (`Content-Encoding: aes128gcm`), and [`vapid_authorization`] the
 //! `Authorization` header. Receiving (test push services, a browser-like authenticator): [`verify_vapid`] and
 //! [`decrypt`]. Time is always a parameter (`now_unix`); randomness is a parameter except in the `*_random` and
-//! `generate` conveniences.
+//! `generate` conveniences. [`WebPushSender`] is the outbox's sender over them; [`WebPushError`] says why
+//! something is refused.
 
 use std::fmt;
 
@@ -23,6 +24,12 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 use super::jwt;
+
+mod error;
+mod sender;
+
+pub use error::{PointError, UrlError, WebPushError};
+pub use sender::WebPushSender;
 
 /// The record size `encrypt` writes: the whole message travels in one record of at most this many octets.
 pub const RECORD_SIZE: u32 = 4096;
@@ -73,35 +80,30 @@ impl fmt::Debug for Subscription {
 
 /// Reads a `PushSubscription` JSON: `{"endpoint": "https://…", "keys": {"p256dh": "…", "auth": "…"}}` with the keys
 /// in base64url, padded or not. Other members (`expirationTime`) are ignored.
-pub fn parse_subscription(json: &str) -> Result<Subscription, String> {
-    let value: Value = serde_json::from_str(json).map_err(|e| format!("subscription is not JSON: {e}"))?;
-    let object = value.as_object().ok_or_else(|| "subscription must be a JSON object".to_string())?;
+pub fn parse_subscription(json: &str) -> Result<Subscription, WebPushError> {
+    let bad = |what: String| WebPushError::Subscription(what);
+    let value: Value = serde_json::from_str(json).map_err(|e| bad(format!("is not JSON: {e}")))?;
+    let object = value.as_object().ok_or_else(|| bad("must be a JSON object".into()))?;
     let endpoint = object
         .get("endpoint")
         .and_then(Value::as_str)
-        .ok_or_else(|| "subscription endpoint is missing or not a string".to_string())?;
-    origin(endpoint).map_err(|e| format!("subscription endpoint {e}"))?;
-    let keys = object
-        .get("keys")
-        .and_then(Value::as_object)
-        .ok_or_else(|| "subscription keys is missing or not an object".to_string())?;
+        .ok_or_else(|| bad("endpoint is missing or not a string".into()))?;
+    origin(endpoint).map_err(|e| bad(format!("endpoint {e}")))?;
+    let keys =
+        object.get("keys").and_then(Value::as_object).ok_or_else(|| bad("keys is missing or not an object".into()))?;
     let p256dh = keys
         .get("p256dh")
         .and_then(Value::as_str)
-        .ok_or_else(|| "subscription keys.p256dh is missing or not a string".to_string())?;
+        .ok_or_else(|| bad("keys.p256dh is missing or not a string".into()))?;
     let p256dh = B64URL_ANY_PADDING
         .decode(p256dh)
-        .map_err(|_| "subscription keys.p256dh is not base64url".to_string())
-        .and_then(|bytes| uncompressed_point(&bytes).map_err(|e| format!("subscription keys.p256dh {e}")))?;
-    let auth = keys
-        .get("auth")
-        .and_then(Value::as_str)
-        .ok_or_else(|| "subscription keys.auth is missing or not a string".to_string())?;
-    let auth = B64URL_ANY_PADDING.decode(auth).map_err(|_| "subscription keys.auth is not base64url".to_string())?;
-    let auth: [u8; 16] = auth
-        .as_slice()
-        .try_into()
-        .map_err(|_| format!("subscription keys.auth must be 16 bytes, got {}", auth.len()))?;
+        .map_err(|_| bad("keys.p256dh is not base64url".into()))
+        .and_then(|bytes| uncompressed_point(&bytes).map_err(|e| bad(format!("keys.p256dh {e}"))))?;
+    let auth =
+        keys.get("auth").and_then(Value::as_str).ok_or_else(|| bad("keys.auth is missing or not a string".into()))?;
+    let auth = B64URL_ANY_PADDING.decode(auth).map_err(|_| bad("keys.auth is not base64url".into()))?;
+    let auth: [u8; 16] =
+        auth.as_slice().try_into().map_err(|_| bad(format!("keys.auth must be 16 bytes, got {}", auth.len())))?;
     Ok(Subscription { endpoint: endpoint.to_string(), p256dh, auth })
 }
 
@@ -113,31 +115,29 @@ pub fn encrypt(
     sub: &Subscription,
     as_private: &SecretKey,
     salt: &[u8; 16],
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, WebPushError> {
     if plaintext.len() > MAX_PLAINTEXT {
-        return Err(format!(
-            "push message is {} bytes; at most {MAX_PLAINTEXT} fit in one {RECORD_SIZE}-byte record",
-            plaintext.len()
-        ));
+        return Err(WebPushError::TooLong(plaintext.len()));
     }
     encrypt_records(plaintext, &sub.p256dh, &sub.auth, as_private, salt, RECORD_SIZE)
 }
 
 /// [`encrypt`] with a fresh ephemeral key and salt from the operating system's random source.
-pub fn encrypt_random(plaintext: &[u8], sub: &Subscription) -> Result<Vec<u8>, String> {
+pub fn encrypt_random(plaintext: &[u8], sub: &Subscription) -> Result<Vec<u8>, WebPushError> {
     let as_private = random_secret_key()?;
     let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).map_err(|e| format!("no randomness for the salt: {e}"))?;
+    getrandom::fill(&mut salt).map_err(|e| WebPushError::NoRandomness { what: "the salt", reason: e.to_string() })?;
     encrypt(plaintext, sub, &as_private, &salt)
 }
 
 /// Decrypts an `aes128gcm` Web Push body (RFC 8291) as the user agent holding `ua_private` and `auth`: any number of
 /// records, padding removed. Fails on truncated, corrupted or foreign input.
-pub fn decrypt(body: &[u8], ua_private: &SecretKey, auth: &[u8; 16]) -> Result<Vec<u8>, String> {
+pub fn decrypt(body: &[u8], ua_private: &SecretKey, auth: &[u8; 16]) -> Result<Vec<u8>, WebPushError> {
     let header = parse_header(body)?;
-    let as_public_bytes = uncompressed_point(header.keyid).map_err(|e| format!("aes128gcm keyid (sender key) {e}"))?;
+    let as_public_bytes = uncompressed_point(header.keyid)
+        .map_err(|e| WebPushError::Body(format!("aes128gcm keyid (sender key) {e}")))?;
     let as_public = PublicKey::from_sec1_bytes(&as_public_bytes)
-        .map_err(|_| "aes128gcm keyid (sender key) is not a point on P-256".to_string())?;
+        .map_err(|_| WebPushError::Body("aes128gcm keyid (sender key) is not a point on P-256".into()))?;
     let ua_public = point_bytes(&ua_private.public_key())?;
     let shared = p256::ecdh::diffie_hellman(ua_private.to_nonzero_scalar(), as_public.as_affine());
     let ikm = webpush_ikm(shared.raw_secret_bytes(), auth, &ua_public, &as_public_bytes)?;
@@ -159,17 +159,15 @@ impl fmt::Debug for VapidKey {
 
 impl VapidKey {
     /// A new key from the operating system's random source.
-    pub fn generate() -> Result<VapidKey, String> {
+    pub fn generate() -> Result<VapidKey, WebPushError> {
         let secret = random_secret_key()?;
         Ok(VapidKey { key: SigningKey::from(secret) })
     }
 
     /// The key from its raw 32-byte private scalar (as [`VapidKey::to_bytes`] gives it).
-    pub fn from_bytes(bytes: &[u8]) -> Result<VapidKey, String> {
-        let raw: [u8; 32] =
-            bytes.try_into().map_err(|_| format!("VAPID private key must be 32 bytes, got {}", bytes.len()))?;
-        let key = SigningKey::from_bytes(&raw.into())
-            .map_err(|_| "VAPID private key is not a valid P-256 scalar".to_string())?;
+    pub fn from_bytes(bytes: &[u8]) -> Result<VapidKey, WebPushError> {
+        let raw: [u8; 32] = bytes.try_into().map_err(|_| WebPushError::VapidKeyLength(bytes.len()))?;
+        let key = SigningKey::from_bytes(&raw.into()).map_err(|_| WebPushError::VapidKeyScalar)?;
         Ok(VapidKey { key })
     }
 
@@ -205,10 +203,15 @@ pub struct VapidClaims {
 
 /// The `Authorization` header value for a push to `endpoint`: `vapid t=<JWT>, k=<public key>`, where the ES256 JWT
 /// has `aud` = the endpoint's origin, `exp` = `now_unix` + 12 h and `sub` = `subject` (a `mailto:` or `https:` URI).
-pub fn vapid_authorization(endpoint: &str, subject: &str, key: &VapidKey, now_unix: i64) -> Result<String, String> {
-    let aud = origin(endpoint).map_err(|e| format!("push endpoint {e}"))?;
+pub fn vapid_authorization(
+    endpoint: &str,
+    subject: &str,
+    key: &VapidKey,
+    now_unix: i64,
+) -> Result<String, WebPushError> {
+    let aud = origin(endpoint).map_err(WebPushError::Endpoint)?;
     check_subject(subject)?;
-    let exp = now_unix.checked_add(VAPID_VALIDITY_SECS).ok_or_else(|| "now_unix is out of range".to_string())?;
+    let exp = now_unix.checked_add(VAPID_VALIDITY_SECS).ok_or(WebPushError::TimeRange)?;
     let header = json!({"typ": "JWT", "alg": "ES256"});
     let claims = json!({"aud": aud, "exp": exp, "sub": subject});
     let token = jwt::sign_es256(&header, &claims, &key.key)?;
@@ -217,20 +220,17 @@ pub fn vapid_authorization(endpoint: &str, subject: &str, key: &VapidKey, now_un
 
 /// Checks a VAPID `Authorization` header as a push service would for a push to `endpoint`: the JWT verifies under
 /// `k`, its `aud` is the endpoint's origin, and its `exp` is after `now_unix` and at most 24 h ahead.
-pub fn verify_vapid(authorization: &str, endpoint: &str, now_unix: i64) -> Result<VapidClaims, String> {
-    let (scheme, params) = authorization
-        .trim()
-        .split_once(' ')
-        .ok_or_else(|| "Authorization must be \"vapid t=<JWT>, k=<key>\"".to_string())?;
+pub fn verify_vapid(authorization: &str, endpoint: &str, now_unix: i64) -> Result<VapidClaims, WebPushError> {
+    let bad = |why: &str| WebPushError::Vapid(why.to_owned());
+    let (scheme, params) =
+        authorization.trim().split_once(' ').ok_or_else(|| bad("Authorization must be \"vapid t=<JWT>, k=<key>\""))?;
     if !scheme.eq_ignore_ascii_case("vapid") {
-        return Err("Authorization scheme must be vapid".into());
+        return Err(bad("Authorization scheme must be vapid"));
     }
     let (mut token, mut public_key) = (None, None);
     for param in params.split(',') {
-        let (name, value) = param
-            .trim()
-            .split_once('=')
-            .ok_or_else(|| "Authorization vapid parameters must be name=value".to_string())?;
+        let (name, value) =
+            param.trim().split_once('=').ok_or_else(|| bad("Authorization vapid parameters must be name=value"))?;
         let value = value.trim();
         let value = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value);
         let slot = match name.trim().to_ascii_lowercase().as_str() {
@@ -239,80 +239,79 @@ pub fn verify_vapid(authorization: &str, endpoint: &str, now_unix: i64) -> Resul
             _ => continue,
         };
         if slot.replace(value).is_some() {
-            return Err(format!("Authorization has more than one vapid {} parameter", name.trim()));
+            return Err(bad(&format!("Authorization has more than one vapid {} parameter", name.trim())));
         }
     }
-    let token = token.ok_or_else(|| "Authorization has no vapid t parameter".to_string())?;
-    let public_key = public_key.ok_or_else(|| "Authorization has no vapid k parameter".to_string())?;
+    let token = token.ok_or_else(|| bad("Authorization has no vapid t parameter"))?;
+    let public_key = public_key.ok_or_else(|| bad("Authorization has no vapid k parameter"))?;
     let point = B64URL_ANY_PADDING
         .decode(public_key)
-        .map_err(|_| "vapid k is not base64url".to_string())
-        .and_then(|bytes| uncompressed_point(&bytes).map_err(|e| format!("vapid k {e}")))?;
-    let verifying_key =
-        VerifyingKey::from_sec1_bytes(&point).map_err(|_| "vapid k is not a point on P-256".to_string())?;
-    let (_, claims) = jwt::verify_es256(token, &verifying_key).map_err(|e| format!("vapid t: {e}"))?;
+        .map_err(|_| bad("vapid k is not base64url"))
+        .and_then(|bytes| uncompressed_point(&bytes).map_err(|e| bad(&format!("vapid k {e}"))))?;
+    let verifying_key = VerifyingKey::from_sec1_bytes(&point).map_err(|_| bad("vapid k is not a point on P-256"))?;
+    let (_, claims) = jwt::verify_es256(token, &verifying_key).map_err(|e| bad(&format!("vapid t: {e}")))?;
 
-    let aud = claims.get("aud").and_then(Value::as_str).ok_or_else(|| "VAPID JWT has no aud string".to_string())?;
-    let expected = origin(endpoint).map_err(|e| format!("push endpoint {e}"))?;
+    let aud = claims.get("aud").and_then(Value::as_str).ok_or_else(|| bad("VAPID JWT has no aud string"))?;
+    let expected = origin(endpoint).map_err(WebPushError::Endpoint)?;
     if aud != expected {
-        return Err(format!("VAPID aud {aud:?} is not the endpoint's origin {expected:?}"));
+        return Err(bad(&format!("VAPID aud {aud:?} is not the endpoint's origin {expected:?}")));
     }
-    let exp = claims.get("exp").and_then(Value::as_i64).ok_or_else(|| "VAPID JWT has no integer exp".to_string())?;
+    let exp = claims.get("exp").and_then(Value::as_i64).ok_or_else(|| bad("VAPID JWT has no integer exp"))?;
     if exp <= now_unix {
-        return Err("VAPID JWT has expired".into());
+        return Err(bad("VAPID JWT has expired"));
     }
     if exp > now_unix.saturating_add(VAPID_MAX_VALIDITY_SECS) {
-        return Err("VAPID JWT exp is more than 24 hours ahead".into());
+        return Err(bad("VAPID JWT exp is more than 24 hours ahead"));
     }
     let sub = match claims.get("sub") {
         None => None,
         Some(Value::String(sub)) => Some(sub.clone()),
-        Some(_) => return Err("VAPID JWT sub is not a string".into()),
+        Some(_) => return Err(bad("VAPID JWT sub is not a string")),
     };
     Ok(VapidClaims { aud: aud.to_string(), exp, sub, public_key: URL_SAFE_NO_PAD.encode(point) })
 }
 
 /// The origin (`scheme://host[:port]`, default port left out, host lowercased) of an `http(s)://` URL.
-fn origin(url: &str) -> Result<String, String> {
+fn origin(url: &str) -> Result<String, UrlError> {
     if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err("must not contain whitespace or control characters".into());
+        return Err(UrlError::Whitespace);
     }
     let (scheme, default_port, rest) = if let Some(rest) = strip_prefix_ignore_case(url, "https://") {
         ("https", 443, rest)
     } else if let Some(rest) = strip_prefix_ignore_case(url, "http://") {
         ("http", 80, rest)
     } else {
-        return Err("must be an https:// or http:// URL".into());
+        return Err(UrlError::Scheme);
     };
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     if authority.contains(['@', '\\']) {
-        return Err("must not contain user info".into());
+        return Err(UrlError::UserInfo);
     }
     let (host, port) = if authority.starts_with('[') {
-        let (host, after) = authority.split_once(']').ok_or_else(|| "has an unclosed IPv6 literal".to_string())?;
+        let (host, after) = authority.split_once(']').ok_or(UrlError::UnclosedIpv6)?;
         let host_ok = host.len() > 1 && host.chars().skip(1).all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.');
         if !host_ok {
-            return Err("has an invalid IPv6 literal".into());
+            return Err(UrlError::BadIpv6);
         }
         let port = match after {
             "" => "",
-            _ => after.strip_prefix(':').ok_or_else(|| "has junk after its IPv6 literal".to_string())?,
+            _ => after.strip_prefix(':').ok_or(UrlError::Ipv6Junk)?,
         };
         (format!("{}]", host.to_ascii_lowercase()), port)
     } else {
         let (host, port) = authority.split_once(':').unwrap_or((authority, ""));
         let host_ok = host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'));
         if host.is_empty() || !host_ok {
-            return Err("has no valid host".into());
+            return Err(UrlError::Host);
         }
         (host.to_ascii_lowercase(), port)
     };
     let port = match port {
         "" => None,
         digits if digits.chars().all(|c| c.is_ascii_digit()) => {
-            Some(digits.parse::<u16>().map_err(|_| "has an invalid port".to_string())?)
+            Some(digits.parse::<u16>().map_err(|_| UrlError::Port)?)
         }
-        _ => return Err("has an invalid port".into()),
+        _ => return Err(UrlError::Port),
     };
     Ok(match port {
         Some(port) if port != default_port => format!("{scheme}://{host}:{port}"),
@@ -326,44 +325,45 @@ fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
 }
 
 /// RFC 8292 §2.1: `sub` is a `mailto:` or `https:` URI.
-fn check_subject(subject: &str) -> Result<(), String> {
+fn check_subject(subject: &str) -> Result<(), WebPushError> {
     if subject.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err("VAPID subject must not contain whitespace or control characters".into());
+        return Err(WebPushError::Subject("must not contain whitespace or control characters"));
     }
     let rest = strip_prefix_ignore_case(subject, "mailto:").or_else(|| strip_prefix_ignore_case(subject, "https:"));
     match rest {
         Some(rest) if !rest.is_empty() => Ok(()),
-        _ => Err("VAPID subject must be a mailto: or https: URI".into()),
+        _ => Err(WebPushError::Subject("must be a mailto: or https: URI")),
     }
 }
 
 /// Checks `bytes` is an uncompressed P-256 point (`0x04 || x || y`, on the curve).
-fn uncompressed_point(bytes: &[u8]) -> Result<[u8; POINT_LEN], String> {
-    let point: [u8; POINT_LEN] = bytes
-        .try_into()
-        .map_err(|_| format!("must be a {POINT_LEN}-byte uncompressed P-256 point, got {} bytes", bytes.len()))?;
+fn uncompressed_point(bytes: &[u8]) -> Result<[u8; POINT_LEN], PointError> {
+    let point: [u8; POINT_LEN] = bytes.try_into().map_err(|_| PointError::Length(bytes.len()))?;
     if point.first() != Some(&4) {
-        return Err("must be an uncompressed P-256 point (starting 0x04)".into());
+        return Err(PointError::Compressed);
     }
-    PublicKey::from_sec1_bytes(&point).map_err(|_| "is not a point on P-256".to_string())?;
+    PublicKey::from_sec1_bytes(&point).map_err(|_| PointError::OffCurve)?;
     Ok(point)
 }
 
-fn point_bytes(key: &PublicKey) -> Result<[u8; POINT_LEN], String> {
-    key.to_encoded_point(false).as_bytes().try_into().map_err(|_| "public key did not encode to 65 bytes".to_string())
+fn point_bytes(key: &PublicKey) -> Result<[u8; POINT_LEN], WebPushError> {
+    key.to_encoded_point(false)
+        .as_bytes()
+        .try_into()
+        .map_err(|_| WebPushError::Crypto("public key did not encode to 65 bytes"))
 }
 
 /// A P-256 private key from the operating system's random source.
-fn random_secret_key() -> Result<SecretKey, String> {
+fn random_secret_key() -> Result<SecretKey, WebPushError> {
     // A random 32-byte string is a valid scalar but with probability about 2^-32; a few tries always do.
     for _ in 0..8 {
         let mut raw = [0u8; 32];
-        getrandom::fill(&mut raw).map_err(|e| format!("no randomness for a key: {e}"))?;
+        getrandom::fill(&mut raw).map_err(|e| WebPushError::NoRandomness { what: "a key", reason: e.to_string() })?;
         if let Ok(key) = SecretKey::from_slice(&raw) {
             return Ok(key);
         }
     }
-    Err("could not generate a P-256 key".into())
+    Err(WebPushError::KeyGeneration)
 }
 
 /// RFC 8291 §3.3: the input keying material from the ECDH secret, bound to both public keys and the auth secret.
@@ -372,21 +372,21 @@ fn webpush_ikm(
     auth: &[u8; 16],
     ua_public: &[u8; 65],
     as_public: &[u8; 65],
-) -> Result<[u8; 32], String> {
+) -> Result<[u8; 32], WebPushError> {
     let mut ikm = [0u8; 32];
     Hkdf::<Sha256>::new(Some(auth), ecdh_secret)
         .expand_multi_info(&[b"WebPush: info\0", ua_public, as_public], &mut ikm)
-        .map_err(|_| "HKDF expand failed".to_string())?;
+        .map_err(|_| WebPushError::Crypto("HKDF expand failed"))?;
     Ok(ikm)
 }
 
 /// RFC 8188 §2.2–2.3: the content encryption key and base nonce from the header's salt.
-fn content_keys(salt: &[u8; 16], ikm: &[u8]) -> Result<([u8; 16], [u8; 12]), String> {
+fn content_keys(salt: &[u8; 16], ikm: &[u8]) -> Result<([u8; 16], [u8; 12]), WebPushError> {
     let hkdf = Hkdf::<Sha256>::new(Some(salt), ikm);
     let mut cek = [0u8; 16];
     let mut nonce = [0u8; 12];
-    hkdf.expand(b"Content-Encoding: aes128gcm\0", &mut cek).map_err(|_| "HKDF expand failed".to_string())?;
-    hkdf.expand(b"Content-Encoding: nonce\0", &mut nonce).map_err(|_| "HKDF expand failed".to_string())?;
+    hkdf.expand(b"Content-Encoding: aes128gcm\0", &mut cek).map_err(|_| WebPushError::Crypto("HKDF expand failed"))?;
+    hkdf.expand(b"Content-Encoding: nonce\0", &mut nonce).map_err(|_| WebPushError::Crypto("HKDF expand failed"))?;
     Ok((cek, nonce))
 }
 
@@ -407,15 +407,15 @@ fn encrypt_records(
     as_private: &SecretKey,
     salt: &[u8; 16],
     record_size: u32,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, WebPushError> {
     if record_size < MIN_RECORD_SIZE {
-        return Err(format!("record size must be at least {MIN_RECORD_SIZE}"));
+        return Err(WebPushError::RecordSize);
     }
     let per_record = usize::try_from(record_size)
-        .map_err(|_| "record size does not fit in memory".to_string())?
+        .map_err(|_| WebPushError::Crypto("record size does not fit in memory"))?
         .saturating_sub(TAG_LEN + 1);
     let ua_key = PublicKey::from_sec1_bytes(ua_public)
-        .map_err(|_| "subscription p256dh is not a valid P-256 public key".to_string())?;
+        .map_err(|_| WebPushError::Crypto("subscription p256dh is not a valid P-256 public key"))?;
     let as_public = point_bytes(&as_private.public_key())?;
     let shared = p256::ecdh::diffie_hellman(as_private.to_nonzero_scalar(), ua_key.as_affine());
     let ikm = webpush_ikm(shared.raw_secret_bytes(), auth, ua_public, &as_public)?;
@@ -436,10 +436,10 @@ fn encrypt_records(
         let mut record = Vec::with_capacity(chunk.len() + 1 + TAG_LEN);
         record.extend_from_slice(chunk);
         record.push(if seq + 1 == records { LAST_DELIMITER } else { DELIMITER });
-        let seq = u64::try_from(seq).map_err(|_| "too many records".to_string())?;
+        let seq = u64::try_from(seq).map_err(|_| WebPushError::Crypto("too many records"))?;
         let sealed = cipher
             .encrypt(&record_nonce(&nonce, seq).into(), record.as_slice())
-            .map_err(|_| "AES-128-GCM encryption failed".to_string())?;
+            .map_err(|_| WebPushError::Crypto("AES-128-GCM encryption failed"))?;
         body.extend_from_slice(&sealed);
     }
     Ok(body)
@@ -453,49 +453,55 @@ struct Header<'a> {
     records: &'a [u8],
 }
 
-fn parse_header(body: &[u8]) -> Result<Header<'_>, String> {
-    let truncated = || "aes128gcm body is shorter than its header".to_string();
+fn parse_header(body: &[u8]) -> Result<Header<'_>, WebPushError> {
+    let truncated = || WebPushError::Body("aes128gcm body is shorter than its header".into());
     let (salt, rest) = body.split_first_chunk::<16>().ok_or_else(truncated)?;
     let (record_size, rest) = rest.split_first_chunk::<4>().ok_or_else(truncated)?;
     let (idlen, rest) = rest.split_first().ok_or_else(truncated)?;
     let (keyid, records) = rest.split_at_checked(usize::from(*idlen)).ok_or_else(truncated)?;
     let record_size = u32::from_be_bytes(*record_size);
     if record_size < MIN_RECORD_SIZE {
-        return Err(format!("aes128gcm record size {record_size} is below the minimum of {MIN_RECORD_SIZE}"));
+        return Err(WebPushError::Body(format!(
+            "aes128gcm record size {record_size} is below the minimum of {MIN_RECORD_SIZE}"
+        )));
     }
-    let record_size = usize::try_from(record_size).map_err(|_| "aes128gcm record size is too large".to_string())?;
+    let record_size =
+        usize::try_from(record_size).map_err(|_| WebPushError::Body("aes128gcm record size is too large".into()))?;
     if records.is_empty() {
-        return Err("aes128gcm body has no records".into());
+        return Err(WebPushError::Body("aes128gcm body has no records".into()));
     }
     Ok(Header { salt: *salt, record_size, keyid, records })
 }
 
 /// Decrypts every record, checks the delimiters (1 before the last record, 2 in it) and strips the padding.
-fn decrypt_records(data: &[u8], record_size: usize, cek: &[u8; 16], nonce: &[u8; 12]) -> Result<Vec<u8>, String> {
+fn decrypt_records(data: &[u8], record_size: usize, cek: &[u8; 16], nonce: &[u8; 12]) -> Result<Vec<u8>, WebPushError> {
+    let bad = WebPushError::Body;
     let cipher = Aes128Gcm::new(&(*cek).into());
     let records = data.len().div_ceil(record_size);
     let mut out = Vec::with_capacity(data.len());
     for (seq, record) in data.chunks(record_size).enumerate() {
         if record.len() <= TAG_LEN {
-            return Err(format!("aes128gcm record {seq} is truncated ({} bytes)", record.len()));
+            return Err(bad(format!("aes128gcm record {seq} is truncated ({} bytes)", record.len())));
         }
-        let seq_nonce = record_nonce(nonce, u64::try_from(seq).map_err(|_| "too many records".to_string())?);
+        let seq_nonce = record_nonce(nonce, u64::try_from(seq).map_err(|_| WebPushError::Crypto("too many records"))?);
         let plain = cipher.decrypt(&seq_nonce.into(), record).map_err(|_| {
-            format!("aes128gcm record {seq} does not decrypt (wrong key or auth secret, or corrupted data)")
+            bad(format!("aes128gcm record {seq} does not decrypt (wrong key or auth secret, or corrupted data)"))
         })?;
         let end = plain
             .iter()
             .rposition(|&b| b != 0)
-            .ok_or_else(|| format!("aes128gcm record {seq} has no padding delimiter"))?;
+            .ok_or_else(|| bad(format!("aes128gcm record {seq} has no padding delimiter")))?;
         let (content, delimiter) = plain.split_at_checked(end).unwrap_or((&[], &[]));
         let last = seq + 1 == records;
         match (delimiter.first(), last) {
             (Some(&LAST_DELIMITER), true) | (Some(&DELIMITER), false) => {}
-            (Some(&DELIMITER), true) => return Err("aes128gcm message is truncated (last record is not final)".into()),
-            (Some(&LAST_DELIMITER), false) => {
-                return Err(format!("aes128gcm record {seq} is marked final but more records follow"));
+            (Some(&DELIMITER), true) => {
+                return Err(bad("aes128gcm message is truncated (last record is not final)".into()));
             }
-            _ => return Err(format!("aes128gcm record {seq} has an invalid padding delimiter")),
+            (Some(&LAST_DELIMITER), false) => {
+                return Err(bad(format!("aes128gcm record {seq} is marked final but more records follow")));
+            }
+            _ => return Err(bad(format!("aes128gcm record {seq} has an invalid padding delimiter"))),
         }
         out.extend_from_slice(content);
     }
@@ -581,7 +587,7 @@ mod tests {
     /// RFC 8188 §3.1 and §3.2 (the latter: two records, rs 25, keyid "a1", padding), with the IKM given directly.
     #[test]
     fn rfc8188_examples_decrypt() {
-        fn decrypt_with_ikm(body: &[u8], ikm: &[u8]) -> Result<Vec<u8>, String> {
+        fn decrypt_with_ikm(body: &[u8], ikm: &[u8]) -> Result<Vec<u8>, WebPushError> {
             let header = parse_header(body)?;
             let (cek, nonce) = content_keys(&header.salt, ikm)?;
             decrypt_records(header.records, header.record_size, &cek, &nonce)
@@ -597,7 +603,7 @@ mod tests {
         assert_eq!(decrypt_with_ikm(&two, &ikm).unwrap(), b"I am the walrus");
         // Only the first record: it is not final, so the message is truncated.
         assert_eq!(
-            decrypt_with_ikm(&two[..two.len() - 25], &ikm).unwrap_err(),
+            decrypt_with_ikm(&two[..two.len() - 25], &ikm).unwrap_err().to_string(),
             "aes128gcm message is truncated (last record is not final)"
         );
     }
@@ -616,7 +622,7 @@ mod tests {
         assert_eq!(two.len(), 86 + 80);
         assert_eq!(decrypt(&two, &ua, &sub.auth).unwrap(), &plaintext[..46]);
         // Dropping the final record is detected; so is dropping a middle one.
-        assert!(decrypt(&two[..86 + 40], &ua, &sub.auth).unwrap_err().contains("truncated"));
+        assert!(decrypt(&two[..86 + 40], &ua, &sub.auth).unwrap_err().to_string().contains("truncated"));
         let mut skipped = body[..86].to_vec();
         skipped.extend_from_slice(&body[86 + 40..]);
         assert!(decrypt(&skipped, &ua, &sub.auth).is_err());
@@ -649,7 +655,7 @@ mod tests {
         ] {
             let mut data = seal(0, plain);
             data.extend(seal(1, b"end\x02"));
-            let err = decrypt_records(&data, rs, &cek, &nonce).unwrap_err();
+            let err = decrypt_records(&data, rs, &cek, &nonce).unwrap_err().to_string();
             assert!(err.contains(want), "{err}");
         }
     }
@@ -662,7 +668,7 @@ mod tests {
         let body = encrypt(&max, &sub, &secret(4), &[0; 16]).unwrap();
         assert_eq!(body.len(), 86 + 4096);
         assert_eq!(decrypt(&body, &secret(3), &sub.auth).unwrap(), max);
-        let err = encrypt(&[0; MAX_PLAINTEXT + 1], &sub, &secret(4), &[0; 16]).unwrap_err();
+        let err = encrypt(&[0; MAX_PLAINTEXT + 1], &sub, &secret(4), &[0; 16]).unwrap_err().to_string();
         assert_eq!(err, "push message is 4080 bytes; at most 4079 fit in one 4096-byte record");
     }
 
@@ -671,8 +677,8 @@ mod tests {
         let ua = secret(3);
         let sub = sub_for(&ua, [2; 16]);
         let body = encrypt(b"secret", &sub, &secret(4), &[0; 16]).unwrap();
-        assert!(decrypt(&body, &ua, &[3; 16]).unwrap_err().contains("does not decrypt"));
-        assert!(decrypt(&body, &secret(5), &sub.auth).unwrap_err().contains("does not decrypt"));
+        assert!(decrypt(&body, &ua, &[3; 16]).unwrap_err().to_string().contains("does not decrypt"));
+        assert!(decrypt(&body, &secret(5), &sub.auth).unwrap_err().to_string().contains("does not decrypt"));
         assert_eq!(decrypt(&body, &ua, &sub.auth).unwrap(), b"secret");
     }
 
@@ -682,20 +688,26 @@ mod tests {
         let sub = sub_for(&ua, [2; 16]);
         let body = encrypt(b"hi", &sub, &secret(4), &[0; 16]).unwrap();
         let auth = &sub.auth;
-        assert_eq!(decrypt(&[], &ua, auth).unwrap_err(), "aes128gcm body is shorter than its header");
-        assert_eq!(decrypt(&body[..20], &ua, auth).unwrap_err(), "aes128gcm body is shorter than its header");
-        assert_eq!(decrypt(&body[..50], &ua, auth).unwrap_err(), "aes128gcm body is shorter than its header");
-        assert_eq!(decrypt(&body[..86], &ua, auth).unwrap_err(), "aes128gcm body has no records");
-        assert!(decrypt(&body[..90], &ua, auth).unwrap_err().contains("truncated"));
+        assert_eq!(decrypt(&[], &ua, auth).unwrap_err().to_string(), "aes128gcm body is shorter than its header");
+        assert_eq!(
+            decrypt(&body[..20], &ua, auth).unwrap_err().to_string(),
+            "aes128gcm body is shorter than its header"
+        );
+        assert_eq!(
+            decrypt(&body[..50], &ua, auth).unwrap_err().to_string(),
+            "aes128gcm body is shorter than its header"
+        );
+        assert_eq!(decrypt(&body[..86], &ua, auth).unwrap_err().to_string(), "aes128gcm body has no records");
+        assert!(decrypt(&body[..90], &ua, auth).unwrap_err().to_string().contains("truncated"));
         let mut small_rs = body.clone();
         small_rs[16..20].copy_from_slice(&17u32.to_be_bytes());
-        assert!(decrypt(&small_rs, &ua, auth).unwrap_err().contains("below the minimum"));
+        assert!(decrypt(&small_rs, &ua, auth).unwrap_err().to_string().contains("below the minimum"));
         let mut idlen = body.clone();
         idlen[20] = 0;
-        assert!(decrypt(&idlen, &ua, auth).unwrap_err().contains("keyid"));
+        assert!(decrypt(&idlen, &ua, auth).unwrap_err().to_string().contains("keyid"));
         let mut off_curve = body.clone();
         off_curve[21 + 64] ^= 1;
-        assert!(decrypt(&off_curve, &ua, auth).unwrap_err().contains("keyid"));
+        assert!(decrypt(&off_curve, &ua, auth).unwrap_err().to_string().contains("keyid"));
     }
 
     #[test]
@@ -742,32 +754,46 @@ mod tests {
         let ok = "https://push.example.net/x";
         assert!(sub(ok, good_p, AUTH).is_ok());
         assert!(sub("http://localhost:8080/push", good_p, AUTH).is_ok());
-        assert!(parse_subscription("nope").unwrap_err().starts_with("subscription is not JSON"));
-        assert_eq!(parse_subscription("[]").unwrap_err(), "subscription must be a JSON object");
-        assert_eq!(parse_subscription("{}").unwrap_err(), "subscription endpoint is missing or not a string");
+        assert!(parse_subscription("nope").unwrap_err().to_string().starts_with("subscription is not JSON"));
+        assert_eq!(parse_subscription("[]").unwrap_err().to_string(), "subscription must be a JSON object");
         assert_eq!(
-            parse_subscription(r#"{"endpoint":"https://a.example"}"#).unwrap_err(),
+            parse_subscription("{}").unwrap_err().to_string(),
+            "subscription endpoint is missing or not a string"
+        );
+        assert_eq!(
+            parse_subscription(r#"{"endpoint":"https://a.example"}"#).unwrap_err().to_string(),
             "subscription keys is missing or not an object"
         );
-        assert!(sub("ftp://x.example/", good_p, AUTH).unwrap_err().starts_with("subscription endpoint must be"));
-        assert!(sub("https:///path", good_p, AUTH).unwrap_err().starts_with("subscription endpoint"));
-        assert!(sub("https://user@x.example/", good_p, AUTH).unwrap_err().starts_with("subscription endpoint"));
-        assert!(sub("https://x.example:99999/", good_p, AUTH).unwrap_err().starts_with("subscription endpoint"));
-        assert_eq!(sub(ok, "!!", AUTH).unwrap_err(), "subscription keys.p256dh is not base64url");
-        assert!(sub(ok, &good_p[..40], AUTH).unwrap_err().starts_with("subscription keys.p256dh must be a 65-byte"));
+        assert!(
+            sub("ftp://x.example/", good_p, AUTH).unwrap_err().to_string().starts_with("subscription endpoint must be")
+        );
+        assert!(sub("https:///path", good_p, AUTH).unwrap_err().to_string().starts_with("subscription endpoint"));
+        assert!(
+            sub("https://user@x.example/", good_p, AUTH).unwrap_err().to_string().starts_with("subscription endpoint")
+        );
+        assert!(
+            sub("https://x.example:99999/", good_p, AUTH).unwrap_err().to_string().starts_with("subscription endpoint")
+        );
+        assert_eq!(sub(ok, "!!", AUTH).unwrap_err().to_string(), "subscription keys.p256dh is not base64url");
+        assert!(
+            sub(ok, &good_p[..40], AUTH)
+                .unwrap_err()
+                .to_string()
+                .starts_with("subscription keys.p256dh must be a 65-byte")
+        );
         // Compressed form of a point: wrong length. A 65-byte string off the curve: refused.
         let mut off = b64(good_p);
         off[64] ^= 1;
         assert_eq!(
-            sub(ok, &URL_SAFE_NO_PAD.encode(&off), AUTH).unwrap_err(),
+            sub(ok, &URL_SAFE_NO_PAD.encode(&off), AUTH).unwrap_err().to_string(),
             "subscription keys.p256dh is not a point on P-256"
         );
         off[0] = 3;
-        assert!(sub(ok, &URL_SAFE_NO_PAD.encode(&off), AUTH).unwrap_err().contains("starting 0x04"));
-        assert_eq!(sub(ok, good_p, "AAAA").unwrap_err(), "subscription keys.auth must be 16 bytes, got 3");
-        assert_eq!(sub(ok, good_p, "*").unwrap_err(), "subscription keys.auth is not base64url");
+        assert!(sub(ok, &URL_SAFE_NO_PAD.encode(&off), AUTH).unwrap_err().to_string().contains("starting 0x04"));
+        assert_eq!(sub(ok, good_p, "AAAA").unwrap_err().to_string(), "subscription keys.auth must be 16 bytes, got 3");
+        assert_eq!(sub(ok, good_p, "*").unwrap_err().to_string(), "subscription keys.auth is not base64url");
         assert_eq!(
-            parse_subscription(r#"{"endpoint":"https://a.example","keys":{"auth":"x"}}"#).unwrap_err(),
+            parse_subscription(r#"{"endpoint":"https://a.example","keys":{"auth":"x"}}"#).unwrap_err().to_string(),
             "subscription keys.p256dh is missing or not a string"
         );
     }
@@ -832,7 +858,10 @@ mod tests {
         assert_eq!(back.public_key_b64(), key.public_key_b64());
         assert_eq!(back.to_bytes(), key.to_bytes());
         assert_ne!(VapidKey::generate().unwrap().to_bytes(), key.to_bytes());
-        assert_eq!(VapidKey::from_bytes(&[1; 31]).unwrap_err(), "VAPID private key must be 32 bytes, got 31");
+        assert_eq!(
+            VapidKey::from_bytes(&[1; 31]).unwrap_err().to_string(),
+            "VAPID private key must be 32 bytes, got 31"
+        );
         assert!(VapidKey::from_bytes(&[0; 32]).is_err());
         assert!(VapidKey::from_bytes(&[0xff; 32]).is_err());
         let debug = format!("{key:?}");
@@ -845,33 +874,36 @@ mod tests {
         let key = VapidKey::from_bytes(&[3; 32]).unwrap();
         let header = vapid_authorization(ENDPOINT, "https://example.com/contact", &key, NOW).unwrap();
         // Wrong audience.
-        let err = verify_vapid(&header, "https://fcm.googleapis.com/fcm/send/x", NOW).unwrap_err();
+        let err = verify_vapid(&header, "https://fcm.googleapis.com/fcm/send/x", NOW).unwrap_err().to_string();
         assert!(err.contains("is not the endpoint's origin"), "{err}");
         assert!(verify_vapid(&header, "https://updates.push.services.mozilla.com:8443/x", NOW).is_err());
         assert!(verify_vapid(&header, "http://updates.push.services.mozilla.com/x", NOW).is_err());
         // Expired.
-        assert_eq!(verify_vapid(&header, ENDPOINT, NOW + 12 * 3600).unwrap_err(), "VAPID JWT has expired");
+        assert_eq!(verify_vapid(&header, ENDPOINT, NOW + 12 * 3600).unwrap_err().to_string(), "VAPID JWT has expired");
         // Too far ahead.
         let far = sign_raw(&key, json!({"aud": "https://updates.push.services.mozilla.com", "exp": NOW + 86_401}));
-        assert_eq!(verify_vapid(&far, ENDPOINT, NOW).unwrap_err(), "VAPID JWT exp is more than 24 hours ahead");
+        assert_eq!(
+            verify_vapid(&far, ENDPOINT, NOW).unwrap_err().to_string(),
+            "VAPID JWT exp is more than 24 hours ahead"
+        );
         let day = sign_raw(&key, json!({"aud": "https://updates.push.services.mozilla.com", "exp": NOW + 86_400}));
         assert_eq!(verify_vapid(&day, ENDPOINT, NOW).unwrap().sub, None);
         // Missing or odd claims.
         let no_exp = sign_raw(&key, json!({"aud": "https://updates.push.services.mozilla.com"}));
-        assert_eq!(verify_vapid(&no_exp, ENDPOINT, NOW).unwrap_err(), "VAPID JWT has no integer exp");
+        assert_eq!(verify_vapid(&no_exp, ENDPOINT, NOW).unwrap_err().to_string(), "VAPID JWT has no integer exp");
         let no_aud = sign_raw(&key, json!({"exp": NOW + 60}));
-        assert_eq!(verify_vapid(&no_aud, ENDPOINT, NOW).unwrap_err(), "VAPID JWT has no aud string");
+        assert_eq!(verify_vapid(&no_aud, ENDPOINT, NOW).unwrap_err().to_string(), "VAPID JWT has no aud string");
         // Tampered signature.
         let (front, k) = header.split_once(", k=").unwrap();
         let (input, sig) = front.rsplit_once('.').unwrap();
         let mut raw = b64(sig);
         raw[5] ^= 0x10;
         let tampered = format!("{input}.{}, k={k}", URL_SAFE_NO_PAD.encode(raw));
-        assert!(verify_vapid(&tampered, ENDPOINT, NOW).unwrap_err().contains("does not verify"));
+        assert!(verify_vapid(&tampered, ENDPOINT, NOW).unwrap_err().to_string().contains("does not verify"));
         // Signed by another key than k says.
         let other = VapidKey::from_bytes(&[4; 32]).unwrap();
         let swapped = format!("{front}, k={}", other.public_key_b64());
-        assert!(verify_vapid(&swapped, ENDPOINT, NOW).unwrap_err().contains("does not verify"));
+        assert!(verify_vapid(&swapped, ENDPOINT, NOW).unwrap_err().to_string().contains("does not verify"));
         // Malformed headers.
         for bad in [
             "",
@@ -894,7 +926,12 @@ mod tests {
         for subject in ["ops@example.com", "http://example.com", "mailto:", "mailto:a b@example.com", ""] {
             assert!(vapid_authorization(ENDPOINT, subject, &key, NOW).is_err(), "{subject}");
         }
-        assert!(vapid_authorization("ftp://x/", "mailto:a@b.c", &key, NOW).unwrap_err().starts_with("push endpoint"));
+        assert!(
+            vapid_authorization("ftp://x/", "mailto:a@b.c", &key, NOW)
+                .unwrap_err()
+                .to_string()
+                .starts_with("push endpoint")
+        );
         assert!(vapid_authorization(ENDPOINT, "mailto:a@b.c", &key, i64::MAX).is_err());
         assert!(vapid_authorization(ENDPOINT, "MAILTO:a@b.c", &key, NOW).is_ok());
     }
