@@ -86,7 +86,7 @@ pub(crate) async fn check(core: &Core, begin: &Begin<'_>) -> Result<(), CoreErro
         return Err(CoreError::refused(Refusal::Forbidden, RefusalCode::AuthTypeDisabled, "this type is switched off"));
     }
     delivery(login.push_delivery.as_deref())?;
-    if timeout(begin)? > crate::tenant::MAX_LOGIN_TIMEOUT_SECONDS {
+    if timeout(begin) > crate::tenant::MAX_LOGIN_TIMEOUT_SECONDS {
         return Err(CoreError::invalid("timeout", "timeout must be between 0 and 3600 seconds"));
     }
     check_display(login)?;
@@ -111,8 +111,9 @@ fn delivery(asked: Option<&str>) -> Result<Delivery, CoreError> {
     }
 }
 
-fn timeout(begin: &Begin<'_>) -> Result<u32, CoreError> {
-    Ok(begin.login.timeout.unwrap_or(begin.tenant.settings.login_timeout_seconds))
+/// Seconds to wait: the login's `timeout`, else the tenant's `loginTimeoutSeconds`.
+fn timeout(begin: &Begin<'_>) -> u32 {
+    begin.login.timeout.unwrap_or(begin.tenant.settings.login_timeout_seconds)
 }
 
 fn check_display(login: &super::command::StartLogin) -> Result<(), CoreError> {
@@ -151,7 +152,7 @@ pub(crate) async fn start(
 ) -> Result<LoginOutput, CoreError> {
     let (tenant, login) = (begin.tenant, begin.login);
     let delivery = delivery(login.push_delivery.as_deref())?;
-    let timeout = timeout(begin)?;
+    let timeout = timeout(begin);
     let devices: Vec<Device> =
         core.store.user_devices(&user.id).await?.into_iter().filter(|d| d.state == DeviceState::Active).collect();
     if devices.is_empty()
