@@ -19,7 +19,7 @@ pub mod state;
 pub mod sweeper;
 mod wait;
 
-pub use model::{NewSession, PushMethod, Session, SessionCode};
+pub use model::{NewSession, Session, SessionCode};
 pub use state::{Ending, SessionState, Transition, closed};
 pub use wait::Waiters;
 

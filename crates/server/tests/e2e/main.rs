@@ -11,6 +11,7 @@ mod binary;
 mod context;
 mod fido;
 mod gateway;
+mod methods;
 mod mobile;
 mod otp;
 mod outbox;
