@@ -358,6 +358,19 @@ async fn the_app_reaches_an_on_premises_site_only_through_the_relay() {
     assert!(auth.pending().await.unwrap().is_empty());
     assert!(links_before.contains("countersign_relay_links{gateway=\"bank-a\"} 1"), "{links_before}");
 
+    // FIDO UAF: the one UAF call of the mobile API (the trusted facets a UAF client checks
+    // the app ID against) comes through the relay as it does directly; UAF messages
+    // themselves travel with the relying party, not over the mobile API.
+    let fido = json!({"rpID": "bank.example", "origins": ["https://bank.example"],
+        "uaf": {"appID": "https://bank.example/uaf/facets.json", "facetIDs": ["https://app.bank.example"], "acceptedAaids": ["ABCD#0001"]}});
+    let (s, b) = site.call("PUT", "/admin/v1/tenants/bank.example/fido", ADMIN, Some(fido)).await;
+    assert_eq!(s, 200, "{b}");
+    let path = "/mobile/v1/tenants/bank.example/uaf/trusted-facets";
+    let (s, relayed) = relay.get(&format!("/g/bank-a{path}"), None).await;
+    let (_, direct) = site.call("GET", path, "", None).await;
+    assert_eq!((s, &relayed), (200, &direct));
+    assert_eq!(relayed["trustedFacets"][0]["ids"], json!(["https://app.bank.example"]));
+
     // Only the mobile API is carried: the admin and integration APIs are not reachable.
     let (s, b) = relay.get("/g/bank-a/admin/v1/tenants", None).await;
     assert_eq!((s, code(&b)), (404, "not_found"));
