@@ -33,6 +33,23 @@ pub struct GatewayArgs {
     /// Requests per minute per client address (0: no limit).
     #[arg(long, value_name = "N", default_value_t = 600)]
     pub rate_per_minute: u32,
+    /// Also dial this relay's site port (https://host:port) and serve the mobile API on
+    /// the link: the gateway is then the on-premises site (with --gateway-id and
+    /// --credential-file).
+    #[arg(long, value_name = "URL", requires_all = ["gateway_id", "credential_file"])]
+    pub relay_url: Option<String>,
+    /// The gateway ID the relay knows this site by.
+    #[arg(long, value_name = "ID")]
+    pub gateway_id: Option<String>,
+    /// The file holding the site credential.
+    #[arg(long, value_name = "FILE")]
+    pub credential_file: Option<PathBuf>,
+    /// PEM CA file trusted for the relay (default: the system's roots).
+    #[arg(long, value_name = "FILE")]
+    pub relay_ca_file: Option<PathBuf>,
+    /// The name in the relay's certificate (default: the host of --relay-url).
+    #[arg(long, value_name = "NAME")]
+    pub relay_server_name: Option<String>,
 }
 
 /// `countersign relay …`.
@@ -152,6 +169,32 @@ pub async fn gateway(
         shutdown.await;
         let _ = tx.send(true);
     });
+    if let (Some(url), Some(gateway_id), Some(credential_file)) =
+        (args.relay_url, args.gateway_id, args.credential_file)
+    {
+        let ca_pem = match &args.relay_ca_file {
+            Some(p) => Some(read(p, "--relay-ca-file")?),
+            None => None,
+        };
+        let site = countersign_gateway::site::SiteConfig {
+            url,
+            server_name: args.relay_server_name,
+            gateway_id,
+            credential_file,
+            ca_pem,
+            connections: 1,
+            heartbeat: Duration::from_secs(5),
+            push_url: None,
+        };
+        site.host_port().map_err(ServerError::Usage)?;
+        let app = countersign_gateway::forwarder::router(&cfg).map_err(ServerError::Gateway)?;
+        let stop = rx.clone();
+        tokio::spawn(async move {
+            if let Err(e) = countersign_gateway::site::run(site, app, stop).await {
+                tracing::error!(error = %e, "cannot link to the relay");
+            }
+        });
+    }
     println!("countersign gateway: listening on {scheme}://{addr}");
     countersign_gateway::forwarder::run(cfg, listener, rx).await.map_err(ServerError::Gateway)
 }

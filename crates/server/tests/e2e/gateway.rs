@@ -609,3 +609,40 @@ async fn pushes_leave_through_the_notification_relay_with_its_credentials() {
     assert_eq!((s, code(&b)), (401, "bad_site_credential"));
     drop((site, relay));
 }
+
+/// The on-premises site may be a `countersign gateway` in a DMZ that dials the relay and
+/// forwards to a server with no relay settings: app → relay → gateway → server.
+#[tokio::test]
+async fn a_dmz_gateway_can_be_the_site_that_dials_the_relay() {
+    let relay = Relay::start(&[]).await;
+    let credential = relay.add("dmz").await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("credential"), &credential).unwrap();
+    std::fs::write(dir.path().join("ca.pem"), &relay.ca.ca_pem).unwrap();
+    let mut cmd = command(dir.path());
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--public-url", &format!("http://{}/g/dmz", relay.mobile)])
+        .env("COUNTERSIGN_GATEWAY_ID", "dmz")
+        .env("COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN", ADMIN);
+    let (child, line) = start(cmd, "countersign: listening on ").await;
+    let base = line.strip_prefix("countersign: listening on ").unwrap().split(' ').next().unwrap().to_owned();
+    let site = Site { child, _dir: tempfile::tempdir().unwrap(), base: base.clone(), client: reqwest::Client::new() };
+    let mut cmd = command(dir.path());
+    cmd.args(["gateway", "--listen", "127.0.0.1:0", "--upstream", &base])
+        .args(["--relay-url", &format!("https://{}", relay.sites), "--gateway-id", "dmz"])
+        .args(["--credential-file", "credential", "--relay-ca-file", "ca.pem", "--relay-server-name", "localhost"]);
+    let (_gateway, _) = start(cmd, "countersign gateway: listening on ").await;
+    until(15, "the gateway links to the relay", async || linked(&relay, "dmz").await).await;
+
+    let key = site.tenant().await;
+    let auth =
+        Authenticator::activate(&site.activation(&key).await, "1234", &ActivateOptions::default()).await.unwrap();
+    assert_eq!(auth.state.gateway_id.as_deref(), Some("dmz"));
+    let out = site.login(&key, json!({"passKey": "PIN", "timeout": 0})).await;
+    let id = out["requestID"].as_str().unwrap().to_owned();
+    assert_eq!(wait_pending(&auth).await.request_id, id);
+    auth.respond(&id, &Answer { approve: true, pin: Some("1234"), ..Default::default() }).await.unwrap();
+    assert_eq!(site.status(&key, &id).await, "Accept");
+    // The gateway still carries only the mobile API, also on the link.
+    let (s, b) = relay.get("/g/dmz/mobile/v1/../../admin/v1/tenants", None).await;
+    assert_eq!(s, 404, "{b}");
+}
