@@ -517,8 +517,29 @@ async fn pushes_leave_through_the_notification_relay_with_its_credentials() {
         getrandom::fill(&mut raw).unwrap();
         p256::SecretKey::from_slice(&raw).unwrap().to_pkcs8_pem(p256::pkcs8::LineEnding::LF).unwrap().to_string()
     };
+    // FCM: an OAuth2 token endpoint and a send endpoint.
+    let fcm_log: Log = Arc::default();
+    let fcm = serve_plain(recorder(fcm_log.clone(), |_, seen| {
+        if seen.path == "/token" {
+            return (200, json!({"access_token": "ya29.relay", "expires_in": 3599, "token_type": "Bearer"}));
+        }
+        if header(seen, "authorization") != "Bearer ya29.relay" {
+            return (401, json!({"error": {"status": "UNAUTHENTICATED"}}));
+        }
+        (200, json!({"name": "projects/bank-app/messages/1"}))
+    }))
+    .await;
+    let rsa_pem = {
+        use aws_lc_rs::encoding::AsDer;
+        let rsa = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+        pem("PRIVATE KEY", AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&rsa).unwrap().as_ref())
+    };
     let apps = json!({"countersign-authenticator": {
         "config": {
+            "fcm": {"serviceAccount": {"type": "service_account", "project_id": "bank-app", "private_key_id": "key-1",
+                                       "private_key": rsa_pem, "client_email": "push@bank-app.iam.gserviceaccount.com",
+                                       "token_uri": format!("http://{fcm}/token")},
+                    "sendUrl": format!("http://{fcm}/v1/projects/bank-app/messages:send")},
             "webpush": {"subject": "mailto:push@relay.example"},
             "apns": {"teamId": "TEAM123456", "keyId": "KEY1234567", "privateKey": apns_key, "environment": "sandbox",
                      "sandboxUrl": format!("https://127.0.0.1:{}", apns.port())}
@@ -590,10 +611,22 @@ async fn pushes_leave_through_the_notification_relay_with_its_credentials() {
     assert_eq!(sent["requestID"].as_str(), Some(id.as_str()));
     assert!(!String::from_utf8_lossy(&got.body).contains("Mallory"), "never the login's content");
 
+    // FCM, with the relay's service account.
+    auth.register_push("fcm", Some("fcm-token-1")).await.unwrap();
+    let body = json!({"passKey": "push", "timeout": 0, "loginMessage": "Transfer 5000 EUR to Mallory?"});
+    let id = site.login(&key, body).await["requestID"].as_str().unwrap().to_owned();
+    until(10, "the FCM push is sent", async || outbox("sent").await.len() == 3).await;
+    let send = fcm_log.lock().unwrap().iter().find(|s| s.path.ends_with("messages:send")).unwrap().clone();
+    let sent: Value = serde_json::from_slice(&send.body).unwrap();
+    assert_eq!(sent["message"]["token"], "fcm-token-1");
+    assert_eq!(sent["message"]["data"]["requestID"].as_str(), Some(id.as_str()));
+    assert!(!String::from_utf8_lossy(&send.body).contains("Mallory"), "never the login's content");
+
     let m = relay.metrics().await;
     assert!(m.contains("countersign_relay_pushes_total{platform=\"webpush\",outcome=\"sent\"} 1"), "{m}");
     assert!(m.contains("countersign_relay_pushes_total{platform=\"webpush\",outcome=\"gone\"} 1"), "{m}");
     assert!(m.contains("countersign_relay_pushes_total{platform=\"apns\",outcome=\"sent\"} 1"), "{m}");
+    assert!(m.contains("countersign_relay_pushes_total{platform=\"fcm\",outcome=\"sent\"} 1"), "{m}");
     // Without the site's credential the notification relay sends nothing.
     let (s, b) = read(
         reqwest::Client::new()
