@@ -9,9 +9,9 @@ use utoipa::ToSchema;
 
 use crate::error::{CoreError, Refusal};
 use crate::login::{LoginInput, LoginOutput};
-use crate::ops::Core;
 use crate::refusal::RefusalCode;
 use crate::risk::{Assessment, Outcome, RiskInput};
+use crate::service::Core;
 use crate::session::{Ending, NewSession, Session, SessionState, Teaches, cause, closed};
 use crate::tenant::{StaticPasswordMode, Tenant};
 use crate::user::{User, UserStatus};

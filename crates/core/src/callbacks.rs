@@ -9,9 +9,9 @@ use utoipa::ToSchema;
 
 use crate::clock::Timestamp;
 use crate::error::{CoreError, Refusal};
-use crate::ops::Core;
 use crate::random;
 use crate::refusal::RefusalCode;
+use crate::service::Core;
 use crate::tenant::Tenant;
 
 /// A tenant's callback settings as stored: credentials and secret sealed.

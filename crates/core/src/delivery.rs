@@ -12,11 +12,11 @@ use async_trait::async_trait;
 use crate::clock::{Clock, Timestamp};
 use crate::device::DeviceState;
 use crate::error::CoreError;
-use crate::ops::Core;
 use crate::outbox::{OutboxKind, OutboxMessage, SendOutcome};
 use crate::providers::{
     ApnsConfig, EmailConfig, EmailPayload, FcmConfig, HttpSmsConfig, SmsConfig, SmsPayload, TwilioConfig, WebPushConfig,
 };
+use crate::service::Core;
 use crate::store::StoreError;
 
 /// What the outbox worker depends on.

@@ -22,8 +22,8 @@ use webauthn_rs_core::proto::{
 use crate::clock::Timestamp;
 use crate::error::{CoreError, Entity, Refusal};
 use crate::login::LoginOutput;
-use crate::ops::Core;
 use crate::refusal::RefusalCode;
+use crate::service::Core;
 use crate::session::SessionState;
 use crate::tenant::Tenant;
 use crate::user::User;

@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod adaptive;
+pub mod admin;
 pub mod callbacks;
 pub mod clock;
 pub mod context;
@@ -30,6 +31,7 @@ pub mod random;
 pub mod refusal;
 pub mod risk;
 pub mod seal;
+pub mod service;
 pub mod session;
 pub mod store;
 pub mod tenant;
@@ -43,6 +45,7 @@ pub use access::{AccessKey, AccessKind, Credential, NewCredential};
 pub use clock::{Clock, FixedClock, SystemClock, Timestamp};
 pub use error::{CoreError, Entity, Refusal, RefusalCode};
 pub use random::{OsRandom, Random};
+pub use service::Core;
 pub use store::{
     AccountStore, ConfigStore, CredentialStore, DeviceStore, FidoAuthenticatorKey, FidoCeremony, OutboxStore, Page,
     RiskStore, SealedConfig, SessionStore, Store, StoreError,

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
 
-use crate::ops::Core;
+use crate::service::Core;
 use crate::session::{PushMethod, Session, SessionState};
 
 /// A histogram with fixed upper bounds: cumulative bucket counts, sum and count, in the

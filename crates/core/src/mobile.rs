@@ -11,9 +11,9 @@ use crate::access::key_hash;
 use crate::clock::Timestamp;
 use crate::device::{Activation, ActivationState, Device, DeviceState, MAX_ACTIVATION_ATTEMPTS};
 use crate::error::{CoreError, Entity, Refusal};
-use crate::ops::Core;
 use crate::random;
 use crate::refusal::RefusalCode;
+use crate::service::Core;
 use crate::tenant::{PushEnrollmentMode, Tenant};
 use crate::user::UserRef;
 

@@ -10,11 +10,11 @@ use utoipa::ToSchema;
 
 use crate::error::{CoreError, Entity, Refusal};
 use crate::login::{LoginInput, LoginOutput};
-use crate::ops::Core;
 use crate::outbox::{OutboxKind, OutboxMessage};
 use crate::providers::{self, EmailPayload, SmsPayload};
 use crate::random;
 use crate::refusal::RefusalCode;
+use crate::service::Core;
 use crate::session::{Ending, NewSession, PushMethod, Session, SessionCode, closed};
 use crate::tenant::Tenant;
 use crate::user::{User, VdpDeliveryMethod};

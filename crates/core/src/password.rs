@@ -18,8 +18,8 @@ use utoipa::ToSchema;
 
 use crate::clock::Timestamp;
 use crate::error::{CoreError, Entity, Refusal};
-use crate::ops::Core;
 use crate::refusal::RefusalCode;
+use crate::service::Core;
 use crate::user::User;
 
 /// A user's static password as stored.

@@ -10,9 +10,9 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use crate::error::{CoreError, Entity};
-use crate::ops::Core;
 use crate::outbox::{OutboxKind, OutboxMessage};
 use crate::refusal::RefusalCode;
+use crate::service::Core;
 use crate::store::SealedConfig;
 use crate::tenant::Tenant;
 use crate::validate;

@@ -14,10 +14,10 @@ use crate::clock::Timestamp;
 use crate::device::Device;
 use crate::error::{CoreError, Entity, Refusal};
 use crate::login::LoginOutput;
-use crate::ops::Core;
 use crate::otp::AuthMethod;
 use crate::random;
 use crate::refusal::RefusalCode;
+use crate::service::Core;
 use crate::session::{Ending, NewSession, Session, SessionState, closed};
 use crate::tenant::Tenant;
 

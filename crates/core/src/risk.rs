@@ -12,8 +12,8 @@ use utoipa::ToSchema;
 
 use crate::clock::Timestamp;
 use crate::error::CoreError;
-use crate::ops::Core;
 use crate::outbox::{OutboxKind, OutboxMessage};
+use crate::service::Core;
 use crate::tenant::Tenant;
 use crate::user::User;
 

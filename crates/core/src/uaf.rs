@@ -21,8 +21,8 @@ use utoipa::ToSchema;
 
 use crate::error::{CoreError, Entity, Refusal};
 use crate::login::LoginOutput;
-use crate::ops::Core;
 use crate::refusal::RefusalCode;
+use crate::service::Core;
 use crate::tenant::Tenant;
 use crate::user::User;
 

@@ -7,9 +7,9 @@ use utoipa::ToSchema;
 
 use crate::error::{CoreError, Refusal};
 use crate::login::LoginInput;
-use crate::ops::Core;
 use crate::otp::{AuthMethod, AuthType};
 use crate::refusal::RefusalCode;
+use crate::service::Core;
 use crate::tenant::Tenant;
 
 /// A virtual authenticator.

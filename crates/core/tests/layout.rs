@@ -10,6 +10,8 @@
 //! Plain std on purpose: a lexer good enough for this crate's source (comments, strings,
 //! char literals and lifetimes), not a Rust parser.
 
+#![allow(clippy::panic)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

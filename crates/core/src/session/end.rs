@@ -9,10 +9,10 @@
 use super::{Ending, NewSession, Session, SessionState, closed};
 use crate::error::{CoreError, Entity};
 use crate::login::LoginOutput;
-use crate::ops::Core;
 use crate::outbox::{OutboxKind, OutboxMessage};
 use crate::random;
 use crate::risk::Learn;
+use crate::service::Core;
 use crate::tenant::Tenant;
 
 /// What an ending teaches the user's risk profile.

@@ -11,7 +11,7 @@ use tokio::sync::Notify;
 use super::Session;
 use crate::clock::Timestamp;
 use crate::error::{CoreError, Entity};
-use crate::ops::Core;
+use crate::service::Core;
 
 /// Per-session wake-ups for those waiting on a session (sync logins, `?wait=`).
 #[derive(Default)]
