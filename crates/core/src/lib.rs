@@ -9,7 +9,6 @@
 pub mod access;
 pub mod adaptive;
 pub mod admin;
-pub mod callbacks;
 pub mod clock;
 pub mod context;
 pub mod delivery;
@@ -23,7 +22,6 @@ pub mod mobile;
 pub mod oath;
 pub mod ops;
 pub mod otp;
-pub mod outbox;
 pub mod password;
 pub mod providers;
 pub mod qr;
@@ -40,6 +38,9 @@ pub mod uaf;
 pub mod user;
 pub mod validate;
 pub mod virtual_auth;
+
+/// Former paths of modules that moved, for code written against them.
+pub use delivery::{callbacks, outbox};
 
 pub use access::{AccessKey, AccessKind, Credential, NewCredential};
 pub use clock::{Clock, FixedClock, SystemClock, Timestamp};

@@ -10,10 +10,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::clock::Timestamp;
+use crate::delivery::outbox::{OutboxKind, OutboxMessage};
 use crate::device::{Device, DeviceState};
 use crate::error::{CoreError, Entity, Refusal};
 use crate::otp::AuthMethod;
-use crate::outbox::{OutboxKind, OutboxMessage};
 use crate::random;
 use crate::refusal::RefusalCode;
 use crate::service::Core;

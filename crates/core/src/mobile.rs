@@ -446,7 +446,7 @@ fn web_push_subscription_ok(token: &str) -> bool {
     let Ok(v) = serde_json::from_str::<serde_json::Value>(token) else { return false };
     let endpoint = v.get("endpoint").and_then(|e| e.as_str()).unwrap_or("");
     let key = |k: &str| v.pointer(&format!("/keys/{k}")).and_then(|x| x.as_str()).is_some_and(|x| !x.is_empty());
-    crate::callbacks::check_url("token", endpoint).is_ok() && key("p256dh") && key("auth")
+    crate::delivery::callbacks::check_url("token", endpoint).is_ok() && key("p256dh") && key("auth")
 }
 
 /// The refusal of a second active device in the single enrollment mode.

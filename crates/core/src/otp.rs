@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
+use crate::delivery::outbox::{OutboxKind, OutboxMessage};
 use crate::error::{CoreError, Entity, Refusal};
 use crate::login::{LoginInput, LoginOutput};
-use crate::outbox::{OutboxKind, OutboxMessage};
 use crate::providers::{self, EmailPayload, SmsPayload};
 use crate::random;
 use crate::refusal::RefusalCode;

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
+use crate::delivery::outbox::{OutboxKind, OutboxMessage};
 use crate::error::{CoreError, Entity};
-use crate::outbox::{OutboxKind, OutboxMessage};
 use crate::refusal::RefusalCode;
 use crate::service::Core;
 use crate::store::SealedConfig;
@@ -380,7 +380,7 @@ redacted_debug!(EmailConfig { host, port, security, username, from, templates, f
 // ---- validation and views --------------------------------------------------------------
 
 fn check_http_url(field: &str, url: &str) -> Result<(), CoreError> {
-    crate::callbacks::check_url(field, url)
+    crate::delivery::callbacks::check_url(field, url)
 }
 
 fn check_text(field: &str, value: &str, max: usize) -> Result<(), CoreError> {

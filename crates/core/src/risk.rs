@@ -11,8 +11,8 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::clock::Timestamp;
+use crate::delivery::outbox::{OutboxKind, OutboxMessage};
 use crate::error::CoreError;
-use crate::outbox::{OutboxKind, OutboxMessage};
 use crate::service::Core;
 use crate::tenant::Tenant;
 use crate::user::User;
@@ -569,7 +569,7 @@ impl Core {
             user_pk,
             payload,
             now,
-            now.plus_millis(crate::outbox::CALLBACK_LIFETIME_MS),
+            now.plus_millis(crate::delivery::outbox::CALLBACK_LIFETIME_MS),
         );
         m.next_attempt_at = now.plus_millis(LEARN_RETRY_MS);
         Ok(m)

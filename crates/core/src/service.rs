@@ -22,7 +22,7 @@ pub struct Core {
     /// Wakes this node's outbox worker when messages are enqueued.
     pub outbox_wake: Arc<tokio::sync::Notify>,
     /// Counters of this node's outbox worker.
-    pub outbox_metrics: Arc<crate::outbox::OutboxMetrics>,
+    pub outbox_metrics: Arc<crate::delivery::outbox::OutboxMetrics>,
     /// This node's login, risk, lockout and rate-limit counters.
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Wakes those waiting for a session to end.

@@ -10,10 +10,10 @@ impl Core {
         &self,
         state: Option<&str>,
         limit: Option<u32>,
-    ) -> Result<Vec<crate::outbox::OutboxMessage>, CoreError> {
+    ) -> Result<Vec<crate::delivery::outbox::OutboxMessage>, CoreError> {
         let state = state
             .map(|s| {
-                crate::outbox::OutboxState::from_stored(s)
+                crate::delivery::outbox::OutboxState::from_stored(s)
                     .ok_or_else(|| CoreError::invalid("state", "state must be one of queued, sending, sent, dead"))
             })
             .transpose()?;
@@ -33,7 +33,7 @@ impl Core {
             .outbox_requeue(
                 id,
                 now,
-                now.plus_millis(crate::outbox::CALLBACK_LIFETIME_MS),
+                now.plus_millis(crate::delivery::outbox::CALLBACK_LIFETIME_MS),
                 now.plus_millis(crate::providers::MESSAGE_LIFETIME_MS),
             )
             .await?;

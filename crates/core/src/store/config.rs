@@ -12,12 +12,15 @@ use crate::clock::Timestamp;
 #[async_trait]
 pub trait ConfigStore: Send + Sync {
     /// The tenant's callback settings, if ever set.
-    async fn callback_config(&self, tenant_id: &str) -> Result<Option<crate::callbacks::StoredCallbacks>, StoreError>;
+    async fn callback_config(
+        &self,
+        tenant_id: &str,
+    ) -> Result<Option<crate::delivery::callbacks::StoredCallbacks>, StoreError>;
     /// Replace the tenant's callback settings.
     async fn set_callback_config(
         &self,
         tenant_id: &str,
-        config: &crate::callbacks::StoredCallbacks,
+        config: &crate::delivery::callbacks::StoredCallbacks,
         at: Timestamp,
     ) -> Result<(), StoreError>;
     /// A push app's configuration.

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use super::StoreError;
 use crate::clock::Timestamp;
-use crate::outbox::{OutboxMessage, OutboxState};
+use crate::delivery::outbox::{OutboxMessage, OutboxState};
 
 /// The outbox (docs/delivery.md).
 #[async_trait]

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use super::StoreError;
 use crate::clock::Timestamp;
-use crate::outbox::OutboxMessage;
+use crate::delivery::outbox::OutboxMessage;
 use crate::session::{Session, Transition};
 
 /// Login sessions and what hangs off them: the codes of code sessions (with their

@@ -7,12 +7,15 @@
 //!
 //! [`Core`] implements the port; tests of the worker can implement it over anything.
 
+pub mod callbacks;
+pub mod outbox;
+
 use async_trait::async_trait;
 
 use crate::clock::{Clock, Timestamp};
+use crate::delivery::outbox::{OutboxKind, OutboxMessage, SendOutcome};
 use crate::device::DeviceState;
 use crate::error::CoreError;
-use crate::outbox::{OutboxKind, OutboxMessage, SendOutcome};
 use crate::providers::{
     ApnsConfig, EmailConfig, EmailPayload, FcmConfig, HttpSmsConfig, SmsConfig, SmsPayload, TwilioConfig, WebPushConfig,
 };

@@ -1,16 +1,17 @@
 //! Domain metrics for `/metrics` (docs/foundation.md, "Metrics"): logins by method and
 //! outcome, risk decisions, lockouts, rate-limit refusals, and the sessions pending now.
 //!
-//! They are kept per [`Core`] (no global recorder), so that each server — and each test
+//! They are kept per [`Core`](crate::service::Core) (no global recorder), so that each server — and each test
 //! server — counts only its own. Every label value comes from a closed set of names
 //! written here (never a user, tenant, request ID or tenant-defined type name), so the
 //! number of series stays bounded whatever the traffic.
+
+mod render;
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
 
-use crate::service::Core;
 use crate::session::{PushMethod, Session, SessionState};
 
 /// A histogram with fixed upper bounds: cumulative bucket counts, sum and count, in the
@@ -147,7 +148,7 @@ struct Tallies {
     rate_limited: BTreeMap<RateLimit, u64>,
 }
 
-/// The domain counters of one [`Core`].
+/// The domain counters of one [`Core`](crate::service::Core).
 #[derive(Default)]
 pub struct Metrics {
     inner: Mutex<Tallies>,
@@ -216,16 +217,6 @@ impl Metrics {
             let _ = writeln!(out, "countersign_sessions_pending {n}");
         }
         out
-    }
-}
-
-impl Core {
-    /// Everything the domain exposes on `/metrics`: its counters, the sessions pending
-    /// and the outbox (each gauge read with one query; left out when storage fails).
-    pub async fn render_metrics(&self) -> String {
-        let pending = self.store.count_pending_sessions(self.clock.now()).await.ok();
-        let counts = self.store.outbox_counts().await.unwrap_or_default();
-        format!("{}{}", self.metrics.render(pending), self.outbox_metrics.render(&counts))
     }
 }
 
