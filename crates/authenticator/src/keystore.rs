@@ -23,6 +23,9 @@ pub struct Secrets {
     pub device_secret: String,
     /// Biometric private key, when the device has biometrics.
     pub biometric: Option<String>,
+    /// Custom-authenticator private keys by name (`push_custom` requests).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub custom: std::collections::BTreeMap<String, String>,
 }
 
 /// The state file's content.
@@ -157,7 +160,12 @@ mod tests {
             user_id: "u".into(),
             domain: "example.com".into(),
             app_id: "a".into(),
-            secrets: Secrets { possession: "cG9zcw".into(), device_secret: "c2VjcmV0LXZhbHVl".into(), biometric: None },
+            secrets: Secrets {
+                possession: "cG9zcw".into(),
+                device_secret: "c2VjcmV0LXZhbHVl".into(),
+                biometric: None,
+                custom: Default::default(),
+            },
         };
         st.save(&path, "pass").unwrap();
         let text = std::fs::read_to_string(&path).unwrap();

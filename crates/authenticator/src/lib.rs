@@ -1,6 +1,7 @@
 //! The reference mobile authenticator: everything a phone app does in the countersign
 //! mobile protocol (docs/mobile-protocol.md) — activation from the QR payload, keys, the
-//! PIN, push registration, fetching requests, approving and declining — as a library,
+//! PIN, custom authenticators, push registration, fetching requests, approving and
+//! declining — as a library,
 //! with the `countersign-authenticator` CLI on top. Tests drive the real server with it.
 
 use std::path::Path;
@@ -62,11 +63,13 @@ pub struct ActivateOptions {
     pub app_id: String,
     /// A device name.
     pub device_name: Option<String>,
+    /// Custom authenticators to register: one key each, under these names.
+    pub custom: Vec<String>,
 }
 
 impl Default for ActivateOptions {
     fn default() -> Self {
-        Self { biometric: true, app_id: "countersign-authenticator".into(), device_name: None }
+        Self { biometric: true, app_id: "countersign-authenticator".into(), device_name: None, custom: Vec::new() }
     }
 }
 
@@ -83,6 +86,8 @@ pub struct Answer<'a> {
     pub pin: Option<&'a str>,
     /// Prefer the biometric key (fingerprint approvals).
     pub biometric: bool,
+    /// Prefer the custom authenticator's key (`Custom` approvals).
+    pub custom: bool,
     /// The number the user picked (number matching).
     pub number: Option<u8>,
     /// Sign with exactly this key, whatever the method needs — only to test how the server
@@ -99,6 +104,8 @@ pub enum KeyKind {
     Pin,
     /// The biometric key: `Fingerprint` approvals.
     Biometric,
+    /// The key of the custom authenticator a `Custom` request names.
+    Custom,
 }
 
 impl KeyKind {
@@ -108,6 +115,7 @@ impl KeyKind {
             KeyKind::Possession => "possession",
             KeyKind::Pin => "pin",
             KeyKind::Biometric => "biometric",
+            KeyKind::Custom => "custom",
         }
     }
 }
@@ -204,6 +212,10 @@ impl Authenticator {
         let pin_key = derive_pin_key(&device_secret, pin).map_err(|e| Error::Local(e.to_string()))?;
         let biometric = if opts.biometric { Some(new_key()?) } else { None };
         let bio_pub = biometric.as_ref().map(KeyPair::public_b64u);
+        let mut custom = std::collections::BTreeMap::new();
+        for name in &opts.custom {
+            custom.insert(name.clone(), new_key()?);
+        }
         let proof = signed::activation_proof(
             id,
             &license.nonce,
@@ -216,13 +228,14 @@ impl Authenticator {
             possession_key: possession.public_b64u(),
             pin_key: pin_key.public_b64u(),
             biometric_key: bio_pub,
-            custom_keys: Default::default(),
+            custom_keys: custom.iter().map(|(n, k)| (n.clone(), k.public_b64u())).collect(),
             app_id: opts.app_id.clone(),
             app_version: env!("CARGO_PKG_VERSION").to_owned(),
             device_name: opts.device_name.clone(),
             possession_proof: possession.sign(&proof),
             pin_proof: pin_key.sign(&proof),
             biometric_proof: biometric.as_ref().map(|k| k.sign(&proof)),
+            custom_proofs: custom.iter().map(|(n, k)| (n.clone(), k.sign(&proof))).collect(),
         };
         let instance: InstanceData = read(
             http.post(format!("{base}/mobile/v1/activations/{id}/instance"))
@@ -243,6 +256,7 @@ impl Authenticator {
                     possession: b64u_encode(&possession.secret_bytes()),
                     device_secret: b64u_encode(&device_secret),
                     biometric: biometric.map(|k| b64u_encode(&k.secret_bytes())),
+                    custom: custom.iter().map(|(n, k)| (n.clone(), b64u_encode(&k.secret_bytes()))).collect(),
                 },
             },
             http,
@@ -333,17 +347,23 @@ impl Authenticator {
     /// approvals of `NoPIN` with the possession key (a PIN given is not used), of `PIN` with
     /// the PIN key (no PIN: an error, before anything is sent), of `Fingerprint` with the
     /// biometric key when asked for or when no PIN is given and this authenticator has one,
-    /// else the PIN key. [`Answer::key`] overrides the choice.
+    /// else the PIN key; of `Custom` likewise with the key of the custom authenticator the
+    /// request names, else the PIN key. [`Answer::key`] overrides the choice.
     pub fn choose_key(&self, req: &PendingRequest, answer: &Answer<'_>) -> Result<KeyChoice, Error> {
         let id = &req.request_id;
         let has_biometric = self.state.secrets.biometric.is_some();
         // What the user gave and the chosen key does not use, for the note.
+        let custom_name = req.custom_authenticator.as_deref().unwrap_or("");
+        let has_custom = self.state.secrets.custom.contains_key(custom_name);
         let note = |key: KeyKind, why: String| {
             let pin = answer.pin.is_some() && key != KeyKind::Pin;
             let bio = answer.biometric && key != KeyKind::Biometric;
-            let what = match (pin, bio) {
+            let custom = answer.custom && key != KeyKind::Custom;
+            let what = match (pin, bio || custom) {
+                (true, true) if custom => "the PIN and the custom authenticator are",
                 (true, true) => "the PIN and the biometric key are",
                 (true, false) => "the PIN is",
+                (false, true) if custom => "the custom authenticator is",
                 (false, true) => "the biometric key is",
                 (false, false) => return Ok(KeyChoice { key, ignored: None }),
             };
@@ -372,6 +392,18 @@ impl Authenticator {
             }
             "Fingerprint" if answer.pin.is_some() => note(KeyKind::Pin, String::new()),
             "Fingerprint" => Err(needs_pin("Fingerprint login and this authenticator has no biometric key")),
+            "Custom" if answer.custom && !has_custom => Err(Error::Local(format!(
+                "request {id} asks for the custom authenticator {custom_name:?}, which this authenticator was not \
+                 activated with (--custom NAME): approve with the PIN (--pin)"
+            ))),
+            "Custom" if answer.custom || (answer.pin.is_none() && has_custom) => note(
+                KeyKind::Custom,
+                format!("request {id} is approved with the custom authenticator {custom_name:?}"),
+            ),
+            "Custom" if answer.pin.is_some() => note(KeyKind::Pin, String::new()),
+            "Custom" => Err(needs_pin(&format!(
+                "Custom login and this authenticator has no custom authenticator {custom_name:?}"
+            ))),
             other => Err(Error::Local(format!(
                 "request {id} has the method {other:?}, which this authenticator cannot approve"
             ))),
@@ -383,18 +415,25 @@ impl Authenticator {
     pub fn response_body(&self, req: &PendingRequest, answer: &Answer<'_>) -> Result<ResponseBody, Error> {
         let decision = if answer.approve { "accept" } else { "decline" };
         let kind = self.choose_key(req, answer)?.key;
-        let key = match kind {
-            KeyKind::Possession => key_from(&self.state.secrets.possession)?,
-            KeyKind::Biometric => key_from(
-                self.state.secrets.biometric.as_deref().ok_or_else(|| Error::Local("no biometric key".into()))?,
-            )?,
-            KeyKind::Pin => {
-                let pin = answer.pin.ok_or_else(|| Error::Local("the PIN key needs the PIN".into()))?;
-                let secret =
-                    b64u_decode(&self.state.secrets.device_secret).map_err(|_| Error::Local("damaged store".into()))?;
-                derive_pin_key(&secret, pin).map_err(|e| Error::Local(e.to_string()))?
-            }
-        };
+        let key =
+            match kind {
+                KeyKind::Possession => key_from(&self.state.secrets.possession)?,
+                KeyKind::Biometric => key_from(
+                    self.state.secrets.biometric.as_deref().ok_or_else(|| Error::Local("no biometric key".into()))?,
+                )?,
+                KeyKind::Custom => {
+                    let name = req.custom_authenticator.as_deref().unwrap_or("");
+                    key_from(self.state.secrets.custom.get(name).ok_or_else(|| {
+                        Error::Local(format!("this authenticator has no custom authenticator {name:?}"))
+                    })?)?
+                }
+                KeyKind::Pin => {
+                    let pin = answer.pin.ok_or_else(|| Error::Local("the PIN key needs the PIN".into()))?;
+                    let secret = b64u_decode(&self.state.secrets.device_secret)
+                        .map_err(|_| Error::Local("damaged store".into()))?;
+                    derive_pin_key(&secret, pin).map_err(|e| Error::Local(e.to_string()))?
+                }
+            };
         let digest = signed::display_digest(&req.message, &req.context);
         let bytes = signed::response(&req.request_id, decision, &req.nonce, answer.number, &digest);
         Ok(ResponseBody {
@@ -430,6 +469,12 @@ mod tests {
             possession: secret(new_key().unwrap()),
             device_secret: b64u_encode(&random_bytes::<32>().unwrap()),
             biometric: biometric.then(|| secret(new_key().unwrap())),
+            // Devices with biometrics also have the custom authenticator "face" here.
+            custom: if biometric {
+                std::collections::BTreeMap::from([("face".to_owned(), secret(new_key().unwrap()))])
+            } else {
+                Default::default()
+            },
         };
         let state = State {
             server: "http://127.0.0.1:9".into(),
@@ -446,6 +491,7 @@ mod tests {
         PendingRequest {
             request_id: "r-1".into(),
             method: method.into(),
+            custom_authenticator: (method == "Custom").then(|| "face".to_owned()),
             message: "Sign in?".into(),
             context: Default::default(),
             nonce: "n".into(),
@@ -461,6 +507,7 @@ mod tests {
             KeyKind::Possession => key_from(&s.possession).unwrap().public_b64u(),
             KeyKind::Biometric => key_from(s.biometric.as_deref().unwrap()).unwrap().public_b64u(),
             KeyKind::Pin => derive_pin_key(&b64u_decode(&s.device_secret).unwrap(), pin).unwrap().public_b64u(),
+            KeyKind::Custom => key_from(&s.custom["face"]).unwrap().public_b64u(),
         }
     }
 
@@ -481,6 +528,17 @@ mod tests {
             (&with_bio, "Fingerprint", answer(true, Some("1234"), true), Biometric, true),
             (&without_bio, "Fingerprint", answer(true, Some("1234"), false), Pin, false),
             (&without_bio, "Fingerprint", answer(false, None, false), Possession, false),
+            (&with_bio, "Custom", answer(true, None, false), Custom, false),
+            (&with_bio, "Custom", answer(true, Some("1234"), false), Pin, false),
+            (
+                &with_bio,
+                "Custom",
+                Answer { approve: true, pin: Some("1234"), custom: true, ..Default::default() },
+                Custom,
+                true,
+            ),
+            (&without_bio, "Custom", answer(true, Some("1234"), false), Pin, false),
+            (&without_bio, "Custom", answer(false, None, false), Possession, false),
         ];
         for (auth, method, answer, key, noted) in cases {
             let req = request(method);
@@ -501,6 +559,8 @@ mod tests {
             (&without_bio, "Fingerprint", answer(true, None, false)),
             (&without_bio, "Fingerprint", answer(true, Some("1234"), true)),
             (&with_bio, "Carrier-pigeon", answer(true, Some("1234"), false)),
+            (&without_bio, "Custom", answer(true, None, false)),
+            (&without_bio, "Custom", Answer { approve: true, pin: Some("1234"), custom: true, ..Default::default() }),
         ] {
             let e = auth.response_body(&request(method), &answer).unwrap_err();
             assert!(matches!(e, Error::Local(_)), "{method} {answer:?}: {e}");

@@ -48,6 +48,10 @@ enum Command {
         /// The app ID to register.
         #[arg(long, default_value = "countersign-authenticator")]
         app_id: String,
+        /// Register a custom authenticator of this name (a key of its own, for
+        /// `push_custom` logins); repeat for several.
+        #[arg(long = "custom", value_name = "NAME")]
+        custom: Vec<String>,
     },
     /// Print the pending requests as JSON.
     Pending,
@@ -55,8 +59,10 @@ enum Command {
     ///
     /// NoPIN: the possession key (a PIN given is not used); PIN: the PIN key (--pin
     /// needed); Fingerprint: the biometric key, or the PIN key when --pin is given without
-    /// --biometric or the device has no biometric key. Declines: the possession key. Exits
-    /// 3 when the session does not end as asked.
+    /// --biometric or the device has no biometric key; Custom: the key of the custom
+    /// authenticator the request names, or the PIN key when --pin is given without --custom
+    /// or the device has no such authenticator. Declines: the possession key. Exits 3 when
+    /// the session does not end as asked.
     #[command(group(ArgGroup::new("decision").required(true).args(["approve", "decline"])))]
     Respond {
         /// The request ID.
@@ -73,6 +79,10 @@ enum Command {
         /// Approve a fingerprint login with the biometric key (the default without --pin).
         #[arg(long)]
         biometric: bool,
+        /// Approve a custom-authenticator login with that authenticator's key (the default
+        /// without --pin).
+        #[arg(long)]
+        custom: bool,
         /// The number shown by the relying party (number matching).
         #[arg(long)]
         number: Option<u8>,
@@ -91,8 +101,8 @@ enum Command {
         #[arg(long)]
         addr: SocketAddr,
         /// Approve each push that needs no number: NoPIN ones, Fingerprint ones with the
-        /// biometric key (or the PIN), PIN ones when --pin is given. Others are reported on
-        /// standard error.
+        /// biometric key (or the PIN), Custom ones with the custom authenticator they name
+        /// (or the PIN), PIN ones when --pin is given. Others are reported on standard error.
         #[arg(long)]
         auto_approve: bool,
         /// The PIN for auto-approval of PIN (and, without a biometric key, Fingerprint) requests.
@@ -128,9 +138,9 @@ fn note(text: &str) {
 
 async fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
-        Command::Activate { payload, qr_image, pin, no_biometric, app_id } => {
+        Command::Activate { payload, qr_image, pin, no_biometric, app_id, custom } => {
             let payload = payload_or_image(payload, qr_image)?;
-            let opts = ActivateOptions { biometric: !no_biometric, app_id, device_name: None };
+            let opts = ActivateOptions { biometric: !no_biometric, app_id, device_name: None, custom };
             let auth = Authenticator::activate(&payload, &pin, &opts).await?;
             auth.save(&cli.store, &passphrase())?;
             auth.register_push("poll", None).await?;
@@ -142,9 +152,9 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             let auth = Authenticator::load(&cli.store, &passphrase())?;
             print(&auth.pending().await?);
         }
-        Command::Respond { request_id, approve, decline: _, pin, biometric, number } => {
+        Command::Respond { request_id, approve, decline: _, pin, biometric, custom, number } => {
             let auth = Authenticator::load(&cli.store, &passphrase())?;
-            let answer = Answer { approve, pin: pin.as_deref(), biometric, number, key: None };
+            let answer = Answer { approve, pin: pin.as_deref(), biometric, custom, number, key: None };
             let req = auth.request(&request_id).await?;
             // Checked before anything is sent: a missing PIN is a local error.
             if let Some(ignored) = auth.choose_key(&req, &answer)?.ignored {
@@ -178,10 +188,15 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             auth.register_push("webhook", Some(&format!("http://{local}/push"))).await?;
             eprintln!("listening for pushes on http://{local}/push");
             let auto = auto_approve.then(|| {
+                let custom = &auth.state.secrets.custom;
                 let can = match (&pin, auth.state.secrets.biometric.is_some()) {
-                    (Some(_), _) => "NoPIN, PIN and Fingerprint requests",
-                    (None, true) => "NoPIN and Fingerprint requests (PIN ones need --pin)",
-                    (None, false) => "NoPIN requests (PIN and Fingerprint ones need --pin)",
+                    (Some(_), _) => "NoPIN, PIN, Fingerprint and Custom requests".to_owned(),
+                    (None, true) if !custom.is_empty() => format!(
+                        "NoPIN, Fingerprint and Custom requests for {} (PIN ones need --pin)",
+                        custom.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                    (None, true) => "NoPIN and Fingerprint requests (PIN ones need --pin)".to_owned(),
+                    (None, false) => "NoPIN requests (PIN and Fingerprint ones need --pin)".to_owned(),
                 };
                 eprintln!("auto-approving {can} without number matching");
                 AutoApprove { pin }

@@ -1,19 +1,21 @@
 //! Adaptive logins and event validation (docs/risk.md, "Flows"): score, then accept,
-//! decline, lock, or challenge — static password, code, or push — and continue with the
-//! challenge's answer.
+//! decline, lock, or challenge with the method the registry names for the outcome
+//! (static password, a code, a push, FIDO); the challenge's method checks its answer.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::error::{CoreError, Refusal};
-use crate::login::{LoginInput, LoginOutput};
-use crate::refusal::RefusalCode;
+use crate::error::CoreError;
+use crate::login::LoginOutput;
+use crate::methods::command::StartLogin;
+use crate::methods::{Why, registry};
+use crate::otp::AuthType;
 use crate::risk::{Assessment, Outcome, RiskInput};
 use crate::service::Core;
-use crate::session::{Ending, NewSession, Session, SessionState, Teaches, cause, closed};
-use crate::tenant::{StaticPasswordMode, Tenant};
+use crate::session::{Ending, NewSession, Session, SessionState, Teaches};
+use crate::tenant::Tenant;
 use crate::user::{User, UserStatus};
 
 /// `POST /v1/users/{userID@domain}/events/validate`.
@@ -52,8 +54,8 @@ pub struct EventInput {
     pub session_id: Option<String>,
 }
 
-fn outcome_of(l: &mut LoginOutput, a: &Assessment, code: Option<u32>) {
-    l.risk_response_code = Some(code.unwrap_or(a.outcome.code()));
+fn outcome_of(l: &mut LoginOutput, a: &Assessment) {
+    l.risk_response_code = Some(a.outcome.code());
     l.risk_reasons = a.reasons.clone();
 }
 
@@ -62,41 +64,54 @@ impl Core {
     pub(crate) async fn adaptive_login(
         &self,
         tenant: &Tenant,
-        user_ref: &str,
         user: &User,
-        input: LoginInput,
+        cddc: Option<serde_json::Value>,
+        login: StartLogin,
     ) -> Result<LoginOutput, CoreError> {
-        let ip = crate::context::check(input.ip_address.as_deref(), input.user_agent.as_deref())?;
-        let risk = RiskInput { cddc: input.cddc.clone(), ip, event: None };
+        let ip = crate::context::check(login.ip_address.as_deref(), login.user_agent.as_deref())?;
+        let risk = RiskInput { cddc, ip, event: None };
         let a = self.assess(tenant, user, &risk).await?;
-        self.act(tenant, user_ref, user, &a, input, ip).await
+        self.act(tenant, user, &a, login, ip).await
     }
 
-    /// Carry out an assessment.
+    /// Carry out an assessment: accept or decline at once, or start the challenge the
+    /// registry names for the outcome (docs/architecture.md, "Methods").
     async fn act(
         &self,
         tenant: &Tenant,
-        user_ref: &str,
         user: &User,
         a: &Assessment,
-        input: LoginInput,
+        login: StartLogin,
         ip: Option<std::net::IpAddr>,
     ) -> Result<LoginOutput, CoreError> {
         let now = self.clock.now();
         let final_session = |ending: Ending| -> Result<Session, CoreError> {
             let id = crate::random::new_id(&*self.random)?;
             Session::ended(
-                NewSession::not_push(id, &tenant.id, &user.id, "adaptive login".into(), "risk", now, now),
+                NewSession::not_push(id, &tenant.id, &user.id, "adaptive login".into(), None, now, now),
                 ending,
             )
         };
-        let mut out = match a.outcome {
-            Outcome::Accept => {
+        let mut out = match registry::challenge(a.outcome) {
+            Some(c) => {
+                // Asynchronous: the relying party learns the riskResponseCode at once.
+                let login = StartLogin { timeout: Some(0), ..login };
+                let o = match c.type_name {
+                    Some(name) => self.start_type(tenant, user, name, &login, Why::Challenge).await?,
+                    None => {
+                        let ty = AuthType::of(c.method);
+                        self.start_with(tenant, user, c.method.as_str(), &ty, &login, Why::Challenge).await?
+                    }
+                };
+                self.learn_later(&o.request_id, &tenant.id, &a.learn).await?;
+                o
+            }
+            None if a.outcome == Outcome::Accept => {
                 let s = final_session(Ending::accept())?;
                 self.insert_teaching(&s, Vec::new(), Teaches::This(&a.learn)).await?;
-                LoginOutput::of(&s, input.session_id.clone(), &self.public_url)
+                LoginOutput::of(&s, login.session_id.clone(), &self.public_url)
             }
-            Outcome::Decline | Outcome::Lock => {
+            None => {
                 self.record_risk_failure(tenant, &user.id, ip).await;
                 if a.outcome == Outcome::Lock {
                     let mut u = user.clone();
@@ -112,133 +127,12 @@ impl Core {
                 }
                 let s = final_session(ending)?;
                 self.insert_session(&s, Vec::new()).await?;
-                LoginOutput::of(&s, input.session_id.clone(), &self.public_url)
-            }
-            Outcome::StaticPassword => {
-                if tenant.settings.static_password_mode == StaticPasswordMode::Off {
-                    return Err(CoreError::refused(
-                        Refusal::Forbidden,
-                        RefusalCode::StaticPasswordDisabled,
-                        "the risk engine asks for a static password, but static passwords are off for this tenant",
-                    ));
-                }
-                let expires = now.plus_millis(i64::from(tenant.settings.login_timeout_seconds) * 1000);
-                let mut s = NewSession::not_push(
-                    crate::random::new_id(&*self.random)?,
-                    &tenant.id,
-                    &user.id,
-                    "static password".into(),
-                    "static_password",
-                    now,
-                    expires,
-                );
-                if let Some(sid) = &input.session_id {
-                    s.context = BTreeMap::from([("sessionID".to_owned(), sid.clone())]);
-                }
-                s.callback_url = input.callback_url.clone();
-                let s = Session::pending(s);
-                self.insert_session(&s, Vec::new()).await?;
-                self.learn_later(&s.id, &tenant.id, &a.learn).await?;
-                LoginOutput::of(&s, input.session_id.clone(), &self.public_url)
-            }
-            Outcome::Sms | Outcome::Email => {
-                let name = if a.outcome == Outcome::Sms { "sms" } else { "email" };
-                let ty = self.auth_type(tenant, name).await?.ok_or_else(|| CoreError::Internal("no type".into()))?;
-                let o = self.start_code(tenant, user, &input, name, &ty, false).await?;
-                self.learn_later(&o.request_id, &tenant.id, &a.learn).await?;
-                o
-            }
-            Outcome::Push | Outcome::PushPin | Outcome::PushFingerprint => {
-                let pass_key = match a.outcome {
-                    Outcome::PushPin => "PIN",
-                    Outcome::PushFingerprint => "Fingerprint",
-                    _ => "push",
-                };
-                let li = LoginInput { pass_key: pass_key.into(), timeout: Some(0), cddc: None, ..input.clone() };
-                let o = Box::pin(self.login(tenant, user_ref, li)).await?;
-                self.learn_later(&o.request_id, &tenant.id, &a.learn).await?;
-                o
-            }
-            Outcome::Fido => {
-                let o = self.fido_challenge(tenant, user, None, input.login_message.as_deref()).await?;
-                self.learn_later(&o.request_id, &tenant.id, &a.learn).await?;
-                LoginOutput { session_id: input.session_id.clone(), ..o }
+                LoginOutput::of(&s, login.session_id.clone(), &self.public_url)
             }
         };
-        outcome_of(&mut out, a, None);
+        outcome_of(&mut out, a);
         self.metrics.risk_decision(a.outcome.code());
         Ok(out)
-    }
-
-    /// The second call of a static-password challenge.
-    pub(crate) async fn answer_password(
-        &self,
-        tenant: &Tenant,
-        user_ref: &str,
-        user: &User,
-        s: Session,
-        input: LoginInput,
-    ) -> Result<LoginOutput, CoreError> {
-        if s.state().is_final() {
-            self.burn_password_check(&input.pass_key).await;
-            return Err(closed(s.state()));
-        }
-        if s.context.get("sessionID") != input.session_id.as_ref() {
-            self.burn_password_check(&input.pass_key).await;
-            return Err(CoreError::refused(
-                Refusal::Conflict,
-                RefusalCode::SessionMismatch,
-                "the sessionID is not the one the challenge was given to",
-            ));
-        }
-        let mode = tenant.settings.static_password_mode;
-        let ip = crate::context::check(input.ip_address.as_deref(), None)?;
-        match self.check_static_password(tenant, user, &input.pass_key, mode == StaticPasswordMode::Exclusive).await {
-            Ok(()) => {}
-            Err(e) => {
-                self.record_risk_failure(tenant, &user.id, ip).await;
-                if matches!(&e, CoreError::Refused { code: RefusalCode::StaticPasswordLocked, .. }) {
-                    match self.end_session(&s, Ending::failed("static_password_locked")).await {
-                        Ok(_) | Err(CoreError::Refused { code: RefusalCode::SessionClosed, .. }) => {}
-                        Err(e) => tracing::warn!(request = %s.id, error = %cause(&e),
-                            "could not fail the challenge of a locked static password"),
-                    }
-                }
-                return Err(e);
-            }
-        }
-        let s = self.end_session(&s, Ending::accept()).await?;
-        if mode == StaticPasswordMode::Parallel {
-            // The password was the first factor: the second follows.
-            let second = tenant.settings.second_factor.clone();
-            let li = LoginInput { pass_key: second, request_id: None, timeout: Some(0), cddc: None, ..input };
-            let mut o = Box::pin(self.login(tenant, user_ref, li)).await?;
-            o.risk_response_code = Some(if o.session_status == SessionState::Failed {
-                1
-            } else {
-                self.challenge_code(tenant, &tenant.settings.second_factor).await?
-            });
-            return Ok(o);
-        }
-        let mut o = LoginOutput::of(&s, input.session_id, &self.public_url);
-        o.risk_response_code = Some(0);
-        Ok(o)
-    }
-
-    /// The `riskResponseCode` of starting type `name`.
-    async fn challenge_code(&self, tenant: &Tenant, name: &str) -> Result<u32, CoreError> {
-        use crate::otp::AuthMethod as M;
-        let ty = self.auth_type(tenant, name).await?;
-        Ok(match ty.map(|t| t.method) {
-            Some(M::Push) => 6,
-            Some(M::PushPin) => 22,
-            Some(M::PushFingerprint) => 23,
-            Some(M::Sms) => 3,
-            Some(M::Email) => 8,
-            Some(M::Fido2 | M::Uaf) => 14,
-            Some(M::StaticPassword) => 2,
-            _ => 101,
-        })
     }
 
     /// `POST /v1/users/{userID@domain}/events/validate` (docs/risk.md, "Event validation").
@@ -284,25 +178,15 @@ impl Core {
             Some(a) => format!("Confirm {}: {a}?", e.event_type),
             None => format!("Confirm {}?", e.event_type),
         });
-        let input = LoginInput {
-            object_type: None,
-            pass_key: String::new(),
-            request_id: None,
-            otp: None,
-            credentials: None,
-            cddc: e.cddc,
+        let login = StartLogin {
             // The push shows the event (amount, beneficiary), not the login context.
-            ip_address: None,
-            user_agent: None,
-            language_code: None,
-            timeout: Some(0),
-            orchestration_delivery: None,
-            login_message: Some(message),
+            message: Some(message),
             context,
+            timeout: Some(0),
             session_id: e.session_id,
-            callback_url: None,
+            ..StartLogin::default()
         };
-        let mut out = self.act(tenant, user_ref, &user, &a, input, ip).await?;
+        let mut out = self.act(tenant, &user, &a, login, ip).await?;
         out.object_type = "EventValidationOutput";
         Ok(out)
     }

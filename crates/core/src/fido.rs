@@ -22,6 +22,7 @@ use webauthn_rs_core::proto::{
 use crate::clock::Timestamp;
 use crate::error::{CoreError, Entity, Refusal};
 use crate::login::LoginOutput;
+use crate::methods::Method;
 use crate::refusal::RefusalCode;
 use crate::service::Core;
 use crate::session::SessionState;
@@ -853,7 +854,7 @@ impl Core {
         let doc = serde_json::to_string(&stored).map_err(|e| CoreError::Internal(e.to_string()))?;
         self.store.save_fido_credential(&tenant.id, &user.id, &id, &doc, now).await?;
         // A risk challenge's ceremony teaches what it was to teach when passed.
-        self.accepted_session(tenant, user, "FIDO2".into(), "fido", session_id, Some(request_id)).await
+        self.accepted_session(tenant, user, "FIDO2".into(), Method::Fido2, session_id, Some(request_id)).await
     }
 
     /// A user's credentials (admin API).

@@ -17,6 +17,7 @@ pub mod error;
 pub mod fido;
 pub mod housekeeping;
 pub mod login;
+pub mod methods;
 pub mod metrics;
 pub mod mobile;
 pub mod oath;

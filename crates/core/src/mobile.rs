@@ -232,6 +232,12 @@ impl Core {
                 return Err(bad_proof("biometricProof"));
             }
         }
+        for (name, key) in &req.custom_keys {
+            let sig = req.custom_proofs.get(name).map_or("", String::as_str);
+            if !crypto::verify(key, &proof, sig) {
+                return Err(bad_proof(&format!("customProofs.{name}")));
+            }
+        }
         self.check_enrollment(&tenant, &a.user_pk, &req.app_id, None).await?;
         if !self
             .store

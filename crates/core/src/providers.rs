@@ -331,6 +331,19 @@ pub struct SmsPayload {
     pub sender: Option<String>,
 }
 
+/// The voice-call outbox payload (docs/delivery.md, "Voice calls"): a text read out once
+/// the call is answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VoicePayload {
+    /// E.164 number to call.
+    pub to: String,
+    /// What is said (a one-time code's digits spaced, so that they are read one by one).
+    pub text: String,
+    /// The language it is said in: a tag the voice knows (`en-US`, `de-DE`).
+    pub language: String,
+}
+
 /// The e-mail outbox payload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EmailPayload {

@@ -1,5 +1,6 @@
 //! QR login (docs/otp.md, "QR login"): a portal shows a code, the user's activated app
-//! claims it with a signed request, and the session answers who logged in.
+//! claims it with a signed request, and the session answers who logged in. A QR login
+//! started as a `qr_otp` type (`methods/qr_otp.rs`) is bound to its user.
 
 use std::time::Duration;
 
@@ -14,12 +15,14 @@ use crate::clock::Timestamp;
 use crate::device::Device;
 use crate::error::{CoreError, Entity, Refusal};
 use crate::login::LoginOutput;
-use crate::otp::AuthMethod;
+use crate::methods::Method;
+use crate::otp::AuthType;
 use crate::random;
 use crate::refusal::RefusalCode;
 use crate::service::Core;
 use crate::session::{Ending, NewSession, Session, SessionState, closed};
 use crate::tenant::Tenant;
+use crate::user::User;
 
 /// A QR login as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +39,9 @@ pub struct QrLogin {
     pub expires_at: Timestamp,
     /// When it was claimed.
     pub claimed_at: Option<Timestamp>,
+    /// The user whose devices alone may claim it (a `qr_otp` type started by a login);
+    /// `None`: any active device of the tenant.
+    pub user_pk: Option<String>,
 }
 
 /// `POST /v1/qr-logins`.
@@ -75,7 +81,7 @@ impl Core {
             Some(t) => t,
             None => return Err(CoreError::invalid("type", "no authentication type of this name")),
         };
-        if ty.method != AuthMethod::QrOtp {
+        if ty.method != Method::QrOtp {
             return Err(CoreError::invalid("type", "the type's method must be qr_otp"));
         }
         if !ty.enabled {
@@ -85,6 +91,17 @@ impl Core {
                 "this type is switched off",
             ));
         }
+        self.new_qr_login(tenant, &ty, None).await
+    }
+
+    /// Store a new QR login of type `ty`: claimable by any active device of the tenant,
+    /// or with `user` only by that user's (a `qr_otp` type started by a login).
+    pub(crate) async fn new_qr_login(
+        &self,
+        tenant: &Tenant,
+        ty: &AuthType,
+        user: Option<&User>,
+    ) -> Result<QrLoginStart, CoreError> {
         let mut raw = [0u8; 32];
         self.random.fill(&mut raw)?;
         let code = b64u_encode(&raw);
@@ -96,6 +113,7 @@ impl Core {
             created_at: now,
             expires_at: now.plus_millis(i64::from(ty.ttl_seconds) * 1000),
             claimed_at: None,
+            user_pk: user.map(|u| u.id.clone()),
         };
         self.store.insert_qr_login(&q).await?;
         let payload = QrLoginPayload { server: self.public_url.clone(), request_id: q.id.clone(), code: code.clone() };
@@ -109,7 +127,8 @@ impl Core {
             .store
             .qr_login(id)
             .await?
-            .filter(|q| q.tenant_id == device.tenant_id)
+            // Another tenant's, or bound to another user: not this device's to see.
+            .filter(|q| q.tenant_id == device.tenant_id && q.user_pk.as_ref().is_none_or(|u| *u == device.user_pk))
             .ok_or(CoreError::NotFound(Entity::Session))?;
         let now = self.clock.now();
         if q.claimed_at.is_some() {
@@ -131,7 +150,7 @@ impl Core {
             &q.tenant_id,
             &device.user_pk,
             "QR login".into(),
-            "qr",
+            Some(Method::QrOtp),
             q.created_at,
             q.expires_at,
         );

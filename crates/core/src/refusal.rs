@@ -80,8 +80,6 @@ refusal_codes! {
     AuthTypeNotFound = "auth_type_not_found",
     /// The authentication type is switched off.
     AuthTypeDisabled = "auth_type_disabled",
-    /// The authentication type cannot be started this way.
-    AuthTypeUnavailable = "auth_type_unavailable",
     /// Custom delivery of codes is not allowed on this server.
     CustomDeliveryDisabled = "custom_delivery_disabled",
     /// The user's delivery method is not `Default`.

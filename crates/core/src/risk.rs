@@ -32,7 +32,8 @@ struct LearnPayload {
 /// The velocity window.
 pub const VELOCITY_WINDOW_MS: i64 = 15 * 60 * 1000;
 
-/// What a rule decides.
+/// What a rule decides: accept, decline, lock, or a challenge (each names a method in
+/// `methods::registry`, which also gives [`Outcome::code`], the `riskResponseCode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
@@ -48,31 +49,16 @@ pub enum Outcome {
     Sms,
     /// Send a code by e-mail.
     Email,
+    /// Read a code out by a phone call.
+    Voice,
     /// Push, possession.
     Push,
     /// Push with PIN.
     PushPin,
     /// Push with fingerprint.
     PushFingerprint,
-    /// FIDO (not startable yet).
+    /// FIDO: a FIDO2 ceremony, or UAF when the user has only a UAF registration.
     Fido,
-}
-
-impl Outcome {
-    /// The `riskResponseCode`.
-    pub fn code(self) -> u32 {
-        match self {
-            Outcome::Accept => 0,
-            Outcome::Decline | Outcome::Lock => 1,
-            Outcome::StaticPassword => 2,
-            Outcome::Sms => 3,
-            Outcome::Push => 6,
-            Outcome::Email => 8,
-            Outcome::Fido => 14,
-            Outcome::PushPin => 22,
-            Outcome::PushFingerprint => 23,
-        }
-    }
 }
 
 /// A fact's value.

@@ -8,7 +8,8 @@ use utoipa::ToSchema;
 
 use crate::clock::Timestamp;
 use crate::error::{CoreError, Entity, Refusal};
-use crate::login::{LoginInput, LoginOutput};
+use crate::login::LoginOutput;
+use crate::methods::Method;
 use crate::oath::{self, Algorithm};
 use crate::random;
 use crate::refusal::RefusalCode;
@@ -398,7 +399,7 @@ impl Core {
         tenant: &Tenant,
         user: &User,
         otp: &str,
-        input: &LoginInput,
+        session_id: Option<String>,
     ) -> Result<LoginOutput, CoreError> {
         otp_shape(otp, "otp")?;
         let tokens: Vec<Token> =
@@ -416,7 +417,7 @@ impl Core {
             match self.check_token(t, otp, false).await {
                 Ok(_) => {
                     let message = format!("token {}", t.serial);
-                    return self.accepted_session(tenant, user, message, "token", input.session_id.clone(), None).await;
+                    return self.accepted_session(tenant, user, message, Method::Totp, session_id, None).await;
                 }
                 Err(e) => last = Some(e),
             }

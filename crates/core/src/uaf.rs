@@ -21,6 +21,7 @@ use utoipa::ToSchema;
 
 use crate::error::{CoreError, Entity, Refusal};
 use crate::login::LoginOutput;
+use crate::methods::Method;
 use crate::refusal::RefusalCode;
 use crate::service::Core;
 use crate::tenant::Tenant;
@@ -401,7 +402,7 @@ impl Core {
         let doc = serde_json::to_string(&reg).map_err(|e| CoreError::Internal(e.to_string()))?;
         let now = self.clock.now();
         self.store.save_uaf_registration(&tenant.id, &user.id, &s.aaid, &key_id, &doc, now).await?;
-        self.accepted_session(tenant, user, "UAF".into(), "fido", session_id, Some(request_id)).await
+        self.accepted_session(tenant, user, "UAF".into(), Method::Uaf, session_id, Some(request_id)).await
     }
 
     /// Deregister a UAF authenticator (admin API): the deregistration request message for

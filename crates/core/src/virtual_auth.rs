@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{CoreError, Refusal};
-use crate::login::LoginInput;
-use crate::otp::{AuthMethod, AuthType};
+use crate::methods::Method;
+use crate::methods::command::StartLogin;
+use crate::otp::AuthType;
 use crate::refusal::RefusalCode;
 use crate::service::Core;
 use crate::tenant::Tenant;
@@ -162,31 +163,13 @@ impl Core {
             None => AuthType::builtin("votp").ok_or_else(|| CoreError::Internal("no votp type".into()))?,
         };
         let ty = match input.delivery_method.as_str() {
-            "SMS" => AuthType { method: AuthMethod::Sms, follow_user_delivery: false, custom_delivery: false, ..base },
-            "Email" => {
-                AuthType { method: AuthMethod::Email, follow_user_delivery: false, custom_delivery: false, ..base }
-            }
+            "SMS" => AuthType { method: Method::Sms, follow_user_delivery: false, custom_delivery: false, ..base },
+            "Email" => AuthType { method: Method::Email, follow_user_delivery: false, custom_delivery: false, ..base },
             "Response" => AuthType { follow_user_delivery: false, custom_delivery: true, ..base },
             _ => return Err(CoreError::invalid("deliveryMethod", "deliveryMethod must be SMS, Email or Response")),
         };
-        let login = LoginInput {
-            object_type: None,
-            pass_key: "votp".into(),
-            request_id: None,
-            otp: None,
-            credentials: None,
-            cddc: None,
-            ip_address: None,
-            user_agent: None,
-            language_code: input.language_code,
-            timeout: None,
-            orchestration_delivery: None,
-            login_message: None,
-            context: Default::default(),
-            session_id: None,
-            callback_url: None,
-        };
-        let out = self.start_code(tenant, &user, &login, "votp", &ty, false).await?;
+        let login = StartLogin { language: input.language_code, ..StartLogin::default() };
+        let out = self.start_code(tenant, &user, "votp", &ty, &login).await?;
         let votp = if ty.custom_delivery {
             let s = self.store.session(&out.request_id).await?;
             match s {

@@ -1,4 +1,4 @@
-//! Development-only delivery: instead of being sent, each SMS or e-mail is appended to a
+//! Development-only delivery: instead of being sent, each SMS, e-mail or call is appended to a
 //! local file as one JSON line (the `file` SMS provider, or `[email]` with `file`; see
 //! docs/delivery.md). `countersign demo` uses it so codes can be read without a real
 //! provider. The file holds one-time codes: it is created readable by its owner only,
@@ -75,6 +75,38 @@ impl Sender for FileEmailSender {
             "channel": "email",
             "to": p.to,
             "subject": p.subject,
+            "text": p.text,
+        });
+        append(file, &line).await
+    }
+}
+
+/// Appends voice calls (what they would say, and in which language) to a local file.
+pub struct FileVoiceSender {
+    clock: Arc<dyn Clock>,
+}
+
+impl FileVoiceSender {
+    /// A sender stamping lines with `clock`'s time.
+    pub fn new(clock: &Arc<dyn Clock>) -> FileVoiceSender {
+        FileVoiceSender { clock: clock.clone() }
+    }
+}
+
+#[async_trait]
+impl Sender for FileVoiceSender {
+    fn channel(&self) -> Channel {
+        Channel::FileVoice
+    }
+
+    async fn send(&self, m: &OutboxMessage, to: &Resolved) -> Result<(), SendError> {
+        let Resolved::FileVoice { file, payload: p } = to else { return Err(SendError::wrong_channel(self.channel())) };
+        let line = json!({
+            "time": self.clock.now().to_rfc3339(),
+            "messageID": m.id,
+            "channel": "voice",
+            "to": p.to,
+            "language": p.language,
             "text": p.text,
         });
         append(file, &line).await

@@ -8,9 +8,10 @@
 //! push to a device over its `webhook` ([`webhook`]), FCM ([`fcm`]), APNs ([`apns`]) or
 //! Web Push ([`webpush`], which also holds the encryption; [`jwt`] makes the VAPID and
 //! APNs tokens; devices on `poll` fetch and get no message); SMS through Twilio
-//! ([`twilio`]) or an HTTP gateway ([`sms`]); e-mail over SMTP ([`email`]); signed
-//! session-result callbacks to relying parties ([`callback`]); and, for development,
-//! SMS and e-mail appended to a local file ([`file`]). Every HTTP request goes through
+//! ([`twilio`]) or an HTTP gateway ([`sms`]); voice calls through Twilio ([`voice`]);
+//! e-mail over SMTP ([`email`]); signed session-result callbacks to relying parties
+//! ([`callback`]); and, for development, SMS, e-mail and calls appended to a local file
+//! ([`file`]). Every HTTP request goes through
 //! one client, which honours the configured proxy and extra CA certificates
 //! ([`Options`]).
 
@@ -23,6 +24,7 @@ pub mod file;
 pub mod jwt;
 pub mod sms;
 pub mod twilio;
+pub mod voice;
 pub mod webhook;
 pub mod webpush;
 mod worker;
@@ -62,10 +64,12 @@ impl Senders {
             .with(webpush::WebPushSender::new(http, clock))
             .with(callback::CallbackSender::new(http, clock))
             .with(twilio::TwilioSender::new(http))
+            .with(voice::TwilioCallSender::new(http))
             .with(sms::GatewaySender::new(http))
             .with(email::SmtpSender::new(http))
             .with(file::FileSmsSender::new(clock))
             .with(file::FileEmailSender::new(clock))
+            .with(file::FileVoiceSender::new(clock))
     }
 
     /// The same set with `sender` for its channel (replacing any other).

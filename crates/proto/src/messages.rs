@@ -238,6 +238,10 @@ pub struct InstanceRequest {
     /// Biometric-key signature over the same bytes.
     #[serde(default)]
     pub biometric_proof: Option<String>,
+    /// Each custom-authenticator key's signature over the same bytes, by name (one for
+    /// every key in `customKeys`).
+    #[serde(default)]
+    pub custom_proofs: BTreeMap<String, String>,
 }
 
 /// Step (b) answer.
@@ -301,8 +305,12 @@ pub struct PendingRequest {
     /// The login request.
     #[serde(rename = "requestID")]
     pub request_id: String,
-    /// `NoPIN`, `PIN` or `Fingerprint`.
+    /// `NoPIN`, `PIN`, `Fingerprint` or `Custom`.
     pub method: String,
+    /// With `Custom`: the custom authenticator that approves it (the name of one of the
+    /// device's custom keys; the PIN key is the fallback).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_authenticator: Option<String>,
     /// What to show.
     pub message: String,
     /// Shown with the message.
@@ -321,7 +329,7 @@ pub struct PendingRequest {
 pub struct ResponseBody {
     /// `accept` or `decline`.
     pub decision: String,
-    /// `possession`, `pin` or `biometric`.
+    /// `possession`, `pin`, `biometric` or `custom` (the request's custom authenticator).
     pub key: String,
     /// The number the user picked.
     #[serde(default)]

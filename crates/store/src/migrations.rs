@@ -20,6 +20,7 @@ pub(crate) const SQLITE: &[Step] = &[
     (11, "code_messages", include_str!("../migrations/sqlite/0011_code_messages.sql")),
     (12, "sessions_pending", include_str!("../migrations/sqlite/0012_sessions_pending.sql")),
     (13, "typed_tables", include_str!("../migrations/sqlite/0013_typed_tables.sql")),
+    (15, "methods", include_str!("../migrations/sqlite/0015_methods.sql")),
 ];
 
 pub(crate) const POSTGRES: &[Step] = &[
@@ -36,6 +37,7 @@ pub(crate) const POSTGRES: &[Step] = &[
     (11, "code_messages", include_str!("../migrations/postgres/0011_code_messages.sql")),
     (12, "sessions_pending", include_str!("../migrations/postgres/0012_sessions_pending.sql")),
     (13, "typed_tables", include_str!("../migrations/postgres/0013_typed_tables.sql")),
+    (15, "methods", include_str!("../migrations/postgres/0015_methods.sql")),
 ];
 
 pub(crate) fn migrator(steps: &[Step]) -> Migrator {

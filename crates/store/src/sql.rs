@@ -131,7 +131,8 @@ macro_rules! sql_common {
 
         use countersign_core::device::{Activation, ActivationState, Device, DeviceState};
         use countersign_core::outbox::OutboxMessage;
-        use countersign_core::session::{NewSession, PushMethod, Session, SessionState, Transition};
+        use countersign_core::methods::stored;
+        use countersign_core::session::{NewSession, Session, SessionState, Transition};
 
         fn int<T: TryFrom<i64>>(r: &DbRow, col: &str) -> Result<T, StoreError> {
             let v: i64 = r.try_get(col).map_err(db_err)?;
@@ -182,28 +183,31 @@ macro_rules! sql_common {
             E: sqlx::Executor<'e, Database = $db>,
         {
             let choices: Vec<String> = s.number_choices.iter().map(u8::to_string).collect();
+            let (method, delivery) = stored::columns(s.method, s.delivery);
             sqlx::query(
                 "INSERT INTO sessions (id, tenant_id, user_pk, method, state, message, context, nonce, number, \
-                 number_choices, delivery, created_at, expires_at, decided_at, device_id, reason, callback_url) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                 number_choices, delivery, created_at, expires_at, decided_at, device_id, reason, callback_url, \
+                 custom_authenticator) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
             )
             .bind(&s.id)
             .bind(&s.tenant_id)
             .bind(&s.user_pk)
-            .bind(s.method.as_str())
+            .bind(method)
             .bind(s.state().as_str())
             .bind(&s.message)
             .bind(json_text(&s.context)?)
             .bind(&s.nonce)
             .bind(s.number.map(i64::from))
             .bind(choices.join(","))
-            .bind(&s.delivery)
+            .bind(delivery)
             .bind(s.created_at.millis())
             .bind(s.expires_at.millis())
             .bind(s.decided_at().map(Timestamp::millis))
             .bind(s.device_id())
             .bind(s.reason())
             .bind(&s.callback_url)
+            .bind(&s.custom_authenticator)
             .execute(exec)
             .await
             .map_err(db_err)?;
@@ -235,6 +239,10 @@ macro_rules! sql_common {
 
         fn session_from(r: &DbRow) -> Result<Session, StoreError> {
             let method: String = r.try_get("method").map_err(db_err)?;
+            let delivery: String = r.try_get("delivery").map_err(db_err)?;
+            let message: String = r.try_get("message").map_err(db_err)?;
+            let (method, delivery) =
+                stored::read(&method, &delivery, &message).ok_or_else(|| corrupt("session method"))?;
             let state: String = r.try_get("state").map_err(db_err)?;
             let context: String = r.try_get("context").map_err(db_err)?;
             let number: Option<i64> = r.try_get("number").map_err(db_err)?;
@@ -244,8 +252,9 @@ macro_rules! sql_common {
                 id: r.try_get("id").map_err(db_err)?,
                 tenant_id: r.try_get("tenant_id").map_err(db_err)?,
                 user_pk: r.try_get("user_pk").map_err(db_err)?,
-                method: PushMethod::from_stored(&method).ok_or_else(|| corrupt("session method"))?,
-                message: r.try_get("message").map_err(db_err)?,
+                method,
+                custom_authenticator: r.try_get("custom_authenticator").map_err(db_err)?,
+                message,
                 context: serde_json::from_str::<BTreeMap<String, String>>(&context)
                     .map_err(|_| corrupt("session context"))?,
                 nonce: r.try_get("nonce").map_err(db_err)?,
@@ -255,7 +264,7 @@ macro_rules! sql_common {
                     .filter(|c| !c.is_empty())
                     .map(|c| c.parse::<u8>().map_err(|_| corrupt("session number choices")))
                     .collect::<Result<_, _>>()?,
-                delivery: r.try_get("delivery").map_err(db_err)?,
+                delivery,
                 created_at: Timestamp(r.try_get("created_at").map_err(db_err)?),
                 expires_at: Timestamp(r.try_get("expires_at").map_err(db_err)?),
                 callback_url: r.try_get("callback_url").map_err(db_err)?,

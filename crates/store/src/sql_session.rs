@@ -173,10 +173,11 @@ macro_rules! sql_session {
             async fn pending_sessions(&self, user_pk: &str, now: Timestamp) -> Result<Vec<Session>, StoreError> {
                 sqlx::query(
                     "SELECT * FROM sessions WHERE user_pk = $1 AND state = 'Pending' AND expires_at > $2 \
-                     AND method <> 'OTP' ORDER BY created_at, id",
+                     AND method <> $3 ORDER BY created_at, id",
                 )
                 .bind(user_pk)
                 .bind(now.millis())
+                .bind(countersign_core::methods::stored::NOT_A_PUSH)
                 .fetch_all(&self.pool)
                 .await
                 .map_err(db_err)?
@@ -200,12 +201,17 @@ macro_rules! sql_session {
                 user_pk: &str,
                 since: Timestamp,
             ) -> Result<(u64, Option<Timestamp>), StoreError> {
+                let [d1, d2, d3, d4] = countersign_core::methods::stored::LOGIN_REQUESTS;
                 let r = sqlx::query(
                     "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM sessions \
-                     WHERE user_pk = $1 AND created_at > $2 AND delivery IN ('pushNotification', 'sms', 'email')",
+                     WHERE user_pk = $1 AND created_at > $2 AND delivery IN ($3, $4, $5, $6)",
                 )
                 .bind(user_pk)
                 .bind(since.millis())
+                .bind(d1)
+                .bind(d2)
+                .bind(d3)
+                .bind(d4)
                 .fetch_one(&self.pool)
                 .await
                 .map_err(db_err)?;
@@ -216,8 +222,8 @@ macro_rules! sql_session {
 
             async fn insert_qr_login(&self, q: &countersign_core::qr::QrLogin) -> Result<(), StoreError> {
                 sqlx::query(
-                    "INSERT INTO qr_logins (id, tenant_id, code_hash, state, created_at, expires_at, claimed_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    "INSERT INTO qr_logins (id, tenant_id, code_hash, state, created_at, expires_at, claimed_at, \
+                     user_pk) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 )
                 .bind(&q.id)
                 .bind(&q.tenant_id)
@@ -226,6 +232,7 @@ macro_rules! sql_session {
                 .bind(q.created_at.millis())
                 .bind(q.expires_at.millis())
                 .bind(q.claimed_at.map(Timestamp::millis))
+                .bind(&q.user_pk)
                 .execute(&self.pool)
                 .await
                 .map_err(db_err)?;
@@ -242,6 +249,7 @@ macro_rules! sql_session {
                         created_at: Timestamp(r.try_get("created_at").map_err(db_err)?),
                         expires_at: Timestamp(r.try_get("expires_at").map_err(db_err)?),
                         claimed_at: claimed.map(Timestamp),
+                        user_pk: r.try_get("user_pk").map_err(db_err)?,
                     })
                 })
                 .await

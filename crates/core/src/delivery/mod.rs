@@ -17,7 +17,8 @@ use crate::delivery::outbox::{OutboxKind, OutboxMessage, SendOutcome};
 use crate::device::DeviceState;
 use crate::error::CoreError;
 use crate::providers::{
-    ApnsConfig, EmailConfig, EmailPayload, FcmConfig, HttpSmsConfig, SmsConfig, SmsPayload, TwilioConfig, WebPushConfig,
+    ApnsConfig, EmailConfig, EmailPayload, FcmConfig, HttpSmsConfig, SmsConfig, SmsPayload, TwilioConfig, VoicePayload,
+    WebPushConfig,
 };
 use crate::service::Core;
 use crate::store::StoreError;
@@ -76,6 +77,8 @@ pub enum Channel {
     Callback,
     /// SMS through Twilio's REST API.
     Twilio,
+    /// A voice call through Twilio's REST API (the Calls resource).
+    TwilioCall,
     /// SMS through a generic HTTP gateway.
     HttpSms,
     /// E-mail over SMTP.
@@ -84,6 +87,8 @@ pub enum Channel {
     FileSms,
     /// Development only: e-mail appended to a local file.
     FileEmail,
+    /// Development only: a voice call appended to a local file.
+    FileVoice,
 }
 
 impl Channel {
@@ -96,10 +101,12 @@ impl Channel {
             Channel::WebPush => "webpush",
             Channel::Callback => "callback",
             Channel::Twilio => "twilio",
+            Channel::TwilioCall => "twilio_call",
             Channel::HttpSms => "http_sms",
             Channel::Smtp => "smtp",
             Channel::FileSms => "file_sms",
             Channel::FileEmail => "file_email",
+            Channel::FileVoice => "file_voice",
         }
     }
 }
@@ -174,6 +181,13 @@ pub enum Resolved {
         /// The message.
         payload: SmsPayload,
     },
+    /// A voice call through Twilio.
+    TwilioCall {
+        /// The provider (the tenant's Twilio SMS provider).
+        config: TwilioConfig,
+        /// The call: number, text, language.
+        payload: VoicePayload,
+    },
     /// SMS through an HTTP gateway.
     HttpSms {
         /// The provider.
@@ -202,6 +216,13 @@ pub enum Resolved {
         /// The message.
         payload: EmailPayload,
     },
+    /// A voice call to a local file.
+    FileVoice {
+        /// The file.
+        file: String,
+        /// The call.
+        payload: VoicePayload,
+    },
 }
 
 impl Resolved {
@@ -215,10 +236,12 @@ impl Resolved {
             Resolved::WebPush { .. } => Channel::WebPush,
             Resolved::Callback { .. } => Channel::Callback,
             Resolved::Twilio { .. } => Channel::Twilio,
+            Resolved::TwilioCall { .. } => Channel::TwilioCall,
             Resolved::HttpSms { .. } => Channel::HttpSms,
             Resolved::Smtp { .. } => Channel::Smtp,
             Resolved::FileSms { .. } => Channel::FileSms,
             Resolved::FileEmail { .. } => Channel::FileEmail,
+            Resolved::FileVoice { .. } => Channel::FileVoice,
         })
     }
 }
@@ -262,7 +285,7 @@ pub enum Unresolved {
     /// The tenant has no callback signing secret.
     #[error("no callback signing secret")]
     NoSigningSecret,
-    /// The payload does not parse (`what`: `SMS`, `e-mail`).
+    /// The payload does not parse (`what`: `SMS`, `e-mail`, `voice`).
     #[error("damaged {0} payload")]
     DamagedPayload(&'static str),
     /// The tenant has no SMS provider and the server none by default.
@@ -271,6 +294,9 @@ pub enum Unresolved {
     /// The tenant has no SMTP server and the server none by default.
     #[error("no SMTP server is configured for this tenant")]
     NoSmtpServer,
+    /// The tenant's SMS provider cannot place calls (an HTTP gateway).
+    #[error("voice calls need Twilio; this tenant's SMS provider is an HTTP gateway")]
+    NoVoiceProvider,
     /// Another domain failure: a sealed secret that does not open, a damaged document.
     #[error(transparent)]
     Core(CoreError),
@@ -354,6 +380,16 @@ impl Port for Core {
                     None => Err(Unresolved::NoSmsProvider),
                 }
             }
+            OutboxKind::Voice => {
+                let payload: VoicePayload =
+                    serde_json::from_str(&self.open_payload(m)?).map_err(|_| Unresolved::DamagedPayload("voice"))?;
+                match self.providers_for(&m.tenant_id).await?.sms {
+                    Some(SmsConfig::Twilio(config)) => Ok(Resolved::TwilioCall { config, payload }),
+                    Some(SmsConfig::File(f)) => Ok(Resolved::FileVoice { file: f.file, payload }),
+                    Some(SmsConfig::Http(_)) => Err(Unresolved::NoVoiceProvider),
+                    None => Err(Unresolved::NoSmsProvider),
+                }
+            }
             OutboxKind::Email => {
                 let payload: EmailPayload =
                     serde_json::from_str(&self.open_payload(m)?).map_err(|_| Unresolved::DamagedPayload("e-mail"))?;
@@ -372,7 +408,7 @@ impl Port for Core {
 
     async fn went_dead(&self, m: &OutboxMessage) -> Result<(), CoreError> {
         match m.kind {
-            OutboxKind::Sms | OutboxKind::Email => self.code_delivery_failed(&m.id).await,
+            OutboxKind::Sms | OutboxKind::Email | OutboxKind::Voice => self.code_delivery_failed(&m.id).await,
             OutboxKind::Push | OutboxKind::Callback | OutboxKind::Learn => Ok(()),
         }
     }

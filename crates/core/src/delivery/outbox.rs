@@ -23,6 +23,8 @@ pub enum OutboxKind {
     Sms,
     /// An e-mail.
     Email,
+    /// A phone call that reads a text out.
+    Voice,
     /// Not sent anywhere: what an accepted risk challenge teaches the user's profile,
     /// queued with the session's final state and applied locally (docs/risk.md).
     Learn,
@@ -36,13 +38,16 @@ impl OutboxKind {
             OutboxKind::Callback => "callback",
             OutboxKind::Sms => "sms",
             OutboxKind::Email => "email",
+            OutboxKind::Voice => "voice",
             OutboxKind::Learn => "learn",
         }
     }
 
     /// Read the stored text.
     pub fn from_stored(s: &str) -> Option<Self> {
-        [Self::Push, Self::Callback, Self::Sms, Self::Email, Self::Learn].into_iter().find(|v| v.as_str() == s)
+        [Self::Push, Self::Callback, Self::Sms, Self::Email, Self::Voice, Self::Learn]
+            .into_iter()
+            .find(|v| v.as_str() == s)
     }
 }
 

@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
 
-use crate::session::{PushMethod, Session, SessionState};
+use crate::methods::{Delivery, Method};
+use crate::session::{Session, SessionState};
 
 /// A histogram with fixed upper bounds: cumulative bucket counts, sum and count, in the
 /// Prometheus text format.
@@ -114,29 +115,27 @@ impl RateLimit {
 /// The `method` label of a login: the built-in method the session ran, whatever the
 /// tenant called its type.
 pub fn method_label(s: &Session) -> &'static str {
-    match s.method {
-        PushMethod::NoPin => "NoPIN",
-        PushMethod::Pin => "PIN",
-        PushMethod::Fingerprint => "Fingerprint",
-        PushMethod::Otp => match s.delivery.as_str() {
-            // Code sessions: the built-in type by name, a tenant-defined one by channel.
-            "sms" | "email" | "custom" => match s.message.as_str() {
-                "votp" => "votp",
-                "votpCustomDelivery" => "votpCustomDelivery",
-                "sms" => "sms",
-                "email" => "email",
-                _ if s.delivery == "custom" => "votpCustomDelivery",
-                _ if s.delivery == "sms" => "sms",
-                _ => "email",
-            },
-            "token" => "totp",
-            "fido" if s.message == "UAF" => "uaf",
-            "fido" => "fido2",
-            "qr" => "qr",
-            "static_password" => "static_password",
-            "risk" => "adaptive",
-            _ => "custom",
+    let Some(method) = s.method else { return "adaptive" };
+    match method {
+        Method::Push => "NoPIN",
+        Method::PushPin => "PIN",
+        Method::PushFingerprint => "Fingerprint",
+        Method::PushCustom => "Custom",
+        // Code sessions: the built-in type by name, a tenant-defined one by channel.
+        Method::Sms | Method::Email | Method::Voice => match s.message.as_str() {
+            "votp" => "votp",
+            "votpCustomDelivery" => "votpCustomDelivery",
+            "sms" => "sms",
+            "email" => "email",
+            "voice" => "voice",
+            _ if s.delivery == Delivery::Custom => "votpCustomDelivery",
+            _ => method.as_str(),
         },
+        Method::Totp => "totp",
+        Method::Fido2 => "fido2",
+        Method::Uaf => "uaf",
+        Method::QrOtp => "qr",
+        Method::StaticPassword => "static_password",
     }
 }
 
@@ -254,41 +253,45 @@ mod tests {
         assert!(bare.ends_with("y_sum 0\ny_count 0\n"), "{bare}");
     }
 
-    fn session(method: PushMethod, delivery: &str, message: &str) -> Session {
-        let mut s = NewSession::not_push("r".into(), "t", "u", message.into(), delivery, Timestamp(0), Timestamp(0));
-        s.method = method;
+    fn session(method: Option<Method>, delivery: Delivery, message: &str) -> Session {
+        let mut s = NewSession::not_push("r".into(), "t", "u", message.into(), method, Timestamp(0), Timestamp(0));
+        s.delivery = delivery;
         Session::pending(s)
     }
 
     #[test]
     fn method_labels_are_built_in_names() {
+        use Delivery::{Custom, Message, PushNotification, RequestMessage};
+        let none = Delivery::None;
         let cases = [
-            (PushMethod::NoPin, "pushNotification", "Log in?", "NoPIN"),
-            (PushMethod::Pin, "requestMessage", "Log in?", "PIN"),
-            (PushMethod::Fingerprint, "pushNotification", "x", "Fingerprint"),
-            (PushMethod::Otp, "email", "votp", "votp"),
-            (PushMethod::Otp, "sms", "sms", "sms"),
-            (PushMethod::Otp, "sms", "bank-sms-2fa", "sms"),
-            (PushMethod::Otp, "email", "alice's own type", "email"),
-            (PushMethod::Otp, "custom", "votpCustomDelivery", "votpCustomDelivery"),
-            (PushMethod::Otp, "custom", "mine", "votpCustomDelivery"),
-            (PushMethod::Otp, "token", "token 123456", "totp"),
-            (PushMethod::Otp, "fido", "FIDO2", "fido2"),
-            (PushMethod::Otp, "fido", "UAF", "uaf"),
-            (PushMethod::Otp, "qr", "QR login", "qr"),
-            (PushMethod::Otp, "static_password", "static password", "static_password"),
-            (PushMethod::Otp, "risk", "adaptive login", "adaptive"),
-            (PushMethod::Otp, "something new", "x", "custom"),
+            (Some(Method::Push), PushNotification, "Log in?", "NoPIN"),
+            (Some(Method::PushPin), RequestMessage, "Log in?", "PIN"),
+            (Some(Method::PushFingerprint), PushNotification, "x", "Fingerprint"),
+            (Some(Method::PushCustom), PushNotification, "x", "Custom"),
+            (Some(Method::Email), Message, "votp", "votp"),
+            (Some(Method::Sms), Message, "sms", "sms"),
+            (Some(Method::Sms), Message, "bank-sms-2fa", "sms"),
+            (Some(Method::Email), Message, "alice's own type", "email"),
+            (Some(Method::Voice), Message, "voice", "voice"),
+            (Some(Method::Voice), Message, "call-me", "voice"),
+            (Some(Method::Sms), Custom, "votpCustomDelivery", "votpCustomDelivery"),
+            (Some(Method::Sms), Custom, "mine", "votpCustomDelivery"),
+            (Some(Method::Totp), none, "token 123456", "totp"),
+            (Some(Method::Fido2), none, "FIDO2", "fido2"),
+            (Some(Method::Uaf), none, "UAF", "uaf"),
+            (Some(Method::QrOtp), none, "QR login", "qr"),
+            (Some(Method::StaticPassword), none, "static password", "static_password"),
+            (None, none, "adaptive login", "adaptive"),
         ];
         for (method, delivery, message, want) in cases {
-            assert_eq!(method_label(&session(method, delivery, message)), want, "{delivery} {message}");
+            assert_eq!(method_label(&session(method, delivery, message)), want, "{method:?} {message}");
         }
     }
 
     #[test]
     fn counters_render_with_help_type_and_zeroes() {
         let m = Metrics::default();
-        let s = session(PushMethod::Pin, "pushNotification", "Log in?");
+        let s = session(Some(Method::PushPin), Delivery::PushNotification, "Log in?");
         m.session_ended(&s, SessionState::Accept);
         m.session_ended(&s, SessionState::Accept);
         m.session_ended(&s, SessionState::Timeout);

@@ -74,13 +74,13 @@ impl Core {
         tenant: &Tenant,
         user: &crate::user::User,
         message: String,
-        delivery: &str,
+        method: crate::methods::Method,
         session_id: Option<String>,
         challenge: Option<&str>,
     ) -> Result<LoginOutput, CoreError> {
         let now = self.clock.now();
         let id = random::new_id(&*self.random)?;
-        let n = NewSession::not_push(id, &tenant.id, &user.id, message, delivery, now, now);
+        let n = NewSession::not_push(id, &tenant.id, &user.id, message, Some(method), now, now);
         let session = Session::ended(n, Ending::accept())?;
         let teaches = challenge.map_or(Teaches::Nothing, Teaches::Challenge);
         self.insert_teaching(&session, Vec::new(), teaches).await?;

@@ -20,7 +20,7 @@ pub mod sweeper;
 mod wait;
 mod waiters;
 
-pub use model::{NewSession, PushMethod, Session, SessionCode};
+pub use model::{NewSession, Session, SessionCode};
 pub use state::{Ending, SessionState, Transition, closed};
 pub use waiters::Waiters;
 

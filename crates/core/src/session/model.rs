@@ -3,56 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
 use super::state::{Ending, SessionState, Transition, closed};
 use crate::clock::Timestamp;
 use crate::error::CoreError;
-
-/// How a push login must be unlocked on the device.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub enum PushMethod {
-    /// Possession of the device is enough.
-    #[serde(rename = "NoPIN")]
-    NoPin,
-    /// The PIN key must sign.
-    #[serde(rename = "PIN")]
-    Pin,
-    /// The biometric key must sign (or the PIN key, as fallback).
-    Fingerprint,
-    /// Not a push: a one-time code sent by SMS or e-mail (docs/otp.md). Devices never
-    /// see such sessions.
-    #[serde(rename = "OTP")]
-    Otp,
-}
-
-impl PushMethod {
-    /// The stored and wire text.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PushMethod::NoPin => "NoPIN",
-            PushMethod::Pin => "PIN",
-            PushMethod::Fingerprint => "Fingerprint",
-            PushMethod::Otp => "OTP",
-        }
-    }
-
-    /// Read the stored text.
-    pub fn from_stored(s: &str) -> Option<Self> {
-        [Self::NoPin, Self::Pin, Self::Fingerprint, Self::Otp].into_iter().find(|v| v.as_str() == s)
-    }
-
-    /// The method a `passKey` keyword selects (`push` means `NoPIN`).
-    pub fn from_pass_key(key: &str) -> Option<Self> {
-        match key {
-            "push" | "NoPIN" => Some(PushMethod::NoPin),
-            "PIN" => Some(PushMethod::Pin),
-            "Fingerprint" => Some(PushMethod::Fingerprint),
-            _ => None,
-        }
-    }
-}
+use crate::methods::{Delivery, Method};
 
 /// The code of a code session (docs/otp.md).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,8 +40,11 @@ pub struct NewSession {
     pub tenant_id: String,
     /// The user's internal id.
     pub user_pk: String,
-    /// How the device must unlock.
-    pub method: PushMethod,
+    /// The method (docs/architecture.md, "Methods"); `None` for an adaptive login the
+    /// risk engine decided at once.
+    pub method: Option<Method>,
+    /// `push_custom`: the custom authenticator that approves.
+    pub custom_authenticator: Option<String>,
     /// What the device shows.
     pub message: String,
     /// Shown with the message.
@@ -98,8 +55,8 @@ pub struct NewSession {
     pub number: Option<u8>,
     /// The choices the device offers (the number among them).
     pub number_choices: Vec<u8>,
-    /// `pushNotification` or `requestMessage`.
-    pub delivery: String,
+    /// How the challenge reached the user.
+    pub delivery: Delivery,
     /// Creation time.
     pub created_at: Timestamp,
     /// When a pending session times out.
@@ -109,14 +66,15 @@ pub struct NewSession {
 }
 
 impl NewSession {
-    /// A session that is not a push (a code, token or QR login): no nonce, number or
-    /// context.
+    /// A session of `method` that is not a push (a code, token, FIDO, QR or password
+    /// login; `None`: a risk decision): no nonce, number or context; nothing delivered
+    /// until the caller says otherwise.
     pub fn not_push(
         id: String,
         tenant_id: &str,
         user_pk: &str,
         message: String,
-        delivery: &str,
+        method: Option<Method>,
         created_at: Timestamp,
         expires_at: Timestamp,
     ) -> NewSession {
@@ -124,13 +82,14 @@ impl NewSession {
             id,
             tenant_id: tenant_id.to_owned(),
             user_pk: user_pk.to_owned(),
-            method: PushMethod::Otp,
+            method,
+            custom_authenticator: None,
             message,
             context: BTreeMap::new(),
             nonce: String::new(),
             number: None,
             number_choices: Vec::new(),
-            delivery: delivery.to_owned(),
+            delivery: Delivery::None,
             created_at,
             expires_at,
             callback_url: None,
@@ -149,8 +108,11 @@ pub struct Session {
     pub tenant_id: String,
     /// The user's internal id.
     pub user_pk: String,
-    /// How the device must unlock.
-    pub method: PushMethod,
+    /// The method (docs/architecture.md, "Methods"); `None` for an adaptive login the
+    /// risk engine decided at once.
+    pub method: Option<Method>,
+    /// `push_custom`: the custom authenticator that approves.
+    pub custom_authenticator: Option<String>,
     /// What the device shows.
     pub message: String,
     /// Shown with the message.
@@ -161,8 +123,8 @@ pub struct Session {
     pub number: Option<u8>,
     /// The choices the device offers (the number among them).
     pub number_choices: Vec<u8>,
-    /// `pushNotification` or `requestMessage`.
-    pub delivery: String,
+    /// How the challenge reached the user.
+    pub delivery: Delivery,
     /// Creation time.
     pub created_at: Timestamp,
     /// When a pending session times out.
@@ -183,6 +145,7 @@ impl Session {
             tenant_id: n.tenant_id,
             user_pk: n.user_pk,
             method: n.method,
+            custom_authenticator: n.custom_authenticator,
             message: n.message,
             context: n.context,
             nonce: n.nonce,
@@ -323,7 +286,7 @@ mod tests {
     use crate::refusal::RefusalCode;
 
     fn new(expires: i64) -> NewSession {
-        NewSession::not_push("r".into(), "t", "u", "m".into(), "sms", Timestamp(1_000), Timestamp(expires))
+        NewSession::not_push("r".into(), "t", "u", "m".into(), Some(Method::Sms), Timestamp(1_000), Timestamp(expires))
     }
 
     #[test]
@@ -389,12 +352,5 @@ mod tests {
             (s.state(), s.decided_at(), s.device_id(), s.reason()),
             (SessionState::Decline, Some(Timestamp(2_000)), Some("d1"), Some("wrong_number"))
         );
-    }
-
-    #[test]
-    fn pass_keys() {
-        assert_eq!(PushMethod::from_pass_key("push"), Some(PushMethod::NoPin));
-        assert_eq!(PushMethod::from_pass_key("PIN"), Some(PushMethod::Pin));
-        assert_eq!(PushMethod::from_pass_key("pin"), None);
     }
 }

@@ -145,8 +145,11 @@ async fn activation_svg(
     Ok(([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "no-store")], svg).into_response())
 }
 
-/// Log a user in with a push to their mobile authenticator (`passKey`: `push`, `NoPIN`,
-/// `PIN`, `Fingerprint`). With `timeout` > 0 the call waits for the answer.
+/// Start the authentication type `passKey` names (a push — `push`, `NoPIN`, `PIN`,
+/// `Fingerprint` — a one-time code by SMS, e-mail or voice call, a QR login, a FIDO
+/// ceremony, a static-password challenge; docs/otp.md), check a token code (`otp`),
+/// answer a challenge (`requestID`), or let the risk engine decide (no credentials). A
+/// push with `timeout` > 0 waits for the answer.
 #[utoipa::path(post, path = "/v1/users/{user}/login", tag = "integration",
     params(("user" = String, Path, description = "userID@domain")), request_body = LoginInput,
     security(("apiKey" = []), ("apiKeyBasic" = [])),
@@ -164,7 +167,13 @@ async fn login(
     ApiPath(user): ApiPath<String>,
     ApiJson(input): ApiJson<LoginInput>,
 ) -> Result<Json<LoginOutput>, ApiError> {
-    Ok(Json(s.core.login(&auth.tenant, &user, input).await?))
+    let mut out = s.core.login(&auth.tenant, &user, input.into_call()?).await?;
+    // A QR login started as a type: its QR code, as `POST /v1/qr-logins` gives it.
+    if let Some(payload) = &out.qr_payload {
+        out.qr_png = Some(STANDARD.encode(qr::png(payload).map_err(|e| ApiError::internal(&e))?));
+        out.qr_svg = Some(qr::svg(payload).map_err(|e| ApiError::internal(&e))?);
+    }
+    Ok(Json(out))
 }
 
 /// Parameters of the session status call.

@@ -569,6 +569,61 @@ async fn authenticator_cli_respond_signs_with_the_key_the_method_needs() {
     assert!(server.terminate().await.success());
 }
 
+/// `activate --custom NAME` registers a custom authenticator; `respond` approves a login
+/// of a `push_custom` type with its key (the default), or with `--pin`; a store without
+/// that authenticator refuses `--custom` locally.
+#[tokio::test]
+async fn authenticator_cli_custom_authenticator() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, key, bin) = server_with_cli(dir.path(), Some(json!({"pushEnrollmentMode": "multiple"}))).await;
+    let admin = format!("csa_{}", "m".repeat(40));
+    let face = json!({"method": "push_custom", "customAuthenticator": "face-id"});
+    let (s, b) = server.call("PUT", "/admin/v1/tenants/example.com/auth-types/face", &admin, Some(face)).await;
+    assert_eq!(s, 200, "{b}");
+    let (_, a) = server.call("POST", "/v1/users/alice@example.com/activations", &key, None).await;
+    let qr = a["qrPayload"].as_str().unwrap();
+    let args = ["--store", "b.json", "activate", "--pin", "1234", "--custom", "face-id", "--app-id", "second", qr];
+    let out = run_cli(&bin, dir.path(), &args, "pw").await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let respond = |store: &'static str, more: Vec<String>| {
+        let (bin, dir) = (bin.clone(), dir.path().to_owned());
+        async move {
+            let args: Vec<&str> =
+                ["--store", store, "respond"].into_iter().chain(more.iter().map(String::as_str)).collect();
+            let out = run_cli(&bin, &dir, &args, "pw").await;
+            (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        }
+    };
+    let args = |s: &[&str]| s.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+
+    // The custom authenticator's key approves by default.
+    let (id, number) = async_login(&server, &key, "face").await;
+    let n = number.unwrap().to_string();
+    let (code, out, err) = respond("b.json", args(&[&id, "--approve", "--number", &n])).await;
+    assert_eq!((code, out.trim()), (Some(0), "{\"sessionStatus\":\"Accept\"}"), "{err}");
+    // A store without it refuses --custom before anything is sent, and approves with --pin.
+    let (id, number) = async_login(&server, &key, "face").await;
+    let n = number.unwrap().to_string();
+    let (code, _, err) = respond("a.json", args(&[&id, "--approve", "--custom", "--number", &n])).await;
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("--custom NAME") && err.contains("face-id"), "{err}");
+    assert_eq!(session_status(&server, &key, &id).await["sessionStatus"], "Pending");
+    let (code, out, err) = respond("a.json", args(&[&id, "--approve", "--pin", "1234", "--number", &n])).await;
+    assert_eq!((code, out.trim()), (Some(0), "{\"sessionStatus\":\"Accept\"}"), "{err}");
+    // --pin with --custom: the custom key signs, and the note says the PIN was not used.
+    let (id, number) = async_login(&server, &key, "face").await;
+    let n = number.unwrap().to_string();
+    let (code, _, err) =
+        respond("b.json", args(&[&id, "--approve", "--custom", "--pin", "1234", "--number", &n])).await;
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("PIN is not used") && err.contains("custom authenticator"), "{err}");
+    assert!(server.terminate().await.success());
+}
+
 /// `listen --auto-approve` without `--pin` approves plain pushes and fingerprint logins
 /// (biometric key), and reports PIN logins it cannot approve.
 #[tokio::test]

@@ -10,6 +10,7 @@ mod api;
 mod binary;
 mod context;
 mod fido;
+mod methods;
 mod mobile;
 mod otp;
 mod outbox;

@@ -268,6 +268,9 @@ async fn make_v0_12_fixture() {
     app.stop().await.unwrap();
 }
 
+/// Built-in authentication types that version 12 did not have.
+const NEW_BUILTIN_TYPES: [&str; 1] = ["voice"];
+
 backend_tests! {
     async fn a_version_12_database_upgrades_and_every_kind_reads_back(backend) {
         let dir = fixture_dir();
@@ -282,7 +285,11 @@ backend_tests! {
 
         // Every kind, as the previous release answered.
         for path in READS {
-            let (s, b) = app.admin("GET", path, None).await;
+            let (s, mut b) = app.admin("GET", path, None).await;
+            if path.ends_with("/auth-types") {
+                // Built-in types added since version 12 are listed too; the rest as before.
+                b.as_array_mut().unwrap().retain(|t| !(t["builtin"] == true && NEW_BUILTIN_TYPES.contains(&t["name"].as_str().unwrap())));
+            }
             assert_eq!((s, &b), (200, &state["reads"][*path]), "{path}");
         }
         // The push app's sealed VAPID key still opens under the master key.

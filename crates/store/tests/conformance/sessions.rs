@@ -1,11 +1,23 @@
 //! Login sessions (`SessionStore`).
 
 use super::*;
+use countersign_core::methods::{Delivery, Method};
 use countersign_core::outbox::{OutboxKind, OutboxMessage};
+use countersign_core::qr::QrLogin;
 use countersign_core::session::{Ending, NewSession};
 
 fn new(id: &str, expires: i64) -> NewSession {
-    NewSession::not_push(id.into(), "t1", "u1", "m".into(), "pushNotification", Timestamp(5_000), Timestamp(expires))
+    let mut n = NewSession::not_push(
+        id.into(),
+        "t1",
+        "u1",
+        "m".into(),
+        Some(Method::Push),
+        Timestamp(5_000),
+        Timestamp(expires),
+    );
+    n.delivery = Delivery::PushNotification;
+    n
 }
 
 /// The callback an ending to `state` of session `id` would queue.
@@ -29,6 +41,57 @@ async fn store_with_alice(db: &TestDb) -> Arc<dyn Store> {
 }
 
 backend_tests! {
+    async fn every_methods_session_reads_back_as_it_was_stored(backend) {
+        let db = TestDb::new(backend).await;
+        let s = store_with_alice(&db).await;
+        let mut kinds: Vec<(Option<Method>, Delivery, &str)> = vec![(None, Delivery::None, "adaptive login")];
+        for m in Method::ALL {
+            let (d, message) = match m {
+                _ if m.is_push() => (Delivery::PushNotification, "Log in?"),
+                _ if m.is_code() => (Delivery::Message, "sms"),
+                Method::Uaf => (Delivery::None, "UAF"),
+                _ => (Delivery::None, "x"),
+            };
+            kinds.push((Some(m), d, message));
+        }
+        kinds.push((Some(Method::PushPin), Delivery::RequestMessage, "Log in?"));
+        kinds.push((Some(Method::Sms), Delivery::Custom, "votpCustomDelivery"));
+        for (i, (method, delivery, message)) in kinds.into_iter().enumerate() {
+            let id = format!("s{i}");
+            let mut n = NewSession::not_push(id.clone(), "t1", "u1", message.into(), method, Timestamp(5_000), Timestamp(60_000));
+            n.delivery = delivery;
+            if method == Some(Method::PushCustom) {
+                n.custom_authenticator = Some("face-id".into());
+            }
+            let session = Session::pending(n);
+            s.insert_session(&session, &[]).await.unwrap();
+            assert_eq!(s.session(&id).await.unwrap(), Some(session), "{method:?} {delivery:?}");
+        }
+        // The device sees its pushes only; the login-request limit counts what was sent.
+        let pending = s.pending_sessions("u1", Timestamp(6_000)).await.unwrap();
+        assert!(pending.iter().all(|p| p.method.is_some_and(Method::is_push)) && pending.len() == 5, "{pending:?}");
+        let (sent, _) = s.login_requests_since("u1", Timestamp(0)).await.unwrap();
+        assert_eq!(sent, 3 + 4, "three codes sent and four pushes notified");
+    }
+
+    async fn a_qr_login_keeps_the_user_it_is_bound_to(backend) {
+        let db = TestDb::new(backend).await;
+        let s = store_with_alice(&db).await;
+        for (id, user) in [("q1", None), ("q2", Some("u1".to_owned()))] {
+            let q = QrLogin {
+                id: id.into(),
+                tenant_id: "t1".into(),
+                code_hash: "h".into(),
+                created_at: Timestamp(5_000),
+                expires_at: Timestamp(60_000),
+                claimed_at: None,
+                user_pk: user,
+            };
+            s.insert_qr_login(&q).await.unwrap();
+            assert_eq!(s.qr_login(id).await.unwrap(), Some(q));
+        }
+    }
+
     async fn pending_sessions_are_counted_across_tenants_until_they_end_or_expire(backend) {
         let db = TestDb::new(backend).await;
         let s = store_with_tenants(&db).await;
@@ -36,7 +99,10 @@ backend_tests! {
         s.insert_user(&user("u2", "t2", "bob")).await.unwrap();
         assert_eq!(s.count_pending_sessions(Timestamp(10_000)).await.unwrap(), 0);
         let session = |id: &str, tenant: &str, user: &str, expires: i64| {
-            NewSession::not_push(id.into(), tenant, user, "m".into(), "sms", Timestamp(5_000), Timestamp(expires))
+            let mut n =
+                NewSession::not_push(id.into(), tenant, user, "m".into(), Some(Method::Sms), Timestamp(5_000), Timestamp(expires));
+            n.delivery = Delivery::Message;
+            n
         };
         let a = Session::pending(session("a", "t1", "u1", 60_000));
         s.insert_session(&a, &[]).await.unwrap();

@@ -171,6 +171,46 @@ pub fn url_decode(body: &[u8]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A Twilio-shaped server: text messages (`…/Messages.json`) and calls (`…/Calls.json`)
+/// are accepted with `201` and a message or call SID, and every request is recorded.
+pub async fn twilio() -> (Log, SocketAddr) {
+    let log: Log = Arc::default();
+    let addr = serve_plain(recorder(log.clone(), |n, seen| {
+        if seen.path.ends_with("/Calls.json") {
+            (201, serde_json::json!({"sid": format!("CA{n}"), "status": "queued"}))
+        } else {
+            (201, serde_json::json!({"sid": format!("SM{n}"), "status": "queued"}))
+        }
+    }))
+    .await;
+    (log, addr)
+}
+
+/// The calls placed so far: each one's form fields (`To`, `From`, `Twiml`).
+pub fn twilio_calls(log: &Log) -> Vec<Vec<(String, String)>> {
+    log.lock().unwrap().iter().filter(|s| s.path.ends_with("/Calls.json")).map(|s| url_decode(&s.body)).collect()
+}
+
+/// One form field's value.
+pub fn field(form: &[(String, String)], name: &str) -> String {
+    form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
+}
+
+/// What TwiML of the shape `<Response><Say language="L">TEXT</Say></Response>` says:
+/// `(L, TEXT)`, the text unescaped.
+pub fn said(twiml: &str) -> (String, String) {
+    let rest = twiml.strip_prefix("<Response><Say language=\"").unwrap_or_else(|| panic!("not a Say: {twiml}"));
+    let (language, rest) = rest.split_once("\">").unwrap();
+    let text = rest.strip_suffix("</Say></Response>").unwrap_or_else(|| panic!("not one Say: {twiml}"));
+    let text = text
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&");
+    (language.to_owned(), text)
+}
+
 /// aiosmtpd on loopback, saving what it receives into a Maildir: `plain`, `tls`
 /// (STARTTLS), `smtps` (implicit TLS) or `auth` (AUTH required: mailer / smtp-secret).
 pub struct Smtp {
