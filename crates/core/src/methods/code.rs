@@ -15,7 +15,7 @@ use super::{Begin, Delivery, LoginMethod, Method, Reply, Why, voice};
 use crate::delivery::outbox::{OutboxKind, OutboxMessage};
 use crate::error::{CoreError, Entity, Refusal};
 use crate::login::LoginOutput;
-use crate::ops::Core;
+use crate::service::Core;
 use crate::otp::{AuthType, ResendOutput};
 use crate::providers::{self, EmailPayload, ProvidersInput, SmsConfig, SmsPayload};
 use crate::random;

@@ -6,7 +6,7 @@ use super::command::{AnswerLogin, LoginCall, StartLogin};
 use super::{Begin, LoginMethod, Method, Reply, Why, fido2, registry};
 use crate::error::{CoreError, Entity};
 use crate::login::LoginOutput;
-use crate::ops::Core;
+use crate::service::Core;
 use crate::otp::AuthType;
 use crate::session::closed;
 use crate::tenant::Tenant;

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use crate::device::Device;
 use crate::error::{CoreError, Entity};
 use crate::login::LoginOutput;
-use crate::ops::Core;
+use crate::service::Core;
 use crate::otp::AuthType;
 use crate::session::{Session, closed};
 use crate::tenant::Tenant;
@@ -102,6 +102,12 @@ pub(crate) trait LoginMethod: Send + Sync {
     /// `key` (`possession`, `pin`, `biometric`, `custom`). By default, none does.
     fn approver<'d>(&self, device: &'d Device, s: &Session, key: &str) -> Result<&'d str, CoreError> {
         let _ = (device, key);
-        Err(push::wrong_key(s, "accept"))
+        Err(wrong_key(s, "accept"))
     }
+}
+
+/// `422` on `key`: the answer is signed with a key the method does not take.
+pub(crate) fn wrong_key(s: &Session, decision: &str) -> CoreError {
+    let name = s.method.and_then(Method::device_name).unwrap_or("request");
+    CoreError::invalid("key", format!("a {name} {decision} must be signed with another key (see the protocol)"))
 }

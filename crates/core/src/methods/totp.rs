@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use super::{Begin, LoginMethod, Method};
 use crate::error::{CoreError, Refusal};
 use crate::login::LoginOutput;
-use crate::ops::Core;
+use crate::service::Core;
 use crate::refusal::RefusalCode;
 use crate::user::User;
 

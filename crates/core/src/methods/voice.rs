@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use super::{Begin, LoginMethod, Method, Reply, code};
 use crate::error::CoreError;
 use crate::login::LoginOutput;
-use crate::ops::Core;
+use crate::service::Core;
 use crate::otp::AuthType;
 use crate::providers::VoicePayload;
 use crate::session::Session;
