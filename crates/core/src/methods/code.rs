@@ -11,15 +11,16 @@ use async_trait::async_trait;
 use subtle::ConstantTimeEq;
 
 use super::command::StartLogin;
-use super::{Begin, Delivery, LoginMethod, Method, Reply, Why, voice};
+use super::voice::text as voice;
+use super::{Begin, Delivery, LoginMethod, Method, Reply, Why};
 use crate::delivery::outbox::{OutboxKind, OutboxMessage};
 use crate::error::{CoreError, Entity, Refusal};
 use crate::login::LoginOutput;
-use crate::service::Core;
 use crate::otp::{AuthType, ResendOutput};
 use crate::providers::{self, EmailPayload, ProvidersInput, SmsConfig, SmsPayload};
 use crate::random;
 use crate::refusal::RefusalCode;
+use crate::service::Core;
 use crate::session::{Ending, NewSession, Session, SessionCode, closed};
 use crate::tenant::Tenant;
 use crate::user::{User, VdpDeliveryMethod};
