@@ -24,7 +24,6 @@ pub mod oath;
 pub mod ops;
 pub mod otp;
 pub mod password;
-pub mod providers;
 pub mod qr;
 pub mod random;
 pub mod refusal;
@@ -41,7 +40,7 @@ pub mod validate;
 pub mod virtual_auth;
 
 /// Former paths of modules that moved, for code written against them.
-pub use delivery::{callbacks, outbox};
+pub use delivery::{callbacks, outbox, providers};
 
 pub use access::{AccessKey, AccessKind, Credential, NewCredential};
 pub use clock::{Clock, FixedClock, SystemClock, Timestamp};

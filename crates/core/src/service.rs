@@ -32,7 +32,7 @@ pub struct Core {
     /// Seals secrets that are stored (master key).
     pub sealer: Arc<crate::seal::Sealer>,
     /// SMS and e-mail providers for tenants that configure none (config file).
-    pub default_providers: Arc<crate::providers::ProvidersInput>,
+    pub default_providers: Arc<crate::delivery::providers::ProvidersInput>,
     /// Whether `votpCustomDelivery` may be used (deployment-wide, off by default).
     pub custom_delivery: bool,
     /// The geolocation database for secure-message context (none by default).
@@ -74,7 +74,7 @@ impl Core {
     }
 
     /// The same core with these default SMS and e-mail providers.
-    pub fn with_default_providers(mut self, providers: crate::providers::ProvidersInput) -> Core {
+    pub fn with_default_providers(mut self, providers: crate::delivery::providers::ProvidersInput) -> Core {
         self.default_providers = Arc::new(providers);
         self
     }

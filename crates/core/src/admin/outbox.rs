@@ -34,7 +34,7 @@ impl Core {
                 id,
                 now,
                 now.plus_millis(crate::delivery::outbox::CALLBACK_LIFETIME_MS),
-                now.plus_millis(crate::providers::MESSAGE_LIFETIME_MS),
+                now.plus_millis(crate::delivery::providers::MESSAGE_LIFETIME_MS),
             )
             .await?;
         if !done {

@@ -9,17 +9,18 @@
 
 pub mod callbacks;
 pub mod outbox;
+pub mod providers;
 
 use async_trait::async_trait;
 
 use crate::clock::{Clock, Timestamp};
 use crate::delivery::outbox::{OutboxKind, OutboxMessage, SendOutcome};
-use crate::device::DeviceState;
-use crate::error::CoreError;
-use crate::providers::{
+use crate::delivery::providers::{
     ApnsConfig, EmailConfig, EmailPayload, FcmConfig, HttpSmsConfig, SmsConfig, SmsPayload, TwilioConfig, VoicePayload,
     WebPushConfig,
 };
+use crate::device::DeviceState;
+use crate::error::CoreError;
 use crate::service::Core;
 use crate::store::StoreError;
 

@@ -2,8 +2,8 @@
 //! one), the voice that reads it, and the outbox payload. A leaf that [`super::super::code`]
 //! uses to place the call.
 
+use crate::delivery::providers::VoicePayload;
 use crate::otp::AuthType;
-use crate::providers::VoicePayload;
 
 /// The built-in spoken texts by language. `{code}` is the code, digits spaced.
 const TEXTS: [(&str, &str); 5] = [
