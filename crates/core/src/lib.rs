@@ -34,13 +34,14 @@ pub mod session;
 pub mod store;
 pub mod tenant;
 pub mod tokens;
-pub mod uaf;
+
 pub mod user;
 pub mod validate;
 pub mod virtual_auth;
 
 /// Former paths of modules that moved, for code written against them.
 pub use delivery::{callbacks, outbox, providers};
+pub use fido::uaf;
 
 pub use access::{AccessKey, AccessKind, Credential, NewCredential};
 pub use clock::{Clock, FixedClock, SystemClock, Timestamp};
