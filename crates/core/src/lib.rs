@@ -7,7 +7,6 @@
 //! at a fixed instant.
 
 pub mod access;
-pub mod adaptive;
 pub mod admin;
 pub mod clock;
 pub mod context;
@@ -20,7 +19,6 @@ pub mod login;
 pub mod methods;
 pub mod metrics;
 pub mod mobile;
-pub mod oath;
 pub mod ops;
 pub mod otp;
 pub mod password;
@@ -37,11 +35,12 @@ pub mod tokens;
 
 pub mod user;
 pub mod validate;
-pub mod virtual_auth;
 
 /// Former paths of modules that moved, for code written against them.
 pub use delivery::{callbacks, outbox, providers};
 pub use fido::uaf;
+pub use risk::adaptive;
+pub use tokens::{oath, virtual_auth};
 
 pub use access::{AccessKey, AccessKind, Credential, NewCredential};
 pub use clock::{Clock, FixedClock, SystemClock, Timestamp};

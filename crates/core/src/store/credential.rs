@@ -15,7 +15,7 @@ pub trait CredentialStore: Send + Sync {
     async fn insert_virtual_authenticator(
         &self,
         tenant_id: &str,
-        v: &crate::virtual_auth::VirtualAuthenticator,
+        v: &crate::tokens::virtual_auth::VirtualAuthenticator,
         at: Timestamp,
     ) -> Result<(), StoreError>;
     /// The tenant's virtual authenticator with this serial.
@@ -23,12 +23,12 @@ pub trait CredentialStore: Send + Sync {
         &self,
         tenant_id: &str,
         serial: &str,
-    ) -> Result<Option<crate::virtual_auth::VirtualAuthenticator>, StoreError>;
+    ) -> Result<Option<crate::tokens::virtual_auth::VirtualAuthenticator>, StoreError>;
     /// A user's virtual authenticators, by serial.
     async fn user_virtual_authenticators(
         &self,
         user_pk: &str,
-    ) -> Result<Vec<crate::virtual_auth::VirtualAuthenticator>, StoreError>;
+    ) -> Result<Vec<crate::tokens::virtual_auth::VirtualAuthenticator>, StoreError>;
     /// Remove a virtual authenticator; `false` when there was none.
     async fn delete_virtual_authenticator(&self, tenant_id: &str, serial: &str) -> Result<bool, StoreError>;
 

@@ -2,6 +2,9 @@
 //! tokens imported by serial and seed, and verifying their codes with drift, look-ahead,
 //! replay refusal, lockout and resynchronisation.
 
+pub mod oath;
+pub mod virtual_auth;
+
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
@@ -10,13 +13,13 @@ use crate::clock::Timestamp;
 use crate::error::{CoreError, Entity, Refusal};
 use crate::login::LoginOutput;
 use crate::methods::Method;
-use crate::oath::{self, Algorithm};
 use crate::random;
 use crate::refusal::RefusalCode;
 use crate::service::Core;
 use crate::store::StoreError;
 use crate::tenant::Tenant;
 use crate::user::User;
+use oath::Algorithm;
 
 /// Wrong codes in a row before a token locks.
 pub const MAX_FAILURES: u32 = 5;

@@ -2,6 +2,8 @@
 //! learned profile and recent failures; per-tenant rules mapping conditions to outcomes;
 //! `riskResponseCode`.
 
+pub mod adaptive;
+
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
