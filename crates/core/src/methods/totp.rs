@@ -1,6 +1,6 @@
 //! TOTP/HOTP tokens (riskResponseCode 101; docs/tokens.md): the login carries the code of
 //! the user's token in `otp`, checked at once against each of the user's active tokens
-//! (drift, look-ahead, replay refusal and lockout are the token's; `tokens.rs`). What it
+//! (drift, look-ahead, replay refusal and lockout are the token's; `tokens/mod.rs`). What it
 //! stores: the token's counters, and an accepted session so that the login can be read
 //! back.
 
