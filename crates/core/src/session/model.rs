@@ -102,64 +102,26 @@ impl NewSession {
 /// through [`Session::finish`] applied by the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
-    /// The request ID.
-    pub id: String,
-    /// The tenant.
-    pub tenant_id: String,
-    /// The user's internal id.
-    pub user_pk: String,
-    /// The method (docs/architecture.md, "Methods"); `None` for an adaptive login the
-    /// risk engine decided at once.
-    pub method: Option<Method>,
-    /// `push_custom`: the custom authenticator that approves.
-    pub custom_authenticator: Option<String>,
-    /// What the device shows.
-    pub message: String,
-    /// Shown with the message.
-    pub context: BTreeMap<String, String>,
-    /// Server nonce the response signs.
-    pub nonce: String,
-    /// The number to match, when number matching is on.
-    pub number: Option<u8>,
-    /// The choices the device offers (the number among them).
-    pub number_choices: Vec<u8>,
-    /// How the challenge reached the user.
-    pub delivery: Delivery,
-    /// Creation time.
-    pub created_at: Timestamp,
-    /// When a pending session times out.
-    pub expires_at: Timestamp,
-    /// Where the result is posted when the session ends (allowlisted).
-    pub callback_url: Option<String>,
+    /// What the login fixed when it started, read through `Deref` (`session.id`, …).
+    start: NewSession,
     state: SessionState,
     decided_at: Option<Timestamp>,
     device_id: Option<String>,
     reason: Option<String>,
 }
 
+impl std::ops::Deref for Session {
+    type Target = NewSession;
+
+    fn deref(&self) -> &NewSession {
+        &self.start
+    }
+}
+
 impl Session {
     fn with(n: NewSession, state: SessionState, decided_at: Option<Timestamp>, e: Option<Ending>) -> Session {
         let (device_id, reason) = e.map(|e| (e.device_id, e.reason)).unwrap_or_default();
-        Session {
-            id: n.id,
-            tenant_id: n.tenant_id,
-            user_pk: n.user_pk,
-            method: n.method,
-            custom_authenticator: n.custom_authenticator,
-            message: n.message,
-            context: n.context,
-            nonce: n.nonce,
-            number: n.number,
-            number_choices: n.number_choices,
-            delivery: n.delivery,
-            created_at: n.created_at,
-            expires_at: n.expires_at,
-            callback_url: n.callback_url,
-            state,
-            decided_at,
-            device_id,
-            reason,
-        }
+        Session { start: n, state, decided_at, device_id, reason }
     }
 
     /// A session waiting for the user until `expires_at`.

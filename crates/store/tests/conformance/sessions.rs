@@ -194,7 +194,7 @@ backend_tests! {
         }
         // Ended sessions are never expired, whatever their deadline.
         s.insert_session(&Session::ended(new("done", 1_000), Ending::accept()).unwrap(), &[]).await.unwrap();
-        let ids = |v: Vec<Session>| v.into_iter().map(|s| s.id).collect::<Vec<_>>();
+        let ids = |v: Vec<Session>| v.into_iter().map(|s| s.id.clone()).collect::<Vec<_>>();
         assert_eq!(ids(s.expired_sessions(Timestamp(10_000), 10).await.unwrap()), ["e5", "e6", "e7"]);
         assert_eq!(ids(s.expired_sessions(Timestamp(10_000), 2).await.unwrap()), ["e5", "e6"], "bounded");
         assert_eq!(ids(s.expired_sessions(Timestamp(6_000), 10).await.unwrap()), ["e5", "e6"], "at the deadline it has expired");
