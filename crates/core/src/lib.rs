@@ -22,7 +22,6 @@ pub mod mobile;
 pub mod ops;
 pub mod otp;
 pub mod password;
-pub mod qr;
 pub mod random;
 pub mod refusal;
 pub mod risk;
@@ -39,6 +38,7 @@ pub mod validate;
 /// Former paths of modules that moved, for code written against them.
 pub use delivery::{callbacks, outbox, providers};
 pub use fido::uaf;
+pub use mobile::qr;
 pub use risk::adaptive;
 pub use tokens::{oath, virtual_auth};
 

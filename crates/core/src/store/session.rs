@@ -61,9 +61,9 @@ pub trait SessionStore: Send + Sync {
         since: Timestamp,
     ) -> Result<(u64, Option<Timestamp>), StoreError>;
     /// Insert a QR login waiting to be claimed.
-    async fn insert_qr_login(&self, q: &crate::qr::QrLogin) -> Result<(), StoreError>;
+    async fn insert_qr_login(&self, q: &crate::mobile::qr::QrLogin) -> Result<(), StoreError>;
     /// A QR login.
-    async fn qr_login(&self, id: &str) -> Result<Option<crate::qr::QrLogin>, StoreError>;
+    async fn qr_login(&self, id: &str) -> Result<Option<crate::mobile::qr::QrLogin>, StoreError>;
     /// Claim a pending, unexpired QR login and insert its (final) session with the same
     /// ID and the messages its ending sends, in one transaction; `false` (and nothing
     /// written) when it was claimed already or has expired.
