@@ -6,36 +6,43 @@
 //! randomness come in through [`Clock`] and [`Random`] so that every rule can be tested
 //! at a fixed instant.
 
+// The layout (docs/architecture.md, "Module map"; no import cycle between these files,
+// checked by tests/layout.rs).
+
+// Pure data and rules: no `impl Core`.
 pub mod access;
-pub mod admin;
 pub mod clock;
 pub mod context;
-pub mod delivery;
 pub mod device;
 pub mod error;
+pub mod random;
+pub mod refusal;
+pub mod seal;
+pub mod tenant;
+pub mod user;
+pub mod validate;
+
+// The storage interface, and the service every feature extends.
+pub mod service;
+pub mod store;
+
+// Features: each extends `Core` with `impl Core` blocks.
+pub mod admin;
+pub mod delivery;
 pub mod fido;
 pub mod housekeeping;
 pub mod login;
 pub mod methods;
 pub mod metrics;
 pub mod mobile;
-pub mod ops;
 pub mod otp;
 pub mod password;
-pub mod random;
-pub mod refusal;
 pub mod risk;
-pub mod seal;
-pub mod service;
 pub mod session;
-pub mod store;
-pub mod tenant;
 pub mod tokens;
 
-pub mod user;
-pub mod validate;
-
-/// Former paths of modules that moved, for code written against them.
+// Former paths of modules that moved, for code written against them.
+pub mod ops;
 pub use delivery::{callbacks, outbox, providers};
 pub use fido::uaf;
 pub use mobile::qr;
