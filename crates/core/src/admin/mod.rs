@@ -9,6 +9,7 @@
 //! - `account`: a user's account state (integration API).
 
 mod account;
+mod auth_types;
 mod callbacks;
 mod keys;
 mod outbox;
