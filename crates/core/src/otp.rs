@@ -1,7 +1,7 @@
 //! Authentication types (docs/otp.md): the built-in and tenant-defined types a `passKey`
 //! names — a method and its settings (lifetime, attempts, resends, code length, fallback,
-//! sender, texts) — and the only place they are read and written. What each method does
-//! with them is in `methods/`.
+//! sender, texts) — and how a login reads one; the admin API writes them
+//! (`admin/auth_types.rs`). What each method does with them is in `methods/`.
 
 use std::collections::BTreeMap;
 
