@@ -1,7 +1,7 @@
 //! The operations behind the admin and integration APIs and the `admin` subcommand.
 //!
 //! Each takes wire-shaped input, validates it (naming the field at fault), applies it
-//! through the [`Store`], and returns the domain record. Handlers stay thin: extract,
+//! through the [`Store`](crate::Store), and returns the domain record. Handlers stay thin: extract,
 //! call one of these, map the result.
 //!
 //! - `tenants`, `users`, `keys`: the admin API's records;
