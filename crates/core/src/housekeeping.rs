@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::error::CoreError;
-use crate::ops::Core;
+use crate::service::Core;
 
 /// How often the server sweeps.
 pub const INTERVAL: Duration = Duration::from_secs(60);

@@ -6,44 +6,54 @@
 //! randomness come in through [`Clock`] and [`Random`] so that every rule can be tested
 //! at a fixed instant.
 
+// The layout (docs/architecture.md, "Module map"; no import cycle between these files,
+// checked by tests/layout.rs).
+
+// Pure data and rules: no `impl Core`.
 pub mod access;
-pub mod adaptive;
-pub mod callbacks;
 pub mod clock;
 pub mod context;
-pub mod delivery;
 pub mod device;
 pub mod error;
+pub mod random;
+pub mod refusal;
+pub mod seal;
+pub mod tenant;
+pub mod user;
+pub mod validate;
+
+// The storage interface, and the service every feature extends.
+pub mod service;
+pub mod store;
+
+// Features: each extends `Core` with `impl Core` blocks.
+pub mod admin;
+pub mod delivery;
 pub mod fido;
 pub mod housekeeping;
 pub mod login;
 pub mod methods;
 pub mod metrics;
 pub mod mobile;
-pub mod oath;
-pub mod ops;
 pub mod otp;
-pub mod outbox;
 pub mod password;
-pub mod providers;
-pub mod qr;
-pub mod random;
-pub mod refusal;
 pub mod risk;
-pub mod seal;
 pub mod session;
-pub mod store;
-pub mod tenant;
 pub mod tokens;
-pub mod uaf;
-pub mod user;
-pub mod validate;
-pub mod virtual_auth;
+
+// Former paths of modules that moved, for code written against them.
+pub mod ops;
+pub use delivery::{callbacks, outbox, providers};
+pub use fido::uaf;
+pub use mobile::qr;
+pub use risk::adaptive;
+pub use tokens::{oath, virtual_auth};
 
 pub use access::{AccessKey, AccessKind, Credential, NewCredential};
 pub use clock::{Clock, FixedClock, SystemClock, Timestamp};
 pub use error::{CoreError, Entity, Refusal, RefusalCode};
 pub use random::{OsRandom, Random};
+pub use service::Core;
 pub use store::{
     AccountStore, ConfigStore, CredentialStore, DeviceStore, FidoAuthenticatorKey, FidoCeremony, OutboxStore, Page,
     RiskStore, SealedConfig, SessionStore, Store, StoreError,

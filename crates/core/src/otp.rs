@@ -1,17 +1,16 @@
 //! Authentication types (docs/otp.md): the built-in and tenant-defined types a `passKey`
 //! names — a method and its settings (lifetime, attempts, resends, code length, fallback,
-//! sender, texts) — and the only place they are read and written. What each method does
-//! with them is in `methods/`.
+//! sender, texts) — and how a login reads one; the admin API writes them
+//! (`admin/auth_types.rs`). What each method does with them is in `methods/`.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::error::{CoreError, Refusal};
+use crate::error::CoreError;
 use crate::methods::Method;
-use crate::ops::Core;
-use crate::refusal::RefusalCode;
+use crate::service::Core;
 use crate::tenant::Tenant;
 
 /// An authentication type as configured (`PUT /admin/v1/tenants/{domain}/auth-types/{name}`).
@@ -116,7 +115,7 @@ impl AuthType {
     pub const BUILTIN: [&'static str; 11] =
         ["push", "NoPIN", "PIN", "Fingerprint", "sms", "email", "voice", "votp", "votpCustomDelivery", "totp", "qr"];
 
-    fn validate(&self, name: &str) -> Result<(), CoreError> {
+    pub(crate) fn validate(&self, name: &str) -> Result<(), CoreError> {
         let ok_name = !name.is_empty()
             && name.len() <= 64
             && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
@@ -237,62 +236,6 @@ impl Core {
                 .map(Some)
                 .map_err(|_| CoreError::Internal("damaged authentication type".into())),
             None => Ok(AuthType::builtin(name)),
-        }
-    }
-
-    /// Every type of the tenant (admin API).
-    pub async fn auth_types(&self, domain: &str) -> Result<Vec<AuthTypeView>, CoreError> {
-        let tenant = self.tenant(domain).await?;
-        let mut own = BTreeMap::new();
-        for (name, doc) in self.store.auth_types(&tenant.id).await? {
-            let t: AuthType =
-                serde_json::from_str(&doc).map_err(|_| CoreError::Internal("damaged authentication type".into()))?;
-            own.insert(name, t);
-        }
-        let mut out = Vec::new();
-        for name in AuthType::BUILTIN {
-            let (settings, customised) = match own.remove(name) {
-                Some(t) => (t, true),
-                None => (AuthType::builtin(name).ok_or_else(|| CoreError::Internal("builtin".into()))?, false),
-            };
-            out.push(AuthTypeView { name: name.to_owned(), builtin: true, customised, settings });
-        }
-        out.extend(own.into_iter().map(|(name, settings)| AuthTypeView {
-            name,
-            builtin: false,
-            customised: true,
-            settings,
-        }));
-        Ok(out)
-    }
-
-    /// Create or replace a type (admin API).
-    pub async fn set_auth_type(&self, domain: &str, name: &str, t: AuthType) -> Result<AuthTypeView, CoreError> {
-        let tenant = self.tenant(domain).await?;
-        t.validate(name)?;
-        if let Some(f) = &t.fallback {
-            let target = self.auth_type(&tenant, f).await?;
-            if !target.is_some_and(|ft| ft.method.is_code()) {
-                return Err(CoreError::invalid("fallback", "the fallback must name an SMS, e-mail or voice type"));
-            }
-        }
-        let doc = serde_json::to_string(&t).map_err(|e| CoreError::Internal(e.to_string()))?;
-        self.store.set_auth_type(&tenant.id, name, &doc, self.clock.now()).await?;
-        let builtin = AuthType::builtin(name).is_some();
-        Ok(AuthTypeView { name: name.to_owned(), builtin, customised: true, settings: t })
-    }
-
-    /// Remove a tenant's type (a built-in one returns to its defaults).
-    pub async fn delete_auth_type(&self, domain: &str, name: &str) -> Result<(), CoreError> {
-        let tenant = self.tenant(domain).await?;
-        if self.store.delete_auth_type(&tenant.id, name).await? {
-            Ok(())
-        } else {
-            Err(CoreError::refused(
-                Refusal::Unprocessable,
-                RefusalCode::AuthTypeNotFound,
-                "no such tenant-defined type",
-            ))
         }
     }
 }

@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use super::{Begin, LoginMethod, Method, Reply, Why};
 use crate::error::{CoreError, Refusal};
 use crate::login::LoginOutput;
-use crate::ops::Core;
 use crate::refusal::RefusalCode;
+use crate::service::Core;
 use crate::user::User;
 
 /// `fido2`.

@@ -10,14 +10,14 @@ use async_trait::async_trait;
 use countersign_proto::messages::{PendingRequest, ResponseBody, ResponseResult};
 use countersign_proto::{b64u_encode, crypto, signed};
 
-use super::{Begin, Delivery, LoginMethod, Method, Why, registry};
+use super::{Begin, Delivery, LoginMethod, Method, Why, wrong_key};
+use crate::delivery::outbox::{OutboxKind, OutboxMessage};
 use crate::device::{Device, DeviceState};
 use crate::error::{CoreError, Entity, Refusal};
 use crate::login::LoginOutput;
-use crate::ops::Core;
-use crate::outbox::{OutboxKind, OutboxMessage};
 use crate::random;
 use crate::refusal::RefusalCode;
+use crate::service::Core;
 use crate::session::{Ending, NewSession, Session, SessionState, closed};
 use crate::tenant::NumberMatching;
 use crate::user::User;
@@ -69,12 +69,6 @@ impl LoginMethod for Push {
             _ => Err(wrong_key(s, "accept")),
         }
     }
-}
-
-/// `422` on `key`: the answer is signed with a key the method does not take.
-pub(crate) fn wrong_key(s: &Session, decision: &str) -> CoreError {
-    let name = s.method.and_then(Method::device_name).unwrap_or("request");
-    CoreError::invalid("key", format!("a {name} {decision} must be signed with another key (see the protocol)"))
 }
 
 /// What a push checks before the user is read: the type is on; the delivery, timeout,
@@ -341,7 +335,7 @@ impl Core {
         let key = match (accept, body.key.as_str()) {
             (false, "possession") => device.possession_key.as_str(),
             (false, _) => return Err(wrong_key(&s, "decline")),
-            (true, key) => registry::of(method).approver(device, &s, key)?,
+            (true, key) => method.module().approver(device, &s, key)?,
         };
         let bytes = signed::response(&s.id, &body.decision, &s.nonce, body.number, &body.display_digest);
         if !crypto::verify(key, &bytes, &body.signature) {

@@ -12,7 +12,7 @@ use super::{Begin, LoginMethod, Method, push};
 use crate::device::Device;
 use crate::error::{CoreError, Entity};
 use crate::login::LoginOutput;
-use crate::ops::Core;
+use crate::service::Core;
 use crate::session::Session;
 use crate::user::User;
 
@@ -56,7 +56,7 @@ impl LoginMethod for PushCustom {
                     CoreError::invalid("key", format!("this device registered no custom authenticator {name:?}"))
                 })
             }
-            _ => Err(push::wrong_key(s, "accept")),
+            _ => Err(super::wrong_key(s, "accept")),
         }
     }
 }

@@ -54,6 +54,12 @@ pub(crate) fn challenge(o: Outcome) -> Option<Challenge> {
 }
 
 impl Method {
+    /// The module that carries out this method ([`of`]): how a method reaches another's
+    /// behaviour without importing the registry that lists it.
+    pub(crate) fn module(self) -> &'static dyn LoginMethod {
+        of(self)
+    }
+
     /// The `riskResponseCode` of a challenge with this method (docs/risk.md).
     pub fn risk_code(self) -> u32 {
         of(self).risk_code()

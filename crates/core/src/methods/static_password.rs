@@ -11,12 +11,12 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 
 use super::command::StartLogin;
-use super::{Begin, LoginMethod, Method, Reply, Why, fido2, registry};
+use super::{Begin, LoginMethod, Method, Reply, Why, fido2};
 use crate::error::CoreError;
 use crate::error::Refusal;
 use crate::login::LoginOutput;
-use crate::ops::Core;
 use crate::refusal::RefusalCode;
+use crate::service::Core;
 use crate::session::{Ending, NewSession, Session, SessionState, closed};
 use crate::tenant::StaticPasswordMode;
 use crate::user::User;
@@ -114,7 +114,7 @@ impl LoginMethod for StaticPassword {
                 1
             } else {
                 match core.auth_type(tenant, second).await? {
-                    Some(ty) => registry::of(ty.method).risk_code(),
+                    Some(ty) => ty.method.risk_code(),
                     None => 1,
                 }
             });

@@ -1,6 +1,6 @@
 //! TOTP/HOTP tokens (riskResponseCode 101; docs/tokens.md): the login carries the code of
 //! the user's token in `otp`, checked at once against each of the user's active tokens
-//! (drift, look-ahead, replay refusal and lockout are the token's; `tokens.rs`). What it
+//! (drift, look-ahead, replay refusal and lockout are the token's; `tokens/mod.rs`). What it
 //! stores: the token's counters, and an accepted session so that the login can be read
 //! back.
 
@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use super::{Begin, LoginMethod, Method};
 use crate::error::{CoreError, Refusal};
 use crate::login::LoginOutput;
-use crate::ops::Core;
 use crate::refusal::RefusalCode;
+use crate::service::Core;
 use crate::user::User;
 
 /// `totp`.

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use super::{Begin, LoginMethod, Method, fido2};
 use crate::error::CoreError;
 use crate::login::LoginOutput;
-use crate::ops::Core;
+use crate::service::Core;
 use crate::user::User;
 
 /// `uaf`.

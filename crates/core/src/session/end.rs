@@ -7,12 +7,12 @@
 //! the outbox), the delivery worker woken.
 
 use super::{Ending, NewSession, Session, SessionState, closed};
+use crate::delivery::outbox::{OutboxKind, OutboxMessage};
 use crate::error::{CoreError, Entity};
 use crate::login::LoginOutput;
-use crate::ops::Core;
-use crate::outbox::{OutboxKind, OutboxMessage};
 use crate::random;
 use crate::risk::Learn;
+use crate::service::Core;
 use crate::tenant::Tenant;
 
 /// What an ending teaches the user's risk profile.
@@ -182,7 +182,7 @@ impl Core {
         let user = self.store.user_by_pk(&s.user_pk).await?.ok_or(CoreError::NotFound(Entity::User))?;
         let now = self.clock.now();
         let decided = s.decided_at().unwrap_or(now);
-        let body = crate::callbacks::body(
+        let body = crate::delivery::callbacks::body(
             &s.id,
             user.user_id.as_str(),
             tenant.domain.as_str(),
@@ -191,7 +191,7 @@ impl Core {
             decided,
         );
         let id = random::new_id(&*self.random)?;
-        let deadline = now.plus_millis(crate::outbox::CALLBACK_LIFETIME_MS);
+        let deadline = now.plus_millis(crate::delivery::outbox::CALLBACK_LIFETIME_MS);
         Ok(Some(OutboxMessage::new(id, &s.tenant_id, OutboxKind::Callback, url, body, now, deadline)))
     }
 }

@@ -18,9 +18,10 @@ pub mod model;
 pub mod state;
 pub mod sweeper;
 mod wait;
+mod waiters;
 
 pub use model::{NewSession, Session, SessionCode};
 pub use state::{Ending, SessionState, Transition, closed};
-pub use wait::Waiters;
+pub use waiters::Waiters;
 
 pub(crate) use end::{Teaches, cause};

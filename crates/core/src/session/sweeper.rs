@@ -11,8 +11,8 @@ use tokio::sync::watch;
 use super::end::cause;
 use super::{Ending, Session, SessionState};
 use crate::error::{CoreError, Entity};
-use crate::ops::Core;
 use crate::refusal::RefusalCode;
+use crate::service::Core;
 
 /// How often each node sweeps.
 pub const INTERVAL: Duration = Duration::from_millis(300);

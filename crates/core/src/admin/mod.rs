@@ -1,0 +1,85 @@
+//! The operations behind the admin and integration APIs and the `admin` subcommand.
+//!
+//! Each takes wire-shaped input, validates it (naming the field at fault), applies it
+//! through the [`Store`](crate::Store), and returns the domain record. Handlers stay thin: extract,
+//! call one of these, map the result.
+//!
+//! - `tenants`, `users`, `keys`: the admin API's records;
+//! - `outbox`: listing and retrying messages;
+//! - `account`: a user's account state (integration API).
+
+mod account;
+mod auth_types;
+mod callbacks;
+mod keys;
+mod outbox;
+mod tenants;
+mod users;
+
+pub use account::{AccountState, AuthenticatorSummary};
+pub use keys::CreateKey;
+pub use tenants::{CreateTenant, UpdateTenant};
+pub use users::{CreateUser, UpdateUser};
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::{CoreError, Entity};
+use crate::store::{Page, StoreError};
+
+/// Largest page a listing returns.
+pub const MAX_PAGE: u32 = 500;
+/// Page size when the caller does not say.
+pub const DEFAULT_PAGE: u32 = 100;
+/// `last_used_at` is refreshed at most this often per key.
+pub const TOUCH_INTERVAL_MS: i64 = 60_000;
+
+/// A page of results and where the next one starts.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Listing<T> {
+    /// The rows of this page.
+    pub items: Vec<T>,
+    /// Pass as `after` to get the next page; `null` on the last page.
+    pub next_after: Option<String>,
+}
+
+fn page(after: Option<String>, limit: Option<u32>) -> Result<Page, CoreError> {
+    let limit = limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(CoreError::invalid("limit", format!("limit must be between 1 and {MAX_PAGE}")));
+    }
+    // Ask for one more row than shown, to know whether another page follows.
+    Ok(Page { after, limit: limit + 1 })
+}
+
+fn listing<T>(mut rows: Vec<T>, page: &Page, key: impl Fn(&T) -> String) -> Listing<T> {
+    let shown = (page.limit - 1) as usize;
+    let more = rows.len() > shown;
+    rows.truncate(shown);
+    let next_after = if more { rows.last().map(key) } else { None };
+    Listing { items: rows, next_after }
+}
+
+fn conflict_as(entity: Entity) -> impl Fn(StoreError) -> CoreError {
+    move |e| match e {
+        StoreError::Conflict => CoreError::Exists(entity),
+        StoreError::NotFound => CoreError::NotFound(entity),
+        other => CoreError::Store(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listing_cuts_and_points_to_next() {
+        let page = Page { after: None, limit: 3 };
+        let l = listing(vec![1, 2, 3], &page, |n| n.to_string());
+        assert_eq!(l.items, vec![1, 2]);
+        assert_eq!(l.next_after.as_deref(), Some("2"));
+        let l = listing(vec![1, 2], &page, |n| n.to_string());
+        assert_eq!(l.next_after, None);
+    }
+}

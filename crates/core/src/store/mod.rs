@@ -1,0 +1,40 @@
+//! The storage interface. Backends live in the `countersign-store` crate; one test suite
+//! there runs every behaviour described here against each backend.
+
+mod account;
+mod config;
+mod credential;
+mod device;
+mod outbox;
+mod risk;
+mod session;
+mod types;
+
+pub use account::AccountStore;
+pub use config::ConfigStore;
+pub use credential::CredentialStore;
+pub use device::DeviceStore;
+pub use outbox::OutboxStore;
+pub use risk::RiskStore;
+pub use session::SessionStore;
+pub use types::{FidoAuthenticatorKey, FidoCeremony, Page, SealedConfig, StoreError};
+
+/// Persistent state: one trait per aggregate, joined. Every method is one atomic
+/// operation. Callers hold `Arc<dyn Store>` and call any aggregate's methods on it
+/// directly; a part of the system that needs only one aggregate can take that trait.
+///
+/// The cut: [`AccountStore`] (tenants, users, access keys), [`DeviceStore`] (activations,
+/// devices, nonces), [`SessionStore`] (sessions, codes, QR logins), [`CredentialStore`]
+/// (static passwords, tokens), [`RiskStore`] (failure log), [`ConfigStore`] (tenant
+/// configuration) and [`OutboxStore`] (messages to send). A method belongs to the
+/// aggregate whose rows it changes; one that writes two (a session with its outbox
+/// messages) belongs to the one whose state it decides.
+pub trait Store:
+    AccountStore + DeviceStore + SessionStore + CredentialStore + RiskStore + ConfigStore + OutboxStore
+{
+}
+
+impl<T: AccountStore + DeviceStore + SessionStore + CredentialStore + RiskStore + ConfigStore + OutboxStore> Store
+    for T
+{
+}
