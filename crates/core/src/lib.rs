@@ -41,14 +41,6 @@ pub mod risk;
 pub mod session;
 pub mod tokens;
 
-// Former paths of modules that moved, for code written against them.
-pub mod ops;
-pub use delivery::{callbacks, outbox, providers};
-pub use fido::uaf;
-pub use mobile::qr;
-pub use risk::adaptive;
-pub use tokens::{oath, virtual_auth};
-
 pub use access::{AccessKey, AccessKind, Credential, NewCredential};
 pub use clock::{Clock, FixedClock, SystemClock, Timestamp};
 pub use error::{CoreError, Entity, Refusal, RefusalCode};

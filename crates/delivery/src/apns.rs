@@ -8,9 +8,9 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use countersign_core::Clock;
+use countersign_core::delivery::outbox::OutboxMessage;
+use countersign_core::delivery::providers::ApnsConfig;
 use countersign_core::delivery::{Channel, Resolved};
-use countersign_core::outbox::OutboxMessage;
-use countersign_core::providers::ApnsConfig;
 use serde_json::json;
 
 use crate::{Http, SendError, Sender, classify, jwt};

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use countersign_core::Clock;
-use countersign_core::callbacks;
+use countersign_core::delivery::callbacks;
+use countersign_core::delivery::outbox::OutboxMessage;
 use countersign_core::delivery::{Channel, Resolved};
-use countersign_core::outbox::OutboxMessage;
 
 use crate::{Http, SendError, Sender, classify};
 

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use countersign_core::delivery::outbox::OutboxMessage;
+use countersign_core::delivery::providers::{EmailConfig, EmailPayload, SmtpSecurity};
 use countersign_core::delivery::{Channel, Resolved};
-use countersign_core::outbox::OutboxMessage;
-use countersign_core::providers::{EmailConfig, EmailPayload, SmtpSecurity};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};

@@ -9,9 +9,9 @@ use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use countersign_core::Clock;
+use countersign_core::delivery::outbox::OutboxMessage;
+use countersign_core::delivery::providers::{FcmConfig, ServiceAccount};
 use countersign_core::delivery::{Channel, Resolved};
-use countersign_core::outbox::OutboxMessage;
-use countersign_core::providers::{FcmConfig, ServiceAccount};
 use serde_json::json;
 
 use crate::{Http, SendError, Sender, classify};

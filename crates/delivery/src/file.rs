@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use countersign_core::Clock;
+use countersign_core::delivery::outbox::OutboxMessage;
 use countersign_core::delivery::{Channel, Resolved};
-use countersign_core::outbox::OutboxMessage;
 use serde_json::json;
 
 use crate::{SendError, Sender};

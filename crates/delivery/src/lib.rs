@@ -35,8 +35,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use countersign_core::Clock;
+use countersign_core::delivery::outbox::OutboxMessage;
 use countersign_core::delivery::{Channel, Resolved};
-use countersign_core::outbox::OutboxMessage;
 
 pub use error::{BoxError, SendError, StartError, classify};
 pub use worker::Worker;

@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
+use countersign_core::delivery::outbox::OutboxMessage;
+use countersign_core::delivery::providers::{self, HttpSmsConfig, SmsPayload};
 use countersign_core::delivery::{Channel, Resolved};
-use countersign_core::outbox::OutboxMessage;
-use countersign_core::providers::{self, HttpSmsConfig, SmsPayload};
 
 use crate::{Http, SendError, Sender, classify};
 

@@ -6,9 +6,9 @@
 //! through `Calls.json` — is one more sender over it.
 
 use async_trait::async_trait;
+use countersign_core::delivery::outbox::OutboxMessage;
+use countersign_core::delivery::providers::{SmsPayload, TwilioConfig};
 use countersign_core::delivery::{Channel, Resolved};
-use countersign_core::outbox::OutboxMessage;
-use countersign_core::providers::{SmsPayload, TwilioConfig};
 
 use crate::{Http, SendError, Sender, classify};
 

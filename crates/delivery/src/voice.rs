@@ -6,9 +6,9 @@
 //! resolve such a message).
 
 use async_trait::async_trait;
+use countersign_core::delivery::outbox::OutboxMessage;
+use countersign_core::delivery::providers::VoicePayload;
 use countersign_core::delivery::{Channel, Resolved};
-use countersign_core::outbox::OutboxMessage;
-use countersign_core::providers::VoicePayload;
 
 use crate::{Http, SendError, Sender, twilio};
 

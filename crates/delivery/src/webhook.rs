@@ -2,8 +2,8 @@
 //! reference to the URL the device registered, with the message ID.
 
 use async_trait::async_trait;
+use countersign_core::delivery::outbox::OutboxMessage;
 use countersign_core::delivery::{Channel, Resolved};
-use countersign_core::outbox::OutboxMessage;
 
 use crate::{Http, SendError, Sender, classify};
 

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use countersign_core::delivery::outbox::{self, OutboxMessage, SendOutcome};
 use countersign_core::delivery::{Port, Resolved};
-use countersign_core::outbox::{self, OutboxMessage, SendOutcome};
 use tokio::sync::watch;
 
 use crate::{Http, Options, SendError, Senders, StartError};
@@ -150,8 +150,8 @@ mod tests {
     use std::sync::Mutex;
 
     use async_trait::async_trait;
+    use countersign_core::delivery::outbox::{OutboxKind, OutboxMessage, SendOutcome};
     use countersign_core::delivery::{Channel, Resolved, Unresolved};
-    use countersign_core::outbox::{OutboxKind, OutboxMessage, SendOutcome};
     use countersign_core::{Clock, CoreError, FixedClock, StoreError, Timestamp};
 
     use super::*;
@@ -287,7 +287,7 @@ mod tests {
         assert_eq!(local.await, ["applied m1", "sent m1", "observe push Sent"]);
         let other = Some(Resolved::FileSms {
             file: "/dev/null".into(),
-            payload: countersign_core::providers::SmsPayload {
+            payload: countersign_core::delivery::providers::SmsPayload {
                 to: "+15550100".into(),
                 text: "x".into(),
                 auth_type: "otp".into(),

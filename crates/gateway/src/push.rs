@@ -11,9 +11,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use countersign_core::Clock;
+use countersign_core::delivery::outbox::{OutboxKind, OutboxMessage};
+use countersign_core::delivery::providers::PushAppSecrets;
 use countersign_core::delivery::{Channel, Opened, Resolved};
-use countersign_core::outbox::{OutboxKind, OutboxMessage};
-use countersign_core::providers::PushAppSecrets;
 use countersign_delivery::{Http, SendError, Sender, Senders};
 use serde::{Deserialize, Serialize};
 

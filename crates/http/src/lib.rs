@@ -4,7 +4,7 @@
 //!
 //! Handlers are thin: an extractor authorizes ([`auth::AdminAuth`], [`auth::TenantAuth`]),
 //! [`extract`] turns the request into typed input (or a precise [`ApiError`]), one call
-//! into [`countersign_core::ops::Core`] does the work.
+//! into [`countersign_core::Core`] does the work.
 
 use std::sync::{Arc, OnceLock};
 
@@ -12,7 +12,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
-use countersign_core::ops::Core;
+use countersign_core::Core;
 use tower_http::LatencyUnit;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};

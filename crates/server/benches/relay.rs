@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use countersign::config::{RawConfig, RawRelay};
 use countersign_authenticator::{ActivateOptions, Authenticator};
-use countersign_core::ops::{CreateKey, CreateTenant, CreateUser};
+use countersign_core::admin::{CreateKey, CreateTenant, CreateUser};
 use countersign_gateway::relay::{Relay, RelayConfig};
 use countersign_gateway::sites::{SITES_FILE, Sites};
 use serde_json::{Value, json};

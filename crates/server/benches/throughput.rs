@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use countersign::config::RawConfig;
 use countersign_authenticator::{ActivateOptions, Answer, Authenticator};
-use countersign_core::ops::{CreateKey, CreateTenant, CreateUser};
+use countersign_core::admin::{CreateKey, CreateTenant, CreateUser};
 use serde_json::{Value, json};
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {

@@ -50,9 +50,9 @@ pub struct RawConfig {
     /// PEM file of extra CA certificates trusted for outgoing TLS.
     pub tls_ca_file: Option<String>,
     /// Default SMS provider for tenants without their own (same shape as the admin API).
-    pub sms: Option<countersign_core::providers::SmsConfig>,
+    pub sms: Option<countersign_core::delivery::providers::SmsConfig>,
     /// Default SMTP server for tenants without their own.
-    pub email: Option<countersign_core::providers::EmailConfig>,
+    pub email: Option<countersign_core::delivery::providers::EmailConfig>,
     /// Allow `votpCustomDelivery` (codes handed to the relying party).
     pub votp_custom_delivery: Option<bool>,
     /// A MaxMind DB (GeoIP2/GeoLite2 City) file for secure-message context.
@@ -147,7 +147,7 @@ pub struct Config {
     /// PEM file of extra trusted CA certificates.
     pub tls_ca_file: Option<String>,
     /// Default SMS and e-mail providers.
-    pub providers: countersign_core::providers::ProvidersInput,
+    pub providers: countersign_core::delivery::providers::ProvidersInput,
     /// Whether `votpCustomDelivery` may be used.
     pub votp_custom_delivery: bool,
     /// The geolocation database file.
@@ -412,7 +412,7 @@ impl RawConfig {
                 Some(countersign_delivery::Proxy { url, username: p.username, password: p.password.map(|s| s.0) })
             }
         };
-        let providers = countersign_core::providers::ProvidersInput { sms: self.sms, email: self.email };
+        let providers = countersign_core::delivery::providers::ProvidersInput { sms: self.sms, email: self.email };
         providers.validate().map_err(|e| match e {
             countersign_core::CoreError::Invalid { field, message } => {
                 let text = format!("{field}: {message}");

@@ -14,8 +14,9 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use countersign_core::ops::{Core, CreateKey, CreateTenant, CreateUser};
-use countersign_core::providers::{EmailConfig, FileSinkConfig, ProvidersInput, SmsConfig};
+use countersign_core::Core;
+use countersign_core::admin::{CreateKey, CreateTenant, CreateUser};
+use countersign_core::delivery::providers::{EmailConfig, FileSinkConfig, ProvidersInput, SmsConfig};
 use countersign_core::user::VdpDeliveryMethod;
 
 use crate::ServerError;

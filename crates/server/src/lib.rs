@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use countersign_core::Core;
 use countersign_core::Store;
-use countersign_core::ops::Core;
 use countersign_http::HttpConfig;
 use tokio::net::TcpListener;
 

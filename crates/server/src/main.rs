@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use countersign::ServerError;
 use countersign::config::{Config, ConfigError, LogFormat, RawConfig};
-use countersign_core::ops::{Core, CreateKey, CreateTenant};
+use countersign_core::Core;
+use countersign_core::admin::{CreateKey, CreateTenant};
 
 /// countersign: a self-hosted out-of-band authentication server.
 ///

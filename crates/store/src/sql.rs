@@ -130,7 +130,7 @@ macro_rules! sql_common {
         use std::collections::BTreeMap;
 
         use countersign_core::device::{Activation, ActivationState, Device, DeviceState};
-        use countersign_core::outbox::OutboxMessage;
+        use countersign_core::delivery::outbox::OutboxMessage;
         use countersign_core::methods::stored;
         use countersign_core::session::{NewSession, Session, SessionState, Transition};
 
@@ -225,7 +225,7 @@ macro_rules! sql_common {
                 user_pk: r.try_get("user_pk").map_err(db_err)?,
                 serial: r.try_get("serial").map_err(db_err)?,
                 kind: TokenKind::from_stored(&kind).ok_or_else(|| corrupt("token kind"))?,
-                algorithm: countersign_core::oath::Algorithm::from_stored(&alg).ok_or_else(|| corrupt("token algorithm"))?,
+                algorithm: countersign_core::tokens::oath::Algorithm::from_stored(&alg).ok_or_else(|| corrupt("token algorithm"))?,
                 digits: int(r, "digits")?,
                 period: int(r, "period")?,
                 moving: r.try_get("moving").map_err(db_err)?,

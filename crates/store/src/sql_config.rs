@@ -25,7 +25,7 @@ macro_rules! sql_config {
             async fn callback_config(
                 &self,
                 tenant_id: &str,
-            ) -> Result<Option<countersign_core::callbacks::StoredCallbacks>, StoreError> {
+            ) -> Result<Option<countersign_core::delivery::callbacks::StoredCallbacks>, StoreError> {
                 let row = sqlx::query("SELECT config FROM tenant_callbacks WHERE tenant_id = $1")
                     .bind(tenant_id)
                     .fetch_optional(&self.pool)
@@ -39,7 +39,7 @@ macro_rules! sql_config {
             async fn set_callback_config(
                 &self,
                 tenant_id: &str,
-                config: &countersign_core::callbacks::StoredCallbacks,
+                config: &countersign_core::delivery::callbacks::StoredCallbacks,
                 at: Timestamp,
             ) -> Result<(), StoreError> {
                 let text = serde_json::to_string(config).map_err(|e| StoreError::Backend(Box::new(e)))?;

@@ -4,9 +4,9 @@
 /// Implement the CredentialStore trait for `$store` over `sqlx::Pool<$db>`.
 macro_rules! sql_credential {
     ($store:ty, $db:ty) => {
-        fn virtual_from(r: &DbRow) -> Result<countersign_core::virtual_auth::VirtualAuthenticator, StoreError> {
+        fn virtual_from(r: &DbRow) -> Result<countersign_core::tokens::virtual_auth::VirtualAuthenticator, StoreError> {
             let apps: String = r.try_get("applications").map_err(db_err)?;
-            Ok(countersign_core::virtual_auth::VirtualAuthenticator {
+            Ok(countersign_core::tokens::virtual_auth::VirtualAuthenticator {
                 serial_number: r.try_get("serial").map_err(db_err)?,
                 user_id: r.try_get("user_id").map_err(db_err)?,
                 applications: serde_json::from_str(&apps).map_err(|_| corrupt("virtual authenticator applications"))?,
@@ -39,7 +39,7 @@ macro_rules! sql_credential {
             async fn insert_virtual_authenticator(
                 &self,
                 tenant_id: &str,
-                v: &countersign_core::virtual_auth::VirtualAuthenticator,
+                v: &countersign_core::tokens::virtual_auth::VirtualAuthenticator,
                 at: Timestamp,
             ) -> Result<(), StoreError> {
                 sqlx::query(
@@ -61,7 +61,7 @@ macro_rules! sql_credential {
                 &self,
                 tenant_id: &str,
                 serial: &str,
-            ) -> Result<Option<countersign_core::virtual_auth::VirtualAuthenticator>, StoreError> {
+            ) -> Result<Option<countersign_core::tokens::virtual_auth::VirtualAuthenticator>, StoreError> {
                 sqlx::query(sqlx::AssertSqlSafe(format!("{VIRTUAL_SELECT} WHERE v.tenant_id = $1 AND v.serial = $2")))
                     .bind(tenant_id)
                     .bind(serial)
@@ -76,7 +76,7 @@ macro_rules! sql_credential {
             async fn user_virtual_authenticators(
                 &self,
                 user_pk: &str,
-            ) -> Result<Vec<countersign_core::virtual_auth::VirtualAuthenticator>, StoreError> {
+            ) -> Result<Vec<countersign_core::tokens::virtual_auth::VirtualAuthenticator>, StoreError> {
                 sqlx::query(sqlx::AssertSqlSafe(format!("{VIRTUAL_SELECT} WHERE v.user_pk = $1 ORDER BY v.serial")))
                     .bind(user_pk)
                     .fetch_all(&self.pool)

@@ -8,7 +8,7 @@
 macro_rules! sql_outbox {
     ($store:ty, $db:ty, $lock:literal) => {
         use countersign_core::OutboxStore;
-        use countersign_core::outbox::{OutboxKind, OutboxState};
+        use countersign_core::delivery::outbox::{OutboxKind, OutboxState};
 
         fn outbox_from(r: &DbRow) -> Result<OutboxMessage, StoreError> {
             let kind: String = r.try_get("kind").map_err(db_err)?;

@@ -220,7 +220,7 @@ macro_rules! sql_session {
                 Ok((n.unsigned_abs(), oldest.map(Timestamp)))
             }
 
-            async fn insert_qr_login(&self, q: &countersign_core::qr::QrLogin) -> Result<(), StoreError> {
+            async fn insert_qr_login(&self, q: &countersign_core::mobile::qr::QrLogin) -> Result<(), StoreError> {
                 sqlx::query(
                     "INSERT INTO qr_logins (id, tenant_id, code_hash, state, created_at, expires_at, claimed_at, \
                      user_pk) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -239,10 +239,10 @@ macro_rules! sql_session {
                 Ok(())
             }
 
-            async fn qr_login(&self, id: &str) -> Result<Option<countersign_core::qr::QrLogin>, StoreError> {
+            async fn qr_login(&self, id: &str) -> Result<Option<countersign_core::mobile::qr::QrLogin>, StoreError> {
                 one_by(&self.pool, "SELECT * FROM qr_logins WHERE id = $1", id, |r| {
                     let claimed: Option<i64> = r.try_get("claimed_at").map_err(db_err)?;
-                    Ok(countersign_core::qr::QrLogin {
+                    Ok(countersign_core::mobile::qr::QrLogin {
                         id: r.try_get("id").map_err(db_err)?,
                         tenant_id: r.try_get("tenant_id").map_err(db_err)?,
                         code_hash: r.try_get("code_hash").map_err(db_err)?,

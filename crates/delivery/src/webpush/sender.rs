@@ -7,8 +7,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use base64::Engine;
 use countersign_core::Clock;
+use countersign_core::delivery::outbox::OutboxMessage;
 use countersign_core::delivery::{Channel, Resolved};
-use countersign_core::outbox::OutboxMessage;
 
 use super::{self as webpush, VapidKey};
 use crate::{Http, SendError, Sender, classify};

@@ -7,8 +7,8 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use countersign_core::Timestamp;
+use countersign_core::admin::AccountState;
 use countersign_core::login::{LoginInput, LoginOutput};
-use countersign_core::ops::AccountState;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -299,7 +299,7 @@ async fn confirm_token(
 pub struct QrLoginOutput {
     /// Request ID, payload and app link.
     #[serde(flatten)]
-    start: countersign_core::qr::QrLoginStart,
+    start: countersign_core::mobile::qr::QrLoginStart,
     /// The QR code as PNG, base64.
     #[serde(rename = "qrPNG")]
     qr_png: String,
@@ -310,7 +310,7 @@ pub struct QrLoginOutput {
 
 /// Start a QR login: show the QR code, then follow `GET /v1/sessions/{requestID}` until
 /// a device claims it (docs/otp.md, "QR login").
-#[utoipa::path(post, path = "/v1/qr-logins", tag = "integration", request_body(content = Option<countersign_core::qr::QrLoginInput>, description = "optional: an empty body starts the built-in `qr` type"),
+#[utoipa::path(post, path = "/v1/qr-logins", tag = "integration", request_body(content = Option<countersign_core::mobile::qr::QrLoginInput>, description = "optional: an empty body starts the built-in `qr` type"),
     security(("apiKey" = []), ("apiKeyBasic" = [])),
     responses(
         (status = 201, body = QrLoginOutput, description = "The QR login's session, its QR payload and app link."),
@@ -321,7 +321,7 @@ pub struct QrLoginOutput {
 async fn start_qr_login(
     auth: TenantAuth,
     State(s): State<AppState>,
-    OptionalJson(input): OptionalJson<countersign_core::qr::QrLoginInput>,
+    OptionalJson(input): OptionalJson<countersign_core::mobile::qr::QrLoginInput>,
 ) -> Result<(StatusCode, Json<QrLoginOutput>), ApiError> {
     let start = s.core.start_qr_login(&auth.tenant, input).await?;
     let png = qr::png(&start.qr_payload).map_err(|e| ApiError::internal(&e))?;
@@ -334,9 +334,9 @@ async fn start_qr_login(
 /// allows custom delivery). Check it with the login's second call (docs/otp.md).
 #[utoipa::path(post, path = "/v1/authenticators/{serialNumber}/applications/{applName}/generate-votp", tag = "integration",
     params(("serialNumber" = String, Path), ("applName" = String, Path)),
-    request_body = countersign_core::virtual_auth::GenerateVotpInput, security(("apiKey" = []), ("apiKeyBasic" = [])),
+    request_body = countersign_core::tokens::virtual_auth::GenerateVotpInput, security(("apiKey" = []), ("apiKeyBasic" = [])),
     responses(
-        (status = 200, body = countersign_core::virtual_auth::GenerateVotpOutput, description = "The code was generated and handed to delivery (or returned, for custom delivery)."),
+        (status = 200, body = countersign_core::tokens::virtual_auth::GenerateVotpOutput, description = "The code was generated and handed to delivery (or returned, for custom delivery)."),
         (status = 401, body = ErrorBody, description = "No API key, or not a valid one (`unauthorized`)."),
         (status = 403, body = ErrorBody, description = "The tenant does not allow custom delivery (`custom_delivery_disabled`)."),
         (status = 422, body = ErrorBody, description = "No such virtual authenticator (`authenticator_not_found`), no contact for the delivery method (`no_contact`), or a bad `deliveryMethod`.")
@@ -345,15 +345,15 @@ async fn generate_votp(
     auth: TenantAuth,
     State(s): State<AppState>,
     ApiPath((serial, application)): ApiPath<(String, String)>,
-    ApiJson(input): ApiJson<countersign_core::virtual_auth::GenerateVotpInput>,
-) -> Result<Json<countersign_core::virtual_auth::GenerateVotpOutput>, ApiError> {
+    ApiJson(input): ApiJson<countersign_core::tokens::virtual_auth::GenerateVotpInput>,
+) -> Result<Json<countersign_core::tokens::virtual_auth::GenerateVotpOutput>, ApiError> {
     Ok(Json(s.core.generate_votp(&auth.tenant, &serial, &application, input).await?))
 }
 
 /// Score an event (a transaction, a new beneficiary, a login attempt) and, when the risk
 /// engine challenges, start the challenge (docs/risk.md, "Event validation").
 #[utoipa::path(post, path = "/v1/users/{user}/events/validate", tag = "integration",
-    params(("user" = String, Path, description = "userID@domain")), request_body = countersign_core::adaptive::EventInput,
+    params(("user" = String, Path, description = "userID@domain")), request_body = countersign_core::risk::adaptive::EventInput,
     security(("apiKey" = []), ("apiKeyBasic" = [])),
     responses(
         (status = 200, body = LoginOutput, description = "The risk decision; a session to follow when the event is challenged."),
@@ -366,7 +366,7 @@ async fn validate_event(
     auth: TenantAuth,
     State(s): State<AppState>,
     ApiPath(user): ApiPath<String>,
-    ApiJson(input): ApiJson<countersign_core::adaptive::EventInput>,
+    ApiJson(input): ApiJson<countersign_core::risk::adaptive::EventInput>,
 ) -> Result<Json<LoginOutput>, ApiError> {
     Ok(Json(s.core.validate_event(&auth.tenant, &user, input).await?))
 }

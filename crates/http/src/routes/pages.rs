@@ -77,7 +77,7 @@ async fn qr_login_link(State(s): State<AppState>, ApiQuery(q): ApiQuery<LinkQuer
 }
 
 fn page(title: &str, text: &str, app_uri: Option<&str>) -> Response {
-    let esc = countersign_core::providers::html_escape;
+    let esc = countersign_core::delivery::providers::html_escape;
     let button = match app_uri {
         Some(uri) => format!(r#"<p><a class="button" href="{}">Open in the authenticator app</a></p>"#, esc(uri)),
         None => "<p><strong>This link is incomplete or damaged.</strong> Ask the site for a new one.</p>".to_owned(),

@@ -193,7 +193,7 @@ backend_tests! {
         let header = |n: &str| headers.get(n).unwrap().to_str().unwrap().to_owned();
         let ts: i64 = header("x-cs-timestamp").parse().unwrap();
         let raw = body.to_string();
-        assert_eq!(header("x-cs-signature"), countersign_core::callbacks::signature(&secret, ts, &raw).unwrap());
+        assert_eq!(header("x-cs-signature"), countersign_core::delivery::callbacks::signature(&secret, ts, &raw).unwrap());
         let basic = base64::engine::general_purpose::STANDARD.encode("rp:pw-secret-1");
         assert_eq!(header("authorization"), format!("Basic {basic}"));
 

@@ -70,7 +70,7 @@ async fn tenant(app: &App) -> Tenant {
 
 /// Another node on the same database whose clock reads `at` and which runs no sweeper of
 /// its own: what it reads and sweeps is up to the test.
-fn node(app: &App, at: Timestamp) -> countersign_core::ops::Core {
+fn node(app: &App, at: Timestamp) -> countersign_core::Core {
     let mut core = countersign::core_for(app.core.store.clone(), &app.base).unwrap();
     core.clock = Arc::new(FixedClock::new(at));
     core
@@ -88,9 +88,9 @@ async fn adaptive(app: &App, key: &str, browser: &str) -> Value {
     out
 }
 
-async fn learn_messages(app: &App) -> Vec<countersign_core::outbox::OutboxMessage> {
+async fn learn_messages(app: &App) -> Vec<countersign_core::delivery::outbox::OutboxMessage> {
     let all = app.core.store.list_outbox(None, 100).await.unwrap();
-    all.into_iter().filter(|m| m.kind == countersign_core::outbox::OutboxKind::Learn).collect()
+    all.into_iter().filter(|m| m.kind == countersign_core::delivery::outbox::OutboxKind::Learn).collect()
 }
 
 backend_tests! {
@@ -140,7 +140,7 @@ backend_tests! {
         assert_eq!((row.state(), row.decided_at()), (SessionState::Pending, None));
         let callbacks = async || {
             app.core.store.list_outbox(None, 100).await.unwrap().into_iter()
-                .filter(|m| m.kind == countersign_core::outbox::OutboxKind::Callback).count()
+                .filter(|m| m.kind == countersign_core::delivery::outbox::OutboxKind::Callback).count()
         };
         assert_eq!(callbacks().await, 0, "no callback for a read");
         assert!(!late.render_metrics().await.contains("outcome=\"Timeout\""));
@@ -185,7 +185,7 @@ backend_tests! {
         }
         assert_eq!(counted, LOGINS as f64, "each timeout counted once, on the node that ended it");
         let callbacks: Vec<Value> = app.core.store.list_outbox(None, 1000).await.unwrap().into_iter()
-            .filter(|m| m.kind == countersign_core::outbox::OutboxKind::Callback)
+            .filter(|m| m.kind == countersign_core::delivery::outbox::OutboxKind::Callback)
             .map(|m| serde_json::from_str(&m.payload).unwrap())
             .collect();
         assert_eq!(callbacks.len(), LOGINS, "one callback per session");
@@ -219,7 +219,7 @@ backend_tests! {
         // Queued with the Accept, applied at once (so marked sent), for alice.
         let learned = learn_messages(&app).await;
         assert_eq!(learned.len(), 1, "{learned:?}");
-        assert_eq!(learned[0].state, countersign_core::outbox::OutboxState::Sent);
+        assert_eq!(learned[0].state, countersign_core::delivery::outbox::OutboxState::Sent);
         let tenant = tenant(&app).await;
         let alice = app.core.store.user(&tenant.id, "alice").await.unwrap().unwrap();
         assert_eq!(learned[0].target, alice.id);
@@ -244,18 +244,18 @@ backend_tests! {
         let fp = countersign_core::risk::fingerprint(&json!({"userAgent": "Safari/17", "platform": "MacIntel"})).unwrap();
         let now = app.core.clock.now();
         let payload = json!({"learn": {"fingerprint": fp}, "at": now.millis()}).to_string();
-        let m = countersign_core::outbox::OutboxMessage::new(
-            "learn-1".into(), &tenant.id, countersign_core::outbox::OutboxKind::Learn, &alice.id, payload, now,
+        let m = countersign_core::delivery::outbox::OutboxMessage::new(
+            "learn-1".into(), &tenant.id, countersign_core::delivery::outbox::OutboxKind::Learn, &alice.id, payload, now,
             now.plus_millis(60_000));
         app.core.store.enqueue(&[m]).await.unwrap();
         app.core.outbox_wake.notify_one();
         for _ in 0..50 {
-            if learn_messages(&app).await[0].state == countersign_core::outbox::OutboxState::Sent {
+            if learn_messages(&app).await[0].state == countersign_core::delivery::outbox::OutboxState::Sent {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        assert_eq!(learn_messages(&app).await[0].state, countersign_core::outbox::OutboxState::Sent);
+        assert_eq!(learn_messages(&app).await[0].state, countersign_core::delivery::outbox::OutboxState::Sent);
         assert_eq!(adaptive(&app, &key, "Safari/17").await["riskResponseCode"], 0, "learned by the worker");
     }
 }

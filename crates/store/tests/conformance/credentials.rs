@@ -3,7 +3,7 @@
 //! per tenant, ceremonies swept by their expiry, all removed with their user or tenant.
 
 use super::*;
-use countersign_core::virtual_auth::VirtualAuthenticator;
+use countersign_core::tokens::virtual_auth::VirtualAuthenticator;
 use countersign_core::{FidoAuthenticatorKey, FidoCeremony};
 
 /// Tenants t1, t2; users u1 (alice) and u2 (bob) in t1, u3 (carol) in t2.

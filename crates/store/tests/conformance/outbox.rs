@@ -2,7 +2,7 @@
 //! same message twice.
 
 use super::*;
-use countersign_core::outbox::{OutboxKind, OutboxMessage};
+use countersign_core::delivery::outbox::{OutboxKind, OutboxMessage};
 
 backend_tests! {
     async fn concurrent_claimers_never_get_the_same_message(backend) {
@@ -49,6 +49,6 @@ backend_tests! {
         assert_eq!(total, MESSAGES, "every message claimed once");
         assert!(busy >= 1);
         let counts = s.outbox_counts().await.unwrap();
-        assert!(counts.contains(&(countersign_core::outbox::OutboxState::Sending, MESSAGES as u64)), "{counts:?}");
+        assert!(counts.contains(&(countersign_core::delivery::outbox::OutboxState::Sending, MESSAGES as u64)), "{counts:?}");
     }
 }

@@ -1,9 +1,9 @@
 //! Login sessions (`SessionStore`).
 
 use super::*;
+use countersign_core::delivery::outbox::{OutboxKind, OutboxMessage};
 use countersign_core::methods::{Delivery, Method};
-use countersign_core::outbox::{OutboxKind, OutboxMessage};
-use countersign_core::qr::QrLogin;
+use countersign_core::mobile::qr::QrLogin;
 use countersign_core::session::{Ending, NewSession};
 
 fn new(id: &str, expires: i64) -> NewSession {

@@ -3,8 +3,8 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use countersign_core::admin::{CreateKey, CreateTenant, CreateUser, Listing, UpdateTenant, UpdateUser};
 use countersign_core::device::Device;
-use countersign_core::ops::{CreateKey, CreateTenant, CreateUser, Listing, UpdateTenant, UpdateUser};
 use countersign_core::{AccessKey, Tenant, User};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;

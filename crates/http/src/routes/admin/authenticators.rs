@@ -204,10 +204,10 @@ async fn resync_token(
 
 /// Assign a new virtual authenticator (serial number and applications) to a user.
 #[utoipa::path(post, path = "/admin/v1/tenants/{domain}/users/{userID}/virtual-authenticators", tag = "admin",
-    params(("domain" = String, Path), ("userID" = String, Path)), request_body = countersign_core::virtual_auth::AssignVirtual,
+    params(("domain" = String, Path), ("userID" = String, Path)), request_body = countersign_core::tokens::virtual_auth::AssignVirtual,
     security(("adminToken" = [])),
     responses(
-        (status = 201, body = countersign_core::virtual_auth::VirtualAuthenticator, description = "The new virtual authenticator."),
+        (status = 201, body = countersign_core::tokens::virtual_auth::VirtualAuthenticator, description = "The new virtual authenticator."),
         (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
         (status = 404, body = ErrorBody, description = "No such tenant or user."),
         (status = 422, body = ErrorBody, description = "Invalid input: `field` names the value at fault (`invalid_value`).")
@@ -216,8 +216,8 @@ async fn assign_virtual(
     _: AdminAuth,
     State(s): State<AppState>,
     ApiPath((domain, user_id)): ApiPath<(String, String)>,
-    ApiJson(input): ApiJson<countersign_core::virtual_auth::AssignVirtual>,
-) -> Result<(StatusCode, Json<countersign_core::virtual_auth::VirtualAuthenticator>), ApiError> {
+    ApiJson(input): ApiJson<countersign_core::tokens::virtual_auth::AssignVirtual>,
+) -> Result<(StatusCode, Json<countersign_core::tokens::virtual_auth::VirtualAuthenticator>), ApiError> {
     Ok((StatusCode::CREATED, Json(s.core.assign_virtual(&domain, &user_id, input).await?)))
 }
 
@@ -225,7 +225,7 @@ async fn assign_virtual(
 #[utoipa::path(get, path = "/admin/v1/tenants/{domain}/users/{userID}/virtual-authenticators", tag = "admin",
     params(("domain" = String, Path), ("userID" = String, Path)), security(("adminToken" = [])),
     responses(
-        (status = 200, body = Vec<countersign_core::virtual_auth::VirtualAuthenticator>, description = "The user's virtual authenticators."),
+        (status = 200, body = Vec<countersign_core::tokens::virtual_auth::VirtualAuthenticator>, description = "The user's virtual authenticators."),
         (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
         (status = 404, body = ErrorBody, description = "No such tenant or user.")
     ))]
@@ -233,7 +233,7 @@ async fn list_virtuals(
     _: AdminAuth,
     State(s): State<AppState>,
     ApiPath((domain, user_id)): ApiPath<(String, String)>,
-) -> Result<Json<Vec<countersign_core::virtual_auth::VirtualAuthenticator>>, ApiError> {
+) -> Result<Json<Vec<countersign_core::tokens::virtual_auth::VirtualAuthenticator>>, ApiError> {
     Ok(Json(s.core.user_virtuals(&domain, &user_id).await?))
 }
 

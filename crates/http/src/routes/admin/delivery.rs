@@ -4,9 +4,9 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use countersign_core::callbacks::{CallbackConfigInput, CallbackConfigView};
-use countersign_core::outbox::OutboxMessage;
-use countersign_core::providers::{ProvidersInput, PushAppInput, TestMessageInput};
+use countersign_core::delivery::callbacks::{CallbackConfigInput, CallbackConfigView};
+use countersign_core::delivery::outbox::OutboxMessage;
+use countersign_core::delivery::providers::{ProvidersInput, PushAppInput, TestMessageInput};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;

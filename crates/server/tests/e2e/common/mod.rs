@@ -6,7 +6,7 @@ pub mod mmdb;
 pub mod peers;
 
 use countersign::config::RawConfig;
-use countersign_core::ops::Core;
+use countersign_core::Core;
 use countersign_store::testing::{Backend, TestDb};
 use serde_json::Value;
 use tokio::net::TcpListener;
