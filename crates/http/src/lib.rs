@@ -29,6 +29,7 @@ pub mod extract;
 pub mod metrics;
 pub mod qr;
 pub mod routes;
+pub mod wire;
 
 pub use error::ApiError;
 

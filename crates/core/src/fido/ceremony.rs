@@ -11,7 +11,7 @@ use webauthn_rs_core::proto::{
 
 use crate::clock::Timestamp;
 use crate::error::{CoreError, Entity, Refusal};
-use crate::login::LoginOutput;
+use crate::login::LoginResult;
 use crate::methods::Method;
 use crate::refusal::RefusalCode;
 use crate::service::Core;
@@ -355,7 +355,7 @@ impl Core {
         user: &User,
         protocol: Option<&'static str>,
         message: Option<&str>,
-    ) -> Result<LoginOutput, CoreError> {
+    ) -> Result<LoginResult, CoreError> {
         let protocol = match protocol {
             Some(p) => p,
             None => {
@@ -374,7 +374,7 @@ impl Core {
         };
         let r = self.authentication_request_for(tenant, user, input).await?;
         let expires = self.clock.now().plus_millis(CEREMONY_MS);
-        let mut out = LoginOutput::bare(&r.request_id, SessionState::Pending, expires);
+        let mut out = LoginResult::bare(&r.request_id, SessionState::Pending, expires);
         out.fido_challenge = Some(FidoChallenge {
             fido_protocol: protocol,
             authentication_request: r.authentication_request.unwrap_or(Value::Null),
@@ -391,7 +391,7 @@ impl Core {
         request_id: &str,
         credentials: &Value,
         session_id: Option<String>,
-    ) -> Result<LoginOutput, CoreError> {
+    ) -> Result<LoginResult, CoreError> {
         let rp = self.relying_party(tenant).await?;
         let response = credentials.pointer("/fidoAuthenticator/authenticationResponse").cloned().ok_or_else(|| {
             CoreError::invalid(

@@ -16,7 +16,7 @@ use super::{Begin, Delivery, LoginMethod, Method, Reply, Why};
 use crate::delivery::outbox::{OutboxKind, OutboxMessage};
 use crate::delivery::providers::{self, EmailPayload, ProvidersInput, SmsConfig, SmsPayload};
 use crate::error::{CoreError, Entity, Refusal};
-use crate::login::LoginOutput;
+use crate::login::LoginResult;
 use crate::otp::{AuthType, ResendOutput};
 use crate::random;
 use crate::refusal::RefusalCode;
@@ -50,11 +50,11 @@ impl LoginMethod for Code {
         check(core, begin).await
     }
 
-    async fn start(&self, core: &Core, begin: &Begin<'_>, user: &User) -> Result<LoginOutput, CoreError> {
+    async fn start(&self, core: &Core, begin: &Begin<'_>, user: &User) -> Result<LoginResult, CoreError> {
         start(core, begin, user).await
     }
 
-    async fn answer(&self, core: &Core, reply: &Reply<'_>, s: Session) -> Result<LoginOutput, CoreError> {
+    async fn answer(&self, core: &Core, reply: &Reply<'_>, s: Session) -> Result<LoginResult, CoreError> {
         verify(core, reply, s).await
     }
 }
@@ -127,7 +127,7 @@ fn undeliverable(channel: Method, user: &User, providers: &ProvidersInput) -> Op
 
 /// Start a code session of the type `begin` names for `user` (docs/otp.md): the session
 /// and the message that carries the code, in one transaction.
-pub(crate) async fn start(core: &Core, begin: &Begin<'_>, user: &User) -> Result<LoginOutput, CoreError> {
+pub(crate) async fn start(core: &Core, begin: &Begin<'_>, user: &User) -> Result<LoginResult, CoreError> {
     let (tenant, ty, login, name) = (begin.tenant, begin.ty, begin.login, begin.name);
     if !ty.enabled {
         return Err(CoreError::refused(Refusal::Forbidden, RefusalCode::AuthTypeDisabled, "this type is switched off"));
@@ -167,7 +167,7 @@ pub(crate) async fn start(core: &Core, begin: &Begin<'_>, user: &User) -> Result
         tracing::warn!(request = %new.id, reason, "a one-time code cannot be delivered: no provider for its channel");
         let session = Session::ended(new, Ending::failed(reason))?;
         core.insert_session(&session, Vec::new()).await?;
-        return Ok(LoginOutput::of(&session, login.session_id.clone(), &core.public_url));
+        return Ok(LoginResult::of(&session, login.session_id.clone(), &core.public_url));
     }
     let session = Session::pending(new);
     let mut outbox = Vec::new();
@@ -194,7 +194,7 @@ pub(crate) async fn start(core: &Core, begin: &Begin<'_>, user: &User) -> Result
     if !outbox.is_empty() {
         core.outbox_wake.notify_one();
     }
-    let mut out = LoginOutput::of(&session, login.session_id.clone(), &core.public_url);
+    let mut out = LoginResult::of(&session, login.session_id.clone(), &core.public_url);
     if begin.why == Why::Fallback {
         out.fallback = Some(name.to_owned());
     }
@@ -253,7 +253,7 @@ fn message(
 }
 
 /// The second login call: check the typed code against the session's (docs/otp.md).
-pub(crate) async fn verify(core: &Core, reply: &Reply<'_>, s: Session) -> Result<LoginOutput, CoreError> {
+pub(crate) async fn verify(core: &Core, reply: &Reply<'_>, s: Session) -> Result<LoginResult, CoreError> {
     if s.state().is_final() {
         return Err(closed(s.state()));
     }
@@ -262,7 +262,7 @@ pub(crate) async fn verify(core: &Core, reply: &Reply<'_>, s: Session) -> Result
     let given = core.sealer.mac(&format!("{}:{}", s.id, reply.answer.secret.trim()));
     if bool::from(given.as_bytes().ct_eq(c.code_hash.as_bytes())) {
         let s = core.end_session(&s, Ending::accept()).await?;
-        return Ok(LoginOutput::of(&s, session_id, &core.public_url));
+        return Ok(LoginResult::of(&s, session_id, &core.public_url));
     }
     let n = core.store.code_attempt(&s.id).await?;
     if c.max_attempts > 0 && n >= c.max_attempts {
@@ -295,7 +295,7 @@ impl Core {
         name: &str,
         ty: &AuthType,
         login: &StartLogin,
-    ) -> Result<LoginOutput, CoreError> {
+    ) -> Result<LoginResult, CoreError> {
         let begin = Begin { tenant, name, ty, login, why: Why::Named, otp: None };
         start(self, &begin, user).await
     }

@@ -5,7 +5,7 @@
 use super::command::{AnswerLogin, LoginCall, StartLogin};
 use super::{Begin, LoginMethod, Method, Reply, Why, fido2, registry};
 use crate::error::{CoreError, Entity};
-use crate::login::LoginOutput;
+use crate::login::LoginResult;
 use crate::otp::AuthType;
 use crate::service::Core;
 use crate::session::closed;
@@ -29,7 +29,7 @@ impl Core {
     /// `POST /v1/users/{userID@domain}/login`: start the type a `passKey` names, check a
     /// token code, answer a challenge, or let the risk engine decide (docs/otp.md,
     /// docs/risk.md).
-    pub async fn login(&self, tenant: &Tenant, user: &str, call: LoginCall) -> Result<LoginOutput, CoreError> {
+    pub async fn login(&self, tenant: &Tenant, user: &str, call: LoginCall) -> Result<LoginResult, CoreError> {
         match call {
             LoginCall::Answer(a) => self.answer_login(tenant, user, &a).await,
             LoginCall::Adaptive { cddc, login } => {
@@ -73,7 +73,7 @@ impl Core {
         ty: &AuthType,
         login: &StartLogin,
         otp: Option<&str>,
-    ) -> Result<LoginOutput, CoreError> {
+    ) -> Result<LoginResult, CoreError> {
         let method = registry::of(ty.method);
         let begin = Begin { tenant, name, ty, login, why: Why::Named, otp };
         method.check(self, &begin).await?;
@@ -91,7 +91,7 @@ impl Core {
         name: &str,
         login: &StartLogin,
         why: Why,
-    ) -> Result<LoginOutput, CoreError> {
+    ) -> Result<LoginResult, CoreError> {
         let ty = self.auth_type(tenant, name).await?.ok_or_else(no_such_type)?;
         self.start_with(tenant, user, name, &ty, login, why).await
     }
@@ -105,7 +105,7 @@ impl Core {
         ty: &AuthType,
         login: &StartLogin,
         why: Why,
-    ) -> Result<LoginOutput, CoreError> {
+    ) -> Result<LoginResult, CoreError> {
         let method = registry::of(ty.method);
         let begin = Begin { tenant, name, ty, login, why, otp: None };
         method.check(self, &begin).await?;
@@ -115,7 +115,7 @@ impl Core {
 
     /// The second call: FIDO `credentials` finish the ceremony `requestID` names; else the
     /// session it names, of this user, goes to its method.
-    async fn answer_login(&self, tenant: &Tenant, user_ref: &str, a: &AnswerLogin) -> Result<LoginOutput, CoreError> {
+    async fn answer_login(&self, tenant: &Tenant, user_ref: &str, a: &AnswerLogin) -> Result<LoginResult, CoreError> {
         let user = match self.login_user(tenant, user_ref).await {
             Ok(u) => u,
             Err(e) => {

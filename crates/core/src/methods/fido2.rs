@@ -8,7 +8,7 @@ use async_trait::async_trait;
 
 use super::{Begin, LoginMethod, Method, Reply, Why};
 use crate::error::{CoreError, Refusal};
-use crate::login::LoginOutput;
+use crate::login::LoginResult;
 use crate::refusal::RefusalCode;
 use crate::service::Core;
 use crate::user::User;
@@ -31,7 +31,7 @@ pub(crate) async fn start(
     begin: &Begin<'_>,
     user: &User,
     protocol: Option<&'static str>,
-) -> Result<LoginOutput, CoreError> {
+) -> Result<LoginResult, CoreError> {
     let mut out = core.fido_challenge(begin.tenant, user, protocol, begin.login.message.as_deref()).await?;
     out.session_id = begin.login.session_id.clone();
     Ok(out)
@@ -51,7 +51,7 @@ impl LoginMethod for Fido2 {
         check_enabled(begin)
     }
 
-    async fn start(&self, core: &Core, begin: &Begin<'_>, user: &User) -> Result<LoginOutput, CoreError> {
+    async fn start(&self, core: &Core, begin: &Begin<'_>, user: &User) -> Result<LoginResult, CoreError> {
         // The risk engine's challenge takes whichever protocol the user has.
         let protocol = if begin.why == Why::Challenge { None } else { Some("FIDO2") };
         start(core, begin, user, protocol).await
@@ -60,7 +60,7 @@ impl LoginMethod for Fido2 {
 
 /// The login call carrying `credentials`: finish the FIDO2 or UAF ceremony `requestID`
 /// names. A response that does not verify counts for the risk engine's velocity.
-pub(crate) async fn finish(core: &Core, reply: &Reply<'_>) -> Result<LoginOutput, CoreError> {
+pub(crate) async fn finish(core: &Core, reply: &Reply<'_>) -> Result<LoginResult, CoreError> {
     let a = reply.answer;
     let creds = a.credentials.as_ref().ok_or_else(|| CoreError::invalid("credentials", "a FIDO response"))?;
     let out = core.fido_login(reply.tenant, reply.user, &a.request_id, creds, a.login.session_id.clone()).await;

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use crate::device::Device;
 use crate::error::{CoreError, Entity};
-use crate::login::LoginOutput;
+use crate::login::LoginResult;
 use crate::otp::AuthType;
 use crate::service::Core;
 use crate::session::{Session, closed};
@@ -88,12 +88,12 @@ pub(crate) trait LoginMethod: Send + Sync {
     }
 
     /// Start a login of the active `user`.
-    async fn start(&self, core: &Core, begin: &Begin<'_>, user: &User) -> Result<LoginOutput, CoreError>;
+    async fn start(&self, core: &Core, begin: &Begin<'_>, user: &User) -> Result<LoginResult, CoreError>;
 
     /// Check the answer the login call carries for session `s` (read, of this user). By
     /// default the method is not answered through the login call: `409 session_closed`
     /// once the session has ended, `404` before.
-    async fn answer(&self, core: &Core, reply: &Reply<'_>, s: Session) -> Result<LoginOutput, CoreError> {
+    async fn answer(&self, core: &Core, reply: &Reply<'_>, s: Session) -> Result<LoginResult, CoreError> {
         let _ = (core, reply);
         Err(if s.state().is_final() { closed(s.state()) } else { CoreError::NotFound(Entity::Session) })
     }

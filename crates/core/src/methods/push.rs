@@ -14,7 +14,7 @@ use super::{Begin, Delivery, LoginMethod, Method, Why, wrong_key};
 use crate::delivery::outbox::{OutboxKind, OutboxMessage};
 use crate::device::{Device, DeviceState};
 use crate::error::{CoreError, Entity, Refusal};
-use crate::login::LoginOutput;
+use crate::login::LoginResult;
 use crate::random;
 use crate::refusal::RefusalCode;
 use crate::service::Core;
@@ -49,11 +49,11 @@ impl LoginMethod for Push {
         check(core, begin).await
     }
 
-    async fn start(&self, core: &Core, begin: &Begin<'_>, user: &User) -> Result<LoginOutput, CoreError> {
+    async fn start(&self, core: &Core, begin: &Begin<'_>, user: &User) -> Result<LoginResult, CoreError> {
         start(core, begin, user, self.method, None).await
     }
 
-    async fn answer(&self, _: &Core, _: &super::Reply<'_>, _: Session) -> Result<LoginOutput, CoreError> {
+    async fn answer(&self, _: &Core, _: &super::Reply<'_>, _: Session) -> Result<LoginResult, CoreError> {
         // The device answers a push, never the login call.
         Err(CoreError::NotFound(Entity::Session))
     }
@@ -143,7 +143,7 @@ pub(crate) async fn start(
     user: &User,
     method: Method,
     custom: Option<&str>,
-) -> Result<LoginOutput, CoreError> {
+) -> Result<LoginResult, CoreError> {
     let (tenant, login) = (begin.tenant, begin.login);
     let delivery = delivery(login.push_delivery.as_deref())?;
     let timeout = timeout(begin);
@@ -224,7 +224,7 @@ pub(crate) async fn start(
         // itself (the sweeper's transition, so a racing sweeper changes nothing).
         if seen.state() == SessionState::Timeout { core.time_out(&session.id).await? } else { seen }
     };
-    Ok(LoginOutput::of(&session, login.session_id.clone(), &core.public_url))
+    Ok(LoginResult::of(&session, login.session_id.clone(), &core.public_url))
 }
 
 /// Number matching: the number and three sorted distinct choices holding it.

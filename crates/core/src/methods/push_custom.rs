@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use super::{Begin, LoginMethod, Method, push};
 use crate::device::Device;
 use crate::error::{CoreError, Entity};
-use crate::login::LoginOutput;
+use crate::login::LoginResult;
 use crate::service::Core;
 use crate::session::Session;
 use crate::user::User;
@@ -33,7 +33,7 @@ impl LoginMethod for PushCustom {
         push::check(core, begin).await
     }
 
-    async fn start(&self, core: &Core, begin: &Begin<'_>, user: &User) -> Result<LoginOutput, CoreError> {
+    async fn start(&self, core: &Core, begin: &Begin<'_>, user: &User) -> Result<LoginResult, CoreError> {
         let name = begin
             .ty
             .custom_authenticator
@@ -42,7 +42,7 @@ impl LoginMethod for PushCustom {
         push::start(core, begin, user, Method::PushCustom, Some(name)).await
     }
 
-    async fn answer(&self, _: &Core, _: &super::Reply<'_>, _: Session) -> Result<LoginOutput, CoreError> {
+    async fn answer(&self, _: &Core, _: &super::Reply<'_>, _: Session) -> Result<LoginResult, CoreError> {
         // The device answers a push, never the login call.
         Err(CoreError::NotFound(Entity::Session))
     }

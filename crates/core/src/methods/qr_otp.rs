@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use super::{Begin, LoginMethod, Method, fido2};
 use crate::error::CoreError;
-use crate::login::LoginOutput;
+use crate::login::LoginResult;
 use crate::service::Core;
 use crate::session::SessionState;
 use crate::user::User;
@@ -29,9 +29,9 @@ impl LoginMethod for QrOtp {
         fido2::check_enabled(begin)
     }
 
-    async fn start(&self, core: &Core, begin: &Begin<'_>, user: &User) -> Result<LoginOutput, CoreError> {
+    async fn start(&self, core: &Core, begin: &Begin<'_>, user: &User) -> Result<LoginResult, CoreError> {
         let q = core.new_qr_login(begin.tenant, begin.ty, Some(user)).await?;
-        let mut out = LoginOutput::bare(&q.request_id, SessionState::Pending, q.expires_at);
+        let mut out = LoginResult::bare(&q.request_id, SessionState::Pending, q.expires_at);
         out.qr_payload = Some(q.qr_payload);
         out.app_link = Some(q.app_link);
         out.session_id = begin.login.session_id.clone();

@@ -14,7 +14,7 @@ use super::command::StartLogin;
 use super::{Begin, LoginMethod, Method, Reply, Why, fido2};
 use crate::error::CoreError;
 use crate::error::Refusal;
-use crate::login::LoginOutput;
+use crate::login::LoginResult;
 use crate::refusal::RefusalCode;
 use crate::service::Core;
 use crate::session::{Ending, NewSession, Session, SessionState, closed};
@@ -50,7 +50,7 @@ impl LoginMethod for StaticPassword {
         Ok(())
     }
 
-    async fn start(&self, core: &Core, begin: &Begin<'_>, user: &User) -> Result<LoginOutput, CoreError> {
+    async fn start(&self, core: &Core, begin: &Begin<'_>, user: &User) -> Result<LoginResult, CoreError> {
         let (tenant, login) = (begin.tenant, begin.login);
         let now = core.clock.now();
         let lifetime =
@@ -72,11 +72,11 @@ impl LoginMethod for StaticPassword {
         new.callback_url = login.callback_url.clone();
         let s = Session::pending(new);
         core.insert_session(&s, Vec::new()).await?;
-        Ok(LoginOutput::of(&s, login.session_id.clone(), &core.public_url))
+        Ok(LoginResult::of(&s, login.session_id.clone(), &core.public_url))
     }
 
     /// The second call: the password, from the relying party the challenge was given to.
-    async fn answer(&self, core: &Core, reply: &Reply<'_>, s: Session) -> Result<LoginOutput, CoreError> {
+    async fn answer(&self, core: &Core, reply: &Reply<'_>, s: Session) -> Result<LoginResult, CoreError> {
         let (tenant, user, a) = (reply.tenant, reply.user, reply.answer);
         if s.state().is_final() {
             core.burn_password_check(&a.secret).await;
@@ -110,7 +110,7 @@ impl LoginMethod for StaticPassword {
             let second = &tenant.settings.second_factor;
             let login = StartLogin { timeout: Some(0), ..a.login.clone() };
             let mut o = core.start_type(tenant, user, second, &login, Why::Named).await?;
-            o.risk_response_code = Some(if o.session_status == SessionState::Failed {
+            o.risk_response_code = Some(if o.state == SessionState::Failed {
                 1
             } else {
                 match core.auth_type(tenant, second).await? {
@@ -120,7 +120,7 @@ impl LoginMethod for StaticPassword {
             });
             return Ok(o);
         }
-        let mut o = LoginOutput::of(&s, a.login.session_id.clone(), &core.public_url);
+        let mut o = LoginResult::of(&s, a.login.session_id.clone(), &core.public_url);
         o.risk_response_code = Some(0);
         Ok(o)
     }

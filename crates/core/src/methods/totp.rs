@@ -8,7 +8,7 @@ use async_trait::async_trait;
 
 use super::{Begin, LoginMethod, Method};
 use crate::error::{CoreError, Refusal};
-use crate::login::LoginOutput;
+use crate::login::LoginResult;
 use crate::refusal::RefusalCode;
 use crate::service::Core;
 use crate::user::User;
@@ -40,7 +40,7 @@ impl LoginMethod for Totp {
         Ok(())
     }
 
-    async fn start(&self, core: &Core, begin: &Begin<'_>, user: &User) -> Result<LoginOutput, CoreError> {
+    async fn start(&self, core: &Core, begin: &Begin<'_>, user: &User) -> Result<LoginResult, CoreError> {
         let otp =
             begin.otp.ok_or_else(|| CoreError::invalid("otp", "a token login carries the token's code in otp"))?;
         core.token_login(begin.tenant, user, otp, begin.login.session_id.clone()).await

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use super::{Begin, LoginMethod, Method, fido2};
 use crate::error::CoreError;
-use crate::login::LoginOutput;
+use crate::login::LoginResult;
 use crate::service::Core;
 use crate::user::User;
 
@@ -26,7 +26,7 @@ impl LoginMethod for Uaf {
         fido2::check_enabled(begin)
     }
 
-    async fn start(&self, core: &Core, begin: &Begin<'_>, user: &User) -> Result<LoginOutput, CoreError> {
+    async fn start(&self, core: &Core, begin: &Begin<'_>, user: &User) -> Result<LoginResult, CoreError> {
         fido2::start(core, begin, user, Some("UAF11")).await
     }
 }

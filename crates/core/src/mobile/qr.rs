@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use crate::clock::Timestamp;
 use crate::device::Device;
 use crate::error::{CoreError, Entity, Refusal};
-use crate::login::LoginOutput;
+use crate::login::LoginResult;
 use crate::methods::Method;
 use crate::otp::AuthType;
 use crate::random;
@@ -167,7 +167,7 @@ impl Core {
         tenant: &Tenant,
         id: &str,
         wait: u32,
-    ) -> Result<Option<LoginOutput>, CoreError> {
+    ) -> Result<Option<LoginResult>, CoreError> {
         let until = self.clock.now().plus_millis(i64::from(wait) * 1000);
         loop {
             let Some(q) = self.store.qr_login(id).await?.filter(|q| q.tenant_id == tenant.id) else { return Ok(None) };
@@ -178,7 +178,7 @@ impl Core {
             let state = if now >= q.expires_at { SessionState::Timeout } else { SessionState::Pending };
             let remaining = until.millis() - now.millis();
             if state.is_final() || remaining <= 0 {
-                return Ok(Some(LoginOutput::bare(&q.id, state, q.expires_at)));
+                return Ok(Some(LoginResult::bare(&q.id, state, q.expires_at)));
             }
             let sub = self.waiters.subscribe(id);
             let notified = sub.notify.notified();

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::error::CoreError;
-use crate::login::LoginOutput;
+use crate::login::LoginResult;
 use crate::methods::command::StartLogin;
 use crate::methods::{Why, registry};
 use crate::otp::AuthType;
@@ -54,7 +54,7 @@ pub struct EventInput {
     pub session_id: Option<String>,
 }
 
-fn outcome_of(l: &mut LoginOutput, a: &Assessment) {
+fn outcome_of(l: &mut LoginResult, a: &Assessment) {
     l.risk_response_code = Some(a.outcome.code());
     l.risk_reasons = a.reasons.clone();
 }
@@ -67,7 +67,7 @@ impl Core {
         user: &User,
         cddc: Option<serde_json::Value>,
         login: StartLogin,
-    ) -> Result<LoginOutput, CoreError> {
+    ) -> Result<LoginResult, CoreError> {
         let ip = crate::context::check(login.ip_address.as_deref(), login.user_agent.as_deref())?;
         let risk = RiskInput { cddc, ip, event: None };
         let a = self.assess(tenant, user, &risk).await?;
@@ -83,7 +83,7 @@ impl Core {
         a: &Assessment,
         login: StartLogin,
         ip: Option<std::net::IpAddr>,
-    ) -> Result<LoginOutput, CoreError> {
+    ) -> Result<LoginResult, CoreError> {
         let now = self.clock.now();
         let final_session = |ending: Ending| -> Result<Session, CoreError> {
             let id = crate::random::new_id(&*self.random)?;
@@ -109,7 +109,7 @@ impl Core {
             None if a.outcome == Outcome::Accept => {
                 let s = final_session(Ending::accept())?;
                 self.insert_teaching(&s, Vec::new(), Teaches::This(&a.learn)).await?;
-                LoginOutput::of(&s, login.session_id.clone(), &self.public_url)
+                LoginResult::of(&s, login.session_id.clone(), &self.public_url)
             }
             None => {
                 self.record_risk_failure(tenant, &user.id, ip).await;
@@ -127,7 +127,7 @@ impl Core {
                 }
                 let s = final_session(ending)?;
                 self.insert_session(&s, Vec::new()).await?;
-                LoginOutput::of(&s, login.session_id.clone(), &self.public_url)
+                LoginResult::of(&s, login.session_id.clone(), &self.public_url)
             }
         };
         outcome_of(&mut out, a);
@@ -141,7 +141,7 @@ impl Core {
         tenant: &Tenant,
         user_ref: &str,
         e: EventInput,
-    ) -> Result<LoginOutput, CoreError> {
+    ) -> Result<LoginResult, CoreError> {
         if e.object_type.as_deref().is_some_and(|t| t != "EventValidationInput") {
             return Err(CoreError::invalid("objectType", "objectType must be EventValidationInput"));
         }
@@ -186,8 +186,6 @@ impl Core {
             session_id: e.session_id,
             ..StartLogin::default()
         };
-        let mut out = self.act(tenant, &user, &a, login, ip).await?;
-        out.object_type = "EventValidationOutput";
-        Ok(out)
+        self.act(tenant, &user, &a, login, ip).await
     }
 }

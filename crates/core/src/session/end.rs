@@ -9,7 +9,7 @@
 use super::{Ending, NewSession, Session, SessionState, closed};
 use crate::delivery::outbox::{OutboxKind, OutboxMessage};
 use crate::error::{CoreError, Entity};
-use crate::login::LoginOutput;
+use crate::login::LoginResult;
 use crate::random;
 use crate::risk::Learn;
 use crate::service::Core;
@@ -77,14 +77,14 @@ impl Core {
         method: crate::methods::Method,
         session_id: Option<String>,
         challenge: Option<&str>,
-    ) -> Result<LoginOutput, CoreError> {
+    ) -> Result<LoginResult, CoreError> {
         let now = self.clock.now();
         let id = random::new_id(&*self.random)?;
         let n = NewSession::not_push(id, &tenant.id, &user.id, message, Some(method), now, now);
         let session = Session::ended(n, Ending::accept())?;
         let teaches = challenge.map_or(Teaches::Nothing, Teaches::Challenge);
         self.insert_teaching(&session, Vec::new(), teaches).await?;
-        Ok(LoginOutput::of(&session, session_id, &self.public_url))
+        Ok(LoginResult::of(&session, session_id, &self.public_url))
     }
 
     /// Claim QR login `qr_id` for `session` (created ended: accepted by the device) in one

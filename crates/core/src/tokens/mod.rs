@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use crate::clock::Timestamp;
 use crate::error::{CoreError, Entity, Refusal};
-use crate::login::LoginOutput;
+use crate::login::LoginResult;
 use crate::methods::Method;
 use crate::random;
 use crate::refusal::RefusalCode;
@@ -403,7 +403,7 @@ impl Core {
         user: &User,
         otp: &str,
         session_id: Option<String>,
-    ) -> Result<LoginOutput, CoreError> {
+    ) -> Result<LoginResult, CoreError> {
         otp_shape(otp, "otp")?;
         let tokens: Vec<Token> =
             self.store.user_tokens(&user.id).await?.into_iter().filter(|t| t.state != TokenState::Pending).collect();

@@ -1,5 +1,6 @@
 //! The integration API (`/v1/…`) for relying parties. Every handler takes [`TenantAuth`].
 
+use crate::wire::{LoginInput, LoginOutput};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -8,7 +9,6 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use countersign_core::Timestamp;
 use countersign_core::admin::AccountState;
-use countersign_core::login::{LoginInput, LoginOutput};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -167,7 +167,7 @@ async fn login(
     ApiPath(user): ApiPath<String>,
     ApiJson(input): ApiJson<LoginInput>,
 ) -> Result<Json<LoginOutput>, ApiError> {
-    let mut out = s.core.login(&auth.tenant, &user, input.into_call()?).await?;
+    let mut out = LoginOutput::from(s.core.login(&auth.tenant, &user, input.into_call()?).await?);
     // A QR login started as a type: its QR code, as `POST /v1/qr-logins` gives it.
     if let Some(payload) = &out.qr_payload {
         out.qr_png = Some(STANDARD.encode(qr::png(payload).map_err(|e| ApiError::internal(&e))?));
@@ -199,7 +199,7 @@ async fn session_status(
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<StatusQuery>,
 ) -> Result<Json<LoginOutput>, ApiError> {
-    Ok(Json(s.core.session_status(&auth.tenant, &id, q.wait).await?))
+    Ok(Json(s.core.session_status(&auth.tenant, &id, q.wait).await?.into()))
 }
 
 /// Send a code session's message again (the same code), within the type's `maxResends`.
@@ -368,7 +368,7 @@ async fn validate_event(
     ApiPath(user): ApiPath<String>,
     ApiJson(input): ApiJson<countersign_core::risk::adaptive::EventInput>,
 ) -> Result<Json<LoginOutput>, ApiError> {
-    Ok(Json(s.core.validate_event(&auth.tenant, &user, input).await?))
+    Ok(Json(LoginOutput::new("EventValidationOutput", s.core.validate_event(&auth.tenant, &user, input).await?)))
 }
 
 /// Start registering a FIDO2 passkey: options for `navigator.credentials.create`

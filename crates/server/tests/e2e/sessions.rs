@@ -134,7 +134,7 @@ backend_tests! {
         let late = node(&app, expires_at(&out).plus_millis(1_000));
         let tenant = tenant(&app).await;
         let seen = late.session_status(&tenant, &id, None).await.unwrap();
-        assert_eq!(seen.session_status, SessionState::Timeout);
+        assert_eq!(seen.state, SessionState::Timeout);
         // ... and the row is untouched: still Pending, nothing queued, nothing counted.
         let row = app.core.store.session(&id).await.unwrap().unwrap();
         assert_eq!((row.state(), row.decided_at()), (SessionState::Pending, None));

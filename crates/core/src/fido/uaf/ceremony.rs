@@ -9,7 +9,7 @@ use serde_json::Value;
 use sha2::Sha256;
 
 use crate::error::{CoreError, Entity, Refusal};
-use crate::login::LoginOutput;
+use crate::login::LoginResult;
 use crate::methods::Method;
 use crate::refusal::RefusalCode;
 use crate::service::Core;
@@ -182,7 +182,7 @@ impl Core {
         response: &Value,
         session_id: Option<String>,
         request_id: &str,
-    ) -> Result<LoginOutput, CoreError> {
+    ) -> Result<LoginResult, CoreError> {
         let p = Self::uaf_policy(rp)?;
         let (r, fch) = response_and_fcp(response, "Auth", p, &c.challenge)?;
         let a =

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 
 use super::{Begin, LoginMethod, Method, Reply, code};
 use crate::error::CoreError;
-use crate::login::LoginOutput;
+use crate::login::LoginResult;
 use crate::service::Core;
 use crate::session::Session;
 use crate::user::User;
@@ -34,11 +34,11 @@ impl LoginMethod for Voice {
         code::check(core, begin).await
     }
 
-    async fn start(&self, core: &Core, begin: &Begin<'_>, user: &User) -> Result<LoginOutput, CoreError> {
+    async fn start(&self, core: &Core, begin: &Begin<'_>, user: &User) -> Result<LoginResult, CoreError> {
         code::start(core, begin, user).await
     }
 
-    async fn answer(&self, core: &Core, reply: &Reply<'_>, s: Session) -> Result<LoginOutput, CoreError> {
+    async fn answer(&self, core: &Core, reply: &Reply<'_>, s: Session) -> Result<LoginResult, CoreError> {
         code::verify(core, reply, s).await
     }
 }
