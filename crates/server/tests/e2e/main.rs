@@ -10,6 +10,7 @@ mod api;
 mod binary;
 mod context;
 mod fido;
+mod files;
 mod gateway;
 mod methods;
 mod mobile;
