@@ -20,6 +20,7 @@ mod providers;
 mod qr_login;
 mod readme;
 mod risk;
+mod secrets;
 mod rotation;
 mod sessions;
 mod tokens;
