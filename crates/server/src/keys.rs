@@ -201,7 +201,9 @@ pub async fn rotate(config: &Config, core: Core, how: Rotation) -> Result<(), Se
         println!("  {column}: {n} under an old key cannot be opened (damaged?); left as they are");
     }
     for (column, n) in &done.remaining {
-        println!("  {column}: {n} were rewritten under an old key meanwhile; run `countersign admin rotate-key --reseal-only`");
+        println!(
+            "  {column}: {n} were rewritten under an old key meanwhile; run `countersign admin rotate-key --reseal-only`"
+        );
     }
     let old = ring.old_kids();
     if !old.is_empty() {

@@ -9,8 +9,22 @@ macro_rules! sealed_plain {
     ($table:literal, $key:literal, $col:literal) => {
         (
             concat!(
-                "SELECT ", $key, " AS k, ", $col, " AS v FROM ", $table, " WHERE ", $key, " > $1 AND (",
-                $col, " LIKE 'v1.%' OR ", $col, " LIKE 'v2.%') AND ", $col, " NOT LIKE $2 ORDER BY ", $key,
+                "SELECT ",
+                $key,
+                " AS k, ",
+                $col,
+                " AS v FROM ",
+                $table,
+                " WHERE ",
+                $key,
+                " > $1 AND (",
+                $col,
+                " LIKE 'v1.%' OR ",
+                $col,
+                " LIKE 'v2.%') AND ",
+                $col,
+                " NOT LIKE $2 ORDER BY ",
+                $key,
                 " LIMIT $3"
             ),
             concat!("UPDATE ", $table, " SET ", $col, " = $1 WHERE ", $key, " = $2 AND ", $col, " = $3"),
@@ -24,8 +38,21 @@ macro_rules! sealed_json {
     ($table:literal, $key:literal, $col:literal) => {
         (
             concat!(
-                "SELECT ", $key, " AS k, ", $col, " AS v FROM ", $table, " WHERE ", $key, " > $1 AND (",
-                $col, " LIKE '%\"v1.%' OR ", $col, " LIKE '%\"v2.%') ORDER BY ", $key, " LIMIT $2"
+                "SELECT ",
+                $key,
+                " AS k, ",
+                $col,
+                " AS v FROM ",
+                $table,
+                " WHERE ",
+                $key,
+                " > $1 AND (",
+                $col,
+                " LIKE '%\"v1.%' OR ",
+                $col,
+                " LIKE '%\"v2.%') ORDER BY ",
+                $key,
+                " LIMIT $2"
             ),
             concat!("UPDATE ", $table, " SET ", $col, " = $1 WHERE ", $key, " = $2 AND ", $col, " = $3"),
             false,

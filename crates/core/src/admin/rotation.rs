@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use crate::clock::Timestamp;
 use crate::error::CoreError;
-use crate::seal::{mac_kid, sealed_kid, sealed_prefix, mac_prefix};
+use crate::seal::{mac_kid, mac_prefix, sealed_kid, sealed_prefix};
 use crate::service::Core;
 use crate::store::SealedColumn;
 

@@ -72,11 +72,8 @@ impl Keyring {
     /// Read a keyring text, or a bare key (ID 1). The error says what is wrong, never
     /// with key material.
     pub fn parse(text: &str) -> Result<Keyring, String> {
-        let lines: Vec<&str> = text
-            .lines()
-            .map(|l| l.split('#').next().unwrap_or("").trim())
-            .filter(|l| !l.is_empty())
-            .collect();
+        let lines: Vec<&str> =
+            text.lines().map(|l| l.split('#').next().unwrap_or("").trim()).filter(|l| !l.is_empty()).collect();
         if let [one] = lines.as_slice()
             && !one.contains(char::is_whitespace)
         {
@@ -99,7 +96,8 @@ impl Keyring {
                 "open" => KeyState::Open,
                 _ => return Err(format!("keyring entry {at}: the state must be `current` or `open`")),
             };
-            let key = decode_key(key).ok_or_else(|| format!("keyring entry {at}: the key is not 32 bytes in base64url"))?;
+            let key =
+                decode_key(key).ok_or_else(|| format!("keyring entry {at}: the key is not 32 bytes in base64url"))?;
             if entries.iter().any(|e: &KeyEntry| e.kid == kid) {
                 return Err(format!("keyring: key id {kid} appears twice"));
             }

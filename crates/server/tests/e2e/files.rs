@@ -20,7 +20,8 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 async fn setup(server: &Served, admin: &str) -> String {
     let (s, _) = server.call("POST", "/admin/v1/tenants", admin, Some(json!({"domain": "example.com"}))).await;
     assert_eq!(s, 201);
-    let (s, _) = server.call("POST", "/admin/v1/tenants/example.com/users", admin, Some(json!({"userID": "alice"}))).await;
+    let (s, _) =
+        server.call("POST", "/admin/v1/tenants/example.com/users", admin, Some(json!({"userID": "alice"}))).await;
     assert_eq!(s, 201);
     let (s, k) =
         server.call("POST", "/admin/v1/tenants/example.com/api-keys", admin, Some(json!({"name": "web"}))).await;

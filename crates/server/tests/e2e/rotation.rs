@@ -34,7 +34,10 @@ fn hotp(counter: u64) -> String {
 
 /// The first run of at least 4 digits in `text`.
 fn code_in(text: &str) -> String {
-    text.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() >= 4).unwrap_or_else(|| panic!("no code in {text}")).into()
+    text.split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() >= 4)
+        .unwrap_or_else(|| panic!("no code in {text}"))
+        .into()
 }
 
 /// Whether `text` holds a value sealed under key 1 (`v1.` and at least 38 base64url
@@ -127,7 +130,10 @@ impl World {
         let body = json!({"passKey": "push", "timeout": 0, "callbackURL": self.hook_url});
         let (s, out) = self.login("alice", body).await;
         let id = out["requestID"].as_str().ok_or(format!("push start: {s} {out}"))?.to_owned();
-        self.device.respond(&id, &Answer { approve: true, ..Default::default() }).await.map_err(|e| format!("{e:?}"))?;
+        self.device
+            .respond(&id, &Answer { approve: true, ..Default::default() })
+            .await
+            .map_err(|e| format!("{e:?}"))?;
         Ok(())
     }
 
@@ -150,7 +156,8 @@ impl World {
         let now = countersign_core::Clock::now(&countersign_core::SystemClock).millis() / 1000;
         for seen in self.webpush.lock().unwrap().iter() {
             let url = format!("http://{}{}", header(seen, "host"), seen.path);
-            let claims = countersign_delivery::webpush::verify_vapid(&header(seen, "authorization"), &url, now).unwrap();
+            let claims =
+                countersign_delivery::webpush::verify_vapid(&header(seen, "authorization"), &url, now).unwrap();
             assert_eq!(claims.public_key, self.vapid_public, "signed with the app's VAPID key");
         }
     }
@@ -167,8 +174,12 @@ async fn setup(server: Served) -> World {
         }
     };
     call("POST", "/admin/v1/tenants".into(), json!({"domain": "example.com"})).await;
-    call("PATCH", "/admin/v1/tenants/example.com".into(),
-        json!({"settings": {"numberMatching": false, "loginRequestLimit": 0}})).await;
+    call(
+        "PATCH",
+        "/admin/v1/tenants/example.com".into(),
+        json!({"settings": {"numberMatching": false, "loginRequestLimit": 0}}),
+    )
+    .await;
     let users = "/admin/v1/tenants/example.com/users".to_owned();
     call("POST", users.clone(), json!({"userID": "alice", "phone": "+15550100"})).await;
     for i in 0..=WORKERS {
@@ -180,15 +191,27 @@ async fn setup(server: Served) -> World {
         .to_owned();
     let token = format!("tw-auth-{}", uuid::Uuid::new_v4().simple());
     let (twilio, addr) = twilio().await;
-    call("PUT", "/admin/v1/tenants/example.com/providers".into(), json!({"sms": {"provider": "twilio",
-        "accountSid": "AC1", "authToken": token, "from": "+15550001111", "baseUrl": format!("http://{addr}")}})).await;
+    call(
+        "PUT",
+        "/admin/v1/tenants/example.com/providers".into(),
+        json!({"sms": {"provider": "twilio",
+        "accountSid": "AC1", "authToken": token, "from": "+15550001111", "baseUrl": format!("http://{addr}")}}),
+    )
+    .await;
     let hook: Log = Arc::default();
     let hook_url = format!("http://{}/callback", serve_plain(recorder(hook.clone(), |_, _| (200, json!({})))).await);
     call("PUT", "/admin/v1/tenants/example.com/callbacks".into(), json!({"endpoints": [{"url": hook_url}]})).await;
-    let view = call("PUT", format!("/admin/v1/apps/{APP_ID}"), json!({"webpush": {"subject": "mailto:ops@bank.example"}})).await;
+    let view =
+        call("PUT", format!("/admin/v1/apps/{APP_ID}"), json!({"webpush": {"subject": "mailto:ops@bank.example"}}))
+            .await;
     let vapid_public = view["webpush"]["publicKey"].as_str().unwrap().to_owned();
-    call("POST", "/admin/v1/tenants/example.com/tokens/import".into(), json!({"format": "csv",
-        "data": format!("serial,type,seed_hex,digits,period_or_counter,algorithm\nHW-1,hotp,{SEED},6,0,SHA1\n")})).await;
+    call(
+        "POST",
+        "/admin/v1/tenants/example.com/tokens/import".into(),
+        json!({"format": "csv",
+        "data": format!("serial,type,seed_hex,digits,period_or_counter,algorithm\nHW-1,hotp,{SEED},6,0,SHA1\n")}),
+    )
+    .await;
     let tokens = call("GET", "/admin/v1/tenants/example.com/tokens".into(), json!(null)).await;
     let token_id = tokens[0]["tokenID"].as_str().unwrap().to_owned();
     call("PUT", format!("/admin/v1/tenants/example.com/tokens/{token_id}/user"), json!({"userID": "alice"})).await;
@@ -206,7 +229,8 @@ async fn setup(server: Served) -> World {
         "keys": {"p256dh": URL_SAFE_NO_PAD.encode(&ua_public), "auth": URL_SAFE_NO_PAD.encode([7u8; 16])}});
     let (s, a) = server.call("POST", "/v1/users/alice@example.com/activations", &key, None).await;
     assert_eq!(s, 201, "{a}");
-    let device = Authenticator::activate(a["qrPayload"].as_str().unwrap(), "1234", &ActivateOptions::default()).await.unwrap();
+    let device =
+        Authenticator::activate(a["qrPayload"].as_str().unwrap(), "1234", &ActivateOptions::default()).await.unwrap();
     device.register_push("webpush", Some(&sub.to_string())).await.unwrap();
     World {
         server,
@@ -235,12 +259,7 @@ async fn one_of_each(w: &World) -> Vec<String> {
 }
 
 async fn admin_cmd(dir: &std::path::Path, db: &str, args: &[&str]) -> (bool, String) {
-    let out = command(dir)
-        .args(["--data-dir", "data", "--database", db, "admin"])
-        .args(args)
-        .output()
-        .await
-        .unwrap();
+    let out = command(dir).args(["--data-dir", "data", "--database", db, "admin"]).args(args).output().await.unwrap();
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     (out.status.success(), text)
 }

@@ -59,7 +59,10 @@ fn base32_decode(text: &str) -> Vec<u8> {
 }
 
 fn code_in(text: &str) -> String {
-    text.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() >= 4).unwrap_or_else(|| panic!("no code in {text}")).into()
+    text.split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() >= 4)
+        .unwrap_or_else(|| panic!("no code in {text}"))
+        .into()
 }
 
 fn query(uri: &str, name: &str) -> String {
