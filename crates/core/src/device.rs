@@ -46,7 +46,9 @@ pub struct Activation {
     pub tenant_id: String,
     /// The user's internal id.
     pub user_pk: String,
-    /// SHA-256 of the one-time code, hex.
+    /// The one-time code's hash: [`Sealer::mac`](crate::seal::Sealer::mac) of
+    /// `<activation id>:<code>`; `sha256.<hex>` (its SHA-256) for activations made
+    /// before codes were hashed under the master key.
     pub code_hash: String,
     /// Where it stands.
     pub state: ActivationState,
@@ -54,9 +56,10 @@ pub struct Activation {
     pub attempts: u32,
     /// Server nonce handed out with the license data.
     pub nonce: Option<String>,
-    /// The QR payload (it holds the code), kept only until the code is used or the
-    /// activation burned, so the QR image can be fetched again meanwhile.
-    pub qr_payload: Option<String>,
+    /// The QR payload (it holds the code), sealed under the master key, kept only until
+    /// the code is used or the activation burned, so the QR image can be fetched again
+    /// meanwhile. Never stored in clear.
+    pub qr_sealed: Option<String>,
     /// Creation time.
     pub created_at: Timestamp,
     /// When it stops being usable.

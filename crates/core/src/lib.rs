@@ -48,7 +48,7 @@ pub use random::{OsRandom, Random};
 pub use service::Core;
 pub use store::{
     AccountStore, ConfigStore, CredentialStore, DeviceStore, FidoAuthenticatorKey, FidoCeremony, OutboxStore, Page,
-    RiskStore, SealedConfig, SessionStore, Store, StoreError,
+    RiskStore, SealedColumn, SealedConfig, SealedRow, SealedStore, SessionStore, Store, StoreError,
 };
 pub use tenant::{Domain, PushEnrollmentMode, Tenant, TenantSettings};
 pub use user::{User, UserId, UserRef, UserStatus, VdpDeliveryMethod};

@@ -85,9 +85,16 @@ impl Core {
         self
     }
 
-    /// The same core sealing stored secrets with `master_key`.
+    /// The same core sealing stored secrets with `master_key` (key 1 of a keyring).
     pub fn with_master_key(mut self, master_key: &[u8; 32]) -> Core {
         self.sealer = Arc::new(crate::seal::Sealer::new(master_key));
+        self
+    }
+
+    /// The same core sealing stored secrets with `keyring`'s current key, opening them
+    /// with any of its keys.
+    pub fn with_keyring(mut self, keyring: &crate::seal::Keyring) -> Core {
+        self.sealer = Arc::new(crate::seal::Sealer::from_keyring(keyring));
         self
     }
 

@@ -41,9 +41,11 @@ pub struct RawConfig {
     pub bootstrap_admin_token: Option<Secret>,
     /// The base URL apps reach this server at (in QR codes).
     pub public_url: Option<String>,
-    /// The master key sealing stored secrets: 32 bytes, base64url.
+    /// The master key sealing stored secrets: 32 bytes, base64url (or a keyring's text,
+    /// docs/security.md, "Keys and rotation").
     pub master_key: Option<Secret>,
-    /// Where the master key is kept when `master_key` is not set (created if missing).
+    /// Where the master key or keyring is kept when `master_key` is not set (created if
+    /// missing; rewritten by `countersign admin rotate-key`).
     pub master_key_file: Option<String>,
     /// Outgoing HTTP proxy for providers and callbacks.
     pub proxy: Option<RawProxy>,

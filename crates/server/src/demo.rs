@@ -89,7 +89,7 @@ async fn setup_and_serve(
         None => format!("http://{}", reachable(addr)),
     };
     let store = crate::open_store(&config.database_url).await?;
-    let core = crate::core_for(store, &base)?.with_master_key(&crate::master_key(&config)?);
+    let core = crate::core_for(store, &base)?.with_keyring(&crate::keys::keyring(&config)?);
     let made = match populate(&core).await {
         Ok(m) => m,
         Err(e) => {

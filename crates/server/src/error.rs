@@ -46,11 +46,14 @@ pub enum ServerError {
         #[source]
         source: std::io::Error,
     },
-    /// The configured master key is not 32 bytes of base64url.
-    #[error("{from}: the master key must be 32 bytes in base64url (43 characters)")]
+    /// The configured master key or keyring cannot be read: not 32 bytes of base64url,
+    /// or a keyring line that is wrong.
+    #[error("{from}: {reason} (a master key is 32 bytes in base64url, 43 characters)")]
     MasterKey {
         /// Where it came from: the variable or the key file.
         from: String,
+        /// What is wrong, without key material.
+        reason: String,
     },
     /// The operating system gave no randomness.
     #[error("random source failed: {0}")]

@@ -15,6 +15,8 @@ use tokio::net::TcpListener;
 pub mod config;
 pub mod demo;
 mod error;
+pub mod keys;
+pub mod permissions;
 pub mod topology;
 
 use config::Config;
@@ -264,38 +266,6 @@ pub fn core_for(store: Arc<dyn Store>, public_url: &str) -> Result<Core, ServerE
     Ok(Core::new(store).with_public_url(public_url))
 }
 
-/// The master key: `master_key` when configured, else the key file, created with a new
-/// random key (mode 0600) when missing.
-pub fn master_key(config: &Config) -> Result<[u8; 32], ServerError> {
-    let decode = |text: &str, from: &str| -> Result<[u8; 32], ServerError> {
-        countersign_proto::b64u_decode(text.trim())
-            .ok()
-            .and_then(|b| <[u8; 32]>::try_from(b).ok())
-            .ok_or_else(|| ServerError::MasterKey { from: from.to_owned() })
-    };
-    if let Some(k) = &config.master_key {
-        return decode(&k.0, "COUNTERSIGN_MASTER_KEY");
-    }
-    let path = std::path::Path::new(&config.master_key_file);
-    match std::fs::read_to_string(path) {
-        Ok(text) => decode(&text, &config.master_key_file),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let mut key = [0u8; 32];
-            getrandom::fill(&mut key).map_err(ServerError::Random)?;
-            let mut opts = std::fs::OpenOptions::new();
-            opts.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-            let mut f = opts.open(path).map_err(ServerError::io(format!("cannot create {}", path.display())))?;
-            std::io::Write::write_all(&mut f, countersign_proto::b64u_encode(&key).as_bytes())
-                .map_err(ServerError::io(format!("cannot write {}", path.display())))?;
-            tracing::warn!(file = %path.display(), "created a new master key file: back it up; stored secrets cannot be read without it");
-            Ok(key)
-        }
-        Err(e) => Err(ServerError::io(format!("cannot read {}", path.display()))(e)),
-    }
-}
-
 /// Bind the listening address, saying which address when it cannot be had. Done
 /// before anything is created on disk.
 pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {
@@ -310,14 +280,15 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send + '
     ensure_data_dir(&config, true)?;
     let store = open_store(&config.database_url).await?;
     let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
-    let key = match master_key(&config) {
+    let ring = match keys::keyring(&config) {
         Ok(k) => k,
         Err(e) => {
             store.close().await;
             return Err(e);
         }
     };
-    let core = core_for(store, &public_url)?.with_master_key(&key);
+    permissions::warn_loose_modes(&config);
+    let core = core_for(store, &public_url)?.with_keyring(&ring);
     if let Err(e) =
         bootstrap_admin(&core, config.bootstrap_admin_token.as_ref().map(|s| s.0.as_str()), &config.database_url).await
     {
@@ -325,7 +296,14 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send + '
         return Err(e);
     }
     println!("countersign: listening on http://{addr} (database {})", redact_url(&config.database_url));
-    serve_on(listener, core, &config, shutdown).await
+    // A keyring file is re-read when it changes (`countersign admin rotate-key`).
+    let (stop_watch, watching) = tokio::sync::watch::channel(false);
+    if config.master_key.is_none() {
+        tokio::spawn(keys::watch(config.master_key_file.clone().into(), core.sealer.clone(), watching));
+    }
+    let result = serve_on(listener, core, &config, shutdown).await;
+    let _ = stop_watch.send(true);
+    result
 }
 
 /// A database URL without its password, for messages.

@@ -116,6 +116,27 @@ enum AdminCommand {
     /// Admin tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Rotate the master key: make a new key current and re-seal every stored secret
+    /// under it, while servers keep serving (docs/security.md, "Keys and rotation").
+    ///
+    /// The key file (countersign.key in --data-dir, or COUNTERSIGN_MASTER_KEY_FILE) becomes
+    /// a keyring that keeps the old keys, so values not yet re-sealed still open; servers
+    /// using the file load it within a second. Remove the old keys afterwards with
+    /// `countersign admin retire-keys`. Several nodes: --stage first, copy the file to
+    /// every node, run rotate-key, copy the file again, then rotate-key --reseal-only.
+    #[command(name = "rotate-key")]
+    RotateKey {
+        /// Only add a new key that opens but does not seal yet (to copy to every node first).
+        #[arg(long, conflicts_with = "reseal_only")]
+        stage: bool,
+        /// Keep the keys; re-seal what is still sealed under an old key.
+        #[arg(long)]
+        reseal_only: bool,
+    },
+    /// Remove the old master keys from the keyring; refused while a stored value is
+    /// still sealed under one, or a usable code is hashed under one.
+    #[command(name = "retire-keys")]
+    RetireKeys,
 }
 
 #[derive(Debug, Subcommand)]
@@ -214,15 +235,21 @@ async fn run(cli: Cli, config: Config) -> Result<(), ServerError> {
         Command::Admin(cmd) => {
             countersign::ensure_data_dir(&config, true)?;
             let store = countersign::open_store(&config.database_url).await?;
-            let core = Core::new(store).with_master_key(&countersign::master_key(&config)?);
-            let result = admin(&core, cmd).await;
+            let core = match countersign::keys::keyring(&config) {
+                Ok(ring) => Core::new(store).with_keyring(&ring),
+                Err(e) => {
+                    store.close().await;
+                    return Err(e);
+                }
+            };
+            let result = admin(&core, &config, cmd).await;
             core.store.close().await;
             result
         }
     }
 }
 
-async fn admin(core: &Core, cmd: AdminCommand) -> Result<(), ServerError> {
+async fn admin(core: &Core, config: &Config, cmd: AdminCommand) -> Result<(), ServerError> {
     let fail = |e| ServerError::domain("", "", e);
     match cmd {
         AdminCommand::Tenant(TenantCommand::Create { domain }) => {
@@ -239,6 +266,16 @@ async fn admin(core: &Core, cmd: AdminCommand) -> Result<(), ServerError> {
             println!("admin token id: {}", k.record.id);
             println!("admin token: {}", k.secret);
         }
+        AdminCommand::RotateKey { stage, reseal_only } => {
+            use countersign::keys::Rotation;
+            let how = match (stage, reseal_only) {
+                (true, _) => Rotation::Stage,
+                (_, true) => Rotation::ResealOnly,
+                _ => Rotation::Rotate,
+            };
+            countersign::keys::rotate(config, core.clone(), how).await?;
+        }
+        AdminCommand::RetireKeys => countersign::keys::retire(config, core.clone()).await?,
     }
     Ok(())
 }

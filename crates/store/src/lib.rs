@@ -19,6 +19,7 @@ mod sql_account;
 mod sql_config;
 mod sql_credential;
 mod sql_device;
+mod sql_keys;
 mod sql_outbox;
 mod sql_risk;
 mod sql_session;

@@ -149,7 +149,7 @@ macro_rules! sql_common {
                 state: ActivationState::from_stored(&state).ok_or_else(|| corrupt("activation state"))?,
                 attempts: int(r, "attempts")?,
                 nonce: r.try_get("nonce").map_err(db_err)?,
-                qr_payload: r.try_get("qr_payload").map_err(db_err)?,
+                qr_sealed: r.try_get("qr_sealed").map_err(db_err)?,
                 created_at: Timestamp(r.try_get("created_at").map_err(db_err)?),
                 expires_at: Timestamp(r.try_get("expires_at").map_err(db_err)?),
             })

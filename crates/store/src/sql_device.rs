@@ -8,7 +8,7 @@ macro_rules! sql_device {
         impl DeviceStore for $store {
             async fn insert_activation(&self, a: &Activation) -> Result<(), StoreError> {
                 sqlx::query(
-                    "INSERT INTO activations (id, tenant_id, user_pk, code_hash, state, attempts, nonce, qr_payload, \
+                    "INSERT INTO activations (id, tenant_id, user_pk, code_hash, state, attempts, nonce, qr_sealed, \
                      created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                 )
                 .bind(&a.id)
@@ -18,7 +18,7 @@ macro_rules! sql_device {
                 .bind(a.state.as_str())
                 .bind(i64::from(a.attempts))
                 .bind(&a.nonce)
-                .bind(&a.qr_payload)
+                .bind(&a.qr_sealed)
                 .bind(a.created_at.millis())
                 .bind(a.expires_at.millis())
                 .execute(&self.pool)
@@ -35,7 +35,7 @@ macro_rules! sql_device {
                 let row = sqlx::query(
                     "UPDATE activations SET attempts = attempts + 1, \
                      state = CASE WHEN attempts + 1 >= $2 THEN 'Burned' ELSE state END, \
-                     qr_payload = CASE WHEN attempts + 1 >= $2 THEN NULL ELSE qr_payload END \
+                     qr_sealed = CASE WHEN attempts + 1 >= $2 THEN NULL ELSE qr_sealed END \
                      WHERE id = $1 AND state = 'Pending' RETURNING attempts, state",
                 )
                 .bind(id)
@@ -54,7 +54,7 @@ macro_rules! sql_device {
                 nonce: Option<&str>,
             ) -> Result<bool, StoreError> {
                 let done = sqlx::query(
-                    "UPDATE activations SET state = $1, nonce = COALESCE($2, nonce), qr_payload = NULL \
+                    "UPDATE activations SET state = $1, nonce = COALESCE($2, nonce), qr_sealed = NULL \
                      WHERE id = $3 AND state = $4",
                 )
                 .bind(to.as_str())

@@ -151,3 +151,69 @@ impl TestDb {
         if self.url.starts_with("sqlite:") { crate::migrations::SQLITE } else { crate::migrations::POSTGRES }
     }
 }
+
+impl TestDb {
+    /// Every text value of every table, as (`table.column`, value): what someone who can
+    /// read the database sees of it (tests grep it for secrets and for values sealed
+    /// under a retired key).
+    pub async fn text_values(&self) -> Vec<(String, String)> {
+        use sqlx::Row;
+        let mut out = Vec::new();
+        if self.url.starts_with("sqlite:") {
+            let s = crate::SqliteStore::connect(&self.url).await.expect("open test store");
+            let tables: Vec<String> =
+                sqlx::query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+                    .fetch_all(&s.pool)
+                    .await
+                    .expect("list tables")
+                    .iter()
+                    .map(|r| r.get::<String, _>("name"))
+                    .collect();
+            for table in tables {
+                let cols = sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA table_info(\"{table}\")")))
+                    .fetch_all(&s.pool)
+                    .await
+                    .expect("list columns");
+                for c in cols {
+                    let (name, ty): (String, String) = (c.get("name"), c.get("type"));
+                    if !ty.eq_ignore_ascii_case("TEXT") {
+                        continue;
+                    }
+                    let sql = format!("SELECT \"{name}\" AS v FROM \"{table}\" WHERE \"{name}\" IS NOT NULL");
+                    for r in sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&s.pool).await.expect("read column") {
+                        out.push((format!("{table}.{name}"), r.get::<String, _>("v")));
+                    }
+                }
+            }
+            s.pool.close().await;
+        } else {
+            let s = crate::PgStore::connect(&self.url).await.expect("open test store");
+            let cols = sqlx::query(
+                "SELECT table_name::text AS t, column_name::text AS c FROM information_schema.columns \
+                 WHERE table_schema = current_schema() \
+                 AND data_type IN ('text', 'character varying', 'json', 'jsonb', 'character')",
+            )
+            .fetch_all(&s.pool)
+            .await
+            .expect("list columns");
+            for c in cols {
+                let (table, name): (String, String) = (c.get("t"), c.get("c"));
+                let sql = format!("SELECT \"{name}\"::text AS v FROM \"{table}\" WHERE \"{name}\" IS NOT NULL");
+                for r in sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&s.pool).await.expect("read column") {
+                    out.push((format!("{table}.{name}"), r.get::<String, _>("v")));
+                }
+            }
+            s.close_pool().await;
+        }
+        out
+    }
+
+    /// The SQLite database's files as they are on disk (the database, its -wal file when
+    /// there is one); empty for PostgreSQL.
+    pub fn file_bytes(&self) -> Vec<u8> {
+        let Some(path) = self.url.strip_prefix("sqlite://") else { return Vec::new() };
+        let mut bytes = std::fs::read(path).unwrap_or_default();
+        bytes.extend(std::fs::read(format!("{path}-wal")).unwrap_or_default());
+        bytes
+    }
+}

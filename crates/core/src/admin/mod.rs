@@ -6,18 +6,21 @@
 //!
 //! - `tenants`, `users`, `keys`: the admin API's records;
 //! - `outbox`: listing and retrying messages;
-//! - `account`: a user's account state (integration API).
+//! - `account`: a user's account state (integration API);
+//! - `rotation`: re-sealing stored secrets under a new master key, and what old keys still hold.
 
 mod account;
 mod auth_types;
 mod callbacks;
 mod keys;
 mod outbox;
+mod rotation;
 mod tenants;
 mod users;
 
 pub use account::{AccountState, AuthenticatorSummary};
 pub use keys::CreateKey;
+pub use rotation::{OldKeyUse, RESEAL_BATCH, Resealed};
 pub use tenants::{CreateTenant, UpdateTenant};
 pub use users::{CreateUser, UpdateUser};
 

@@ -512,7 +512,7 @@ impl Core {
 
     /// The payload as sent: SMS and e-mail payloads are sealed at rest.
     fn open_payload(&self, m: &OutboxMessage) -> Result<String, Unresolved> {
-        if m.payload.starts_with("v1.") {
+        if crate::seal::sealed_kid(&m.payload).is_some() {
             self.sealer.open(&m.payload).map_err(Unresolved::Core)
         } else {
             Ok(m.payload.clone())

@@ -7,6 +7,7 @@ mod credential;
 mod device;
 mod outbox;
 mod risk;
+mod sealed;
 mod session;
 mod types;
 
@@ -16,6 +17,7 @@ pub use credential::CredentialStore;
 pub use device::DeviceStore;
 pub use outbox::OutboxStore;
 pub use risk::RiskStore;
+pub use sealed::{SealedColumn, SealedRow, SealedStore};
 pub use session::SessionStore;
 pub use types::{FidoAuthenticatorKey, FidoCeremony, Page, SealedConfig, StoreError};
 
@@ -26,15 +28,17 @@ pub use types::{FidoAuthenticatorKey, FidoCeremony, Page, SealedConfig, StoreErr
 /// The cut: [`AccountStore`] (tenants, users, access keys), [`DeviceStore`] (activations,
 /// devices, nonces), [`SessionStore`] (sessions, codes, QR logins), [`CredentialStore`]
 /// (static passwords, tokens), [`RiskStore`] (failure log), [`ConfigStore`] (tenant
-/// configuration) and [`OutboxStore`] (messages to send). A method belongs to the
+/// configuration), [`OutboxStore`] (messages to send) and [`SealedStore`] (sealed values
+/// across tables, for key rotation). A method belongs to the
 /// aggregate whose rows it changes; one that writes two (a session with its outbox
 /// messages) belongs to the one whose state it decides.
 pub trait Store:
-    AccountStore + DeviceStore + SessionStore + CredentialStore + RiskStore + ConfigStore + OutboxStore
+    AccountStore + DeviceStore + SessionStore + CredentialStore + RiskStore + ConfigStore + OutboxStore + SealedStore
 {
 }
 
-impl<T: AccountStore + DeviceStore + SessionStore + CredentialStore + RiskStore + ConfigStore + OutboxStore> Store
-    for T
+impl<
+    T: AccountStore + DeviceStore + SessionStore + CredentialStore + RiskStore + ConfigStore + OutboxStore + SealedStore,
+> Store for T
 {
 }

@@ -9,6 +9,7 @@ mod credentials;
 mod devices;
 mod outbox;
 mod risk;
+mod sealed;
 mod sessions;
 mod upgrade;
 

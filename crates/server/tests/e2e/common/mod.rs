@@ -4,6 +4,7 @@
 pub mod metrics;
 pub mod mmdb;
 pub mod peers;
+pub mod process;
 
 use countersign::config::RawConfig;
 use countersign_core::Core;
@@ -104,6 +105,11 @@ impl App {
     /// Wait for the server to finish.
     pub async fn join(&mut self) -> Result<(), countersign::ServerError> {
         self.server.take().unwrap().await.unwrap()
+    }
+
+    /// This app's database.
+    pub fn db(&self) -> &TestDb {
+        &self._db
     }
 
     /// The URL of this app's database.

@@ -222,12 +222,17 @@ pub struct Smtp {
 
 impl Smtp {
     pub fn start(dir: &tempfile::TempDir, name: &str, tls: Option<&TestCa>) -> Smtp {
+        Self::start_with(dir, name, tls, ("mailer", "smtp-secret"))
+    }
+
+    /// The same; `auth` requires these credentials (user, password).
+    pub fn start_with(dir: &tempfile::TempDir, name: &str, tls: Option<&TestCa>, creds: (&str, &str)) -> Smtp {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let maildir = dir.path().join(format!("maildir-{name}"));
         let mut cmd = std::process::Command::new("python3");
         if name == "auth" {
             let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/smtp_auth_server.py");
-            cmd.arg(script).arg(port.to_string()).arg(&maildir).args(["mailer", "smtp-secret"]);
+            cmd.arg(script).arg(port.to_string()).arg(&maildir).args([creds.0, creds.1]);
         } else {
             cmd.args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"]);
         }
