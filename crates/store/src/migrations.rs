@@ -21,6 +21,7 @@ pub(crate) const SQLITE: &[Step] = &[
     (12, "sessions_pending", include_str!("../migrations/sqlite/0012_sessions_pending.sql")),
     (13, "typed_tables", include_str!("../migrations/sqlite/0013_typed_tables.sql")),
     (15, "methods", include_str!("../migrations/sqlite/0015_methods.sql")),
+    (18, "audit_retention", include_str!("../migrations/sqlite/0018_audit_retention.sql")),
 ];
 
 pub(crate) const POSTGRES: &[Step] = &[
@@ -38,6 +39,7 @@ pub(crate) const POSTGRES: &[Step] = &[
     (12, "sessions_pending", include_str!("../migrations/postgres/0012_sessions_pending.sql")),
     (13, "typed_tables", include_str!("../migrations/postgres/0013_typed_tables.sql")),
     (15, "methods", include_str!("../migrations/postgres/0015_methods.sql")),
+    (18, "audit_retention", include_str!("../migrations/postgres/0018_audit_retention.sql")),
 ];
 
 pub(crate) fn migrator(steps: &[Step]) -> Migrator {
