@@ -89,14 +89,13 @@ impl Core {
     }
 
     /// Record a login call of `user_ref` that was refused with `e`, when that is a
-    /// failed attempt (`login_failed`) or a rate limit (`rate_limited`).
+    /// failed attempt (`login_failed`). Rate limits are recorded where they refuse.
     pub(crate) async fn audit_refused_login(&self, tenant: &Tenant, user_ref: &str, a: LoginAttempt, e: &CoreError) {
         let CoreError::Refused { code, .. } = e else { return };
-        let kind = match *code {
-            RefusalCode::TooManyLoginRequests => AuditKind::RateLimited,
-            c if failed_login(c, a.call == "answer") => AuditKind::LoginFailed,
-            _ => return,
-        };
+        if !failed_login(*code, a.call == "answer") {
+            return;
+        }
+        let kind = AuditKind::LoginFailed;
         let mut method = a.method.map(str::to_owned);
         if method.is_none()
             && let Some(id) = &a.request_id

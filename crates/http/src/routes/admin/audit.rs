@@ -238,21 +238,51 @@ pub async fn record_changes(State(s): State<AppState>, req: Request, next: Next)
     let Some(actor) = slot.actor().filter(|_| response.status().is_success()) else {
         return response;
     };
+    let (response, created) = created(response).await;
     let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-    let mut event = AuditEvent::new(change_kind(&method, &route)).by(actor).details(serde_json::json!({
+    let mut details = serde_json::json!({
         "method": method.as_str(),
         "route": route,
         "params": params.iter().map(|(k, v)| (k.clone(), serde_json::Value::from(v.as_str()))).collect::<serde_json::Map<_, _>>(),
         "status": response.status().as_u16(),
-    }));
-    if let Some(domain) = param("domain") {
+    });
+    if let (Some(id), Some(d)) = (&created.id, details.as_object_mut()) {
+        d.insert("created".into(), id.as_str().into());
+    }
+    let mut event = AuditEvent::new(change_kind(&method, &route)).by(actor).details(details);
+    if let Some(domain) = param("domain").or(created.domain) {
         event = event.tenant(domain.to_ascii_lowercase());
     }
-    if let Some(user) = param("userID") {
+    if let Some(user) = param("userID").or(created.user) {
         event = event.user(user);
     }
     s.core.audit_or_log(event).await;
     response
+}
+
+/// What a `201 Created` answer names: its tenant (`domain`), user (`userID`) and ID
+/// (`id`, `tokenID`) — read from these fields only, never another (a new key's secret
+/// is in the same answer).
+#[derive(Debug, Default)]
+struct Created {
+    domain: Option<String>,
+    user: Option<String>,
+    id: Option<String>,
+}
+
+/// The response as it was, and what it created when it is a `201` with a JSON object.
+async fn created(response: Response) -> (Response, Created) {
+    if response.status() != StatusCode::CREATED {
+        return (response, Created::default());
+    }
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 1024 * 1024).await else {
+        return (Response::from_parts(parts, Body::empty()), Created::default());
+    };
+    let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    let field = |name: &str| v.get(name).and_then(serde_json::Value::as_str).map(str::to_owned);
+    let c = Created { domain: field("domain"), user: field("userID"), id: field("id").or_else(|| field("tokenID")) };
+    (Response::from_parts(parts, Body::from(bytes)), c)
 }
 
 #[cfg(test)]

@@ -111,6 +111,11 @@ impl App {
         self._db.url.clone()
     }
 
+    /// This app's database (to run SQL on it outside the server).
+    pub fn db(&self) -> &TestDb {
+        &self._db
+    }
+
     fn with_auth(&self, req: reqwest::RequestBuilder, auth: Auth<'_>) -> reqwest::RequestBuilder {
         match auth {
             Auth::None => req,
