@@ -19,6 +19,7 @@ mod outbox;
 mod providers;
 mod qr_login;
 mod readme;
+mod retention;
 mod risk;
 mod sessions;
 mod tokens;
