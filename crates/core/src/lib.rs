@@ -49,8 +49,8 @@ pub use error::{CoreError, Entity, Refusal, RefusalCode};
 pub use random::{OsRandom, Random};
 pub use service::Core;
 pub use store::{
-    AccountStore, AuditStore, ConfigStore, CredentialStore, DeviceStore, FidoAuthenticatorKey, FidoCeremony, OutboxStore, Page,
-    RiskStore, SealedConfig, SessionStore, Store, StoreError,
+    AccountStore, AuditStore, ConfigStore, CredentialStore, DeviceStore, FidoAuthenticatorKey, FidoCeremony,
+    OutboxStore, Page, RiskStore, SealedConfig, SessionStore, Store, StoreError,
 };
 pub use tenant::{Domain, PushEnrollmentMode, Tenant, TenantSettings};
 pub use user::{User, UserId, UserRef, UserStatus, VdpDeliveryMethod};

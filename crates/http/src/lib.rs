@@ -238,7 +238,8 @@ mod tests {
                     }
                 }
                 let audit = path.starts_with("/admin/v1/audit");
-                if want == "admin" && audit && op["security"] != serde_json::json!([{"adminToken": []}, {"apiKey": []}]) {
+                if want == "admin" && audit && op["security"] != serde_json::json!([{"adminToken": []}, {"apiKey": []}])
+                {
                     problems.push(format!("{method} {path}: not behind adminToken / apiKey"));
                 }
                 if want == "admin" && !audit && op["security"] != serde_json::json!([{"adminToken": []}]) {

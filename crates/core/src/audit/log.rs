@@ -16,7 +16,6 @@ use crate::session::{Session, SessionState};
 use crate::tenant::{Domain, Tenant};
 use crate::user::{UserId, UserRef};
 
-
 /// Refusals that say a login attempt failed (a wrong secret, a locked or disabled user,
 /// a FIDO response that does not verify). Refusals of malformed calls are not security
 /// events; those that end their session are recorded by the ending.
@@ -160,7 +159,10 @@ impl Core {
             v.as_deref()
                 .map(|t| {
                     Timestamp::parse_rfc3339(t).ok_or_else(|| {
-                        CoreError::invalid(field, format!("{field} must be an RFC 3339 time such as 2026-12-01T00:00:00Z"))
+                        CoreError::invalid(
+                            field,
+                            format!("{field} must be an RFC 3339 time such as 2026-12-01T00:00:00Z"),
+                        )
                     })
                 })
                 .transpose()
@@ -205,7 +207,11 @@ impl Core {
     }
 
     /// A page of the entries `f` asks for, visible to `scope`, in seq order.
-    pub async fn audit_entries(&self, scope: AuditScope<'_>, f: &AuditFilter) -> Result<Listing<AuditEntry>, CoreError> {
+    pub async fn audit_entries(
+        &self,
+        scope: AuditScope<'_>,
+        f: &AuditFilter,
+    ) -> Result<Listing<AuditEntry>, CoreError> {
         let q = self.audit_query(scope, f, 1)?;
         let shown = (q.limit - 1) as usize;
         let mut rows = self.store.audit_entries(&q).await?;
@@ -227,12 +233,8 @@ impl Core {
         let head = self.store.audit_head().await?;
         let mut walk = ChainWalk::new(&head);
         let mut q = AuditQuery { limit: WALK_PAGE, ..AuditQuery::default() };
-        let verification = |entries, problem| AuditVerification {
-            entries,
-            head_seq: head.seq,
-            head_hash: head.hash.clone(),
-            problem,
-        };
+        let verification =
+            |entries, problem| AuditVerification { entries, head_seq: head.seq, head_hash: head.hash.clone(), problem };
         loop {
             let page = self.store.audit_entries(&q).await?;
             for e in &page {

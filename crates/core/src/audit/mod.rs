@@ -427,7 +427,10 @@ impl ChainWalk {
             return Err(AuditProblem { seq: e.seq, what });
         }
         if e.computed_hash() != e.hash {
-            return Err(AuditProblem { seq: e.seq, what: "has been altered (its hash does not match its contents)".into() });
+            return Err(AuditProblem {
+                seq: e.seq,
+                what: "has been altered (its hash does not match its contents)".into(),
+            });
         }
         self.prev_hash = e.hash.clone();
         self.next_seq += 1;

@@ -46,9 +46,10 @@ impl RawRetention {
             audit_days: num("COUNTERSIGN_RETENTION_AUDIT_DAYS")?,
             batch: num("COUNTERSIGN_RETENTION_BATCH")?,
         };
-        let any = [r.sessions_days, r.outbox_sent_days, r.outbox_dead_days, r.risk_failures_days, r.audit_days, r.batch]
-            .iter()
-            .any(Option::is_some);
+        let any =
+            [r.sessions_days, r.outbox_sent_days, r.outbox_dead_days, r.risk_failures_days, r.audit_days, r.batch]
+                .iter()
+                .any(Option::is_some);
         Ok(any.then_some(r))
     }
 

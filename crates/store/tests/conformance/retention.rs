@@ -23,7 +23,15 @@ fn session(id: &str, created: i64) -> NewSession {
 }
 
 fn message(id: &str, created: i64) -> OutboxMessage {
-    OutboxMessage::new(id.into(), "t1", OutboxKind::Callback, "https://rp.example/cb", "{}".into(), Timestamp(created), Timestamp(created + 86_400_000))
+    OutboxMessage::new(
+        id.into(),
+        "t1",
+        OutboxKind::Callback,
+        "https://rp.example/cb",
+        "{}".into(),
+        Timestamp(created),
+        Timestamp(created + 86_400_000),
+    )
 }
 
 async fn ids<T>(rows: Vec<T>, id: fn(&T) -> String) -> Vec<String> {

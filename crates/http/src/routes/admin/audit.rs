@@ -199,10 +199,10 @@ fn change_kind(method: &Method, route: &str) -> AuditKind {
     if delete && route.ends_with("/devices/{deviceID}") {
         AuditKind::DeviceRemoved
     } else if delete
-        && ["/fido-credentials/", "/uaf-registrations/", "/tokens/{tokenID}", "/virtual-authenticators/"]
+        && (["/fido-credentials/", "/uaf-registrations/", "/tokens/{tokenID}", "/virtual-authenticators/"]
             .iter()
             .any(|p| route.contains(p))
-        || delete && route.ends_with("/static-password")
+            || route.ends_with("/static-password"))
     {
         AuditKind::CredentialRemoved
     } else if route.ends_with("/unlock") {
@@ -297,7 +297,10 @@ mod tests {
             k(Method::DELETE, "/admin/v1/tenants/{domain}/users/{userID}/fido-credentials/{credentialID}"),
             "credential_removed"
         );
-        assert_eq!(k(Method::DELETE, "/admin/v1/tenants/{domain}/users/{userID}/static-password"), "credential_removed");
+        assert_eq!(
+            k(Method::DELETE, "/admin/v1/tenants/{domain}/users/{userID}/static-password"),
+            "credential_removed"
+        );
         assert_eq!(k(Method::PUT, "/admin/v1/tenants/{domain}/users/{userID}/static-password"), "admin_change");
         assert_eq!(k(Method::POST, "/admin/v1/tenants/{domain}/tokens/{tokenID}/unlock"), "unlocked");
         assert_eq!(k(Method::PUT, "/admin/v1/tenants/{domain}/tokens/{tokenID}/user"), "token_enrolled");
