@@ -1,10 +1,18 @@
-//! Housekeeping (docs/foundation.md, "Housekeeping"): state that is only useful for a
-//! bounded time and would otherwise pile up — FIDO ceremonies begun and never finished,
-//! and what a risk challenge meant to learn when the challenge was never answered.
+//! Housekeeping (docs/foundation.md, "Housekeeping"; docs/security.md, "Retention"):
+//! state that is only useful for a bounded time and would otherwise pile up — FIDO
+//! ceremonies begun and never finished, what a risk challenge meant to learn when the
+//! challenge was never answered, and, after the periods [`Core::retention`] sets, ended
+//! sessions, QR logins, activations, sent and dead outbox messages, the risk engine's
+//! failed logins and (only when configured) audit log entries.
+//!
+//! Each pass removes at most [`Retention::batch`](crate::retention::Retention) rows of
+//! each kind, oldest first along an index on its time column; the server runs passes
+//! back to back while one comes back full.
 
 use std::time::Duration;
 
 use crate::error::CoreError;
+use crate::retention::cutoff;
 use crate::service::Core;
 
 /// How often the server sweeps.
@@ -20,15 +28,63 @@ pub struct Swept {
     pub fido_ceremonies: u64,
     /// Risk-challenge learning whose session never ended.
     pub risk_pending: u64,
+    /// Ended sessions past their retention (with their codes).
+    pub sessions: u64,
+    /// QR logins past their retention.
+    pub qr_logins: u64,
+    /// Activations past their retention.
+    pub activations: u64,
+    /// Sent outbox messages past their retention.
+    pub outbox_sent: u64,
+    /// Dead outbox messages past their retention.
+    pub outbox_dead: u64,
+    /// Failed logins past their retention.
+    pub risk_failures: u64,
+    /// Audit log entries past their retention (none unless configured).
+    pub audit: u64,
+}
+
+impl Swept {
+    /// Whether some purge removed a whole batch (more may be waiting).
+    pub fn full(&self, batch: u32) -> bool {
+        let batch = u64::from(batch);
+        [self.sessions, self.qr_logins, self.activations, self.outbox_sent, self.outbox_dead, self.risk_failures]
+            .into_iter()
+            .chain([self.audit])
+            .any(|n| n >= batch)
+    }
 }
 
 impl Core {
-    /// Remove what has outlived its use; what was removed.
+    /// Remove what has outlived its use — one bounded batch of each kind; what was
+    /// removed.
     pub async fn housekeeping(&self) -> Result<Swept, CoreError> {
         let now = self.clock.now();
-        Ok(Swept {
-            fido_ceremonies: self.store.delete_expired_fido_ceremonies(now).await?,
-            risk_pending: self.store.delete_risk_pending_before(now.plus_millis(-RISK_PENDING_MS)).await?,
-        })
+        let r = self.retention;
+        let n = r.batch;
+        let store = &*self.store;
+        let mut swept = Swept {
+            fido_ceremonies: store.delete_expired_fido_ceremonies(now).await?,
+            risk_pending: store.delete_risk_pending_before(now.plus_millis(-RISK_PENDING_MS)).await?,
+            ..Swept::default()
+        };
+        if let Some(before) = cutoff(now, r.sessions_days) {
+            swept.sessions = store.delete_ended_sessions_before(before, n).await?;
+            swept.qr_logins = store.delete_qr_logins_before(before, n).await?;
+            swept.activations = store.delete_activations_before(before, n).await?;
+        }
+        if let Some(before) = cutoff(now, r.outbox_sent_days) {
+            swept.outbox_sent = store.delete_sent_outbox_before(before, n).await?;
+        }
+        if let Some(before) = cutoff(now, r.outbox_dead_days) {
+            swept.outbox_dead = store.delete_dead_outbox_before(before, n).await?;
+        }
+        if let Some(before) = cutoff(now, r.risk_failures_days) {
+            swept.risk_failures = store.delete_failures_before(before, n).await?;
+        }
+        if let Some(before) = cutoff(now, r.audit_days) {
+            swept.audit = store.purge_audit_before(before, n).await?;
+        }
+        Ok(swept)
     }
 }

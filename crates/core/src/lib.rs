@@ -17,6 +17,7 @@ pub mod device;
 pub mod error;
 pub mod random;
 pub mod refusal;
+pub mod retention;
 pub mod seal;
 pub mod tenant;
 pub mod user;
@@ -28,6 +29,7 @@ pub mod store;
 
 // Features: each extends `Core` with `impl Core` blocks.
 pub mod admin;
+pub mod audit;
 pub mod delivery;
 pub mod fido;
 pub mod housekeeping;
@@ -47,8 +49,8 @@ pub use error::{CoreError, Entity, Refusal, RefusalCode};
 pub use random::{OsRandom, Random};
 pub use service::Core;
 pub use store::{
-    AccountStore, ConfigStore, CredentialStore, DeviceStore, FidoAuthenticatorKey, FidoCeremony, OutboxStore, Page,
-    RiskStore, SealedColumn, SealedConfig, SealedRow, SealedStore, SessionStore, Store, StoreError,
+    AccountStore, AuditStore, ConfigStore, CredentialStore, DeviceStore, FidoAuthenticatorKey, FidoCeremony,
+    OutboxStore, Page, RiskStore, SealedColumn, SealedConfig, SealedRow, SealedStore, SessionStore, Store, StoreError,
 };
 pub use tenant::{Domain, PushEnrollmentMode, Tenant, TenantSettings};
 pub use user::{User, UserId, UserRef, UserStatus, VdpDeliveryMethod};

@@ -115,6 +115,18 @@ impl Core {
         let wait_ms = oldest.map_or(window, |o| o.millis() + window - now.millis()).max(1000);
         let retry_after_seconds = u32::try_from((wait_ms + 999) / 1000).unwrap_or(s.login_request_window_seconds);
         self.metrics.rate_limited(crate::metrics::RateLimit::LoginRequests);
+        let details = serde_json::json!({
+            "reason": RefusalCode::TooManyLoginRequests.as_str(),
+            "limit": s.login_request_limit,
+            "windowSeconds": s.login_request_window_seconds,
+            "retryAfterSeconds": retry_after_seconds,
+        });
+        let event = crate::audit::AuditEvent::new(crate::audit::AuditKind::RateLimited)
+            .tenant_id(&tenant.id)
+            .tenant(tenant.domain.as_str())
+            .user(user.user_id.as_str())
+            .details(details);
+        self.audit_or_log(event).await;
         Err(CoreError::RateLimited {
             code: RefusalCode::TooManyLoginRequests,
             message: format!(

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use crate::audit::Actor;
 use crate::clock::Clock;
 use crate::random;
 use crate::random::Random;
@@ -44,6 +45,11 @@ pub struct Core {
     /// Argon2id for static passwords, on a bounded blocking pool (cost of new hashes,
     /// threads).
     pub hasher: Arc<crate::password::Hasher>,
+    /// Who the operations called on this core act for, in the audit log: the server
+    /// itself unless a request's credential says otherwise ([`Core::acting`]).
+    pub actor: Actor,
+    /// How long what only grows is kept (housekeeping).
+    pub retention: crate::retention::Retention,
 }
 
 /// A random master key for a core that is never given one (tests, tools); secrets it
@@ -76,7 +82,17 @@ impl Core {
             custom_delivery: false,
             geo: Arc::default(),
             hasher: Arc::default(),
+            actor: Actor::System,
+            retention: crate::retention::Retention::default(),
         }
+    }
+
+    /// The same core acting for `actor` (the credential or device of one request), for
+    /// the audit log.
+    pub fn acting(&self, actor: Actor) -> Core {
+        let mut core = self.clone();
+        core.actor = actor;
+        core
     }
 
     /// The same core with these default SMS and e-mail providers.

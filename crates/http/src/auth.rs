@@ -5,6 +5,9 @@ use axum::extract::FromRequestParts;
 use axum::http::{header, request::Parts};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use std::sync::{Arc, Mutex};
+
+use countersign_core::audit::Actor;
 use countersign_core::{AccessKind, Credential, Tenant};
 
 use crate::AppState;
@@ -25,6 +28,41 @@ pub struct TenantAuth {
     pub tenant: Tenant,
     /// The key's id.
     pub key_id: String,
+}
+
+impl AdminAuth {
+    /// Who acts, for the audit log: `admin-token:<id>`.
+    pub fn actor(&self) -> Actor {
+        Actor::AdminToken(self.token_id.clone())
+    }
+}
+
+impl TenantAuth {
+    /// Who acts, for the audit log: `api-key:<id>`.
+    pub fn actor(&self) -> Actor {
+        Actor::ApiKey(self.key_id.clone())
+    }
+}
+
+/// Where a request's credential is noted once checked, for a layer that records what
+/// the request changed (`routes::admin::audit::record_changes`): the layer puts an
+/// empty slot in the request's extensions, the extractor fills it.
+#[derive(Debug, Clone, Default)]
+pub struct ActorSlot(Arc<Mutex<Option<Actor>>>);
+
+impl ActorSlot {
+    fn note(parts: &Parts, actor: Actor) {
+        if let Some(slot) = parts.extensions.get::<ActorSlot>()
+            && let Ok(mut a) = slot.0.lock()
+        {
+            *a = Some(actor);
+        }
+    }
+
+    /// The actor noted, if a credential was checked.
+    pub fn actor(&self) -> Option<Actor> {
+        self.0.lock().ok().and_then(|a| a.clone())
+    }
 }
 
 /// The presented secret, and the Basic user name when Basic was used.
@@ -51,7 +89,11 @@ impl FromRequestParts<AppState> for AdminAuth {
             return Err(ApiError::unauthorized());
         };
         match state.core.authenticate(AccessKind::AdminToken, &secret).await? {
-            Credential::Admin { token_id } => Ok(AdminAuth { token_id }),
+            Credential::Admin { token_id } => {
+                let auth = AdminAuth { token_id };
+                ActorSlot::note(parts, auth.actor());
+                Ok(auth)
+            }
             Credential::Tenant { .. } => Err(ApiError::unauthorized()),
         }
     }
@@ -69,7 +111,12 @@ impl FromRequestParts<AppState> for TenantAuth {
                 let user_ok = basic_user
                     .as_deref()
                     .is_none_or(|u| u.is_empty() || u.eq_ignore_ascii_case(tenant.domain.as_str()));
-                if user_ok { Ok(TenantAuth { tenant, key_id }) } else { Err(ApiError::unauthorized()) }
+                if !user_ok {
+                    return Err(ApiError::unauthorized());
+                }
+                let auth = TenantAuth { tenant, key_id };
+                ActorSlot::note(parts, auth.actor());
+                Ok(auth)
             }
             Credential::Admin { .. } => Err(ApiError::unauthorized()),
         }

@@ -167,6 +167,7 @@ pub fn app(core: Core, config: &HttpConfig) -> Router {
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
         })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), routes::admin::audit::record_changes))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(
             // Inside the router, so the span names the route template, never the raw
@@ -237,7 +238,12 @@ mod tests {
                         problems.push(format!("{method} {path}: undeclared security scheme {scheme}"));
                     }
                 }
-                if want == "admin" && op["security"] != serde_json::json!([{"adminToken": []}]) {
+                let audit = path.starts_with("/admin/v1/audit");
+                if want == "admin" && audit && op["security"] != serde_json::json!([{"adminToken": []}, {"apiKey": []}])
+                {
+                    problems.push(format!("{method} {path}: not behind adminToken / apiKey"));
+                }
+                if want == "admin" && !audit && op["security"] != serde_json::json!([{"adminToken": []}]) {
                     problems.push(format!("{method} {path}: not behind adminToken"));
                 }
                 if want == "integration" && op["security"] != serde_json::json!([{"apiKey": []}, {"apiKeyBasic": []}]) {

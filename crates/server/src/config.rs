@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+mod retention;
+pub use retention::RawRetention;
+
 /// A secret setting: never printed by `Debug`.
 #[derive(Clone, Deserialize)]
 #[serde(transparent)]
@@ -71,6 +74,8 @@ pub struct RawConfig {
     pub gateway_id: Option<String>,
     /// Dial a relay and serve the mobile API on the link (docs/gateway.md).
     pub relay: Option<RawRelay>,
+    /// How long rows that only grow are kept (docs/security.md, "Retention").
+    pub retention: Option<RawRetention>,
 }
 
 /// `[relay]` as read: this server is a site of a `countersign relay`.
@@ -162,6 +167,8 @@ pub struct Config {
     pub gateway_id: Option<String>,
     /// The relay this server dials, if any.
     pub relay: Option<countersign_gateway::site::SiteConfig>,
+    /// Retention periods.
+    pub retention: countersign_core::retention::Retention,
 }
 
 /// Why the configuration is refused; the text names the setting (or file, or variable)
@@ -315,6 +322,7 @@ impl RawConfig {
             password_hash_threads: num("COUNTERSIGN_PASSWORD_HASH_THREADS")?.map(|n| n as usize),
             gateway_id: env("COUNTERSIGN_GATEWAY_ID"),
             relay: None,
+            retention: RawRetention::from_env(&env)?,
         })
     }
 
@@ -344,6 +352,10 @@ impl RawConfig {
             password_hash_threads: over.password_hash_threads.or(self.password_hash_threads),
             gateway_id: over.gateway_id.or(self.gateway_id),
             relay: over.relay.or(self.relay),
+            retention: match (self.retention, over.retention) {
+                (Some(a), Some(b)) => Some(a.overlay(b)),
+                (a, b) => b.or(a),
+            },
         }
     }
 
@@ -452,7 +464,9 @@ impl RawConfig {
             .master_key_file
             .unwrap_or_else(|| in_data_dir(&data_dir, MASTER_KEY_FILE).to_string_lossy().into_owned());
         let relay = self.relay.map(|r| r.validate(self.gateway_id.as_deref())).transpose()?;
+        let retention = self.retention.unwrap_or_default().validate()?;
         Ok(Config {
+            retention,
             gateway_id: self.gateway_id,
             relay,
             database_in_data_dir: default_db,

@@ -84,6 +84,9 @@ pub enum ServerError {
     /// The gateway, relay or site link cannot start (docs/gateway.md).
     #[error("{0}")]
     Gateway(String),
+    /// `admin audit verify` found the audit log's chain broken.
+    #[error("the audit log's chain is broken at {0} (docs/security.md, \"Audit log\")")]
+    AuditBroken(countersign_core::audit::AuditProblem),
 }
 
 impl ServerError {

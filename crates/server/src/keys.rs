@@ -180,12 +180,14 @@ pub async fn rotate(config: &Config, core: Core, how: Rotation) -> Result<(), Se
         if how == Rotation::Stage {
             let kid = ring.stage(key);
             write_keyring(path, &ring)?;
+            key_event(&core, serde_json::json!({ "step": "staged", "kid": kid })).await;
             println!("countersign: staged master key {kid} in {} (it opens, it does not seal yet).", path.display());
             println!("Copy that file to every node, then run `countersign admin rotate-key` to make it current.");
             return Ok(());
         }
         let kid = ring.rotate(key);
         write_keyring(path, &ring)?;
+        key_event(&core, serde_json::json!({ "step": "current", "kid": kid })).await;
         println!("countersign: master key {kid} is current in {}; older keys still open.", path.display());
         println!("waiting {} s for running servers to load it…", ROTATE_WAIT.as_secs());
         tokio::time::sleep(ROTATE_WAIT).await;
@@ -193,6 +195,7 @@ pub async fn rotate(config: &Config, core: Core, how: Rotation) -> Result<(), Se
     core.sealer.load(&ring);
     let done = core.reseal_all(RESEAL_BATCH).await.map_err(|e| ServerError::domain("", "re-sealing failed: ", e))?;
     let total: u64 = done.resealed.values().sum();
+    key_event(&core, serde_json::json!({ "step": "resealed", "kid": ring.current().kid, "values": total })).await;
     println!("re-sealed {total} values under master key {}:", ring.current().kid);
     for (column, n) in &done.resealed {
         println!("  {column}: {n}");
@@ -233,6 +236,7 @@ pub async fn retire(config: &Config, core: Core) -> Result<(), ServerError> {
     }
     let gone = ring.retire_old();
     write_keyring(path, &ring)?;
+    key_event(&core, serde_json::json!({ "step": "retired", "kids": gone, "kid": ring.current().kid })).await;
     println!("countersign: retired master keys {gone:?}; key {} remains, in {}.", ring.current().kid, path.display());
     Ok(())
 }
@@ -250,4 +254,10 @@ fn still_in_use(ring: &Keyring, use_: &OldKeyUse) -> String {
          then try again",
     );
     text
+}
+
+/// A step of a rotation, in the audit log (`key_rotated`; key IDs only, never a key).
+async fn key_event(core: &Core, details: serde_json::Value) {
+    use countersign_core::audit::{AuditEvent, AuditKind};
+    core.audit_or_log(AuditEvent::new(AuditKind::KeyRotated).details(details)).await;
 }

@@ -185,6 +185,7 @@ pub async fn serve_on(
     core.hasher = Arc::new(countersign_core::password::Hasher::new(config.password_cost, config.password_hash_threads));
     core.gateway_id = config.gateway_id.clone();
     core.push_relay = config.relay.as_ref().is_some_and(|r| r.push_url.is_some());
+    core.retention = config.retention;
     if let Some(path) = &config.geoip_database {
         core.geo = Arc::new(countersign_core::context::Geo::open(path).map_err(ServerError::Geo)?);
     }
@@ -241,18 +242,31 @@ pub async fn serve_on(
     result
 }
 
-/// Sweep what has outlived its use (countersign_core::housekeeping) every minute until stopped.
+/// Sweep what has outlived its use (countersign_core::housekeeping) every minute until
+/// stopped; passes follow each other at once while a purge removes a whole batch.
 async fn housekeeping(core: Core, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(countersign_core::housekeeping::INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            _ = tick.tick() => match core.housekeeping().await {
-                Ok(s) if s != countersign_core::housekeeping::Swept::default() => {
-                    tracing::info!(fido_ceremonies = s.fido_ceremonies, risk_pending = s.risk_pending, "housekeeping");
+            _ = tick.tick() => loop {
+                match core.housekeeping().await {
+                    Ok(s) => {
+                        if s != countersign_core::housekeeping::Swept::default() {
+                            tracing::info!(fido_ceremonies = s.fido_ceremonies, risk_pending = s.risk_pending,
+                                sessions = s.sessions, qr_logins = s.qr_logins, activations = s.activations,
+                                outbox_sent = s.outbox_sent, outbox_dead = s.outbox_dead,
+                                risk_failures = s.risk_failures, audit = s.audit, "housekeeping");
+                        }
+                        if !s.full(core.retention.batch) || *stop.borrow() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "housekeeping failed; trying again in a minute");
+                        break;
+                    }
                 }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "housekeeping failed; trying again in a minute"),
             },
             changed = stop.changed() => if changed.is_err() || *stop.borrow() {
                 return;

@@ -6,8 +6,12 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use countersign::ServerError;
 use countersign::config::{Config, ConfigError, LogFormat, RawConfig};
+use std::io::Write;
+
 use countersign_core::Core;
 use countersign_core::admin::{CreateKey, CreateTenant};
+use countersign_core::audit::{Actor, AuditEvent, AuditFilter, AuditKind, AuditScope};
+use serde_json::json;
 
 /// countersign: a self-hosted out-of-band authentication server.
 ///
@@ -137,6 +141,37 @@ enum AdminCommand {
     /// still sealed under one, or a usable code is hashed under one.
     #[command(name = "retire-keys")]
     RetireKeys,
+    /// The audit log: verify its hash chain, export it (docs/security.md).
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Walk the hash chain from its first entry to its head. Prints the number of entries
+    /// and the head's hash; exits 1 naming the first entry altered, removed or reordered.
+    Verify,
+    /// Write entries, oldest first, as JSON lines on standard output.
+    Export(AuditFilterArgs),
+}
+
+#[derive(Debug, Args)]
+struct AuditFilterArgs {
+    /// Only entries about this tenant (domain).
+    #[arg(long)]
+    tenant: Option<String>,
+    /// Only entries about this userID.
+    #[arg(long)]
+    user: Option<String>,
+    /// Only this kind, e.g. login_failed.
+    #[arg(long)]
+    kind: Option<String>,
+    /// Only entries at or after this RFC 3339 time.
+    #[arg(long)]
+    since: Option<String>,
+    /// Only entries before this RFC 3339 time.
+    #[arg(long)]
+    until: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -232,11 +267,20 @@ async fn run(cli: Cli, config: Config) -> Result<(), ServerError> {
         Command::Relay(cmd) => {
             countersign::topology::relay(cmd, &config.data_dir, countersign::shutdown_signal()).await
         }
+        Command::Admin(AdminCommand::Audit(cmd)) => {
+            // The log needs no master key: none is read or made.
+            countersign::ensure_data_dir(&config, false)?;
+            let store = countersign::open_store(&config.database_url).await?;
+            let core = Core::new(store).acting(Actor::Cli);
+            let result = audit(&core, cmd).await;
+            core.store.close().await;
+            result
+        }
         Command::Admin(cmd) => {
             countersign::ensure_data_dir(&config, true)?;
             let store = countersign::open_store(&config.database_url).await?;
             let core = match countersign::keys::keyring(&config) {
-                Ok(ring) => Core::new(store).with_keyring(&ring),
+                Ok(ring) => Core::new(store).with_keyring(&ring).acting(Actor::Cli),
                 Err(e) => {
                     store.close().await;
                     return Err(e);
@@ -254,15 +298,23 @@ async fn admin(core: &Core, config: &Config, cmd: AdminCommand) -> Result<(), Se
     match cmd {
         AdminCommand::Tenant(TenantCommand::Create { domain }) => {
             let t = core.create_tenant(CreateTenant { domain, settings: None }).await.map_err(fail)?;
+            let details = json!({ "command": "admin tenant create" });
+            let event = AuditEvent::new(AuditKind::AdminChange).tenant_id(&t.id).tenant(t.domain.as_str());
+            core.audit_or_log(event.details(details)).await;
             println!("tenant created: {}", t.domain);
         }
         AdminCommand::ApiKey(ApiKeyCommand::Create { domain, name }) => {
             let k = core.create_api_key(&domain, CreateKey { name }).await.map_err(fail)?;
+            let details = json!({ "command": "admin api-key create", "key": k.record.id });
+            let event = AuditEvent::new(AuditKind::AdminChange).tenant(domain.to_ascii_lowercase());
+            core.audit_or_log(event.details(details)).await;
             println!("api key id: {}", k.record.id);
             println!("api key: {}", k.secret);
         }
         AdminCommand::Token(TokenCommand::Create { name }) => {
             let k = core.create_admin_token(CreateKey { name }).await.map_err(fail)?;
+            let details = json!({ "command": "admin token create", "token": k.record.id });
+            core.audit_or_log(AuditEvent::new(AuditKind::AdminChange).details(details)).await;
             println!("admin token id: {}", k.record.id);
             println!("admin token: {}", k.secret);
         }
@@ -276,6 +328,48 @@ async fn admin(core: &Core, config: &Config, cmd: AdminCommand) -> Result<(), Se
             countersign::keys::rotate(config, core.clone(), how).await?;
         }
         AdminCommand::RetireKeys => countersign::keys::retire(config, core.clone()).await?,
+        AdminCommand::Audit(_) => return Err(ServerError::Usage("the audit commands need no master key".into())),
+    }
+    Ok(())
+}
+
+async fn audit(core: &Core, cmd: AuditCommand) -> Result<(), ServerError> {
+    let fail = |e| ServerError::domain("", "", e);
+    match cmd {
+        AuditCommand::Verify => {
+            let v = core.verify_audit().await.map_err(fail)?;
+            if let Some(p) = v.problem {
+                return Err(ServerError::AuditBroken(p));
+            }
+            println!("audit log verified: {} entries; head: entry {} {}", v.entries, v.head_seq, v.head_hash);
+        }
+        AuditCommand::Export(a) => {
+            let filter = AuditFilter {
+                tenant: a.tenant,
+                user: a.user,
+                kind: a.kind,
+                since: a.since,
+                until: a.until,
+                after: None,
+                limit: Some(countersign_core::audit::MAX_PAGE),
+            };
+            let mut q = core.audit_query(AuditScope::All, &filter, 0).map_err(fail)?;
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let write = |e| ServerError::io("cannot write to standard output")(e);
+            loop {
+                let page = core.audit_page(&q).await.map_err(fail)?;
+                for e in &page {
+                    let line = serde_json::to_string(e).map_err(|e| ServerError::Usage(e.to_string()))?;
+                    writeln!(out, "{line}").map_err(write)?;
+                }
+                match page.last() {
+                    Some(last) if page.len() == q.limit as usize => q.after = Some(last.seq),
+                    _ => break,
+                }
+            }
+            out.flush().map_err(write)?;
+        }
     }
     Ok(())
 }

@@ -22,6 +22,7 @@ pub(crate) const SQLITE: &[Step] = &[
     (13, "typed_tables", include_str!("../migrations/sqlite/0013_typed_tables.sql")),
     (15, "methods", include_str!("../migrations/sqlite/0015_methods.sql")),
     (17, "sealed_activations", include_str!("../migrations/sqlite/0017_sealed_activations.sql")),
+    (18, "audit_retention", include_str!("../migrations/sqlite/0018_audit_retention.sql")),
 ];
 
 pub(crate) const POSTGRES: &[Step] = &[
@@ -40,6 +41,7 @@ pub(crate) const POSTGRES: &[Step] = &[
     (13, "typed_tables", include_str!("../migrations/postgres/0013_typed_tables.sql")),
     (15, "methods", include_str!("../migrations/postgres/0015_methods.sql")),
     (17, "sealed_activations", include_str!("../migrations/postgres/0017_sealed_activations.sql")),
+    (18, "audit_retention", include_str!("../migrations/postgres/0018_audit_retention.sql")),
 ];
 
 pub(crate) fn migrator(steps: &[Step]) -> Migrator {

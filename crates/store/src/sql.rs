@@ -278,6 +278,12 @@ macro_rules! sql_common {
             ))
         }
 
+        /// Run a retention `DELETE` (`$1`: the cut-off, `$2`: the batch); rows removed.
+        async fn purge(pool: &sqlx::Pool<$db>, sql: &'static str, before: Timestamp, limit: u32) -> Result<u64, StoreError> {
+            let done = sqlx::query(sql).bind(before.millis()).bind(i64::from(limit)).execute(pool).await.map_err(db_err)?;
+            Ok(done.rows_affected())
+        }
+
         fn json_text<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
             serde_json::to_string(v).map_err(|e| StoreError::Backend(Box::new(e)))
         }

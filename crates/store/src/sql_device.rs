@@ -235,6 +235,17 @@ macro_rules! sql_device {
                     .map_err(db_err)?;
                 Ok(())
             }
+
+            async fn delete_activations_before(&self, before: Timestamp, limit: u32) -> Result<u64, StoreError> {
+                purge(
+                    &self.pool,
+                    "DELETE FROM activations WHERE id IN (SELECT id FROM activations WHERE expires_at < $1 \
+                     ORDER BY expires_at LIMIT $2)",
+                    before,
+                    limit,
+                )
+                .await
+            }
         }
     };
 }

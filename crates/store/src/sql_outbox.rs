@@ -174,6 +174,28 @@ macro_rules! sql_outbox {
                 .map_err(db_err)?;
                 Ok(done.rows_affected() == 1)
             }
+
+            async fn delete_sent_outbox_before(&self, before: Timestamp, limit: u32) -> Result<u64, StoreError> {
+                purge(
+                    &self.pool,
+                    "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE state = 'sent' AND sent_at < $1 \
+                     ORDER BY sent_at LIMIT $2)",
+                    before,
+                    limit,
+                )
+                .await
+            }
+
+            async fn delete_dead_outbox_before(&self, before: Timestamp, limit: u32) -> Result<u64, StoreError> {
+                purge(
+                    &self.pool,
+                    "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE state = 'dead' AND created_at < $1 \
+                     ORDER BY created_at LIMIT $2)",
+                    before,
+                    limit,
+                )
+                .await
+            }
         }
     };
 }

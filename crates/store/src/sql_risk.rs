@@ -120,6 +120,17 @@ macro_rules! sql_risk {
                 .map_err(db_err)?;
                 int(&r, "n")
             }
+
+            async fn delete_failures_before(&self, before: Timestamp, limit: u32) -> Result<u64, StoreError> {
+                purge(
+                    &self.pool,
+                    "DELETE FROM risk_failures WHERE id IN (SELECT id FROM risk_failures WHERE at < $1 \
+                     ORDER BY at LIMIT $2)",
+                    before,
+                    limit,
+                )
+                .await
+            }
         }
     };
 }

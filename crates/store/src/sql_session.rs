@@ -6,12 +6,18 @@ macro_rules! sql_session {
     ($store:ty, $db:ty) => {
         #[async_trait]
         impl SessionStore for $store {
-            async fn insert_session(&self, s: &Session, outbox: &[OutboxMessage]) -> Result<(), StoreError> {
+            async fn insert_session(
+                &self,
+                s: &Session,
+                outbox: &[OutboxMessage],
+                audit: &[AuditRecord],
+            ) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin().await.map_err(db_err)?;
                 insert_session_row(&mut *tx, s).await?;
                 for m in outbox {
                     insert_outbox(&mut *tx, m).await?;
                 }
+                append_audit_tx(&mut tx, audit).await?;
                 tx.commit().await.map_err(db_err)?;
                 Ok(())
             }
@@ -122,7 +128,12 @@ macro_rules! sql_session {
                 one_by(&self.pool, "SELECT * FROM sessions WHERE id = $1", id, session_from).await
             }
 
-            async fn finish_session(&self, t: &Transition, outbox: &[OutboxMessage]) -> Result<bool, StoreError> {
+            async fn finish_session(
+                &self,
+                t: &Transition,
+                outbox: &[OutboxMessage],
+                audit: &[AuditRecord],
+            ) -> Result<bool, StoreError> {
                 // An answer must come before the deadline, a timeout at or after it: the
                 // same comparison as the domain's, made again on the row so that the
                 // check and the update are one.
@@ -151,6 +162,7 @@ macro_rules! sql_session {
                 for m in outbox {
                     insert_outbox(&mut *tx, m).await?;
                 }
+                append_audit_tx(&mut tx, audit).await?;
                 tx.commit().await.map_err(db_err)?;
                 Ok(true)
             }
@@ -260,6 +272,7 @@ macro_rules! sql_session {
                 id: &str,
                 session: &Session,
                 outbox: &[OutboxMessage],
+                audit: &[AuditRecord],
                 now: Timestamp,
             ) -> Result<bool, StoreError> {
                 let mut tx = self.pool.begin().await.map_err(db_err)?;
@@ -279,8 +292,33 @@ macro_rules! sql_session {
                 for m in outbox {
                     insert_outbox(&mut *tx, m).await?;
                 }
+                append_audit_tx(&mut tx, audit).await?;
                 tx.commit().await.map_err(db_err)?;
                 Ok(true)
+            }
+
+            async fn delete_ended_sessions_before(&self, before: Timestamp, limit: u32) -> Result<u64, StoreError> {
+                // Oldest first along `sessions_by_decided`; a pending session has no
+                // `decided_at` and is never matched.
+                purge(
+                    &self.pool,
+                    "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE decided_at < $1 \
+                     AND state <> 'Pending' ORDER BY decided_at LIMIT $2)",
+                    before,
+                    limit,
+                )
+                .await
+            }
+
+            async fn delete_qr_logins_before(&self, before: Timestamp, limit: u32) -> Result<u64, StoreError> {
+                purge(
+                    &self.pool,
+                    "DELETE FROM qr_logins WHERE id IN (SELECT id FROM qr_logins WHERE expires_at < $1 \
+                     ORDER BY expires_at LIMIT $2)",
+                    before,
+                    limit,
+                )
+                .await
             }
         }
     };

@@ -102,7 +102,12 @@ impl Core {
             key.record.key_hash = access::key_hash(p);
             key.secret = p.to_owned();
         }
-        Ok(self.store.bootstrap_admin_token(&key.record).await?.then_some(key))
+        if !self.store.bootstrap_admin_token(&key.record).await? {
+            return Ok(None);
+        }
+        let details = serde_json::json!({ "action": "admin_token_created", "token": key.record.id, "bootstrap": true });
+        self.audit_or_log(crate::audit::AuditEvent::new(crate::audit::AuditKind::AdminChange).details(details)).await;
+        Ok(Some(key))
     }
 
     /// Who presents `key` for `kind`: a live key of that kind, or `Unauthorized`.

@@ -9,6 +9,7 @@ use webauthn_rs_core::proto::{
     CredentialProtectionPolicy, PublicKeyCredential, RegisterPublicKeyCredential, RequestRegistrationExtensions,
 };
 
+use crate::audit::{AuditEvent, AuditKind};
 use crate::clock::Timestamp;
 use crate::error::{CoreError, Entity, Refusal};
 use crate::login::LoginResult;
@@ -242,6 +243,8 @@ impl Core {
         let c = self.take_ceremony(tenant, &user, &input.request_id).await?;
         if let Some(u) = c.uaf.as_ref().filter(|u| u.registration) {
             let (aaid, key_id) = self.uaf_register(&rp, tenant, &user, u, &response).await?;
+            let details = serde_json::json!({ "aaid": aaid, "keyID": key_id });
+            self.audit_or_log(enrolled(AuditKind::UafRegistered, tenant, &user, details)).await;
             return Ok(CredentialView {
                 credential_id: key_id,
                 name: format!("UAF {aaid}"),
@@ -266,7 +269,11 @@ impl Core {
         let stored = StoredCredential { name, created_at: now, last_used_at: None, passkey: Key { cred } };
         let doc = serde_json::to_string(&stored).map_err(|e| CoreError::Internal(e.to_string()))?;
         match self.store.save_fido_credential(&tenant.id, &user.id, &id, &doc, self.clock.now()).await {
-            Ok(()) => Ok(view(&id, &stored)),
+            Ok(()) => {
+                let details = serde_json::json!({ "credentialID": id, "name": stored.name });
+                self.audit_or_log(enrolled(AuditKind::PasskeyRegistered, tenant, &user, details)).await;
+                Ok(view(&id, &stored))
+            }
             Err(crate::store::StoreError::Conflict) => Err(CoreError::refused(
                 Refusal::Conflict,
                 RefusalCode::FidoCredentialTaken,
@@ -478,4 +485,13 @@ impl Core {
             Err(CoreError::NotFound(Entity::Credential))
         }
     }
+}
+
+/// An enrollment of `user`'s (by the caller: the relying party's API key).
+fn enrolled(kind: AuditKind, tenant: &Tenant, user: &User, details: Value) -> AuditEvent {
+    AuditEvent::new(kind)
+        .tenant_id(&tenant.id)
+        .tenant(tenant.domain.as_str())
+        .user(user.user_id.as_str())
+        .details(details)
 }

@@ -4,6 +4,7 @@
 
 use super::command::{AnswerLogin, LoginCall, StartLogin};
 use super::{Begin, LoginMethod, Method, Reply, Why, fido2, registry};
+use crate::audit::LoginAttempt;
 use crate::error::{CoreError, Entity};
 use crate::login::LoginResult;
 use crate::otp::AuthType;
@@ -21,6 +22,26 @@ fn looks_like_a_token_code(pass_key: &str) -> bool {
     (6..=8).contains(&pass_key.len()) && pass_key.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// What the audit log may say about a call (never a `passKey` that is a token code).
+fn attempt_of(call: &LoginCall) -> LoginAttempt {
+    match call {
+        LoginCall::Answer(a) => LoginAttempt {
+            call: "answer",
+            request_id: Some(a.request_id.clone()),
+            method: a.credentials.is_some().then_some("fido"),
+            ..LoginAttempt::default()
+        },
+        LoginCall::Adaptive { .. } => LoginAttempt { call: "adaptive", ..LoginAttempt::default() },
+        LoginCall::Token { .. } => LoginAttempt { call: "token", method: Some("totp"), ..LoginAttempt::default() },
+        LoginCall::Start { pass_key, .. } if looks_like_a_token_code(pass_key) => {
+            LoginAttempt { call: "token", method: Some("totp"), ..LoginAttempt::default() }
+        }
+        LoginCall::Start { pass_key, .. } => {
+            LoginAttempt { call: "start", auth_type: Some(pass_key.clone()), ..LoginAttempt::default() }
+        }
+    }
+}
+
 fn starting(method: &dyn LoginMethod, begin: &Begin<'_>) {
     tracing::debug!(method = method.method().as_str(), r#type = begin.name, why = ?begin.why, "login starting");
 }
@@ -28,8 +49,18 @@ fn starting(method: &dyn LoginMethod, begin: &Begin<'_>) {
 impl Core {
     /// `POST /v1/users/{userID@domain}/login`: start the type a `passKey` names, check a
     /// token code, answer a challenge, or let the risk engine decide (docs/otp.md,
-    /// docs/risk.md).
+    /// docs/risk.md). A refusal that is a failed attempt or a rate limit is recorded in
+    /// the audit log (endings record themselves, with their session).
     pub async fn login(&self, tenant: &Tenant, user: &str, call: LoginCall) -> Result<LoginResult, CoreError> {
+        let attempt = attempt_of(&call);
+        let out = self.dispatch(tenant, user, call).await;
+        if let Err(e) = &out {
+            self.audit_refused_login(tenant, user, attempt, e).await;
+        }
+        out
+    }
+
+    async fn dispatch(&self, tenant: &Tenant, user: &str, call: LoginCall) -> Result<LoginResult, CoreError> {
         match call {
             LoginCall::Answer(a) => self.answer_login(tenant, user, &a).await,
             LoginCall::Adaptive { cddc, login } => {

@@ -11,6 +11,7 @@ use countersign_proto::messages::{PendingRequest, ResponseBody, ResponseResult};
 use countersign_proto::{b64u_encode, crypto, signed};
 
 use super::{Begin, Delivery, LoginMethod, Method, Why, wrong_key};
+use crate::audit::{Actor, AuditEvent, AuditKind};
 use crate::delivery::outbox::{OutboxKind, OutboxMessage};
 use crate::device::{Device, DeviceState};
 use crate::error::{CoreError, Entity, Refusal};
@@ -342,6 +343,7 @@ impl Core {
             if body.key == "pin" {
                 return self.wrong_pin(device, &s).await;
             }
+            self.audit_device_refusal(device, &s, RefusalCode::BadSignature, None).await;
             return Err(CoreError::refused(
                 Refusal::Unauthenticated,
                 RefusalCode::BadSignature,
@@ -377,21 +379,34 @@ impl Core {
                         "could not fail the session of a disconnected device"),
                 }
                 tracing::warn!(device = %device.id, "device disconnected after too many wrong PINs");
-                self.metrics.lockout(crate::metrics::Lockout::DevicePin);
+                self.locked_out(crate::metrics::Lockout::DevicePin, device_event(device)).await;
                 Err(CoreError::refused(
                     Refusal::Forbidden,
                     RefusalCode::DeviceDisconnected,
                     "too many wrong PINs: this device has been disconnected",
                 ))
             }
-            Some((n, _)) => Err(CoreError::Refused {
-                kind: Refusal::Unprocessable,
-                code: RefusalCode::WrongPin,
-                message: "the PIN is wrong".into(),
-                attempts_left: Some(max.saturating_sub(n)),
-            }),
+            Some((n, _)) => {
+                let left = max.saturating_sub(n);
+                self.audit_device_refusal(device, s, RefusalCode::WrongPin, Some(left)).await;
+                Err(CoreError::Refused {
+                    kind: Refusal::Unprocessable,
+                    code: RefusalCode::WrongPin,
+                    message: "the PIN is wrong".into(),
+                    attempts_left: Some(left),
+                })
+            }
         }
     }
+}
+
+/// An audit event about `device` (its user, by it), naming it.
+fn device_event(device: &Device) -> AuditEvent {
+    AuditEvent::new(AuditKind::Locked)
+        .tenant_id(&device.tenant_id)
+        .user_pk(&device.user_pk)
+        .by(Actor::Device(device.id.clone()))
+        .details(serde_json::json!({ "device": device.id }))
 }
 
 /// A push session as the device fetches it.

@@ -5,6 +5,7 @@ use super::*;
 use countersign_proto::messages::{Confirmation, PushRegistration};
 use countersign_proto::{crypto, signed};
 
+use crate::audit::{Actor, AuditEvent, AuditKind};
 use crate::device::{Device, DeviceState};
 use crate::error::{CoreError, Entity, Refusal};
 use crate::refusal::RefusalCode;
@@ -85,8 +86,21 @@ impl Core {
                     "the device is not awaiting confirmation",
                 ));
             }
+            let mut replaced = 0;
             if tenant.settings.push_enrollment_mode == PushEnrollmentMode::Override {
-                self.store.disconnect_other_devices(&device.user_pk, &device.app_id, &device.id, now).await?;
+                replaced =
+                    self.store.disconnect_other_devices(&device.user_pk, &device.app_id, &device.id, now).await?;
+            }
+            let event = AuditEvent::new(AuditKind::DeviceActivated)
+                .tenant_id(&tenant.id)
+                .tenant(tenant.domain.as_str())
+                .user(user.user_id.as_str())
+                .by(Actor::Device(device.id.clone()))
+                .details(serde_json::json!({ "device": device.id, "app": device.app_id, "name": device.name }));
+            self.audit_or_log(event.clone()).await;
+            if replaced > 0 {
+                let details = serde_json::json!({ "app": device.app_id, "devices": replaced, "replacedBy": device.id });
+                self.audit_or_log(AuditEvent { kind: AuditKind::DeviceRemoved, details, ..event }).await;
             }
         }
         Ok(Confirmation {

@@ -103,7 +103,12 @@ impl Core {
             let after = self.store.password_failure(&user.id, max, until).await?;
             return match after {
                 Some((_, Some(t))) if t > now => {
-                    self.metrics.lockout(crate::metrics::Lockout::StaticPassword);
+                    let event = crate::audit::AuditEvent::new(crate::audit::AuditKind::Locked)
+                        .tenant_id(&tenant.id)
+                        .tenant(tenant.domain.as_str())
+                        .user(user.user_id.as_str())
+                        .details(serde_json::json!({ "credential": "static_password", "until": t.to_rfc3339() }));
+                    self.locked_out(crate::metrics::Lockout::StaticPassword, event).await;
                     Err(CoreError::refused(
                         Refusal::Forbidden,
                         RefusalCode::StaticPasswordLocked,

@@ -119,7 +119,12 @@ impl Core {
                     u.updated_at = now;
                     self.store.update_user(&u).await?;
                     tracing::warn!(user = %user.id, rule = ?a.reasons, "user locked by the risk engine");
-                    self.metrics.lockout(crate::metrics::Lockout::User);
+                    let event = crate::audit::AuditEvent::new(crate::audit::AuditKind::Locked)
+                        .tenant_id(&tenant.id)
+                        .tenant(tenant.domain.as_str())
+                        .user(user.user_id.as_str())
+                        .details(serde_json::json!({ "rules": a.reasons }));
+                    self.locked_out(crate::metrics::Lockout::User, event).await;
                 }
                 let mut ending = Ending::new(SessionState::Decline);
                 if let Some(reason) = a.reasons.first() {

@@ -1,8 +1,8 @@
 //! What a session's ending causes — in one place, whether it ended by a transition or was
 //! created already ended (docs/mobile-protocol.md, "The session state machine").
 //!
-//! In the ending's own transaction: the callback, and the `learn` message of an accepted
-//! risk challenge. After it commits ([`Core::session_ended`]): waiters woken, the outcome
+//! In the ending's own transaction: the callback, the `learn` message of an accepted
+//! risk challenge, and the outcome's entry in the audit log. After it commits ([`Core::session_ended`]): waiters woken, the outcome
 //! counted, the learning applied (a failure is logged with its cause and retried from
 //! the outbox), the delivery worker woken.
 
@@ -54,14 +54,14 @@ impl Core {
         teaches: Teaches<'_>,
     ) -> Result<(), CoreError> {
         if !s.state().is_final() {
-            self.store.insert_session(s, &outbox).await?;
+            self.store.insert_session(s, &outbox, &[]).await?;
             if !outbox.is_empty() {
                 self.outbox_wake.notify_one();
             }
             return Ok(());
         }
         let queued = self.ending_messages(s, teaches, &mut outbox).await?;
-        self.store.insert_session(s, &outbox).await?;
+        self.store.insert_session(s, &outbox, &[self.login_outcome(s)]).await?;
         self.session_ended(s, queued).await;
         Ok(())
     }
@@ -93,7 +93,8 @@ impl Core {
     pub(crate) async fn claim_qr_session(&self, qr_id: &str, session: &Session) -> Result<bool, CoreError> {
         let mut outbox = Vec::new();
         let queued = self.ending_messages(session, Teaches::Nothing, &mut outbox).await?;
-        if !self.store.claim_qr_login(qr_id, session, &outbox, self.clock.now()).await? {
+        let audit = [self.login_outcome(session)];
+        if !self.store.claim_qr_login(qr_id, session, &outbox, &audit, self.clock.now()).await? {
             return Ok(false);
         }
         self.session_ended(session, queued).await;
@@ -109,7 +110,7 @@ impl Core {
         let ended = s.after(&t);
         let mut outbox = Vec::new();
         let queued = self.ending_messages(&ended, Teaches::Challenge(&s.id), &mut outbox).await?;
-        if self.store.finish_session(&t, &outbox).await? {
+        if self.store.finish_session(&t, &outbox, &[self.login_outcome(&ended)]).await? {
             self.session_ended(&ended, queued).await;
             return Ok(ended);
         }

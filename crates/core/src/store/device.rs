@@ -85,4 +85,7 @@ pub trait DeviceStore: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// Forget a device's push channel (its token was refused for good).
     async fn clear_device_push(&self, id: &str, at: Timestamp) -> Result<(), StoreError>;
+    /// Retention: remove up to `limit` activations that expired before `before` (used,
+    /// burned or never used), oldest first; how many.
+    async fn delete_activations_before(&self, before: Timestamp, limit: u32) -> Result<u64, StoreError>;
 }

@@ -2,6 +2,7 @@
 //! there runs every behaviour described here against each backend.
 
 mod account;
+mod audit;
 mod config;
 mod credential;
 mod device;
@@ -12,6 +13,7 @@ mod session;
 mod types;
 
 pub use account::AccountStore;
+pub use audit::AuditStore;
 pub use config::ConfigStore;
 pub use credential::CredentialStore;
 pub use device::DeviceStore;
@@ -28,17 +30,33 @@ pub use types::{FidoAuthenticatorKey, FidoCeremony, Page, SealedConfig, StoreErr
 /// The cut: [`AccountStore`] (tenants, users, access keys), [`DeviceStore`] (activations,
 /// devices, nonces), [`SessionStore`] (sessions, codes, QR logins), [`CredentialStore`]
 /// (static passwords, tokens), [`RiskStore`] (failure log), [`ConfigStore`] (tenant
-/// configuration), [`OutboxStore`] (messages to send) and [`SealedStore`] (sealed values
-/// across tables, for key rotation). A method belongs to the
+/// configuration), [`OutboxStore`] (messages to send), [`AuditStore`] (the audit log) and
+/// [`SealedStore`] (sealed values across tables, for key rotation). A method belongs to the
 /// aggregate whose rows it changes; one that writes two (a session with its outbox
 /// messages) belongs to the one whose state it decides.
 pub trait Store:
-    AccountStore + DeviceStore + SessionStore + CredentialStore + RiskStore + ConfigStore + OutboxStore + SealedStore
+    AccountStore
+    + DeviceStore
+    + SessionStore
+    + CredentialStore
+    + RiskStore
+    + ConfigStore
+    + OutboxStore
+    + AuditStore
+    + SealedStore
 {
 }
 
 impl<
-    T: AccountStore + DeviceStore + SessionStore + CredentialStore + RiskStore + ConfigStore + OutboxStore + SealedStore,
+    T: AccountStore
+        + DeviceStore
+        + SessionStore
+        + CredentialStore
+        + RiskStore
+        + ConfigStore
+        + OutboxStore
+        + AuditStore
+        + SealedStore,
 > Store for T
 {
 }

@@ -40,4 +40,10 @@ pub trait OutboxStore: Send + Sync {
         callback_deadline: Timestamp,
         message_deadline: Timestamp,
     ) -> Result<bool, StoreError>;
+    /// Retention: remove up to `limit` sent messages sent before `before`, oldest
+    /// first; how many.
+    async fn delete_sent_outbox_before(&self, before: Timestamp, limit: u32) -> Result<u64, StoreError>;
+    /// Retention: remove up to `limit` dead messages created before `before`, oldest
+    /// first; how many.
+    async fn delete_dead_outbox_before(&self, before: Timestamp, limit: u32) -> Result<u64, StoreError>;
 }

@@ -50,4 +50,7 @@ pub trait RiskStore: Send + Sync {
     async fn user_failures_since(&self, user_pk: &str, since: Timestamp) -> Result<u32, StoreError>;
     /// Failed logins from an address in a tenant since `since`.
     async fn ip_failures_since(&self, tenant_id: &str, ip: &str, since: Timestamp) -> Result<u32, StoreError>;
+    /// Retention: remove up to `limit` failed logins recorded before `before`, oldest
+    /// first; how many.
+    async fn delete_failures_before(&self, before: Timestamp, limit: u32) -> Result<u64, StoreError>;
 }

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 
 use super::StoreError;
+use crate::audit::AuditRecord;
 use crate::clock::Timestamp;
 use crate::delivery::outbox::OutboxMessage;
 use crate::session::{Session, Transition};
@@ -11,8 +12,14 @@ use crate::session::{Session, Transition};
 /// attempts and resends), QR logins, and the counts read for rate limits and metrics.
 #[async_trait]
 pub trait SessionStore: Send + Sync {
-    /// Insert a session and the messages it sends, in one transaction.
-    async fn insert_session(&self, session: &Session, outbox: &[OutboxMessage]) -> Result<(), StoreError>;
+    /// Insert a session and the messages it sends, and append `audit` to the audit log
+    /// (a session created already ended records its outcome), in one transaction.
+    async fn insert_session(
+        &self,
+        session: &Session,
+        outbox: &[OutboxMessage],
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError>;
     /// Insert a code session, its code and the message that delivers it, in one transaction.
     async fn insert_code_session(
         &self,
@@ -41,9 +48,15 @@ pub trait SessionStore: Send + Sync {
     /// Apply `transition` in one conditional update — only if the session is still in
     /// its `from` state and its `expires_at` is after `at` (an answer) or at or before it
     /// (`Timeout`; see [`Transition::before_deadline`]) — setting `state`, `decided_at`,
-    /// and `device_id` and `reason` when given, and enqueue `outbox` in the same
-    /// transaction; `false` (and nothing enqueued) when another transition won.
-    async fn finish_session(&self, transition: &Transition, outbox: &[OutboxMessage]) -> Result<bool, StoreError>;
+    /// and `device_id` and `reason` when given, and enqueue `outbox` and append `audit`
+    /// (the outcome) in the same transaction; `false` (and nothing enqueued or appended)
+    /// when another transition won.
+    async fn finish_session(
+        &self,
+        transition: &Transition,
+        outbox: &[OutboxMessage],
+        audit: &[AuditRecord],
+    ) -> Result<bool, StoreError>;
     /// Up to `limit` sessions still `Pending` whose `expires_at` is at or before `now`,
     /// earliest deadline first (the sweeper's query; index `sessions_by_state_expiry`).
     async fn expired_sessions(&self, now: Timestamp, limit: u32) -> Result<Vec<Session>, StoreError>;
@@ -65,13 +78,19 @@ pub trait SessionStore: Send + Sync {
     /// A QR login.
     async fn qr_login(&self, id: &str) -> Result<Option<crate::mobile::qr::QrLogin>, StoreError>;
     /// Claim a pending, unexpired QR login and insert its (final) session with the same
-    /// ID and the messages its ending sends, in one transaction; `false` (and nothing
-    /// written) when it was claimed already or has expired.
+    /// ID, the messages its ending sends and its audit entries, in one transaction;
+    /// `false` (and nothing written) when it was claimed already or has expired.
     async fn claim_qr_login(
         &self,
         id: &str,
         session: &Session,
         outbox: &[OutboxMessage],
+        audit: &[AuditRecord],
         now: Timestamp,
     ) -> Result<bool, StoreError>;
+    /// Retention: remove up to `limit` ended sessions (never a `Pending` one) decided
+    /// before `before`, oldest first, with their codes; how many.
+    async fn delete_ended_sessions_before(&self, before: Timestamp, limit: u32) -> Result<u64, StoreError>;
+    /// Retention: remove up to `limit` QR logins that expired before `before`; how many.
+    async fn delete_qr_logins_before(&self, before: Timestamp, limit: u32) -> Result<u64, StoreError>;
 }

@@ -289,7 +289,14 @@ impl Core {
         let used = self.store.token(&t.id).await?.is_some_and(|now| self.used_code(&now, &seed, otp));
         match self.store.token_failure(&t.id, MAX_FAILURES, now).await? {
             Some((_, TokenState::Locked)) => {
-                self.metrics.lockout(crate::metrics::Lockout::Token);
+                let event = crate::audit::AuditEvent::new(crate::audit::AuditKind::Locked)
+                    .tenant_id(&t.tenant_id)
+                    .details(serde_json::json!({ "token": t.id, "serial": t.serial }));
+                let event = match &t.user_pk {
+                    Some(pk) => event.user_pk(pk),
+                    None => event,
+                };
+                self.locked_out(crate::metrics::Lockout::Token, event).await;
                 Err(locked())
             }
             Some((n, _)) => Err(invalid_otp(MAX_FAILURES.saturating_sub(n), used)),
@@ -387,6 +394,12 @@ impl Core {
             ));
         }
         self.check_token(&t, otp, true).await?;
+        let event = crate::audit::AuditEvent::new(crate::audit::AuditKind::TokenEnrolled)
+            .tenant_id(&tenant.id)
+            .tenant(tenant.domain.as_str())
+            .user(user.user_id.as_str())
+            .details(serde_json::json!({ "token": t.id, "serial": t.serial, "kind": t.kind.as_str() }));
+        self.audit_or_log(event).await;
         self.store.token(token_id).await?.ok_or(CoreError::NotFound(Entity::Token))
     }
 

@@ -167,7 +167,7 @@ async fn login(
     ApiPath(user): ApiPath<String>,
     ApiJson(input): ApiJson<LoginInput>,
 ) -> Result<Json<LoginOutput>, ApiError> {
-    let mut out = LoginOutput::from(s.core.login(&auth.tenant, &user, input.into_call()?).await?);
+    let mut out = LoginOutput::from(s.core.acting(auth.actor()).login(&auth.tenant, &user, input.into_call()?).await?);
     // A QR login started as a type: its QR code, as `POST /v1/qr-logins` gives it.
     if let Some(payload) = &out.qr_payload {
         out.qr_png = Some(STANDARD.encode(qr::png(payload).map_err(|e| ApiError::internal(&e))?));
@@ -251,7 +251,7 @@ async fn enroll_token(
     ApiPath(user): ApiPath<String>,
     ApiJson(input): ApiJson<countersign_core::tokens::EnrollInput>,
 ) -> Result<(StatusCode, Json<TokenEnrollment>), ApiError> {
-    let e = s.core.enroll_token(&auth.tenant, &user, input).await?;
+    let e = s.core.acting(auth.actor()).enroll_token(&auth.tenant, &user, input).await?;
     let png = qr::png(&e.otpauth_uri).map_err(|e| ApiError::internal(&e))?;
     let svg = qr::svg(&e.otpauth_uri).map_err(|e| ApiError::internal(&e))?;
     Ok((StatusCode::CREATED, Json(TokenEnrollment { enrollment: e, qr_png: STANDARD.encode(png), qr_svg: svg })))
@@ -290,7 +290,7 @@ async fn confirm_token(
     ApiPath((user, token_id)): ApiPath<(String, String)>,
     ApiJson(input): ApiJson<countersign_core::tokens::OtpInput>,
 ) -> Result<Json<countersign_core::tokens::Token>, ApiError> {
-    Ok(Json(s.core.confirm_token(&auth.tenant, &user, &token_id, &input.otp).await?))
+    Ok(Json(s.core.acting(auth.actor()).confirm_token(&auth.tenant, &user, &token_id, &input.otp).await?))
 }
 
 /// A QR login just started, with its QR code.
@@ -368,7 +368,8 @@ async fn validate_event(
     ApiPath(user): ApiPath<String>,
     ApiJson(input): ApiJson<countersign_core::risk::adaptive::EventInput>,
 ) -> Result<Json<LoginOutput>, ApiError> {
-    Ok(Json(LoginOutput::new("EventValidationOutput", s.core.validate_event(&auth.tenant, &user, input).await?)))
+    let r = s.core.acting(auth.actor()).validate_event(&auth.tenant, &user, input).await?;
+    Ok(Json(LoginOutput::new("EventValidationOutput", r)))
 }
 
 /// Start registering a FIDO2 passkey: options for `navigator.credentials.create`
@@ -410,7 +411,7 @@ async fn fido_register(
     ApiPath(user): ApiPath<String>,
     ApiJson(input): ApiJson<countersign_core::fido::FidoRegisterInput>,
 ) -> Result<(StatusCode, Json<countersign_core::fido::CredentialView>), ApiError> {
-    Ok((StatusCode::CREATED, Json(s.core.fido_register(&auth.tenant, &user, input).await?)))
+    Ok((StatusCode::CREATED, Json(s.core.acting(auth.actor()).fido_register(&auth.tenant, &user, input).await?)))
 }
 
 /// Start a FIDO2 authentication: options for `navigator.credentials.get`; finish it with

@@ -337,6 +337,7 @@ backend_tests! {
             ("/admin/v1/tenants/{domain}/virtual-authenticators/{serialNumber}", &["delete"]),
             ("/mobile/v1/qr-logins/{requestID}/claim", &["post"]),
             ("/mobile/v1/tenants/{domain}/uaf/trusted-facets", &["get"]),
+            ("/admin/v1/audit", &["get"]), ("/admin/v1/audit/export", &["get"]),
             ("/healthz", &["get"]), ("/readyz", &["get"]), ("/metrics", &["get"]),
             ("/openapi.json", &["get"]), ("/docs", &["get"]), ("/demo/passkey", &["get"]),
             ("/app/activate", &["get"]), ("/app/qr-login", &["get"]),
@@ -345,7 +346,7 @@ backend_tests! {
                 assert!(paths.get(path).and_then(|p| p.get(*m)).is_some(), "{m} {path} missing from /openapi.json");
             }
         }
-        assert_eq!(paths.len(), 69, "a route was added: list it above");
+        assert_eq!(paths.len(), 71, "a route was added: list it above");
         assert!(api["components"]["schemas"]["ErrorBody"].is_object());
         assert!(api["components"]["securitySchemes"]["adminToken"].is_object());
 

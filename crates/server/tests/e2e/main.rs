@@ -7,6 +7,7 @@
 mod common;
 
 mod api;
+mod audit;
 mod binary;
 mod context;
 mod fido;
@@ -19,6 +20,7 @@ mod outbox;
 mod providers;
 mod qr_login;
 mod readme;
+mod retention;
 mod risk;
 mod rotation;
 mod secrets;

@@ -4,10 +4,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code, unused_imports)]
 
 mod accounts;
+mod audit;
 mod config;
 mod credentials;
 mod devices;
 mod outbox;
+mod retention;
 mod risk;
 mod sealed;
 mod sessions;

@@ -64,7 +64,7 @@ backend_tests! {
                 n.custom_authenticator = Some("face-id".into());
             }
             let session = Session::pending(n);
-            s.insert_session(&session, &[]).await.unwrap();
+            s.insert_session(&session, &[], &[]).await.unwrap();
             assert_eq!(s.session(&id).await.unwrap(), Some(session), "{method:?} {delivery:?}");
         }
         // The device sees its pushes only; the login-request limit counts what was sent.
@@ -105,17 +105,17 @@ backend_tests! {
             n
         };
         let a = Session::pending(session("a", "t1", "u1", 60_000));
-        s.insert_session(&a, &[]).await.unwrap();
-        s.insert_session(&Session::pending(session("b", "t2", "u2", 90_000)), &[]).await.unwrap();
+        s.insert_session(&a, &[], &[]).await.unwrap();
+        s.insert_session(&Session::pending(session("b", "t2", "u2", 90_000)), &[], &[]).await.unwrap();
         // Pending in the table but past its expiry: not pending any more.
-        s.insert_session(&Session::pending(session("c", "t1", "u1", 9_000)), &[]).await.unwrap();
+        s.insert_session(&Session::pending(session("c", "t1", "u1", 9_000)), &[], &[]).await.unwrap();
         // Final when inserted (a login decided at once).
         let accepted = Session::ended(session("d", "t2", "u2", 90_000), Ending::accept()).unwrap();
-        s.insert_session(&accepted, &[]).await.unwrap();
+        s.insert_session(&accepted, &[], &[]).await.unwrap();
         assert_eq!(s.count_pending_sessions(Timestamp(10_000)).await.unwrap(), 2);
 
         let t = a.finish(&Ending::new(SessionState::Decline), Timestamp(11_000)).unwrap();
-        assert!(s.finish_session(&t, &[]).await.unwrap());
+        assert!(s.finish_session(&t, &[], &[]).await.unwrap());
         assert_eq!(s.count_pending_sessions(Timestamp(11_000)).await.unwrap(), 1);
         // At its expiry instant a session is no longer pending.
         assert_eq!(s.count_pending_sessions(Timestamp(90_000)).await.unwrap(), 0);
@@ -128,7 +128,7 @@ backend_tests! {
         for round in 0..4 {
             let id = format!("race-{round}");
             let session = Session::pending(new(&id, 60_000));
-            s.insert_session(&session, &[]).await.unwrap();
+            s.insert_session(&session, &[], &[]).await.unwrap();
             // Answers just before the deadline, sweepers just after it: each transition is
             // valid as read, and only one may apply.
             let finals = [SessionState::Accept, SessionState::Decline, SessionState::Failed, SessionState::Timeout];
@@ -139,7 +139,7 @@ backend_tests! {
                     let at = if to == SessionState::Timeout { Timestamp(60_000 + n as i64) } else { Timestamp(59_000 + n as i64) };
                     let t = session.finish(&Ending::new(to).by(&format!("d{n}")), at).unwrap();
                     let cb = callback(&session.id, to, n);
-                    tokio::spawn(async move { (to, n, s.finish_session(&t, &[cb]).await.unwrap()) })
+                    tokio::spawn(async move { (to, n, s.finish_session(&t, &[cb], &[]).await.unwrap()) })
                 })
                 .collect();
             let mut winners = Vec::new();
@@ -164,23 +164,23 @@ backend_tests! {
     async fn the_store_checks_the_deadline_the_transition_was_made_for(backend) {
         let db = TestDb::new(backend).await;
         let s = store_with_alice(&db).await;
-        s.insert_session(&Session::pending(new("a", 60_000)), &[]).await.unwrap();
+        s.insert_session(&Session::pending(new("a", 60_000)), &[], &[]).await.unwrap();
         // Read with a later deadline than the row's (a stale copy): the answer at 70 s is
         // valid as read, but the row expired at 60 s.
         let stale = Session::pending(new("a", 100_000));
         let late = stale.finish(&Ending::accept(), Timestamp(70_000)).unwrap();
-        assert!(!s.finish_session(&late, &[callback("a", SessionState::Accept, 0)]).await.unwrap());
+        assert!(!s.finish_session(&late, &[callback("a", SessionState::Accept, 0)], &[]).await.unwrap());
         // Read with an earlier deadline: a timeout at 55 s is valid as read, but the row
         // is pending until 60 s.
         let early = Session::pending(new("a", 50_000));
         let timeout = early.finish(&Ending::new(SessionState::Timeout), Timestamp(55_000)).unwrap();
-        assert!(!s.finish_session(&timeout, &[callback("a", SessionState::Timeout, 1)]).await.unwrap());
+        assert!(!s.finish_session(&timeout, &[callback("a", SessionState::Timeout, 1)], &[]).await.unwrap());
         assert_eq!(s.session("a").await.unwrap().unwrap().state(), SessionState::Pending);
         assert!(s.list_outbox(None, 10).await.unwrap().is_empty(), "nothing queued by a refused transition");
         // At the deadline itself it is a timeout, decided at the deadline.
         let row = s.session("a").await.unwrap().unwrap();
         let timeout = row.finish(&Ending::new(SessionState::Timeout), Timestamp(60_000)).unwrap();
-        assert!(s.finish_session(&timeout, &[]).await.unwrap());
+        assert!(s.finish_session(&timeout, &[], &[]).await.unwrap());
         let row = s.session("a").await.unwrap().unwrap();
         assert_eq!((row.state(), row.decided_at()), (SessionState::Timeout, Some(Timestamp(60_000))));
     }
@@ -190,17 +190,17 @@ backend_tests! {
         let s = store_with_alice(&db).await;
         assert!(s.expired_sessions(Timestamp(10_000), 10).await.unwrap().is_empty());
         for (id, expires) in [("e7", 7_000), ("e5", 5_000), ("e6", 6_000), ("live", 20_000)] {
-            s.insert_session(&Session::pending(new(id, expires)), &[]).await.unwrap();
+            s.insert_session(&Session::pending(new(id, expires)), &[], &[]).await.unwrap();
         }
         // Ended sessions are never expired, whatever their deadline.
-        s.insert_session(&Session::ended(new("done", 1_000), Ending::accept()).unwrap(), &[]).await.unwrap();
+        s.insert_session(&Session::ended(new("done", 1_000), Ending::accept()).unwrap(), &[], &[]).await.unwrap();
         let ids = |v: Vec<Session>| v.into_iter().map(|s| s.id.clone()).collect::<Vec<_>>();
         assert_eq!(ids(s.expired_sessions(Timestamp(10_000), 10).await.unwrap()), ["e5", "e6", "e7"]);
         assert_eq!(ids(s.expired_sessions(Timestamp(10_000), 2).await.unwrap()), ["e5", "e6"], "bounded");
         assert_eq!(ids(s.expired_sessions(Timestamp(6_000), 10).await.unwrap()), ["e5", "e6"], "at the deadline it has expired");
         let e5 = s.session("e5").await.unwrap().unwrap();
         let t = e5.finish(&Ending::new(SessionState::Timeout), Timestamp(10_000)).unwrap();
-        assert!(s.finish_session(&t, &[]).await.unwrap());
+        assert!(s.finish_session(&t, &[], &[]).await.unwrap());
         assert_eq!(ids(s.expired_sessions(Timestamp(10_000), 10).await.unwrap()), ["e6", "e7"]);
     }
 }

@@ -1,7 +1,10 @@
 //! The admin API (`/admin/v1/…`): tenants, their users and API keys, admin tokens.
-//! Every handler takes [`AdminAuth`].
+//! Every handler takes [`AdminAuth`](crate::auth::AdminAuth) — the audit log's also a
+//! tenant API key, which sees its own tenant's entries — and every change is recorded
+//! in the audit log by [`audit::record_changes`].
 
 mod accounts;
+pub mod audit;
 mod authenticators;
 mod delivery;
 
@@ -15,7 +18,11 @@ use crate::AppState;
 
 /// The admin routes.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().merge(accounts::router()).merge(delivery::router()).merge(authenticators::router())
+    OpenApiRouter::new()
+        .merge(accounts::router())
+        .merge(delivery::router())
+        .merge(authenticators::router())
+        .merge(audit::router())
 }
 
 /// Paging parameters of list endpoints.
