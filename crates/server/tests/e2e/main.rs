@@ -9,6 +9,7 @@ mod common;
 mod api;
 mod binary;
 mod context;
+mod edge;
 mod fido;
 mod gateway;
 mod methods;

@@ -4,6 +4,7 @@
 pub mod metrics;
 pub mod mmdb;
 pub mod peers;
+pub mod process;
 
 use countersign::config::RawConfig;
 use countersign_core::Core;
