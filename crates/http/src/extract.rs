@@ -96,13 +96,12 @@ pub(crate) fn bytes_rejection(r: BytesRejection) -> ApiError {
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     // A NUL can only be written as the escape `\u0000` (JSON has no raw control
     // characters in strings), so documents without one skip the walk.
-    if bytes.windows(6).any(|w| w == b"\\u0000") {
-        if let Ok(value) = serde_json::from_slice::<Value>(bytes) {
-            if let Some(field) = nul_in(&value, "") {
-                let err = nul_error(field.clone());
-                return Err(if field.is_empty() { ApiError { field: None, ..err } } else { err });
-            }
-        }
+    if bytes.windows(6).any(|w| w == b"\\u0000")
+        && let Ok(value) = serde_json::from_slice::<Value>(bytes)
+        && let Some(field) = nul_in(&value, "")
+    {
+        let err = nul_error(field.clone());
+        return Err(if field.is_empty() { ApiError { field: None, ..err } } else { err });
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
@@ -271,6 +270,48 @@ mod tests {
         let e = err(r#"{"userId":"a"} trailing"#);
         assert_eq!(e.code, "malformed_json");
         assert!(parse_json::<Input>(br#"{"userId":"a"}"#).is_ok());
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct WithEnum {
+        status: Option<Colour>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    enum Colour {
+        Red,
+    }
+
+    #[test]
+    fn a_wrong_type_for_an_enum_is_a_data_error() {
+        for body in [r#"{"status":false}"#, r#"{"status":0}"#, r#"{"status":[]}"#, r#"{"status":{}}"#] {
+            let e = parse_json::<WithEnum>(body.as_bytes()).unwrap_err();
+            assert_eq!(
+                (e.status, e.code.as_str(), e.field.as_deref()),
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid_value", Some("status")),
+                "{body}: {e:?}"
+            );
+        }
+        let e = parse_json::<WithEnum>(br#"{"status":fals}"#).unwrap_err();
+        assert_eq!(e.code, "malformed_json");
+        assert!(parse_json::<WithEnum>(br#"{"status":"red"}"#).is_ok());
+    }
+
+    #[test]
+    fn a_nul_anywhere_is_named_by_its_path() {
+        let nul = |body: &str| parse_json::<serde_json::Value>(body.as_bytes()).unwrap_err();
+        let e = nul(r#"{"a":{"b":["x","y\u0000"]}}"#);
+        assert_eq!(
+            (e.status, e.field.as_deref(), e.message.as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("a.b[1]"), NUL_MESSAGE)
+        );
+        assert_eq!(nul(r#"{"k\u0000":1}"#).field.as_deref(), Some("k\\u0000"));
+        assert_eq!(nul(r#""\u0000""#).field, None);
+        // An escaped backslash before `u0000` is text.
+        assert!(parse_json::<serde_json::Value>(br#"{"a":"\\u0000"}"#).is_ok());
     }
 
     #[test]

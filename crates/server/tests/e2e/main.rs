@@ -20,6 +20,7 @@ mod providers;
 mod qr_login;
 mod readme;
 mod risk;
+mod schema_fuzz;
 mod sessions;
 mod tokens;
 mod upgrade;
