@@ -44,5 +44,6 @@ fi
 [ -d crates/server/tests/browser/node_modules/playwright-core ] \
   || (cd crates/server/tests/browser && npm ci --no-audit --no-fund)
 python3 -c "import aiosmtpd" 2>/dev/null || { say "installing aiosmtpd"; python3 -m pip install --quiet "aiosmtpd==1.4.6"; }
+command -v schemathesis >/dev/null || { say "installing schemathesis"; python3 -m pip install --quiet "schemathesis==4.32.5"; }
 
 exec cargo nextest run --workspace --locked "$@"

@@ -20,7 +20,7 @@ pub const MAX_STATUS_WAIT_SECONDS: u32 = 60;
 
 /// What a login call comes to, for any front door: the session (or QR login, or risk
 /// decision) and what the caller needs to go on. The integration API serialises it as the
-/// seed's `LoginResult` (crates/http, `wire::login`); another front door (Duo, RADIUS)
+/// seed's `LoginOutput` (crates/http, `wire`); another front door (Duo, RADIUS)
 /// maps it to its own answer.
 #[derive(Debug, Clone)]
 pub struct LoginResult {

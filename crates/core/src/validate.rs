@@ -3,6 +3,37 @@
 //! Each check returns `Err(message)` with a sentence for the caller; the operations turn
 //! that into [`crate::CoreError::Invalid`] with the field's name.
 
+/// serde `deserialize_with` for a field that is a JSON object kept as a [`serde_json::Value`]
+/// (CDDC, a WebAuthn response): any other JSON type is refused while the body is read,
+/// so the caller gets `422 invalid_value` naming the field, as the API description says.
+pub fn json_object<'de, D: serde::Deserializer<'de>>(d: D) -> Result<serde_json::Value, D::Error> {
+    use serde::Deserialize;
+    let v = serde_json::Value::deserialize(d)?;
+    if v.is_object() { Ok(v) } else { Err(serde::de::Error::invalid_type(unexpected(&v), &"a JSON object")) }
+}
+
+/// [`json_object`] for an optional field: `null` or absent is `None`.
+pub fn optional_json_object<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<serde_json::Value>, D::Error> {
+    use serde::Deserialize;
+    match Option::<serde_json::Value>::deserialize(d)? {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(v) if v.is_object() => Ok(Some(v)),
+        Some(v) => Err(serde::de::Error::invalid_type(unexpected(&v), &"a JSON object")),
+    }
+}
+
+fn unexpected(v: &serde_json::Value) -> serde::de::Unexpected<'static> {
+    use serde::de::Unexpected;
+    match v {
+        serde_json::Value::Null => Unexpected::Unit,
+        serde_json::Value::Bool(b) => Unexpected::Bool(*b),
+        serde_json::Value::Number(_) => Unexpected::Other("number"),
+        serde_json::Value::String(_) => Unexpected::Other("string"),
+        serde_json::Value::Array(_) => Unexpected::Seq,
+        serde_json::Value::Object(_) => Unexpected::Map,
+    }
+}
+
 /// A DNS-style domain name: dot-separated labels of `a-z0-9-`, each 1–63 characters and
 /// not starting or ending with `-`, 253 characters at most. Expects lower case.
 pub fn domain(s: &str) -> Result<(), String> {

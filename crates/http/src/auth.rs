@@ -125,7 +125,9 @@ impl FromRequestParts<AppState> for TenantAuth {
 
 /// A device-signed mobile API request (docs/mobile-protocol.md, "Device-signed
 /// requests"): the device it comes from and its JSON body. An empty body reads as
-/// JSON `null`. `PENDING_OK` lets an unconfirmed device through (the confirm step).
+/// JSON `null`; a body that is there must be sent as JSON (`415` otherwise), and is read
+/// as [`crate::extract::ApiJson`] reads one. `PENDING_OK` lets an unconfirmed device
+/// through (the confirm step).
 pub struct DeviceRequest<T, const PENDING_OK: bool = false> {
     /// The authenticated device.
     pub device: countersign_core::device::Device,
@@ -148,7 +150,11 @@ impl<T: serde::de::DeserializeOwned, const PENDING_OK: bool> axum::extract::From
         };
         let method = req.method().as_str().to_owned();
         let path = req.uri().path().to_owned();
+        let json = crate::extract::is_json(req.headers());
         let bytes = axum::body::Bytes::from_request(req, state).await.map_err(crate::extract::bytes_rejection)?;
+        if !bytes.is_empty() && !json {
+            return Err(crate::extract::not_json());
+        }
         let signed = countersign_core::mobile::SignedRequest {
             device_id: &device_id,
             timestamp: &timestamp,

@@ -18,7 +18,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
@@ -27,6 +27,7 @@ pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod metrics;
+pub mod openapi;
 pub mod qr;
 pub mod routes;
 pub mod wire;
@@ -103,6 +104,14 @@ impl Modify for SecuritySchemes {
         let mut basic = Http::new(HttpAuthScheme::Basic);
         basic.description = Some("The tenant API key as password; the user name empty or the tenant domain.".into());
         components.add_security_scheme("apiKeyBasic", SecurityScheme::Http(basic));
+        components.add_security_scheme(
+            openapi::DEVICE_SIGNATURE,
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-CS-Signature",
+                "A device signature (docs/mobile-protocol.md, \"Device-signed requests\"), with X-CS-Device, \
+                 X-CS-Timestamp and X-CS-Nonce: made by the authenticator app, not settable here.",
+            ))),
+        );
     }
 }
 
@@ -149,6 +158,8 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .split_for_parts();
     // After the merge: the operations are not in ApiRoot's own description.
     PlainSummaries.modify(&mut api);
+    openapi::CommonErrors.modify(&mut api);
+    openapi::OpenComposition.modify(&mut api);
     (router, api)
 }
 
@@ -171,7 +182,10 @@ pub fn app(core: Core, config: &HttpConfig) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(
             // Inside the router, so the span names the route template, never the raw
-            // path; headers and bodies are not logged.
+            // path; headers and bodies are not logged. The span gives the warnings and
+            // errors logged while a request is handled its route and request ID; the
+            // line per response is at DEBUG (docs/security.md, "Logs": counts are in
+            // /metrics), while a 5xx is still logged at ERROR (the default `on_failure`).
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request| {
                     let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str());
@@ -179,7 +193,7 @@ pub fn app(core: Core, config: &HttpConfig) -> Router {
                     tracing::info_span!("request", method = %req.method(), route, request_id = id)
                 })
                 .on_request(())
-                .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Micros)),
+                .on_response(DefaultOnResponse::new().level(Level::DEBUG).latency_unit(LatencyUnit::Micros)),
         )
         .layer(DefaultBodyLimit::max(config.body_limit_bytes))
         .with_state(state)

@@ -31,11 +31,11 @@ pub struct LoginInput {
     pub pass_key: String,
     /// `{"fidoAuthenticator": {"authenticationResponse": …}}`: finishes a FIDO
     /// authentication named by `requestID` (docs/fido.md).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "countersign_core::validate::optional_json_object")]
     #[schema(value_type = Option<Object>)]
     pub credentials: Option<serde_json::Value>,
     /// Client device data collected by the page (adaptive logins; docs/risk.md).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "countersign_core::validate::optional_json_object")]
     #[schema(value_type = Option<Object>)]
     pub cddc: Option<serde_json::Value>,
     /// The code session a one-time code is checked against.

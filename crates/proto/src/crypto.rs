@@ -63,9 +63,11 @@ impl KeyPair {
         b64u_encode(VerifyingKey::from(&self.0).to_encoded_point(false).as_bytes())
     }
 
-    /// Sign `message` (ECDSA with SHA-256); `r‖s` base64url.
+    /// Sign `message` (ECDSA with SHA-256); `r‖s` base64url, `s` in its low form (the
+    /// only one [`verify`] accepts; p256's signer does not normalize it by itself).
     pub fn sign(&self, message: &[u8]) -> String {
         let sig: Signature = self.0.sign(message);
+        let sig = sig.normalize_s().unwrap_or(sig);
         b64u_encode(&sig.to_bytes())
     }
 }
@@ -80,12 +82,17 @@ pub fn parse_public_key(public_b64u: &str) -> Result<(), ProtoError> {
 }
 
 /// Does `signature_b64u` sign `message` under `public_b64u`? Any malformed input is
-/// simply `false`.
+/// simply `false`. Only the low-S form counts: for every valid `(r, s)`, `(r, n − s)`
+/// verifies too under plain ECDSA, and accepting both would let anyone turn a seen
+/// signature into a different valid one (docs/security.md, "Device signatures").
 pub fn verify(public_b64u: &str, message: &[u8], signature_b64u: &str) -> bool {
     let Ok(key) = b64u_decode(public_b64u) else { return false };
     let Ok(key) = VerifyingKey::from_sec1_bytes(&key) else { return false };
     let Ok(sig) = b64u_decode(signature_b64u) else { return false };
     let Ok(sig) = Signature::from_slice(&sig) else { return false };
+    if sig.normalize_s().is_some() {
+        return false;
+    }
     key.verify(message, &sig).is_ok()
 }
 
@@ -158,6 +165,23 @@ mod tests {
         fn signatures_verify_for_any_message(seed in 1u8..=254, m in proptest::collection::vec(any::<u8>(), 0..256)) {
             let k = key(seed);
             prop_assert!(verify(&k.public_b64u(), &m, &k.sign(&m)));
+        }
+
+        /// What `sign` makes is low-S, and its high-S twin `(r, n − s)` — a valid ECDSA
+        /// signature of the same message — is refused.
+        #[test]
+        fn only_the_low_s_form_verifies(seed in 1u8..=254, m in proptest::collection::vec(any::<u8>(), 0..128)) {
+            let k = key(seed);
+            let low = k.sign(&m);
+            let sig = Signature::from_slice(&b64u_decode(&low).unwrap()).unwrap();
+            prop_assert!(sig.normalize_s().is_none(), "sign made a high-S signature");
+            let (r, s) = sig.split_scalars();
+            let high = Signature::from_scalars(r, -s).unwrap();
+            prop_assert!(high.normalize_s().is_some());
+            // Plain ECDSA accepts the twin; verify does not.
+            let public = VerifyingKey::from(&k.0);
+            prop_assert!(public.verify(&m, &high).is_ok());
+            prop_assert!(!verify(&k.public_b64u(), &m, &b64u_encode(&high.to_bytes())));
         }
     }
 }

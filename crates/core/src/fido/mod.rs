@@ -261,6 +261,7 @@ pub struct FidoRegisterInput {
     #[serde(rename = "requestID")]
     pub request_id: String,
     /// `{"registrationResponse": <the PublicKeyCredential from navigator.credentials.create>}`.
+    #[serde(deserialize_with = "crate::validate::json_object")]
     #[schema(value_type = Object)]
     pub fido_authenticator: Value,
     /// A name for the credential (default `passkey`).

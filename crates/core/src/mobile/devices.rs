@@ -17,7 +17,7 @@ impl Core {
     /// through only when `allow_pending` (the confirm step).
     pub async fn authenticate_device(&self, req: SignedRequest<'_>, allow_pending: bool) -> Result<Device, CoreError> {
         let device = self.store.device(req.device_id).await?.ok_or(CoreError::Unauthorized)?;
-        let ts: i64 = req.timestamp.parse().map_err(|_| CoreError::Unauthorized)?;
+        let ts = parse_request_timestamp(req.timestamp).ok_or(CoreError::Unauthorized)?;
         let nonce_ok = (16..=64).contains(&req.nonce.len())
             && req.nonce.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if !nonce_ok {
@@ -28,7 +28,7 @@ impl Core {
             return Err(CoreError::Unauthorized);
         }
         let now = self.clock.now();
-        if (now.millis() - ts).abs() > REQUEST_WINDOW_MS {
+        if !request_is_fresh(now.millis(), ts) {
             return Err(CoreError::refused(
                 Refusal::Unauthenticated,
                 RefusalCode::StaleRequest,

@@ -18,6 +18,24 @@ pub const REQUEST_WINDOW_MS: i64 = 5 * 60_000;
 /// How long request nonces are remembered (longer than the window).
 pub const NONCE_MEMORY_MS: i64 = 10 * 60_000;
 
+/// `X-CS-Timestamp` read: milliseconds since the epoch as a decimal integer, an optional
+/// `-` and 1–19 digits, nothing else (no `+`, spaces or exponent); `None` otherwise,
+/// including for numbers beyond `i64`.
+pub fn parse_request_timestamp(text: &str) -> Option<i64> {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    if digits.is_empty() || digits.len() > 19 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// Whether a request signed at `timestamp` is within [`REQUEST_WINDOW_MS`] of `now`
+/// (both in milliseconds). The distance is taken without overflow: a timestamp 2^63 ms
+/// away does not wrap around into the window.
+pub fn request_is_fresh(now: i64, timestamp: i64) -> bool {
+    now.abs_diff(timestamp) <= REQUEST_WINDOW_MS.unsigned_abs()
+}
+
 /// A started activation: what the caller shows the user.
 #[derive(Debug, Clone)]
 pub struct ActivationData {
@@ -93,4 +111,65 @@ fn device_exists() -> CoreError {
         RefusalCode::DeviceExists,
         "this user has an active device for this app; remove it first (enrollment mode: single)",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const NOW: i64 = 1_800_000_000_000;
+
+    #[test]
+    fn timestamps_far_away_are_stale_even_where_the_distance_overflows() {
+        for ts in [NOW.wrapping_add(i64::MIN), i64::MIN, i64::MIN + 1, i64::MAX, -NOW, 0] {
+            assert!(!request_is_fresh(NOW, ts), "{ts}");
+        }
+        assert!(request_is_fresh(NOW, NOW - REQUEST_WINDOW_MS));
+        assert!(request_is_fresh(NOW, NOW + REQUEST_WINDOW_MS));
+        assert!(!request_is_fresh(NOW, NOW - REQUEST_WINDOW_MS - 1));
+        assert!(!request_is_fresh(NOW, NOW + REQUEST_WINDOW_MS + 1));
+        for text in ["", "-", "+1", " 1", "1 ", "1e3", "0x10", "18446744073709551615", "9223372036854775808"] {
+            assert_eq!(parse_request_timestamp(text), None, "{text:?}");
+        }
+        assert_eq!(parse_request_timestamp("-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_request_timestamp("1800000000000"), Some(NOW));
+    }
+
+    proptest! {
+        /// Any i64 timestamp: fresh exactly when it is within the window, measured exactly.
+        #[test]
+        fn an_i64_passes_only_within_the_window(now in any::<i64>(), ts in any::<i64>()) {
+            let within = (i128::from(now) - i128::from(ts)).abs() <= i128::from(REQUEST_WINDOW_MS);
+            prop_assert_eq!(request_is_fresh(now, ts), within);
+            let read = parse_request_timestamp(&ts.to_string());
+            prop_assert_eq!(read, Some(ts));
+        }
+
+        /// Any u64 written out: one beyond i64 is not a timestamp; one within it is read as
+        /// itself and passes only within the window.
+        #[test]
+        fn a_u64_never_passes_unless_within_the_window(v in any::<u64>(), near in any::<bool>()) {
+            let v = if near { (NOW as u64).wrapping_add(v % 1_000_000).wrapping_sub(500_000) } else { v };
+            let read = parse_request_timestamp(&v.to_string());
+            match i64::try_from(v) {
+                Ok(ts) => {
+                    prop_assert_eq!(read, Some(ts));
+                    prop_assert_eq!(request_is_fresh(NOW, ts), NOW.abs_diff(ts) <= REQUEST_WINDOW_MS as u64);
+                }
+                Err(_) => prop_assert_eq!(read, None),
+            }
+        }
+
+        /// Any text: never a panic; read only when it is the canonical decimal form of an
+        /// i64 (leading zeros aside), so no other spelling can slip a far value through.
+        #[test]
+        fn any_text_is_read_only_as_a_plain_integer(text in "[-+ 0-9a-fe.]{0,24}") {
+            if let Some(ts) = parse_request_timestamp(&text) {
+                let digits = text.strip_prefix('-').unwrap_or(&text);
+                prop_assert!(digits.bytes().all(|b| b.is_ascii_digit()));
+                prop_assert_eq!(text.parse::<i64>().ok(), Some(ts));
+            }
+        }
+    }
 }

@@ -28,7 +28,7 @@ pub struct EventInput {
     /// `LoginAttempt`, `Transaction`, `AddBeneficiary`, `ChangeContact`, or another name.
     pub event_type: String,
     /// Client device data collected by the page.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::validate::optional_json_object")]
     #[schema(value_type = Option<Object>)]
     pub cddc: Option<serde_json::Value>,
     /// The end user's IP address.

@@ -158,6 +158,7 @@ async fn activation_svg(
         (status = 401, body = ErrorBody, description = "No API key, or not a valid one (`unauthorized`)."),
         (status = 403, body = ErrorBody, description = "Push is off for the tenant (`push_authorization_disabled`), or the user is locked (`user_locked`) or disabled (`user_disabled`)."),
         (status = 404, body = ErrorBody, description = "No such user in the key's tenant (`user_not_found`, …); another tenant's user gets the same answer."),
+        (status = 409, body = ErrorBody, description = "The session answered is over (`session_closed`) or is not this user's or type's (`session_mismatch`); FIDO or UAF is not set up for the tenant (`fido_not_configured`, `uaf_not_configured`)."),
         (status = 422, body = ErrorBody, description = "Invalid input: `field` names the value at fault (`invalid_value`)."),
         (status = 429, body = ErrorBody, description = "Too many login requests for the user (`too_many_login_requests`, with `retryAfterSeconds` and a `Retry-After` header).")
     ))]
@@ -360,6 +361,7 @@ async fn generate_votp(
         (status = 401, body = ErrorBody, description = "No API key, or not a valid one (`unauthorized`)."),
         (status = 403, body = ErrorBody, description = "The user is locked or disabled, or the challenge's method is switched off."),
         (status = 404, body = ErrorBody, description = "No such user in the key's tenant (`user_not_found`, …); another tenant's user gets the same answer."),
+        (status = 409, body = ErrorBody, description = "The challenge's method is not set up for the tenant (`fido_not_configured`)."),
         (status = 422, body = ErrorBody, description = "Invalid input: `field` names the value at fault (`invalid_value`).")
     ))]
 async fn validate_event(

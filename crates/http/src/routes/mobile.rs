@@ -112,7 +112,7 @@ async fn activation_instance(
 }
 
 /// Activation step (c): confirm; the device becomes active. Device-signed.
-#[utoipa::path(post, path = "/mobile/v1/device/confirm", tag = "mobile",
+#[utoipa::path(post, path = "/mobile/v1/device/confirm", tag = "mobile", security(("deviceSignature" = [])),
     responses(
         (status = 200, body = Object, description = "Confirmed: `userID`, `domain`, `deviceID`, `gatewayID`."),
         (status = 401, body = ErrorBody, description = "The device signature headers are missing or do not verify, or the device is unknown."),
@@ -126,7 +126,7 @@ async fn confirm(
 }
 
 /// Activation step (d): register where pushes go. Device-signed.
-#[utoipa::path(put, path = "/mobile/v1/device/push", tag = "mobile", request_body = Object,
+#[utoipa::path(put, path = "/mobile/v1/device/push", tag = "mobile", request_body = Object, security(("deviceSignature" = [])),
     responses(
         (status = 204, description = "Stored: pushes go there from now on."),
         (status = 401, body = ErrorBody, description = "The device signature headers are missing or do not verify, or the device is unknown."),
@@ -141,7 +141,7 @@ async fn register_push(
 }
 
 /// The device user's pending login requests. Device-signed.
-#[utoipa::path(get, path = "/mobile/v1/requests", tag = "mobile",
+#[utoipa::path(get, path = "/mobile/v1/requests", tag = "mobile", security(("deviceSignature" = [])),
     responses(
         (status = 200, body = Vec<Object>, description = "The pending requests, possibly none."),
         (status = 401, body = ErrorBody, description = "The device signature headers are missing or do not verify, or the device is unknown.")
@@ -154,7 +154,7 @@ async fn pending_requests(
 }
 
 /// One pending login request. Device-signed.
-#[utoipa::path(get, path = "/mobile/v1/requests/{requestID}", tag = "mobile", params(("requestID" = String, Path)),
+#[utoipa::path(get, path = "/mobile/v1/requests/{requestID}", tag = "mobile", params(("requestID" = String, Path)), security(("deviceSignature" = [])),
     responses(
         (status = 200, body = Object, description = "The pending request: what to show the user and how to answer."),
         (status = 401, body = ErrorBody, description = "The device signature headers are missing or do not verify, or the device is unknown."),
@@ -171,7 +171,7 @@ async fn pending_request(
 
 /// Answer a login request with a signed decision. Device-signed.
 #[utoipa::path(post, path = "/mobile/v1/requests/{requestID}/response", tag = "mobile",
-    params(("requestID" = String, Path)), request_body = Object,
+    params(("requestID" = String, Path)), request_body = Object, security(("deviceSignature" = [])),
     responses(
         (status = 200, body = Object, description = "The answer was taken: the session's `sessionStatus`."),
         (status = 401, body = ErrorBody, description = "The device signature does not verify (`bad_signature`), or the device is unknown."),
@@ -190,7 +190,7 @@ async fn respond(
 
 /// Claim a QR login with the code from its QR payload. Device-signed.
 #[utoipa::path(post, path = "/mobile/v1/qr-logins/{requestID}/claim", tag = "mobile", params(("requestID" = String, Path)),
-    request_body = Object,
+    request_body = Object, security(("deviceSignature" = [])),
     responses(
         (status = 200, body = Object, description = "Claimed: `sessionStatus` `Accept`."),
         (status = 401, body = ErrorBody, description = "The device signature headers are missing or do not verify, or the device is unknown."),

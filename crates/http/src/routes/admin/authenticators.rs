@@ -191,6 +191,7 @@ async fn unlock_token(
         (status = 200, body = countersign_core::tokens::Token, description = "Resynchronised; the token."),
         (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
         (status = 404, body = ErrorBody, description = "No such tenant or token."),
+        (status = 409, body = ErrorBody, description = "The token changed while it was resynchronised (`token_busy`); try again."),
         (status = 422, body = ErrorBody, description = "The codes do not resynchronise the token (`resync_failed`), or it is not HOTP (`not_hotp`).")
     ))]
 async fn resync_token(

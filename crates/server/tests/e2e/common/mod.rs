@@ -5,6 +5,7 @@ pub mod metrics;
 pub mod mmdb;
 pub mod peers;
 pub mod process;
+pub mod served;
 
 use countersign::config::RawConfig;
 use countersign_core::Core;
