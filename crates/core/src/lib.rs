@@ -29,6 +29,7 @@ pub mod store;
 
 // Features: each extends `Core` with `impl Core` blocks.
 pub mod admin;
+mod attempts;
 pub mod audit;
 pub mod delivery;
 pub mod fido;
@@ -49,8 +50,9 @@ pub use error::{CoreError, Entity, Refusal, RefusalCode};
 pub use random::{OsRandom, Random};
 pub use service::Core;
 pub use store::{
-    AccountStore, AuditStore, ConfigStore, CredentialStore, DeviceStore, FidoAuthenticatorKey, FidoCeremony,
-    OutboxStore, Page, RiskStore, SealedColumn, SealedConfig, SealedRow, SealedStore, SessionStore, Store, StoreError,
+    AccountStore, AttemptStore, AuditStore, ConfigStore, Counter, CredentialStore, DeviceStore, FidoAuthenticatorKey,
+    FidoCeremony, OutboxStore, Page, RiskStore, SealedColumn, SealedConfig, SealedRow, SealedStore, SessionStore,
+    Store, StoreError,
 };
 pub use tenant::{Domain, PushEnrollmentMode, Tenant, TenantSettings};
 pub use user::{User, UserId, UserRef, UserStatus, VdpDeliveryMethod};

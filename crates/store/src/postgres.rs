@@ -42,6 +42,7 @@ impl PgStore {
 crate::sql::sql_common!(PgStore, sqlx::Postgres);
 crate::sql_account::sql_account!(PgStore, sqlx::Postgres);
 crate::sql_audit::sql_audit!(PgStore, sqlx::Postgres);
+crate::sql_attempt::sql_attempt!(PgStore, sqlx::Postgres);
 crate::sql_config::sql_config!(PgStore, sqlx::Postgres);
 crate::sql_credential::sql_credential!(PgStore, sqlx::Postgres);
 crate::sql_device::sql_device!(PgStore, sqlx::Postgres);

@@ -304,27 +304,6 @@ macro_rules! sql_credential {
                 affects_one(&self.pool, "DELETE FROM static_passwords WHERE user_pk = $1", user_pk).await
             }
 
-            async fn password_failure(
-                &self,
-                user_pk: &str,
-                max: u32,
-                lock_until: Timestamp,
-            ) -> Result<Option<(u32, Option<Timestamp>)>, StoreError> {
-                let row = sqlx::query(
-                    "UPDATE static_passwords SET failures = failures + 1, \
-                     locked_until = CASE WHEN failures + 1 >= $1 THEN $2 ELSE locked_until END \
-                     WHERE user_pk = $3 RETURNING failures, locked_until",
-                )
-                .bind(i64::from(max))
-                .bind(lock_until.millis())
-                .bind(user_pk)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db_err)?;
-                let Some(r) = row else { return Ok(None) };
-                let locked: Option<i64> = r.try_get("locked_until").map_err(db_err)?;
-                Ok(Some((int(&r, "failures")?, locked.map(Timestamp))))
-            }
 
             async fn password_reset_failures(&self, user_pk: &str) -> Result<bool, StoreError> {
                 affects_one(&self.pool, "UPDATE static_passwords SET failures = 0, locked_until = NULL WHERE user_pk = $1", user_pk).await
@@ -406,28 +385,6 @@ macro_rules! sql_credential {
                 Ok(done.rows_affected() == 1)
             }
 
-            async fn token_failure(
-                &self,
-                id: &str,
-                max: u32,
-                at: Timestamp,
-            ) -> Result<Option<(u32, countersign_core::tokens::TokenState)>, StoreError> {
-                let row = sqlx::query(
-                    "UPDATE tokens SET failures = failures + 1, updated_at = $1, \
-                     state = CASE WHEN failures + 1 >= $2 THEN 'locked' ELSE state END \
-                     WHERE id = $3 RETURNING failures, state",
-                )
-                .bind(at.millis())
-                .bind(i64::from(max))
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db_err)?;
-                let Some(r) = row else { return Ok(None) };
-                let state: String = r.try_get("state").map_err(db_err)?;
-                let state = countersign_core::tokens::TokenState::from_stored(&state).ok_or_else(|| corrupt("token state"))?;
-                Ok(Some((int(&r, "failures")?, state)))
-            }
 
             async fn set_token_state(
                 &self,

@@ -172,29 +172,7 @@ macro_rules! sql_device {
                 if done.rows_affected() == 1 { Ok(()) } else { Err(StoreError::NotFound) }
             }
 
-            async fn device_pin_failure(&self, id: &str, max: u32, at: Timestamp) -> Result<Option<(u32, DeviceState)>, StoreError> {
-                let row = sqlx::query(
-                    "UPDATE devices SET pin_failures = pin_failures + 1, updated_at = $3, \
-                     state = CASE WHEN pin_failures + 1 >= $2 THEN 'Disconnected' ELSE state END \
-                     WHERE id = $1 AND state = 'Active' RETURNING pin_failures, state",
-                )
-                .bind(id)
-                .bind(i64::from(max))
-                .bind(at.millis())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db_err)?;
-                counted(row, "pin_failures", DeviceState::from_stored)
-            }
 
-            async fn device_pin_reset(&self, id: &str) -> Result<(), StoreError> {
-                sqlx::query("UPDATE devices SET pin_failures = 0 WHERE id = $1 AND pin_failures <> 0")
-                    .bind(id)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                Ok(())
-            }
 
             async fn delete_device(&self, user_pk: &str, id: &str) -> Result<bool, StoreError> {
                 let done = sqlx::query("DELETE FROM devices WHERE user_pk = $1 AND id = $2")

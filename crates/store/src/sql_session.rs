@@ -68,17 +68,6 @@ macro_rules! sql_session {
                 .await
             }
 
-            async fn code_attempt(&self, session_id: &str) -> Result<u32, StoreError> {
-                let row = sqlx::query(
-                    "UPDATE session_codes SET attempts = attempts + 1 WHERE session_id = $1 RETURNING attempts",
-                )
-                .bind(session_id)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db_err)?
-                .ok_or(StoreError::NotFound)?;
-                int(&row, "attempts")
-            }
 
             async fn code_session_of_message(&self, message_id: &str) -> Result<Option<String>, StoreError> {
                 let row = sqlx::query("SELECT session_id FROM session_codes WHERE message_id = $1")

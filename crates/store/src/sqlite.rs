@@ -81,6 +81,7 @@ fn create_private(path: &Path) {
 crate::sql::sql_common!(SqliteStore, sqlx::Sqlite);
 crate::sql_account::sql_account!(SqliteStore, sqlx::Sqlite);
 crate::sql_audit::sql_audit!(SqliteStore, sqlx::Sqlite);
+crate::sql_attempt::sql_attempt!(SqliteStore, sqlx::Sqlite);
 crate::sql_config::sql_config!(SqliteStore, sqlx::Sqlite);
 crate::sql_credential::sql_credential!(SqliteStore, sqlx::Sqlite);
 crate::sql_device::sql_device!(SqliteStore, sqlx::Sqlite);

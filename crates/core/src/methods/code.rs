@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use super::command::StartLogin;
 use super::voice::text as voice;
 use super::{Begin, Delivery, LoginMethod, Method, Reply, Why};
+use crate::attempts::Guess;
 use crate::delivery::outbox::{OutboxKind, OutboxMessage};
 use crate::delivery::providers::{self, EmailPayload, ProvidersInput, SmsConfig, SmsPayload};
 use crate::error::{CoreError, Entity, Refusal};
@@ -21,6 +22,7 @@ use crate::random;
 use crate::refusal::RefusalCode;
 use crate::service::Core;
 use crate::session::{Ending, NewSession, Session, SessionCode, closed};
+use crate::store::Counter;
 use crate::tenant::Tenant;
 use crate::user::{User, VdpDeliveryMethod};
 
@@ -251,38 +253,66 @@ fn message(
     }
 }
 
-/// The second login call: check the typed code against the session's (docs/otp.md).
+/// The second login call: check the typed code against the session's (docs/otp.md),
+/// reserving an attempt first (`crate::attempts`).
 pub(crate) async fn verify(core: &Core, reply: &Reply<'_>, s: Session) -> Result<LoginResult, CoreError> {
     if s.state().is_final() {
         return Err(closed(s.state()));
     }
     let session_id = reply.answer.login.session_id.clone();
     let c = core.store.session_code(&s.id).await?.ok_or(CoreError::NotFound(Entity::Session))?;
-    // Under the key the hash names: codes hashed before a key rotation still verify.
-    if core.sealer.verify_mac(&c.code_hash, &format!("{}:{}", s.id, reply.answer.secret.trim())) {
-        let s = core.end_session(&s, Ending::accept()).await?;
-        return Ok(LoginResult::of(&s, session_id, &core.public_url));
-    }
-    let n = core.store.code_attempt(&s.id).await?;
-    if c.max_attempts > 0 && n >= c.max_attempts {
-        match core.end_session(&s, Ending::failed("otp_attempts_exceeded")).await {
-            Ok(_) | Err(CoreError::Refused { code: RefusalCode::SessionClosed, .. }) => {}
-            Err(e) => tracing::warn!(request = %s.id, error = %crate::session::cause(&e),
-                "could not fail a code session after too many wrong codes"),
+    let counter = Counter::Code { session_id: &s.id, max: c.max_attempts };
+    let right = async {
+        // Under the key the hash names: codes hashed before a key rotation still verify.
+        Ok(core.sealer.verify_mac(&c.code_hash, &format!("{}:{}", s.id, reply.answer.secret.trim())))
+    };
+    match core.guess(counter, right).await? {
+        Guess::Right => {
+            let s = core.end_session(&s, Ending::accept()).await?;
+            Ok(LoginResult::of(&s, session_id, &core.public_url))
         }
-        core.metrics.lockout(crate::metrics::Lockout::CodeAttempts);
-        return Err(CoreError::refused(
-            Refusal::Forbidden,
-            RefusalCode::OtpAttemptsExceeded,
-            "too many wrong codes: the request has failed",
-        ));
+        Guess::Wrong { left } => Err(CoreError::Refused {
+            kind: Refusal::Unprocessable,
+            code: RefusalCode::InvalidOtp,
+            message: "the code is wrong".into(),
+            attempts_left: left,
+        }),
+        Guess::Exhausted { .. } => {
+            match core.end_session(&s, Ending::failed("otp_attempts_exceeded")).await {
+                Ok(_) => core.metrics.lockout(crate::metrics::Lockout::CodeAttempts),
+                Err(CoreError::Refused { code: RefusalCode::SessionClosed, .. }) => {}
+                Err(e) => tracing::warn!(request = %s.id, error = %crate::session::cause(&e),
+                    "could not fail a code session after too many wrong codes"),
+            }
+            Err(attempts_exceeded())
+        }
+        Guess::Refused => {
+            // Not checked: the session ended meanwhile, or every attempt is used or held
+            // by a guess being checked. The answer is how the session ends once the guess
+            // holding the last attempt has decided it (a right code sent twice at once
+            // gets `Accept` and `409 session_closed`, not "too many wrong codes").
+            let end = tokio::time::timeout(REFUSED_WAIT, core.wait_for_end(&s.id, s.expires_at)).await;
+            match end {
+                Ok(Ok(end)) if end.state().is_final() && end.reason() != Some("otp_attempts_exceeded") => {
+                    Err(closed(end.state()))
+                }
+                Ok(Err(e)) => Err(e),
+                _ => Err(attempts_exceeded()),
+            }
+        }
     }
-    Err(CoreError::Refused {
-        kind: Refusal::Unprocessable,
-        code: RefusalCode::InvalidOtp,
-        message: "the code is wrong".into(),
-        attempts_left: (c.max_attempts > 0).then(|| c.max_attempts - n),
-    })
+}
+
+/// How long a guess that found no attempt left waits for the session's end (the guess
+/// holding the last attempt decides within a database round trip or two).
+const REFUSED_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+fn attempts_exceeded() -> CoreError {
+    CoreError::refused(
+        Refusal::Forbidden,
+        RefusalCode::OtpAttemptsExceeded,
+        "too many wrong codes: the request has failed",
+    )
 }
 
 impl Core {

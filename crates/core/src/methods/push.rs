@@ -11,6 +11,7 @@ use countersign_proto::messages::{PendingRequest, ResponseBody, ResponseResult};
 use countersign_proto::{b64u_encode, crypto, signed};
 
 use super::{Begin, Delivery, LoginMethod, Method, Why, wrong_key};
+use crate::attempts::Guess;
 use crate::audit::{Actor, AuditEvent, AuditKind};
 use crate::delivery::outbox::{OutboxKind, OutboxMessage};
 use crate::device::{Device, DeviceState};
@@ -20,6 +21,7 @@ use crate::random;
 use crate::refusal::RefusalCode;
 use crate::service::Core;
 use crate::session::{Ending, NewSession, Session, SessionState, closed};
+use crate::store::Counter;
 use crate::tenant::NumberMatching;
 use crate::user::User;
 
@@ -339,19 +341,17 @@ impl Core {
             (true, key) => method.module().approver(device, &s, key)?,
         };
         let bytes = signed::response(&s.id, &body.decision, &s.nonce, body.number, &body.display_digest);
-        if !crypto::verify(key, &bytes, &body.signature) {
-            if body.key == "pin" {
-                return self.wrong_pin(device, &s).await;
-            }
+        if body.key == "pin" {
+            // A PIN-key signature is a PIN guess: an attempt is reserved on the device
+            // before the signature is checked (`crate::attempts`).
+            self.pin_guess(device, &s, || crypto::verify(key, &bytes, &body.signature)).await?;
+        } else if !crypto::verify(key, &bytes, &body.signature) {
             self.audit_device_refusal(device, &s, RefusalCode::BadSignature, None).await;
             return Err(CoreError::refused(
                 Refusal::Unauthenticated,
                 RefusalCode::BadSignature,
                 "the response signature does not verify",
             ));
-        }
-        if body.key == "pin" {
-            self.store.device_pin_reset(&device.id).await?;
         }
         let (to, reason) = match (accept, s.number) {
             (false, _) => (SessionState::Decline, None),
@@ -366,11 +366,23 @@ impl Core {
         Ok(ResponseResult { session_status: ended.state().as_str().to_owned() })
     }
 
-    async fn wrong_pin(&self, device: &Device, s: &Session) -> Result<ResponseResult, CoreError> {
+    /// A PIN guess on `device` for session `s`: an attempt reserved on the device, then
+    /// `verify` (the PIN-key signature check, run only with an attempt); `Ok` when right.
+    async fn pin_guess(&self, device: &Device, s: &Session, verify: impl FnOnce() -> bool) -> Result<(), CoreError> {
         let tenant = self.store.tenant_by_id(&device.tenant_id).await?.ok_or(CoreError::NotFound(Entity::Tenant))?;
-        let max = tenant.settings.max_pin_attempts;
-        match self.store.device_pin_failure(&device.id, max, self.clock.now()).await? {
-            Some((_, DeviceState::Disconnected)) | None => {
+        let counter = Counter::Pin { device_id: &device.id, max: tenant.settings.max_pin_attempts };
+        match self.guess(counter, async { Ok(verify()) }).await? {
+            Guess::Right => Ok(()),
+            Guess::Wrong { left } => {
+                self.audit_device_refusal(device, s, RefusalCode::WrongPin, left).await;
+                Err(CoreError::Refused {
+                    kind: Refusal::Unprocessable,
+                    code: RefusalCode::WrongPin,
+                    message: "the PIN is wrong".into(),
+                    attempts_left: left,
+                })
+            }
+            Guess::Exhausted { closed } => {
                 let ending = Ending::failed("pin_attempts_exceeded").by(&device.id);
                 match self.end_session(s, ending).await {
                     // Ended meanwhile (answered, timed out): the device is disconnected all the same.
@@ -378,24 +390,23 @@ impl Core {
                     Err(e) => tracing::warn!(request = %s.id, error = %crate::session::cause(&e),
                         "could not fail the session of a disconnected device"),
                 }
-                tracing::warn!(device = %device.id, "device disconnected after too many wrong PINs");
-                self.locked_out(crate::metrics::Lockout::DevicePin, device_event(device)).await;
+                if closed {
+                    tracing::warn!(device = %device.id, "device disconnected after too many wrong PINs");
+                    self.locked_out(crate::metrics::Lockout::DevicePin, device_event(device)).await;
+                }
                 Err(CoreError::refused(
                     Refusal::Forbidden,
                     RefusalCode::DeviceDisconnected,
                     "too many wrong PINs: this device has been disconnected",
                 ))
             }
-            Some((n, _)) => {
-                let left = max.saturating_sub(n);
-                self.audit_device_refusal(device, s, RefusalCode::WrongPin, Some(left)).await;
-                Err(CoreError::Refused {
-                    kind: Refusal::Unprocessable,
-                    code: RefusalCode::WrongPin,
-                    message: "the PIN is wrong".into(),
-                    attempts_left: Some(left),
-                })
-            }
+            // Not checked: the device's last PIN attempt is taken (its answer decides), or
+            // the device was disconnected meanwhile.
+            Guess::Refused => Err(CoreError::refused(
+                Refusal::Forbidden,
+                RefusalCode::DeviceDisconnected,
+                "no PIN attempt is left on this device",
+            )),
         }
     }
 }

@@ -95,7 +95,10 @@ impl LoginMethod for StaticPassword {
         if let Err(e) = core.check_static_password(tenant, user, &a.secret, mode == StaticPasswordMode::Exclusive).await
         {
             core.record_risk_failure(tenant, &user.id, ip).await;
-            if matches!(&e, CoreError::Refused { code: RefusalCode::StaticPasswordLocked, .. }) {
+            // A locked password fails the challenge; one merely at its limit (the guess
+            // holding its last attempt is being checked) leaves it to that guess.
+            let locked = matches!(&e, CoreError::Refused { code: RefusalCode::StaticPasswordLocked, .. });
+            if locked && core.static_password_locked(user).await? {
                 match core.end_session(&s, Ending::failed("static_password_locked")).await {
                     Ok(_) | Err(CoreError::Refused { code: RefusalCode::SessionClosed, .. }) => {}
                     Err(e) => tracing::warn!(request = %s.id, error = %crate::session::cause(&e),

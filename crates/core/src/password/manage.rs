@@ -2,10 +2,12 @@
 //! password").
 
 use super::{PasswordState, SetPasswordInput, StaticPassword};
+use crate::attempts::Guess;
 use crate::clock::Timestamp;
 use crate::error::{CoreError, Entity, Refusal};
 use crate::refusal::RefusalCode;
 use crate::service::Core;
+use crate::store::Counter;
 use crate::user::User;
 
 impl Core {
@@ -74,7 +76,9 @@ impl Core {
     }
 
     /// Check a user's static password: `Ok(())` right; refusals for wrong, locked, absent,
-    /// or (with `alone`) past its grace period. Counts and locks.
+    /// or (with `alone`) past its grace period. An attempt is reserved before the Argon2
+    /// check (`crate::attempts`): a guess that finds none left costs the same work but is
+    /// not checked; the wrong guess holding the last attempt locks the password.
     pub(crate) async fn check_static_password(
         &self,
         tenant: &crate::tenant::Tenant,
@@ -88,39 +92,29 @@ impl Core {
             self.burn_password_check(password).await;
             return Err(wrong_password(None));
         };
-        if p.locked_until.is_some_and(|t| t > now) {
-            self.burn_password_check(password).await;
-            return Err(CoreError::refused(
-                Refusal::Forbidden,
-                RefusalCode::StaticPasswordLocked,
-                "the static password is locked after too many wrong tries",
-            ));
-        }
-        if !self.hasher.verify(&p.hash, password).await {
-            let max = tenant.settings.max_password_failures;
-            let minutes = tenant.settings.password_lock_minutes;
-            let until = if minutes == 0 { Timestamp(i64::MAX) } else { now.plus_millis(i64::from(minutes) * 60_000) };
-            let after = self.store.password_failure(&user.id, max, until).await?;
-            return match after {
-                Some((_, Some(t))) if t > now => {
+        let minutes = tenant.settings.password_lock_minutes;
+        let lock_until = if minutes == 0 { Timestamp(i64::MAX) } else { now.plus_millis(i64::from(minutes) * 60_000) };
+        let counter = Counter::Password { user_pk: &user.id, max: tenant.settings.max_password_failures, lock_until };
+        match self.guess(counter, async { Ok(self.hasher.verify(&p.hash, password).await) }).await? {
+            Guess::Right => {}
+            Guess::Wrong { left } => return Err(wrong_password(left)),
+            Guess::Exhausted { closed } => {
+                if closed {
                     let event = crate::audit::AuditEvent::new(crate::audit::AuditKind::Locked)
                         .tenant_id(&tenant.id)
                         .tenant(tenant.domain.as_str())
                         .user(user.user_id.as_str())
-                        .details(serde_json::json!({ "credential": "static_password", "until": t.to_rfc3339() }));
+                        .details(
+                            serde_json::json!({ "credential": "static_password", "until": lock_until.to_rfc3339() }),
+                        );
                     self.locked_out(crate::metrics::Lockout::StaticPassword, event).await;
-                    Err(CoreError::refused(
-                        Refusal::Forbidden,
-                        RefusalCode::StaticPasswordLocked,
-                        "too many wrong passwords: the static password is locked",
-                    ))
                 }
-                Some((n, _)) => Err(wrong_password(Some(max.saturating_sub(n)))),
-                None => Err(wrong_password(None)),
-            };
-        }
-        if p.failures > 0 || p.locked_until.is_some() {
-            self.store.password_reset_failures(&user.id).await?;
+                return Err(locked("too many wrong passwords: the static password is locked"));
+            }
+            Guess::Refused => {
+                self.burn_password_check(password).await;
+                return Err(locked("the static password is locked after too many wrong tries"));
+            }
         }
         if alone && p.grace_until.is_none_or(|g| g <= now) {
             return Err(CoreError::refused(
@@ -131,6 +125,17 @@ impl Core {
         }
         Ok(())
     }
+
+    /// Whether the user's static password is locked now (not merely at its limit while
+    /// the guess holding its last attempt is being checked).
+    pub(crate) async fn static_password_locked(&self, user: &User) -> Result<bool, CoreError> {
+        let now = self.clock.now();
+        Ok(self.store.static_password(&user.id).await?.is_some_and(|p| p.locked_until.is_some_and(|t| t > now)))
+    }
+}
+
+fn locked(message: &str) -> CoreError {
+    CoreError::refused(Refusal::Forbidden, RefusalCode::StaticPasswordLocked, message)
 }
 
 fn wrong_password(left: Option<u32>) -> CoreError {

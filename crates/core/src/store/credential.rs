@@ -83,14 +83,6 @@ pub trait CredentialStore: Send + Sync {
     async fn set_static_password(&self, p: &crate::password::StaticPassword) -> Result<(), StoreError>;
     /// Remove a user's static password; `false` when there was none.
     async fn delete_static_password(&self, user_pk: &str) -> Result<bool, StoreError>;
-    /// Count a wrong password; at `max` failures lock it until `lock_until`. The failures
-    /// and the lock after the update.
-    async fn password_failure(
-        &self,
-        user_pk: &str,
-        max: u32,
-        lock_until: Timestamp,
-    ) -> Result<Option<(u32, Option<Timestamp>)>, StoreError>;
     /// Clear a password's failures and lock; `false` when there is no password.
     async fn password_reset_failures(&self, user_pk: &str) -> Result<bool, StoreError>;
     /// Insert tokens, all or none (`Conflict` when a serial exists in the tenant).
@@ -113,13 +105,6 @@ pub trait CredentialStore: Send + Sync {
         state: crate::tokens::TokenState,
         at: Timestamp,
     ) -> Result<bool, StoreError>;
-    /// Count a wrong code, locking the token at `max` failures; the failures and state.
-    async fn token_failure(
-        &self,
-        id: &str,
-        max: u32,
-        at: Timestamp,
-    ) -> Result<Option<(u32, crate::tokens::TokenState)>, StoreError>;
     /// Set a token's state and clear its failures; `false` when there is no such token.
     async fn set_token_state(
         &self,

@@ -62,16 +62,6 @@ pub trait DeviceStore: Send + Sync {
         app_version: Option<&str>,
         at: Timestamp,
     ) -> Result<(), StoreError>;
-    /// Count a wrong PIN on an active device, disconnecting it at `max`; the new count
-    /// and state, or `None` when it was not active.
-    async fn device_pin_failure(
-        &self,
-        id: &str,
-        max: u32,
-        at: Timestamp,
-    ) -> Result<Option<(u32, DeviceState)>, StoreError>;
-    /// Reset the wrong-PIN count.
-    async fn device_pin_reset(&self, id: &str) -> Result<(), StoreError>;
     /// Delete one of a user's devices; `false` when there was none.
     async fn delete_device(&self, user_pk: &str, id: &str) -> Result<bool, StoreError>;
     /// Record a request nonce for a device, forgetting those used before

@@ -2,6 +2,7 @@
 //! there runs every behaviour described here against each backend.
 
 mod account;
+pub mod attempt;
 mod audit;
 mod config;
 mod credential;
@@ -13,6 +14,7 @@ mod session;
 mod types;
 
 pub use account::AccountStore;
+pub use attempt::{AttemptStore, Counter};
 pub use audit::AuditStore;
 pub use config::ConfigStore;
 pub use credential::CredentialStore;
@@ -30,10 +32,11 @@ pub use types::{FidoAuthenticatorKey, FidoCeremony, Page, SealedConfig, StoreErr
 /// The cut: [`AccountStore`] (tenants, users, access keys), [`DeviceStore`] (activations,
 /// devices, nonces), [`SessionStore`] (sessions, codes, QR logins), [`CredentialStore`]
 /// (static passwords, tokens), [`RiskStore`] (failure log), [`ConfigStore`] (tenant
-/// configuration), [`OutboxStore`] (messages to send), [`AuditStore`] (the audit log) and
-/// [`SealedStore`] (sealed values across tables, for key rotation). A method belongs to the
-/// aggregate whose rows it changes; one that writes two (a session with its outbox
-/// messages) belongs to the one whose state it decides.
+/// configuration), [`OutboxStore`] (messages to send), [`AttemptStore`] (the attempt
+/// counters of codes, PINs, passwords and tokens, reserved one way for all of them),
+/// [`AuditStore`] (the audit log) and [`SealedStore`] (sealed values across tables, for key
+/// rotation). A method belongs to the aggregate whose rows it changes; one that writes two
+/// (a session with its outbox messages) belongs to the one whose state it decides.
 pub trait Store:
     AccountStore
     + DeviceStore
@@ -42,6 +45,7 @@ pub trait Store:
     + RiskStore
     + ConfigStore
     + OutboxStore
+    + AttemptStore
     + AuditStore
     + SealedStore
 {
@@ -55,6 +59,7 @@ impl<
         + RiskStore
         + ConfigStore
         + OutboxStore
+        + AttemptStore
         + AuditStore
         + SealedStore,
 > Store for T

@@ -29,8 +29,6 @@ pub trait SessionStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// The code of a code session.
     async fn session_code(&self, session_id: &str) -> Result<Option<crate::session::SessionCode>, StoreError>;
-    /// Count a wrong code; the attempts made so far.
-    async fn code_attempt(&self, session_id: &str) -> Result<u32, StoreError>;
     /// The session whose code went out first in outbox message `message_id`.
     async fn code_session_of_message(&self, message_id: &str) -> Result<Option<String>, StoreError>;
     /// If fewer than the allowed resends were made, count one and enqueue a copy of the

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
+use crate::attempts::Guess;
 use crate::clock::Timestamp;
 use crate::error::{CoreError, Entity, Refusal};
 use crate::login::LoginResult;
@@ -16,7 +17,7 @@ use crate::methods::Method;
 use crate::random;
 use crate::refusal::RefusalCode;
 use crate::service::Core;
-use crate::store::StoreError;
+use crate::store::{Counter, StoreError};
 use crate::tenant::Tenant;
 use crate::user::User;
 use oath::Algorithm;
@@ -270,37 +271,40 @@ impl Core {
         }
     }
 
-    /// Check `otp` against `t` and record the outcome: `Ok(true)` accepted, `Ok(false)`
-    /// wrong (counted), errors for locked tokens.
+    /// Check `otp` against `t` and record the outcome: `Ok(true)` accepted, errors for
+    /// wrong codes (counted) and locked tokens. An attempt is reserved before the code is
+    /// compared (`crate::attempts`); a right code moves the token's moving factor in one
+    /// conditional update (which also clears the failures), so of two requests with the
+    /// same code one wins and the other counts as a wrong code (a replay).
     async fn check_token(&self, t: &Token, otp: &str, activate: bool) -> Result<bool, CoreError> {
-        if t.state == TokenState::Locked {
-            return Err(locked());
-        }
         let seed = self.seed(t)?;
         let now = self.clock.now();
-        if let Some(next) = self.match_code(t, &seed, otp) {
+        let right = async {
+            let Some(next) = self.match_code(t, &seed, otp) else { return Ok(false) };
             let state = if activate { TokenState::Active } else { t.state };
-            if self.store.token_advance(&t.id, t.moving, next, state, now).await? {
-                return Ok(true);
+            Ok(self.store.token_advance(&t.id, t.moving, next, state, now).await?)
+        };
+        match self.guess(Counter::Token { token_id: &t.id, max: MAX_FAILURES }, right).await? {
+            Guess::Right => Ok(true),
+            Guess::Wrong { left } => {
+                // A replay is only told apart in the message.
+                let used = self.store.token(&t.id).await?.is_some_and(|now| self.used_code(&now, &seed, otp));
+                Err(invalid_otp(left.unwrap_or(0), used))
             }
-            // Another request used this code (or a later one) first: a replay.
-        }
-        // A replay still counts as a failure; it is only told apart in the message.
-        let used = self.store.token(&t.id).await?.is_some_and(|now| self.used_code(&now, &seed, otp));
-        match self.store.token_failure(&t.id, MAX_FAILURES, now).await? {
-            Some((_, TokenState::Locked)) => {
-                let event = crate::audit::AuditEvent::new(crate::audit::AuditKind::Locked)
-                    .tenant_id(&t.tenant_id)
-                    .details(serde_json::json!({ "token": t.id, "serial": t.serial }));
-                let event = match &t.user_pk {
-                    Some(pk) => event.user_pk(pk),
-                    None => event,
-                };
-                self.locked_out(crate::metrics::Lockout::Token, event).await;
+            Guess::Exhausted { closed } => {
+                if closed {
+                    let event = crate::audit::AuditEvent::new(crate::audit::AuditKind::Locked)
+                        .tenant_id(&t.tenant_id)
+                        .details(serde_json::json!({ "token": t.id, "serial": t.serial }));
+                    let event = match &t.user_pk {
+                        Some(pk) => event.user_pk(pk),
+                        None => event,
+                    };
+                    self.locked_out(crate::metrics::Lockout::Token, event).await;
+                }
                 Err(locked())
             }
-            Some((n, _)) => Err(invalid_otp(MAX_FAILURES.saturating_sub(n), used)),
-            None => Err(CoreError::NotFound(Entity::Token)),
+            Guess::Refused => Err(locked()),
         }
     }
 

@@ -7,6 +7,7 @@
 mod common;
 
 mod api;
+mod attempts;
 mod audit;
 mod binary;
 mod context;

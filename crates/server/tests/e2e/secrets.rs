@@ -82,6 +82,8 @@ backend_tests! {
         cmd.args(["--data-dir", "data", "--database", &db.url, "serve", "--listen", "127.0.0.1:0"])
             .env("COUNTERSIGN_PASSWORD_MEMORY_KIB", "1024")
             .env("COUNTERSIGN_PASSWORD_ITERATIONS", "1")
+            // The most the server ever writes: request lines are logged at debug.
+            .env("COUNTERSIGN_LOG_LEVEL", "info,countersign=debug,countersign_http=debug")
             .stderr(std::fs::File::create(&log_path).unwrap());
         let server = Served::start(cmd).await;
         let admin = server.token.clone().unwrap();
