@@ -100,9 +100,23 @@ async fn forward(State(inner): State<Arc<Inner>>, req: Request) -> Response {
     };
     let mut out = inner.http.request(parts.method, url);
     for (name, value) in &parts.headers {
-        if !hop_by_hop(name.as_str()) && name != CLIENT_ADDR_HEADER && name != "content-length" {
+        let skip = name == CLIENT_ADDR_HEADER || name == "content-length" || name == "x-forwarded-for";
+        if !hop_by_hop(name.as_str()) && !skip {
             out = out.header(name, value);
         }
+    }
+    // The app's address as the server's trusted-proxy setting reads it (docs/security.md,
+    // "Client addresses"): our own header, and appended to X-Forwarded-For.
+    if let Some(ip) = limited_ip {
+        let mut chain: Vec<String> = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .collect();
+        chain.push(ip.to_string());
+        out = out.header("x-forwarded-for", chain.join(", "));
     }
     if let Some(c) = client {
         out = out.header(CLIENT_ADDR_HEADER, c);

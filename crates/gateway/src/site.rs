@@ -54,6 +54,14 @@ async fn only_mobile(app: axum::Router, req: Request) -> Response {
     if !mobile || path.split('/').any(|s| s == ".." || s == ".") {
         return error(StatusCode::NOT_FOUND, "not_found", "only the mobile API is served through the relay");
     }
+    // The link is authenticated: the relay's word for the app's address is taken (it
+    // strips any such header the app sent), so request limits count the app, not the relay.
+    let mut req = req;
+    let client =
+        req.headers().get(crate::CLIENT_ADDR_HEADER).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
+    if let Some(addr) = client {
+        req.extensions_mut().insert(axum::extract::ConnectInfo::<std::net::SocketAddr>(addr));
+    }
     match app.oneshot(req).await {
         Ok(r) => r,
         Err(never) => match never {},

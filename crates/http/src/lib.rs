@@ -23,6 +23,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
 pub mod auth;
+pub mod client;
 pub mod docs;
 pub mod error;
 pub mod extract;
@@ -39,11 +40,13 @@ pub use error::ApiError;
 pub struct HttpConfig {
     /// Largest request body accepted, in bytes.
     pub body_limit_bytes: usize,
+    /// Which peers' forwarding headers name the client ([`client`]).
+    pub proxies: client::ProxyTrust,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { body_limit_bytes: 64 * 1024 }
+        Self { body_limit_bytes: 64 * 1024, proxies: client::ProxyTrust::default() }
     }
 }
 
@@ -190,7 +193,8 @@ pub fn app(core: Core, config: &HttpConfig) -> Router {
                 .make_span_with(|req: &Request| {
                     let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str());
                     let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
-                    tracing::info_span!("request", method = %req.method(), route, request_id = id)
+                    let client = client::client_of(req).map(|a| a.ip().to_string()).unwrap_or_default();
+                    tracing::info_span!("request", method = %req.method(), route, request_id = id, client)
                 })
                 .on_request(())
                 .on_response(DefaultOnResponse::new().level(Level::DEBUG).latency_unit(LatencyUnit::Micros)),
@@ -202,6 +206,8 @@ pub fn app(core: Core, config: &HttpConfig) -> Router {
         .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| -> Response {
             ApiError::internal(&"a request handler panicked").into_response()
         }))
+        // Outermost: everything inside sees the believed client address.
+        .layer(axum::middleware::from_fn_with_state(Arc::new(config.proxies.clone()), client::resolve))
 }
 
 #[cfg(test)]

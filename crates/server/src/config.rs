@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+mod network;
 mod retention;
+pub use network::{RawTls, TlsFiles};
 pub use retention::RawRetention;
 
 /// A secret setting: never printed by `Debug`.
@@ -76,6 +78,12 @@ pub struct RawConfig {
     pub relay: Option<RawRelay>,
     /// How long rows that only grow are kept (docs/security.md, "Retention").
     pub retention: Option<RawRetention>,
+    /// Serve HTTPS with these files (docs/security.md, "TLS").
+    pub tls: Option<RawTls>,
+    /// Peers whose forwarding header names the client (docs/security.md, "Client addresses").
+    pub trusted_proxies: Option<Vec<String>>,
+    /// `x-forwarded-for` (default), `forwarded` or `x-cs-client-addr`.
+    pub forwarded_header: Option<String>,
 }
 
 /// `[relay]` as read: this server is a site of a `countersign relay`.
@@ -169,6 +177,10 @@ pub struct Config {
     pub relay: Option<countersign_gateway::site::SiteConfig>,
     /// Retention periods.
     pub retention: countersign_core::retention::Retention,
+    /// HTTPS, when configured.
+    pub tls: Option<TlsFiles>,
+    /// Whose forwarding header is believed.
+    pub proxies: countersign_http::client::ProxyTrust,
 }
 
 /// Why the configuration is refused; the text names the setting (or file, or variable)
@@ -323,6 +335,9 @@ impl RawConfig {
             gateway_id: env("COUNTERSIGN_GATEWAY_ID"),
             relay: None,
             retention: RawRetention::from_env(&env)?,
+            tls: RawTls::from_env(&env),
+            trusted_proxies: network::proxies_from_env(&env),
+            forwarded_header: env("COUNTERSIGN_FORWARDED_HEADER"),
         })
     }
 
@@ -356,6 +371,12 @@ impl RawConfig {
                 (Some(a), Some(b)) => Some(a.overlay(b)),
                 (a, b) => b.or(a),
             },
+            tls: match (self.tls, over.tls) {
+                (Some(a), Some(b)) => Some(a.overlay(b)),
+                (a, b) => b.or(a),
+            },
+            trusted_proxies: over.trusted_proxies.or(self.trusted_proxies),
+            forwarded_header: over.forwarded_header.or(self.forwarded_header),
         }
     }
 
@@ -465,8 +486,12 @@ impl RawConfig {
             .unwrap_or_else(|| in_data_dir(&data_dir, MASTER_KEY_FILE).to_string_lossy().into_owned());
         let relay = self.relay.map(|r| r.validate(self.gateway_id.as_deref())).transpose()?;
         let retention = self.retention.unwrap_or_default().validate()?;
+        let tls = self.tls.map(RawTls::validate).transpose()?;
+        let proxies = network::proxy_trust(self.trusted_proxies, self.forwarded_header)?;
         Ok(Config {
             retention,
+            tls,
+            proxies,
             gateway_id: self.gateway_id,
             relay,
             database_in_data_dir: default_db,
@@ -628,5 +653,38 @@ mod tests {
         assert!(bad(none).contains("password_hash_threads"));
         let e = RawConfig::from_env(|k| (k == "COUNTERSIGN_SHUTDOWN_GRACE_SECONDS").then(|| "soon".into()));
         assert!(e.unwrap_err().to_string().contains("COUNTERSIGN_SHUTDOWN_GRACE_SECONDS"));
+        let half =
+            RawConfig { tls: Some(RawTls { cert_file: Some("c.pem".into()), key_file: None }), ..Default::default() };
+        assert!(bad(half).starts_with("tls: both"));
+        let proxy = RawConfig { trusted_proxies: Some(vec!["10.0.0.0/40".into()]), ..Default::default() };
+        assert!(bad(proxy).starts_with("trusted_proxies"));
+        assert!(
+            bad(RawConfig { forwarded_header: Some("via".into()), ..Default::default() })
+                .starts_with("forwarded_header")
+        );
+    }
+
+    #[test]
+    fn tls_and_trusted_proxies_come_from_the_file_or_the_environment() {
+        let file: RawConfig = toml::from_str(
+            "trusted_proxies = [\"10.0.0.0/8\", \"::1\"]\nforwarded_header = \"forwarded\"\n[tls]\ncert_file = \"a.pem\"\nkey_file = \"k.pem\"",
+        )
+        .unwrap();
+        let c = file.clone().validate().unwrap();
+        assert_eq!(c.proxies.proxies.len(), 2);
+        assert_eq!(c.proxies.header, countersign_http::client::ForwardedHeader::Forwarded);
+        assert_eq!(c.tls.unwrap().key_file, PathBuf::from("k.pem"));
+        let env = RawConfig::from_env(|k| match k {
+            "COUNTERSIGN_TLS_CERT_FILE" => Some("b.pem".into()),
+            "COUNTERSIGN_TRUSTED_PROXIES" => Some("192.0.2.1, 192.0.2.2".into()),
+            _ => None,
+        })
+        .unwrap();
+        let c = file.overlay(env).validate().unwrap();
+        let tls = c.tls.unwrap();
+        assert_eq!((tls.cert_file, tls.key_file), (PathBuf::from("b.pem"), PathBuf::from("k.pem")));
+        assert_eq!(c.proxies.proxies.len(), 2);
+        let plain = RawConfig::default().validate().unwrap();
+        assert!(plain.tls.is_none() && plain.proxies.proxies.is_empty(), "plain HTTP and no proxy believed by default");
     }
 }

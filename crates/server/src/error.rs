@@ -72,6 +72,9 @@ pub enum ServerError {
     /// The geolocation database cannot be read.
     #[error("{0}")]
     Geo(String),
+    /// The TLS certificate or key cannot be used (names the file, never the key).
+    #[error("{0}")]
+    Tls(String),
     /// The outbox worker cannot start (proxy, extra CA certificates).
     #[error(transparent)]
     Delivery(#[from] countersign_delivery::StartError),

@@ -17,6 +17,7 @@ pub mod demo;
 mod error;
 pub mod keys;
 pub mod permissions;
+pub mod tls;
 pub mod topology;
 
 use config::Config;
@@ -189,7 +190,9 @@ pub async fn serve_on(
     if let Some(path) = &config.geoip_database {
         core.geo = Arc::new(countersign_core::context::Geo::open(path).map_err(ServerError::Geo)?);
     }
-    let app = countersign_http::app(core.clone(), &HttpConfig { body_limit_bytes: config.body_limit_bytes });
+    let http = HttpConfig { body_limit_bytes: config.body_limit_bytes, proxies: config.proxies.clone() };
+    let app = countersign_http::app(core.clone(), &http);
+    let certs = config.tls.as_ref().map(tls::Certs::open).transpose()?;
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
     let extra_roots_pem = match &config.tls_ca_file {
         Some(path) => Some(std::fs::read(path).map_err(ServerError::io(format!("tls_ca_file: cannot read {path}")))?),
@@ -216,15 +219,27 @@ pub async fn serve_on(
         let _ = stop_tx.send(true);
     });
     let mut graceful_rx = stop_rx.clone();
-    let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(
-        async move {
-            let _ = graceful_rx.wait_for(|stop| *stop).await;
-            tracing::info!("shutting down: no new connections; finishing requests in flight");
-        },
-    );
+    let server = async move {
+        match certs {
+            // HTTPS (docs/security.md, "TLS"): certificates reloaded on SIGHUP or change.
+            Some(certs) => {
+                let acceptor = certs.acceptor()?;
+                tokio::spawn(tls::watch(certs, graceful_rx.clone()));
+                tls::serve(listener, app, acceptor, graceful_rx).await;
+                Ok(())
+            }
+            None => axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(async move {
+                    let _ = graceful_rx.wait_for(|stop| *stop).await;
+                    tracing::info!("shutting down: no new connections; finishing requests in flight");
+                })
+                .await
+                .map_err(ServerError::Serve),
+        }
+    };
     let grace = Duration::from_secs(config.shutdown_grace_seconds);
     let result = tokio::select! {
-        r = server => r.map_err(ServerError::Serve),
+        r = server => r,
         _ = async {
             let _ = stop_rx.wait_for(|stop| *stop).await;
             tokio::time::sleep(grace).await;
@@ -291,9 +306,14 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {
 pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServerError> {
     let listener = bind(config.listen).await?;
     let addr = listener.local_addr().map_err(ServerError::io("cannot read the listening address"))?;
+    // A certificate that cannot be used stops the start before anything is created.
+    if let Some(files) = &config.tls {
+        tls::Certs::open(files)?;
+    }
+    let scheme = if config.tls.is_some() { "https" } else { "http" };
     ensure_data_dir(&config, true)?;
     let store = open_store(&config.database_url).await?;
-    let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+    let public_url = config.public_url.clone().unwrap_or_else(|| format!("{scheme}://{addr}"));
     let ring = match keys::keyring(&config) {
         Ok(k) => k,
         Err(e) => {
@@ -309,7 +329,7 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send + '
         core.store.close().await;
         return Err(e);
     }
-    println!("countersign: listening on http://{addr} (database {})", redact_url(&config.database_url));
+    println!("countersign: listening on {scheme}://{addr} (database {})", redact_url(&config.database_url));
     // A keyring file is re-read when it changes (`countersign admin rotate-key`).
     let (stop_watch, watching) = tokio::sync::watch::channel(false);
     if config.master_key.is_none() {

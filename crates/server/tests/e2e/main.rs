@@ -28,5 +28,6 @@ mod rotation;
 mod schema_fuzz;
 mod secrets;
 mod sessions;
+mod tls;
 mod tokens;
 mod upgrade;

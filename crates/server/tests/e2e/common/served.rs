@@ -100,6 +100,12 @@ impl Served {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 
+    /// Send the signal `sig` (`HUP`, …) to the server.
+    pub fn signal(&self, sig: &str) {
+        let pid = self.child.id().unwrap().to_string();
+        assert!(std::process::Command::new("kill").args([&format!("-{sig}"), &pid]).status().unwrap().success());
+    }
+
     /// SIGTERM, and wait for the exit.
     pub async fn stop(mut self) {
         if let Some(pid) = self.child.id() {
