@@ -5,9 +5,10 @@
 # The suite needs: cargo-nextest; PostgreSQL on 127.0.0.1:5432 with a `test` database
 # (override with COUNTERSIGN_TEST_POSTGRES_URL); oathtool (an independent OTP
 # generator); Debian's chromium and the npm packages in crates/server/tests/browser
-# (Playwright); aiosmtpd (PyPI; a real SMTP server). Each is started or installed here when
-# missing; where that needs root or a package manager that is not there, it stops and
-# says what to install.
+# (Playwright); FreeRADIUS's radclient (Debian freeradius-utils; a RADIUS client);
+# aiosmtpd (PyPI; a real SMTP server); schemathesis (PyPI; the API fuzzer). Each is
+# started or installed here when missing; where that needs root or a package manager
+# that is not there, it stops and says what to install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,6 +37,7 @@ command -v cargo-nextest >/dev/null || { say "installing cargo-nextest"; cargo i
 missing=""
 command -v oathtool >/dev/null || missing="$missing oathtool"
 [ -x /usr/bin/chromium ] || missing="$missing chromium"
+command -v radclient >/dev/null || missing="$missing freeradius-utils"
 if [ -n "$missing" ]; then
   say "installing Debian packages:$missing"
   need_root "$missing" "apt-get install -y$missing"

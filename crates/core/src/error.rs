@@ -28,6 +28,8 @@ pub enum Entity {
     Password,
     /// A FIDO credential.
     Credential,
+    /// A RADIUS client (NAS) of a tenant.
+    RadiusClient,
 }
 
 impl Entity {
@@ -45,6 +47,7 @@ impl Entity {
             Entity::Token => "token",
             Entity::Password => "static_password",
             Entity::Credential => "credential",
+            Entity::RadiusClient => "radius_client",
         }
     }
 }

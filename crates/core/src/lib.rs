@@ -15,6 +15,7 @@ pub mod clock;
 pub mod context;
 pub mod device;
 pub mod error;
+pub mod net;
 pub mod random;
 pub mod refusal;
 pub mod retention;
@@ -40,6 +41,7 @@ pub mod metrics;
 pub mod mobile;
 pub mod otp;
 pub mod password;
+pub mod radius;
 pub mod risk;
 pub mod session;
 pub mod tokens;
@@ -51,8 +53,8 @@ pub use random::{OsRandom, Random};
 pub use service::Core;
 pub use store::{
     AccountStore, AttemptStore, AuditStore, ConfigStore, Counter, CredentialStore, DeviceStore, FidoAuthenticatorKey,
-    FidoCeremony, OutboxStore, Page, RiskStore, SealedColumn, SealedConfig, SealedRow, SealedStore, SessionStore,
-    Store, StoreError,
+    FidoCeremony, OutboxStore, Page, RadiusStore, RiskStore, SealedColumn, SealedConfig, SealedRow, SealedStore,
+    SessionStore, Store, StoreError,
 };
 pub use tenant::{Domain, PushEnrollmentMode, Tenant, TenantSettings};
 pub use user::{User, UserId, UserRef, UserStatus, VdpDeliveryMethod};

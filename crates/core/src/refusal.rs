@@ -182,6 +182,12 @@ refusal_codes! {
     ProviderNotConfigured = "provider_not_configured",
     /// The outbox message cannot be sent again.
     NotRetryable = "not_retryable",
+
+    // ---- front doors -------------------------------------------------------------------
+    /// The tenant has a RADIUS client of that name.
+    RadiusClientNameTaken = "radius_client_name_taken",
+    /// The RADIUS client's network overlaps another client's (any tenant's).
+    RadiusNetworkOverlap = "radius_network_overlap",
 }
 
 impl RefusalCode {

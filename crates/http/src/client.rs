@@ -13,6 +13,8 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
+
+pub use countersign_core::net::{Cidr, canonical};
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Request, State};
@@ -56,56 +58,6 @@ impl ForwardedHeader {
             Self::Forwarded => "forwarded",
             Self::ClientAddr => "x-cs-client-addr",
         }
-    }
-}
-
-/// An address block: `10.0.0.0/8`, `2001:db8::/32`, or one address (`192.0.2.7`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cidr {
-    net: IpAddr,
-    prefix: u8,
-}
-
-impl FromStr for Cidr {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("{s:?} is not an address or a block such as 10.0.0.0/8 or 2001:db8::/32");
-        let (ip, prefix) = match s.trim().split_once('/') {
-            Some((ip, p)) => (ip, Some(p.parse::<u8>().map_err(|_| bad())?)),
-            None => (s.trim(), None),
-        };
-        let net = canonical(ip.parse::<IpAddr>().map_err(|_| bad())?);
-        let max = if net.is_ipv4() { 32 } else { 128 };
-        let prefix = prefix.unwrap_or(max);
-        if prefix > max {
-            return Err(bad());
-        }
-        Ok(Cidr { net, prefix })
-    }
-}
-
-impl Cidr {
-    /// Whether `ip` is in the block.
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.net, canonical(ip)) {
-            (IpAddr::V4(n), IpAddr::V4(a)) => mask(u32::from(n).into(), u32::from(a).into(), self.prefix, 32),
-            (IpAddr::V6(n), IpAddr::V6(a)) => mask(u128::from(n), u128::from(a), self.prefix, 128),
-            _ => false,
-        }
-    }
-}
-
-fn mask(net: u128, addr: u128, prefix: u8, bits: u32) -> bool {
-    let shift = bits - u32::from(prefix);
-    // A /0 matches everything (a shift by the type's width is not defined).
-    shift >= bits || (net >> shift) == (addr >> shift)
-}
-
-/// IPv4-mapped IPv6 (`::ffff:192.0.2.7`, what a dual-stack socket reports) as IPv4.
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
     }
 }
 

@@ -84,6 +84,8 @@ pub struct RawConfig {
     pub trusted_proxies: Option<Vec<String>>,
     /// `x-forwarded-for` (default), `forwarded` or `x-cs-client-addr`.
     pub forwarded_header: Option<String>,
+    /// Answer RADIUS on this UDP address (docs/radius.md); off when unset.
+    pub radius_listen: Option<String>,
 }
 
 /// `[relay]` as read: this server is a site of a `countersign relay`.
@@ -181,6 +183,8 @@ pub struct Config {
     pub tls: Option<TlsFiles>,
     /// Whose forwarding header is believed.
     pub proxies: countersign_http::client::ProxyTrust,
+    /// The UDP address RADIUS is answered on, when on.
+    pub radius_listen: Option<SocketAddr>,
 }
 
 /// Why the configuration is refused; the text names the setting (or file, or variable)
@@ -338,6 +342,7 @@ impl RawConfig {
             tls: RawTls::from_env(&env),
             trusted_proxies: network::proxies_from_env(&env),
             forwarded_header: env("COUNTERSIGN_FORWARDED_HEADER"),
+            radius_listen: env("COUNTERSIGN_RADIUS_LISTEN"),
         })
     }
 
@@ -377,6 +382,7 @@ impl RawConfig {
             },
             trusted_proxies: over.trusted_proxies.or(self.trusted_proxies),
             forwarded_header: over.forwarded_header.or(self.forwarded_header),
+            radius_listen: over.radius_listen.or(self.radius_listen),
         }
     }
 
@@ -488,7 +494,17 @@ impl RawConfig {
         let retention = self.retention.unwrap_or_default().validate()?;
         let tls = self.tls.map(RawTls::validate).transpose()?;
         let proxies = network::proxy_trust(self.trusted_proxies, self.forwarded_header)?;
+        let radius_listen = match self.radius_listen.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(a) => Some(a.parse::<SocketAddr>().map_err(|_| {
+                ConfigError::invalid(
+                    "radius_listen",
+                    format!("radius_listen: {a:?} is not an address like 0.0.0.0:1812"),
+                )
+            })?),
+        };
         Ok(Config {
+            radius_listen,
             retention,
             tls,
             proxies,

@@ -174,13 +174,32 @@ pub fn bootstrap_ignored(database: &str) -> String {
 }
 
 /// Serve on `listener` until `shutdown` completes; then stop accepting, let in-flight
-/// requests finish for up to the configured grace period, and close the store.
+/// requests finish for up to the configured grace period, and close the store. RADIUS is
+/// answered too when `radius_listen` is set.
 pub async fn serve_on(
     listener: TcpListener,
     core: Core,
     config: &Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
+    serve_parts(listener, None, core, config, shutdown).await
+}
+
+/// [`serve_on`] with a RADIUS socket already bound (else bound here when configured).
+async fn serve_parts(
+    listener: TcpListener,
+    radius: Option<tokio::net::UdpSocket>,
+    core: Core,
+    config: &Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let radius = match (radius, config.radius_listen) {
+        (Some(s), _) => Some(s),
+        (None, Some(addr)) => {
+            Some(tokio::net::UdpSocket::bind(addr).await.map_err(|source| ServerError::Listen { addr, source })?)
+        }
+        (None, None) => None,
+    };
     let mut core = core.with_default_providers(config.providers.clone());
     core.custom_delivery = config.votp_custom_delivery;
     core.hasher = Arc::new(countersign_core::password::Hasher::new(config.password_cost, config.password_hash_threads));
@@ -203,6 +222,10 @@ pub async fn serve_on(
     let worker = topology::worker(port, options, config)?;
     let worker = tokio::spawn(worker.run(stop_rx.clone()));
     tokio::spawn(housekeeping(core.clone(), stop_rx.clone()));
+    // RADIUS (docs/radius.md): a task of its own with the configured core.
+    if let Some(socket) = radius {
+        tokio::spawn(countersign_radius::serve(core.clone(), socket, stop_rx.clone()));
+    }
     // Ends expired pending sessions as Timeout (docs/mobile-protocol.md, "The sweeper").
     let sweeper = tokio::spawn(countersign_core::session::sweeper::run(core.clone(), stop_rx.clone()));
     // A site of a relay: dial it and serve the mobile API on the link (docs/gateway.md).
@@ -305,6 +328,12 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {
 /// leaves nothing behind), then the data directory, database and master key.
 pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServerError> {
     let listener = bind(config.listen).await?;
+    let radius = match config.radius_listen {
+        Some(addr) => {
+            Some(tokio::net::UdpSocket::bind(addr).await.map_err(|source| ServerError::Listen { addr, source })?)
+        }
+        None => None,
+    };
     let addr = listener.local_addr().map_err(ServerError::io("cannot read the listening address"))?;
     // A certificate that cannot be used stops the start before anything is created.
     if let Some(files) = &config.tls {
@@ -335,7 +364,10 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send + '
     if config.master_key.is_none() {
         tokio::spawn(keys::watch(config.master_key_file.clone().into(), core.sealer.clone(), watching));
     }
-    let result = serve_on(listener, core, &config, shutdown).await;
+    if let Some(a) = radius.as_ref().and_then(|s| s.local_addr().ok()) {
+        println!("countersign: answering RADIUS on udp {a}");
+    }
+    let result = serve_parts(listener, radius, core, &config, shutdown).await;
     let _ = stop_watch.send(true);
     result
 }

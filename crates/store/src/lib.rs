@@ -23,6 +23,7 @@ mod sql_credential;
 mod sql_device;
 mod sql_keys;
 mod sql_outbox;
+mod sql_radius;
 mod sql_risk;
 mod sql_session;
 mod sqlite;

@@ -117,6 +117,8 @@ pub enum Actor {
     Device(String),
     /// Whoever holds an activation's code (the activation's ID).
     Activation(String),
+    /// A RADIUS client (NAS) of a tenant (its ID).
+    RadiusClient(String),
 }
 
 impl std::fmt::Display for Actor {
@@ -128,6 +130,7 @@ impl std::fmt::Display for Actor {
             Actor::ApiKey(id) => write!(f, "api-key:{id}"),
             Actor::Device(id) => write!(f, "device:{id}"),
             Actor::Activation(id) => write!(f, "activation:{id}"),
+            Actor::RadiusClient(id) => write!(f, "radius-client:{id}"),
         }
     }
 }

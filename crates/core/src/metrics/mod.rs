@@ -112,6 +112,46 @@ impl RateLimit {
     }
 }
 
+/// What became of a RADIUS request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RadiusResult {
+    /// Answered Access-Accept.
+    Accept,
+    /// Answered Access-Reject.
+    Reject,
+    /// Answered Access-Challenge.
+    Challenge,
+    /// Answered a Status-Server.
+    Status,
+    /// A retransmission answered from the cache, or dropped while the first runs.
+    Duplicate,
+    /// Dropped: unknown client, bad Message-Authenticator, malformed, or overloaded.
+    Dropped,
+}
+
+impl RadiusResult {
+    const ALL: [RadiusResult; 6] = [
+        RadiusResult::Accept,
+        RadiusResult::Reject,
+        RadiusResult::Challenge,
+        RadiusResult::Status,
+        RadiusResult::Duplicate,
+        RadiusResult::Dropped,
+    ];
+
+    /// The `result` label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RadiusResult::Accept => "accept",
+            RadiusResult::Reject => "reject",
+            RadiusResult::Challenge => "challenge",
+            RadiusResult::Status => "status",
+            RadiusResult::Duplicate => "duplicate",
+            RadiusResult::Dropped => "dropped",
+        }
+    }
+}
+
 /// The `method` label of a login: the built-in method the session ran, whatever the
 /// tenant called its type.
 pub fn method_label(s: &Session) -> &'static str {
@@ -145,6 +185,7 @@ struct Tallies {
     risk: BTreeMap<u32, u64>,
     lockouts: BTreeMap<Lockout, u64>,
     rate_limited: BTreeMap<RateLimit, u64>,
+    radius: BTreeMap<&'static str, u64>,
 }
 
 /// The domain counters of one [`Core`](crate::service::Core).
@@ -183,6 +224,13 @@ impl Metrics {
         }
     }
 
+    /// Count a RADIUS request by what became of it (docs/radius.md, "Metrics").
+    pub fn radius_request(&self, result: RadiusResult) {
+        if let Ok(mut t) = self.inner.lock() {
+            *t.radius.entry(result.as_str()).or_default() += 1;
+        }
+    }
+
     /// Prometheus text for the counters, with `pending` (sessions pending now) as a gauge
     /// when it could be read.
     pub fn render(&self, pending: Option<u64>) -> String {
@@ -210,6 +258,11 @@ impl Metrics {
         for limit in RateLimit::ALL {
             let n = t.rate_limited.get(&limit).copied().unwrap_or(0);
             let _ = writeln!(out, "countersign_rate_limited_total{{limit=\"{}\"}} {n}", limit.as_str());
+        }
+        family(&mut out, "countersign_radius_requests_total", "counter", "RADIUS requests, by what became of them.");
+        for r in RadiusResult::ALL {
+            let n = t.radius.get(r.as_str()).copied().unwrap_or(0);
+            let _ = writeln!(out, "countersign_radius_requests_total{{result=\"{}\"}} {n}", r.as_str());
         }
         if let Some(n) = pending {
             family(&mut out, "countersign_sessions_pending", "gauge", "Login sessions pending and not expired.");

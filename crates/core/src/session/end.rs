@@ -198,7 +198,7 @@ impl Core {
 }
 
 /// An error with its sources, for the log: the cause, not only its summary.
-pub(crate) fn cause(e: &dyn std::error::Error) -> String {
+pub fn cause(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

@@ -24,4 +24,5 @@ pub use model::{NewSession, Session, SessionCode};
 pub use state::{Ending, SessionState, Transition, closed};
 pub use waiters::Waiters;
 
-pub(crate) use end::{Teaches, cause};
+pub(crate) use end::Teaches;
+pub use end::cause;

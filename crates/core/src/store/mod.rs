@@ -8,6 +8,7 @@ mod config;
 mod credential;
 mod device;
 mod outbox;
+mod radius;
 mod risk;
 mod sealed;
 mod session;
@@ -20,6 +21,7 @@ pub use config::ConfigStore;
 pub use credential::CredentialStore;
 pub use device::DeviceStore;
 pub use outbox::OutboxStore;
+pub use radius::RadiusStore;
 pub use risk::RiskStore;
 pub use sealed::{SealedColumn, SealedRow, SealedStore};
 pub use session::SessionStore;
@@ -34,7 +36,7 @@ pub use types::{FidoAuthenticatorKey, FidoCeremony, Page, SealedConfig, StoreErr
 /// (static passwords, tokens), [`RiskStore`] (failure log), [`ConfigStore`] (tenant
 /// configuration), [`OutboxStore`] (messages to send), [`AttemptStore`] (the attempt
 /// counters of codes, PINs, passwords and tokens, reserved one way for all of them),
-/// [`AuditStore`] (the audit log) and [`SealedStore`] (sealed values across tables, for key
+/// [`AuditStore`] (the audit log), [`RadiusStore`] (RADIUS clients) and [`SealedStore`] (sealed values across tables, for key
 /// rotation). A method belongs to the aggregate whose rows it changes; one that writes two
 /// (a session with its outbox messages) belongs to the one whose state it decides.
 pub trait Store:
@@ -47,6 +49,7 @@ pub trait Store:
     + OutboxStore
     + AttemptStore
     + AuditStore
+    + RadiusStore
     + SealedStore
 {
 }
@@ -61,6 +64,7 @@ impl<
         + OutboxStore
         + AttemptStore
         + AuditStore
+        + RadiusStore
         + SealedStore,
 > Store for T
 {

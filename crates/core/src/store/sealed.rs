@@ -28,11 +28,13 @@ pub enum SealedColumn {
     Tokens,
     /// `activations.qr_sealed`: the QR payload of a pending activation.
     Activations,
+    /// `radius_clients.secret`: a RADIUS client's shared secret.
+    RadiusClients,
 }
 
 impl SealedColumn {
     /// Every sealed column.
-    pub const ALL: [SealedColumn; 7] = [
+    pub const ALL: [SealedColumn; 8] = [
         SealedColumn::PushApps,
         SealedColumn::TenantProviders,
         SealedColumn::TenantCallbacks,
@@ -40,6 +42,7 @@ impl SealedColumn {
         SealedColumn::SessionCodes,
         SealedColumn::Tokens,
         SealedColumn::Activations,
+        SealedColumn::RadiusClients,
     ];
 
     /// `table.column`, for reports.
@@ -52,6 +55,7 @@ impl SealedColumn {
             SealedColumn::SessionCodes => "session_codes.custom_code",
             SealedColumn::Tokens => "tokens.secret",
             SealedColumn::Activations => "activations.qr_sealed",
+            SealedColumn::RadiusClients => "radius_clients.secret",
         }
     }
 

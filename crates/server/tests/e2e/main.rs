@@ -21,6 +21,7 @@ mod otp;
 mod outbox;
 mod providers;
 mod qr_login;
+mod radius;
 mod readme;
 mod retention;
 mod risk;

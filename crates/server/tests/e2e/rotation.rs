@@ -198,6 +198,13 @@ async fn setup(server: Served) -> World {
         "accountSid": "AC1", "authToken": token, "from": "+15550001111", "baseUrl": format!("http://{addr}")}}),
     )
     .await;
+    // A RADIUS client: its shared secret is sealed too (re-sealed, then checked by the scan).
+    call(
+        "POST",
+        "/admin/v1/tenants/example.com/radius-clients".into(),
+        json!({"name": "vpn", "network": "192.0.2.0/24", "secret": "radius-shared-secret-0123"}),
+    )
+    .await;
     let hook: Log = Arc::default();
     let hook_url = format!("http://{}/callback", serve_plain(recorder(hook.clone(), |_, _| (200, json!({})))).await);
     call("PUT", "/admin/v1/tenants/example.com/callbacks".into(), json!({"endpoints": [{"url": hook_url}]})).await;

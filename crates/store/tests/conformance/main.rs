@@ -10,6 +10,7 @@ mod config;
 mod credentials;
 mod devices;
 mod outbox;
+mod radius;
 mod retention;
 mod risk;
 mod sealed;

@@ -7,6 +7,7 @@ mod accounts;
 pub mod audit;
 mod authenticators;
 mod delivery;
+mod radius;
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -23,6 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(delivery::router())
         .merge(authenticators::router())
         .merge(audit::router())
+        .merge(radius::router())
 }
 
 /// Paging parameters of list endpoints.

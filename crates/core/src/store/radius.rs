@@ -1,0 +1,19 @@
+//! RADIUS clients (NAS) of tenants: [`RadiusStore`] (docs/radius.md, "Clients").
+
+use async_trait::async_trait;
+
+use super::StoreError;
+use crate::radius::RadiusClient;
+
+/// The `radius_clients` table.
+#[async_trait]
+pub trait RadiusStore: Send + Sync {
+    /// Add a client. `Conflict` when the tenant has one of that name.
+    async fn insert_radius_client(&self, client: &RadiusClient) -> Result<(), StoreError>;
+    /// The tenant's clients, by name.
+    async fn radius_clients(&self, tenant_id: &str) -> Result<Vec<RadiusClient>, StoreError>;
+    /// Every tenant's clients (to find the one a datagram's source address names).
+    async fn all_radius_clients(&self) -> Result<Vec<RadiusClient>, StoreError>;
+    /// Remove one of the tenant's clients; whether it existed.
+    async fn delete_radius_client(&self, tenant_id: &str, id: &str) -> Result<bool, StoreError>;
+}
