@@ -6,6 +6,7 @@
 # (override with COUNTERSIGN_TEST_POSTGRES_URL); oathtool (an independent OTP
 # generator); Debian's chromium and the npm packages in crates/server/tests/browser
 # (Playwright); FreeRADIUS's radclient (Debian freeradius-utils; a RADIUS client);
+# Duo Unix's login_duo and Perl's Net::Duo (Debian login-duo, libnet-duo-perl; Duo clients);
 # aiosmtpd (PyPI; a real SMTP server); schemathesis (PyPI; the API fuzzer). Each is
 # started or installed here when missing; where that needs root or a package manager
 # that is not there, it stops and says what to install.
@@ -38,6 +39,8 @@ missing=""
 command -v oathtool >/dev/null || missing="$missing oathtool"
 [ -x /usr/bin/chromium ] || missing="$missing chromium"
 command -v radclient >/dev/null || missing="$missing freeradius-utils"
+[ -x /usr/sbin/login_duo ] || missing="$missing login-duo"
+perl -MNet::Duo -e1 2>/dev/null || missing="$missing libnet-duo-perl"
 if [ -n "$missing" ]; then
   say "installing Debian packages:$missing"
   need_root "$missing" "apt-get install -y$missing"

@@ -30,6 +30,8 @@ pub enum Entity {
     Credential,
     /// A RADIUS client (NAS) of a tenant.
     RadiusClient,
+    /// A Duo-compatible integration of a tenant.
+    DuoIntegration,
 }
 
 impl Entity {
@@ -48,6 +50,7 @@ impl Entity {
             Entity::Password => "static_password",
             Entity::Credential => "credential",
             Entity::RadiusClient => "radius_client",
+            Entity::DuoIntegration => "duo_integration",
         }
     }
 }

@@ -33,6 +33,7 @@ pub mod admin;
 mod attempts;
 pub mod audit;
 pub mod delivery;
+pub mod duo;
 pub mod fido;
 pub mod housekeeping;
 pub mod login;
@@ -52,9 +53,9 @@ pub use error::{CoreError, Entity, Refusal, RefusalCode};
 pub use random::{OsRandom, Random};
 pub use service::Core;
 pub use store::{
-    AccountStore, AttemptStore, AuditStore, ConfigStore, Counter, CredentialStore, DeviceStore, FidoAuthenticatorKey,
-    FidoCeremony, OutboxStore, Page, RadiusStore, RiskStore, SealedColumn, SealedConfig, SealedRow, SealedStore,
-    SessionStore, Store, StoreError,
+    AccountStore, AttemptStore, AuditStore, ConfigStore, Counter, CredentialStore, DeviceStore, DuoStore,
+    FidoAuthenticatorKey, FidoCeremony, OutboxStore, Page, RadiusStore, RiskStore, SealedColumn, SealedConfig,
+    SealedRow, SealedStore, SessionStore, Store, StoreError,
 };
 pub use tenant::{Domain, PushEnrollmentMode, Tenant, TenantSettings};
 pub use user::{User, UserId, UserRef, UserStatus, VdpDeliveryMethod};

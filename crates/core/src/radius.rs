@@ -254,11 +254,25 @@ impl Core {
         Ok(Some(NasClient { client, tenant, secret }))
     }
 
-    /// The first factor of a RADIUS login: `user_ref`'s static password. Counted and
-    /// locked like any static password (docs/security.md, "Attempt limits"); a wrong one
-    /// is recorded as `login_failed`. The grace period does not apply (the password is
-    /// not used alone); `staticPasswordMode` `off` refuses it.
+    /// The first factor of a RADIUS login: `user_ref`'s static password, not used alone
+    /// (the grace period does not apply). See [`Core::front_door_password`].
     pub async fn radius_password(&self, tenant: &Tenant, user_ref: &str, password: &str) -> Result<User, CoreError> {
+        self.front_door_password(tenant, user_ref, password, false, "radius").await
+    }
+
+    /// A static password given to a front door (RADIUS, the Duo-compatible API): counted
+    /// and locked like any static password (docs/security.md, "Attempt limits"); a wrong
+    /// one is recorded as `login_failed` (`call` names the front door). With `alone` the
+    /// password is the whole login and its grace period applies; `staticPasswordMode`
+    /// `off` refuses it either way. An unknown user costs the same Argon2 work.
+    pub async fn front_door_password(
+        &self,
+        tenant: &Tenant,
+        user_ref: &str,
+        password: &str,
+        alone: bool,
+        call: &'static str,
+    ) -> Result<User, CoreError> {
         let out = async {
             if tenant.settings.static_password_mode == StaticPasswordMode::Off {
                 return Err(CoreError::refused(
@@ -275,13 +289,13 @@ impl Core {
                     return Err(e);
                 }
             };
-            self.check_static_password(tenant, &user, password, false).await?;
+            self.check_static_password(tenant, &user, password, alone).await?;
             Ok(user)
         }
         .await;
         if let Err(e) = &out {
             let attempt = crate::audit::LoginAttempt {
-                call: "radius",
+                call,
                 method: Some("static_password"),
                 ..crate::audit::LoginAttempt::default()
             };

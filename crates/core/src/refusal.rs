@@ -188,6 +188,8 @@ refusal_codes! {
     RadiusClientNameTaken = "radius_client_name_taken",
     /// The RADIUS client's network overlaps another client's (any tenant's).
     RadiusNetworkOverlap = "radius_network_overlap",
+    /// The tenant has a Duo integration of that name.
+    DuoIntegrationNameTaken = "duo_integration_name_taken",
 }
 
 impl RefusalCode {

@@ -25,6 +25,7 @@ use utoipa_axum::router::OpenApiRouter;
 pub mod auth;
 pub mod client;
 pub mod docs;
+pub mod duo;
 pub mod error;
 pub mod extract;
 pub mod metrics;
@@ -177,6 +178,8 @@ pub fn app(core: Core, config: &HttpConfig) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
 
     router
+        // The Duo-compatible API (docs/duo.md), outside the OpenAPI description.
+        .merge(duo::router())
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")

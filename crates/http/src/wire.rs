@@ -94,6 +94,8 @@ impl LoginInput {
             push_delivery: self.orchestration_delivery,
             session_id: self.session_id,
             callback_url: self.callback_url,
+            // The relying party shows `numberToShow` itself.
+            no_number: false,
         };
         Ok(match (self.request_id, self.otp) {
             (Some(request_id), _) => LoginCall::Answer(AnswerLogin {

@@ -237,7 +237,7 @@ async fn decide(core: &Core, nas: &NasClient, p: &Packet) -> Reply {
     let ip_address = text(p.get(packet::CALLING_STATION_ID)).filter(|s| s.trim().parse::<IpAddr>().is_ok());
     let mut context = std::collections::BTreeMap::new();
     context.insert("via".to_owned(), format!("RADIUS ({})", nas.client.name));
-    let login = StartLogin { ip_address, context, ..StartLogin::default() };
+    let login = StartLogin { ip_address, context, no_number: true, ..StartLogin::default() };
     let tenant = &nas.tenant;
     match nas.client.policy {
         RadiusPolicy::PasswordPush => {

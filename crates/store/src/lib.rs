@@ -21,6 +21,7 @@ mod sql_audit;
 mod sql_config;
 mod sql_credential;
 mod sql_device;
+mod sql_duo;
 mod sql_keys;
 mod sql_outbox;
 mod sql_radius;

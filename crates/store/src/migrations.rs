@@ -24,6 +24,7 @@ pub(crate) const SQLITE: &[Step] = &[
     (17, "sealed_activations", include_str!("../migrations/sqlite/0017_sealed_activations.sql")),
     (18, "audit_retention", include_str!("../migrations/sqlite/0018_audit_retention.sql")),
     (20, "radius_clients", include_str!("../migrations/sqlite/0020_radius_clients.sql")),
+    (21, "duo_integrations", include_str!("../migrations/sqlite/0021_duo_integrations.sql")),
 ];
 
 pub(crate) const POSTGRES: &[Step] = &[
@@ -44,6 +45,7 @@ pub(crate) const POSTGRES: &[Step] = &[
     (17, "sealed_activations", include_str!("../migrations/postgres/0017_sealed_activations.sql")),
     (18, "audit_retention", include_str!("../migrations/postgres/0018_audit_retention.sql")),
     (20, "radius_clients", include_str!("../migrations/postgres/0020_radius_clients.sql")),
+    (21, "duo_integrations", include_str!("../migrations/postgres/0021_duo_integrations.sql")),
 ];
 
 pub(crate) fn migrator(steps: &[Step]) -> Migrator {

@@ -50,6 +50,7 @@ crate::sql_risk::sql_risk!(PgStore, sqlx::Postgres);
 crate::sql_session::sql_session!(PgStore, sqlx::Postgres);
 crate::sql_keys::sql_keys!(PgStore, sqlx::Postgres);
 crate::sql_radius::sql_radius!(PgStore, sqlx::Postgres);
+crate::sql_duo::sql_duo!(PgStore, sqlx::Postgres);
 crate::sql_outbox::sql_outbox!(PgStore, sqlx::Postgres, "FOR UPDATE SKIP LOCKED");
 
 #[cfg(feature = "testing")]

@@ -82,6 +82,7 @@ macro_rules! sql_keys {
                 SealedColumn::Tokens => $crate::sql_keys::sealed_plain!("tokens", "id", "secret"),
                 SealedColumn::Activations => $crate::sql_keys::sealed_plain!("activations", "id", "qr_sealed"),
                 SealedColumn::RadiusClients => $crate::sql_keys::sealed_plain!("radius_clients", "id", "secret"),
+                SealedColumn::DuoIntegrations => $crate::sql_keys::sealed_plain!("duo_integrations", "ikey", "skey"),
             }
         }
 

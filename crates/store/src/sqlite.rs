@@ -89,4 +89,5 @@ crate::sql_risk::sql_risk!(SqliteStore, sqlx::Sqlite);
 crate::sql_session::sql_session!(SqliteStore, sqlx::Sqlite);
 crate::sql_keys::sql_keys!(SqliteStore, sqlx::Sqlite);
 crate::sql_radius::sql_radius!(SqliteStore, sqlx::Sqlite);
+crate::sql_duo::sql_duo!(SqliteStore, sqlx::Sqlite);
 crate::sql_outbox::sql_outbox!(SqliteStore, sqlx::Sqlite, "");

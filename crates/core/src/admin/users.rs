@@ -38,6 +38,20 @@ pub struct CreateUser {
     pub vdp_delivery_method: Option<VdpDeliveryMethod>,
 }
 
+impl CreateUser {
+    /// A user with this ID and nothing else (contacts can be added later).
+    pub fn named(user_id: &str) -> CreateUser {
+        CreateUser {
+            user_id: user_id.to_owned(),
+            status: None,
+            phone: None,
+            email: None,
+            locale: None,
+            vdp_delivery_method: None,
+        }
+    }
+}
+
 /// Input of `PATCH /admin/v1/tenants/{domain}/users/{userID}`. Fields left out keep
 /// their values; `null` clears `phone`, `email` or `locale`.
 #[derive(Debug, Default, Deserialize, ToSchema)]

@@ -119,6 +119,8 @@ pub enum Actor {
     Activation(String),
     /// A RADIUS client (NAS) of a tenant (its ID).
     RadiusClient(String),
+    /// A Duo-compatible integration (its integration key).
+    DuoIntegration(String),
 }
 
 impl std::fmt::Display for Actor {
@@ -131,6 +133,7 @@ impl std::fmt::Display for Actor {
             Actor::Device(id) => write!(f, "device:{id}"),
             Actor::Activation(id) => write!(f, "activation:{id}"),
             Actor::RadiusClient(id) => write!(f, "radius-client:{id}"),
+            Actor::DuoIntegration(ikey) => write!(f, "duo-integration:{ikey}"),
         }
     }
 }

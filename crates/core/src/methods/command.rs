@@ -27,6 +27,9 @@ pub struct StartLogin {
     pub session_id: Option<String>,
     /// Where the result is posted when the session ends (allowlisted).
     pub callback_url: Option<String>,
+    /// The front door cannot show the user a number (RADIUS, the Duo-compatible API):
+    /// no number matching, and a tenant that requires it refuses the push.
+    pub no_number: bool,
 }
 
 /// The second call of a login: the answer to a challenge.

@@ -162,11 +162,22 @@ pub(crate) async fn start(
     if delivery == Delivery::PushNotification {
         core.check_login_requests(tenant, user).await?;
     }
-    let matching = match (tenant.settings.number_matching, timeout) {
+    // A front door that cannot show a number (RADIUS, the Duo-compatible API) is treated
+    // as a synchronous login, whatever its timeout.
+    let shows_number = timeout == 0 && !login.no_number;
+    let matching = match (tenant.settings.number_matching, shows_number) {
         (NumberMatching::Off, _) => false,
-        (NumberMatching::Asynchronous, t) => t == 0,
-        (NumberMatching::Required, 0) => true,
-        (NumberMatching::Required, _) => {
+        (NumberMatching::Asynchronous, shows) => shows,
+        (NumberMatching::Required, true) => true,
+        (NumberMatching::Required, false) if login.no_number => {
+            return Err(CoreError::Refused {
+                kind: Refusal::Unprocessable,
+                code: RefusalCode::NumberMatchingRequiresAsync,
+                message: "this tenant requires number matching, which this front door cannot show".into(),
+                attempts_left: None,
+            });
+        }
+        (NumberMatching::Required, false) => {
             return Err(CoreError::Refused {
                 kind: Refusal::Unprocessable,
                 code: RefusalCode::NumberMatchingRequiresAsync,

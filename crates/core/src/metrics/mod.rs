@@ -186,6 +186,7 @@ struct Tallies {
     lockouts: BTreeMap<Lockout, u64>,
     rate_limited: BTreeMap<RateLimit, u64>,
     radius: BTreeMap<&'static str, u64>,
+    duo: BTreeMap<(&'static str, &'static str), u64>,
 }
 
 /// The domain counters of one [`Core`](crate::service::Core).
@@ -231,6 +232,13 @@ impl Metrics {
         }
     }
 
+    /// Count a call of the Duo-compatible API by endpoint and `stat` (`OK` or `FAIL`).
+    pub fn duo_request(&self, endpoint: &'static str, stat: &'static str) {
+        if let Ok(mut t) = self.inner.lock() {
+            *t.duo.entry((endpoint, stat)).or_default() += 1;
+        }
+    }
+
     /// Prometheus text for the counters, with `pending` (sessions pending now) as a gauge
     /// when it could be read.
     pub fn render(&self, pending: Option<u64>) -> String {
@@ -263,6 +271,15 @@ impl Metrics {
         for r in RadiusResult::ALL {
             let n = t.radius.get(r.as_str()).copied().unwrap_or(0);
             let _ = writeln!(out, "countersign_radius_requests_total{{result=\"{}\"}} {n}", r.as_str());
+        }
+        family(
+            &mut out,
+            "countersign_duo_requests_total",
+            "counter",
+            "Duo-compatible API calls, by endpoint and stat.",
+        );
+        for ((endpoint, stat), n) in &t.duo {
+            let _ = writeln!(out, "countersign_duo_requests_total{{endpoint=\"{endpoint}\",stat=\"{stat}\"}} {n}");
         }
         if let Some(n) = pending {
             family(&mut out, "countersign_sessions_pending", "gauge", "Login sessions pending and not expired.");

@@ -7,6 +7,7 @@ mod audit;
 mod config;
 mod credential;
 mod device;
+mod duo;
 mod outbox;
 mod radius;
 mod risk;
@@ -20,6 +21,7 @@ pub use audit::AuditStore;
 pub use config::ConfigStore;
 pub use credential::CredentialStore;
 pub use device::DeviceStore;
+pub use duo::DuoStore;
 pub use outbox::OutboxStore;
 pub use radius::RadiusStore;
 pub use risk::RiskStore;
@@ -36,7 +38,7 @@ pub use types::{FidoAuthenticatorKey, FidoCeremony, Page, SealedConfig, StoreErr
 /// (static passwords, tokens), [`RiskStore`] (failure log), [`ConfigStore`] (tenant
 /// configuration), [`OutboxStore`] (messages to send), [`AttemptStore`] (the attempt
 /// counters of codes, PINs, passwords and tokens, reserved one way for all of them),
-/// [`AuditStore`] (the audit log), [`RadiusStore`] (RADIUS clients) and [`SealedStore`] (sealed values across tables, for key
+/// [`AuditStore`] (the audit log), [`RadiusStore`] (RADIUS clients), [`DuoStore`] (Duo-compatible integrations) and [`SealedStore`] (sealed values across tables, for key
 /// rotation). A method belongs to the aggregate whose rows it changes; one that writes two
 /// (a session with its outbox messages) belongs to the one whose state it decides.
 pub trait Store:
@@ -50,6 +52,7 @@ pub trait Store:
     + AttemptStore
     + AuditStore
     + RadiusStore
+    + DuoStore
     + SealedStore
 {
 }
@@ -65,6 +68,7 @@ impl<
         + AttemptStore
         + AuditStore
         + RadiusStore
+        + DuoStore
         + SealedStore,
 > Store for T
 {

@@ -30,11 +30,13 @@ pub enum SealedColumn {
     Activations,
     /// `radius_clients.secret`: a RADIUS client's shared secret.
     RadiusClients,
+    /// `duo_integrations.skey`: a Duo-compatible integration's secret key.
+    DuoIntegrations,
 }
 
 impl SealedColumn {
     /// Every sealed column.
-    pub const ALL: [SealedColumn; 8] = [
+    pub const ALL: [SealedColumn; 9] = [
         SealedColumn::PushApps,
         SealedColumn::TenantProviders,
         SealedColumn::TenantCallbacks,
@@ -43,6 +45,7 @@ impl SealedColumn {
         SealedColumn::Tokens,
         SealedColumn::Activations,
         SealedColumn::RadiusClients,
+        SealedColumn::DuoIntegrations,
     ];
 
     /// `table.column`, for reports.
@@ -56,6 +59,7 @@ impl SealedColumn {
             SealedColumn::Tokens => "tokens.secret",
             SealedColumn::Activations => "activations.qr_sealed",
             SealedColumn::RadiusClients => "radius_clients.secret",
+            SealedColumn::DuoIntegrations => "duo_integrations.skey",
         }
     }
 

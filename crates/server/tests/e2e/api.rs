@@ -340,6 +340,8 @@ backend_tests! {
             ("/admin/v1/audit", &["get"]), ("/admin/v1/audit/export", &["get"]),
             ("/admin/v1/tenants/{domain}/radius-clients", &["get", "post"]),
             ("/admin/v1/tenants/{domain}/radius-clients/{id}", &["delete"]),
+            ("/admin/v1/tenants/{domain}/duo-integrations", &["get", "post"]),
+            ("/admin/v1/tenants/{domain}/duo-integrations/{ikey}", &["delete"]),
             ("/healthz", &["get"]), ("/readyz", &["get"]), ("/metrics", &["get"]),
             ("/openapi.json", &["get"]), ("/docs", &["get"]), ("/demo/passkey", &["get"]),
             ("/app/activate", &["get"]), ("/app/qr-login", &["get"]),
@@ -348,7 +350,7 @@ backend_tests! {
                 assert!(paths.get(path).and_then(|p| p.get(*m)).is_some(), "{m} {path} missing from /openapi.json");
             }
         }
-        assert_eq!(paths.len(), 73, "a route was added: list it above");
+        assert_eq!(paths.len(), 75, "a route was added: list it above");
         assert!(api["components"]["schemas"]["ErrorBody"].is_object());
         assert!(api["components"]["securitySchemes"]["adminToken"].is_object());
 

@@ -205,6 +205,8 @@ async fn setup(server: Served) -> World {
         json!({"name": "vpn", "network": "192.0.2.0/24", "secret": "radius-shared-secret-0123"}),
     )
     .await;
+    // A Duo-compatible integration: its secret key is sealed too.
+    call("POST", "/admin/v1/tenants/example.com/duo-integrations".into(), json!({"name": "ssh"})).await;
     let hook: Log = Arc::default();
     let hook_url = format!("http://{}/callback", serve_plain(recorder(hook.clone(), |_, _| (200, json!({})))).await);
     call("PUT", "/admin/v1/tenants/example.com/callbacks".into(), json!({"endpoints": [{"url": hook_url}]})).await;

@@ -7,6 +7,7 @@ mod accounts;
 pub mod audit;
 mod authenticators;
 mod delivery;
+mod duo;
 mod radius;
 
 use axum::Json;
@@ -25,6 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(authenticators::router())
         .merge(audit::router())
         .merge(radius::router())
+        .merge(duo::router())
 }
 
 /// Paging parameters of list endpoints.

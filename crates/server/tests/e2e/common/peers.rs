@@ -74,6 +74,12 @@ pub mod rustls_pki_types {
 }
 
 pub fn test_ca() -> TestCa {
+    test_ca_named("localhost")
+}
+
+/// [`test_ca`] with `common_name` as the server certificate's subject CN (its names stay
+/// 127.0.0.1 and localhost).
+pub fn test_ca_named(common_name: &str) -> TestCa {
     use rcgen::{
         BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
         KeyUsagePurpose,
@@ -85,7 +91,7 @@ pub fn test_ca() -> TestCa {
     let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
     let leaf_key = KeyPair::generate().unwrap();
     let mut leaf = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
-    leaf.distinguished_name.push(DnType::CommonName, "localhost");
+    leaf.distinguished_name.push(DnType::CommonName, common_name);
     leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     let cert = leaf.signed_by(&leaf_key, &ca).unwrap();
     TestCa { ca_pem: ca.pem(), cert: cert.der().clone(), key: leaf_key.serialize_der() }
