@@ -86,23 +86,16 @@ pub struct DuoCaller {
 const KEY_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
 fn random_text(random: &dyn crate::random::Random, len: usize, alphabet: &[u8]) -> Result<String, CoreError> {
-    let mut bytes = vec![0u8; len];
-    random.fill(&mut bytes)?;
     // 256 is not a multiple of 36 or 62: drop the bias by rejection.
-    let mut out = String::with_capacity(len);
     let limit = 256 - (256 % alphabet.len());
-    let mut pool = bytes.into_iter();
+    let mut out = String::with_capacity(len);
     while out.len() < len {
-        let b = match pool.next() {
-            Some(b) => usize::from(b),
-            None => {
-                let mut more = [0u8; 32];
-                random.fill(&mut more)?;
-                pool = more.to_vec().into_iter();
-                continue;
+        let mut bytes = [0u8; 64];
+        random.fill(&mut bytes)?;
+        for b in bytes.into_iter().map(usize::from).filter(|b| *b < limit) {
+            if out.len() == len {
+                break;
             }
-        };
-        if b < limit {
             out.push(char::from(alphabet[b % alphabet.len()]));
         }
     }
