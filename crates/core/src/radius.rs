@@ -256,13 +256,20 @@ impl Core {
 
     /// The first factor of a RADIUS login: `user_ref`'s static password, not used alone
     /// (the grace period does not apply). See [`Core::front_door_password`].
-    pub async fn radius_password(&self, tenant: &Tenant, user_ref: &str, password: &str) -> Result<User, CoreError> {
-        self.front_door_password(tenant, user_ref, password, false, "radius").await
+    pub async fn radius_password(
+        &self,
+        tenant: &Tenant,
+        user_ref: &str,
+        password: &str,
+        ip: Option<&str>,
+    ) -> Result<User, CoreError> {
+        self.front_door_password(tenant, user_ref, password, false, ip, "radius").await
     }
 
     /// A static password given to a front door (RADIUS, the Duo-compatible API): counted
     /// and locked like any static password (docs/security.md, "Attempt limits"); a wrong
-    /// one is recorded as `login_failed` (`call` names the front door). With `alone` the
+    /// one is recorded as `login_failed` (`call` names the front door) and, with the end
+    /// user's address `ip`, as a failure the risk engine's velocity rules count. With `alone` the
     /// password is the whole login and its grace period applies; `staticPasswordMode`
     /// `off` refuses it either way. An unknown user costs the same Argon2 work.
     pub async fn front_door_password(
@@ -271,8 +278,10 @@ impl Core {
         user_ref: &str,
         password: &str,
         alone: bool,
+        ip: Option<&str>,
         call: &'static str,
     ) -> Result<User, CoreError> {
+        let ip = ip.and_then(|a| a.trim().parse::<std::net::IpAddr>().ok());
         let out = async {
             if tenant.settings.static_password_mode == StaticPasswordMode::Off {
                 return Err(CoreError::refused(
@@ -289,7 +298,10 @@ impl Core {
                     return Err(e);
                 }
             };
-            self.check_static_password(tenant, &user, password, alone).await?;
+            if let Err(e) = self.check_static_password(tenant, &user, password, alone).await {
+                self.record_risk_failure(tenant, &user.id, ip).await;
+                return Err(e);
+            }
             Ok(user)
         }
         .await;

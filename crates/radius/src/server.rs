@@ -235,13 +235,14 @@ async fn decide(core: &Core, nas: &NasClient, p: &Packet) -> Reply {
         Err(_) => return Reply::Reject(WRONG.into()),
     };
     let ip_address = text(p.get(packet::CALLING_STATION_ID)).filter(|s| s.trim().parse::<IpAddr>().is_ok());
+    let ip = ip_address.clone();
     let mut context = std::collections::BTreeMap::new();
     context.insert("via".to_owned(), format!("RADIUS ({})", nas.client.name));
     let login = StartLogin { ip_address, context, no_number: true, ..StartLogin::default() };
     let tenant = &nas.tenant;
     match nas.client.policy {
         RadiusPolicy::PasswordPush => {
-            if let Err(e) = core.radius_password(tenant, &user_ref, &password).await {
+            if let Err(e) = core.radius_password(tenant, &user_ref, &password, ip.as_deref()).await {
                 return Reply::Reject(refusal_message(&e));
             }
             let call = LoginCall::Start { pass_key: nas.client.second_factor.clone(), login };
@@ -257,7 +258,7 @@ async fn decide(core: &Core, nas: &NasClient, p: &Packet) -> Reply {
             if !code.bytes().all(|b| b.is_ascii_digit()) {
                 return Reply::Reject(WRONG.into());
             }
-            if let Err(e) = core.radius_password(tenant, &user_ref, pw).await {
+            if let Err(e) = core.radius_password(tenant, &user_ref, pw, ip.as_deref()).await {
                 return Reply::Reject(refusal_message(&e));
             }
             let call = LoginCall::Token { pass_key: None, otp: code.to_owned(), login };
@@ -281,7 +282,7 @@ async fn decide(core: &Core, nas: &NasClient, p: &Packet) -> Reply {
                 }
             }
             None => {
-                if let Err(e) = core.radius_password(tenant, &user_ref, &password).await {
+                if let Err(e) = core.radius_password(tenant, &user_ref, &password, ip.as_deref()).await {
                     return Reply::Reject(refusal_message(&e));
                 }
                 let factor = nas.client.second_factor.clone();

@@ -365,6 +365,7 @@ async fn auth(core: &Core, caller: &DuoCaller, p: &Params) -> Result<Value, Fail
     let user_ref = user_ref(tenant, &user);
     let is_async = p.get("async").is_some_and(|a| a == "1" || a.eq_ignore_ascii_case("true"));
     let ip_address = p.get("ipaddr").filter(|a| a.parse::<std::net::IpAddr>().is_ok()).map(str::to_owned);
+    let ip = ip_address.clone();
     let mut context = pushinfo(p);
     if let Some(d) = p.get("display_username") {
         context.insert("user".into(), d.chars().take(64).collect());
@@ -397,7 +398,7 @@ async fn auth(core: &Core, caller: &DuoCaller, p: &Params) -> Result<Value, Fail
         core.login(tenant, &user_ref, LoginCall::Token { pass_key: None, otp: code, login }).await.map(Some)
     } else {
         // A static password as the passcode: the whole login, so its grace period applies.
-        core.front_door_password(tenant, &user_ref, &code, true, "duo").await.map(|_| None)
+        core.front_door_password(tenant, &user_ref, &code, true, ip.as_deref(), "duo").await.map(|_| None)
     };
     match result {
         Ok(Some(r)) if is_async => Ok(json!({"txid": r.request_id})),

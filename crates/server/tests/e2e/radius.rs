@@ -174,7 +174,7 @@ backend_tests! {
         assert_eq!(reply.attr("Reply-Message"), Some("The request was declined."), "{reply:?}");
 
         // A wrong password: rejected at once, nothing pushed; an unknown user looks the same.
-        let reply = radclient(r.port, "auth", SECRET, request_attrs("alice", "wrong", ""), 10).await;
+        let reply = radclient(r.port, "auth", SECRET, request_attrs("alice", "wrong", ", Calling-Station-Id = \"192.0.2.9\""), 10).await;
         assert_eq!((reply.code.as_str(), reply.attr("Reply-Message")), ("Access-Reject", Some("Wrong password or code.")));
         let reply = radclient(r.port, "auth", SECRET, request_attrs("mallory", "wrong", ""), 10).await;
         assert_eq!((reply.code.as_str(), reply.attr("Reply-Message")), ("Access-Reject", Some("Wrong password or code.")));
@@ -188,6 +188,18 @@ backend_tests! {
         // The sessions' endings name the device that answered; the wrong password, the client.
         assert!(kinds.iter().any(|(k, a)| k == "login_succeeded" && a.starts_with("device:")), "{kinds:?}");
         assert_eq!(kinds.iter().filter(|(k, a)| k == "login_failed" && a == &actor).count(), 1, "{kinds:?}");
+
+        // The risk engine counted the failure from its address (only the wrong password came
+        // from 192.0.2.9): a velocity rule declines the next adaptive login from there.
+        let (s, b) = r.app.admin("PUT", "/admin/v1/tenants/example.com/risk", Some(json!({"rules": [
+            {"id": "velocity", "when": {"fact": "velocity.ipFailures", "gte": 1}, "then": "decline"},
+            {"id": "rest", "when": {"always": true}, "then": "accept"}]}))).await;
+        assert_eq!(s, 200, "{b}");
+        let cddc = json!({"userAgent": "Chrome/120", "language": "en-GB", "platform": "MacIntel", "timezone": "Europe/Amsterdam",
+            "screen": {"width": 1680, "height": 1050, "colorDepth": 30}, "hardwareConcurrency": 8, "timestamp": 1_800_000_000_000_i64});
+        let (s, out) = r.app.call("POST", "/v1/users/alice@example.com/login", Auth::Bearer(&r.key),
+            Some(json!({"cddc": cddc, "ipAddress": "192.0.2.9", "sessionID": "S1", "timeout": 0}))).await;
+        assert_eq!((s, out["riskReasons"][0].as_str()), (200, Some("velocity")), "{out}");
 
         // Status-Server answers for health checks; metrics count by result.
         let reply = radclient(r.port, "status", SECRET, "Message-Authenticator = 0x00\n", 5).await;
