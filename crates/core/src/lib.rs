@@ -55,7 +55,7 @@ pub use service::Core;
 pub use store::{
     AccountStore, AttemptStore, AuditStore, ConfigStore, Counter, CredentialStore, DeviceStore, DuoStore,
     FidoAuthenticatorKey, FidoCeremony, OutboxStore, Page, RadiusStore, RiskStore, SealedColumn, SealedConfig,
-    SealedRow, SealedStore, SessionStore, Store, StoreError,
+    SealedRow, SealedStore, SessionEvents, SessionStore, Store, StoreError,
 };
 pub use tenant::{Domain, PushEnrollmentMode, Tenant, TenantSettings};
 pub use user::{User, UserId, UserRef, UserStatus, VdpDeliveryMethod};

@@ -222,6 +222,16 @@ async fn serve_parts(
     let worker = topology::worker(port, options, config)?;
     let worker = tokio::spawn(worker.run(stop_rx.clone()));
     tokio::spawn(housekeeping(core.clone(), stop_rx.clone()));
+    // Sessions other nodes end wake this node's waiters (PostgreSQL LISTEN/NOTIFY).
+    let listening = {
+        let (core, stop) = (core.clone(), stop_rx.clone());
+        tokio::spawn(async move {
+            if let Err(e) = core.wake_on_session_endings(stop).await {
+                tracing::warn!(error = %countersign_core::session::cause(&e),
+                    "cannot listen for sessions other nodes end; waiters re-read every few seconds");
+            }
+        })
+    };
     // RADIUS (docs/radius.md): a task of its own with the configured core.
     if let Some(socket) = radius {
         tokio::spawn(countersign_radius::serve(core.clone(), socket, stop_rx.clone()));
@@ -275,6 +285,8 @@ async fn serve_parts(
     let _ = tokio::time::timeout(Duration::from_secs(15), worker).await;
     // The sweeper stops between sweeps; one in hand is a few short transactions.
     let _ = tokio::time::timeout(Duration::from_secs(5), sweeper).await;
+    // The listening connection goes back to the pool before it closes.
+    let _ = tokio::time::timeout(Duration::from_secs(5), listening).await;
     core.store.close().await;
     tracing::info!("stopped");
     result

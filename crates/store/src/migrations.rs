@@ -25,6 +25,7 @@ pub(crate) const SQLITE: &[Step] = &[
     (18, "audit_retention", include_str!("../migrations/sqlite/0018_audit_retention.sql")),
     (20, "radius_clients", include_str!("../migrations/sqlite/0020_radius_clients.sql")),
     (21, "duo_integrations", include_str!("../migrations/sqlite/0021_duo_integrations.sql")),
+    (22, "nonce_index", include_str!("../migrations/sqlite/0022_nonce_index.sql")),
 ];
 
 pub(crate) const POSTGRES: &[Step] = &[
@@ -46,6 +47,7 @@ pub(crate) const POSTGRES: &[Step] = &[
     (18, "audit_retention", include_str!("../migrations/postgres/0018_audit_retention.sql")),
     (20, "radius_clients", include_str!("../migrations/postgres/0020_radius_clients.sql")),
     (21, "duo_integrations", include_str!("../migrations/postgres/0021_duo_integrations.sql")),
+    (22, "nonce_index", include_str!("../migrations/postgres/0022_nonce_index.sql")),
 ];
 
 pub(crate) fn migrator(steps: &[Step]) -> Migrator {

@@ -47,11 +47,54 @@ crate::sql_config::sql_config!(PgStore, sqlx::Postgres);
 crate::sql_credential::sql_credential!(PgStore, sqlx::Postgres);
 crate::sql_device::sql_device!(PgStore, sqlx::Postgres);
 crate::sql_risk::sql_risk!(PgStore, sqlx::Postgres);
-crate::sql_session::sql_session!(PgStore, sqlx::Postgres);
+crate::sql_session::sql_session!(PgStore, sqlx::Postgres, "SELECT pg_notify('countersign_session_ended', $1)");
 crate::sql_keys::sql_keys!(PgStore, sqlx::Postgres);
 crate::sql_radius::sql_radius!(PgStore, sqlx::Postgres);
 crate::sql_duo::sql_duo!(PgStore, sqlx::Postgres);
 crate::sql_outbox::sql_outbox!(PgStore, sqlx::Postgres, "FOR UPDATE SKIP LOCKED");
+
+/// The channel ended sessions are announced on (`finish_session`).
+const SESSION_ENDED: &str = "countersign_session_ended";
+
+#[async_trait::async_trait]
+impl countersign_core::SessionEvents for PgStore {
+    /// One `LISTEN` connection for the node; its notifications are the IDs of sessions
+    /// ended on any node. sqlx's listener reconnects by itself after a lost connection
+    /// (notifications sent meanwhile are lost: waiters re-read now and then).
+    async fn session_endings(
+        &self,
+    ) -> Result<Option<tokio::sync::mpsc::Receiver<String>>, countersign_core::StoreError> {
+        let backend = |e: sqlx::Error| countersign_core::StoreError::Backend(Box::new(e));
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await.map_err(backend)?;
+        listener.listen(SESSION_ENDED).await.map_err(backend)?;
+        let (tx, rx) = tokio::sync::mpsc::channel(1024);
+        // The listener holds one of the pool's connections: it ends (giving it back, so
+        // the pool can close) as soon as the receiver is dropped.
+        tokio::spawn(async move {
+            loop {
+                let got = tokio::select! {
+                    got = listener.recv() => got,
+                    _ = tx.closed() => return,
+                };
+                match got {
+                    Ok(n) => {
+                        if tx.send(n.payload().to_owned()).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "session notifications: the listening connection failed; reconnecting");
+                        tokio::select! {
+                            _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                            _ = tx.closed() => return,
+                        }
+                    }
+                }
+            }
+        });
+        Ok(Some(rx))
+    }
+}
 
 #[cfg(feature = "testing")]
 impl PgStore {

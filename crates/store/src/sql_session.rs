@@ -3,7 +3,7 @@
 
 /// Implement the SessionStore trait for `$store` over `sqlx::Pool<$db>`.
 macro_rules! sql_session {
-    ($store:ty, $db:ty) => {
+    ($store:ty, $db:ty, $notify:expr) => {
         #[async_trait]
         impl SessionStore for $store {
             async fn insert_session(
@@ -152,6 +152,12 @@ macro_rules! sql_session {
                     insert_outbox(&mut *tx, m).await?;
                 }
                 append_audit_tx(&mut tx, audit).await?;
+                // Other nodes' waiters learn of the end when it commits (PostgreSQL's
+                // NOTIFY is transactional); SQLite serves one node and has none.
+                let notify: &str = $notify;
+                if !notify.is_empty() {
+                    sqlx::query(notify).bind(t.id()).execute(&mut *tx).await.map_err(db_err)?;
+                }
                 tx.commit().await.map_err(db_err)?;
                 Ok(true)
             }

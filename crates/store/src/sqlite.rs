@@ -86,8 +86,18 @@ crate::sql_config::sql_config!(SqliteStore, sqlx::Sqlite);
 crate::sql_credential::sql_credential!(SqliteStore, sqlx::Sqlite);
 crate::sql_device::sql_device!(SqliteStore, sqlx::Sqlite);
 crate::sql_risk::sql_risk!(SqliteStore, sqlx::Sqlite);
-crate::sql_session::sql_session!(SqliteStore, sqlx::Sqlite);
+crate::sql_session::sql_session!(SqliteStore, sqlx::Sqlite, "");
 crate::sql_keys::sql_keys!(SqliteStore, sqlx::Sqlite);
 crate::sql_radius::sql_radius!(SqliteStore, sqlx::Sqlite);
 crate::sql_duo::sql_duo!(SqliteStore, sqlx::Sqlite);
 crate::sql_outbox::sql_outbox!(SqliteStore, sqlx::Sqlite, "");
+
+#[async_trait::async_trait]
+impl countersign_core::SessionEvents for SqliteStore {
+    /// One node per SQLite database: its own waiters are woken in process.
+    async fn session_endings(
+        &self,
+    ) -> Result<Option<tokio::sync::mpsc::Receiver<String>>, countersign_core::StoreError> {
+        Ok(None)
+    }
+}

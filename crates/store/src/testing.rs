@@ -147,6 +147,20 @@ impl TestDb {
         }
     }
 
+    /// SQLite's `EXPLAIN QUERY PLAN` for `sql`, its `detail` lines joined (SQLite only).
+    pub async fn query_plan(&self, sql: &str) -> String {
+        use sqlx::Row;
+        assert!(self.url.starts_with("sqlite:"), "query plans are read on SQLite");
+        let s = crate::SqliteStore::connect(&self.url).await.expect("open test store");
+        let rows = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
+            .fetch_all(&s.pool)
+            .await
+            .expect("explain");
+        let plan = rows.iter().filter_map(|r| r.try_get::<String, _>("detail").ok()).collect::<Vec<_>>().join("; ");
+        s.pool.close().await;
+        plan
+    }
+
     fn steps(&self) -> &'static [crate::migrations::Step] {
         if self.url.starts_with("sqlite:") { crate::migrations::SQLITE } else { crate::migrations::POSTGRES }
     }

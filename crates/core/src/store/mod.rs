@@ -26,7 +26,7 @@ pub use outbox::OutboxStore;
 pub use radius::RadiusStore;
 pub use risk::RiskStore;
 pub use sealed::{SealedColumn, SealedRow, SealedStore};
-pub use session::SessionStore;
+pub use session::{SessionEvents, SessionStore};
 pub use types::{FidoAuthenticatorKey, FidoCeremony, Page, SealedConfig, StoreError};
 
 /// Persistent state: one trait per aggregate, joined. Every method is one atomic
@@ -53,6 +53,7 @@ pub trait Store:
     + AuditStore
     + RadiusStore
     + DuoStore
+    + SessionEvents
     + SealedStore
 {
 }
@@ -69,6 +70,7 @@ impl<
         + AuditStore
         + RadiusStore
         + DuoStore
+        + SessionEvents
         + SealedStore,
 > Store for T
 {

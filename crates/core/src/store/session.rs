@@ -92,3 +92,12 @@ pub trait SessionStore: Send + Sync {
     /// Retention: remove up to `limit` QR logins that expired before `before`; how many.
     async fn delete_qr_logins_before(&self, before: Timestamp, limit: u32) -> Result<u64, StoreError>;
 }
+
+/// Sessions ended on other nodes, for their waiters here (docs/architecture.md, "The life
+/// of a push login").
+#[async_trait]
+pub trait SessionEvents: Send + Sync {
+    /// A stream of the IDs of sessions as they end on any node sharing the database, or
+    /// `None` where the backend serves one node (SQLite).
+    async fn session_endings(&self) -> Result<Option<tokio::sync::mpsc::Receiver<String>>, StoreError>;
+}

@@ -1,6 +1,7 @@
 //! The session state machine seen from outside (docs/mobile-protocol.md, "The session
 //! state machine"): the sweeper times out sessions nobody asks about and sends their
-//! callbacks, once even with several nodes sweeping; reading a session never writes it.
+//! callbacks, once even with several nodes sweeping; reading a session never writes it;
+//! a session another node ends wakes this node's waiters at once (PostgreSQL).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -258,4 +259,59 @@ backend_tests! {
         assert_eq!(learn_messages(&app).await[0].state, countersign_core::delivery::outbox::OutboxState::Sent);
         assert_eq!(adaptive(&app, &key, "Safari/17").await["riskResponseCode"], 0, "learned by the worker");
     }
+}
+
+/// A synchronous login waiting on this node returns as soon as another node ends its
+/// session: the end is announced by PostgreSQL's NOTIFY and this node's one LISTEN
+/// connection wakes the waiter, well before its 5-second safety re-read.
+#[tokio::test]
+async fn a_session_another_node_ends_wakes_the_waiter_here_at_once() {
+    let app = App::spawn(countersign_store::testing::Backend::Postgres).await;
+    let rp = receiver().await;
+    let (key, _auth) = setup(&app, json!({"numberMatching": false, "loginTimeoutSeconds": 60}), &rp.url).await;
+    for round in 0..3 {
+        let (app_base, key2) = (app.base.clone(), key.clone());
+        let client = app.client.clone();
+        let started = Instant::now();
+        let waiting = tokio::spawn(async move {
+            let body = json!({"passKey": "push", "timeout": 30});
+            let r = client
+                .post(format!("{app_base}/v1/users/alice@example.com/login"))
+                .bearer_auth(&key2)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (common::read(r).await, Instant::now())
+        });
+        // The session exists once the login has started waiting.
+        let id = loop {
+            let pending = app.core.store.pending_sessions(&user_pk(&app).await, Timestamp(0)).await.unwrap();
+            if let Some(s) = pending.into_iter().next() {
+                break s.id.clone();
+            }
+            assert!(started.elapsed() < Duration::from_secs(10), "the login did not start");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Another node, whose clock is past the deadline, sweeps it: Timeout, on that node.
+        let other = node(&app, app.core.clock.now().plus_millis(86_400_000));
+        let swept = other.sweep_sessions().await.unwrap();
+        assert!(swept.ended >= 1, "round {round}: {swept:?}");
+        let ended_at = Instant::now();
+        let ((status, out), answered_at) = waiting.await.unwrap();
+        assert_eq!(
+            (status, out["sessionStatus"].as_str(), out["requestID"].as_str()),
+            (200, Some("Timeout"), Some(id.as_str())),
+            "{out}"
+        );
+        let lag = answered_at.saturating_duration_since(ended_at);
+        assert!(lag < Duration::from_millis(2000), "round {round}: answered {lag:?} after the other node ended it");
+    }
+    app.stop().await.unwrap();
+}
+
+async fn user_pk(app: &App) -> String {
+    let t = tenant(app).await;
+    app.core.store.user(&t.id, "alice").await.unwrap().unwrap().id
 }

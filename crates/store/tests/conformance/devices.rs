@@ -70,3 +70,14 @@ backend_tests! {
         assert!(s.activate_single_device("b", Timestamp(5)).await.unwrap());
     }
 }
+
+#[tokio::test]
+async fn pruning_a_devices_nonces_reads_only_the_expired_ones_on_sqlite() {
+    // The plan SQLite picks for the delete every signed request runs: along the time
+    // index, not a scan of the device's nonces (docs/mobile-protocol.md, "Replays").
+    let db = TestDb::new(countersign_store::testing::Backend::Sqlite).await;
+    let _ = db.store().await;
+    let plan = db.query_plan("DELETE FROM device_nonces WHERE device_id = 'd' AND used_at < 5").await;
+    assert!(plan.contains("device_nonces_by_time"), "{plan}");
+    assert!(plan.contains("used_at<"), "the time bound is used in the index: {plan}");
+}
