@@ -177,6 +177,22 @@ macro_rules! sql_session {
                 .collect()
             }
 
+            async fn latest_pending_code_session(&self, user_pk: &str, now: Timestamp) -> Result<Option<Session>, StoreError> {
+                sqlx::query(
+                    "SELECT * FROM sessions WHERE user_pk = $1 AND state = 'Pending' AND expires_at > $2 \
+                     AND method = $3 AND delivery IN ('sms', 'email', 'voice') ORDER BY created_at DESC, id LIMIT 1",
+                )
+                .bind(user_pk)
+                .bind(now.millis())
+                .bind(countersign_core::methods::stored::NOT_A_PUSH)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?
+                .as_ref()
+                .map(session_from)
+                .transpose()
+            }
+
             async fn pending_sessions(&self, user_pk: &str, now: Timestamp) -> Result<Vec<Session>, StoreError> {
                 sqlx::query(
                     "SELECT * FROM sessions WHERE user_pk = $1 AND state = 'Pending' AND expires_at > $2 \

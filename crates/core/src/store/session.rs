@@ -60,6 +60,10 @@ pub trait SessionStore: Send + Sync {
     async fn expired_sessions(&self, now: Timestamp, limit: u32) -> Result<Vec<Session>, StoreError>;
     /// A user's pending sessions that expire after `now`, oldest first.
     async fn pending_sessions(&self, user_pk: &str, now: Timestamp) -> Result<Vec<Session>, StoreError>;
+    /// The user's latest pending session waiting for a code sent by SMS, e-mail or voice
+    /// (not custom delivery) that expires after `now` (the Duo-compatible API's SMS
+    /// passcodes).
+    async fn latest_pending_code_session(&self, user_pk: &str, now: Timestamp) -> Result<Option<Session>, StoreError>;
     /// How many sessions of all tenants are pending and expire after `now` (one indexed
     /// count, read at each `/metrics` scrape).
     async fn count_pending_sessions(&self, now: Timestamp) -> Result<u64, StoreError>;

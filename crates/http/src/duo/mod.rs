@@ -17,7 +17,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use countersign_core::duo::DuoCaller;
-use countersign_core::methods::command::{LoginCall, StartLogin};
+use countersign_core::methods::command::{AnswerLogin, LoginCall, StartLogin};
 use countersign_core::session::SessionState;
 use countersign_core::{Core, CoreError, Entity, RefusalCode, Tenant, User};
 use serde_json::{Value, json};
@@ -374,6 +374,17 @@ async fn auth(core: &Core, caller: &DuoCaller, p: &Params) -> Result<Value, Fail
     let login = StartLogin { ip_address, context, message, no_number: true, ..StartLogin::default() };
     // What to do: Duo's factors, and Duo Unix 1.x's `factor=auto&auto=<choice>`.
     let factor = p.get("factor").ok_or_else(|| Fail::param("factor"))?;
+    if factor == "sms" {
+        // A code by SMS; the user types it back as the passcode of the next call.
+        let call = LoginCall::Start { pass_key: "sms".into(), login: StartLogin { timeout: Some(0), ..login } };
+        return match core.login(tenant, &user_ref, call).await {
+            Ok(r) if r.state == SessionState::Pending => {
+                Ok(json!({"result": "deny", "status": "sent", "status_msg": "New SMS passcodes sent."}))
+            }
+            Ok(r) => Ok(ended(r.state)),
+            Err(e) => denied(&e),
+        };
+    }
     let (push, passcode) = match factor {
         "push" => (true, None),
         "passcode" => (false, Some(p.get("passcode").ok_or_else(|| Fail::param("passcode"))?.to_owned())),
@@ -381,7 +392,7 @@ async fn auth(core: &Core, caller: &DuoCaller, p: &Params) -> Result<Value, Fail
             None | Some("push1") | Some("1") | Some("push") => (true, None),
             Some(code) => (false, Some(code.to_owned())),
         },
-        "sms" | "phone" => return Err(Fail::param("factor")),
+        "phone" => return Err(Fail::param("factor")),
         _ => return Err(Fail::param("factor")),
     };
     if push {
@@ -394,7 +405,12 @@ async fn auth(core: &Core, caller: &DuoCaller, p: &Params) -> Result<Value, Fail
         };
     }
     let code = passcode.unwrap_or_default();
-    let result = if !code.is_empty() && code.len() <= 8 && code.bytes().all(|b| b.is_ascii_digit()) {
+    let digits = !code.is_empty() && code.len() <= 10 && code.bytes().all(|b| b.is_ascii_digit());
+    let result = if digits && let Some(request_id) = pending_code(core, &user).await? {
+        // The answer to the code sent by `factor=sms` (the latest still pending).
+        let answer = AnswerLogin { request_id, secret: code, credentials: None, login };
+        core.login(tenant, &user_ref, LoginCall::Answer(answer)).await.map(Some)
+    } else if digits {
         core.login(tenant, &user_ref, LoginCall::Token { pass_key: None, otp: code, login }).await.map(Some)
     } else {
         // A static password as the passcode: the whole login, so its grace period applies.
@@ -407,6 +423,12 @@ async fn auth(core: &Core, caller: &DuoCaller, p: &Params) -> Result<Value, Fail
         Ok(None) => Ok(ended(SessionState::Accept)),
         Err(e) => denied(&e),
     }
+}
+
+/// The user's latest pending session that waits for a code (SMS, e-mail, voice).
+async fn pending_code(core: &Core, user: &User) -> Result<Option<String>, Fail> {
+    let s = core.store.latest_pending_code_session(&user.id, core.clock.now()).await;
+    Ok(s.map_err(|e| Fail::from_core(&e.into()))?.map(|s| s.id.clone()))
 }
 
 async fn auth_status(core: &Core, caller: &DuoCaller, p: &Params) -> Result<Value, Fail> {

@@ -264,6 +264,31 @@ backend_tests! {
         d.app.stop().await.unwrap();
     }
 
+    async fn sms_passcodes_are_sent_then_typed_back(backend) {
+        let d = duo_app(backend).await;
+        let (log, twilio) = crate::common::peers::twilio().await;
+        let (s, b) = d.app.admin("PUT", "/admin/v1/tenants/example.com/providers", Some(json!({"sms": {
+            "provider": "twilio", "accountSid": "AC1", "authToken": "tok", "from": "+15550001111",
+            "baseUrl": format!("http://{twilio}")}}))).await;
+        assert_eq!(s, 200, "{b}");
+        let sent = net_duo(&d.keys, &["sms", "alice"]).await;
+        assert_eq!(sent[0]["sent"], 1, "{sent:?}");
+        let texts = || -> Vec<String> {
+            log.lock().unwrap().iter()
+                .filter_map(|s| crate::common::peers::url_decode(&s.body).into_iter().find(|(k, _)| k == "Body").map(|(_, v)| v))
+                .collect()
+        };
+        crate::common::peers::eventually(15, async || texts().len() == 1).await;
+        let code: String = texts()[0].split(|c: char| !c.is_ascii_digit()).find(|w| w.len() >= 6).unwrap().to_owned();
+        let wrong = net_duo(&d.keys, &["passcode", "alice", "000000"]).await;
+        assert_eq!((wrong[0]["ok"].as_i64(), wrong[0]["status"].as_str()), (Some(0), Some("deny")), "{wrong:?}");
+        let right = net_duo(&d.keys, &["passcode", "alice", &code]).await;
+        assert_eq!((right[0]["ok"].as_i64(), right[0]["status"].as_str()), (Some(1), Some("allow")), "{right:?}");
+        let again = net_duo(&d.keys, &["passcode", "alice", &code]).await;
+        assert_eq!(again[0]["ok"], 0, "a code works once: {again:?}");
+        d.app.stop().await.unwrap();
+    }
+
     async fn bad_credentials_get_duo_failures(backend) {
         let d = duo_app(backend).await;
         let url = format!("{}/auth/v2/check", d.app.base);

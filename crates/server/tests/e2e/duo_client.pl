@@ -5,7 +5,7 @@
 #
 # Usage: duo_client.pl IKEY SKEY HOST CAFILE COMMAND [ARGS...]
 #   check | preauth USER | push_async USER | passcode USER CODE | enroll USER
-#   | enroll_status USER_ID ACTIVATION_CODE
+#   | enroll_status USER_ID ACTIVATION_CODE | sms USER
 use strict;
 use warnings;
 use JSON::PP;
@@ -38,6 +38,9 @@ eval {
     } elsif ($cmd eq 'passcode') {
         my ($ok, $data) = $duo->auth({ username => $args[0], factor => 'passcode', passcode => $args[1] });
         say_json({ ok => ($ok ? 1 : 0), %{$data} });
+    } elsif ($cmd eq 'sms') {
+        $duo->send_sms_passcodes($args[0]);
+        say_json({ sent => 1 });
     } elsif ($cmd eq 'enroll') {
         say_json($duo->call_json('POST', '/auth/v2/enroll', { username => $args[0], valid_secs => 600 }));
     } elsif ($cmd eq 'enroll_status') {
