@@ -342,9 +342,17 @@ macro_rules! sql_credential {
                 one_by(&self.pool, "SELECT * FROM tokens WHERE id = $1", id, token_from).await
             }
 
-            async fn tenant_tokens(&self, tenant_id: &str) -> Result<Vec<countersign_core::tokens::Token>, StoreError> {
-                all_by(&self.pool, "SELECT * FROM tokens WHERE tenant_id = $1 ORDER BY serial LIMIT 1000", tenant_id, token_from)
+            async fn tenant_tokens(&self, tenant_id: &str, page: &Page) -> Result<Vec<countersign_core::tokens::Token>, StoreError> {
+                sqlx::query("SELECT * FROM tokens WHERE tenant_id = $1 AND serial > $2 ORDER BY serial LIMIT $3")
+                    .bind(tenant_id)
+                    .bind(page.after.as_deref().unwrap_or(""))
+                    .bind(i64::from(page.limit))
+                    .fetch_all(&self.pool)
                     .await
+                    .map_err(db_err)?
+                    .iter()
+                    .map(token_from)
+                    .collect()
             }
 
             async fn user_tokens(&self, user_pk: &str) -> Result<Vec<countersign_core::tokens::Token>, StoreError> {

@@ -47,7 +47,7 @@ pub struct Listing<T> {
     pub next_after: Option<String>,
 }
 
-fn page(after: Option<String>, limit: Option<u32>) -> Result<Page, CoreError> {
+pub(crate) fn page(after: Option<String>, limit: Option<u32>) -> Result<Page, CoreError> {
     let limit = limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(CoreError::invalid("limit", format!("limit must be between 1 and {MAX_PAGE}")));
@@ -56,7 +56,7 @@ fn page(after: Option<String>, limit: Option<u32>) -> Result<Page, CoreError> {
     Ok(Page { after, limit: limit + 1 })
 }
 
-fn listing<T>(mut rows: Vec<T>, page: &Page, key: impl Fn(&T) -> String) -> Listing<T> {
+pub(crate) fn listing<T>(mut rows: Vec<T>, page: &Page, key: impl Fn(&T) -> String) -> Listing<T> {
     let shown = (page.limit - 1) as usize;
     let more = rows.len() > shown;
     rows.truncate(shown);

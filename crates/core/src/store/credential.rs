@@ -90,7 +90,8 @@ pub trait CredentialStore: Send + Sync {
     /// A token by ID.
     async fn token(&self, id: &str) -> Result<Option<crate::tokens::Token>, StoreError>;
     /// A tenant's tokens, by serial (at most 1000).
-    async fn tenant_tokens(&self, tenant_id: &str) -> Result<Vec<crate::tokens::Token>, StoreError>;
+    async fn tenant_tokens(&self, tenant_id: &str, page: &super::Page)
+    -> Result<Vec<crate::tokens::Token>, StoreError>;
     /// A user's tokens.
     async fn user_tokens(&self, user_pk: &str) -> Result<Vec<crate::tokens::Token>, StoreError>;
     /// Assign a token to a user (or none); `false` when there is no such token.

@@ -512,10 +512,17 @@ impl Core {
         }
     }
 
-    /// A tenant's tokens (admin API).
-    pub async fn tenant_tokens(&self, domain: &str) -> Result<Vec<Token>, CoreError> {
+    /// A page of a tenant's tokens, by serial (admin API).
+    pub async fn tenant_tokens(
+        &self,
+        domain: &str,
+        after: Option<String>,
+        limit: Option<u32>,
+    ) -> Result<crate::admin::Listing<Token>, CoreError> {
         let tenant = self.tenant(domain).await?;
-        Ok(self.store.tenant_tokens(&tenant.id).await?)
+        let page = crate::admin::page(after, limit)?;
+        let rows = self.store.tenant_tokens(&tenant.id, &page).await?;
+        Ok(crate::admin::listing(rows, &page, |t| t.serial.clone()))
     }
 
     /// Assign a token to a user, or unassign it (admin API).

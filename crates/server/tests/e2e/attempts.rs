@@ -291,7 +291,7 @@ async fn totp_token(app: &App) -> String {
         .await;
     assert_eq!(s, 201, "{b}");
     let (_, list) = app.admin("GET", "/admin/v1/tenants/example.com/tokens", None).await;
-    let id = list[0]["tokenID"].as_str().unwrap().to_owned();
+    let id = list["items"][0]["tokenID"].as_str().unwrap().to_owned();
     let (s, b) = app
         .admin("PUT", &format!("/admin/v1/tenants/example.com/tokens/{id}/user"), Some(json!({"userID": "alice"})))
         .await;

@@ -222,7 +222,7 @@ async fn setup(server: Served) -> World {
     )
     .await;
     let tokens = call("GET", "/admin/v1/tenants/example.com/tokens".into(), json!(null)).await;
-    let token_id = tokens[0]["tokenID"].as_str().unwrap().to_owned();
+    let token_id = tokens["items"][0]["tokenID"].as_str().unwrap().to_owned();
     call("PUT", format!("/admin/v1/tenants/example.com/tokens/{token_id}/user"), json!({"userID": "alice"})).await;
     // The device, subscribed to a Web Push service.
     let webpush: Log = Arc::default();

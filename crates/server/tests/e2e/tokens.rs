@@ -54,7 +54,7 @@ async fn hardware(app: &App, line: &str) -> String {
     assert_eq!((s, b["imported"].as_u64()), (201, Some(1)), "{b}");
     let serial = line.split(',').next().unwrap();
     let (_, list) = app.admin("GET", "/admin/v1/tenants/example.com/tokens", None).await;
-    let id = list.as_array().unwrap().iter().find(|t| t["serial"] == serial).unwrap()["tokenID"]
+    let id = list["items"].as_array().unwrap().iter().find(|t| t["serial"] == serial).unwrap()["tokenID"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -68,6 +68,33 @@ async fn hardware(app: &App, line: &str) -> String {
 const RFC_SEED: &str = "3132333435363738393031323334353637383930";
 
 backend_tests! {
+    async fn the_token_list_is_paged_by_serial(backend) {
+        let (app, _clock, _key) = app_at(backend).await;
+        let mut csv = String::from("serial,type,seed_hex,digits,period_or_counter,algorithm\n");
+        for n in 1..=5 {
+            csv.push_str(&format!("HW-{n},hotp,{RFC_SEED},6,0,SHA1\n"));
+        }
+        let (s, b) = app.admin("POST", "/admin/v1/tenants/example.com/tokens/import", Some(json!({"format": "csv", "data": csv}))).await;
+        assert_eq!((s, b["imported"].as_u64()), (201, Some(5)), "{b}");
+        let mut serials = Vec::new();
+        let mut after: Option<String> = None;
+        for _ in 0..5 {
+            let q = after.as_ref().map(|a| format!("&after={a}")).unwrap_or_default();
+            let (s, page) = app.admin("GET", &format!("/admin/v1/tenants/example.com/tokens?limit=2{q}"), None).await;
+            assert_eq!(s, 200, "{page}");
+            let items = page["items"].as_array().unwrap();
+            assert!(items.len() <= 2, "{page}");
+            serials.extend(items.iter().map(|t| t["serial"].as_str().unwrap().to_owned()));
+            match page["nextAfter"].as_str() {
+                Some(a) => after = Some(a.to_owned()),
+                None => break,
+            }
+        }
+        assert_eq!(serials, ["HW-1", "HW-2", "HW-3", "HW-4", "HW-5"]);
+        let (s, b) = app.admin("GET", "/admin/v1/tenants/example.com/tokens?limit=0", None).await;
+        assert_eq!((s, b["error"]["field"].as_str()), (422, Some("limit")), "{b}");
+    }
+
     async fn a_software_totp_token_is_enrolled_confirmed_and_never_accepts_a_code_twice(backend) {
         let (app, clock, key) = app_at(backend).await;
         let (s, e) = app.call("POST", "/v1/users/alice@example.com/tokens", Auth::Bearer(&key), Some(json!({}))).await;
@@ -187,7 +214,7 @@ backend_tests! {
         let (s, b) = import(&format!("A3,hotp,{RFC_SEED},6,0,SHA1\nA1,hotp,{RFC_SEED},6,0,SHA1")).await;
         assert_eq!((s, common::code(&b)), (409, "token_exists"));
         let (_, list) = app.admin("GET", "/admin/v1/tenants/example.com/tokens", None).await;
-        assert_eq!(list.as_array().unwrap().len(), 1, "nothing of the refused import was kept: {list}");
+        assert_eq!(list["items"].as_array().unwrap().len(), 1, "nothing of the refused import was kept: {list}");
         assert!(!list.to_string().contains(RFC_SEED));
     }
 

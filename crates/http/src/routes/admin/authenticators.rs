@@ -116,20 +116,23 @@ async fn import_tokens(
     Ok((StatusCode::CREATED, Json(Imported { imported: s.core.import_tokens(&domain, input).await? })))
 }
 
-/// The tenant's tokens (never their seeds).
-#[utoipa::path(get, path = "/admin/v1/tenants/{domain}/tokens", tag = "admin", params(("domain" = String, Path)),
-    security(("adminToken" = [])),
+/// A page of the tenant's tokens by serial (never their seeds).
+#[utoipa::path(get, path = "/admin/v1/tenants/{domain}/tokens", tag = "admin",
+    params(("domain" = String, Path), super::ListQuery), security(("adminToken" = [])),
     responses(
-        (status = 200, body = Vec<countersign_core::tokens::Token>, description = "The tenant's tokens, without seeds."),
+        (status = 200, body = countersign_core::admin::Listing<countersign_core::tokens::Token>,
+            description = "A page of tokens, without seeds, and the cursor to the next one."),
         (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
-        (status = 404, body = ErrorBody, description = "No such tenant.")
+        (status = 404, body = ErrorBody, description = "No such tenant."),
+        (status = 422, body = ErrorBody, description = "Invalid input: `field` names the value at fault (`invalid_value`).")
     ))]
 async fn list_tenant_tokens(
     _: AdminAuth,
     State(s): State<AppState>,
     ApiPath(domain): ApiPath<String>,
-) -> Result<Json<Vec<countersign_core::tokens::Token>>, ApiError> {
-    Ok(Json(s.core.tenant_tokens(&domain).await?))
+    crate::extract::ApiQuery(q): crate::extract::ApiQuery<super::ListQuery>,
+) -> Result<Json<countersign_core::admin::Listing<countersign_core::tokens::Token>>, ApiError> {
+    Ok(Json(s.core.tenant_tokens(&domain, q.after, q.limit).await?))
 }
 
 /// Remove a token.
