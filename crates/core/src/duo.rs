@@ -12,6 +12,7 @@ use crate::error::{CoreError, Entity, Refusal};
 use crate::refusal::RefusalCode;
 use crate::service::Core;
 use crate::tenant::Tenant;
+use crate::validate;
 
 /// An integration as stored: the secret key sealed under the master key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,10 +111,7 @@ impl Core {
         input: CreateDuoIntegration,
     ) -> Result<DuoIntegrationView, CoreError> {
         let tenant = self.tenant(domain).await?;
-        let name = input.name.trim();
-        if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
-            return Err(CoreError::invalid("name", "name must be 1 to 64 characters without control characters"));
-        }
+        let name = validate::short_name(&input.name)?;
         let ikey = format!("DI{}", random_text(&*self.random, 18, KEY_ALPHABET)?);
         let skey = random_text(&*self.random, 40, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")?;
         let integration = DuoIntegration {

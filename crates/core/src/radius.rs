@@ -158,10 +158,7 @@ impl Core {
         input: CreateRadiusClient,
     ) -> Result<RadiusClientView, CoreError> {
         let tenant = self.tenant(domain).await?;
-        let name = input.name.trim();
-        if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
-            return Err(CoreError::invalid("name", "name must be 1 to 64 characters without control characters"));
-        }
+        let name = validate::short_name(&input.name)?;
         let network = input.network.parse::<Cidr>().map_err(|m| CoreError::invalid("network", m))?.normalized();
         let secret = match input.secret {
             Some(s) => {

@@ -97,6 +97,19 @@ pub fn locale(s: &str) -> Result<(), String> {
     if ok { Ok(()) } else { Err("locale must be a language tag such as en or pt-BR".into()) }
 }
 
+/// The name of a front door's client or integration (RADIUS clients, Duo integrations):
+/// 1–64 characters, no control characters; trimmed.
+pub fn short_name(s: &str) -> Result<&str, crate::error::CoreError> {
+    let name = s.trim();
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+        return Err(crate::error::CoreError::invalid(
+            "name",
+            "name must be 1 to 64 characters without control characters",
+        ));
+    }
+    Ok(name)
+}
+
 /// A display name for a key or token: 1–100 characters, no control characters.
 pub fn name(s: &str) -> Result<(), String> {
     let ok = !s.trim().is_empty() && s.chars().count() <= 100 && !s.chars().any(char::is_control);

@@ -26,7 +26,7 @@ use crate::AppState;
 
 /// The routes: `/auth/v2/{endpoint}` (JSON) and `/rest/v1/{endpoint}.bson` (BSON).
 pub fn router() -> Router<AppState> {
-    Router::new().route("/auth/v2/{endpoint}", any(v2)).route("/rest/v1/{endpoint}", any(v1))
+    Router::new().route("/auth/v2/{endpoint}", any(call)).route("/rest/v1/{endpoint}", any(call))
 }
 
 /// How long `auth_status` waits for the user before answering `waiting`.
@@ -106,7 +106,8 @@ fn fail(format: Format, f: Fail) -> Response {
     answer(format, f.status, &body)
 }
 
-async fn v2(
+/// Both routes: `/rest/v1/{name}.bson` answers in BSON, `/auth/v2/{name}` in JSON.
+async fn call(
     State(s): State<AppState>,
     Path(endpoint): Path<String>,
     method: Method,
@@ -114,19 +115,15 @@ async fn v2(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    handle(&s.core, Format::Json, &endpoint, &method, &uri, &headers, &body).await
-}
-
-async fn v1(
-    State(s): State<AppState>,
-    Path(endpoint): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let Some(name) = endpoint.strip_suffix(".bson") else { return fail(Format::Json, Fail::not_found()) };
-    handle(&s.core, Format::Bson, &format!("legacy:{name}"), &method, &uri, &headers, &body).await
+    let (format, endpoint) = if uri.path().starts_with("/rest/v1/") {
+        match endpoint.strip_suffix(".bson") {
+            Some(name) => (Format::Bson, format!("legacy:{name}")),
+            None => return fail(Format::Json, Fail::not_found()),
+        }
+    } else {
+        (Format::Json, endpoint)
+    };
+    handle(&s.core, format, &endpoint, &method, &uri, &headers, &body).await
 }
 
 fn form(bytes: &[u8]) -> Vec<(String, String)> {
