@@ -1,7 +1,8 @@
 //! The Duo-compatible API end to end (docs/duo.md), with clients no one here wrote, from
 //! Debian's packages: Duo Unix's `login_duo` (package `login-duo`; it speaks Duo's older
 //! `/rest/v1/*.bson` API over HTTPS, with a CA file) runs a command after a push approved
-//! on the reference authenticator and refuses it after a decline; Perl's Net::Duo
+//! on the reference authenticator and refuses it after a decline, and takes a token code
+//! instead (`DUO_PASSCODE`); Perl's Net::Duo
 //! (`libnet-duo-perl`) drives `/auth/v2` — `check`, `preauth`, `auth` with `async=1` and
 //! `auth_status`, a passcode — with v2 (dated HMAC-SHA1) signatures. HTTPS is a TLS proxy
 //! in front of the server (the reference authenticator talks to the server directly).
@@ -109,26 +110,38 @@ async fn approve_next(auth: &Authenticator, approve: bool) -> String {
 /// Run `login_duo` as Duo Unix's documentation sets it up, with `command` to run after a
 /// successful login; its exit status and output.
 async fn login_duo(d: &Keys, user: &str, extra: &str) -> (bool, String) {
+    login_duo_typing(d, user, extra, "").await
+}
+
+/// [`login_duo`] with `typed` as the passcode an SSH client passes in `DUO_PASSCODE`
+/// (Duo Unix's `accept_env_factor`; without a terminal login_duo asks nothing).
+async fn login_duo_typing(d: &Keys, user: &str, extra: &str, typed: &str) -> (bool, String) {
     static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let conf = d.dir.join(format!("login_duo-{n}.conf"));
     let text = format!(
-        "[duo]\nikey = {}\nskey = {}\nhost = {}\ncafile = {}\nfailmode = secure\nautopush = yes\nprompts = 1\n{extra}",
+        "[duo]\nikey = {}\nskey = {}\nhost = {}\ncafile = {}\nfailmode = secure\nautopush = {}prompts = 1\n{extra}",
         d.ikey,
         d.skey,
         d.host,
-        d.ca_file.display()
+        d.ca_file.display(),
+        if typed.is_empty() { "yes\n" } else { "no\naccept_env_factor = yes\n" },
     );
     std::fs::write(&conf, text).unwrap();
     std::fs::set_permissions(&conf, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
-    let (conf, user) = (conf.clone(), user.to_owned());
+    let (conf, user, typed) = (conf.clone(), user.to_owned(), typed.to_owned());
     tokio::task::spawn_blocking(move || {
-        let out = std::process::Command::new("/usr/sbin/login_duo")
-            .args(["-c", conf.to_str().unwrap(), "-f", &user, "/bin/echo", "granted"])
-            .stdin(std::process::Stdio::null())
+        let mut child = std::process::Command::new("/usr/sbin/login_duo")
+            .args(["-d", "-c", conf.to_str().unwrap(), "-f", &user, "/bin/echo", "granted"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
             .env_remove("SSH_CONNECTION")
-            .output()
+            .env("DUO_PASSCODE", typed.trim())
+            .spawn()
             .expect("login_duo is installed (scripts/test.sh: login-duo)");
+        drop(child.stdin.take());
+        let out = child.wait_with_output().unwrap();
         let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         (out.status.success(), text)
     })
@@ -188,6 +201,31 @@ backend_tests! {
             .map(|e| (e["kind"].as_str().unwrap_or("").to_owned(), e["actor"].as_str().unwrap_or("").to_owned())).collect();
         assert!(kinds.iter().any(|(k, a)| k == "login_succeeded" && a.starts_with("device:")), "{kinds:?}");
         assert!(kinds.iter().any(|(k, a)| k == "login_failed" && a.starts_with("device:")), "{kinds:?}");
+        d.app.stop().await.unwrap();
+    }
+
+    async fn login_duo_takes_a_token_code_instead_of_a_push(backend) {
+        let d = duo_app(backend).await;
+        let (s, e) = d.app.call("POST", "/v1/users/alice@example.com/tokens", Auth::Bearer(&d.key), Some(json!({}))).await;
+        assert_eq!(s, 201, "{e}");
+        let uri = e["otpauthURI"].as_str().unwrap();
+        let secret = uri.split("secret=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+        let totp = |offset: i64| {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+            let out = std::process::Command::new("oathtool")
+                .args(["--totp", "-b", "--now", &format!("@{}", now + offset), &secret])
+                .output()
+                .unwrap();
+            String::from_utf8(out.stdout).unwrap().trim().to_owned()
+        };
+        let confirm = format!("/v1/users/alice@example.com/tokens/{}/confirm", e["tokenID"].as_str().unwrap());
+        let (s, t) = d.app.call("POST", &confirm, Auth::Bearer(&d.key), Some(json!({"otp": totp(0)}))).await;
+        assert_eq!(s, 200, "{t}");
+        // No push this time: the user gives the token's next code.
+        let (ok, out) = login_duo_typing(&d.keys, "alice", "", &totp(30)).await;
+        assert!(ok && out.contains("granted"), "{out}");
+        let (ok, out) = login_duo_typing(&d.keys, "alice", "", "000000").await;
+        assert!(!ok && !out.contains("granted"), "{out}");
         d.app.stop().await.unwrap();
     }
 
