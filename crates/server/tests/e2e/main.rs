@@ -18,6 +18,7 @@ mod files;
 mod gateway;
 mod methods;
 mod mobile;
+mod nodes;
 mod otp;
 mod outbox;
 mod providers;
