@@ -15,6 +15,7 @@ pub mod clock;
 pub mod context;
 pub mod device;
 pub mod error;
+pub mod limits;
 pub mod random;
 pub mod refusal;
 pub mod retention;
@@ -51,8 +52,8 @@ pub use random::{OsRandom, Random};
 pub use service::Core;
 pub use store::{
     AccountStore, AttemptStore, AuditStore, ConfigStore, Counter, CredentialStore, DeviceStore, FidoAuthenticatorKey,
-    FidoCeremony, OutboxStore, Page, RiskStore, SealedColumn, SealedConfig, SealedRow, SealedStore, SessionStore,
-    Store, StoreError,
+    FidoCeremony, Hit, LimitStore, OutboxStore, Page, RiskStore, SealedColumn, SealedConfig, SealedRow, SealedStore,
+    SessionStore, Store, StoreError,
 };
 pub use tenant::{Domain, PushEnrollmentMode, Tenant, TenantSettings};
 pub use user::{User, UserId, UserRef, UserStatus, VdpDeliveryMethod};

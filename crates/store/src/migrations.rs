@@ -23,6 +23,7 @@ pub(crate) const SQLITE: &[Step] = &[
     (15, "methods", include_str!("../migrations/sqlite/0015_methods.sql")),
     (17, "sealed_activations", include_str!("../migrations/sqlite/0017_sealed_activations.sql")),
     (18, "audit_retention", include_str!("../migrations/sqlite/0018_audit_retention.sql")),
+    (19, "rate_limits", include_str!("../migrations/sqlite/0019_rate_limits.sql")),
 ];
 
 pub(crate) const POSTGRES: &[Step] = &[
@@ -42,6 +43,7 @@ pub(crate) const POSTGRES: &[Step] = &[
     (15, "methods", include_str!("../migrations/postgres/0015_methods.sql")),
     (17, "sealed_activations", include_str!("../migrations/postgres/0017_sealed_activations.sql")),
     (18, "audit_retention", include_str!("../migrations/postgres/0018_audit_retention.sql")),
+    (19, "rate_limits", include_str!("../migrations/postgres/0019_rate_limits.sql")),
 ];
 
 pub(crate) fn migrator(steps: &[Step]) -> Migrator {

@@ -49,6 +49,7 @@ crate::sql_device::sql_device!(PgStore, sqlx::Postgres);
 crate::sql_risk::sql_risk!(PgStore, sqlx::Postgres);
 crate::sql_session::sql_session!(PgStore, sqlx::Postgres);
 crate::sql_keys::sql_keys!(PgStore, sqlx::Postgres);
+crate::sql_limit::sql_limit!(PgStore, sqlx::Postgres);
 crate::sql_outbox::sql_outbox!(PgStore, sqlx::Postgres, "FOR UPDATE SKIP LOCKED");
 
 #[cfg(feature = "testing")]

@@ -88,4 +88,5 @@ crate::sql_device::sql_device!(SqliteStore, sqlx::Sqlite);
 crate::sql_risk::sql_risk!(SqliteStore, sqlx::Sqlite);
 crate::sql_session::sql_session!(SqliteStore, sqlx::Sqlite);
 crate::sql_keys::sql_keys!(SqliteStore, sqlx::Sqlite);
+crate::sql_limit::sql_limit!(SqliteStore, sqlx::Sqlite);
 crate::sql_outbox::sql_outbox!(SqliteStore, sqlx::Sqlite, "");

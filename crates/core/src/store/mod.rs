@@ -7,6 +7,7 @@ mod audit;
 mod config;
 mod credential;
 mod device;
+pub mod limit;
 mod outbox;
 mod risk;
 mod sealed;
@@ -19,6 +20,7 @@ pub use audit::AuditStore;
 pub use config::ConfigStore;
 pub use credential::CredentialStore;
 pub use device::DeviceStore;
+pub use limit::{Hit, LimitStore};
 pub use outbox::OutboxStore;
 pub use risk::RiskStore;
 pub use sealed::{SealedColumn, SealedRow, SealedStore};
@@ -34,7 +36,7 @@ pub use types::{FidoAuthenticatorKey, FidoCeremony, Page, SealedConfig, StoreErr
 /// (static passwords, tokens), [`RiskStore`] (failure log), [`ConfigStore`] (tenant
 /// configuration), [`OutboxStore`] (messages to send), [`AttemptStore`] (the attempt
 /// counters of codes, PINs, passwords and tokens, reserved one way for all of them),
-/// [`AuditStore`] (the audit log) and [`SealedStore`] (sealed values across tables, for key
+/// [`AuditStore`] (the audit log), [`LimitStore`] (request-limit counters) and [`SealedStore`] (sealed values across tables, for key
 /// rotation). A method belongs to the aggregate whose rows it changes; one that writes two
 /// (a session with its outbox messages) belongs to the one whose state it decides.
 pub trait Store:
@@ -47,6 +49,7 @@ pub trait Store:
     + OutboxStore
     + AttemptStore
     + AuditStore
+    + LimitStore
     + SealedStore
 {
 }
@@ -61,6 +64,7 @@ impl<
         + OutboxStore
         + AttemptStore
         + AuditStore
+        + LimitStore
         + SealedStore,
 > Store for T
 {

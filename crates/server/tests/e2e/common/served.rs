@@ -49,6 +49,8 @@ impl Served {
         }
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--database", &db.url])
             .env("COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN", &admin)
+            // Request limits off unless the test sets them.
+            .env("COUNTERSIGN_LIMITS_ENABLED", "false")
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&stderr).unwrap());
