@@ -15,6 +15,7 @@ mod edge;
 mod fido;
 mod files;
 mod gateway;
+mod limits;
 mod methods;
 mod mobile;
 mod otp;
