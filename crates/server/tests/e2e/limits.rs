@@ -31,7 +31,7 @@ fn config(window_seconds: u32, set: impl FnOnce(&mut RawLimits)) -> RawConfig {
 /// window are left (windows are aligned on the epoch): what follows happens in one window.
 async fn fresh_window(window_seconds: u32, margin_ms: i64) {
     let len = i64::from(window_seconds) * 1000;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let now = countersign_core::Clock::now(&countersign_core::SystemClock).millis();
     let left = len - now.rem_euclid(len);
     if left < margin_ms {
         tokio::time::sleep(Duration::from_millis(left as u64 + 20)).await;
