@@ -3,7 +3,8 @@
 //! ceremonies begun and never finished, what a risk challenge meant to learn when the
 //! challenge was never answered, and, after the periods [`Core::retention`] sets, ended
 //! sessions, QR logins, activations, sent and dead outbox messages, the risk engine's
-//! failed logins and (only when configured) audit log entries.
+//! failed logins and (only when configured) audit log entries; and the request-limit
+//! counters of windows that have ended.
 //!
 //! Each pass removes at most [`Retention::batch`](crate::retention::Retention) rows of
 //! each kind, oldest first along an index on its time column; the server runs passes
@@ -42,6 +43,8 @@ pub struct Swept {
     pub risk_failures: u64,
     /// Audit log entries past their retention (none unless configured).
     pub audit: u64,
+    /// Request-limit counters whose window has ended.
+    pub rate_limits: u64,
 }
 
 impl Swept {
@@ -50,7 +53,7 @@ impl Swept {
         let batch = u64::from(batch);
         [self.sessions, self.qr_logins, self.activations, self.outbox_sent, self.outbox_dead, self.risk_failures]
             .into_iter()
-            .chain([self.audit])
+            .chain([self.audit, self.rate_limits])
             .any(|n| n >= batch)
     }
 }
@@ -66,6 +69,8 @@ impl Core {
         let mut swept = Swept {
             fido_ceremonies: store.delete_expired_fido_ceremonies(now).await?,
             risk_pending: store.delete_risk_pending_before(now.plus_millis(-RISK_PENDING_MS)).await?,
+            // Windows that have ended count nothing any more (docs/security.md, "Request limits").
+            rate_limits: store.purge_limits_before(now, n).await?,
             ..Swept::default()
         };
         if let Some(before) = cutoff(now, r.sessions_days) {

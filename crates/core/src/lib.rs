@@ -15,6 +15,7 @@ pub mod clock;
 pub mod context;
 pub mod device;
 pub mod error;
+pub mod limits;
 pub mod net;
 pub mod random;
 pub mod refusal;
@@ -54,8 +55,8 @@ pub use random::{OsRandom, Random};
 pub use service::Core;
 pub use store::{
     AccountStore, AttemptStore, AuditStore, ConfigStore, Counter, CredentialStore, DeviceStore, DuoStore,
-    FidoAuthenticatorKey, FidoCeremony, OutboxStore, Page, RadiusStore, RiskStore, SealedColumn, SealedConfig,
-    SealedRow, SealedStore, SessionEvents, SessionStore, Store, StoreError,
+    FidoAuthenticatorKey, FidoCeremony, Hit, LimitStore, OutboxStore, Page, RadiusStore, RiskStore, SealedColumn,
+    SealedConfig, SealedRow, SealedStore, SessionEvents, SessionStore, Store, StoreError,
 };
 pub use tenant::{Domain, PushEnrollmentMode, Tenant, TenantSettings};
 pub use user::{User, UserId, UserRef, UserStatus, VdpDeliveryMethod};

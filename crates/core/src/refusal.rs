@@ -46,6 +46,9 @@ refusal_codes! {
     NumberMatchingRequiresAsync = "number_matching_requires_async",
     /// Too many login requests for this user in the window (rate limit).
     TooManyLoginRequests = "too_many_login_requests",
+    /// Too many requests from this address, API key, activation or device in the window
+    /// (`[limits]`, docs/security.md, "Request limits").
+    RateLimited = "rate_limited",
     /// Push authorization is switched off for the tenant.
     PushAuthorizationDisabled = "push_authorization_disabled",
     /// The user may not authenticate.

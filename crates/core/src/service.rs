@@ -50,6 +50,8 @@ pub struct Core {
     pub actor: Actor,
     /// How long what only grows is kept (housekeeping).
     pub retention: crate::retention::Retention,
+    /// Request budgets per address, API key, activation and device (`[limits]`).
+    pub limits: crate::limits::Limits,
 }
 
 /// A random master key for a core that is never given one (tests, tools); secrets it
@@ -84,6 +86,7 @@ impl Core {
             hasher: Arc::default(),
             actor: Actor::System,
             retention: crate::retention::Retention::default(),
+            limits: crate::limits::Limits::default(),
         }
     }
 

@@ -116,6 +116,7 @@ impl FromRequestParts<AppState> for TenantAuth {
                 }
                 let auth = TenantAuth { tenant, key_id };
                 ActorSlot::note(parts, auth.actor());
+                crate::limits::by_api_key(state, parts.uri.path(), &auth.tenant.id, &auth.key_id).await?;
                 Ok(auth)
             }
             Credential::Admin { .. } => Err(ApiError::unauthorized()),

@@ -28,6 +28,7 @@ pub mod docs;
 pub mod duo;
 pub mod error;
 pub mod extract;
+pub mod limits;
 pub mod metrics;
 pub mod openapi;
 pub mod qr;
@@ -184,6 +185,9 @@ pub fn app(core: Core, config: &HttpConfig) -> Router {
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
         })
+        // Request limits (docs/security.md, "Request limits"): inside the metrics and the
+        // request log, so a refusal is counted and logged like any answer.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), limits::enforce))
         .layer(axum::middleware::from_fn_with_state(state.clone(), routes::admin::audit::record_changes))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(

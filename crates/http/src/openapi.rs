@@ -4,7 +4,8 @@
 //! - [`CommonErrors`]: the refusals every operation can give because of what it reads —
 //!   `400` for an unreadable path, query or body, `413`/`415` for a body, `422` for a
 //!   value that does not fit (wrong type, NUL character), `401` behind a credential,
-//!   `503` when storage does not answer — added in one place instead of on each handler.
+//!   `503` when storage does not answer, `429` on the integration and mobile APIs (request
+//!   limits) — added in one place instead of on each handler.
 //! - [`OpenComposition`]: a schema that extends another (`#[serde(flatten)]`, written as
 //!   `allOf`) gets the other's properties without its `additionalProperties: false`,
 //!   which would otherwise forbid the very properties it adds.
@@ -70,7 +71,8 @@ fn add(op: &mut Operation, status: &str, code: &str, text: &str) {
 
 impl Modify for CommonErrors {
     fn modify(&self, api: &mut OpenApi) {
-        for item in api.paths.paths.values_mut() {
+        for (path, item) in api.paths.paths.iter_mut() {
+            let limited = path.starts_with("/v1/") || path.starts_with("/mobile/v1/");
             let ops = [
                 &mut item.get,
                 &mut item.put,
@@ -119,6 +121,16 @@ impl Modify for CommonErrors {
                 }
                 if reads.credential {
                     add(op, "401", "unauthorized", "No valid credential (`unauthorized`).");
+                }
+                if limited {
+                    add(
+                        op,
+                        "429",
+                        "rate_limited",
+                        "Too many requests from this client address, API key, activation or device in the window \
+                         (`rate_limited`, with `retryAfterSeconds` and a `Retry-After` header; docs/security.md, \
+                         \"Request limits\").",
+                    );
                 }
                 if reads.credential || reads.path || reads.body {
                     add(
@@ -200,10 +212,20 @@ mod tests {
                 if secured || has("path") || body {
                     want.push("503");
                 }
+                if path.starts_with("/v1/") || path.starts_with("/mobile/v1/") {
+                    want.push("429");
+                }
                 for status in want {
                     if responses[status].is_null() {
                         problems.push(format!("{method} {path}: no {status}"));
                     }
+                }
+                let limited = path.starts_with("/v1/") || path.starts_with("/mobile/v1/");
+                if limited && !responses["429"]["description"].as_str().is_some_and(|d| d.contains("rate_limited")) {
+                    problems.push(format!("{method} {path}: 429 does not name rate_limited"));
+                }
+                if !limited && !responses["429"].is_null() {
+                    problems.push(format!("{method} {path}: 429 on a route that is not limited"));
                 }
                 if path.starts_with("/mobile/v1/") && responses["401"].is_object() && !device {
                     problems.push(format!("{method} {path}: answers 401 but is not marked device-signed"));

@@ -118,6 +118,8 @@ async fn main() {
     let raw = RawConfig {
         log_level: Some("error".into()),
         gateway_id: Some("bench".into()),
+        // Measures the relay, not the request limits.
+        limits: Some(countersign::config::RawLimits::off()),
         relay: Some(RawRelay {
             url: Some(format!("https://{site_addr}")),
             server_name: Some("localhost".into()),

@@ -85,7 +85,14 @@ async fn main() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let core = countersign::core_for(store, &base).unwrap();
-    let config = RawConfig { log_level: Some("error".into()), ..Default::default() }.validate().unwrap();
+    let config = RawConfig {
+        log_level: Some("error".into()),
+        // Measures the server, not its request limits (all from 127.0.0.1).
+        limits: Some(countersign::config::RawLimits::off()),
+        ..Default::default()
+    }
+    .validate()
+    .unwrap();
     let server_core = core.clone();
     tokio::spawn(async move { countersign::serve_on(listener, server_core, &config, std::future::pending()).await });
 

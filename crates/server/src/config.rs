@@ -8,8 +8,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+mod limits;
 mod network;
 mod retention;
+pub use limits::RawLimits;
 pub use network::{RawTls, TlsFiles};
 pub use retention::RawRetention;
 
@@ -78,6 +80,9 @@ pub struct RawConfig {
     pub relay: Option<RawRelay>,
     /// How long rows that only grow are kept (docs/security.md, "Retention").
     pub retention: Option<RawRetention>,
+    /// Request limits per address, API key, activation and device (docs/security.md,
+    /// "Request limits").
+    pub limits: Option<RawLimits>,
     /// Serve HTTPS with these files (docs/security.md, "TLS").
     pub tls: Option<RawTls>,
     /// Peers whose forwarding header names the client (docs/security.md, "Client addresses").
@@ -179,6 +184,8 @@ pub struct Config {
     pub relay: Option<countersign_gateway::site::SiteConfig>,
     /// Retention periods.
     pub retention: countersign_core::retention::Retention,
+    /// Request limits.
+    pub limits: countersign_core::limits::Limits,
     /// HTTPS, when configured.
     pub tls: Option<TlsFiles>,
     /// Whose forwarding header is believed.
@@ -339,6 +346,7 @@ impl RawConfig {
             gateway_id: env("COUNTERSIGN_GATEWAY_ID"),
             relay: None,
             retention: RawRetention::from_env(&env)?,
+            limits: RawLimits::from_env(&env)?,
             tls: RawTls::from_env(&env),
             trusted_proxies: network::proxies_from_env(&env),
             forwarded_header: env("COUNTERSIGN_FORWARDED_HEADER"),
@@ -373,6 +381,10 @@ impl RawConfig {
             gateway_id: over.gateway_id.or(self.gateway_id),
             relay: over.relay.or(self.relay),
             retention: match (self.retention, over.retention) {
+                (Some(a), Some(b)) => Some(a.overlay(b)),
+                (a, b) => b.or(a),
+            },
+            limits: match (self.limits, over.limits) {
                 (Some(a), Some(b)) => Some(a.overlay(b)),
                 (a, b) => b.or(a),
             },
@@ -492,6 +504,7 @@ impl RawConfig {
             .unwrap_or_else(|| in_data_dir(&data_dir, MASTER_KEY_FILE).to_string_lossy().into_owned());
         let relay = self.relay.map(|r| r.validate(self.gateway_id.as_deref())).transpose()?;
         let retention = self.retention.unwrap_or_default().validate()?;
+        let limits = self.limits.unwrap_or_default().validate()?;
         let tls = self.tls.map(RawTls::validate).transpose()?;
         let proxies = network::proxy_trust(self.trusted_proxies, self.forwarded_header)?;
         let radius_listen = match self.radius_listen.as_deref().map(str::trim) {
@@ -506,6 +519,7 @@ impl RawConfig {
         Ok(Config {
             radius_listen,
             retention,
+            limits,
             tls,
             proxies,
             gateway_id: self.gateway_id,

@@ -206,6 +206,7 @@ async fn serve_parts(
     core.gateway_id = config.gateway_id.clone();
     core.push_relay = config.relay.as_ref().is_some_and(|r| r.push_url.is_some());
     core.retention = config.retention;
+    core.limits = config.limits;
     if let Some(path) = &config.geoip_database {
         core.geo = Arc::new(countersign_core::context::Geo::open(path).map_err(ServerError::Geo)?);
     }
@@ -306,7 +307,7 @@ async fn housekeeping(core: Core, mut stop: tokio::sync::watch::Receiver<bool>) 
                             tracing::info!(fido_ceremonies = s.fido_ceremonies, risk_pending = s.risk_pending,
                                 sessions = s.sessions, qr_logins = s.qr_logins, activations = s.activations,
                                 outbox_sent = s.outbox_sent, outbox_dead = s.outbox_dead,
-                                risk_failures = s.risk_failures, audit = s.audit, "housekeeping");
+                                risk_failures = s.risk_failures, audit = s.audit, rate_limits = s.rate_limits, "housekeeping");
                         }
                         if !s.full(core.retention.batch) || *stop.borrow() {
                             break;

@@ -33,7 +33,8 @@ pub enum AuditKind {
     /// A login ended declined, timed out or failed, or an answer was refused (wrong code,
     /// PIN or password; locked or disabled user; a FIDO response that does not verify).
     LoginFailed,
-    /// A limit refused a request (`too_many_login_requests`).
+    /// A limit refused a request (`too_many_login_requests`; `rate_limited`: the first
+    /// refusal per bucket and window of `[limits]`).
     RateLimited,
     /// A credential or user was locked out (wrong PINs, codes or passwords; the risk engine).
     Locked,

@@ -99,15 +99,45 @@ impl Lockout {
 pub enum RateLimit {
     /// The tenant's `loginRequestLimit` per user and window.
     LoginRequests,
+    /// `[limits] api_key`: integration API requests per API key.
+    ApiKey,
+    /// `[limits] integration_address`: integration API requests per client address.
+    IntegrationAddress,
+    /// `[limits] mobile_address`: mobile API requests per client address.
+    MobileAddress,
+    /// `[limits] activation_address`: activation steps per client address.
+    ActivationAddress,
+    /// `[limits] activation`: activation steps per activation.
+    Activation,
+    /// `[limits] answer_address`: answers per client address.
+    AnswerAddress,
+    /// `[limits] answer_device`: answers per device.
+    AnswerDevice,
 }
 
 impl RateLimit {
-    const ALL: [RateLimit; 1] = [RateLimit::LoginRequests];
+    const ALL: [RateLimit; 8] = [
+        RateLimit::LoginRequests,
+        RateLimit::ApiKey,
+        RateLimit::IntegrationAddress,
+        RateLimit::MobileAddress,
+        RateLimit::ActivationAddress,
+        RateLimit::Activation,
+        RateLimit::AnswerAddress,
+        RateLimit::AnswerDevice,
+    ];
 
     /// The `limit` label.
     pub fn as_str(self) -> &'static str {
         match self {
             RateLimit::LoginRequests => "login_requests",
+            RateLimit::ApiKey => "api_key",
+            RateLimit::IntegrationAddress => "integration_address",
+            RateLimit::MobileAddress => "mobile_address",
+            RateLimit::ActivationAddress => "activation_address",
+            RateLimit::Activation => "activation",
+            RateLimit::AnswerAddress => "answer_address",
+            RateLimit::AnswerDevice => "answer_device",
         }
     }
 }

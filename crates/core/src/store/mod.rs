@@ -8,6 +8,7 @@ mod config;
 mod credential;
 mod device;
 mod duo;
+pub mod limit;
 mod outbox;
 mod radius;
 mod risk;
@@ -22,6 +23,7 @@ pub use config::ConfigStore;
 pub use credential::CredentialStore;
 pub use device::DeviceStore;
 pub use duo::DuoStore;
+pub use limit::{Hit, LimitStore};
 pub use outbox::OutboxStore;
 pub use radius::RadiusStore;
 pub use risk::RiskStore;
@@ -38,7 +40,7 @@ pub use types::{FidoAuthenticatorKey, FidoCeremony, Page, SealedConfig, StoreErr
 /// (static passwords, tokens), [`RiskStore`] (failure log), [`ConfigStore`] (tenant
 /// configuration), [`OutboxStore`] (messages to send), [`AttemptStore`] (the attempt
 /// counters of codes, PINs, passwords and tokens, reserved one way for all of them),
-/// [`AuditStore`] (the audit log), [`RadiusStore`] (RADIUS clients), [`DuoStore`] (Duo-compatible integrations) and [`SealedStore`] (sealed values across tables, for key
+/// [`AuditStore`] (the audit log), [`LimitStore`] (request-limit counters), [`RadiusStore`] (RADIUS clients), [`DuoStore`] (Duo-compatible integrations) and [`SealedStore`] (sealed values across tables, for key
 /// rotation). A method belongs to the aggregate whose rows it changes; one that writes two
 /// (a session with its outbox messages) belongs to the one whose state it decides.
 pub trait Store:
@@ -54,6 +56,7 @@ pub trait Store:
     + RadiusStore
     + DuoStore
     + SessionEvents
+    + LimitStore
     + SealedStore
 {
 }
@@ -71,6 +74,7 @@ impl<
         + RadiusStore
         + DuoStore
         + SessionEvents
+        + LimitStore
         + SealedStore,
 > Store for T
 {

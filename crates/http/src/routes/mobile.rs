@@ -185,6 +185,7 @@ async fn respond(
     ApiPath(id): ApiPath<String>,
     req: DeviceRequest<ResponseBody>,
 ) -> Result<Json<ResponseResult>, ApiError> {
+    crate::limits::answer_by_device(&s, &req.device).await?;
     Ok(Json(s.core.respond(&req.device, &id, req.body).await?))
 }
 

@@ -23,6 +23,8 @@ fn command(dir: &Path) -> Command {
             c.env_remove(k);
         }
     }
+    // Request limits off unless a test sets them (docs/security.md, "Request limits").
+    c.env("COUNTERSIGN_LIMITS_ENABLED", "false");
     c
 }
 

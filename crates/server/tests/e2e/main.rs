@@ -16,6 +16,7 @@ mod edge;
 mod fido;
 mod files;
 mod gateway;
+mod limits;
 mod methods;
 mod mobile;
 mod nodes;

@@ -9,6 +9,7 @@ mod audit;
 mod config;
 mod credentials;
 mod devices;
+mod limits;
 mod duo;
 mod outbox;
 mod radius;

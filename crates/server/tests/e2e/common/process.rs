@@ -35,6 +35,8 @@ fn clean(c: &mut Command, dir: &Path) {
             c.env_remove(k);
         }
     }
+    // Request limits off unless a test sets them (docs/security.md, "Request limits").
+    c.env("COUNTERSIGN_LIMITS_ENABLED", "false");
 }
 
 /// A serving `countersign`.

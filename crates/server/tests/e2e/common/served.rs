@@ -24,7 +24,8 @@ pub struct Served {
     child: Child,
     client: reqwest::Client,
     _dir: tempfile::TempDir,
-    _db: TestDb,
+    _db: Option<TestDb>,
+    db_url: String,
 }
 
 impl Served {
@@ -37,6 +38,16 @@ impl Served {
     /// The same with these environment variables set.
     pub async fn start_with(backend: Backend, env: &[(&str, &str)]) -> Served {
         let db = TestDb::new(backend).await;
+        let url = db.url.clone();
+        Self::start_on(url, Some(db), env).await
+    }
+
+    /// Another server on this one's database (a second node), with these variables.
+    pub async fn start_beside(&self, env: &[(&str, &str)]) -> Served {
+        Self::start_on(self.db_url.clone(), None, env).await
+    }
+
+    async fn start_on(db_url: String, db: Option<TestDb>, env: &[(&str, &str)]) -> Served {
         let dir = tempfile::tempdir().unwrap();
         let stderr = dir.path().join("stderr.log");
         let admin = format!("csa_{}", "e".repeat(40));
@@ -47,8 +58,10 @@ impl Served {
                 cmd.env_remove(k);
             }
         }
-        cmd.args(["serve", "--listen", "127.0.0.1:0", "--database", &db.url])
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--database", &db_url])
             .env("COUNTERSIGN_BOOTSTRAP_ADMIN_TOKEN", &admin)
+            // Request limits off unless the test sets them.
+            .env("COUNTERSIGN_LIMITS_ENABLED", "false")
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&stderr).unwrap());
@@ -65,7 +78,7 @@ impl Served {
         .await
         .expect("server did not start within 30 s");
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Served { base, admin, stderr, child, client: reqwest::Client::new(), _dir: dir, _db: db }
+        Served { base, admin, stderr, child, client: reqwest::Client::new(), _dir: dir, _db: db, db_url }
     }
 
     /// A request with an optional bearer token and JSON body; status and body.
