@@ -38,7 +38,8 @@ pub fn address_subject(ip: IpAddr) -> String {
 /// The budgets a request path counts against, beside the per-key and per-device ones:
 /// `(kind, use the activation ID in the path)`.
 fn budgets(path: &str) -> &'static [(LimitKind, bool)] {
-    if path.starts_with("/v1/") {
+    // The integration API and the Duo-compatible API (docs/duo.md) are relying parties'.
+    if path.starts_with("/v1/") || path.starts_with("/auth/v2/") || path.starts_with("/rest/v1/") {
         return &[(LimitKind::IntegrationAddress, false)];
     }
     let Some(rest) = path.strip_prefix("/mobile/v1/") else { return &[] };

@@ -44,11 +44,12 @@ struct Fail {
     code: u32,
     message: String,
     detail: Option<String>,
+    retry_after: Option<u32>,
 }
 
 impl Fail {
     fn new(status: StatusCode, code: u32, message: impl Into<String>) -> Fail {
-        Fail { status, code, message: message.into(), detail: None }
+        Fail { status, code, message: message.into(), detail: None, retry_after: None }
     }
 
     fn param(name: &str) -> Fail {
@@ -57,6 +58,7 @@ impl Fail {
             code: 40002,
             message: "Invalid request parameters".into(),
             detail: Some(name.to_owned()),
+            retry_after: None,
         }
     }
 
@@ -72,6 +74,10 @@ impl Fail {
                 ..Fail::new(StatusCode::BAD_REQUEST, 40002, "Invalid request parameters")
             },
             CoreError::NotFound(_) => Fail::not_found(),
+            CoreError::RateLimited { retry_after_seconds, .. } => Fail {
+                retry_after: Some(*retry_after_seconds),
+                ..Fail::new(StatusCode::TOO_MANY_REQUESTS, 42901, "Too many requests")
+            },
             CoreError::Store(_) | CoreError::Internal(_) => {
                 tracing::error!(error = %countersign_core::session::cause(e), "duo: the request failed");
                 Fail::new(StatusCode::INTERNAL_SERVER_ERROR, 50000, "Internal server error")
@@ -103,7 +109,11 @@ fn fail(format: Format, f: Fail) -> Response {
     if let Some(d) = f.detail {
         body["message_detail"] = Value::String(d);
     }
-    answer(format, f.status, &body)
+    let mut r = answer(format, f.status, &body);
+    if let Some(secs) = f.retry_after {
+        r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    r
 }
 
 /// Both routes: `/rest/v1/{name}.bson` answers in BSON, `/auth/v2/{name}` in JSON.
@@ -213,6 +223,11 @@ async fn serve(
     if let Err(r) = sign::verify(&req, &sig, &caller.skey, caller.integration.legacy_signatures, now) {
         tracing::warn!(ikey = %caller.integration.ikey, code = r.code().0, "duo: request credentials refused");
         return refused(format, r);
+    }
+    // The integration key's budget, as an API key's (docs/security.md, "Request limits").
+    let budget = core.count_request(countersign_core::limits::LimitKind::ApiKey, &ikey, Some(&caller.tenant.id)).await;
+    if let Err(e) = budget {
+        return fail(format, Fail::from_core(&e));
     }
     let mut params = BTreeMap::new();
     for (k, v) in query.into_iter().chain(form_params) {

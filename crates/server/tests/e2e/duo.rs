@@ -67,7 +67,11 @@ struct Duo {
 }
 
 async fn duo_app(backend: countersign_store::testing::Backend) -> Duo {
-    let app = App::spawn(backend).await;
+    duo_app_with(backend, countersign::config::RawConfig::default()).await
+}
+
+async fn duo_app_with(backend: countersign_store::testing::Backend, raw: countersign::config::RawConfig) -> Duo {
+    let app = App::spawn_with(backend, raw).await;
     let key = app.tenant_with_alice("example.com").await;
     let (s, i) = app
         .admin(
@@ -324,6 +328,28 @@ backend_tests! {
         assert_eq!((right[0]["ok"].as_i64(), right[0]["status"].as_str()), (Some(1), Some("allow")), "{right:?}");
         let again = net_duo(&d.keys, &["passcode", "alice", &code]).await;
         assert_eq!(again[0]["ok"], 0, "a code works once: {again:?}");
+        d.app.stop().await.unwrap();
+    }
+
+    async fn an_integration_key_has_the_budget_of_an_api_key(backend) {
+        // A day-long window: the four calls below fall in one.
+        let limits = countersign::config::RawLimits {
+            enabled: Some(true),
+            window_seconds: Some(86_400),
+            api_key: Some(3),
+            ..countersign::config::RawLimits::default()
+        };
+        let d = duo_app_with(backend, countersign::config::RawConfig { limits: Some(limits), ..Default::default() }).await;
+        for _ in 0..3 {
+            let c = net_duo(&d.keys, &["check"]).await;
+            assert!(c[0]["time"].as_i64().is_some(), "{c:?}");
+        }
+        let c = net_duo(&d.keys, &["check"]).await;
+        assert!(c[0]["error"].as_str().unwrap_or("").contains("42901"), "{c:?}");
+        // A wrong signature is refused as such, before any budget is looked at.
+        let r = reqwest::Client::new().get(format!("{}/auth/v2/check", d.app.base))
+            .basic_auth(&d.keys.ikey, Some("0".repeat(40))).header("date", httpdate_now()).send().await.unwrap();
+        assert_eq!(r.status(), 401);
         d.app.stop().await.unwrap();
     }
 
