@@ -386,12 +386,19 @@ async fn auth(core: &Core, caller: &DuoCaller, p: &Params) -> Result<Value, Fail
     let login = StartLogin { ip_address, context, message, no_number: true, ..StartLogin::default() };
     // What to do: Duo's factors, and Duo Unix 1.x's `factor=auto&auto=<choice>`.
     let factor = p.get("factor").ok_or_else(|| Fail::param("factor"))?;
-    if factor == "sms" {
-        // A code by SMS; the user types it back as the passcode of the next call.
-        let call = LoginCall::Start { pass_key: "sms".into(), login: StartLogin { timeout: Some(0), ..login } };
+    if factor == "sms" || factor == "phone" {
+        // A code by SMS, or read out by a call (the tenant's `voice` type: countersign's
+        // calls say a code rather than ask for a keypress); the user types it back as the
+        // passcode of the next call.
+        let (pass_key, said) = if factor == "sms" {
+            ("sms", "New SMS passcodes sent.")
+        } else {
+            ("voice", "Calling you with a passcode.")
+        };
+        let call = LoginCall::Start { pass_key: pass_key.into(), login: StartLogin { timeout: Some(0), ..login } };
         return match core.login(tenant, &user_ref, call).await {
             Ok(r) if r.state == SessionState::Pending => {
-                Ok(json!({"result": "deny", "status": "sent", "status_msg": "New SMS passcodes sent."}))
+                Ok(json!({"result": "deny", "status": "sent", "status_msg": said}))
             }
             Ok(r) => Ok(ended(r.state)),
             Err(e) => denied(&e),
@@ -404,7 +411,6 @@ async fn auth(core: &Core, caller: &DuoCaller, p: &Params) -> Result<Value, Fail
             None | Some("push1") | Some("1") | Some("push") => (true, None),
             Some(code) => (false, Some(code.to_owned())),
         },
-        "phone" => return Err(Fail::param("factor")),
         _ => return Err(Fail::param("factor")),
     };
     if push {

@@ -215,7 +215,7 @@ backend_tests! {
         let uri = e["otpauthURI"].as_str().unwrap();
         let secret = uri.split("secret=").nth(1).unwrap().split('&').next().unwrap().to_owned();
         let totp = |offset: i64| {
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+            let now = countersign_core::Clock::now(&countersign_core::SystemClock).millis() / 1000;
             let out = std::process::Command::new("oathtool")
                 .args(["--totp", "-b", "--now", &format!("@{}", now + offset), &secret])
                 .output()
@@ -306,7 +306,7 @@ backend_tests! {
         d.app.stop().await.unwrap();
     }
 
-    async fn sms_passcodes_are_sent_then_typed_back(backend) {
+    async fn sms_and_phone_passcodes_are_sent_then_typed_back(backend) {
         let d = duo_app(backend).await;
         let (log, twilio) = crate::common::peers::twilio().await;
         let (s, b) = d.app.admin("PUT", "/admin/v1/tenants/example.com/providers", Some(json!({"sms": {
@@ -328,6 +328,16 @@ backend_tests! {
         assert_eq!((right[0]["ok"].as_i64(), right[0]["status"].as_str()), (Some(1), Some("allow")), "{right:?}");
         let again = net_duo(&d.keys, &["passcode", "alice", &code]).await;
         assert_eq!(again[0]["ok"], 0, "a code works once: {again:?}");
+        // factor=phone: a call reads a code out; typed back, it logs in.
+        let called = net_duo(&d.keys, &["phone", "alice"]).await;
+        assert_eq!((called[0]["ok"].as_i64(), called[0]["status"].as_str()), (Some(0), Some("sent")), "{called:?}");
+        let calls = || crate::common::peers::twilio_calls(&log);
+        crate::common::peers::eventually(15, async || calls().len() == 1).await;
+        let (_, text) = crate::common::peers::said(&crate::common::peers::field(&calls()[0], "Twiml"));
+        let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+        let spoken = &digits[..6];
+        let right = net_duo(&d.keys, &["passcode", "alice", spoken]).await;
+        assert_eq!((right[0]["ok"].as_i64(), right[0]["status"].as_str()), (Some(1), Some("allow")), "{right:?}");
         d.app.stop().await.unwrap();
     }
 

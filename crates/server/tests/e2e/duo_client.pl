@@ -5,7 +5,7 @@
 #
 # Usage: duo_client.pl IKEY SKEY HOST CAFILE COMMAND [ARGS...]
 #   check | preauth USER | push_async USER | passcode USER CODE | enroll USER
-#   | enroll_status USER_ID ACTIVATION_CODE | sms USER
+#   | enroll_status USER_ID ACTIVATION_CODE | sms USER | phone USER
 use strict;
 use warnings;
 use JSON::PP;
@@ -41,6 +41,9 @@ eval {
     } elsif ($cmd eq 'sms') {
         $duo->send_sms_passcodes($args[0]);
         say_json({ sent => 1 });
+    } elsif ($cmd eq 'phone') {
+        my ($ok, $data) = $duo->auth({ username => $args[0], factor => 'phone' });
+        say_json({ ok => ($ok ? 1 : 0), %{$data} });
     } elsif ($cmd eq 'enroll') {
         say_json($duo->call_json('POST', '/auth/v2/enroll', { username => $args[0], valid_secs => 600 }));
     } elsif ($cmd eq 'enroll_status') {
