@@ -1,0 +1,477 @@
+//! `countersign-load`: drives a running countersign server — local or remote — as relying
+//! parties and phones would, and prints throughput and latency (docs/benchmarks.md,
+//! "Load generator"). It makes a tenant of its own (an admin token is needed), users, an
+//! API key, and activates one reference authenticator per user; then runs:
+//!
+//! - `push`: the push login full cycle — start (asynchronous), the device fetches the
+//!   request and approves it (a signed answer), the relying party reads the outcome —
+//!   at each concurrency given;
+//! - `waiters`: that many synchronous logins waiting at once: the server's RSS per
+//!   waiter (with `--pid`), then approval-to-answer latency as they are all approved;
+//! - `hotp`: token checks with fresh correct codes (HOTP tokens imported with known
+//!   seeds, one per user), at each concurrency;
+//!
+//! and reports the activation throughput of its own setup.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use countersign_authenticator::{ActivateOptions, Answer, Authenticator};
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+
+#[derive(Parser, Debug)]
+#[command(name = "countersign-load", about = "Drive a running countersign server and measure it")]
+struct Args {
+    /// The server's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    server: String,
+    /// An admin token of that server.
+    #[arg(long, env = "COUNTERSIGN_ADMIN_TOKEN")]
+    admin_token: String,
+    /// The server's process ID, to report its resident memory (same machine only).
+    #[arg(long)]
+    pid: Option<u32>,
+    /// Users (each with an authenticator and an HOTP token).
+    #[arg(long, default_value_t = 64)]
+    users: usize,
+    /// What to run: push, waiters, hotp (comma-separated).
+    #[arg(long, default_value = "push,waiters,hotp")]
+    scenarios: String,
+    /// Concurrencies for push and hotp (comma-separated).
+    #[arg(long, default_value = "1,16,256")]
+    concurrency: String,
+    /// Seconds per measured step.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Synchronous logins held waiting at once in `waiters`.
+    #[arg(long, default_value_t = 1000)]
+    waiters: usize,
+}
+
+struct Setup {
+    http: reqwest::Client,
+    server: String,
+    domain: String,
+    key: String,
+    devices: Vec<Authenticator>,
+    seeds: Vec<Vec<u8>>,
+}
+
+type Res<T> = Result<T, String>;
+
+async fn call(http: &reqwest::Client, method: &str, url: &str, bearer: &str, body: Option<Value>) -> Res<(u16, Value)> {
+    let m = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
+    let mut r = http.request(m, url).bearer_auth(bearer);
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    let resp = r.send().await.map_err(|e| format!("{method} {url}: {e}"))?;
+    let status = resp.status().as_u16();
+    let v = resp.json::<Value>().await.unwrap_or(Value::Null);
+    Ok((status, v))
+}
+
+async fn must(http: &reqwest::Client, method: &str, url: &str, bearer: &str, body: Option<Value>) -> Res<Value> {
+    let (s, v) = call(http, method, url, bearer, body).await?;
+    if !(200..300).contains(&s) {
+        return Err(format!("{method} {url}: {s} {v}"));
+    }
+    Ok(v)
+}
+
+fn hotp(seed: &[u8], counter: u64) -> String {
+    let Ok(mut mac) = Hmac::<sha1::Sha1>::new_from_slice(seed) else { return String::new() };
+    mac.update(&counter.to_be_bytes());
+    let h = mac.finalize().into_bytes();
+    let off = usize::from(h[19] & 0x0f);
+    let bin = (u32::from(h[off]) & 0x7f) << 24
+        | u32::from(h[off + 1]) << 16
+        | u32::from(h[off + 2]) << 8
+        | u32::from(h[off + 3]);
+    format!("{:06}", bin % 1_000_000)
+}
+
+fn rss_kib(pid: Option<u32>) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// Latencies, for percentiles.
+#[derive(Default)]
+struct Samples(std::sync::Mutex<Vec<Duration>>);
+
+impl Samples {
+    fn add(&self, d: Duration) {
+        if let Ok(mut v) = self.0.lock() {
+            v.push(d);
+        }
+    }
+    fn summary(&self) -> (usize, Duration, Duration, Duration) {
+        let mut v = self.0.lock().map(|v| v.clone()).unwrap_or_default();
+        v.sort();
+        let at =
+            |q: f64| v.get(((v.len() as f64 * q) as usize).min(v.len().saturating_sub(1))).copied().unwrap_or_default();
+        (v.len(), at(0.5), at(0.99), v.last().copied().unwrap_or_default())
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+async fn setup(args: &Args, http: reqwest::Client) -> Res<Setup> {
+    let server = args.server.trim_end_matches('/').to_owned();
+    let admin = args.admin_token.as_str();
+    let mut tag = [0u8; 6];
+    getrandom::fill(&mut tag).map_err(|e| e.to_string())?;
+    let domain = format!("load-{}.example", tag.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    must(&http, "POST", &format!("{server}/admin/v1/tenants"), admin, Some(json!({"domain": domain}))).await?;
+    must(
+        &http,
+        "PATCH",
+        &format!("{server}/admin/v1/tenants/{domain}"),
+        admin,
+        Some(json!({"settings": {"numberMatching": "off", "loginRequestLimit": 0}})),
+    )
+    .await?;
+    let key = must(
+        &http,
+        "POST",
+        &format!("{server}/admin/v1/tenants/{domain}/api-keys"),
+        admin,
+        Some(json!({"name": "load"})),
+    )
+    .await?["key"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let mut seeds = Vec::new();
+    let mut csv = String::from("serial,type,seed_hex,digits,period_or_counter,algorithm\n");
+    for i in 0..args.users {
+        must(
+            &http,
+            "POST",
+            &format!("{server}/admin/v1/tenants/{domain}/users"),
+            admin,
+            Some(json!({"userID": format!("u{i}")})),
+        )
+        .await?;
+        let mut seed = vec![0u8; 20];
+        getrandom::fill(&mut seed).map_err(|e| e.to_string())?;
+        csv.push_str(&format!(
+            "LOAD-{i:06},hotp,{},6,0,SHA1\n",
+            seed.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        ));
+        seeds.push(seed);
+    }
+    // One HOTP token per user.
+    must(
+        &http,
+        "POST",
+        &format!("{server}/admin/v1/tenants/{domain}/tokens/import"),
+        admin,
+        Some(json!({"format": "csv", "data": csv})),
+    )
+    .await?;
+    let mut after: Option<String> = None;
+    loop {
+        let q = after.as_ref().map(|a| format!("&after={a}")).unwrap_or_default();
+        let page =
+            must(&http, "GET", &format!("{server}/admin/v1/tenants/{domain}/tokens?limit=500{q}"), admin, None).await?;
+        for t in page["items"].as_array().cloned().unwrap_or_default() {
+            let serial = t["serial"].as_str().unwrap_or("");
+            let Some(i) = serial.strip_prefix("LOAD-").and_then(|n| n.parse::<usize>().ok()) else { continue };
+            let id = t["tokenID"].as_str().unwrap_or("");
+            must(
+                &http,
+                "PUT",
+                &format!("{server}/admin/v1/tenants/{domain}/tokens/{id}/user"),
+                admin,
+                Some(json!({"userID": format!("u{i}")})),
+            )
+            .await?;
+        }
+        match page["nextAfter"].as_str() {
+            Some(a) => after = Some(a.to_owned()),
+            None => break,
+        }
+    }
+    // One authenticator per user, activated 16 at a time.
+    let started = Instant::now();
+    let mut devices: Vec<Option<Authenticator>> = (0..args.users).map(|_| None).collect();
+    for chunk in (0..args.users).collect::<Vec<_>>().chunks(16) {
+        let mut set = tokio::task::JoinSet::new();
+        for &i in chunk {
+            let (http, server, domain, key) = (http.clone(), server.clone(), domain.clone(), key.clone());
+            set.spawn(async move {
+                let a =
+                    must(&http, "POST", &format!("{server}/v1/users/u{i}@{domain}/activations"), &key, None).await?;
+                let qr = a["qrPayload"].as_str().unwrap_or_default().to_owned();
+                let d =
+                    Authenticator::activate(&qr, "1234", &ActivateOptions { biometric: false, ..Default::default() })
+                        .await
+                        .map_err(|e| e.to_string())?;
+                Ok::<_, String>((i, d))
+            });
+        }
+        while let Some(r) = set.join_next().await {
+            let (i, d) = r.map_err(|e| e.to_string())??;
+            devices[i] = Some(d);
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "setup: {} users; activations {:.1}/s (16 at a time, 4 round trips each)",
+        args.users,
+        args.users as f64 / secs
+    );
+    Ok(Setup { http, server, domain, key, devices: devices.into_iter().flatten().collect(), seeds })
+}
+
+async fn push(s: &Arc<Setup>, concurrency: usize, seconds: u64) {
+    let samples = Arc::new(Samples::default());
+    let (ok, wrong) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut set = tokio::task::JoinSet::new();
+    for w in 0..concurrency {
+        let (s, samples, ok, wrong) = (s.clone(), samples.clone(), ok.clone(), wrong.clone());
+        set.spawn(async move {
+            let user = w % s.devices.len();
+            let url = format!("{}/v1/users/u{user}@{}/login", s.server, s.domain);
+            while Instant::now() < deadline {
+                let t0 = Instant::now();
+                let outcome = async {
+                    let out =
+                        must(&s.http, "POST", &url, &s.key, Some(json!({"passKey": "push", "timeout": 0}))).await?;
+                    let id = out["requestID"].as_str().unwrap_or_default().to_owned();
+                    s.devices[user]
+                        .respond(&id, &Answer { approve: true, ..Default::default() })
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    let st = must(&s.http, "GET", &format!("{}/v1/sessions/{id}", s.server), &s.key, None).await?;
+                    Ok::<_, String>(st["sessionStatus"] == "Accept")
+                }
+                .await;
+                match outcome {
+                    Ok(true) => {
+                        ok.fetch_add(1, Ordering::Relaxed);
+                        samples.add(t0.elapsed());
+                    }
+                    _ => {
+                        wrong.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        });
+    }
+    while set.join_next().await.is_some() {}
+    report(
+        "push login cycle",
+        concurrency,
+        seconds,
+        &samples,
+        ok.load(Ordering::Relaxed),
+        wrong.load(Ordering::Relaxed),
+    );
+}
+
+async fn hotp_checks(s: &Arc<Setup>, concurrency: usize, seconds: u64, counters: &Arc<Vec<AtomicU64>>) {
+    let samples = Arc::new(Samples::default());
+    let (ok, wrong) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut set = tokio::task::JoinSet::new();
+    // One worker per token at most: a token's codes are used in order.
+    for w in 0..concurrency.min(s.seeds.len()) {
+        let (s, samples, ok, wrong, counters) =
+            (s.clone(), samples.clone(), ok.clone(), wrong.clone(), counters.clone());
+        set.spawn(async move {
+            let url = format!("{}/v1/users/u{w}@{}/login", s.server, s.domain);
+            while Instant::now() < deadline {
+                let counter = counters[w].fetch_add(1, Ordering::Relaxed);
+                let code = hotp(&s.seeds[w], counter);
+                let t0 = Instant::now();
+                match call(&s.http, "POST", &url, &s.key, Some(json!({"passKey": "totp", "otp": code}))).await {
+                    Ok((200, v)) if v["sessionStatus"] == "Accept" => {
+                        ok.fetch_add(1, Ordering::Relaxed);
+                        samples.add(t0.elapsed());
+                    }
+                    _ => {
+                        wrong.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        });
+    }
+    while set.join_next().await.is_some() {}
+    let c = concurrency.min(s.seeds.len());
+    report("HOTP check", c, seconds, &samples, ok.load(Ordering::Relaxed), wrong.load(Ordering::Relaxed));
+}
+
+async fn waiters(s: &Arc<Setup>, n: usize, pid: Option<u32>) -> Res<()> {
+    let before = rss_kib(pid);
+    let answered = Arc::new(answers::Answered::default());
+    let started = Arc::new(AtomicUsize::new(0));
+    let mut set = tokio::task::JoinSet::new();
+    for w in 0..n {
+        let (s, answered, started) = (s.clone(), answered.clone(), started.clone());
+        set.spawn(async move {
+            let user = w % s.devices.len();
+            let url = format!("{}/v1/users/u{user}@{}/login", s.server, s.domain);
+            started.fetch_add(1, Ordering::Relaxed);
+            let r = call(&s.http, "POST", &url, &s.key, Some(json!({"passKey": "push", "timeout": 120}))).await;
+            let at = Instant::now();
+            if let Ok((200, v)) = r {
+                answered.add(
+                    v["requestID"].as_str().unwrap_or_default().to_owned(),
+                    v["sessionStatus"] == "Accept",
+                    at,
+                );
+            }
+        });
+    }
+    // Wait until every login is pending on the server.
+    let t0 = Instant::now();
+    loop {
+        let mut pending = 0;
+        for d in &s.devices {
+            pending += d.pending().await.map(|p| p.len()).unwrap_or(0);
+        }
+        if pending >= n || t0.elapsed() > Duration::from_secs(120) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let during = rss_kib(pid);
+    // Approve all, noting when each answer was accepted by the server.
+    let approved = Arc::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+    let mut approvals = tokio::task::JoinSet::new();
+    for d in &s.devices {
+        let (d, approved) = (d.clone(), approved.clone());
+        approvals.spawn(async move {
+            for r in d.pending().await.unwrap_or_default() {
+                if d.respond(&r.request_id, &Answer { approve: true, ..Default::default() }).await.is_ok()
+                    && let Ok(mut m) = approved.lock()
+                {
+                    m.insert(r.request_id.clone(), Instant::now());
+                }
+            }
+        });
+    }
+    while approvals.join_next().await.is_some() {}
+    while set.join_next().await.is_some() {}
+    let after = rss_kib(pid);
+    let samples = Samples::default();
+    let (mut ok, mut wrong) = (0u64, 0u64);
+    let approved = approved.lock().map(|m| m.clone()).unwrap_or_default();
+    for (id, accepted, at) in answered.take() {
+        match approved.get(&id) {
+            Some(t) if accepted => {
+                ok += 1;
+                samples.add(at.saturating_duration_since(*t));
+            }
+            _ => wrong += 1,
+        }
+    }
+    let (count, p50, p99, max) = samples.summary();
+    println!(
+        "waiters: {n} synchronous logins held; approval-to-answer {count} answered: p50 {} p99 {} max {}; correct {ok}, wrong {wrong}",
+        ms(p50),
+        ms(p99),
+        ms(max)
+    );
+    if let (Some(b), Some(d), Some(a)) = (before, during, after) {
+        println!(
+            "waiters: server RSS {b} KiB before, {d} KiB while waiting ({:.1} KiB per waiter), {a} KiB after",
+            (d.saturating_sub(b)) as f64 / n as f64
+        );
+    }
+    Ok(())
+}
+
+/// Answers of the waiting logins, as they come.
+mod answers {
+    use std::time::Instant;
+
+    #[derive(Default)]
+    pub struct Answered(std::sync::Mutex<Vec<(String, bool, Instant)>>);
+
+    impl Answered {
+        pub fn add(&self, id: String, accepted: bool, at: Instant) {
+            if let Ok(mut v) = self.0.lock() {
+                v.push((id, accepted, at));
+            }
+        }
+        pub fn take(&self) -> Vec<(String, bool, Instant)> {
+            self.0.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default()
+        }
+    }
+}
+
+fn report(what: &str, concurrency: usize, seconds: u64, samples: &Samples, ok: u64, wrong: u64) {
+    let (n, p50, p99, max) = samples.summary();
+    println!(
+        "{what}: c={concurrency}: {:.1}/s ({n} in {seconds} s); p50 {} p99 {} max {}; correct {ok}, wrong {wrong}",
+        n as f64 / seconds as f64,
+        ms(p50),
+        ms(p99),
+        ms(max)
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    let http = reqwest::Client::builder().pool_max_idle_per_host(1024).build().unwrap_or_default();
+    let s = match setup(&args, http).await {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            eprintln!("countersign-load: setup failed: {e}");
+            std::process::exit(1);
+        }
+    };
+    let conc: Vec<usize> = args.concurrency.split(',').filter_map(|c| c.trim().parse().ok()).collect();
+    let counters: Arc<Vec<AtomicU64>> = Arc::new((0..s.seeds.len()).map(|_| AtomicU64::new(0)).collect());
+    println!("server RSS: {} KiB", rss_kib(args.pid).map_or("unknown (no --pid)".to_owned(), |k| k.to_string()));
+    for scenario in args.scenarios.split(',').map(str::trim) {
+        match scenario {
+            "push" => {
+                for &c in &conc {
+                    push(&s, c, args.seconds).await;
+                }
+            }
+            "hotp" => {
+                for &c in &conc {
+                    hotp_checks(&s, c, args.seconds, &counters).await;
+                }
+            }
+            "waiters" => {
+                if let Err(e) = waiters(&s, args.waiters, args.pid).await {
+                    eprintln!("countersign-load: waiters: {e}");
+                }
+            }
+            other => eprintln!("countersign-load: unknown scenario {other}"),
+        }
+    }
+    println!("server RSS at the end: {} KiB", rss_kib(args.pid).map_or("unknown".to_owned(), |k| k.to_string()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hotp_matches_rfc_4226() {
+        let seed = b"12345678901234567890";
+        let expected =
+            ["755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583", "399871", "520489"];
+        for (i, e) in expected.iter().enumerate() {
+            assert_eq!(hotp(seed, i as u64), *e);
+        }
+    }
+}
