@@ -7,19 +7,6 @@ use crate::error::{CoreError, RefusalCode};
 use crate::metrics::RateLimit;
 use crate::service::Core;
 
-/// The metric label of a limit kind.
-fn metric(kind: LimitKind) -> RateLimit {
-    match kind {
-        LimitKind::ApiKey => RateLimit::ApiKey,
-        LimitKind::IntegrationAddress => RateLimit::IntegrationAddress,
-        LimitKind::MobileAddress => RateLimit::MobileAddress,
-        LimitKind::ActivationAddress => RateLimit::ActivationAddress,
-        LimitKind::Activation => RateLimit::Activation,
-        LimitKind::AnswerAddress => RateLimit::AnswerAddress,
-        LimitKind::AnswerDevice => RateLimit::AnswerDevice,
-    }
-}
-
 impl Core {
     /// Count one request of `subject` (a client address, an API key's ID, an
     /// activation's or a device's ID) against the budget of `kind` in the current window
@@ -44,7 +31,7 @@ impl Core {
         let Decision::Refused { retry_after_seconds, first } = decide(budget, hit, now) else {
             return Ok(());
         };
-        self.metrics.rate_limited(metric(kind));
+        self.metrics.rate_limited(RateLimit::Request(kind));
         if first {
             let mut details = serde_json::json!({
                 "reason": RefusalCode::RateLimited.as_str(),

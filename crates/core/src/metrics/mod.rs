@@ -99,45 +99,21 @@ impl Lockout {
 pub enum RateLimit {
     /// The tenant's `loginRequestLimit` per user and window.
     LoginRequests,
-    /// `[limits] api_key`: integration API requests per API key.
-    ApiKey,
-    /// `[limits] integration_address`: integration API requests per client address.
-    IntegrationAddress,
-    /// `[limits] mobile_address`: mobile API requests per client address.
-    MobileAddress,
-    /// `[limits] activation_address`: activation steps per client address.
-    ActivationAddress,
-    /// `[limits] activation`: activation steps per activation.
-    Activation,
-    /// `[limits] answer_address`: answers per client address.
-    AnswerAddress,
-    /// `[limits] answer_device`: answers per device.
-    AnswerDevice,
+    /// A `[limits]` budget (docs/security.md, "Request limits").
+    Request(crate::limits::LimitKind),
 }
 
 impl RateLimit {
-    const ALL: [RateLimit; 8] = [
-        RateLimit::LoginRequests,
-        RateLimit::ApiKey,
-        RateLimit::IntegrationAddress,
-        RateLimit::MobileAddress,
-        RateLimit::ActivationAddress,
-        RateLimit::Activation,
-        RateLimit::AnswerAddress,
-        RateLimit::AnswerDevice,
-    ];
+    /// Every limit, in the order the metrics list them.
+    fn all() -> impl Iterator<Item = RateLimit> {
+        std::iter::once(RateLimit::LoginRequests).chain(crate::limits::LimitKind::ALL.map(RateLimit::Request))
+    }
 
     /// The `limit` label.
     pub fn as_str(self) -> &'static str {
         match self {
             RateLimit::LoginRequests => "login_requests",
-            RateLimit::ApiKey => "api_key",
-            RateLimit::IntegrationAddress => "integration_address",
-            RateLimit::MobileAddress => "mobile_address",
-            RateLimit::ActivationAddress => "activation_address",
-            RateLimit::Activation => "activation",
-            RateLimit::AnswerAddress => "answer_address",
-            RateLimit::AnswerDevice => "answer_device",
+            RateLimit::Request(kind) => kind.as_str(),
         }
     }
 }
@@ -293,7 +269,7 @@ impl Metrics {
             let _ = writeln!(out, "countersign_lockouts_total{{kind=\"{}\"}} {n}", kind.as_str());
         }
         family(&mut out, "countersign_rate_limited_total", "counter", "Requests refused by a rate limit, by limit.");
-        for limit in RateLimit::ALL {
+        for limit in RateLimit::all() {
             let n = t.rate_limited.get(&limit).copied().unwrap_or(0);
             let _ = writeln!(out, "countersign_rate_limited_total{{limit=\"{}\"}} {n}", limit.as_str());
         }

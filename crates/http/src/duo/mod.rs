@@ -133,7 +133,10 @@ async fn call(
     } else {
         (Format::Json, endpoint)
     };
-    handle(&s.core, format, &endpoint, &method, &uri, &headers, &body).await
+    let response = handle(&s.core, format, &endpoint, &method, &uri, &headers, &body).await;
+    let label = ENDPOINTS.iter().find(|e| **e == endpoint).copied().unwrap_or("other");
+    s.core.metrics.duo_request(label, if response.status().is_success() { "OK" } else { "FAIL" });
+    response
 }
 
 fn form(bytes: &[u8]) -> Vec<(String, String)> {
@@ -165,21 +168,6 @@ const ENDPOINTS: [&str; 11] = [
 ];
 
 async fn handle(
-    core: &Core,
-    format: Format,
-    endpoint: &str,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Response {
-    let response = serve(core, format, endpoint, method, uri, headers, body).await;
-    let label = ENDPOINTS.iter().find(|e| **e == endpoint).copied().unwrap_or("other");
-    core.metrics.duo_request(label, if response.status().is_success() { "OK" } else { "FAIL" });
-    response
-}
-
-async fn serve(
     core: &Core,
     format: Format,
     endpoint: &str,

@@ -338,9 +338,9 @@ mod tests {
     fn credentials_are_read_from_basic_auth() {
         let mut h = HeaderMap::new();
         assert_eq!(credentials(&h), Err(Refused::Missing));
-        let v = base64::engine::general_purpose::STANDARD.encode("DIXXXXXXXXXXXXXXXXXX:ABCDEF");
+        let v = base64::engine::general_purpose::STANDARD.encode("DI0123456789ABCDEFGH:ABCDEF");
         h.insert("authorization", format!("Basic {v}").parse().unwrap());
-        assert_eq!(credentials(&h), Ok(("DIXXXXXXXXXXXXXXXXXX".into(), "abcdef".into())));
+        assert_eq!(credentials(&h), Ok(("DI0123456789ABCDEFGH".into(), "abcdef".into())));
         h.insert("authorization", "Basic !!!".parse().unwrap());
         assert_eq!(credentials(&h), Err(Refused::Missing));
     }
