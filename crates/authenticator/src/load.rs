@@ -6,10 +6,16 @@
 //! - `push`: the push login full cycle — start (asynchronous), the device fetches the
 //!   request and approves it (a signed answer), the relying party reads the outcome —
 //!   at each concurrency given;
-//! - `waiters`: that many synchronous logins waiting at once: the server's RSS per
-//!   waiter (with `--pid`), then approval-to-answer latency as they are all approved;
+//! - `waiters`: that many synchronous logins waiting at once, each on a connection of its
+//!   own (a minimal HTTP/1.1 client, so that 100,000 fit in the generator; spread over
+//!   `--source-addresses` loopback addresses past 25,000): the server's RSS per waiter
+//!   (with `--pid`), `/healthz` latency while they wait, then approval-to-answer latency
+//!   as they are all approved;
 //! - `hotp`: token checks with fresh correct codes (HOTP tokens imported with known
 //!   seeds, one per user), at each concurrency;
+//! - `password`: static-password logins (start, then answer with the password: two
+//!   calls and one Argon2id verification each), at each concurrency, naming the Argon2id
+//!   cost the server hashed the passwords with;
 //!
 //! and reports the activation throughput of its own setup.
 
@@ -37,8 +43,8 @@ struct Args {
     /// Users (each with an authenticator and an HOTP token).
     #[arg(long, default_value_t = 64)]
     users: usize,
-    /// What to run: push, waiters, hotp (comma-separated).
-    #[arg(long, default_value = "push,waiters,hotp")]
+    /// What to run: push, waiters, hotp, password (comma-separated).
+    #[arg(long, default_value = "push,waiters,hotp,password")]
     scenarios: String,
     /// Concurrencies for push and hotp (comma-separated).
     #[arg(long, default_value = "1,16,256")]
@@ -46,10 +52,18 @@ struct Args {
     /// Seconds per measured step.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
-    /// Synchronous logins held waiting at once in `waiters`.
-    #[arg(long, default_value_t = 1000)]
-    waiters: usize,
+    /// Synchronous logins held waiting at once in `waiters` (comma-separated for several
+    /// rounds, e.g. 10000,100000).
+    #[arg(long, default_value = "1000")]
+    waiters: String,
+    /// Loopback source addresses the waiters' connections come from (127.0.0.1, .2, …):
+    /// one address has about 28,000 ephemeral ports. Loopback servers only.
+    #[arg(long, default_value_t = 1)]
+    source_addresses: u8,
 }
+
+/// The static password every load user gets.
+const PASSWORD: &str = "load generator password 1";
 
 struct Setup {
     http: reqwest::Client,
@@ -170,6 +184,25 @@ async fn setup(args: &Args, http: reqwest::Client) -> Res<Setup> {
         ));
         seeds.push(seed);
     }
+    // A static password per user (usable alone: a grace period in exclusive mode).
+    for i in 0..args.users {
+        must(
+            &http,
+            "PUT",
+            &format!("{server}/admin/v1/tenants/{domain}/users/u{i}/static-password"),
+            admin,
+            Some(json!({"password": PASSWORD, "graceDays": 30})),
+        )
+        .await?;
+    }
+    let state =
+        must(&http, "GET", &format!("{server}/admin/v1/tenants/{domain}/users/u0/static-password"), admin, None)
+            .await?;
+    let cost = &state["hashCost"];
+    println!(
+        "setup: static passwords hashed with Argon2id m={} KiB, t={}, p={}",
+        cost["memoryKib"], cost["iterations"], cost["parallelism"]
+    );
     // One HOTP token per user.
     must(
         &http,
@@ -313,44 +346,118 @@ async fn hotp_checks(s: &Arc<Setup>, concurrency: usize, seconds: u64, counters:
     report("HOTP check", c, seconds, &samples, ok.load(Ordering::Relaxed), wrong.load(Ordering::Relaxed));
 }
 
-async fn waiters(s: &Arc<Setup>, n: usize, pid: Option<u32>) -> Res<()> {
-    let before = rss_kib(pid);
-    let answered = Arc::new(answers::Answered::default());
-    let started = Arc::new(AtomicUsize::new(0));
+async fn password_logins(s: &Arc<Setup>, concurrency: usize, seconds: u64) {
+    let samples = Arc::new(Samples::default());
+    let (ok, wrong) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
     let mut set = tokio::task::JoinSet::new();
-    for w in 0..n {
-        let (s, answered, started) = (s.clone(), answered.clone(), started.clone());
+    for w in 0..concurrency {
+        let (s, samples, ok, wrong) = (s.clone(), samples.clone(), ok.clone(), wrong.clone());
         set.spawn(async move {
-            let user = w % s.devices.len();
+            let user = w % s.seeds.len();
             let url = format!("{}/v1/users/u{user}@{}/login", s.server, s.domain);
-            started.fetch_add(1, Ordering::Relaxed);
-            let r = call(&s.http, "POST", &url, &s.key, Some(json!({"passKey": "push", "timeout": 120}))).await;
-            let at = Instant::now();
-            if let Ok((200, v)) = r {
-                answered.add(
-                    v["requestID"].as_str().unwrap_or_default().to_owned(),
-                    v["sessionStatus"] == "Accept",
-                    at,
-                );
+            let mut n = 0u64;
+            while Instant::now() < deadline {
+                n += 1;
+                let session_id = format!("load-{w}-{n}");
+                let t0 = Instant::now();
+                let outcome = async {
+                    let start = json!({"passKey": "static_password", "sessionID": session_id, "timeout": 0});
+                    let out = must(&s.http, "POST", &url, &s.key, Some(start)).await?;
+                    let id = out["requestID"].as_str().unwrap_or_default();
+                    let answer = json!({"requestID": id, "sessionID": session_id, "passKey": PASSWORD});
+                    let done = must(&s.http, "POST", &url, &s.key, Some(answer)).await?;
+                    Ok::<_, String>(done["sessionStatus"] == "Accept")
+                }
+                .await;
+                match outcome {
+                    Ok(true) => {
+                        ok.fetch_add(1, Ordering::Relaxed);
+                        samples.add(t0.elapsed());
+                    }
+                    _ => {
+                        wrong.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
             }
         });
     }
-    // Wait until every login is pending on the server.
+    while set.join_next().await.is_some() {}
+    report(
+        "static-password login (2 calls)",
+        concurrency,
+        seconds,
+        &samples,
+        ok.load(Ordering::Relaxed),
+        wrong.load(Ordering::Relaxed),
+    );
+}
+
+async fn waiters(s: &Arc<Setup>, n: usize, sources: u8, pid: Option<u32>) -> Res<()> {
+    let target = raw::Target::of(&s.server)?;
+    let before = rss_kib(pid);
+    let answered = Arc::new(answers::Answered::default());
+    let failed = Arc::new(AtomicUsize::new(0));
+    // Connections are opened at most 256 at a time (the listen backlog is finite).
+    let connecting = Arc::new(tokio::sync::Semaphore::new(256));
+    let mut set = tokio::task::JoinSet::new();
+    for w in 0..n {
+        let (s, answered, failed, connecting, target) =
+            (s.clone(), answered.clone(), failed.clone(), connecting.clone(), target.clone());
+        let source = std::net::Ipv4Addr::new(127, 0, 0, 1 + (w % usize::from(sources.max(1))) as u8);
+        set.spawn(async move {
+            let user = w % s.devices.len();
+            let path = format!("/v1/users/u{user}@{}/login", s.domain);
+            let body = json!({"passKey": "push", "timeout": 3600}).to_string();
+            let permit = connecting.acquire().await;
+            let r = target.post(source, &path, &s.key, &body, permit.ok()).await;
+            let at = Instant::now();
+            match r {
+                Ok((200, v)) => answered.add(
+                    v["requestID"].as_str().unwrap_or_default().to_owned(),
+                    v["sessionStatus"] == "Accept",
+                    at,
+                ),
+                other => {
+                    if failed.fetch_add(1, Ordering::Relaxed) < 3 {
+                        eprintln!("waiters: a login failed: {other:?}");
+                    }
+                }
+            }
+        });
+    }
+    // Wait until every login is pending on the server (its pending-sessions gauge).
     let t0 = Instant::now();
+    let mut last = 0;
     loop {
-        let mut pending = 0;
-        for d in &s.devices {
-            pending += d.pending().await.map(|p| p.len()).unwrap_or(0);
-        }
-        if pending >= n || t0.elapsed() > Duration::from_secs(120) {
+        let pending = pending_sessions(s).await.unwrap_or(0);
+        if pending >= n as u64 || failed.load(Ordering::Relaxed) > 0 {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        if pending == last && t0.elapsed() > Duration::from_secs(60) {
+            return Err(format!("only {pending} of {n} logins are pending"));
+        }
+        last = pending;
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
+    let ready = t0.elapsed();
+    tokio::time::sleep(Duration::from_secs(2)).await;
     let during = rss_kib(pid);
+    // The health probe while they wait.
+    let health = Samples::default();
+    for _ in 0..200 {
+        let t = Instant::now();
+        if let Ok(r) = s.http.get(format!("{}/healthz", s.server)).send().await
+            && r.status().is_success()
+        {
+            health.add(t.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     // Approve all, noting when each answer was accepted by the server.
     let approved = Arc::new(std::sync::Mutex::new(std::collections::HashMap::new()));
     let mut approvals = tokio::task::JoinSet::new();
+    let approving = Instant::now();
     for d in &s.devices {
         let (d, approved) = (d.clone(), approved.clone());
         approvals.spawn(async move {
@@ -364,6 +471,7 @@ async fn waiters(s: &Arc<Setup>, n: usize, pid: Option<u32>) -> Res<()> {
         });
     }
     while approvals.join_next().await.is_some() {}
+    let approve_secs = approving.elapsed().as_secs_f64();
     while set.join_next().await.is_some() {}
     let after = rss_kib(pid);
     let samples = Samples::default();
@@ -378,9 +486,13 @@ async fn waiters(s: &Arc<Setup>, n: usize, pid: Option<u32>) -> Res<()> {
             _ => wrong += 1,
         }
     }
+    wrong += failed.load(Ordering::Relaxed) as u64;
     let (count, p50, p99, max) = samples.summary();
+    println!("waiters: {n} synchronous logins held (all pending after {:.1} s)", ready.as_secs_f64());
+    let (hn, h50, h99, hmax) = health.summary();
+    println!("waiters: /healthz while they wait ({hn} probes): p50 {} p99 {} max {}", ms(h50), ms(h99), ms(hmax));
     println!(
-        "waiters: {n} synchronous logins held; approval-to-answer {count} answered: p50 {} p99 {} max {}; correct {ok}, wrong {wrong}",
+        "waiters: approved in {approve_secs:.1} s; approval-to-answer {count} answered: p50 {} p99 {} max {}; correct {ok}, wrong {wrong}",
         ms(p50),
         ms(p99),
         ms(max)
@@ -392,6 +504,80 @@ async fn waiters(s: &Arc<Setup>, n: usize, pid: Option<u32>) -> Res<()> {
         );
     }
     Ok(())
+}
+
+/// The server's `countersign_sessions_pending` gauge.
+async fn pending_sessions(s: &Setup) -> Option<u64> {
+    let text = s.http.get(format!("{}/metrics", s.server)).send().await.ok()?.text().await.ok()?;
+    text.lines().find_map(|l| l.strip_prefix("countersign_sessions_pending ")).and_then(|v| v.trim().parse().ok())
+}
+
+/// A minimal HTTP/1.1 client for the waiters: one small connection per request, so that
+/// the generator holds 100,000 of them in little memory.
+mod raw {
+    use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+    use serde_json::Value;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Where the server listens.
+    #[derive(Clone)]
+    pub struct Target {
+        addr: SocketAddr,
+        host: String,
+    }
+
+    impl Target {
+        /// The target of `http://host:port` (plain HTTP with an address, for the waiters).
+        pub fn of(base: &str) -> Result<Target, String> {
+            let host = base.strip_prefix("http://").ok_or("waiters need an http:// server URL")?.trim_end_matches('/');
+            let addr: SocketAddr =
+                host.parse().map_err(|_| format!("waiters need an address and port in the URL, not {host}"))?;
+            Ok(Target { addr, host: host.to_owned() })
+        }
+
+        /// POST `body` to `path` from `source` (loopback targets only; otherwise from
+        /// any address); the status and the JSON answer. `permit` is let go once the
+        /// request is sent.
+        pub async fn post<P>(
+            &self,
+            source: Ipv4Addr,
+            path: &str,
+            bearer: &str,
+            body: &str,
+            permit: Option<P>,
+        ) -> Result<(u16, Value), String> {
+            let socket = tokio::net::TcpSocket::new_v4().map_err(|e| e.to_string())?;
+            if self.addr.ip().is_loopback() {
+                socket.bind(SocketAddr::new(IpAddr::V4(source), 0)).map_err(|e| format!("bind {source}: {e}"))?;
+            }
+            let mut stream = socket.connect(self.addr).await.map_err(|e| format!("connect: {e}"))?;
+            let request = format!(
+                "POST {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {bearer}\r\nContent-Type: application/json\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                self.host,
+                body.len()
+            );
+            stream.write_all(request.as_bytes()).await.map_err(|e| format!("send: {e}"))?;
+            drop(request);
+            drop(permit);
+            let mut answer = Vec::new();
+            stream.read_to_end(&mut answer).await.map_err(|e| format!("read: {e}"))?;
+            parse(&answer)
+        }
+    }
+
+    /// The status and JSON body of a whole HTTP/1.1 response (`Content-Length` framed).
+    pub fn parse(answer: &[u8]) -> Result<(u16, Value), String> {
+        let text = std::str::from_utf8(answer).map_err(|_| "a response that is not UTF-8".to_owned())?;
+        let (head, body) = text.split_once("\r\n\r\n").ok_or("a response without a header end")?;
+        let status = head
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .ok_or_else(|| format!("a response without a status: {head}"))?;
+        Ok((status, serde_json::from_str(body).unwrap_or(Value::Null)))
+    }
 }
 
 /// Answers of the waiting logins, as they come.
@@ -450,9 +636,16 @@ async fn main() {
                     hotp_checks(&s, c, args.seconds, &counters).await;
                 }
             }
+            "password" => {
+                for &c in &conc {
+                    password_logins(&s, c, args.seconds).await;
+                }
+            }
             "waiters" => {
-                if let Err(e) = waiters(&s, args.waiters, args.pid).await {
-                    eprintln!("countersign-load: waiters: {e}");
+                for n in args.waiters.split(',').filter_map(|n| n.trim().parse::<usize>().ok()) {
+                    if let Err(e) = waiters(&s, n, args.source_addresses, args.pid).await {
+                        eprintln!("countersign-load: waiters: {e}");
+                    }
                 }
             }
             other => eprintln!("countersign-load: unknown scenario {other}"),
@@ -463,7 +656,18 @@ async fn main() {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn raw_responses_are_read() {
+        let r = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 13\r\n\r\n{\"a\":\"Acc\"}";
+        let (status, v) = raw::parse(r).unwrap();
+        assert_eq!((status, v["a"].as_str()), (200, Some("Acc")));
+        assert!(raw::parse(b"HTTP/1.1 200 OK\r\n").is_err());
+        assert!(raw::Target::of("https://example.com").is_err());
+        assert!(raw::Target::of("http://127.0.0.1:8080/").is_ok());
+    }
 
     #[test]
     fn hotp_matches_rfc_4226() {

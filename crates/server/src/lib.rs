@@ -225,11 +225,15 @@ async fn serve_parts(
     tokio::spawn(housekeeping(core.clone(), stop_rx.clone()));
     // Sessions other nodes end wake this node's waiters (PostgreSQL LISTEN/NOTIFY).
     let listening = {
-        let (core, stop) = (core.clone(), stop_rx.clone());
+        let (core, mut stop) = (core.clone(), stop_rx.clone());
         tokio::spawn(async move {
-            if let Err(e) = core.wake_on_session_endings(stop).await {
+            while let Err(e) = core.wake_on_session_endings(stop.clone()).await {
                 tracing::warn!(error = %countersign_core::session::cause(&e),
-                    "cannot listen for sessions other nodes end; waiters re-read every few seconds");
+                    "cannot listen for sessions other nodes end; trying again in 5 s");
+                tokio::select! {
+                    _ = tokio::time::sleep(countersign_core::session::SAFETY_RECHECK) => {}
+                    _ = stop.wait_for(|s| *s) => return,
+                }
             }
         })
     };
@@ -307,6 +311,27 @@ fn give_back_freed_memory() {
     }
 }
 
+/// Let the process hold as many connections as the system allows it: each waiting
+/// synchronous login is an open connection, and the usual soft limit (1,024, or the
+/// service manager's) is far below the hard limit.
+fn raise_open_files_limit() {
+    #[cfg(unix)]
+    {
+        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: getrlimit and setrlimit only read and write the struct passed by
+        // reference, which lives for both calls.
+        let raised = unsafe {
+            libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max && {
+                lim.rlim_cur = lim.rlim_max;
+                libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0
+            }
+        };
+        if raised {
+            tracing::debug!(open_files = lim.rlim_cur, "raised the open-files limit to the hard limit");
+        }
+    }
+}
+
 async fn housekeeping(core: Core, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(countersign_core::housekeeping::INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -353,6 +378,7 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {
 /// Everything `countersign serve` does: bind the address first (so a port in use
 /// leaves nothing behind), then the data directory, database and master key.
 pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServerError> {
+    raise_open_files_limit();
     let listener = bind(config.listen).await?;
     let radius = match config.radius_listen {
         Some(addr) => {

@@ -61,7 +61,8 @@ const SESSION_ENDED: &str = "countersign_session_ended";
 impl countersign_core::SessionEvents for PgStore {
     /// One `LISTEN` connection for the node; its notifications are the IDs of sessions
     /// ended on any node. sqlx's listener reconnects by itself after a lost connection
-    /// (notifications sent meanwhile are lost: waiters re-read now and then).
+    /// (notifications sent meanwhile are lost: the node's safety re-check,
+    /// `Core::recheck_waiters`, finds those sessions within seconds).
     async fn session_endings(
         &self,
     ) -> Result<Option<tokio::sync::mpsc::Receiver<String>>, countersign_core::StoreError> {

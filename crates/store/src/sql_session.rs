@@ -209,6 +209,26 @@ macro_rules! sql_session {
                 .collect()
             }
 
+            async fn ended_among(&self, ids: &[String]) -> Result<Vec<String>, StoreError> {
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let ids = &ids[..ids.len().min(countersign_core::store::ENDED_AMONG_MAX)];
+                let mut b = sqlx::QueryBuilder::<$db>::new("SELECT id FROM sessions WHERE state <> 'Pending' AND id IN (");
+                let mut list = b.separated(", ");
+                for id in ids {
+                    list.push_bind(id.as_str());
+                }
+                b.push(")");
+                b.build()
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?
+                    .iter()
+                    .map(|r| r.try_get::<String, _>("id").map_err(db_err))
+                    .collect()
+            }
+
             async fn count_pending_sessions(&self, now: Timestamp) -> Result<u64, StoreError> {
                 let r = sqlx::query("SELECT COUNT(*) AS n FROM sessions WHERE state = 'Pending' AND expires_at > $1")
                     .bind(now.millis())

@@ -39,7 +39,8 @@ pub struct StaticPassword {
 }
 
 /// Argon2id cost.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct HashCost {
     /// Memory, KiB.
     pub memory_kib: u32,
@@ -57,6 +58,13 @@ impl Default for HashCost {
 }
 
 impl HashCost {
+    /// The cost a PHC string (`$argon2id$v=19$m=…,t=…,p=…$…`) was hashed with.
+    pub fn of_phc(hash: &str) -> Option<HashCost> {
+        let h = PasswordHash::new(hash).ok()?;
+        let p = Params::try_from(&h).ok()?;
+        Some(HashCost { memory_kib: p.m_cost(), iterations: p.t_cost(), parallelism: p.p_cost() })
+    }
+
     fn hasher(&self) -> Result<Argon2<'static>, CoreError> {
         let params = Params::new(self.memory_kib, self.iterations, self.parallelism, None)
             .map_err(|e| CoreError::Internal(format!("Argon2 parameters: {e}")))?;
@@ -220,11 +228,19 @@ pub struct PasswordState {
     /// Locked until then.
     #[schema(value_type = Option<String>, format = DateTime)]
     pub locked_until: Option<Timestamp>,
+    /// The Argon2id cost the stored hash was made with (`password_memory_kib`,
+    /// `password_iterations`, `password_parallelism` when it was set).
+    pub hash_cost: Option<HashCost>,
 }
 
 impl From<&StaticPassword> for PasswordState {
     fn from(p: &StaticPassword) -> Self {
-        PasswordState { grace_until: p.grace_until, failures: p.failures, locked_until: p.locked_until }
+        PasswordState {
+            grace_until: p.grace_until,
+            failures: p.failures,
+            locked_until: p.locked_until,
+            hash_cost: HashCost::of_phc(&p.hash),
+        }
     }
 }
 
@@ -232,6 +248,15 @@ impl From<&StaticPassword> for PasswordState {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
+
+    #[test]
+    fn the_cost_is_read_back_from_the_phc_string() {
+        let r = crate::random::OsRandom;
+        let cost = HashCost { memory_kib: 1024, iterations: 3, parallelism: 2 };
+        let h = cost.hash(&r, "pw").unwrap();
+        assert_eq!(HashCost::of_phc(&h), Some(cost));
+        assert_eq!(HashCost::of_phc("not a hash"), None);
+    }
 
     #[test]
     fn argon2id_phc_strings_verify_whatever_their_cost() {

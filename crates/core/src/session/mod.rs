@@ -22,6 +22,7 @@ mod waiters;
 
 pub use model::{NewSession, Session, SessionCode};
 pub use state::{Ending, SessionState, Transition, closed};
+pub use wait::SAFETY_RECHECK;
 pub use waiters::Waiters;
 
 pub(crate) use end::Teaches;

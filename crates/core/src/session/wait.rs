@@ -9,25 +9,49 @@ use crate::clock::Timestamp;
 use crate::error::{CoreError, Entity};
 use crate::service::Core;
 
-/// How often a waiter re-reads its session when no wake-up came: what a lost
-/// notification (a listening connection that dropped) costs at most.
+/// How often a node checks, in one query per [`crate::store::ENDED_AMONG_MAX`]
+/// sessions, whether sessions its waiters wait on ended elsewhere: what a lost
+/// notification (a listening connection that dropped) costs at most. Waiters themselves
+/// never re-read on a timer.
 pub const SAFETY_RECHECK: Duration = Duration::from_secs(5);
 
 impl Core {
     /// Wake this node's waiters for sessions other nodes end, until `stop` turns true (then
     /// the stream is dropped, which gives its connection back before the store closes);
-    /// returns at once where the store has none (one node).
+    /// returns at once where the store has none (one node). Every [`SAFETY_RECHECK`] it
+    /// also asks the store which of the sessions waited on here have ended, and wakes
+    /// those: one query per node, whatever the number of waiters.
     pub async fn wake_on_session_endings(&self, mut stop: tokio::sync::watch::Receiver<bool>) -> Result<(), CoreError> {
         let Some(mut endings) = self.store.session_endings().await? else { return Ok(()) };
+        let mut recheck = tokio::time::interval(SAFETY_RECHECK);
+        recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tokio::select! {
+            let recheck_now = tokio::select! {
                 id = endings.recv() => match id {
-                    Some(id) => self.waiters.wake(&id),
+                    Some(id) => {
+                        self.waiters.wake(&id);
+                        false
+                    }
                     None => return Ok(()),
                 },
+                _ = recheck.tick() => true,
                 _ = stop.wait_for(|s| *s) => return Ok(()),
+            };
+            if recheck_now && let Err(e) = self.recheck_waiters().await {
+                tracing::warn!(error = %crate::session::cause(&e), "could not re-check waiting logins");
             }
         }
+    }
+
+    /// Wake the waiters here whose sessions have ended (on any node).
+    pub async fn recheck_waiters(&self) -> Result<(), CoreError> {
+        let ids = self.waiters.ids();
+        for chunk in ids.chunks(crate::store::ENDED_AMONG_MAX) {
+            for id in self.store.ended_among(chunk).await? {
+                self.waiters.wake(&id);
+            }
+        }
+        Ok(())
     }
 
     /// The session as it stands now: a pending session past its deadline reads as
@@ -39,8 +63,9 @@ impl Core {
 
     /// Wait until the session ends (as [`Core::current_session`] sees it) or `until`
     /// passes; a future per waiter, woken by transitions on this node and, through the
-    /// store's session notifications, on other nodes ([`Core::wake_on_session_endings`]),
-    /// re-reading every [`SAFETY_RECHECK`] in case a notification was lost.
+    /// store's session notifications and the node's safety re-check, on other nodes
+    /// ([`Core::wake_on_session_endings`]). It reads the session when it starts and when
+    /// woken, never on a timer.
     pub(crate) async fn wait_for_end(&self, id: &str, until: Timestamp) -> Result<Session, CoreError> {
         loop {
             let sub = self.waiters.subscribe(id);
@@ -52,7 +77,7 @@ impl Core {
             if s.state().is_final() || remaining <= 0 {
                 return Ok(s);
             }
-            let nap = Duration::from_millis(remaining.clamp(1, SAFETY_RECHECK.as_millis() as i64) as u64);
+            let nap = Duration::from_millis(u64::try_from(remaining).unwrap_or(1).max(1));
             tokio::select! {
                 _ = &mut notified => {}
                 _ = tokio::time::sleep(nap) => {}

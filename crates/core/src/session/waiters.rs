@@ -41,6 +41,11 @@ impl Waiters {
         }
     }
 
+    /// The sessions someone here waits on.
+    pub fn ids(&self) -> Vec<String> {
+        self.map.lock().map(|m| m.keys().cloned().collect()).unwrap_or_default()
+    }
+
     /// How many sessions have waiters (for tests and metrics).
     pub fn len(&self) -> usize {
         self.map.lock().map(|m| m.len()).unwrap_or(0)

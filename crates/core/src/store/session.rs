@@ -43,6 +43,9 @@ pub trait SessionStore: Send + Sync {
     ) -> Result<Option<u32>, StoreError>;
     /// The session with this request ID.
     async fn session(&self, id: &str) -> Result<Option<Session>, StoreError>;
+    /// Which of these sessions are no longer `Pending` (the node-wide safety re-check of
+    /// waiting logins: one query for many waiters; at most [`ENDED_AMONG_MAX`] IDs).
+    async fn ended_among(&self, ids: &[String]) -> Result<Vec<String>, StoreError>;
     /// Apply `transition` in one conditional update — only if the session is still in
     /// its `from` state and its `expires_at` is after `at` (an answer) or at or before it
     /// (`Timeout`; see [`Transition::before_deadline`]) — setting `state`, `decided_at`,
@@ -96,6 +99,9 @@ pub trait SessionStore: Send + Sync {
     /// Retention: remove up to `limit` QR logins that expired before `before`; how many.
     async fn delete_qr_logins_before(&self, before: Timestamp, limit: u32) -> Result<u64, StoreError>;
 }
+
+/// Most session IDs one [`SessionStore::ended_among`] takes.
+pub const ENDED_AMONG_MAX: usize = 500;
 
 /// Sessions ended on other nodes, for their waiters here (docs/architecture.md, "The life
 /// of a push login").

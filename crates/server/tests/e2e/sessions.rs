@@ -263,7 +263,7 @@ backend_tests! {
 
 /// A synchronous login waiting on this node returns as soon as another node ends its
 /// session: the end is announced by PostgreSQL's NOTIFY and this node's one LISTEN
-/// connection wakes the waiter, well before its 5-second safety re-read.
+/// connection wakes the waiter, well before the node's 5-second safety re-check.
 #[tokio::test]
 async fn a_session_another_node_ends_wakes_the_waiter_here_at_once() {
     let app = App::spawn(countersign_store::testing::Backend::Postgres).await;
@@ -308,6 +308,47 @@ async fn a_session_another_node_ends_wakes_the_waiter_here_at_once() {
         let lag = answered_at.saturating_duration_since(ended_at);
         assert!(lag < Duration::from_millis(2000), "round {round}: answered {lag:?} after the other node ended it");
     }
+    app.stop().await.unwrap();
+}
+
+/// A session ended where no notification is sent (here: by SQL straight into the
+/// database, as if the NOTIFY had been lost while the listening connection reconnected)
+/// still ends its waiter: the node asks every 5 s, in one query, which of the sessions
+/// it waits on have ended.
+#[tokio::test]
+async fn a_session_ended_without_a_notification_ends_its_waiter_within_the_safety_recheck() {
+    let app = App::spawn(countersign_store::testing::Backend::Postgres).await;
+    let rp = receiver().await;
+    let (key, _auth) = setup(&app, json!({"numberMatching": false, "loginTimeoutSeconds": 60}), &rp.url).await;
+    let (app_base, key2, client) = (app.base.clone(), key.clone(), app.client.clone());
+    let started = Instant::now();
+    let waiting = tokio::spawn(async move {
+        let body = json!({"passKey": "push", "timeout": 40});
+        let r = client
+            .post(format!("{app_base}/v1/users/alice@example.com/login"))
+            .bearer_auth(&key2)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (common::read(r).await, Instant::now())
+    });
+    let id = loop {
+        let pending = app.core.store.pending_sessions(&user_pk(&app).await, Timestamp(0)).await.unwrap();
+        if let Some(s) = pending.into_iter().next() {
+            break s.id.clone();
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "the login did not start");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let now = app.core.clock.now().millis();
+    app.db().execute(&format!("UPDATE sessions SET state = 'Decline', decided_at = {now} WHERE id = '{id}'")).await;
+    let ended_at = Instant::now();
+    let ((status, out), answered_at) = waiting.await.unwrap();
+    assert_eq!((status, out["sessionStatus"].as_str()), (200, Some("Decline")), "{out}");
+    let lag = answered_at.saturating_duration_since(ended_at);
+    let most = countersign_core::session::SAFETY_RECHECK + Duration::from_secs(2);
+    assert!(lag < most, "answered {lag:?} after the session ended unannounced");
     app.stop().await.unwrap();
 }
 

@@ -121,6 +121,31 @@ backend_tests! {
         assert_eq!(s.count_pending_sessions(Timestamp(90_000)).await.unwrap(), 0);
     }
 
+    async fn ended_among_names_the_ended_sessions_of_those_asked_about(backend) {
+        let db = TestDb::new(backend).await;
+        let s = store_with_alice(&db).await;
+        assert!(s.ended_among(&[]).await.unwrap().is_empty());
+        let mut ids = Vec::new();
+        for i in 0..6 {
+            let id = format!("e{i}");
+            s.insert_session(&Session::pending(new(&id, 60_000)), &[], &[]).await.unwrap();
+            ids.push(id);
+        }
+        for id in ["e1", "e4"] {
+            let t = s.session(id).await.unwrap().unwrap().finish(&Ending::new(SessionState::Accept), Timestamp(6_000)).unwrap();
+            assert!(s.finish_session(&t, &[], &[]).await.unwrap());
+        }
+        // An unknown ID is not "ended"; a pending one past its deadline is still pending
+        // in the table (the sweeper records it; its waiter wakes at its own deadline).
+        ids.push("nosuch".into());
+        let mut ended = s.ended_among(&ids).await.unwrap();
+        ended.sort();
+        assert_eq!(ended, ["e1", "e4"]);
+        // Many at once: the most one call takes.
+        let many: Vec<String> = (0..countersign_core::store::ENDED_AMONG_MAX).map(|i| if i == 7 { "e4".into() } else { format!("x{i}") }).collect();
+        assert_eq!(s.ended_among(&many).await.unwrap(), ["e4"]);
+    }
+
     async fn racing_transitions_leave_one_winner_and_one_callback(backend) {
         const TASKS: usize = 16;
         let db = TestDb::new(backend).await;
