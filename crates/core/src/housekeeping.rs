@@ -3,8 +3,8 @@
 //! ceremonies begun and never finished, what a risk challenge meant to learn when the
 //! challenge was never answered, and, after the periods [`Core::retention`] sets, ended
 //! sessions, QR logins, activations, sent and dead outbox messages, the risk engine's
-//! failed logins and (only when configured) audit log entries; and the request-limit
-//! counters of windows that have ended.
+//! failed logins and (only when configured) audit log entries; the request-limit
+//! counters of windows that have ended; and device request nonces too old to matter.
 //!
 //! Each pass removes at most [`Retention::batch`](crate::retention::Retention) rows of
 //! each kind, oldest first along an index on its time column; the server runs passes
@@ -45,6 +45,8 @@ pub struct Swept {
     pub audit: u64,
     /// Request-limit counters whose window has ended.
     pub rate_limits: u64,
+    /// Device request nonces older than [`crate::mobile::NONCE_MEMORY_MS`].
+    pub device_nonces: u64,
 }
 
 impl Swept {
@@ -53,7 +55,7 @@ impl Swept {
         let batch = u64::from(batch);
         [self.sessions, self.qr_logins, self.activations, self.outbox_sent, self.outbox_dead, self.risk_failures]
             .into_iter()
-            .chain([self.audit, self.rate_limits])
+            .chain([self.audit, self.rate_limits, self.device_nonces])
             .any(|n| n >= batch)
     }
 }
@@ -71,6 +73,10 @@ impl Core {
             risk_pending: store.delete_risk_pending_before(now.plus_millis(-RISK_PENDING_MS)).await?,
             // Windows that have ended count nothing any more (docs/security.md, "Request limits").
             rate_limits: store.purge_limits_before(now, n).await?,
+            // Older than any request that passes the freshness check (docs/mobile-protocol.md, "Replays").
+            device_nonces: store
+                .delete_device_nonces_before(now.plus_millis(-crate::mobile::NONCE_MEMORY_MS), n)
+                .await?,
             ..Swept::default()
         };
         if let Some(before) = cutoff(now, r.sessions_days) {

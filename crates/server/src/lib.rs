@@ -344,7 +344,8 @@ async fn housekeeping(core: Core, mut stop: tokio::sync::watch::Receiver<bool>) 
                             tracing::info!(fido_ceremonies = s.fido_ceremonies, risk_pending = s.risk_pending,
                                 sessions = s.sessions, qr_logins = s.qr_logins, activations = s.activations,
                                 outbox_sent = s.outbox_sent, outbox_dead = s.outbox_dead,
-                                risk_failures = s.risk_failures, audit = s.audit, rate_limits = s.rate_limits, "housekeeping");
+                                risk_failures = s.risk_failures, audit = s.audit, rate_limits = s.rate_limits,
+                                device_nonces = s.device_nonces, "housekeeping");
                         }
                         if !s.full(core.retention.batch) || *stop.borrow() {
                             give_back_freed_memory();

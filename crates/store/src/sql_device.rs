@@ -184,13 +184,7 @@ macro_rules! sql_device {
                 Ok(done.rows_affected() == 1)
             }
 
-            async fn use_device_nonce(&self, device_id: &str, nonce: &str, at: Timestamp, forget_before: Timestamp) -> Result<bool, StoreError> {
-                sqlx::query("DELETE FROM device_nonces WHERE device_id = $1 AND used_at < $2")
-                    .bind(device_id)
-                    .bind(forget_before.millis())
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_err)?;
+            async fn use_device_nonce(&self, device_id: &str, nonce: &str, at: Timestamp) -> Result<bool, StoreError> {
                 let done = sqlx::query(
                     "INSERT INTO device_nonces (device_id, nonce, used_at) VALUES ($1, $2, $3) \
                      ON CONFLICT (device_id, nonce) DO NOTHING",
@@ -202,6 +196,18 @@ macro_rules! sql_device {
                 .await
                 .map_err(db_err)?;
                 Ok(done.rows_affected() == 1)
+            }
+
+            async fn delete_device_nonces_before(&self, before: Timestamp, limit: u32) -> Result<u64, StoreError> {
+                // `purge` binds `before` as $1 and `limit` as $2.
+                purge(
+                    &self.pool,
+                    "DELETE FROM device_nonces WHERE (device_id, nonce) IN (SELECT device_id, nonce \
+                     FROM device_nonces WHERE used_at < $1 ORDER BY used_at LIMIT $2)",
+                    before,
+                    limit,
+                )
+                .await
             }
 
             async fn clear_device_push(&self, id: &str, at: Timestamp) -> Result<(), StoreError> {

@@ -52,7 +52,7 @@ impl Core {
             }
             _ => {}
         }
-        if !self.store.use_device_nonce(&device.id, req.nonce, now, now.plus_millis(-NONCE_MEMORY_MS)).await? {
+        if !self.store.use_device_nonce(&device.id, req.nonce, now).await? {
             return Err(CoreError::refused(
                 Refusal::Unauthenticated,
                 RefusalCode::ReplayedRequest,

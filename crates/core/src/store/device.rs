@@ -64,15 +64,12 @@ pub trait DeviceStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Delete one of a user's devices; `false` when there was none.
     async fn delete_device(&self, user_pk: &str, id: &str) -> Result<bool, StoreError>;
-    /// Record a request nonce for a device, forgetting those used before
-    /// `forget_before`; `false` when the nonce was used already (a replay).
-    async fn use_device_nonce(
-        &self,
-        device_id: &str,
-        nonce: &str,
-        at: Timestamp,
-        forget_before: Timestamp,
-    ) -> Result<bool, StoreError>;
+    /// Record a request nonce for a device (one insert against the primary key); `false`
+    /// when the nonce was used already (a replay).
+    async fn use_device_nonce(&self, device_id: &str, nonce: &str, at: Timestamp) -> Result<bool, StoreError>;
+    /// Housekeeping: forget up to `limit` nonces of any device used before `before`,
+    /// oldest first (index `device_nonces_by_use`); how many.
+    async fn delete_device_nonces_before(&self, before: Timestamp, limit: u32) -> Result<u64, StoreError>;
     /// Forget a device's push channel (its token was refused for good).
     async fn clear_device_push(&self, id: &str, at: Timestamp) -> Result<(), StoreError>;
     /// Retention: remove up to `limit` activations that expired before `before` (used,

@@ -69,15 +69,40 @@ backend_tests! {
         assert!(s.device_transition("a", DeviceState::Active, DeviceState::Disconnected, Timestamp(4)).await.unwrap());
         assert!(s.activate_single_device("b", Timestamp(5)).await.unwrap());
     }
+
+    async fn a_nonce_is_refused_the_second_time_until_housekeeping_forgets_it(backend) {
+        let db = TestDb::new(backend).await;
+        let s = store_with_tenants(&db).await;
+        s.insert_user(&user("u1", "t1", "alice")).await.unwrap();
+        s.insert_device(&device("a", "u1", "bank-app")).await.unwrap();
+        s.insert_device(&device("b", "u1", "bank-app")).await.unwrap();
+        assert!(s.use_device_nonce("a", "n1", Timestamp(1_000)).await.unwrap());
+        assert!(!s.use_device_nonce("a", "n1", Timestamp(2_000)).await.unwrap(), "a replay");
+        assert!(s.use_device_nonce("b", "n1", Timestamp(2_000)).await.unwrap(), "another device's nonce");
+        for i in 0..5 {
+            assert!(s.use_device_nonce("a", &format!("m{i}"), Timestamp(3_000 + i)).await.unwrap());
+        }
+        // Oldest first, in batches; what is newer stays.
+        assert_eq!(s.delete_device_nonces_before(Timestamp(3_002), 2).await.unwrap(), 2);
+        assert_eq!(s.delete_device_nonces_before(Timestamp(3_002), 10).await.unwrap(), 2);
+        assert_eq!(s.delete_device_nonces_before(Timestamp(3_002), 10).await.unwrap(), 0);
+        assert!(!s.use_device_nonce("a", "m2", Timestamp(4_000)).await.unwrap(), "kept: used at 3 002");
+        assert!(s.use_device_nonce("a", "n1", Timestamp(4_000)).await.unwrap(), "forgotten");
+    }
 }
 
 #[tokio::test]
-async fn pruning_a_devices_nonces_reads_only_the_expired_ones_on_sqlite() {
-    // The plan SQLite picks for the delete every signed request runs: along the time
-    // index, not a scan of the device's nonces (docs/mobile-protocol.md, "Replays").
+async fn forgetting_old_nonces_reads_only_the_expired_ones_on_sqlite() {
+    // The plan SQLite picks for housekeeping's purge: along the time index, not a scan
+    // of every nonce (docs/mobile-protocol.md, "Replays").
     let db = TestDb::new(countersign_store::testing::Backend::Sqlite).await;
     let _ = db.store().await;
-    let plan = db.query_plan("DELETE FROM device_nonces WHERE device_id = 'd' AND used_at < 5").await;
-    assert!(plan.contains("device_nonces_by_time"), "{plan}");
+    let plan = db
+        .query_plan(
+            "DELETE FROM device_nonces WHERE (device_id, nonce) IN (SELECT device_id, nonce \
+             FROM device_nonces WHERE used_at < 5 ORDER BY used_at LIMIT 10)",
+        )
+        .await;
+    assert!(plan.contains("device_nonces_by_use"), "{plan}");
     assert!(plan.contains("used_at<"), "the time bound is used in the index: {plan}");
 }
