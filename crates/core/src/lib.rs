@@ -11,6 +11,7 @@
 
 // Pure data and rules: no `impl Core`.
 pub mod access;
+pub mod cache;
 pub mod clock;
 pub mod context;
 pub mod device;

@@ -28,6 +28,8 @@ pub struct Core {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Wakes those waiting for a session to end.
     pub waiters: Arc<crate::session::Waiters>,
+    /// What this node keeps of what rarely changes (authentication types).
+    pub config_cache: Arc<crate::cache::ConfigCache>,
     /// This server's public base URL (in QR payloads, and the gateway ID when none is set).
     pub public_url: String,
     /// The gateway ID in activation confirmations (docs/gateway.md); `None`: `public_url`.
@@ -76,6 +78,7 @@ impl Core {
             outbox_metrics: Arc::default(),
             metrics: Arc::default(),
             waiters: Arc::default(),
+            config_cache: Arc::default(),
             public_url: "http://127.0.0.1:8080".to_owned(),
             gateway_id: None,
             push_relay: false,

@@ -227,7 +227,7 @@ async fn serve_parts(
     let listening = {
         let (core, mut stop) = (core.clone(), stop_rx.clone());
         tokio::spawn(async move {
-            while let Err(e) = core.wake_on_session_endings(stop.clone()).await {
+            while let Err(e) = core.follow_other_nodes(stop.clone()).await {
                 tracing::warn!(error = %countersign_core::session::cause(&e),
                     "cannot listen for sessions other nodes end; trying again in 5 s");
                 tokio::select! {

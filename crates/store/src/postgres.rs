@@ -56,19 +56,23 @@ crate::sql_outbox::sql_outbox!(PgStore, sqlx::Postgres, "FOR UPDATE SKIP LOCKED"
 
 /// The channel ended sessions are announced on (`finish_session`).
 const SESSION_ENDED: &str = "countersign_session_ended";
+/// The channel changes of cached configuration are announced on (the tenant's ID).
+const CONFIG_CHANGED: &str = "countersign_config_changed";
 
 #[async_trait::async_trait]
 impl countersign_core::SessionEvents for PgStore {
-    /// One `LISTEN` connection for the node; its notifications are the IDs of sessions
-    /// ended on any node. sqlx's listener reconnects by itself after a lost connection
-    /// (notifications sent meanwhile are lost: the node's safety re-check,
-    /// `Core::recheck_waiters`, finds those sessions within seconds).
-    async fn session_endings(
+    /// One `LISTEN` connection for the node, on both channels. sqlx's listener reconnects
+    /// by itself after a lost connection; notifications sent meanwhile are lost, so a
+    /// lost connection is passed on as `Reconnected` (caches are dropped), and the
+    /// node's safety re-check, `Core::recheck_waiters`, finds the sessions that ended.
+    async fn node_events(
         &self,
-    ) -> Result<Option<tokio::sync::mpsc::Receiver<String>>, countersign_core::StoreError> {
+    ) -> Result<Option<tokio::sync::mpsc::Receiver<countersign_core::store::NodeEvent>>, countersign_core::StoreError>
+    {
+        use countersign_core::store::NodeEvent;
         let backend = |e: sqlx::Error| countersign_core::StoreError::Backend(Box::new(e));
         let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await.map_err(backend)?;
-        listener.listen(SESSION_ENDED).await.map_err(backend)?;
+        listener.listen_all([SESSION_ENDED, CONFIG_CHANGED]).await.map_err(backend)?;
         let (tx, rx) = tokio::sync::mpsc::channel(1024);
         // The listener holds one of the pool's connections: it ends (giving it back, so
         // the pool can close) as soon as the receiver is dropped.
@@ -78,23 +82,34 @@ impl countersign_core::SessionEvents for PgStore {
                     got = listener.recv() => got,
                     _ = tx.closed() => return,
                 };
-                match got {
-                    Ok(n) => {
-                        if tx.send(n.payload().to_owned()).await.is_err() {
-                            return;
-                        }
-                    }
+                let event = match got {
+                    Ok(n) if n.channel() == CONFIG_CHANGED => NodeEvent::ConfigChanged(n.payload().to_owned()),
+                    Ok(n) => NodeEvent::SessionEnded(n.payload().to_owned()),
                     Err(e) => {
-                        tracing::warn!(error = %e, "session notifications: the listening connection failed; reconnecting");
+                        tracing::warn!(error = %e, "node notifications: the listening connection failed; reconnecting");
                         tokio::select! {
                             _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
                             _ = tx.closed() => return,
                         }
+                        NodeEvent::Reconnected
                     }
+                };
+                if tx.send(event).await.is_err() {
+                    return;
                 }
             }
         });
         Ok(Some(rx))
+    }
+
+    async fn announce_config_change(&self, tenant_id: &str) -> Result<(), countersign_core::StoreError> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CONFIG_CHANGED)
+            .bind(tenant_id)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| countersign_core::StoreError::Backend(Box::new(e)))?;
+        Ok(())
     }
 }
 

@@ -96,9 +96,14 @@ crate::sql_outbox::sql_outbox!(SqliteStore, sqlx::Sqlite, "");
 #[async_trait::async_trait]
 impl countersign_core::SessionEvents for SqliteStore {
     /// One node per SQLite database: its own waiters are woken in process.
-    async fn session_endings(
+    async fn node_events(
         &self,
-    ) -> Result<Option<tokio::sync::mpsc::Receiver<String>>, countersign_core::StoreError> {
+    ) -> Result<Option<tokio::sync::mpsc::Receiver<countersign_core::store::NodeEvent>>, countersign_core::StoreError>
+    {
         Ok(None)
+    }
+
+    async fn announce_config_change(&self, _tenant_id: &str) -> Result<(), countersign_core::StoreError> {
+        Ok(())
     }
 }

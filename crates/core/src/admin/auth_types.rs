@@ -47,6 +47,7 @@ impl Core {
         }
         let doc = serde_json::to_string(&t).map_err(|e| CoreError::Internal(e.to_string()))?;
         self.store.set_auth_type(&tenant.id, name, &doc, self.clock.now()).await?;
+        self.config_changed(&tenant.id).await;
         let builtin = AuthType::builtin(name).is_some();
         Ok(AuthTypeView { name: name.to_owned(), builtin, customised: true, settings: t })
     }
@@ -55,6 +56,7 @@ impl Core {
     pub async fn delete_auth_type(&self, domain: &str, name: &str) -> Result<(), CoreError> {
         let tenant = self.tenant(domain).await?;
         if self.store.delete_auth_type(&tenant.id, name).await? {
+            self.config_changed(&tenant.id).await;
             Ok(())
         } else {
             Err(CoreError::refused(
@@ -62,6 +64,17 @@ impl Core {
                 RefusalCode::AuthTypeNotFound,
                 "no such tenant-defined type",
             ))
+        }
+    }
+
+    /// Tenant `tenant_id`'s cached configuration changed: forget it here, and have the
+    /// other nodes forget it (a failed announcement is logged: they would keep the old
+    /// types until their listening connection is renewed).
+    pub(crate) async fn config_changed(&self, tenant_id: &str) {
+        self.config_cache.forget_tenant(tenant_id);
+        if let Err(e) = self.store.announce_config_change(tenant_id).await {
+            tracing::warn!(tenant = %tenant_id, error = %crate::session::cause(&e),
+                "could not tell the other nodes that authentication types changed");
         }
     }
 }

@@ -8,6 +8,7 @@ use super::Session;
 use crate::clock::Timestamp;
 use crate::error::{CoreError, Entity};
 use crate::service::Core;
+use crate::store::NodeEvent;
 
 /// How often a node checks, in one query per [`crate::store::ENDED_AMONG_MAX`]
 /// sessions, whether sessions its waiters wait on ended elsewhere: what a lost
@@ -16,21 +17,32 @@ use crate::service::Core;
 pub const SAFETY_RECHECK: Duration = Duration::from_secs(5);
 
 impl Core {
-    /// Wake this node's waiters for sessions other nodes end, until `stop` turns true (then
+    /// Wake this node's waiters for sessions other nodes end, and forget cached
+    /// configuration other nodes change, until `stop` turns true (then
     /// the stream is dropped, which gives its connection back before the store closes);
     /// returns at once where the store has none (one node). Every [`SAFETY_RECHECK`] it
     /// also asks the store which of the sessions waited on here have ended, and wakes
     /// those: one query per node, whatever the number of waiters.
-    pub async fn wake_on_session_endings(&self, mut stop: tokio::sync::watch::Receiver<bool>) -> Result<(), CoreError> {
-        let Some(mut endings) = self.store.session_endings().await? else { return Ok(()) };
+    pub async fn follow_other_nodes(&self, mut stop: tokio::sync::watch::Receiver<bool>) -> Result<(), CoreError> {
+        let Some(mut events) = self.store.node_events().await? else { return Ok(()) };
         let mut recheck = tokio::time::interval(SAFETY_RECHECK);
         recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let recheck_now = tokio::select! {
-                id = endings.recv() => match id {
-                    Some(id) => {
+                event = events.recv() => match event {
+                    Some(NodeEvent::SessionEnded(id)) => {
                         self.waiters.wake(&id);
                         false
+                    }
+                    Some(NodeEvent::ConfigChanged(tenant_id)) => {
+                        self.config_cache.forget_tenant(&tenant_id);
+                        false
+                    }
+                    // Announcements may have been missed: forget what is cached, and
+                    // look for sessions that ended meanwhile now.
+                    Some(NodeEvent::Reconnected) => {
+                        self.config_cache.clear();
+                        true
                     }
                     None => return Ok(()),
                 },
@@ -64,7 +76,7 @@ impl Core {
     /// Wait until the session ends (as [`Core::current_session`] sees it) or `until`
     /// passes; a future per waiter, woken by transitions on this node and, through the
     /// store's session notifications and the node's safety re-check, on other nodes
-    /// ([`Core::wake_on_session_endings`]). It reads the session when it starts and when
+    /// ([`Core::follow_other_nodes`]). It reads the session when it starts and when
     /// woken, never on a timer.
     pub(crate) async fn wait_for_end(&self, id: &str, until: Timestamp) -> Result<Session, CoreError> {
         loop {

@@ -28,7 +28,7 @@ pub use outbox::OutboxStore;
 pub use radius::RadiusStore;
 pub use risk::RiskStore;
 pub use sealed::{SealedColumn, SealedRow, SealedStore};
-pub use session::{ENDED_AMONG_MAX, SessionEvents, SessionStore};
+pub use session::{ENDED_AMONG_MAX, NodeEvent, SessionEvents, SessionStore};
 pub use types::{FidoAuthenticatorKey, FidoCeremony, Page, SealedConfig, StoreError};
 
 /// Persistent state: one trait per aggregate, joined. Every method is one atomic

@@ -103,11 +103,25 @@ pub trait SessionStore: Send + Sync {
 /// Most session IDs one [`SessionStore::ended_among`] takes.
 pub const ENDED_AMONG_MAX: usize = 500;
 
-/// Sessions ended on other nodes, for their waiters here (docs/architecture.md, "The life
-/// of a push login").
+/// What nodes sharing a database tell each other (docs/deployment.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeEvent {
+    /// A session ended (its ID), for the waiters here.
+    SessionEnded(String),
+    /// A tenant's cached configuration changed (its ID): forget it here.
+    ConfigChanged(String),
+    /// The listening connection was lost and is back: announcements may have been missed.
+    Reconnected,
+}
+
+/// Sessions ended and configuration changed on other nodes (docs/architecture.md, "The
+/// life of a push login" and "Caches").
 #[async_trait]
 pub trait SessionEvents: Send + Sync {
-    /// A stream of the IDs of sessions as they end on any node sharing the database, or
-    /// `None` where the backend serves one node (SQLite).
-    async fn session_endings(&self) -> Result<Option<tokio::sync::mpsc::Receiver<String>>, StoreError>;
+    /// A stream of what the nodes sharing the database announce (sessions they end,
+    /// configuration they change), or `None` where the backend serves one node (SQLite).
+    async fn node_events(&self) -> Result<Option<tokio::sync::mpsc::Receiver<NodeEvent>>, StoreError>;
+    /// Tell the other nodes that tenant `tenant_id`'s cached configuration changed
+    /// (nothing to do where there are none).
+    async fn announce_config_change(&self, tenant_id: &str) -> Result<(), StoreError>;
 }

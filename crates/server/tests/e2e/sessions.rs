@@ -352,6 +352,34 @@ async fn a_session_ended_without_a_notification_ends_its_waiter_within_the_safet
     app.stop().await.unwrap();
 }
 
+/// Authentication types are cached per node; a change made on another node reaches this
+/// node's cache through PostgreSQL's NOTIFY at once, not when some expiry passes.
+#[tokio::test]
+async fn an_authentication_type_changed_on_another_node_applies_here_at_once() {
+    let app = App::spawn(countersign_store::testing::Backend::Postgres).await;
+    let rp = receiver().await;
+    let (key, _auth) = setup(&app, json!({"numberMatching": false}), &rp.url).await;
+    // This node reads (and keeps) the built-in `push` type.
+    async_login(&app, &key, &rp.url).await;
+    let other = node(&app, app.core.clock.now());
+    let off: countersign_core::otp::AuthType =
+        serde_json::from_value(json!({"method": "push", "enabled": false})).unwrap();
+    other.set_auth_type("example.com", "push", off).await.unwrap();
+    let changed = Instant::now();
+    loop {
+        let body = json!({"passKey": "push", "timeout": 0});
+        let (s, out) = app.call("POST", "/v1/users/alice@example.com/login", Auth::Bearer(&key), Some(body)).await;
+        if s == 403 {
+            assert_eq!(common::code(&out), "auth_type_disabled", "{out}");
+            break;
+        }
+        assert_eq!(s, 200, "{out}");
+        assert!(changed.elapsed() < Duration::from_secs(2), "the change did not reach this node's cache");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    app.stop().await.unwrap();
+}
+
 async fn user_pk(app: &App) -> String {
     let t = tenant(app).await;
     app.core.store.user(&t.id, "alice").await.unwrap().unwrap().id
