@@ -90,7 +90,7 @@ impl Modify for CommonErrors {
                     unreadable.push("a path that does not decode (`invalid_path`)");
                 }
                 if reads.query {
-                    unreadable.push("a query that does not parse (`invalid_query`)");
+                    unreadable.push("a query that does not parse (`invalid_query`; `field` names the parameter at fault, e.g. `limit=ten`)");
                 }
                 if reads.body {
                     unreadable.push("a body that is not JSON (`malformed_json`) or cannot be read (`unreadable_body`)");

@@ -22,6 +22,7 @@ mod mobile;
 mod nodes;
 mod otp;
 mod outbox;
+mod paging;
 mod providers;
 mod qr_login;
 mod radius;

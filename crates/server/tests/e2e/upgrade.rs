@@ -327,6 +327,7 @@ backend_tests! {
         let (s, b) = app.admin("POST", "/admin/v1/tenants/example.com/users", Some(json!({"userID": "bob"}))).await;
         assert_eq!(s, 201, "{b}");
         let (_, list) = app.admin("GET", "/admin/v1/tenants/example.com/users/bob/fido-credentials", None).await;
+        let list = list["items"].clone();
         assert_eq!(list, json!([]));
         app.stop().await.unwrap();
     }
