@@ -27,7 +27,10 @@ impl Core {
         let mut merged = BTreeMap::new();
         for name in AuthType::BUILTIN.iter().filter(|n| **n > from.as_str()) {
             let settings = AuthType::builtin(name).ok_or_else(|| CoreError::Internal("builtin".into()))?;
-            merged.insert((*name).to_owned(), AuthTypeView { name: (*name).to_owned(), builtin: true, customised: false, settings });
+            merged.insert(
+                (*name).to_owned(),
+                AuthTypeView { name: (*name).to_owned(), builtin: true, customised: false, settings },
+            );
         }
         for (name, doc) in self.store.auth_types(&tenant.id, &page).await? {
             let settings: AuthType =

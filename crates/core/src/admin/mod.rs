@@ -109,10 +109,7 @@ mod tests {
         assert_eq!(cursor_pair("ABCD#0001:a2V5").unwrap(), ("ABCD#0001", "a2V5"));
         assert_eq!(cursor_pair("1800000000000:0b9c").unwrap(), ("1800000000000", "0b9c"));
         for bad in ["", "nocolon", ":x", "x:"] {
-            assert!(
-                matches!(cursor_pair(bad), Err(CoreError::Invalid { ref field, .. }) if field == "after"),
-                "{bad}"
-            );
+            assert!(matches!(cursor_pair(bad), Err(CoreError::Invalid { ref field, .. }) if field == "after"), "{bad}");
         }
     }
 }

@@ -25,9 +25,9 @@ impl Core {
         let page = page(after.clone(), limit)?;
         let after = match after.as_deref().map(cursor_pair).transpose()? {
             Some((at, id)) => {
-                let at = at.parse::<i64>().map_err(|_| {
-                    CoreError::invalid("after", "after must be the nextAfter of a previous page")
-                })?;
+                let at = at
+                    .parse::<i64>()
+                    .map_err(|_| CoreError::invalid("after", "after must be the nextAfter of a previous page"))?;
                 Some((Timestamp(at), id))
             }
             None => None,
