@@ -34,5 +34,6 @@ mod schema_fuzz;
 mod secrets;
 mod sessions;
 mod tls;
+mod token_import;
 mod tokens;
 mod upgrade;

@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use countersign_core::admin::Listing;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -21,7 +21,6 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_auth_types))
         .routes(routes!(put_auth_type, delete_auth_type))
-        .routes(routes!(import_tokens))
         .routes(routes!(list_tenant_tokens))
         .routes(routes!(delete_token))
         .routes(routes!(assign_token))
@@ -92,32 +91,6 @@ async fn delete_auth_type(
 ) -> Result<StatusCode, ApiError> {
     s.core.delete_auth_type(&domain, &name).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// How many tokens an import added.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Imported {
-    /// Tokens imported.
-    imported: usize,
-}
-
-/// Import hardware tokens from CSV (all or none; docs/tokens.md).
-#[utoipa::path(post, path = "/admin/v1/tenants/{domain}/tokens/import", tag = "admin", params(("domain" = String, Path)),
-    request_body = countersign_core::tokens::ImportInput, security(("adminToken" = [])),
-    responses(
-        (status = 201, body = Imported, description = "Every token in the file was imported."),
-        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
-        (status = 404, body = ErrorBody, description = "No such tenant."),
-        (status = 409, body = ErrorBody, description = "A token in the file exists already (`token_exists`); nothing was imported."),
-        (status = 422, body = ErrorBody, description = "Invalid input: `field` names the value at fault (`invalid_value`).")
-    ))]
-async fn import_tokens(
-    _: AdminAuth,
-    State(s): State<AppState>,
-    ApiPath(domain): ApiPath<String>,
-    ApiJson(input): ApiJson<countersign_core::tokens::ImportInput>,
-) -> Result<(StatusCode, Json<Imported>), ApiError> {
-    Ok((StatusCode::CREATED, Json(Imported { imported: s.core.import_tokens(&domain, input).await? })))
 }
 
 /// A page of the tenant's tokens by serial (never their seeds).
