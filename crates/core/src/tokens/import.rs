@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use super::{Token, TokenKind, TokenState, check_shape};
+use super::{ImportInput, Token, TokenKind, TokenState, check_shape};
 use crate::clock::Timestamp;
 use crate::error::{CoreError, Entity};
 use crate::random;
@@ -76,6 +76,19 @@ impl Core {
             tokens: Vec::new(),
             serials: HashMap::new(),
         })
+    }
+
+    /// Import hardware tokens from a JSON body (admin API): all or none; the number
+    /// imported. The streamed `text/csv` form feeds [`Core::begin_token_import`] itself.
+    pub async fn import_tokens(&self, domain: &str, input: ImportInput) -> Result<usize, CoreError> {
+        let mut import = self.begin_token_import(domain, ImportForm::Json).await?;
+        if input.format != "csv" {
+            return Err(CoreError::invalid("format", "format must be csv"));
+        }
+        for line in input.data.lines() {
+            import.line(line)?;
+        }
+        import.finish().await
     }
 }
 

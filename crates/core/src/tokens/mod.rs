@@ -446,19 +446,6 @@ impl Core {
         Err(last.unwrap_or_else(|| invalid_otp(0, false)))
     }
 
-    /// Import hardware tokens from a JSON body (admin API): all or none; the number
-    /// imported. The streamed `text/csv` form feeds [`Core::begin_token_import`] itself.
-    pub async fn import_tokens(&self, domain: &str, input: ImportInput) -> Result<usize, CoreError> {
-        let mut import = self.begin_token_import(domain, import::ImportForm::Json).await?;
-        if input.format != "csv" {
-            return Err(CoreError::invalid("format", "format must be csv"));
-        }
-        for line in input.data.lines() {
-            import.line(line)?;
-        }
-        import.finish().await
-    }
-
     /// A page of a tenant's tokens, by serial (admin API).
     pub async fn tenant_tokens(
         &self,
