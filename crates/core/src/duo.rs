@@ -140,9 +140,17 @@ impl Core {
     }
 
     /// The tenant's Duo-compatible integrations (never their secret keys).
-    pub async fn duo_integrations(&self, domain: &str) -> Result<Vec<DuoIntegrationView>, CoreError> {
+    pub async fn duo_integrations(
+        &self,
+        domain: &str,
+        after: Option<String>,
+        limit: Option<u32>,
+    ) -> Result<crate::admin::Listing<DuoIntegrationView>, CoreError> {
         let tenant = self.tenant(domain).await?;
-        Ok(self.store.duo_integrations(&tenant.id).await?.iter().map(|i| DuoIntegrationView::of(i, None)).collect())
+        let page = crate::admin::page(after, limit)?;
+        let rows = self.store.duo_integrations(&tenant.id, &page).await?;
+        let views = rows.iter().map(|i| DuoIntegrationView::of(i, None)).collect();
+        Ok(crate::admin::listing(views, &page, |v| v.name.clone()))
     }
 
     /// Remove one of the tenant's integrations; its keys stop working at once.

@@ -218,9 +218,17 @@ impl Core {
     }
 
     /// The tenant's RADIUS clients (never their secrets).
-    pub async fn radius_clients(&self, domain: &str) -> Result<Vec<RadiusClientView>, CoreError> {
+    pub async fn radius_clients(
+        &self,
+        domain: &str,
+        after: Option<String>,
+        limit: Option<u32>,
+    ) -> Result<crate::admin::Listing<RadiusClientView>, CoreError> {
         let tenant = self.tenant(domain).await?;
-        Ok(self.store.radius_clients(&tenant.id).await?.iter().map(|c| RadiusClientView::of(c, None)).collect())
+        let page = crate::admin::page(after, limit)?;
+        let rows = self.store.radius_clients(&tenant.id, &page).await?;
+        let views = rows.iter().map(|c| RadiusClientView::of(c, None)).collect();
+        Ok(crate::admin::listing(views, &page, |v| v.name.clone()))
     }
 
     /// Remove one of the tenant's RADIUS clients.

@@ -190,16 +190,37 @@ fn redact_values(message: &str) -> String {
     format!("{}{}", head[..cut].trim_end(), &message[expected..])
 }
 
-/// Query parameters; unreadable ones are `400 invalid_query`, a value (or name) with a
-/// NUL character `422 invalid_value` naming the parameter.
+/// Query parameters; unreadable ones are `400 invalid_query` naming the parameter when
+/// one is at fault (`limit=ten`), a value (or name) with a NUL character
+/// `422 invalid_value` naming the parameter.
 #[derive(Debug)]
 pub struct ApiQuery<T>(pub T);
+
+/// `400 invalid_query` from axum's rejection, whose text is
+/// `Failed to deserialize query string: {parameter}: {what}` when a parameter is at fault;
+/// the parameter becomes the `field`, and a quoted value is dropped from the message.
+fn query_error(e: QueryRejection) -> ApiError {
+    let text = e.body_text();
+    let detail = text.strip_prefix("Failed to deserialize query string: ").unwrap_or(&text);
+    let named = detail.split_once(": ").filter(|(name, _)| {
+        !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '[' | ']'))
+    });
+    match named {
+        Some((name, what)) => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            format!("query parameter {name}: {}", redact_values(what)),
+        )
+        .with_field(name),
+        None => ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", redact_values(&text)),
+    }
+}
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let invalid = |e: QueryRejection| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text());
+        let invalid = query_error;
         let pairs = axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri).map_err(invalid)?;
         if let Some((name, _)) = pairs.0.iter().find(|(k, v)| k.contains('\0') || v.contains('\0')) {
             return Err(nul_error(name.replace('\0', "\\u0000")));

@@ -37,18 +37,29 @@ pub mod wire;
 
 pub use error::ApiError;
 
+/// Default cap of a streamed token import (a `text/csv` body, docs/tokens.md): 256 MiB,
+/// room for the most tokens one import takes (200,000) at the longest line (1 KiB).
+pub const DEFAULT_IMPORT_LIMIT_BYTES: u64 = 256 * 1024 * 1024;
+
 /// Settings of the HTTP layer.
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
     /// Largest request body accepted, in bytes.
     pub body_limit_bytes: usize,
+    /// Largest streamed token import (`text/csv`), in bytes; JSON bodies keep
+    /// `body_limit_bytes`.
+    pub import_limit_bytes: u64,
     /// Which peers' forwarding headers name the client ([`client`]).
     pub proxies: client::ProxyTrust,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { body_limit_bytes: 64 * 1024, proxies: client::ProxyTrust::default() }
+        Self {
+            body_limit_bytes: 64 * 1024,
+            import_limit_bytes: DEFAULT_IMPORT_LIMIT_BYTES,
+            proxies: client::ProxyTrust::default(),
+        }
     }
 }
 
@@ -67,6 +78,8 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// The API description (set once the router is assembled).
     pub api: Arc<OnceLock<ApiDocs>>,
+    /// Largest streamed token import, in bytes ([`HttpConfig::import_limit_bytes`]).
+    pub import_limit_bytes: u64,
 }
 
 #[derive(OpenApi)]
@@ -175,7 +188,12 @@ pub fn app(core: Core, config: &HttpConfig) -> Router {
     let docs = Arc::new(OnceLock::new());
     let json = api.to_json().unwrap_or_else(|_| "{}".to_owned());
     let _ = docs.set(ApiDocs { json });
-    let state = AppState { core, metrics: Arc::new(metrics::Metrics::default()), api: docs };
+    let state = AppState {
+        core,
+        metrics: Arc::new(metrics::Metrics::default()),
+        api: docs,
+        import_limit_bytes: config.import_limit_bytes,
+    };
     let request_id = HeaderName::from_static("x-request-id");
 
     router

@@ -90,7 +90,7 @@ impl Modify for CommonErrors {
                     unreadable.push("a path that does not decode (`invalid_path`)");
                 }
                 if reads.query {
-                    unreadable.push("a query that does not parse (`invalid_query`)");
+                    unreadable.push("a query that does not parse (`invalid_query`; `field` names the parameter at fault, e.g. `limit=ten`)");
                 }
                 if reads.body {
                     unreadable.push("a body that is not JSON (`malformed_json`) or cannot be read (`unreadable_body`)");
@@ -153,26 +153,47 @@ impl Modify for OpenComposition {
         let Some(components) = api.components.as_mut() else { return };
         let originals = components.schemas.clone();
         for schema in components.schemas.values_mut() {
-            let RefOr::T(Schema::AllOf(all_of)) = schema else { continue };
+            open_compositions(schema, &originals);
+        }
+    }
+}
+
+/// Open the `allOf` parts of `schema` and of the schemas inside it: a generic wrapper
+/// (`Listing<AuthTypeView>`) holds its item's composition inline, not by reference.
+fn open_compositions(schema: &mut RefOr<Schema>, originals: &std::collections::BTreeMap<String, RefOr<Schema>>) {
+    match schema {
+        RefOr::T(Schema::AllOf(all_of)) => {
             for part in &mut all_of.items {
-                let RefOr::Ref(r) = part else { continue };
-                let Some(name) = r.ref_location.strip_prefix("#/components/schemas/") else { continue };
-                let Some(RefOr::T(Schema::Object(object))) = originals.get(name) else { continue };
-                let closed = object
-                    .additional_properties
-                    .as_deref()
-                    .is_some_and(|a| matches!(a, AdditionalProperties::FreeForm(false)));
-                if !closed {
-                    continue;
+                if let RefOr::Ref(r) = part
+                    && let Some(name) = r.ref_location.strip_prefix("#/components/schemas/")
+                    && let Some(RefOr::T(Schema::Object(object))) = originals.get(name)
+                    && object
+                        .additional_properties
+                        .as_deref()
+                        .is_some_and(|a| matches!(a, AdditionalProperties::FreeForm(false)))
+                {
+                    let mut open = object.clone();
+                    open.additional_properties = None;
+                    if !r.description.is_empty() {
+                        open.description = Some(r.description.clone());
+                    }
+                    *part = RefOr::T(Schema::Object(open));
+                } else {
+                    open_compositions(part, originals);
                 }
-                let mut open = object.clone();
-                open.additional_properties = None;
-                if !r.description.is_empty() {
-                    open.description = Some(r.description.clone());
-                }
-                *part = RefOr::T(Schema::Object(open));
             }
         }
+        RefOr::T(Schema::Object(object)) => {
+            for property in object.properties.values_mut() {
+                open_compositions(property, originals);
+            }
+        }
+        RefOr::T(Schema::Array(array)) => {
+            if let utoipa::openapi::schema::ArrayItems::RefOrSchema(items) = &mut array.items {
+                open_compositions(items, originals);
+            }
+        }
+        _ => {}
     }
 }
 

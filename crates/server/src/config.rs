@@ -42,6 +42,8 @@ pub struct RawConfig {
     pub log_level: Option<String>,
     /// Largest request body, in bytes.
     pub body_limit_bytes: Option<usize>,
+    /// Largest streamed token import (a `text/csv` body), in bytes.
+    pub import_limit_bytes: Option<u64>,
     /// How long in-flight requests may take to finish at shutdown.
     pub shutdown_grace_seconds: Option<u64>,
     /// The first admin token, used only when the database has none.
@@ -154,6 +156,8 @@ pub struct Config {
     pub log_level: String,
     /// Largest request body, in bytes.
     pub body_limit_bytes: usize,
+    /// Largest streamed token import, in bytes (docs/tokens.md).
+    pub import_limit_bytes: u64,
     /// Shutdown grace period, in seconds.
     pub shutdown_grace_seconds: u64,
     /// The first admin token, if configured.
@@ -254,6 +258,10 @@ impl ConfigError {
 
 /// The default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Default cap of a streamed token import (`text/csv`).
+pub use countersign_http::DEFAULT_IMPORT_LIMIT_BYTES;
+/// Highest `import_limit_bytes` accepted: 1 GiB.
+pub const MAX_IMPORT_LIMIT_BYTES: u64 = 1024 * 1024 * 1024;
 /// The default database (in the default data directory, `.`).
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://countersign.db";
 /// The default data directory.
@@ -314,6 +322,7 @@ impl RawConfig {
             log_format: env("COUNTERSIGN_LOG_FORMAT"),
             log_level: env("COUNTERSIGN_LOG_LEVEL"),
             body_limit_bytes: num("COUNTERSIGN_BODY_LIMIT_BYTES")?.map(|n| n as usize),
+            import_limit_bytes: num("COUNTERSIGN_IMPORT_LIMIT_BYTES")?,
             shutdown_grace_seconds: num("COUNTERSIGN_SHUTDOWN_GRACE_SECONDS")?,
             bootstrap_admin_token: bootstrap,
             public_url: env("COUNTERSIGN_PUBLIC_URL"),
@@ -363,6 +372,7 @@ impl RawConfig {
             log_format: over.log_format.or(self.log_format),
             log_level: over.log_level.or(self.log_level),
             body_limit_bytes: over.body_limit_bytes.or(self.body_limit_bytes),
+            import_limit_bytes: over.import_limit_bytes.or(self.import_limit_bytes),
             shutdown_grace_seconds: over.shutdown_grace_seconds.or(self.shutdown_grace_seconds),
             bootstrap_admin_token: over.bootstrap_admin_token.or(self.bootstrap_admin_token),
             public_url: over.public_url.or(self.public_url),
@@ -433,6 +443,13 @@ impl RawConfig {
         let body_limit_bytes = self.body_limit_bytes.unwrap_or(64 * 1024);
         if !(1024..=16 * 1024 * 1024).contains(&body_limit_bytes) {
             return Err(ConfigError::invalid("body_limit_bytes", "body_limit_bytes must be between 1024 and 16777216"));
+        }
+        let import_limit_bytes = self.import_limit_bytes.unwrap_or(DEFAULT_IMPORT_LIMIT_BYTES);
+        if !(1024..=MAX_IMPORT_LIMIT_BYTES).contains(&import_limit_bytes) {
+            return Err(ConfigError::invalid(
+                "import_limit_bytes",
+                format!("import_limit_bytes must be between 1024 and {MAX_IMPORT_LIMIT_BYTES}"),
+            ));
         }
         if let Some(u) = &self.public_url
             && !(u.starts_with("http://") || u.starts_with("https://"))
@@ -542,6 +559,7 @@ impl RawConfig {
             log_format,
             log_level: self.log_level.unwrap_or_else(|| "info".to_owned()),
             body_limit_bytes,
+            import_limit_bytes,
             shutdown_grace_seconds: self.shutdown_grace_seconds.unwrap_or(30),
             bootstrap_admin_token: self.bootstrap_admin_token,
         })

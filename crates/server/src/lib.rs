@@ -210,7 +210,11 @@ async fn serve_parts(
     if let Some(path) = &config.geoip_database {
         core.geo = Arc::new(countersign_core::context::Geo::open(path).map_err(ServerError::Geo)?);
     }
-    let http = HttpConfig { body_limit_bytes: config.body_limit_bytes, proxies: config.proxies.clone() };
+    let http = HttpConfig {
+        body_limit_bytes: config.body_limit_bytes,
+        import_limit_bytes: config.import_limit_bytes,
+        proxies: config.proxies.clone(),
+    };
     let app = countersign_http::app(core.clone(), &http);
     let certs = config.tls.as_ref().map(tls::Certs::open).transpose()?;
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);

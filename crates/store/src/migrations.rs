@@ -27,7 +27,8 @@ pub(crate) const SQLITE: &[Step] = &[
     (20, "radius_clients", include_str!("../migrations/sqlite/0020_radius_clients.sql")),
     (21, "duo_integrations", include_str!("../migrations/sqlite/0021_duo_integrations.sql")),
     (22, "nonce_index", include_str!("../migrations/sqlite/0022_nonce_index.sql")),
-    (23, "nonce_purge", include_str!("../migrations/sqlite/0023_nonce_purge.sql")),
+    (23, "list_paging", include_str!("../migrations/sqlite/0023_list_paging.sql")),
+    (24, "nonce_purge", include_str!("../migrations/sqlite/0024_nonce_purge.sql")),
 ];
 
 pub(crate) const POSTGRES: &[Step] = &[
@@ -51,7 +52,8 @@ pub(crate) const POSTGRES: &[Step] = &[
     (20, "radius_clients", include_str!("../migrations/postgres/0020_radius_clients.sql")),
     (21, "duo_integrations", include_str!("../migrations/postgres/0021_duo_integrations.sql")),
     (22, "nonce_index", include_str!("../migrations/postgres/0022_nonce_index.sql")),
-    (23, "nonce_purge", include_str!("../migrations/postgres/0023_nonce_purge.sql")),
+    (23, "list_paging", include_str!("../migrations/postgres/0023_list_paging.sql")),
+    (24, "nonce_purge", include_str!("../migrations/postgres/0024_nonce_purge.sql")),
 ];
 
 pub(crate) fn migrator(steps: &[Step]) -> Migrator {

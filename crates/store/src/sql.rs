@@ -94,6 +94,27 @@ macro_rules! sql_common {
             sqlx::query(sql).bind(key).fetch_all(pool).await.map_err(db_err)?.iter().map(from).collect()
         }
 
+        /// A page of the rows `sql` finds: `$1` is `key`, `$2` the page's `after` (`''` for
+        /// the first page, below every key), `$3` its limit.
+        async fn page_by<T>(
+            pool: &sqlx::Pool<$db>,
+            sql: &'static str,
+            key: &str,
+            page: &Page,
+            from: fn(&DbRow) -> Result<T, StoreError>,
+        ) -> Result<Vec<T>, StoreError> {
+            sqlx::query(sql)
+                .bind(key)
+                .bind(page.after.as_deref().unwrap_or(""))
+                .bind(i64::from(page.limit))
+                .fetch_all(pool)
+                .await
+                .map_err(db_err)?
+                .iter()
+                .map(from)
+                .collect()
+        }
+
         /// Run a statement with one key; whether it touched exactly one row.
         async fn affects_one(pool: &sqlx::Pool<$db>, sql: &'static str, key: &str) -> Result<bool, StoreError> {
             Ok(sqlx::query(sql).bind(key).execute(pool).await.map_err(db_err)?.rows_affected() == 1)

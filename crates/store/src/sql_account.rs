@@ -161,20 +161,32 @@ macro_rules! sql_account {
                 &self,
                 kind: AccessKind,
                 tenant_id: Option<&str>,
+                page: &Page,
             ) -> Result<Vec<AccessKey>, StoreError> {
-                // `tenant_id IS $2` is not portable; compare with a sentinel instead.
-                sqlx::query(
-                    "SELECT id, kind, tenant_id, name, hint, key_hash, created_at, last_used_at, revoked_at \
-                     FROM access_keys WHERE kind = $1 AND COALESCE(tenant_id, '') = $2 ORDER BY created_at, id",
-                )
-                .bind(kind.as_str())
-                .bind(tenant_id.unwrap_or(""))
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db_err)?
-                .iter()
-                .map(key_from)
-                .collect()
+                // `tenant_id IS $2` is not portable, and `COALESCE(tenant_id, '')` would
+                // keep the index (kind, tenant_id, id) from serving: one query per owner.
+                let sql = match tenant_id {
+                    Some(_) => {
+                        "SELECT id, kind, tenant_id, name, hint, key_hash, created_at, last_used_at, revoked_at \
+                         FROM access_keys WHERE kind = $1 AND tenant_id = $2 AND id > $3 ORDER BY id LIMIT $4"
+                    }
+                    None => {
+                        "SELECT id, kind, tenant_id, name, hint, key_hash, created_at, last_used_at, revoked_at \
+                         FROM access_keys WHERE kind = $1 AND tenant_id IS NULL AND $2 = '' AND id > $3 \
+                         ORDER BY id LIMIT $4"
+                    }
+                };
+                sqlx::query(sql)
+                    .bind(kind.as_str())
+                    .bind(tenant_id.unwrap_or(""))
+                    .bind(page.after.as_deref().unwrap_or(""))
+                    .bind(i64::from(page.limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?
+                    .iter()
+                    .map(key_from)
+                    .collect()
             }
 
             async fn revoke_access_key(

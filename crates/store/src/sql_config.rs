@@ -60,8 +60,10 @@ macro_rules! sql_config {
                 one_by(&self.pool, "SELECT public_view, sealed FROM push_apps WHERE app_id = $1", app_id, sealed_from).await
             }
 
-            async fn push_apps(&self) -> Result<Vec<(String, SealedConfig)>, StoreError> {
-                sqlx::query("SELECT app_id, public_view, sealed FROM push_apps ORDER BY app_id LIMIT 1000")
+            async fn push_apps(&self, page: &Page) -> Result<Vec<(String, SealedConfig)>, StoreError> {
+                sqlx::query("SELECT app_id, public_view, sealed FROM push_apps WHERE app_id > $1 ORDER BY app_id LIMIT $2")
+                    .bind(page.after.as_deref().unwrap_or(""))
+                    .bind(i64::from(page.limit))
                     .fetch_all(&self.pool)
                     .await
                     .map_err(db_err)?
@@ -121,15 +123,15 @@ macro_rules! sql_config {
                 row.map(|r| r.try_get("settings").map_err(db_err)).transpose()
             }
 
-            async fn auth_types(&self, tenant_id: &str) -> Result<Vec<(String, String)>, StoreError> {
-                sqlx::query("SELECT name, settings FROM auth_types WHERE tenant_id = $1 ORDER BY name LIMIT 1000")
-                    .bind(tenant_id)
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(db_err)?
-                    .iter()
-                    .map(|r| Ok((r.try_get("name").map_err(db_err)?, r.try_get("settings").map_err(db_err)?)))
-                    .collect()
+            async fn auth_types(&self, tenant_id: &str, page: &Page) -> Result<Vec<(String, String)>, StoreError> {
+                page_by(
+                    &self.pool,
+                    "SELECT name, settings FROM auth_types WHERE tenant_id = $1 AND name > $2 ORDER BY name LIMIT $3",
+                    tenant_id,
+                    page,
+                    |r| Ok((r.try_get("name").map_err(db_err)?, r.try_get("settings").map_err(db_err)?)),
+                )
+                .await
             }
 
             async fn set_auth_type(&self, tenant_id: &str, name: &str, settings: &str, at: Timestamp) -> Result<(), StoreError> {

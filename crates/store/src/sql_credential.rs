@@ -76,9 +76,14 @@ macro_rules! sql_credential {
             async fn user_virtual_authenticators(
                 &self,
                 user_pk: &str,
+                page: &Page,
             ) -> Result<Vec<countersign_core::tokens::virtual_auth::VirtualAuthenticator>, StoreError> {
-                sqlx::query(sqlx::AssertSqlSafe(format!("{VIRTUAL_SELECT} WHERE v.user_pk = $1 ORDER BY v.serial")))
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "{VIRTUAL_SELECT} WHERE v.user_pk = $1 AND v.serial > $2 ORDER BY v.serial LIMIT $3"
+                )))
                     .bind(user_pk)
+                    .bind(page.after.as_deref().unwrap_or(""))
+                    .bind(i64::from(page.limit))
                     .fetch_all(&self.pool)
                     .await
                     .map_err(db_err)?
@@ -110,8 +115,20 @@ macro_rules! sql_credential {
             async fn user_fido_credentials(&self, user_pk: &str) -> Result<Vec<(String, String)>, StoreError> {
                 all_by(
                     &self.pool,
-                    "SELECT credential_id, credential FROM fido_credentials WHERE user_pk = $1 ORDER BY credential_id LIMIT 1000",
+                    "SELECT credential_id, credential FROM fido_credentials WHERE user_pk = $1 ORDER BY credential_id",
                     user_pk,
+                    |r| Ok((r.try_get("credential_id").map_err(db_err)?, r.try_get("credential").map_err(db_err)?)),
+                )
+                .await
+            }
+
+            async fn list_fido_credentials(&self, user_pk: &str, page: &Page) -> Result<Vec<(String, String)>, StoreError> {
+                page_by(
+                    &self.pool,
+                    "SELECT credential_id, credential FROM fido_credentials WHERE user_pk = $1 AND credential_id > $2 \
+                     ORDER BY credential_id LIMIT $3",
+                    user_pk,
+                    page,
                     |r| Ok((r.try_get("credential_id").map_err(db_err)?, r.try_get("credential").map_err(db_err)?)),
                 )
                 .await
@@ -168,11 +185,34 @@ macro_rules! sql_credential {
             async fn user_uaf_registrations(&self, user_pk: &str) -> Result<Vec<String>, StoreError> {
                 all_by(
                     &self.pool,
-                    "SELECT registration FROM uaf_registrations WHERE user_pk = $1 ORDER BY aaid, key_id LIMIT 1000",
+                    "SELECT registration FROM uaf_registrations WHERE user_pk = $1 ORDER BY aaid, key_id",
                     user_pk,
                     |r| r.try_get("registration").map_err(db_err),
                 )
                 .await
+            }
+
+            async fn list_uaf_registrations(
+                &self,
+                user_pk: &str,
+                after: Option<(&str, &str)>,
+                limit: u32,
+            ) -> Result<Vec<String>, StoreError> {
+                let (aaid, key_id) = after.unwrap_or(("", ""));
+                sqlx::query(
+                    "SELECT registration FROM uaf_registrations WHERE user_pk = $1 \
+                     AND (aaid > $2 OR (aaid = $2 AND key_id > $3)) ORDER BY aaid, key_id LIMIT $4",
+                )
+                .bind(user_pk)
+                .bind(aaid)
+                .bind(key_id)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?
+                .iter()
+                .map(|r| r.try_get("registration").map_err(db_err))
+                .collect()
             }
 
             async fn save_uaf_registration(
@@ -219,7 +259,7 @@ macro_rules! sql_credential {
                     &self.pool,
                     "SELECT 1 AS k, credential_id AS a, '' AS b FROM fido_credentials WHERE user_pk = $1 \
                      UNION ALL SELECT 2 AS k, aaid AS a, key_id AS b FROM uaf_registrations WHERE user_pk = $1 \
-                     ORDER BY k, a, b LIMIT 1000",
+                     ORDER BY k, a, b",
                     user_pk,
                     |r| {
                         let k: i32 = r.try_get("k").map_err(db_err)?;
@@ -310,30 +350,33 @@ macro_rules! sql_credential {
             }
 
             async fn insert_tokens(&self, tokens: &[countersign_core::tokens::Token]) -> Result<(), StoreError> {
+                // One transaction, multi-row INSERTs of TOKEN_BATCH rows: 100,000 tokens
+                // are 100 statements, not 100,000 round trips. 14 parameters a row stay
+                // under both backends' limits (SQLite 32,766, PostgreSQL 65,535).
+                const TOKEN_BATCH: usize = 1000;
                 let mut tx = self.pool.begin().await.map_err(db_err)?;
-                for t in tokens {
-                    sqlx::query(
+                for chunk in tokens.chunks(TOKEN_BATCH) {
+                    let mut b = sqlx::QueryBuilder::<$db>::new(
                         "INSERT INTO tokens (id, tenant_id, user_pk, serial, kind, algorithm, digits, period, moving, secret, \
-                         state, failures, created_at, updated_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-                    )
-                    .bind(&t.id)
-                    .bind(&t.tenant_id)
-                    .bind(&t.user_pk)
-                    .bind(&t.serial)
-                    .bind(t.kind.as_str())
-                    .bind(t.algorithm.as_str())
-                    .bind(i64::from(t.digits))
-                    .bind(i64::from(t.period))
-                    .bind(t.moving)
-                    .bind(&t.secret)
-                    .bind(t.state.as_str())
-                    .bind(i64::from(t.failures))
-                    .bind(t.created_at.millis())
-                    .bind(t.updated_at.millis())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
+                         state, failures, created_at, updated_at) ",
+                    );
+                    b.push_values(chunk, |mut row, t| {
+                        row.push_bind(t.id.clone())
+                            .push_bind(t.tenant_id.clone())
+                            .push_bind(t.user_pk.clone())
+                            .push_bind(t.serial.clone())
+                            .push_bind(t.kind.as_str())
+                            .push_bind(t.algorithm.as_str())
+                            .push_bind(i64::from(t.digits))
+                            .push_bind(i64::from(t.period))
+                            .push_bind(t.moving)
+                            .push_bind(t.secret.clone())
+                            .push_bind(t.state.as_str())
+                            .push_bind(i64::from(t.failures))
+                            .push_bind(t.created_at.millis())
+                            .push_bind(t.updated_at.millis());
+                    });
+                    b.build().execute(&mut *tx).await.map_err(db_err)?;
                 }
                 tx.commit().await.map_err(db_err)
             }

@@ -110,6 +110,17 @@ macro_rules! sql_device {
                     .collect()
             }
 
+            async fn list_user_devices(&self, user_pk: &str, page: &Page) -> Result<Vec<Device>, StoreError> {
+                page_by(
+                    &self.pool,
+                    "SELECT * FROM devices WHERE user_pk = $1 AND id > $2 ORDER BY id LIMIT $3",
+                    user_pk,
+                    page,
+                    device_from,
+                )
+                .await
+            }
+
             async fn device_transition(&self, id: &str, from: DeviceState, to: DeviceState, at: Timestamp) -> Result<bool, StoreError> {
                 let done = sqlx::query("UPDATE devices SET state = $1, updated_at = $2 WHERE id = $3 AND state = $4")
                     .bind(to.as_str())

@@ -48,11 +48,13 @@ macro_rules! sql_duo {
             async fn duo_integrations(
                 &self,
                 tenant_id: &str,
+                page: &Page,
             ) -> Result<Vec<countersign_core::duo::DuoIntegration>, StoreError> {
-                all_by(
+                page_by(
                     &self.pool,
-                    "SELECT * FROM duo_integrations WHERE tenant_id = $1 ORDER BY name LIMIT 1000",
+                    "SELECT * FROM duo_integrations WHERE tenant_id = $1 AND name > $2 ORDER BY name LIMIT $3",
                     tenant_id,
+                    page,
                     duo_integration_from,
                 )
                 .await

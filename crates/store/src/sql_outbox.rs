@@ -119,9 +119,30 @@ macro_rules! sql_outbox {
                 Ok(())
             }
 
-            async fn list_outbox(&self, state: Option<OutboxState>, limit: u32) -> Result<Vec<OutboxMessage>, StoreError> {
-                sqlx::query("SELECT * FROM outbox WHERE ($1 = '' OR state = $1) ORDER BY created_at DESC, id LIMIT $2")
+            async fn list_outbox(
+                &self,
+                state: Option<OutboxState>,
+                after: Option<(Timestamp, &str)>,
+                limit: u32,
+            ) -> Result<Vec<OutboxMessage>, StoreError> {
+                // Newest first, ties by ID: the rows after (t, id) are older than t, or as
+                // old with a greater ID. One query per filter so that an index serves each:
+                // (created_at, id) for all, (state, created_at, id) for one state.
+                let sql = match state {
+                    None => {
+                        "SELECT * FROM outbox WHERE $1 = '' AND (created_at < $2 OR (created_at = $2 AND id > $3)) \
+                         ORDER BY created_at DESC, id LIMIT $4"
+                    }
+                    Some(_) => {
+                        "SELECT * FROM outbox WHERE state = $1 AND (created_at < $2 OR (created_at = $2 AND id > $3)) \
+                         ORDER BY created_at DESC, id LIMIT $4"
+                    }
+                };
+                let (before, id) = after.map_or((i64::MAX, ""), |(t, id)| (t.millis(), id));
+                sqlx::query(sql)
                     .bind(state.map(OutboxState::as_str).unwrap_or(""))
+                    .bind(before)
+                    .bind(id)
                     .bind(i64::from(limit))
                     .fetch_all(&self.pool)
                     .await

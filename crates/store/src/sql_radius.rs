@@ -46,18 +46,21 @@ macro_rules! sql_radius {
             async fn radius_clients(
                 &self,
                 tenant_id: &str,
+                page: &Page,
             ) -> Result<Vec<countersign_core::radius::RadiusClient>, StoreError> {
-                all_by(
+                page_by(
                     &self.pool,
-                    "SELECT * FROM radius_clients WHERE tenant_id = $1 ORDER BY name LIMIT 1000",
+                    "SELECT * FROM radius_clients WHERE tenant_id = $1 AND name > $2 ORDER BY name LIMIT $3",
                     tenant_id,
+                    page,
                     radius_client_from,
                 )
                 .await
             }
 
             async fn all_radius_clients(&self) -> Result<Vec<countersign_core::radius::RadiusClient>, StoreError> {
-                sqlx::query("SELECT * FROM radius_clients ORDER BY id LIMIT 100000")
+                // No LIMIT: an address must be matched against every client (RadiusStore).
+                sqlx::query("SELECT * FROM radius_clients ORDER BY id")
                     .fetch_all(&self.pool)
                     .await
                     .map_err(db_err)?

@@ -3,36 +3,43 @@
 
 use std::collections::BTreeMap;
 
+use super::{Listing, listing, page};
 use crate::error::{CoreError, Refusal};
 use crate::otp::{AuthType, AuthTypeView};
 use crate::refusal::RefusalCode;
 use crate::service::Core;
 
 impl Core {
-    /// Every type of the tenant (admin API).
-    pub async fn auth_types(&self, domain: &str) -> Result<Vec<AuthTypeView>, CoreError> {
+    /// A page of the tenant's types, built-in (as adjusted) and its own, by name (admin API).
+    ///
+    /// The listing merges two sources: the built-in types (a fixed handful) and the
+    /// tenant's rows. The first `n` names after `after` are among the built-in ones after
+    /// it and the tenant's first `n` rows after it, so one page of rows is enough.
+    pub async fn auth_types(
+        &self,
+        domain: &str,
+        after: Option<String>,
+        limit: Option<u32>,
+    ) -> Result<Listing<AuthTypeView>, CoreError> {
         let tenant = self.tenant(domain).await?;
-        let mut own = BTreeMap::new();
-        for (name, doc) in self.store.auth_types(&tenant.id).await? {
-            let t: AuthType =
+        let page = page(after, limit)?;
+        let from = page.after.clone().unwrap_or_default();
+        let mut merged = BTreeMap::new();
+        for name in AuthType::BUILTIN.iter().filter(|n| **n > from.as_str()) {
+            let settings = AuthType::builtin(name).ok_or_else(|| CoreError::Internal("builtin".into()))?;
+            merged.insert(
+                (*name).to_owned(),
+                AuthTypeView { name: (*name).to_owned(), builtin: true, customised: false, settings },
+            );
+        }
+        for (name, doc) in self.store.auth_types(&tenant.id, &page).await? {
+            let settings: AuthType =
                 serde_json::from_str(&doc).map_err(|_| CoreError::Internal("damaged authentication type".into()))?;
-            own.insert(name, t);
+            let builtin = AuthType::builtin(&name).is_some();
+            merged.insert(name.clone(), AuthTypeView { name, builtin, customised: true, settings });
         }
-        let mut out = Vec::new();
-        for name in AuthType::BUILTIN {
-            let (settings, customised) = match own.remove(name) {
-                Some(t) => (t, true),
-                None => (AuthType::builtin(name).ok_or_else(|| CoreError::Internal("builtin".into()))?, false),
-            };
-            out.push(AuthTypeView { name: name.to_owned(), builtin: true, customised, settings });
-        }
-        out.extend(own.into_iter().map(|(name, settings)| AuthTypeView {
-            name,
-            builtin: false,
-            customised: true,
-            settings,
-        }));
-        Ok(out)
+        let rows: Vec<AuthTypeView> = merged.into_values().take(page.limit as usize).collect();
+        Ok(listing(rows, &page, |v| v.name.clone()))
     }
 
     /// Create or replace a type (admin API).

@@ -1,7 +1,9 @@
 //! A tenant's callback settings (docs/delivery.md, "Callback allowlist"): read, replace,
 //! rotate the secret, and check a callback URL against the allowlist.
 
-use crate::delivery::callbacks::{CallbackConfigInput, CallbackConfigView, StoredCallbacks, StoredEndpoint, check_url};
+use crate::delivery::callbacks::{
+    CallbackConfigInput, CallbackConfigView, MAX_CALLBACK_ENDPOINTS, StoredCallbacks, StoredEndpoint, check_url,
+};
 use crate::error::{CoreError, Refusal};
 use crate::random;
 use crate::refusal::RefusalCode;
@@ -27,8 +29,8 @@ impl Core {
     ) -> Result<CallbackConfigView, CoreError> {
         let tenant = self.tenant(domain).await?;
         let mut stored = self.stored_callbacks(&tenant).await?;
-        if input.endpoints.len() > 50 {
-            return Err(CoreError::invalid("endpoints", "at most 50 endpoints"));
+        if input.endpoints.len() > MAX_CALLBACK_ENDPOINTS {
+            return Err(CoreError::invalid("endpoints", format!("at most {MAX_CALLBACK_ENDPOINTS} endpoints")));
         }
         let mut endpoints = Vec::new();
         for (i, e) in input.endpoints.into_iter().enumerate() {

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::TOUCH_INTERVAL_MS;
+use super::{Listing, TOUCH_INTERVAL_MS, listing, page};
 use crate::access::{AccessKey, AccessKind, Credential, NewCredential};
 use crate::error::{CoreError, Entity};
 use crate::service::Core;
@@ -45,10 +45,17 @@ impl Core {
         Ok(key)
     }
 
-    /// The tenant's API keys, revoked ones included.
-    pub async fn list_api_keys(&self, domain: &str) -> Result<Vec<AccessKey>, CoreError> {
+    /// A page of the tenant's API keys by ID, revoked ones included.
+    pub async fn list_api_keys(
+        &self,
+        domain: &str,
+        after: Option<String>,
+        limit: Option<u32>,
+    ) -> Result<Listing<AccessKey>, CoreError> {
         let tenant = self.tenant(domain).await?;
-        Ok(self.store.list_access_keys(AccessKind::ApiKey, Some(&tenant.id)).await?)
+        let page = page(after, limit)?;
+        let rows = self.store.list_access_keys(AccessKind::ApiKey, Some(&tenant.id), &page).await?;
+        Ok(listing(rows, &page, |k| k.id.clone()))
     }
 
     /// Revoke one of the tenant's API keys.
@@ -69,9 +76,15 @@ impl Core {
         Ok(key)
     }
 
-    /// All admin tokens, revoked ones included.
-    pub async fn list_admin_tokens(&self) -> Result<Vec<AccessKey>, CoreError> {
-        Ok(self.store.list_access_keys(AccessKind::AdminToken, None).await?)
+    /// A page of the admin tokens by ID, revoked ones included.
+    pub async fn list_admin_tokens(
+        &self,
+        after: Option<String>,
+        limit: Option<u32>,
+    ) -> Result<Listing<AccessKey>, CoreError> {
+        let page = page(after, limit)?;
+        let rows = self.store.list_access_keys(AccessKind::AdminToken, None, &page).await?;
+        Ok(listing(rows, &page, |k| k.id.clone()))
     }
 
     /// Revoke an admin token.

@@ -56,6 +56,22 @@ pub(crate) fn page(after: Option<String>, limit: Option<u32>) -> Result<Page, Co
     Ok(Page { after, limit: limit + 1 })
 }
 
+/// The two parts of a cursor `first:second` (listings ordered by two keys: the outbox by
+/// time and ID, UAF registrations by AAID and key ID), split at the last `:`; neither
+/// key can hold one. `422` naming `after` when it is not such a cursor.
+pub(crate) fn cursor_pair(after: &str) -> Result<(&str, &str), CoreError> {
+    after
+        .rsplit_once(':')
+        .filter(|(a, b)| !a.is_empty() && !b.is_empty())
+        .ok_or_else(|| CoreError::invalid("after", "after must be the nextAfter of a previous page"))
+}
+
+/// A listing of `(key, item)` rows, fetched for `page`, as items with the key as cursor.
+pub(crate) fn keyed_listing<T>(rows: Vec<(String, T)>, page: &Page) -> Listing<T> {
+    let l = listing(rows, page, |(k, _)| k.clone());
+    Listing { items: l.items.into_iter().map(|(_, t)| t).collect(), next_after: l.next_after }
+}
+
 pub(crate) fn listing<T>(mut rows: Vec<T>, page: &Page, key: impl Fn(&T) -> String) -> Listing<T> {
     let shown = (page.limit - 1) as usize;
     let more = rows.len() > shown;
@@ -84,5 +100,16 @@ mod tests {
         assert_eq!(l.next_after.as_deref(), Some("2"));
         let l = listing(vec![1, 2], &page, |n| n.to_string());
         assert_eq!(l.next_after, None);
+        let l = keyed_listing(vec![("a".to_owned(), 1), ("b".to_owned(), 2), ("c".to_owned(), 3)], &page);
+        assert_eq!((l.items, l.next_after.as_deref()), (vec![1, 2], Some("b")));
+    }
+
+    #[test]
+    fn a_two_part_cursor_splits_at_its_last_colon() {
+        assert_eq!(cursor_pair("ABCD#0001:a2V5").unwrap(), ("ABCD#0001", "a2V5"));
+        assert_eq!(cursor_pair("1800000000000:0b9c").unwrap(), ("1800000000000", "0b9c"));
+        for bad in ["", "nocolon", ":x", "x:"] {
+            assert!(matches!(cursor_pair(bad), Err(CoreError::Invalid { ref field, .. }) if field == "after"), "{bad}");
+        }
     }
 }

@@ -1,27 +1,39 @@
 //! The outbox as the admin API shows it: list messages, send a dead one again.
 
-use super::{DEFAULT_PAGE, MAX_PAGE};
+use super::{Listing, cursor_pair, listing, page};
+use crate::clock::Timestamp;
+use crate::delivery::outbox::OutboxMessage;
 use crate::error::{CoreError, Refusal};
 use crate::refusal::RefusalCode;
 use crate::service::Core;
 
 impl Core {
+    /// A page of messages, newest first (ties by ID), optionally of one state. The
+    /// cursor is `createdAtMillis:messageID`.
     pub async fn list_outbox(
         &self,
         state: Option<&str>,
+        after: Option<String>,
         limit: Option<u32>,
-    ) -> Result<Vec<crate::delivery::outbox::OutboxMessage>, CoreError> {
+    ) -> Result<Listing<OutboxMessage>, CoreError> {
         let state = state
             .map(|s| {
                 crate::delivery::outbox::OutboxState::from_stored(s)
                     .ok_or_else(|| CoreError::invalid("state", "state must be one of queued, sending, sent, dead"))
             })
             .transpose()?;
-        let limit = limit.unwrap_or(DEFAULT_PAGE);
-        if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(CoreError::invalid("limit", format!("limit must be between 1 and {MAX_PAGE}")));
-        }
-        Ok(self.store.list_outbox(state, limit).await?)
+        let page = page(after.clone(), limit)?;
+        let after = match after.as_deref().map(cursor_pair).transpose()? {
+            Some((at, id)) => {
+                let at = at
+                    .parse::<i64>()
+                    .map_err(|_| CoreError::invalid("after", "after must be the nextAfter of a previous page"))?;
+                Some((Timestamp(at), id))
+            }
+            None => None,
+        };
+        let rows = self.store.list_outbox(state, after, page.limit).await?;
+        Ok(listing(rows, &page, |m| format!("{}:{}", m.created_at.millis(), m.id)))
     }
 
     /// Send a dead callback, SMS or e-mail again (admin API). Pushes are not retried:

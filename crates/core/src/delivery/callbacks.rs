@@ -10,6 +10,10 @@ use utoipa::ToSchema;
 use crate::clock::Timestamp;
 use crate::error::CoreError;
 
+/// The most endpoints a tenant's allowlist holds. The allowlist is one document, read and
+/// replaced whole (`GET`/`PUT …/callbacks`), so this cap, not paging, bounds its answer.
+pub const MAX_CALLBACK_ENDPOINTS: usize = 50;
+
 /// A tenant's callback settings as stored: credentials and secret sealed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -42,8 +46,10 @@ pub struct CallbackConfigInput {
     /// Only listed URLs may be used (default true).
     #[serde(default = "yes")]
     pub allowlist_enabled: bool,
-    /// The allowed endpoints (exact URLs), with optional Basic credentials.
+    /// The allowed endpoints (exact URLs), with optional Basic credentials; at most 50
+    /// (the document is read and replaced whole, never paged).
     #[serde(default)]
+    #[schema(max_items = 50)]
     pub endpoints: Vec<EndpointInput>,
 }
 
@@ -71,7 +77,8 @@ pub struct EndpointInput {
 pub struct CallbackConfigView {
     /// Only listed URLs may be used.
     pub allowlist_enabled: bool,
-    /// The allowed endpoints.
+    /// The allowed endpoints: at most 50, all of them (not paged).
+    #[schema(max_items = 50)]
     pub endpoints: Vec<EndpointView>,
     /// Whether a signing secret exists.
     pub has_secret: bool,

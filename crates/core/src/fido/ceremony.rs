@@ -438,10 +438,23 @@ impl Core {
     }
 
     /// A user's credentials (admin API).
-    pub async fn fido_credentials(&self, domain: &str, user_id: &str) -> Result<Vec<CredentialView>, CoreError> {
+    pub async fn fido_credentials(
+        &self,
+        domain: &str,
+        user_id: &str,
+        after: Option<String>,
+        limit: Option<u32>,
+    ) -> Result<crate::admin::Listing<CredentialView>, CoreError> {
         let tenant = self.tenant(domain).await?;
         let user = self.user_in(&tenant, user_id).await?;
-        Ok(self.credentials(&user).await?.iter().map(|(id, c)| view(id, c)).collect())
+        let page = crate::admin::page(after, limit)?;
+        let mut rows = Vec::new();
+        for (key, doc) in self.store.list_fido_credentials(&user.id, &page).await? {
+            let c: StoredCredential =
+                serde_json::from_str(&doc).map_err(|_| CoreError::Internal("damaged credential".into()))?;
+            rows.push((key.clone(), view(&key, &c)));
+        }
+        Ok(crate::admin::keyed_listing(rows, &page))
     }
 
     /// Rename a credential (admin API).

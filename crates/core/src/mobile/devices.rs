@@ -155,10 +155,18 @@ impl Core {
 }
 
 impl Core {
-    /// The devices of `user_id` in the tenant named by `domain` (admin API).
-    pub async fn list_devices(&self, domain: &str, user_id: &str) -> Result<Vec<Device>, CoreError> {
+    /// A page of the devices of `user_id` in the tenant named by `domain`, by ID (admin API).
+    pub async fn list_devices(
+        &self,
+        domain: &str,
+        user_id: &str,
+        after: Option<String>,
+        limit: Option<u32>,
+    ) -> Result<crate::admin::Listing<Device>, CoreError> {
         let u = self.user(domain, user_id).await?;
-        Ok(self.store.user_devices(&u.id).await?)
+        let page = crate::admin::page(after, limit)?;
+        let rows = self.store.list_user_devices(&u.id, &page).await?;
+        Ok(crate::admin::listing(rows, &page, |d| d.id.clone()))
     }
 
     /// Remove one of a user's devices (admin API).

@@ -44,8 +44,13 @@ pub trait AccountStore: Send + Sync {
     async fn delete_user(&self, tenant_id: &str, user_id: &str) -> Result<bool, StoreError>;
     /// Insert an access key; `Conflict` when its hash exists.
     async fn insert_access_key(&self, key: &AccessKey) -> Result<(), StoreError>;
-    /// Keys of one kind (and tenant, for API keys), oldest first, revoked included.
-    async fn list_access_keys(&self, kind: AccessKind, tenant_id: Option<&str>) -> Result<Vec<AccessKey>, StoreError>;
+    /// A page of the keys of one kind (and tenant, for API keys) by ID, revoked included.
+    async fn list_access_keys(
+        &self,
+        kind: AccessKind,
+        tenant_id: Option<&str>,
+        page: &Page,
+    ) -> Result<Vec<AccessKey>, StoreError>;
     /// Mark a key revoked at `at`; `false` when no such unrevoked key of that kind and tenant.
     async fn revoke_access_key(
         &self,

@@ -25,8 +25,8 @@ pub trait ConfigStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// A push app's configuration.
     async fn push_app(&self, app_id: &str) -> Result<Option<SealedConfig>, StoreError>;
-    /// Every push app's configuration, by app ID (at most 1000).
-    async fn push_apps(&self) -> Result<Vec<(String, SealedConfig)>, StoreError>;
+    /// A page of the push apps' configurations, by app ID.
+    async fn push_apps(&self, page: &super::Page) -> Result<Vec<(String, SealedConfig)>, StoreError>;
     /// Create or replace a push app.
     async fn set_push_app(&self, app_id: &str, config: &SealedConfig, at: Timestamp) -> Result<(), StoreError>;
     /// Remove a push app; `false` when there was none.
@@ -42,8 +42,8 @@ pub trait ConfigStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// A tenant's authentication type `name` (its settings, JSON), if the tenant set one.
     async fn auth_type(&self, tenant_id: &str, name: &str) -> Result<Option<String>, StoreError>;
-    /// A tenant's own authentication types, (name, settings) by name.
-    async fn auth_types(&self, tenant_id: &str) -> Result<Vec<(String, String)>, StoreError>;
+    /// A page of a tenant's own authentication types, (name, settings) by name.
+    async fn auth_types(&self, tenant_id: &str, page: &super::Page) -> Result<Vec<(String, String)>, StoreError>;
     /// Create or replace a tenant's authentication type.
     async fn set_auth_type(&self, tenant_id: &str, name: &str, settings: &str, at: Timestamp)
     -> Result<(), StoreError>;

@@ -24,18 +24,27 @@ pub trait CredentialStore: Send + Sync {
         tenant_id: &str,
         serial: &str,
     ) -> Result<Option<crate::tokens::virtual_auth::VirtualAuthenticator>, StoreError>;
-    /// A user's virtual authenticators, by serial.
+    /// A page of a user's virtual authenticators, by serial.
     async fn user_virtual_authenticators(
         &self,
         user_pk: &str,
+        page: &super::Page,
     ) -> Result<Vec<crate::tokens::virtual_auth::VirtualAuthenticator>, StoreError>;
     /// Remove a virtual authenticator; `false` when there was none.
     async fn delete_virtual_authenticator(&self, tenant_id: &str, serial: &str) -> Result<bool, StoreError>;
 
     /// A user's FIDO2 credential (JSON), by credential ID.
     async fn fido_credential(&self, user_pk: &str, credential_id: &str) -> Result<Option<String>, StoreError>;
-    /// A user's FIDO2 credentials, (credential ID, JSON) by credential ID.
+    /// Every FIDO2 credential of a user, (credential ID, JSON) by credential ID.
+    /// Unbounded on purpose: a ceremony must list all of them (allowed and excluded
+    /// credentials); the admin listing pages with [`CredentialStore::list_fido_credentials`].
     async fn user_fido_credentials(&self, user_pk: &str) -> Result<Vec<(String, String)>, StoreError>;
+    /// A page of a user's FIDO2 credentials, (credential ID, JSON) by credential ID.
+    async fn list_fido_credentials(
+        &self,
+        user_pk: &str,
+        page: &super::Page,
+    ) -> Result<Vec<(String, String)>, StoreError>;
     /// Create or replace a user's FIDO2 credential; `Conflict` when another user of the
     /// tenant (the relying party) has a credential with this ID.
     async fn save_fido_credential(
@@ -50,8 +59,18 @@ pub trait CredentialStore: Send + Sync {
     async fn delete_fido_credential(&self, user_pk: &str, credential_id: &str) -> Result<bool, StoreError>;
     /// A user's UAF registration (JSON) of this AAID and key ID.
     async fn uaf_registration(&self, user_pk: &str, aaid: &str, key_id: &str) -> Result<Option<String>, StoreError>;
-    /// A user's UAF registrations as JSON, by AAID and key ID.
+    /// Every UAF registration of a user as JSON, by AAID and key ID. Unbounded on
+    /// purpose: a ceremony names all of them; the admin listing pages with
+    /// [`CredentialStore::list_uaf_registrations`].
     async fn user_uaf_registrations(&self, user_pk: &str) -> Result<Vec<String>, StoreError>;
+    /// Up to `limit` of a user's UAF registrations as JSON, by AAID and key ID, after the
+    /// (AAID, key ID) `after`.
+    async fn list_uaf_registrations(
+        &self,
+        user_pk: &str,
+        after: Option<(&str, &str)>,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError>;
     /// Create or replace a user's UAF registration; `Conflict` when another user of the
     /// tenant has this AAID and key ID.
     async fn save_uaf_registration(
@@ -65,7 +84,8 @@ pub trait CredentialStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Remove a user's UAF registration; `false` when there was none.
     async fn delete_uaf_registration(&self, user_pk: &str, aaid: &str, key_id: &str) -> Result<bool, StoreError>;
-    /// The keys of a user's FIDO2 credentials, then of their UAF registrations.
+    /// The keys of every FIDO2 credential of a user, then of their UAF registrations.
+    /// Unbounded on purpose: the account summary and the choice of protocol need them all.
     async fn fido_authenticator_keys(&self, user_pk: &str) -> Result<Vec<FidoAuthenticatorKey>, StoreError>;
 
     /// Create or replace a FIDO ceremony.
@@ -89,7 +109,7 @@ pub trait CredentialStore: Send + Sync {
     async fn insert_tokens(&self, tokens: &[crate::tokens::Token]) -> Result<(), StoreError>;
     /// A token by ID.
     async fn token(&self, id: &str) -> Result<Option<crate::tokens::Token>, StoreError>;
-    /// A tenant's tokens, by serial (at most 1000).
+    /// A page of a tenant's tokens, by serial.
     async fn tenant_tokens(&self, tenant_id: &str, page: &super::Page)
     -> Result<Vec<crate::tokens::Token>, StoreError>;
     /// A user's tokens.

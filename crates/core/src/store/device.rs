@@ -30,8 +30,12 @@ pub trait DeviceStore: Send + Sync {
     async fn insert_device(&self, device: &Device) -> Result<(), StoreError>;
     /// The device with this id.
     async fn device(&self, id: &str) -> Result<Option<Device>, StoreError>;
-    /// A user's devices in any state, oldest first.
+    /// Every device of a user in any state, oldest first. Unbounded on purpose: a push
+    /// goes to all of a user's active devices and activation checks them all; a user has
+    /// a handful. The admin listing pages with [`DeviceStore::list_user_devices`].
     async fn user_devices(&self, user_pk: &str) -> Result<Vec<Device>, StoreError>;
+    /// A page of a user's devices in any state, by ID.
+    async fn list_user_devices(&self, user_pk: &str, page: &super::Page) -> Result<Vec<Device>, StoreError>;
     /// Move a device from `from` to `to`; `false` when it was not in `from`.
     async fn device_transition(
         &self,

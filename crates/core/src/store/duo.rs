@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::StoreError;
+use super::{Page, StoreError};
 use crate::duo::DuoIntegration;
 
 /// The `duo_integrations` table.
@@ -13,8 +13,8 @@ pub trait DuoStore: Send + Sync {
     async fn insert_duo_integration(&self, integration: &DuoIntegration) -> Result<(), StoreError>;
     /// The integration with this integration key.
     async fn duo_integration(&self, ikey: &str) -> Result<Option<DuoIntegration>, StoreError>;
-    /// The tenant's integrations, by name.
-    async fn duo_integrations(&self, tenant_id: &str) -> Result<Vec<DuoIntegration>, StoreError>;
+    /// A page of the tenant's integrations, by name.
+    async fn duo_integrations(&self, tenant_id: &str, page: &Page) -> Result<Vec<DuoIntegration>, StoreError>;
     /// Remove one of the tenant's integrations; whether it existed.
     async fn delete_duo_integration(&self, tenant_id: &str, ikey: &str) -> Result<bool, StoreError>;
 }

@@ -24,8 +24,14 @@ pub trait OutboxStore: Send + Sync {
     async fn outbox_retry(&self, id: &str, attempts: u32, next_at: Timestamp, error: &str) -> Result<(), StoreError>;
     /// Give the message up.
     async fn outbox_dead(&self, id: &str, attempts: u32, error: &str) -> Result<(), StoreError>;
-    /// Messages, newest first, optionally of one state.
-    async fn list_outbox(&self, state: Option<OutboxState>, limit: u32) -> Result<Vec<OutboxMessage>, StoreError>;
+    /// Up to `limit` messages, newest first (ties by ID), optionally of one state, after
+    /// the (creation time, ID) `after`.
+    async fn list_outbox(
+        &self,
+        state: Option<OutboxState>,
+        after: Option<(Timestamp, &str)>,
+        limit: u32,
+    ) -> Result<Vec<OutboxMessage>, StoreError>;
     /// How many messages are in each state.
     async fn outbox_counts(&self) -> Result<Vec<(OutboxState, u64)>, StoreError>;
     /// Enqueue messages that no other state change goes with (test messages, codes).

@@ -2,6 +2,7 @@
 //! tokens imported by serial and seed, and verifying their codes with drift, look-ahead,
 //! replay refusal, lockout and resynchronisation.
 
+pub mod import;
 pub mod oath;
 pub mod virtual_auth;
 
@@ -17,7 +18,7 @@ use crate::methods::Method;
 use crate::random;
 use crate::refusal::RefusalCode;
 use crate::service::Core;
-use crate::store::{Counter, StoreError};
+use crate::store::Counter;
 use crate::tenant::Tenant;
 use crate::user::User;
 use oath::Algorithm;
@@ -443,73 +444,6 @@ impl Core {
             }
         }
         Err(last.unwrap_or_else(|| invalid_otp(0, false)))
-    }
-
-    /// Import hardware tokens (admin API): all or none; the number imported.
-    pub async fn import_tokens(&self, domain: &str, input: ImportInput) -> Result<usize, CoreError> {
-        let tenant = self.tenant(domain).await?;
-        if input.format != "csv" {
-            return Err(CoreError::invalid("format", "format must be csv"));
-        }
-        let now = self.clock.now();
-        let mut tokens = Vec::new();
-        for (i, line) in input.data.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || (i == 0 && line.to_ascii_lowercase().starts_with("serial")) {
-                continue;
-            }
-            let field = format!("data.line{}", i + 1);
-            let bad = |m: &str| CoreError::invalid(field.clone(), m.to_owned());
-            let cols: Vec<&str> = line.split(',').map(str::trim).collect();
-            let [serial, kind, seed, digits, moving, alg] = cols[..] else {
-                return Err(bad("six columns: serial,type,seed_hex,digits,period_or_counter,algorithm"));
-            };
-            let serial_ok = !serial.is_empty()
-                && serial.len() <= 64
-                && serial.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-            if !serial_ok {
-                return Err(bad("the serial is 1 to 64 letters, digits, '-' or '_'"));
-            }
-            let kind = TokenKind::from_stored(kind).ok_or_else(|| bad("type must be totp or hotp"))?;
-            let seed_bytes = hex::decode(seed).map_err(|_| bad("the seed must be hexadecimal"))?;
-            if !(10..=64).contains(&seed_bytes.len()) {
-                return Err(bad("the seed must be 10 to 64 bytes"));
-            }
-            let digits: u32 = digits.parse().map_err(|_| bad("digits must be a number"))?;
-            let moving: i64 = moving.parse().map_err(|_| bad("period_or_counter must be a number"))?;
-            let algorithm = Algorithm::from_stored(&alg.to_ascii_uppercase())
-                .ok_or_else(|| bad("algorithm must be SHA1, SHA256 or SHA512"))?;
-            let (period, moving) = match kind {
-                TokenKind::Totp => (u32::try_from(moving).map_err(|_| bad("bad period"))?, -1),
-                TokenKind::Hotp if moving >= 0 => (30, moving),
-                TokenKind::Hotp => return Err(bad("the counter cannot be negative")),
-            };
-            check_shape(digits, period).map_err(|e| bad(&e.to_string()))?;
-            tokens.push(Token {
-                id: random::new_id(&*self.random)?,
-                tenant_id: tenant.id.clone(),
-                user_pk: None,
-                serial: serial.to_owned(),
-                kind,
-                algorithm,
-                digits,
-                period,
-                moving,
-                secret: self.sealer.seal(&*self.random, &hex::encode(&seed_bytes))?,
-                state: TokenState::Active,
-                failures: 0,
-                created_at: now,
-                updated_at: now,
-            });
-        }
-        if tokens.is_empty() || tokens.len() > 10_000 {
-            return Err(CoreError::invalid("data", "1 to 10000 tokens per import"));
-        }
-        match self.store.insert_tokens(&tokens).await {
-            Ok(()) => Ok(tokens.len()),
-            Err(StoreError::Conflict) => Err(CoreError::Exists(Entity::Token)),
-            Err(e) => Err(e.into()),
-        }
     }
 
     /// A page of a tenant's tokens, by serial (admin API).

@@ -115,10 +115,18 @@ impl Core {
     }
 
     /// A user's virtual authenticators (admin API).
-    pub async fn user_virtuals(&self, domain: &str, user_id: &str) -> Result<Vec<VirtualAuthenticator>, CoreError> {
+    pub async fn user_virtuals(
+        &self,
+        domain: &str,
+        user_id: &str,
+        after: Option<String>,
+        limit: Option<u32>,
+    ) -> Result<crate::admin::Listing<VirtualAuthenticator>, CoreError> {
         let tenant = self.tenant(domain).await?;
         let user = self.user_in(&tenant, user_id).await?;
-        Ok(self.store.user_virtual_authenticators(&user.id).await?)
+        let page = crate::admin::page(after, limit)?;
+        let rows = self.store.user_virtual_authenticators(&user.id, &page).await?;
+        Ok(crate::admin::listing(rows, &page, |v| v.serial_number.clone()))
     }
 
     /// Unassign (remove) a virtual authenticator (admin API).

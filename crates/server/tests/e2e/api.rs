@@ -62,6 +62,7 @@ backend_tests! {
         assert_eq!(s, 401);
         // Revoking B's key does not touch A's.
         let (_, keys) = app.admin("GET", "/admin/v1/tenants/b.example/api-keys", None).await;
+        let keys = keys["items"].clone();
         let id = keys[0]["id"].as_str().unwrap().to_owned();
         let (s, _) = app.admin("DELETE", &format!("/admin/v1/tenants/a.example/api-keys/{id}"), None).await;
         assert_eq!(s, 404, "a key is revoked only through its own tenant");
@@ -90,10 +91,12 @@ backend_tests! {
 
         // Keys are listed without the secret, and the listing records use.
         let (_, keys) = app.admin("GET", "/admin/v1/tenants/example.com/api-keys", None).await;
+        let keys = keys["items"].clone();
         assert!(keys[0]["lastUsedAt"].is_null(), "not used yet: {keys}");
         let (s, _) = app.call("GET", path, Auth::Bearer(&key), None).await;
         assert_eq!(s, 200);
         let (_, keys) = app.admin("GET", "/admin/v1/tenants/example.com/api-keys", None).await;
+        let keys = keys["items"].clone();
         assert_eq!(keys.as_array().unwrap().len(), 1);
         assert!(!keys.to_string().contains(&key), "a listing must not reveal the key");
         assert!(keys[0]["lastUsedAt"].is_string(), "last use recorded: {keys}");
@@ -105,6 +108,7 @@ backend_tests! {
         let second = t["key"].as_str().unwrap().to_owned();
         assert!(second.starts_with("csa_"));
         let (s, list) = app.call("GET", "/admin/v1/admin-tokens", Auth::Bearer(&second), None).await;
+        let list = list["items"].clone();
         assert_eq!(s, 200);
         assert_eq!(list.as_array().unwrap().len(), 2);
         let id = t["id"].as_str().unwrap();
@@ -141,7 +145,7 @@ backend_tests! {
             ("PATCH", "/admin/v1/tenants/example.com", Some(json!({"settings": {"colour": "red"}})), 422, "invalid_value", Some("settings.colour")),
             ("GET", "/admin/v1/tenants/Not_A_Domain", None, 422, "invalid_value", Some("domain")),
             ("GET", "/admin/v1/tenants?limit=0", None, 422, "invalid_value", Some("limit")),
-            ("GET", "/admin/v1/tenants?limit=many", None, 400, "invalid_query", None),
+            ("GET", "/admin/v1/tenants?limit=many", None, 400, "invalid_query", Some("limit")),
             ("POST", "/admin/v1/tenants/example.com/api-keys", Some(json!({"name": ""})), 422, "invalid_value", Some("name")),
             ("GET", "/nowhere", None, 404, "not_found", None),
             ("PUT", "/admin/v1/tenants", None, 405, "method_not_allowed", None),

@@ -91,8 +91,10 @@ backend_tests! {
         let app = App::spawn_full(backend, raw, Some(clock.clone())).await;
         let key = app.tenant_with_alice("example.com").await;
         let (_, tokens) = app.admin("GET", "/admin/v1/admin-tokens", None).await;
+        let tokens = tokens["items"].clone();
         let admin_actor = format!("admin-token:{}", tokens[0]["id"].as_str().unwrap());
         let (_, keys) = app.admin("GET", "/admin/v1/tenants/example.com/api-keys", None).await;
+        let keys = keys["items"].clone();
         let key_actor = format!("api-key:{}", keys[0]["id"].as_str().unwrap());
         let settings = json!({"settings": {"numberMatching": false, "maxPinAttempts": 3}});
         assert_eq!(app.admin("PATCH", "/admin/v1/tenants/example.com", Some(settings)).await.0, 200);

@@ -188,6 +188,7 @@ async fn offline_admin_commands_then_serve_on_postgres() {
     assert_eq!((s, state["userID"].as_str()), (200, Some("alice")));
     // The key made offline is listed with the name given.
     let (_, keys) = server.call("GET", "/admin/v1/tenants/example.com/api-keys", &token, None).await;
+    let keys = keys["items"].clone();
     assert_eq!(keys[0]["name"].as_str(), Some("batch"));
     assert!(server.terminate().await.success());
 }
@@ -428,6 +429,7 @@ async fn a_killed_server_delivers_its_queue_after_restart() {
     // Wait for the first failed try, then kill the server outright.
     for _ in 0..50 {
         let (_, q) = server.call("GET", "/admin/v1/outbox?state=queued", &token, None).await;
+        let q = q["items"].clone();
         if q.as_array().is_some_and(|a| a.len() == 1 && a[0]["attempts"].as_u64() >= Some(1)) {
             break;
         }

@@ -200,6 +200,7 @@ backend_tests! {
         assert_eq!((s, common::code(&b)), (422, "fido_counter_regression"), "{b}");
         // Deregistration.
         let (_, regs) = app.admin("GET", "/admin/v1/tenants/example.com/users/alice/uaf-registrations", None).await;
+        let regs = regs["items"].clone();
         assert_eq!((regs[0]["aaid"].as_str(), regs[0]["attestation"].as_str()), (Some(AAID), Some("basic_surrogate")), "{regs}");
         let path = format!("/admin/v1/tenants/example.com/users/alice/uaf-registrations/ABCD%230001/{}", regs[0]["keyID"].as_str().unwrap());
         let (s, dereg) = app.admin("DELETE", &path, None).await;
@@ -228,6 +229,7 @@ backend_tests! {
         let (s, b) = uaf_register(&app, &key, &mut full).await;
         assert_eq!(s, 201, "{b}");
         let (_, regs) = app.admin("GET", "/admin/v1/tenants/example.com/users/alice/uaf-registrations", None).await;
+        let regs = regs["items"].clone();
         assert_eq!(regs[0]["attestation"], "basic_full");
         // A wrong attestation key is refused.
         let other = rcgen::KeyPair::generate().unwrap();
@@ -328,6 +330,7 @@ backend_tests! {
         let (_, state) = app.call("GET", "/v1/users/alice@example.com", Auth::Bearer(&key), None).await;
         assert_eq!(state["authenticators"], json!([{"kind": "fido2", "id": c["credentialID"]}]), "{state}");
         let (_, list) = app.admin("GET", "/admin/v1/tenants/example.com/users/alice/fido-credentials", None).await;
+        let list = list["items"].clone();
         assert_eq!(list[0]["credentialID"], c["credentialID"]);
 
         let (id, rcr) = auth_request(&app, &key, "alice@example.com").await;
@@ -340,6 +343,7 @@ backend_tests! {
         let (s, b) = post(&app, &key, "/v1/users/alice@example.com/login", finish(&id, &pkc)).await;
         assert_eq!((s, common::code(&b)), (404, "request_not_found"), "{b}");
         let (_, list) = app.admin("GET", "/admin/v1/tenants/example.com/users/alice/fido-credentials", None).await;
+        let list = list["items"].clone();
         assert!(list[0]["lastUsedAt"].is_string() && list[0]["counter"].as_u64().unwrap() >= 1, "{list}");
 
         // An authentication type of method fido2: `passKey` starts the ceremony in the login call itself.
@@ -585,6 +589,39 @@ backend_tests! {
         let (s, b) = app.admin("PUT", "/admin/v1/tenants/example.com/fido", Some(json!({"rpID": "example.com", "origins": ["http://example.com"]}))).await;
         assert_eq!((s, b["error"]["field"].as_str()), (422, Some("origins.0")));
     }
+
+    async fn a_users_passkeys_and_uaf_registrations_page(backend) {
+        use crate::paging::{read_all, refuses_bad_paging, unique};
+        let (app, _clock, key) = setup(backend).await;
+        let mut made = Vec::new();
+        for _ in 0..3 {
+            let c = register(&app, &key, "alice@example.com", &mut SoftPasskey::new(true)).await;
+            made.push(c["credentialID"].as_str().unwrap().to_owned());
+        }
+        made.sort();
+        let path = "/admin/v1/tenants/example.com/users/alice/fido-credentials";
+        assert_eq!(unique(&read_all(&app, path, 2).await, "credentialID"), made, "by credential ID");
+        refuses_bad_paging(&app, path, None).await;
+        app.stop().await.unwrap();
+
+        // UAF: ordered by AAID then key ID; the cursor holds both (and a `#`).
+        let (app, key) = uaf_setup(backend).await;
+        let mut made = Vec::new();
+        for aaid in [AAID, "ABCD#0002", AAID, "ABCD#0002", AAID] {
+            let (s, c) = uaf_register(&app, &key, &mut SoftUaf::new(aaid, FACET)).await;
+            assert_eq!(s, 201, "{c}");
+            made.push((aaid.to_owned(), c["credentialID"].as_str().unwrap().to_owned()));
+        }
+        made.sort();
+        let path = "/admin/v1/tenants/example.com/users/alice/uaf-registrations";
+        let regs = read_all(&app, path, 2).await;
+        let listed: Vec<(String, String)> =
+            regs.iter().map(|r| (r["aaid"].as_str().unwrap().to_owned(), r["keyID"].as_str().unwrap().to_owned())).collect();
+        assert_eq!(listed, made);
+        unique(&regs, "keyID");
+        refuses_bad_paging(&app, path, Some("no-separator")).await;
+        app.stop().await.unwrap();
+    }
 }
 
 /// A passkey registered and used in real Chromium (Debian's, driven by Playwright over
@@ -616,6 +653,7 @@ async fn a_passkey_in_headless_chromium() {
         "{result}"
     );
     let (_, list) = app.admin("GET", "/admin/v1/tenants/example.com/users/alice/fido-credentials", None).await;
+    let list = list["items"].clone();
     assert_eq!(list[0]["name"], "browser");
     assert!(list[0]["lastUsedAt"].is_string(), "{list}");
     // A discoverable passkey, as the relying party required (Chromium reports credProps).

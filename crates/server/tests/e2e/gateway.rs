@@ -557,6 +557,7 @@ async fn pushes_leave_through_the_notification_relay_with_its_credentials() {
     let key = site.tenant().await;
     let outbox = async |state: &str| {
         let (s, list) = site.call("GET", &format!("/admin/v1/outbox?state={state}"), ADMIN, None).await;
+        let list = list["items"].clone();
         assert_eq!(s, 200, "{list}");
         list.as_array().unwrap().clone()
     };
@@ -599,6 +600,7 @@ async fn pushes_leave_through_the_notification_relay_with_its_credentials() {
         "{dead}"
     );
     let (_, devices) = site.call("GET", "/admin/v1/tenants/bank.example/users/alice/devices", ADMIN, None).await;
+    let devices = devices["items"].clone();
     assert_eq!(devices[0]["pushPlatform"], Value::Null, "{devices}");
 
     // APNs, over HTTP/2 and TLS, with the relay's team key.

@@ -171,7 +171,7 @@ backend_tests! {
         assert!(header(&seen, "authorization").starts_with("Basic "));
         assert!(log.lock().unwrap().iter().all(|s| !s.path.ends_with("/Messages.json")), "no text message");
         // The call's payload is sealed in the outbox, like an SMS.
-        let msgs = app.core.store.list_outbox(None, 10).await.unwrap();
+        let msgs = app.core.store.list_outbox(None, None, 10).await.unwrap();
         assert!(msgs.iter().any(|m| m.kind.as_str() == "voice"));
         assert!(msgs.iter().all(|m| m.payload.starts_with("v1.") && !m.payload.contains(&otp)));
 

@@ -200,6 +200,7 @@ backend_tests! {
         let out = status(&app, &key, &id).await;
         assert_eq!((out["sessionStatus"].as_str(), out["reason"].as_str()), (Some("Failed"), Some("pin_attempts_exceeded")));
         let (_, devices) = app.admin("GET", "/admin/v1/tenants/example.com/users/alice/devices", None).await;
+        let devices = devices["items"].clone();
         assert_eq!(devices[0]["state"], "Disconnected");
         assert_eq!(server_code(&auth.pending().await.unwrap_err()), "device_disconnected");
         // With no active device a new login fails at once.
@@ -305,6 +306,7 @@ backend_tests! {
         app.admin("PATCH", "/admin/v1/tenants/example.com", Some(json!({"settings": {"pushEnrollmentMode": "override"}}))).await;
         let second = activate(&app, &key).await;
         let (_, devices) = app.admin("GET", "/admin/v1/tenants/example.com/users/alice/devices", None).await;
+        let devices = devices["items"].clone();
         let state_of = |id: &str| devices.as_array().unwrap().iter().find(|d| d["deviceID"] == id).unwrap()["state"].clone();
         assert_eq!(state_of(&first.state.device_id), "Disconnected");
         assert_eq!(state_of(&second.state.device_id), "Active");

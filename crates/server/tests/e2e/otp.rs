@@ -101,7 +101,7 @@ backend_tests! {
         // Stored only as a hash; the outbox payload sealed.
         let stored = app.core.store.session_code(&id).await.unwrap().unwrap();
         assert!(!stored.code_hash.contains(&code) && stored.code_hash.len() == 64);
-        let msgs = app.core.store.list_outbox(None, 10).await.unwrap();
+        let msgs = app.core.store.list_outbox(None, None, 10).await.unwrap();
         assert!(msgs.iter().all(|m| m.payload.starts_with("v1.") && !m.payload.contains(&code)));
 
         let (s, b) = login(&app, &key, "alice", json!({"requestID": id, "passKey": wrong(&code)})).await;
@@ -244,7 +244,7 @@ backend_tests! {
         let (_, st) = app.call("GET", &format!("/v1/sessions/{id}"), Auth::Bearer(&key), None).await;
         let code = st["votpResponse"].as_str().unwrap().to_owned();
         assert_eq!((code.len(), st["sessionStatus"].as_str()), (6, Some("Pending")));
-        assert!(app.core.store.list_outbox(None, 10).await.unwrap().is_empty(), "nothing is sent");
+        assert!(app.core.store.list_outbox(None, None, 10).await.unwrap().is_empty(), "nothing is sent");
         let (s, b) = login(&app, &key, "alice", json!({"requestID": id, "passKey": code})).await;
         assert_eq!((s, b["sessionStatus"].as_str()), (200, Some("Accept")));
         let (_, st) = app.call("GET", &format!("/v1/sessions/{id}"), Auth::Bearer(&key), None).await;
@@ -298,6 +298,7 @@ backend_tests! {
         let serial = v["serialNumber"].as_str().unwrap().to_owned();
         assert!(serial.starts_with("VIR") && serial.len() == 10, "{serial}");
         let (_, list) = app.admin("GET", "/admin/v1/tenants/example.com/users/alice/virtual-authenticators", None).await;
+        let list = list["items"].clone();
         assert_eq!(list[0]["serialNumber"].as_str(), Some(serial.as_str()));
         let generate = |appl: &str, method: &str| {
             let (app, key, path) = (&app, key.clone(), format!("/v1/authenticators/{serial}/applications/{appl}/generate-votp"));
@@ -345,6 +346,7 @@ backend_tests! {
         let app = App::spawn(backend).await;
         let key = app.tenant_with_alice("example.com").await;
         let (s, list) = app.admin("GET", "/admin/v1/tenants/example.com/auth-types", None).await;
+        let list = list["items"].clone();
         assert_eq!(s, 200);
         let names: Vec<&str> = list.as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
         for n in ["push", "PIN", "Fingerprint", "votp", "votpCustomDelivery", "sms", "email"] {

@@ -61,6 +61,7 @@ fn p256_pem() -> (String, p256::ecdsa::VerifyingKey) {
 
 async fn push_device_state(app: &App) -> Value {
     let (_, devices) = app.admin("GET", "/admin/v1/tenants/example.com/users/alice/devices", None).await;
+    let devices = devices["items"].clone();
     devices[0].clone()
 }
 
@@ -440,6 +441,7 @@ backend_tests! {
         let (s, _) = app.admin("PUT", "/admin/v1/apps/bank-app", Some(json!({"webpush": {"subject": "mailto:ops@bank.example"}}))).await;
         assert_eq!(s, 200);
         let (_, list) = app.admin("GET", "/admin/v1/apps", None).await;
+        let list = list["items"].clone();
         assert_eq!(list.as_array().unwrap().len(), 1);
         assert_eq!(list[0]["appID"], "bank-app");
         let (_, bank_key) = app.call("GET", "/mobile/v1/apps/bank-app/webpush", Auth::None, None).await;

@@ -183,6 +183,7 @@ backend_tests! {
         // The audit log names the RADIUS client; the password failure counted.
         let kinds = audit_kinds(&r.app).await;
         let (_, clients) = r.app.admin("GET", "/admin/v1/tenants/example.com/radius-clients", None).await;
+        let clients = clients["items"].clone();
         assert!(clients[0].get("secret").is_none(), "the secret is never listed: {clients}");
         let actor = format!("radius-client:{}", clients[0]["id"].as_str().unwrap());
         // The sessions' endings name the device that answered; the wrong password, the client.
@@ -336,6 +337,7 @@ backend_tests! {
         let id = b.get("id").cloned();
         assert!(id.is_none());
         let (_, list) = r.app.admin("GET", "/admin/v1/tenants/example.com/radius-clients", None).await;
+        let list = list["items"].clone();
         let vpn = list.as_array().unwrap().iter().find(|c| c["name"] == "vpn").unwrap()["id"].as_str().unwrap().to_owned();
         let (s, _) = r.app.admin("DELETE", &format!("/admin/v1/tenants/other.example/radius-clients/{vpn}"), None).await;
         assert_eq!(s, 404, "another tenant's client is not found");

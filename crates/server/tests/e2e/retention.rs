@@ -25,6 +25,7 @@ fn totp(seed: &str, unix: i64) -> String {
 
 async fn sent_messages(app: &App) -> Vec<String> {
     let (s, list) = app.admin("GET", "/admin/v1/outbox?state=sent", None).await;
+    let list = list["items"].clone();
     assert_eq!(s, 200, "{list}");
     list.as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_owned()).collect()
 }

@@ -90,7 +90,7 @@ async fn adaptive(app: &App, key: &str, browser: &str) -> Value {
 }
 
 async fn learn_messages(app: &App) -> Vec<countersign_core::delivery::outbox::OutboxMessage> {
-    let all = app.core.store.list_outbox(None, 100).await.unwrap();
+    let all = app.core.store.list_outbox(None, None, 100).await.unwrap();
     all.into_iter().filter(|m| m.kind == countersign_core::delivery::outbox::OutboxKind::Learn).collect()
 }
 
@@ -140,7 +140,7 @@ backend_tests! {
         let row = app.core.store.session(&id).await.unwrap().unwrap();
         assert_eq!((row.state(), row.decided_at()), (SessionState::Pending, None));
         let callbacks = async || {
-            app.core.store.list_outbox(None, 100).await.unwrap().into_iter()
+            app.core.store.list_outbox(None, None, 100).await.unwrap().into_iter()
                 .filter(|m| m.kind == countersign_core::delivery::outbox::OutboxKind::Callback).count()
         };
         assert_eq!(callbacks().await, 0, "no callback for a read");
@@ -185,7 +185,7 @@ backend_tests! {
             counted += common::metrics::sample(&text, "countersign_logins_total{method=\"NoPIN\",outcome=\"Timeout\"}").unwrap_or(0.0);
         }
         assert_eq!(counted, LOGINS as f64, "each timeout counted once, on the node that ended it");
-        let callbacks: Vec<Value> = app.core.store.list_outbox(None, 1000).await.unwrap().into_iter()
+        let callbacks: Vec<Value> = app.core.store.list_outbox(None, None, 1000).await.unwrap().into_iter()
             .filter(|m| m.kind == countersign_core::delivery::outbox::OutboxKind::Callback)
             .map(|m| serde_json::from_str(&m.payload).unwrap())
             .collect();

@@ -26,7 +26,7 @@ fn totp_at(secret_b32: &str, unix: i64) -> String {
     oathtool(&["--totp", "-b", "--now", &format!("@{unix}"), secret_b32])
 }
 
-fn hotp_at(seed_hex: &str, counter: u64) -> String {
+pub(crate) fn hotp_at(seed_hex: &str, counter: u64) -> String {
     oathtool(&["--hotp", "-c", &counter.to_string(), seed_hex])
 }
 
@@ -65,7 +65,7 @@ async fn hardware(app: &App, line: &str) -> String {
     id
 }
 
-const RFC_SEED: &str = "3132333435363738393031323334353637383930";
+pub(crate) const RFC_SEED: &str = "3132333435363738393031323334353637383930";
 
 backend_tests! {
     async fn the_token_list_is_paged_by_serial(backend) {

@@ -133,9 +133,9 @@ backend_tests! {
         assert_eq!((k.id.as_str(), t), ("a1", None));
         assert!(s.access_key_with_tenant("nope").await.unwrap().is_none());
 
-        let t1_keys = s.list_access_keys(AccessKind::ApiKey, Some("t1")).await.unwrap();
+        let t1_keys = s.list_access_keys(AccessKind::ApiKey, Some("t1"), &first_page()).await.unwrap();
         assert_eq!(t1_keys.iter().map(|k| k.id.as_str()).collect::<Vec<_>>(), ["k1"]);
-        let admin = s.list_access_keys(AccessKind::AdminToken, None).await.unwrap();
+        let admin = s.list_access_keys(AccessKind::AdminToken, None, &first_page()).await.unwrap();
         assert_eq!(admin.iter().map(|k| k.id.as_str()).collect::<Vec<_>>(), ["a1"]);
 
         // Revoking through the wrong tenant or kind does nothing.
@@ -146,7 +146,7 @@ backend_tests! {
         assert!(s.revoke_access_key(AccessKind::ApiKey, Some("t1"), "k1", Timestamp(7)).await.unwrap());
         assert!(!s.revoke_access_key(AccessKind::ApiKey, Some("t1"), "k1", Timestamp(8)).await.unwrap());
         assert_eq!(s.access_key_by_hash("h1").await.unwrap(), None);
-        let listed = s.list_access_keys(AccessKind::ApiKey, Some("t1")).await.unwrap();
+        let listed = s.list_access_keys(AccessKind::ApiKey, Some("t1"), &first_page()).await.unwrap();
         assert_eq!(listed[0].revoked_at, Some(Timestamp(7)));
     }
 
@@ -183,9 +183,9 @@ backend_tests! {
             }
         }
         assert_eq!(made, 1);
-        assert_eq!(s.list_access_keys(AccessKind::AdminToken, None).await.unwrap().len(), 1);
+        assert_eq!(s.list_access_keys(AccessKind::AdminToken, None, &first_page()).await.unwrap().len(), 1);
         assert!(!s.bootstrap_admin_token(&key("late", AccessKind::AdminToken, None, "hl")).await.unwrap());
-        assert_eq!(s.list_access_keys(AccessKind::AdminToken, None).await.unwrap().len(), 1);
+        assert_eq!(s.list_access_keys(AccessKind::AdminToken, None, &first_page()).await.unwrap().len(), 1);
     }
 
     async fn concurrent_inserts_of_one_domain_leave_one_row(backend) {

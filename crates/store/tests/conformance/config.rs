@@ -17,7 +17,7 @@ backend_tests! {
         s.set_push_app("a-app", &sealed("{\"a\":1}"), Timestamp(1)).await.unwrap();
         s.set_push_app("b-app", &sealed("{\"b\":2}"), Timestamp(2)).await.unwrap();
         assert_eq!(s.push_app("b-app").await.unwrap(), Some(sealed("{\"b\":2}")));
-        let ids: Vec<String> = s.push_apps().await.unwrap().into_iter().map(|(id, _)| id).collect();
+        let ids: Vec<String> = s.push_apps(&first_page()).await.unwrap().into_iter().map(|(id, _)| id).collect();
         assert_eq!(ids, ["a-app", "b-app"]);
         assert!(s.delete_push_app("a-app").await.unwrap());
         assert!(!s.delete_push_app("a-app").await.unwrap());
@@ -37,7 +37,7 @@ backend_tests! {
             s.set_auth_type(tenant, name, "{\"method\":\"sms\"}", Timestamp(1)).await.unwrap();
         }
         s.set_auth_type("t1", "sms-a", "{\"method\":\"email\"}", Timestamp(2)).await.unwrap();
-        let names: Vec<(String, String)> = s.auth_types("t1").await.unwrap();
+        let names: Vec<(String, String)> = s.auth_types("t1", &first_page()).await.unwrap();
         assert_eq!(names, [("sms-a".to_owned(), "{\"method\":\"email\"}".to_owned()), ("sms-b".to_owned(), "{\"method\":\"sms\"}".to_owned())]);
         assert_eq!(s.auth_type("t2", "sms-a").await.unwrap().as_deref(), Some("{\"method\":\"sms\"}"));
         assert!(s.delete_auth_type("t1", "sms-b").await.unwrap());
@@ -46,8 +46,8 @@ backend_tests! {
         assert!(s.delete_tenant("t1").await.unwrap());
         assert_eq!(s.tenant_providers("t1").await.unwrap(), None);
         assert_eq!(s.relying_party("t1").await.unwrap(), None);
-        assert!(s.auth_types("t1").await.unwrap().is_empty());
-        assert_eq!(s.auth_types("t2").await.unwrap().len(), 1, "another tenant's are kept");
+        assert!(s.auth_types("t1", &first_page()).await.unwrap().is_empty());
+        assert_eq!(s.auth_types("t2", &first_page()).await.unwrap().len(), 1, "another tenant's are kept");
     }
 
     async fn configuration_of_a_missing_tenant_is_refused(backend) {

@@ -92,7 +92,7 @@ backend_tests! {
         ));
         s.insert_virtual_authenticator("t2", &virtual_of("u3", "carol", "VIR0000001"), Timestamp(1)).await.unwrap();
         assert_eq!(s.virtual_authenticator("t1", "VIR0000001").await.unwrap(), Some(virtual_of("u1", "alice", "VIR0000001")));
-        let serials: Vec<String> = s.user_virtual_authenticators("u1").await.unwrap().into_iter().map(|v| v.serial_number).collect();
+        let serials: Vec<String> = s.user_virtual_authenticators("u1", &first_page()).await.unwrap().into_iter().map(|v| v.serial_number).collect();
         assert_eq!(serials, ["VIR0000001", "VIR0000002"]);
         assert!(s.delete_virtual_authenticator("t1", "VIR0000001").await.unwrap());
         assert!(!s.delete_virtual_authenticator("t1", "VIR0000001").await.unwrap());

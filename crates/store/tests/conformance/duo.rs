@@ -33,7 +33,7 @@ backend_tests! {
         ));
         assert_eq!(s.duo_integration("DIAAAAAAAAAAAAAAAAAA").await.unwrap(), Some(ssh), "every field comes back");
         assert_eq!(s.duo_integration("DIZZZZZZZZZZZZZZZZZZ").await.unwrap(), None);
-        let names: Vec<String> = s.duo_integrations("t1").await.unwrap().into_iter().map(|i| i.name).collect();
+        let names: Vec<String> = s.duo_integrations("t1", &first_page()).await.unwrap().into_iter().map(|i| i.name).collect();
         assert_eq!(names, ["ssh", "vpn"]);
         assert!(!s.delete_duo_integration("t2", "DIAAAAAAAAAAAAAAAAAA").await.unwrap(), "not another tenant's");
         assert!(s.delete_duo_integration("t1", "DIAAAAAAAAAAAAAAAAAA").await.unwrap());

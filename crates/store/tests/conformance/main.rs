@@ -29,6 +29,11 @@ pub use countersign_core::{
 pub use countersign_store::backend_tests;
 pub use countersign_store::testing::TestDb;
 
+/// A first page large enough for every fixture (1000 rows).
+pub fn first_page() -> Page {
+    Page { after: None, limit: 1000 }
+}
+
 pub fn tenant(id: &str, domain: &str) -> Tenant {
     Tenant {
         id: id.into(),

@@ -29,9 +29,9 @@ backend_tests! {
             s.insert_radius_client(&client("r4", "t1", "vpn", "10.2.0.0/24")).await,
             Err(StoreError::Conflict)
         ));
-        let names: Vec<String> = s.radius_clients("t1").await.unwrap().into_iter().map(|c| c.name).collect();
+        let names: Vec<String> = s.radius_clients("t1", &first_page()).await.unwrap().into_iter().map(|c| c.name).collect();
         assert_eq!(names, ["bastion", "vpn"]);
-        assert_eq!(s.radius_clients("t1").await.unwrap()[1], vpn, "every field comes back");
+        assert_eq!(s.radius_clients("t1", &first_page()).await.unwrap()[1], vpn, "every field comes back");
         assert_eq!(s.all_radius_clients().await.unwrap().len(), 3);
         assert!(!s.delete_radius_client("t2", "r1").await.unwrap(), "another tenant's client is not removed");
         assert!(s.delete_radius_client("t1", "r1").await.unwrap());

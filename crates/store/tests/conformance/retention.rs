@@ -102,9 +102,9 @@ backend_tests! {
         let cutoff = Timestamp(500_000);
         assert_eq!(s.delete_sent_outbox_before(cutoff, 100).await.unwrap(), 1);
         assert_eq!(s.delete_dead_outbox_before(cutoff, 100).await.unwrap(), 1);
-        let left = ids(s.list_outbox(None, 100).await.unwrap(), |m| m.id.clone()).await;
+        let left = ids(s.list_outbox(None, None, 100).await.unwrap(), |m| m.id.clone()).await;
         assert_eq!(left, ["dead-new", "queued-old", "sent-new"]);
-        assert!(s.list_outbox(Some(OutboxState::Queued), 10).await.unwrap().iter().any(|m| m.id == "queued-old"));
+        assert!(s.list_outbox(Some(OutboxState::Queued), None, 10).await.unwrap().iter().any(|m| m.id == "queued-old"));
 
         for (id, at) in [("f1", 1_000), ("f2", 2_000), ("f3", 900_000)] {
             s.record_failure(id, "t1", Some("u1"), Some("192.0.2.1"), Timestamp(at)).await.unwrap();

@@ -178,7 +178,7 @@ backend_tests! {
             let (to, n) = winners[0];
             let row = s.session(&id).await.unwrap().unwrap();
             assert_eq!((row.state(), row.device_id()), (to, Some(format!("d{n}").as_str())));
-            let callbacks: Vec<_> = s.list_outbox(None, 1000).await.unwrap().into_iter()
+            let callbacks: Vec<_> = s.list_outbox(None, None, 1000).await.unwrap().into_iter()
                 .filter(|m| m.payload.contains(&format!(r#""requestID":"{id}""#)))
                 .collect();
             assert_eq!(callbacks.len(), 1, "one callback row, the winner's");
@@ -201,7 +201,7 @@ backend_tests! {
         let timeout = early.finish(&Ending::new(SessionState::Timeout), Timestamp(55_000)).unwrap();
         assert!(!s.finish_session(&timeout, &[callback("a", SessionState::Timeout, 1)], &[]).await.unwrap());
         assert_eq!(s.session("a").await.unwrap().unwrap().state(), SessionState::Pending);
-        assert!(s.list_outbox(None, 10).await.unwrap().is_empty(), "nothing queued by a refused transition");
+        assert!(s.list_outbox(None, None, 10).await.unwrap().is_empty(), "nothing queued by a refused transition");
         // At the deadline itself it is a timeout, decided at the deadline.
         let row = s.session("a").await.unwrap().unwrap();
         let timeout = row.finish(&Ending::new(SessionState::Timeout), Timestamp(60_000)).unwrap();

@@ -42,7 +42,7 @@ backend_tests! {
         let p = s.tenant_providers("t1").await.unwrap().unwrap();
         assert_eq!(serde_json::from_str::<serde_json::Value>(&p.view).unwrap(), serde_json::json!({"sms": {"from": "+1"}}));
         assert_eq!(p.sealed, "s2");
-        assert_eq!(s.auth_types("t1").await.unwrap(), [("bank-sms".to_owned(), "{\"method\":\"sms\"}".to_owned())]);
+        assert_eq!(s.auth_types("t1", &first_page()).await.unwrap(), [("bank-sms".to_owned(), "{\"method\":\"sms\"}".to_owned())]);
         assert_eq!(s.relying_party("t1").await.unwrap().as_deref(), Some("{\"rpID\":\"one.example\"}"));
         assert_eq!(s.risk_rules("t1").await.unwrap().as_deref(), Some("{\"ipDeny\":[]}"));
         assert_eq!(s.risk_profile("u1").await.unwrap().as_deref(), Some("{\"devices\":[\"d\"]}"));

@@ -80,13 +80,18 @@ impl Core {
         view_from(&doc)
     }
 
-    /// Every push app's view.
-    pub async fn push_apps(&self) -> Result<Vec<Value>, CoreError> {
-        let mut out = Vec::new();
-        for (_, doc) in self.store.push_apps().await? {
-            out.push(view_from(&doc)?);
+    /// A page of the push apps' views, by app ID.
+    pub async fn push_apps(
+        &self,
+        after: Option<String>,
+        limit: Option<u32>,
+    ) -> Result<crate::admin::Listing<Value>, CoreError> {
+        let page = crate::admin::page(after, limit)?;
+        let mut rows = Vec::new();
+        for (app_id, doc) in self.store.push_apps(&page).await? {
+            rows.push((app_id, view_from(&doc)?));
         }
-        Ok(out)
+        Ok(crate::admin::keyed_listing(rows, &page))
     }
 
     /// Remove a push app.

@@ -248,14 +248,24 @@ impl Core {
     }
 
     /// A user's UAF registrations (admin API): `[{aaid, keyID, signCounter, attestation}]`.
-    pub async fn uaf_registrations_of(&self, domain: &str, user_id: &str) -> Result<Vec<Value>, CoreError> {
+    pub async fn uaf_registrations_of(
+        &self,
+        domain: &str,
+        user_id: &str,
+        after: Option<String>,
+        limit: Option<u32>,
+    ) -> Result<crate::admin::Listing<Value>, CoreError> {
         let tenant = self.tenant(domain).await?;
         let user = self.user_in(&tenant, user_id).await?;
-        Ok(self
-            .uaf_registrations(&user)
-            .await?
-            .into_iter()
-            .map(|r| serde_json::json!({"aaid": r.aaid, "keyID": r.key_id, "signCounter": r.sign_counter, "attestation": r.attestation}))
-            .collect())
+        let page = crate::admin::page(after.clone(), limit)?;
+        let after = after.as_deref().map(crate::admin::cursor_pair).transpose()?;
+        let mut rows = Vec::new();
+        for doc in self.store.list_uaf_registrations(&user.id, after, page.limit).await? {
+            let r: UafRegistration =
+                serde_json::from_str(&doc).map_err(|_| CoreError::Internal("damaged UAF registration".into()))?;
+            let key = format!("{}:{}", r.aaid, r.key_id);
+            rows.push((key, serde_json::json!({"aaid": r.aaid, "keyID": r.key_id, "signCounter": r.sign_counter, "attestation": r.attestation})));
+        }
+        Ok(crate::admin::keyed_listing(rows, &page))
     }
 }

@@ -220,20 +220,22 @@ async fn create_api_key(
     Ok(created(s.core.create_api_key(&domain, input).await?))
 }
 
-/// List a tenant's API keys (never the keys themselves), revoked ones included.
-#[utoipa::path(get, path = "/admin/v1/tenants/{domain}/api-keys", tag = "admin", params(("domain" = String, Path)),
-    security(("adminToken" = [])),
+/// List a tenant's API keys by ID (never the keys themselves), revoked ones included.
+#[utoipa::path(get, path = "/admin/v1/tenants/{domain}/api-keys", tag = "admin",
+    params(("domain" = String, Path), ListQuery), security(("adminToken" = [])),
     responses(
-        (status = 200, body = Vec<AccessKey>, description = "The tenant's API keys, without their secrets."),
+        (status = 200, body = Listing<AccessKey>, description = "A page of the tenant's API keys, without their secrets, and the cursor to the next one."),
         (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
-        (status = 404, body = ErrorBody, description = "No such tenant.")
+        (status = 404, body = ErrorBody, description = "No such tenant."),
+        (status = 422, body = ErrorBody, description = "`limit` out of 1–500 or `after` not a cursor of this listing (`invalid_value`, `field` names it).")
     ))]
 async fn list_api_keys(
     _: AdminAuth,
     State(s): State<AppState>,
     ApiPath(domain): ApiPath<String>,
-) -> Result<Json<Vec<AccessKey>>, ApiError> {
-    Ok(Json(s.core.list_api_keys(&domain).await?))
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<Listing<AccessKey>>, ApiError> {
+    Ok(Json(s.core.list_api_keys(&domain, q.after, q.limit).await?))
 }
 
 /// Revoke an API key; it stops working at once.
@@ -269,14 +271,19 @@ async fn create_admin_token(
     Ok(created(s.core.create_admin_token(input).await?))
 }
 
-/// List admin tokens (never the tokens themselves), revoked ones included.
-#[utoipa::path(get, path = "/admin/v1/admin-tokens", tag = "admin", security(("adminToken" = [])),
+/// List admin tokens by ID (never the tokens themselves), revoked ones included.
+#[utoipa::path(get, path = "/admin/v1/admin-tokens", tag = "admin", params(ListQuery), security(("adminToken" = [])),
     responses(
-        (status = 200, body = Vec<AccessKey>, description = "The admin tokens, without their secrets."),
-        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`).")
+        (status = 200, body = Listing<AccessKey>, description = "A page of the admin tokens, without their secrets, and the cursor to the next one."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 422, body = ErrorBody, description = "`limit` out of 1–500 or `after` not a cursor of this listing (`invalid_value`, `field` names it).")
     ))]
-async fn list_admin_tokens(_: AdminAuth, State(s): State<AppState>) -> Result<Json<Vec<AccessKey>>, ApiError> {
-    Ok(Json(s.core.list_admin_tokens().await?))
+async fn list_admin_tokens(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<Listing<AccessKey>>, ApiError> {
+    Ok(Json(s.core.list_admin_tokens(q.after, q.limit).await?))
 }
 
 /// Revoke an admin token (the one making the call included).
@@ -296,20 +303,22 @@ async fn revoke_admin_token(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A user's mobile authenticators, in any state.
+/// A user's mobile authenticators in any state, by device ID.
 #[utoipa::path(get, path = "/admin/v1/tenants/{domain}/users/{userID}/devices", tag = "admin",
-    params(("domain" = String, Path), ("userID" = String, Path)), security(("adminToken" = [])),
+    params(("domain" = String, Path), ("userID" = String, Path), ListQuery), security(("adminToken" = [])),
     responses(
-        (status = 200, body = Vec<Device>, description = "The user's mobile authenticators."),
+        (status = 200, body = Listing<Device>, description = "A page of the user's mobile authenticators and the cursor to the next one."),
         (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
-        (status = 404, body = ErrorBody, description = "No such tenant or user.")
+        (status = 404, body = ErrorBody, description = "No such tenant or user."),
+        (status = 422, body = ErrorBody, description = "`limit` out of 1–500 or `after` not a cursor of this listing (`invalid_value`, `field` names it).")
     ))]
 async fn list_devices(
     _: AdminAuth,
     State(s): State<AppState>,
     ApiPath((domain, user_id)): ApiPath<(String, String)>,
-) -> Result<Json<Vec<Device>>, ApiError> {
-    Ok(Json(s.core.list_devices(&domain, &user_id).await?))
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<Listing<Device>>, ApiError> {
+    Ok(Json(s.core.list_devices(&domain, &user_id, q.after, q.limit).await?))
 }
 
 /// Remove a user's mobile authenticator; it can no longer sign in or answer.

@@ -4,22 +4,23 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
+use countersign_core::admin::Listing;
+use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::ListQuery;
 use crate::AppState;
 use crate::auth::AdminAuth;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, ApiPath};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
 
 /// These routes.
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_auth_types))
         .routes(routes!(put_auth_type, delete_auth_type))
-        .routes(routes!(import_tokens))
         .routes(routes!(list_tenant_tokens))
         .routes(routes!(delete_token))
         .routes(routes!(assign_token))
@@ -37,20 +38,22 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(deregister_uaf))
 }
 
-/// The tenant's authentication types: the built-in ones (as adjusted) and its own.
-#[utoipa::path(get, path = "/admin/v1/tenants/{domain}/auth-types", tag = "admin", params(("domain" = String, Path)),
-    security(("adminToken" = [])),
+/// The tenant's authentication types by name: the built-in ones (as adjusted) and its own.
+#[utoipa::path(get, path = "/admin/v1/tenants/{domain}/auth-types", tag = "admin",
+    params(("domain" = String, Path), ListQuery), security(("adminToken" = [])),
     responses(
-        (status = 200, body = Vec<countersign_core::otp::AuthTypeView>, description = "The tenant's authentication types."),
+        (status = 200, body = Listing<countersign_core::otp::AuthTypeView>, description = "A page of the tenant's authentication types by name, and the cursor to the next one."),
         (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
-        (status = 404, body = ErrorBody, description = "No such tenant.")
+        (status = 404, body = ErrorBody, description = "No such tenant."),
+        (status = 422, body = ErrorBody, description = "`limit` out of 1–500 or `after` not a cursor of this listing (`invalid_value`, `field` names it).")
     ))]
 async fn list_auth_types(
     _: AdminAuth,
     State(s): State<AppState>,
     ApiPath(domain): ApiPath<String>,
-) -> Result<Json<Vec<countersign_core::otp::AuthTypeView>>, ApiError> {
-    Ok(Json(s.core.auth_types(&domain).await?))
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<Listing<countersign_core::otp::AuthTypeView>>, ApiError> {
+    Ok(Json(s.core.auth_types(&domain, q.after, q.limit).await?))
 }
 
 /// Adjust a built-in authentication type or add one (docs/otp.md).
@@ -88,32 +91,6 @@ async fn delete_auth_type(
 ) -> Result<StatusCode, ApiError> {
     s.core.delete_auth_type(&domain, &name).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// How many tokens an import added.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Imported {
-    /// Tokens imported.
-    imported: usize,
-}
-
-/// Import hardware tokens from CSV (all or none; docs/tokens.md).
-#[utoipa::path(post, path = "/admin/v1/tenants/{domain}/tokens/import", tag = "admin", params(("domain" = String, Path)),
-    request_body = countersign_core::tokens::ImportInput, security(("adminToken" = [])),
-    responses(
-        (status = 201, body = Imported, description = "Every token in the file was imported."),
-        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
-        (status = 404, body = ErrorBody, description = "No such tenant."),
-        (status = 409, body = ErrorBody, description = "A token in the file exists already (`token_exists`); nothing was imported."),
-        (status = 422, body = ErrorBody, description = "Invalid input: `field` names the value at fault (`invalid_value`).")
-    ))]
-async fn import_tokens(
-    _: AdminAuth,
-    State(s): State<AppState>,
-    ApiPath(domain): ApiPath<String>,
-    ApiJson(input): ApiJson<countersign_core::tokens::ImportInput>,
-) -> Result<(StatusCode, Json<Imported>), ApiError> {
-    Ok((StatusCode::CREATED, Json(Imported { imported: s.core.import_tokens(&domain, input).await? })))
 }
 
 /// A page of the tenant's tokens by serial (never their seeds).
@@ -225,20 +202,22 @@ async fn assign_virtual(
     Ok((StatusCode::CREATED, Json(s.core.assign_virtual(&domain, &user_id, input).await?)))
 }
 
-/// A user's virtual authenticators.
+/// A user's virtual authenticators, by serial number.
 #[utoipa::path(get, path = "/admin/v1/tenants/{domain}/users/{userID}/virtual-authenticators", tag = "admin",
-    params(("domain" = String, Path), ("userID" = String, Path)), security(("adminToken" = [])),
+    params(("domain" = String, Path), ("userID" = String, Path), ListQuery), security(("adminToken" = [])),
     responses(
-        (status = 200, body = Vec<countersign_core::tokens::virtual_auth::VirtualAuthenticator>, description = "The user's virtual authenticators."),
+        (status = 200, body = Listing<countersign_core::tokens::virtual_auth::VirtualAuthenticator>, description = "A page of the user's virtual authenticators and the cursor to the next one."),
         (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
-        (status = 404, body = ErrorBody, description = "No such tenant or user.")
+        (status = 404, body = ErrorBody, description = "No such tenant or user."),
+        (status = 422, body = ErrorBody, description = "`limit` out of 1–500 or `after` not a cursor of this listing (`invalid_value`, `field` names it).")
     ))]
 async fn list_virtuals(
     _: AdminAuth,
     State(s): State<AppState>,
     ApiPath((domain, user_id)): ApiPath<(String, String)>,
-) -> Result<Json<Vec<countersign_core::tokens::virtual_auth::VirtualAuthenticator>>, ApiError> {
-    Ok(Json(s.core.user_virtuals(&domain, &user_id).await?))
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<Listing<countersign_core::tokens::virtual_auth::VirtualAuthenticator>>, ApiError> {
+    Ok(Json(s.core.user_virtuals(&domain, &user_id, q.after, q.limit).await?))
 }
 
 /// Remove a virtual authenticator.
@@ -380,20 +359,22 @@ async fn put_fido(
     Ok(Json(s.core.set_relying_party(&domain, input).await?))
 }
 
-/// A user's FIDO credentials.
+/// A user's FIDO credentials, by credential ID.
 #[utoipa::path(get, path = "/admin/v1/tenants/{domain}/users/{userID}/fido-credentials", tag = "admin",
-    params(("domain" = String, Path), ("userID" = String, Path)), security(("adminToken" = [])),
+    params(("domain" = String, Path), ("userID" = String, Path), ListQuery), security(("adminToken" = [])),
     responses(
-        (status = 200, body = Vec<countersign_core::fido::CredentialView>, description = "The user's FIDO credentials."),
+        (status = 200, body = Listing<countersign_core::fido::CredentialView>, description = "A page of the user's FIDO credentials and the cursor to the next one."),
         (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
-        (status = 404, body = ErrorBody, description = "No such tenant or user.")
+        (status = 404, body = ErrorBody, description = "No such tenant or user."),
+        (status = 422, body = ErrorBody, description = "`limit` out of 1–500 or `after` not a cursor of this listing (`invalid_value`, `field` names it).")
     ))]
 async fn list_fido_credentials(
     _: AdminAuth,
     State(s): State<AppState>,
     ApiPath((domain, user_id)): ApiPath<(String, String)>,
-) -> Result<Json<Vec<countersign_core::fido::CredentialView>>, ApiError> {
-    Ok(Json(s.core.fido_credentials(&domain, &user_id).await?))
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<Listing<countersign_core::fido::CredentialView>>, ApiError> {
+    Ok(Json(s.core.fido_credentials(&domain, &user_id, q.after, q.limit).await?))
 }
 
 /// A new name for a credential.
@@ -440,20 +421,23 @@ async fn delete_fido_credential(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A user's FIDO UAF registrations.
+/// A user's FIDO UAF registrations, by AAID and key ID. The cursor is `AAID:keyID`
+/// (URL-encode it: an AAID holds `#`).
 #[utoipa::path(get, path = "/admin/v1/tenants/{domain}/users/{userID}/uaf-registrations", tag = "admin",
-    params(("domain" = String, Path), ("userID" = String, Path)), security(("adminToken" = [])),
+    params(("domain" = String, Path), ("userID" = String, Path), ListQuery), security(("adminToken" = [])),
     responses(
-        (status = 200, body = Vec<Object>, description = "The user's UAF registrations."),
+        (status = 200, body = Listing<serde_json::Value>, description = "A page of the user's UAF registrations (`aaid`, `keyID`, `signCounter`, `attestation`) and the cursor to the next one."),
         (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
-        (status = 404, body = ErrorBody, description = "No such tenant or user.")
+        (status = 404, body = ErrorBody, description = "No such tenant or user."),
+        (status = 422, body = ErrorBody, description = "`limit` out of 1–500 or `after` not a cursor of this listing (`invalid_value`, `field` names it).")
     ))]
 async fn list_uaf_registrations(
     _: AdminAuth,
     State(s): State<AppState>,
     ApiPath((domain, user_id)): ApiPath<(String, String)>,
-) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
-    Ok(Json(s.core.uaf_registrations_of(&domain, &user_id).await?))
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<Listing<serde_json::Value>>, ApiError> {
+    Ok(Json(s.core.uaf_registrations_of(&domain, &user_id, q.after, q.limit).await?))
 }
 
 /// Deregister a FIDO UAF authenticator; answers the UAF deregistration request message for

@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use countersign_core::admin::Listing;
 use countersign_core::delivery::callbacks::{CallbackConfigInput, CallbackConfigView};
 use countersign_core::delivery::outbox::OutboxMessage;
 use countersign_core::delivery::providers::{ProvidersInput, PushAppInput, TestMessageInput};
@@ -36,23 +37,26 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 pub struct OutboxQuery {
     /// Only messages in this state: `queued`, `sending`, `sent`, `dead`.
     state: Option<String>,
-    /// At most this many (1–500, default 100).
+    /// Rows per page, 1–500 (default 100).
     limit: Option<u32>,
+    /// Return messages after this cursor (the `nextAfter` of the previous page,
+    /// `createdAtMillis:messageID`).
+    after: Option<String>,
 }
 
 /// Outbox messages, newest first, without their payloads (docs/delivery.md).
 #[utoipa::path(get, path = "/admin/v1/outbox", tag = "admin", params(OutboxQuery), security(("adminToken" = [])),
     responses(
-        (status = 200, body = Vec<OutboxMessage>, description = "The messages, newest first."),
+        (status = 200, body = Listing<OutboxMessage>, description = "A page of messages, newest first, and the cursor to the next one."),
         (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
-        (status = 422, body = ErrorBody, description = "Invalid input: `field` names the value at fault (`invalid_value`).")
+        (status = 422, body = ErrorBody, description = "`state` unknown, `limit` out of 1–500 or `after` not a cursor of this listing (`invalid_value`, `field` names it).")
     ))]
 async fn list_outbox(
     _: AdminAuth,
     State(s): State<AppState>,
     ApiQuery(q): ApiQuery<OutboxQuery>,
-) -> Result<Json<Vec<OutboxMessage>>, ApiError> {
-    Ok(Json(s.core.list_outbox(q.state.as_deref(), q.limit).await?))
+) -> Result<Json<Listing<OutboxMessage>>, ApiError> {
+    Ok(Json(s.core.list_outbox(q.state.as_deref(), q.after, q.limit).await?))
 }
 
 /// The tenant's callback allowlist (passwords and the secret are never shown).
@@ -129,14 +133,19 @@ async fn retry_outbox(
     Ok(StatusCode::ACCEPTED)
 }
 
-/// Every push app, without credentials.
-#[utoipa::path(get, path = "/admin/v1/apps", tag = "admin", security(("adminToken" = [])),
+/// The push apps by app ID, without credentials.
+#[utoipa::path(get, path = "/admin/v1/apps", tag = "admin", params(super::ListQuery), security(("adminToken" = [])),
     responses(
-        (status = 200, body = Vec<Object>, description = "The push apps, without credentials."),
-        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`).")
+        (status = 200, body = Listing<serde_json::Value>, description = "A page of the push apps, without credentials, and the cursor to the next one."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 422, body = ErrorBody, description = "`limit` out of 1–500 or `after` not a cursor of this listing (`invalid_value`, `field` names it).")
     ))]
-async fn list_apps(_: AdminAuth, State(s): State<AppState>) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
-    Ok(Json(s.core.push_apps().await?))
+async fn list_apps(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiQuery(q): ApiQuery<super::ListQuery>,
+) -> Result<Json<Listing<serde_json::Value>>, ApiError> {
+    Ok(Json(s.core.push_apps(q.after, q.limit).await?))
 }
 
 /// A push app, without credentials (`hasPrivateKey` etc. say what is set; `webpush.publicKey`

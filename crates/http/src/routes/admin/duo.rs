@@ -3,14 +3,16 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use countersign_core::admin::Listing;
 use countersign_core::duo::{CreateDuoIntegration, DuoIntegrationView};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::ListQuery;
 use crate::AppState;
 use crate::auth::AdminAuth;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, ApiPath};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
 
 /// The routes.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -40,18 +42,20 @@ async fn create_duo_integration(
 
 /// List a tenant's Duo-compatible integrations (never their secret keys).
 #[utoipa::path(get, path = "/admin/v1/tenants/{domain}/duo-integrations", tag = "admin",
-    params(("domain" = String, Path)), security(("adminToken" = [])),
+    params(("domain" = String, Path), ListQuery), security(("adminToken" = [])),
     responses(
-        (status = 200, body = Vec<DuoIntegrationView>, description = "The tenant's integrations, by name."),
+        (status = 200, body = Listing<DuoIntegrationView>, description = "A page of the tenant's integrations by name, and the cursor to the next one."),
         (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
-        (status = 404, body = ErrorBody, description = "No such tenant.")
+        (status = 404, body = ErrorBody, description = "No such tenant."),
+        (status = 422, body = ErrorBody, description = "`limit` out of 1–500 or `after` not a cursor of this listing (`invalid_value`, `field` names it).")
     ))]
 async fn list_duo_integrations(
     _: AdminAuth,
     State(s): State<AppState>,
     ApiPath(domain): ApiPath<String>,
-) -> Result<Json<Vec<DuoIntegrationView>>, ApiError> {
-    Ok(Json(s.core.duo_integrations(&domain).await?))
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<Listing<DuoIntegrationView>>, ApiError> {
+    Ok(Json(s.core.duo_integrations(&domain, q.after, q.limit).await?))
 }
 
 /// Remove a Duo-compatible integration; its keys stop working at once.

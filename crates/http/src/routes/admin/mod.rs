@@ -8,6 +8,7 @@ pub mod audit;
 mod authenticators;
 mod delivery;
 mod duo;
+mod import;
 mod radius;
 
 use axum::Json;
@@ -27,6 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(audit::router())
         .merge(radius::router())
         .merge(duo::router())
+        .merge(import::router())
 }
 
 /// Paging parameters of list endpoints.

@@ -132,6 +132,7 @@ pub async fn serve_tls(router: axum::Router, ca: &TestCa) -> SocketAddr {
 
 pub async fn outbox(app: &App, state: &str) -> Vec<Value> {
     let (s, list) = app.admin("GET", &format!("/admin/v1/outbox?state={state}"), None).await;
+    let list = list["items"].clone();
     assert_eq!(s, 200, "{list}");
     list.as_array().unwrap().clone()
 }
