@@ -61,11 +61,14 @@ impl Core {
     }
 
     async fn dispatch(&self, tenant: &Tenant, user: &str, call: LoginCall) -> Result<LoginResult, CoreError> {
+        // The answer and the adaptive login are boxed: a future is as large as its largest
+        // branch, and a waiting synchronous push (the common `Start`) should not carry the
+        // risk engine's state (docs/benchmarks.md, "Memory per waiter").
         match call {
-            LoginCall::Answer(a) => self.answer_login(tenant, user, &a).await,
+            LoginCall::Answer(a) => Box::pin(self.answer_login(tenant, user, &a)).await,
             LoginCall::Adaptive { cddc, login } => {
                 let u = self.login_user(tenant, user).await?;
-                self.adaptive_login(tenant, &u, cddc, login).await
+                Box::pin(self.adaptive_login(tenant, &u, cddc, login)).await
             }
             LoginCall::Token { pass_key, otp, login } => {
                 let (name, ty) = self.token_type(tenant, pass_key.as_deref()).await?;

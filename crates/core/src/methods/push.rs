@@ -230,6 +230,8 @@ pub(crate) async fn start(
         }
     }
     core.insert_session(&session, outbox).await?;
+    // Nothing read before is needed while waiting (each waiter's memory counts).
+    drop(devices);
     let session = if timeout == 0 || no_device {
         session
     } else {
