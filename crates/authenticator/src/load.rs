@@ -13,7 +13,7 @@
 //!   as they are all approved;
 //! - `hotp`: token checks with fresh correct codes (HOTP tokens imported with known
 //!   seeds, one per user), at each concurrency;
-//! - `password`: static-password logins (start, then answer with the password: two
+//! - `password`: static-password logins (start a type of method `static_password`, then answer with the password: two
 //!   calls and one Argon2id verification each), at each concurrency, naming the Argon2id
 //!   cost the server hashed the passwords with;
 //!
@@ -189,6 +189,10 @@ async fn setup(args: &Args, http: reqwest::Client) -> Res<Setup> {
     // keeps until the server's next housekeeping pass and would skew the waiters' RSS.)
     let mut state = Value::Null;
     let passwords = if args.scenarios.contains("password") { args.users } else { 0 };
+    if passwords > 0 {
+        let ty = json!({"method": "static_password"});
+        must(&http, "PUT", &format!("{server}/admin/v1/tenants/{domain}/auth-types/password"), admin, Some(ty)).await?;
+    }
     for i in 0..passwords {
         state = must(
             &http,
@@ -365,7 +369,7 @@ async fn password_logins(s: &Arc<Setup>, concurrency: usize, seconds: u64) {
                 let session_id = format!("load-{w}-{n}");
                 let t0 = Instant::now();
                 let outcome = async {
-                    let start = json!({"passKey": "static_password", "sessionID": session_id, "timeout": 0});
+                    let start = json!({"passKey": "password", "sessionID": session_id, "timeout": 0});
                     let out = must(&s.http, "POST", &url, &s.key, Some(start)).await?;
                     let id = out["requestID"].as_str().unwrap_or_default();
                     let answer = json!({"requestID": id, "sessionID": session_id, "passKey": PASSWORD});
