@@ -10,8 +10,6 @@ use utoipa::ToSchema;
 
 use crate::error::CoreError;
 use crate::methods::Method;
-use crate::service::Core;
-use crate::tenant::Tenant;
 
 /// An authentication type as configured (`PUT /admin/v1/tenants/{domain}/auth-types/{name}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -226,26 +224,6 @@ pub struct ResendOutput {
     pub resends: u32,
     /// Resends allowed.
     pub max_resends: u32,
-}
-
-impl Core {
-    /// The type `name` for the tenant: its own setting, else the built-in one.
-    pub async fn auth_type(&self, tenant: &Tenant, name: &str) -> Result<Option<AuthType>, CoreError> {
-        if let Some(t) = self.config_cache.auth_type(&tenant.id, name) {
-            return Ok(Some(t));
-        }
-        let t = match self.store.auth_type(&tenant.id, name).await? {
-            Some(doc) => serde_json::from_str(&doc)
-                .map(Some)
-                .map_err(|_| CoreError::Internal("damaged authentication type".into()))?,
-            None => AuthType::builtin(name),
-        };
-        // Names that are no type are not kept: they come from requests.
-        if let Some(t) = &t {
-            self.config_cache.keep_auth_type(&tenant.id, name, t);
-        }
-        Ok(t)
-    }
 }
 
 #[cfg(test)]
