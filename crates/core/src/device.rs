@@ -139,4 +139,7 @@ pub struct Device {
     /// When it was last changed.
     #[schema(value_type = String, format = DateTime)]
     pub updated_at: Timestamp,
+    /// The activation that made it (none for devices made before migration 25).
+    #[serde(skip)]
+    pub activation_id: Option<String>,
 }

@@ -47,6 +47,10 @@ pub struct Swept {
     pub rate_limits: u64,
     /// Device request nonces older than [`crate::mobile::NONCE_MEMORY_MS`].
     pub device_nonces: u64,
+    /// Page sessions past their absolute expiry.
+    pub web_sessions: u64,
+    /// Sign-in links past their expiry (used or not).
+    pub sign_in_links: u64,
 }
 
 impl Swept {
@@ -55,7 +59,7 @@ impl Swept {
         let batch = u64::from(batch);
         [self.sessions, self.qr_logins, self.activations, self.outbox_sent, self.outbox_dead, self.risk_failures]
             .into_iter()
-            .chain([self.audit, self.rate_limits, self.device_nonces])
+            .chain([self.audit, self.rate_limits, self.device_nonces, self.web_sessions, self.sign_in_links])
             .any(|n| n >= batch)
     }
 }
@@ -77,6 +81,8 @@ impl Core {
             device_nonces: store
                 .delete_device_nonces_before(now.plus_millis(-crate::mobile::NONCE_MEMORY_MS), n)
                 .await?,
+            web_sessions: store.delete_web_sessions_before(now, n).await?,
+            sign_in_links: store.delete_sign_in_links_before(now, n).await?,
             ..Swept::default()
         };
         if let Some(before) = cutoff(now, r.sessions_days) {

@@ -48,6 +48,7 @@ pub mod radius;
 pub mod risk;
 pub mod session;
 pub mod tokens;
+pub mod web;
 
 pub use access::{AccessKey, AccessKind, Credential, NewCredential};
 pub use clock::{Clock, FixedClock, SystemClock, Timestamp};
@@ -57,7 +58,7 @@ pub use service::Core;
 pub use store::{
     AccountStore, AttemptStore, AuditStore, ConfigStore, Counter, CredentialStore, DeviceStore, DuoStore,
     FidoAuthenticatorKey, FidoCeremony, Hit, LimitStore, OutboxStore, Page, RadiusStore, RiskStore, SealedColumn,
-    SealedConfig, SealedRow, SealedStore, SessionEvents, SessionStore, Store, StoreError,
+    SealedConfig, SealedRow, SealedStore, SessionEvents, SessionStore, Store, StoreError, WebStore,
 };
 pub use tenant::{Domain, PushEnrollmentMode, Tenant, TenantSettings};
 pub use user::{User, UserId, UserRef, UserStatus, VdpDeliveryMethod};

@@ -145,15 +145,8 @@ impl Core {
             return Err(CoreError::NotFound(Entity::User));
         }
         let u = self.user_in(tenant, r.user_id.as_str()).await?;
-        match u.status {
-            UserStatus::Active => Ok(u),
-            UserStatus::Locked => {
-                Err(CoreError::refused(Refusal::Forbidden, RefusalCode::UserLocked, "the user is locked"))
-            }
-            UserStatus::Disabled => {
-                Err(CoreError::refused(Refusal::Forbidden, RefusalCode::UserDisabled, "the user is disabled"))
-            }
-        }
+        ensure_active(&u)?;
+        Ok(u)
     }
 
     /// `GET /v1/sessions/{requestID}`: the state now, or after up to `wait` seconds.
@@ -198,5 +191,18 @@ impl Core {
             out.device_id = s.device_id().map(str::to_owned);
         }
         Ok(out)
+    }
+}
+
+/// Refuse a user who may not authenticate (locked or disabled).
+pub(crate) fn ensure_active(u: &crate::user::User) -> Result<(), CoreError> {
+    match u.status {
+        UserStatus::Active => Ok(()),
+        UserStatus::Locked => {
+            Err(CoreError::refused(Refusal::Forbidden, RefusalCode::UserLocked, "the user is locked"))
+        }
+        UserStatus::Disabled => {
+            Err(CoreError::refused(Refusal::Forbidden, RefusalCode::UserDisabled, "the user is disabled"))
+        }
     }
 }

@@ -67,6 +67,8 @@ refusal_codes! {
     ActivationUsed = "activation_used",
     /// The activation expired.
     ActivationExpired = "activation_expired",
+    /// The sign-in link is unknown, used or expired (one code for all three).
+    SignInLinkInvalid = "sign_in_link_invalid",
     /// Enrollment of another device is not allowed (tenant's enrollment mode).
     DeviceEnrollmentDisabled = "device_enrollment_disabled",
     /// The device is already enrolled.

@@ -33,6 +33,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod qr;
 pub mod routes;
+pub mod web;
 pub mod wire;
 
 pub use error::ApiError;
@@ -169,6 +170,7 @@ impl Modify for PlainSummaries {
 pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut api) = OpenApiRouter::with_openapi(ApiRoot::openapi())
         .merge(routes::integration::router())
+        .merge(routes::events::router())
         .merge(routes::mobile::router())
         .merge(routes::admin::router())
         .merge(routes::ops::router())
@@ -199,6 +201,8 @@ pub fn app(core: Core, config: &HttpConfig) -> Router {
     router
         // The Duo-compatible API (docs/duo.md), outside the OpenAPI description.
         .merge(duo::router())
+        // The web pages (docs/web.md): HTML, outside the OpenAPI description.
+        .merge(web::router())
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")

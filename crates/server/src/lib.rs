@@ -363,7 +363,8 @@ async fn housekeeping(core: Core, mut stop: tokio::sync::watch::Receiver<bool>) 
                                 sessions = s.sessions, qr_logins = s.qr_logins, activations = s.activations,
                                 outbox_sent = s.outbox_sent, outbox_dead = s.outbox_dead,
                                 risk_failures = s.risk_failures, audit = s.audit, rate_limits = s.rate_limits,
-                                device_nonces = s.device_nonces, "housekeeping");
+                                device_nonces = s.device_nonces, web_sessions = s.web_sessions,
+                                sign_in_links = s.sign_in_links, "housekeeping");
                         }
                         if !s.full(core.retention.batch) || *stop.borrow() {
                             give_back_freed_memory();

@@ -28,6 +28,7 @@ mod sql_outbox;
 mod sql_radius;
 mod sql_risk;
 mod sql_session;
+mod sql_web;
 mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -29,6 +29,7 @@ pub(crate) const SQLITE: &[Step] = &[
     (22, "nonce_index", include_str!("../migrations/sqlite/0022_nonce_index.sql")),
     (23, "list_paging", include_str!("../migrations/sqlite/0023_list_paging.sql")),
     (24, "nonce_purge", include_str!("../migrations/sqlite/0024_nonce_purge.sql")),
+    (25, "self_service", include_str!("../migrations/sqlite/0025_self_service.sql")),
 ];
 
 pub(crate) const POSTGRES: &[Step] = &[
@@ -54,6 +55,7 @@ pub(crate) const POSTGRES: &[Step] = &[
     (22, "nonce_index", include_str!("../migrations/postgres/0022_nonce_index.sql")),
     (23, "list_paging", include_str!("../migrations/postgres/0023_list_paging.sql")),
     (24, "nonce_purge", include_str!("../migrations/postgres/0024_nonce_purge.sql")),
+    (25, "self_service", include_str!("../migrations/postgres/0025_self_service.sql")),
 ];
 
 pub(crate) fn migrator(steps: &[Step]) -> Migrator {

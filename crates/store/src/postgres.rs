@@ -51,6 +51,7 @@ crate::sql_session::sql_session!(PgStore, sqlx::Postgres, "SELECT pg_notify('cou
 crate::sql_keys::sql_keys!(PgStore, sqlx::Postgres);
 crate::sql_radius::sql_radius!(PgStore, sqlx::Postgres);
 crate::sql_duo::sql_duo!(PgStore, sqlx::Postgres);
+crate::sql_web::sql_web!(PgStore, sqlx::Postgres);
 crate::sql_limit::sql_limit!(PgStore, sqlx::Postgres);
 crate::sql_outbox::sql_outbox!(PgStore, sqlx::Postgres, "FOR UPDATE SKIP LOCKED");
 

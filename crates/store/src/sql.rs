@@ -196,6 +196,7 @@ macro_rules! sql_common {
                 push_token: r.try_get("push_token").map_err(db_err)?,
                 created_at: Timestamp(r.try_get("created_at").map_err(db_err)?),
                 updated_at: Timestamp(r.try_get("updated_at").map_err(db_err)?),
+                activation_id: r.try_get("activation_id").map_err(db_err)?,
             })
         }
 

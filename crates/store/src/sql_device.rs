@@ -70,8 +70,8 @@ macro_rules! sql_device {
             async fn insert_device(&self, d: &Device) -> Result<(), StoreError> {
                 sqlx::query(
                     "INSERT INTO devices (id, tenant_id, user_pk, app_id, app_version, name, possession_key, pin_key, \
-                     biometric_key, custom_keys, state, pin_failures, push_platform, push_token, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                     biometric_key, custom_keys, state, pin_failures, push_platform, push_token, created_at, updated_at, \
+                     activation_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
                 )
                 .bind(&d.id)
                 .bind(&d.tenant_id)
@@ -89,6 +89,7 @@ macro_rules! sql_device {
                 .bind(&d.push_token)
                 .bind(d.created_at.millis())
                 .bind(d.updated_at.millis())
+                .bind(&d.activation_id)
                 .execute(&self.pool)
                 .await
                 .map_err(db_err)?;

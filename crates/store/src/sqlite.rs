@@ -90,6 +90,7 @@ crate::sql_session::sql_session!(SqliteStore, sqlx::Sqlite, "");
 crate::sql_keys::sql_keys!(SqliteStore, sqlx::Sqlite);
 crate::sql_radius::sql_radius!(SqliteStore, sqlx::Sqlite);
 crate::sql_duo::sql_duo!(SqliteStore, sqlx::Sqlite);
+crate::sql_web::sql_web!(SqliteStore, sqlx::Sqlite);
 crate::sql_limit::sql_limit!(SqliteStore, sqlx::Sqlite);
 crate::sql_outbox::sql_outbox!(SqliteStore, sqlx::Sqlite, "");
 

@@ -122,6 +122,8 @@ pub enum Actor {
     RadiusClient(String),
     /// A Duo-compatible integration (its integration key).
     DuoIntegration(String),
+    /// A user signed in to the self-service pages (their userID).
+    SelfService(String),
 }
 
 impl std::fmt::Display for Actor {
@@ -135,6 +137,7 @@ impl std::fmt::Display for Actor {
             Actor::Activation(id) => write!(f, "activation:{id}"),
             Actor::RadiusClient(id) => write!(f, "radius-client:{id}"),
             Actor::DuoIntegration(ikey) => write!(f, "duo-integration:{ikey}"),
+            Actor::SelfService(user) => write!(f, "self-service:{user}"),
         }
     }
 }

@@ -99,6 +99,7 @@ impl Core {
         {
             return Err(gone(RefusalCode::ActivationUsed, "the activation code has been used"));
         }
+        self.waiters.wake(&crate::session::activation_key(id));
         let tenant = self.store.tenant_by_id(&a.tenant_id).await?.ok_or(CoreError::NotFound(Entity::Tenant))?;
         let user = self.user_by_pk(&tenant, &a.user_pk).await?;
         Ok(LicenseData {
@@ -203,8 +204,10 @@ impl Core {
             push_token: None,
             created_at: now,
             updated_at: now,
+            activation_id: Some(id.to_owned()),
         };
         self.store.insert_device(&device).await?;
+        self.waiters.wake(&crate::session::activation_key(id));
         Ok(InstanceData { device_id: device.id, state: DeviceState::Pending.as_str().to_owned() })
     }
 

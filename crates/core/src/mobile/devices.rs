@@ -98,6 +98,9 @@ impl Core {
                 .by(Actor::Device(device.id.clone()))
                 .details(serde_json::json!({ "device": device.id, "app": device.app_id, "name": device.name }));
             self.audit_or_log(event.clone()).await;
+            if let Some(activation) = &device.activation_id {
+                self.waiters.wake(&crate::session::activation_key(activation));
+            }
             if replaced > 0 {
                 let details = serde_json::json!({ "app": device.app_id, "devices": replaced, "replacedBy": device.id });
                 self.audit_or_log(AuditEvent { kind: AuditKind::DeviceRemoved, details, ..event }).await;

@@ -3,7 +3,10 @@
 
 mod activation;
 mod devices;
+mod progress;
 pub mod qr;
+
+pub use progress::ActivationProgress;
 
 use countersign_proto::{b64u_encode, crypto};
 use subtle::ConstantTimeEq;

@@ -23,7 +23,7 @@ mod waiters;
 pub use model::{NewSession, Session, SessionCode};
 pub use state::{Ending, SessionState, Transition, closed};
 pub use wait::SAFETY_RECHECK;
-pub use waiters::Waiters;
+pub use waiters::{ACTIVATION_PREFIX, Waiters, activation_key};
 
 pub(crate) use end::Teaches;
 pub use end::cause;

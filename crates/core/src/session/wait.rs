@@ -55,9 +55,15 @@ impl Core {
         }
     }
 
-    /// Wake the waiters here whose sessions have ended (on any node).
+    /// Wake the waiters here whose sessions have ended (on any node), and every page
+    /// following an activation (they re-read it: few, and activations send no
+    /// notifications between nodes).
     pub async fn recheck_waiters(&self) -> Result<(), CoreError> {
-        let ids = self.waiters.ids();
+        let (activations, ids): (Vec<String>, Vec<String>) =
+            self.waiters.ids().into_iter().partition(|id| id.starts_with(super::waiters::ACTIVATION_PREFIX));
+        for id in activations {
+            self.waiters.wake(&id);
+        }
         for chunk in ids.chunks(crate::store::ENDED_AMONG_MAX) {
             for id in self.store.ended_among(chunk).await? {
                 self.waiters.wake(&id);

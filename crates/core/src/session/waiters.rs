@@ -6,6 +6,15 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
 
+/// The waiter key of an activation (pages following an activation wait on it like a
+/// session; [`crate::session::SAFETY_RECHECK`] wakes them without a query).
+pub fn activation_key(id: &str) -> String {
+    format!("{ACTIVATION_PREFIX}{id}")
+}
+
+/// What starts the waiter keys of activations.
+pub const ACTIVATION_PREFIX: &str = "activation:";
+
 /// Per-session wake-ups for those waiting on a session (sync logins, `?wait=`).
 #[derive(Default)]
 pub struct Waiters {

@@ -15,6 +15,7 @@ mod risk;
 mod sealed;
 mod session;
 mod types;
+mod web;
 
 pub use account::AccountStore;
 pub use attempt::{AttemptStore, Counter};
@@ -30,6 +31,7 @@ pub use risk::RiskStore;
 pub use sealed::{SealedColumn, SealedRow, SealedStore};
 pub use session::{ENDED_AMONG_MAX, NodeEvent, SessionEvents, SessionStore};
 pub use types::{FidoAuthenticatorKey, FidoCeremony, Page, SealedConfig, StoreError};
+pub use web::WebStore;
 
 /// Persistent state: one trait per aggregate, joined. Every method is one atomic
 /// operation. Callers hold `Arc<dyn Store>` and call any aggregate's methods on it
@@ -40,7 +42,7 @@ pub use types::{FidoAuthenticatorKey, FidoCeremony, Page, SealedConfig, StoreErr
 /// (static passwords, tokens), [`RiskStore`] (failure log), [`ConfigStore`] (tenant
 /// configuration), [`OutboxStore`] (messages to send), [`AttemptStore`] (the attempt
 /// counters of codes, PINs, passwords and tokens, reserved one way for all of them),
-/// [`AuditStore`] (the audit log), [`LimitStore`] (request-limit counters), [`RadiusStore`] (RADIUS clients), [`DuoStore`] (Duo-compatible integrations) and [`SealedStore`] (sealed values across tables, for key
+/// [`AuditStore`] (the audit log), [`LimitStore`] (request-limit counters), [`RadiusStore`] (RADIUS clients), [`DuoStore`] (Duo-compatible integrations), [`WebStore`] (the pages' sessions and sign-in links) and [`SealedStore`] (sealed values across tables, for key
 /// rotation). A method belongs to the aggregate whose rows it changes; one that writes two
 /// (a session with its outbox messages) belongs to the one whose state it decides.
 pub trait Store:
@@ -55,6 +57,7 @@ pub trait Store:
     + AuditStore
     + RadiusStore
     + DuoStore
+    + WebStore
     + SessionEvents
     + LimitStore
     + SealedStore
@@ -73,6 +76,7 @@ impl<
         + AuditStore
         + RadiusStore
         + DuoStore
+        + WebStore
         + SessionEvents
         + LimitStore
         + SealedStore,

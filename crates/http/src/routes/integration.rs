@@ -25,6 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(account_state))
         .routes(routes!(start_activation))
+        .routes(routes!(issue_sign_in_link))
         .routes(routes!(activation_png))
         .routes(routes!(activation_svg))
         .routes(routes!(login))
@@ -107,6 +108,25 @@ async fn start_activation(
             qr_svg: svg,
         }),
     ))
+}
+
+/// Issue a one-time link that signs the user in to the self-service pages (docs/web.md):
+/// hand it to a user who is signed in at the relying party.
+#[utoipa::path(post, path = "/v1/users/{user}/sign-in-links", tag = "integration",
+    params(("user" = String, Path, description = "userID@domain")), security(("apiKey" = []), ("apiKeyBasic" = [])),
+    responses(
+        (status = 201, body = countersign_core::web::IssuedLink, description = "The link (`url` holds its token, shown this once): it works once, for 15 minutes."),
+        (status = 401, body = ErrorBody, description = "No API key, or not a valid one (`unauthorized`)."),
+        (status = 403, body = ErrorBody, description = "The user is locked or disabled (`user_locked`, `user_disabled`)."),
+        (status = 404, body = ErrorBody, description = "No such user in the key's tenant (`user_not_found`).")
+    ))]
+async fn issue_sign_in_link(
+    auth: TenantAuth,
+    State(s): State<AppState>,
+    ApiPath(user): ApiPath<String>,
+) -> Result<(StatusCode, Json<countersign_core::web::IssuedLink>), ApiError> {
+    let core = s.core.acting(auth.actor());
+    Ok((StatusCode::CREATED, Json(core.issue_sign_in_link(&auth.tenant, &user).await?)))
 }
 
 /// The activation's QR code as PNG, while its code is unused.

@@ -349,12 +349,14 @@ backend_tests! {
             ("/healthz", &["get"]), ("/readyz", &["get"]), ("/metrics", &["get"]),
             ("/openapi.json", &["get"]), ("/docs", &["get"]), ("/demo/passkey", &["get"]),
             ("/app/activate", &["get"]), ("/app/qr-login", &["get"]),
+            ("/v1/sessions/{requestID}/events", &["get"]), ("/v1/users/{user}/sign-in-links", &["post"]),
+            ("/admin/v1/tenants/{domain}/users/{userID}/sign-in-links", &["post"]),
         ] {
             for m in methods {
                 assert!(paths.get(path).and_then(|p| p.get(*m)).is_some(), "{m} {path} missing from /openapi.json");
             }
         }
-        assert_eq!(paths.len(), 75, "a route was added: list it above");
+        assert_eq!(paths.len(), 78, "a route was added: list it above");
         assert!(api["components"]["schemas"]["ErrorBody"].is_object());
         assert!(api["components"]["securitySchemes"]["adminToken"].is_object());
 

@@ -32,6 +32,7 @@ mod risk;
 mod rotation;
 mod schema_fuzz;
 mod secrets;
+mod self_service;
 mod sessions;
 mod tls;
 mod token_import;

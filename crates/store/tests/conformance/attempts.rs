@@ -59,6 +59,7 @@ async fn store_with_secrets(db: &TestDb, max: u32) -> Arc<dyn Store> {
         push_token: None,
         created_at: Timestamp(1_000),
         updated_at: Timestamp(1_000),
+        activation_id: None,
     })
     .await
     .unwrap();

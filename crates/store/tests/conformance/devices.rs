@@ -4,7 +4,7 @@
 use super::*;
 use countersign_core::device::{Device, DeviceState};
 
-fn device(id: &str, user_pk: &str, app_id: &str) -> Device {
+pub(crate) fn device(id: &str, user_pk: &str, app_id: &str) -> Device {
     Device {
         id: id.into(),
         tenant_id: "t1".into(),
@@ -22,6 +22,7 @@ fn device(id: &str, user_pk: &str, app_id: &str) -> Device {
         push_token: None,
         created_at: Timestamp(1_000),
         updated_at: Timestamp(1_000),
+        activation_id: None,
     }
 }
 

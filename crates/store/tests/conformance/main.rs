@@ -18,6 +18,7 @@ mod risk;
 mod sealed;
 mod sessions;
 mod upgrade;
+mod web;
 
 pub use std::sync::Arc;
 

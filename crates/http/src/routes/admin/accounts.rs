@@ -24,6 +24,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_user, update_user, delete_user))
         .routes(routes!(list_devices))
         .routes(routes!(remove_device))
+        .routes(routes!(issue_sign_in_link))
         .routes(routes!(create_api_key, list_api_keys))
         .routes(routes!(revoke_api_key))
         .routes(routes!(create_admin_token, list_admin_tokens))
@@ -130,6 +131,25 @@ async fn create_user(
     ApiJson(input): ApiJson<CreateUser>,
 ) -> Result<(StatusCode, Json<User>), ApiError> {
     Ok((StatusCode::CREATED, Json(s.core.create_user(&domain, input).await?)))
+}
+
+/// Issue a one-time link that signs the user in to the self-service pages (docs/web.md).
+#[utoipa::path(post, path = "/admin/v1/tenants/{domain}/users/{userID}/sign-in-links", tag = "admin",
+    params(("domain" = String, Path), ("userID" = String, Path)), security(("adminToken" = [])),
+    responses(
+        (status = 201, body = countersign_core::web::IssuedLink, description = "The link (`url` holds its token, shown this once): it works once, for 15 minutes."),
+        (status = 401, body = ErrorBody, description = "No admin token, or not a valid one (`unauthorized`)."),
+        (status = 403, body = ErrorBody, description = "The user is locked or disabled (`user_locked`, `user_disabled`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant or user.")
+    ))]
+async fn issue_sign_in_link(
+    _: AdminAuth,
+    State(s): State<AppState>,
+    ApiPath((domain, user_id)): ApiPath<(String, String)>,
+) -> Result<(StatusCode, Json<countersign_core::web::IssuedLink>), ApiError> {
+    let tenant = s.core.tenant(&domain).await?;
+    let user = format!("{user_id}@{}", tenant.domain.as_str());
+    Ok((StatusCode::CREATED, Json(s.core.issue_sign_in_link(&tenant, &user).await?)))
 }
 
 /// List a tenant's users by userID.

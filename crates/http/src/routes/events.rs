@@ -1,0 +1,84 @@
+//! Server-sent events of a login session (docs/web.md, "Live status"): a relying party's
+//! page follows a session without polling. The stream sleeps on the session's waiter
+//! like `GET /v1/sessions/{id}?wait=`, so it costs no database read on a timer.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use countersign_core::login::MAX_STATUS_WAIT_SECONDS;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::auth::TenantAuth;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::ApiPath;
+use crate::wire::LoginOutput;
+
+/// The event routes.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(session_events))
+}
+
+/// How long one stream lasts at most; a browser's `EventSource` then reconnects.
+const STREAM_SECONDS: u32 = 10 * 60;
+
+fn state_event(out: &LoginOutput) -> Event {
+    Event::default().event("state").data(serde_json::to_string(out).unwrap_or_else(|_| "{}".into()))
+}
+
+/// Follow a login session as server-sent events (`text/event-stream`): an event `state`
+/// with the session as `GET /v1/sessions/{requestID}` returns it, at once and again when
+/// it ends; then the stream closes. A stream still open after 10 minutes ends with an
+/// event `end` (reconnect to go on); a comment line every 15 s keeps proxies from
+/// closing it.
+#[utoipa::path(get, path = "/v1/sessions/{requestID}/events", tag = "integration",
+    params(("requestID" = String, Path)), security(("apiKey" = []), ("apiKeyBasic" = [])),
+    responses(
+        (status = 200, content_type = "text/event-stream", body = String, description = "Events `state` (data: the session, as `GET /v1/sessions/{requestID}` returns it) until it ends, or `end` when the stream's 10 minutes are up."),
+        (status = 401, body = ErrorBody, description = "No API key, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such session for this tenant (`request_not_found`).")
+    ))]
+async fn session_events(
+    auth: TenantAuth,
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ApiError> {
+    // Unknown sessions are refused before a stream opens.
+    let first = s.core.session_status(&auth.tenant, &id, None).await?;
+    let core = s.core.clone();
+    let tenant = auth.tenant;
+    let deadline = core.clock.now().plus_millis(i64::from(STREAM_SECONDS) * 1000);
+    let start = (first.state.is_final(), LoginOutput::from(first));
+    // States: Some(Some(out)) = emit this first; Some(None) = wait for the end; None = done.
+    let stream = futures_util::stream::unfold(Some(Some(start)), move |step| {
+        let (core, tenant, id) = (core.clone(), tenant.clone(), id.clone());
+        async move {
+            match step? {
+                Some((is_final, out)) => {
+                    Some((Ok::<_, Infallible>(state_event(&out)), if is_final { None } else { Some(None) }))
+                }
+                None => loop {
+                    let left = (deadline.millis() - core.clock.now().millis()) / 1000;
+                    if left <= 0 {
+                        return Some((Ok(Event::default().event("end").data("")), None));
+                    }
+                    let wait = u32::try_from(left).unwrap_or(MAX_STATUS_WAIT_SECONDS).min(MAX_STATUS_WAIT_SECONDS);
+                    match core.session_status(&tenant, &id, Some(wait)).await {
+                        Ok(r) if r.state.is_final() => {
+                            return Some((Ok(state_event(&LoginOutput::from(r))), None));
+                        }
+                        Ok(_) => continue,
+                        Err(_) => return Some((Ok(Event::default().event("end").data("")), None)),
+                    }
+                },
+            }
+        }
+    });
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)).text("keep-alive"))
+        .into_response())
+}

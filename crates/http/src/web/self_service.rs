@@ -1,0 +1,392 @@
+//! The self-service pages (`/self-service/{domain}`, docs/web.md): a user signs in with
+//! a one-time link, sees their mobile authenticators, removes one, and activates a new
+//! one from the QR code on screen while the page follows the activation live.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use countersign_core::mobile::ActivationProgress;
+use countersign_core::web::SignedIn;
+use serde::Deserialize;
+
+use super::{Assets, SessionCookie, assets, check_form, render, same_origin};
+use crate::AppState;
+use crate::error::ApiError;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/self-service/{domain}", get(sign_in_page))
+        .route("/self-service/{domain}/link", get(link_page).post(use_link))
+        .route("/self-service/{domain}/home", get(home))
+        .route("/self-service/{domain}/activation", post(start_activation))
+        .route("/self-service/{domain}/activations/{id}", get(activation_page))
+        .route("/self-service/{domain}/activations/{id}/events", get(activation_events))
+        .route("/self-service/{domain}/devices/{id}/remove", post(remove_device))
+        .route("/self-service/{domain}/sign-out", post(sign_out))
+}
+
+/// How long one event stream of an activation lasts at most (the browser reconnects).
+const STREAM_MS: i64 = 10 * 60 * 1000;
+
+/// The signed-in user as the templates show them.
+struct Me {
+    user_id: String,
+    domain: String,
+    csrf: String,
+}
+
+impl Me {
+    fn of(s: &SignedIn) -> Me {
+        Me {
+            user_id: s.user.user_id.as_str().to_owned(),
+            domain: s.tenant.domain.as_str().to_owned(),
+            csrf: s.csrf.clone(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "self_service/sign_in.html")]
+struct SignInPage {
+    assets: Assets,
+    domain: String,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "self_service/link.html")]
+struct LinkPage {
+    assets: Assets,
+    domain: String,
+    token: String,
+}
+
+#[derive(Template)]
+#[template(path = "self_service/error.html")]
+struct ErrorPage {
+    assets: Assets,
+    title: String,
+    message: String,
+    back: Option<String>,
+}
+
+struct DeviceRow {
+    id: String,
+    name: String,
+    state: &'static str,
+    created: String,
+    updated: String,
+}
+
+#[derive(Template)]
+#[template(path = "self_service/home.html")]
+struct HomePage {
+    assets: Assets,
+    me: Me,
+    devices: Vec<DeviceRow>,
+    error: Option<String>,
+}
+
+struct Qr {
+    image: String,
+    code: String,
+    expires: String,
+}
+
+#[derive(Template)]
+#[template(path = "self_service/activation.html")]
+struct ActivationPage {
+    assets: Assets,
+    me: Me,
+    id: String,
+    qr: Option<Qr>,
+    status: &'static str,
+}
+
+/// An error as a page: the API's status and message, never a secret.
+fn error_page(e: ApiError, back: Option<String>) -> Response {
+    let title = match e.status {
+        StatusCode::NOT_FOUND => "Not found",
+        StatusCode::GONE => "No longer valid",
+        StatusCode::FORBIDDEN => "Not allowed",
+        StatusCode::TOO_MANY_REQUESTS => "Too many requests",
+        s if s.is_server_error() => "Something went wrong",
+        _ => "That did not work",
+    };
+    render(e.status, &ErrorPage { assets: assets(), title: title.into(), message: e.message, back })
+}
+
+/// The signed-in session of a request for the pages of `domain`, with its cookie.
+async fn session(s: &AppState, headers: &HeaderMap, domain: &str) -> Result<Option<(SignedIn, String)>, ApiError> {
+    let Some(cookie) = SessionCookie::of(s).read(headers) else { return Ok(None) };
+    Ok(s.core.self_service_session(domain, &cookie).await?.map(|me| (me, cookie)))
+}
+
+/// The session, or the response that sends the browser to sign in.
+async fn signed_in(s: &AppState, headers: &HeaderMap, domain: &str) -> Result<(SignedIn, String), Response> {
+    match session(s, headers, domain).await {
+        Ok(Some(found)) => Ok(found),
+        Ok(None) => Err(Redirect::to(&format!("/self-service/{domain}")).into_response()),
+        Err(e) => Err(error_page(e, None)),
+    }
+}
+
+async fn sign_in_page(State(s): State<AppState>, Path(domain): Path<String>, headers: HeaderMap) -> Response {
+    if let Err(e) = s.core.tenant(&domain).await {
+        return error_page(e.into(), None);
+    }
+    match session(&s, &headers, &domain).await {
+        Ok(Some(_)) => Redirect::to(&format!("/self-service/{domain}/home")).into_response(),
+        _ => render(StatusCode::OK, &SignInPage { assets: assets(), domain, error: None }),
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    token: Option<String>,
+}
+
+/// A sign-in link opened: a page with one button, so that link scanners and previews
+/// (which follow GETs) do not use it up.
+async fn link_page(State(s): State<AppState>, Path(domain): Path<String>, q: Query<TokenQuery>) -> Response {
+    if let Err(e) = s.core.tenant(&domain).await {
+        return error_page(e.into(), None);
+    }
+    match q.0.token.filter(|t| !t.is_empty() && t.len() <= 100) {
+        Some(token) => render(StatusCode::OK, &LinkPage { assets: assets(), domain, token }),
+        None => {
+            let error = Some("This address is not a complete sign-in link.".to_owned());
+            render(StatusCode::BAD_REQUEST, &SignInPage { assets: assets(), domain, error })
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenForm {
+    token: Option<String>,
+}
+
+async fn use_link(
+    State(s): State<AppState>,
+    Path(domain): Path<String>,
+    headers: HeaderMap,
+    form: Result<Form<TokenForm>, FormRejection>,
+) -> Response {
+    if !same_origin(&headers) {
+        let e = ApiError::new(StatusCode::FORBIDDEN, "cross_origin", "this form was sent from another site");
+        return error_page(e, None);
+    }
+    let token = form.ok().and_then(|f| f.0.token).unwrap_or_default();
+    match s.core.use_sign_in_link(&domain, &token).await {
+        Ok(new) => {
+            let max_age = (new.expires_at.millis() - s.core.clock.now().millis()) / 1000;
+            let cookie = SessionCookie::of(&s).set(&new.cookie, max_age);
+            let mut res = Redirect::to(&format!("/self-service/{domain}/home")).into_response();
+            res.headers_mut().insert(header::SET_COOKIE, cookie);
+            res
+        }
+        Err(e) => {
+            let e = ApiError::from(e);
+            let error = Some(e.message);
+            render(e.status, &SignInPage { assets: assets(), domain, error })
+        }
+    }
+}
+
+async fn home(State(s): State<AppState>, Path(domain): Path<String>, headers: HeaderMap) -> Response {
+    let (me, _) = match signed_in(&s, &headers, &domain).await {
+        Ok(found) => found,
+        Err(res) => return res,
+    };
+    let devices = match s.core.my_devices(&me).await {
+        Ok(d) => d,
+        Err(e) => return error_page(e.into(), None),
+    };
+    let devices = devices
+        .into_iter()
+        .map(|d| DeviceRow {
+            name: d.name.clone().unwrap_or_else(|| format!("{} device", d.app_id)),
+            state: if countersign_core::web::usable(&d) { "Active" } else { device_state_text(d.state) },
+            created: d.created_at.to_rfc3339(),
+            updated: d.updated_at.to_rfc3339(),
+            id: d.id,
+        })
+        .collect();
+    render(StatusCode::OK, &HomePage { assets: assets(), me: Me::of(&me), devices, error: None })
+}
+
+fn device_state_text(state: countersign_core::device::DeviceState) -> &'static str {
+    match state {
+        countersign_core::device::DeviceState::Active => "Active",
+        countersign_core::device::DeviceState::Pending => "Not yet confirmed",
+        countersign_core::device::DeviceState::Disconnected => "Disconnected",
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: Option<String>,
+}
+
+/// A signed-in form post checked: the session and its CSRF token; or the response.
+async fn posted(
+    s: &AppState,
+    headers: &HeaderMap,
+    domain: &str,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Result<SignedIn, Response> {
+    let (me, cookie) = signed_in(s, headers, domain).await?;
+    let csrf = form.ok().and_then(|f| f.0.csrf);
+    check_form(headers, &cookie, csrf.as_deref())
+        .map_err(|e| error_page(e, Some(format!("/self-service/{domain}/home"))))?;
+    Ok(me)
+}
+
+async fn start_activation(
+    State(s): State<AppState>,
+    Path(domain): Path<String>,
+    headers: HeaderMap,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Response {
+    let me = match posted(&s, &headers, &domain, form).await {
+        Ok(me) => me,
+        Err(res) => return res,
+    };
+    match s.core.start_my_activation(&me).await {
+        Ok(a) => Redirect::to(&format!("/self-service/{domain}/activations/{}", a.activation_id)).into_response(),
+        Err(e) => error_page(e.into(), Some(format!("/self-service/{domain}/home"))),
+    }
+}
+
+async fn activation_page(
+    State(s): State<AppState>,
+    Path((domain, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let (me, _) = match signed_in(&s, &headers, &domain).await {
+        Ok(found) => found,
+        Err(res) => return res,
+    };
+    let back = Some(format!("/self-service/{domain}/home"));
+    let a = match s.core.my_activation(&me, &id).await {
+        Ok(found) => found,
+        Err(e) => return error_page(e.into(), back),
+    };
+    let expires = a.expires_at.to_rfc3339();
+    let qr = match a.payload.as_deref().map(|p| qr_of(p, expires)) {
+        Some(Ok(qr)) => Some(qr),
+        Some(Err(e)) => return error_page(ApiError::internal(&e), back),
+        None => None,
+    };
+    let page = ActivationPage { assets: assets(), me: Me::of(&me), id, qr, status: progress_text(a.progress) };
+    render(StatusCode::OK, &page)
+}
+
+/// The QR image (inline, as `data:`) and the code in text of an activation payload.
+fn qr_of(payload: &str, expires: String) -> Result<Qr, String> {
+    let parsed =
+        countersign_proto::messages::QrPayload::parse(payload).ok_or("an activation payload that does not parse")?;
+    let png = crate::qr::png(payload)?;
+    let image = format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(png));
+    Ok(Qr { image, code: parsed.code, expires })
+}
+
+fn progress_text(p: ActivationProgress) -> &'static str {
+    match p {
+        ActivationProgress::Waiting => "Waiting for the app to scan the code…",
+        ActivationProgress::CodeVerified => "Code accepted: finish in the app (choose your PIN).",
+        ActivationProgress::Confirming => "Almost done: the app is confirming.",
+        ActivationProgress::Activated => "Activated: your authenticator is ready.",
+        ActivationProgress::Expired => "This activation has expired: start a new one.",
+        ActivationProgress::Burned => "Too many wrong codes: start a new activation.",
+        ActivationProgress::Removed => "The authenticator from this activation was removed.",
+    }
+}
+
+fn end_event() -> Event {
+    Event::default().event("end").data("")
+}
+
+fn progress_event(p: ActivationProgress) -> Event {
+    let data = serde_json::json!({ "progress": p, "text": progress_text(p), "final": p.is_final() });
+    Event::default().event("progress").data(data.to_string())
+}
+
+/// Server-sent events of one of the user's activations: its progress now, then each
+/// change, until it is final or the stream's time is up (`event: end`). Woken by the
+/// activation's steps, never by a timer.
+async fn activation_events(
+    State(s): State<AppState>,
+    Path((domain, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let me = match session(&s, &headers, &domain).await {
+        Ok(Some((me, _))) => me,
+        Ok(None) => return ApiError::unauthorized().into_response(),
+        Err(e) => return e.into_response(),
+    };
+    // The activation must be the user's before a stream opens.
+    if let Err(e) = s.core.activation_progress(&me.user.id, &id).await {
+        return ApiError::from(e).into_response();
+    }
+    let core = s.core.clone();
+    let until = core.clock.now().plus_millis(STREAM_MS);
+    let user_pk = me.user.id;
+    let stream = futures_util::stream::unfold(Some(None), move |state: Option<Option<ActivationProgress>>| {
+        let (core, user_pk, id) = (core.clone(), user_pk.clone(), id.clone());
+        async move {
+            let seen = state?;
+            let (event, next) = match core.next_activation_progress(&user_pk, &id, seen, until).await {
+                Ok(p) if Some(p) == seen => (end_event(), None),
+                Ok(p) if p.is_final() => (progress_event(p), None),
+                Ok(p) => (progress_event(p), Some(Some(p))),
+                Err(_) => (end_event(), None),
+            };
+            Some((Ok::<_, Infallible>(event), next))
+        }
+    });
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)).text("keep-alive")).into_response()
+}
+
+async fn remove_device(
+    State(s): State<AppState>,
+    Path((domain, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Response {
+    let me = match posted(&s, &headers, &domain, form).await {
+        Ok(me) => me,
+        Err(res) => return res,
+    };
+    match s.core.remove_my_device(&me, &id).await {
+        Ok(()) => Redirect::to(&format!("/self-service/{domain}/home")).into_response(),
+        Err(e) => error_page(e.into(), Some(format!("/self-service/{domain}/home"))),
+    }
+}
+
+async fn sign_out(
+    State(s): State<AppState>,
+    Path(domain): Path<String>,
+    headers: HeaderMap,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Response {
+    let cookie = SessionCookie::of(&s);
+    if posted(&s, &headers, &domain, form).await.is_ok()
+        && let Some(value) = cookie.read(&headers)
+        && let Err(e) = s.core.end_web_session(&value).await
+    {
+        return error_page(e.into(), None);
+    }
+    let mut res = Redirect::to(&format!("/self-service/{domain}")).into_response();
+    res.headers_mut().insert(header::SET_COOKIE, cookie.clear());
+    res
+}

@@ -1,0 +1,244 @@
+//! The self-service pages over plain HTTP (docs/web.md), on both backends: a one-time
+//! sign-in link, the session cookie and its rules, CSRF and origin checks, activation of
+//! the reference authenticator from the QR image on the page with the page's event
+//! stream following it to "activated", device removal, sign-out; and the integration
+//! API's event stream of a login session. The same flows in real Chromium are in
+//! browser/self_service.mjs (`a_user_activates_from_the_self_service_page_in_chromium`).
+
+use std::time::Duration;
+
+use base64::Engine;
+use countersign_authenticator::{ActivateOptions, Answer, Authenticator, qrimage};
+use countersign_store::backend_tests;
+use serde_json::json;
+
+use crate::common::{App, Auth, code};
+
+/// A browser without one: no redirects followed, cookies kept by hand.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+/// Issue a sign-in link for alice through the admin API; its URL.
+async fn link(app: &App) -> String {
+    let (s, b) = app.admin("POST", "/admin/v1/tenants/example.com/users/alice/sign-in-links", None).await;
+    assert_eq!(s, 201, "{b}");
+    b["url"].as_str().unwrap().to_owned()
+}
+
+fn token_of(url: &str) -> String {
+    url.split_once("token=").unwrap().1.to_owned()
+}
+
+/// Post a form as the page would: from this server's own origin.
+async fn post(app: &App, path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> reqwest::Response {
+    let mut req = browser().post(format!("{}{path}", app.base)).header("origin", &app.base).form(form);
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    req.send().await.unwrap()
+}
+
+async fn get(app: &App, path: &str, cookie: &str) -> reqwest::Response {
+    browser().get(format!("{}{path}", app.base)).header("cookie", cookie).send().await.unwrap()
+}
+
+/// Sign alice in with a fresh link; the `Cookie` header that carries the session.
+async fn sign_in(app: &App) -> String {
+    let res = post(app, "/self-service/example.com/link", None, &[("token", &token_of(&link(app).await))]).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/self-service/example.com/home");
+    let set = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+    set.split(';').next().unwrap().to_owned()
+}
+
+/// The value of the hidden CSRF field on a page.
+fn csrf_of(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a CSRF field") + "name=\"csrf\" value=\"".len();
+    html[at..].split('"').next().unwrap().to_owned()
+}
+
+/// The events of a server-sent event stream until it ends, as (event, data) pairs.
+async fn events(mut res: reqwest::Response, limit: Duration) -> Vec<(String, String)> {
+    let mut text = String::new();
+    let _ = tokio::time::timeout(limit, async {
+        while let Ok(Some(chunk)) = res.chunk().await {
+            text.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    })
+    .await;
+    text.split("\n\n")
+        .filter_map(|block| {
+            let field = |name: &str| {
+                block.lines().find_map(|l| l.strip_prefix(&format!("{name}:")).map(|v| v.trim().to_owned()))
+            };
+            Some((field("event")?, field("data").unwrap_or_default()))
+        })
+        .collect()
+}
+
+backend_tests! {
+    async fn a_sign_in_link_opens_a_session_once_with_a_strict_cookie(backend) {
+        let app = App::spawn(backend).await;
+        app.tenant_with_alice("example.com").await;
+        let url = link(&app).await;
+        assert!(url.starts_with(&format!("{}/self-service/example.com/link?token=csl_", app.base)), "{url}");
+        // Opening the link only shows a button: a preview that follows it uses nothing.
+        let page = browser().get(&url).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+        assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert_eq!(page.headers()["x-content-type-options"], "nosniff");
+        assert!(page.text().await.unwrap().contains("Continue"));
+        // A post from another site is refused before the link is spent.
+        let token = token_of(&url);
+        let forged = browser()
+            .post(format!("{}/self-service/example.com/link", app.base))
+            .header("origin", "https://evil.example")
+            .form(&[("token", token.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forged.status(), 403);
+        let res = post(&app, "/self-service/example.com/link", None, &[("token", &token)]).await;
+        assert_eq!(res.status(), 303);
+        let set = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+        assert!(set.starts_with("cs_self_service="), "{set}");
+        for attr in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=28"] {
+            assert!(set.contains(attr), "{attr} missing from {set}");
+        }
+        let cookie = set.split(';').next().unwrap().to_owned();
+        let home = get(&app, "/self-service/example.com/home", &cookie).await;
+        assert_eq!(home.status(), 200);
+        assert_eq!(home.headers()["cache-control"], "no-store");
+        assert!(home.text().await.unwrap().contains("You have no mobile authenticator yet."));
+        // The link is spent, and a made-up one is refused the same way.
+        for t in [token.as_str(), "csl_madeup"] {
+            let again = post(&app, "/self-service/example.com/link", None, &[("token", t)]).await;
+            assert_eq!(again.status(), 410);
+            assert!(again.text().await.unwrap().contains("not valid"));
+        }
+        // Another tenant's pages do not know this session.
+        app.admin("POST", "/admin/v1/tenants", Some(json!({"domain": "other.example"}))).await;
+        let elsewhere = get(&app, "/self-service/other.example/home", &cookie).await;
+        assert_eq!((elsewhere.status().as_u16(), elsewhere.headers()["location"].to_str().unwrap()), (303, "/self-service/other.example"));
+        // Only hashes are stored.
+        let secret = cookie.split_once('=').unwrap().1;
+        let (_, audit) = app.admin("GET", "/admin/v1/audit?tenant=example.com", None).await;
+        assert!(!audit.to_string().contains(secret) && !audit.to_string().contains(&token));
+        assert!(audit.to_string().contains("self-service:alice"), "{audit}");
+        app.stop().await.unwrap();
+    }
+
+    async fn the_page_activates_the_authenticator_and_follows_it_to_activated(backend) {
+        let app = App::spawn(backend).await;
+        app.tenant_with_alice("example.com").await;
+        let cookie = sign_in(&app).await;
+        let home = get(&app, "/self-service/example.com/home", &cookie).await.text().await.unwrap();
+        let csrf = csrf_of(&home);
+        // Without the token, or with another session's, nothing starts.
+        let res = post(&app, "/self-service/example.com/activation", Some(&cookie), &[]).await;
+        assert_eq!(res.status(), 403);
+        let other = sign_in(&app).await;
+        let other_csrf = csrf_of(&get(&app, "/self-service/example.com/home", &other).await.text().await.unwrap());
+        let res = post(&app, "/self-service/example.com/activation", Some(&cookie), &[("csrf", &other_csrf)]).await;
+        assert_eq!(res.status(), 403);
+        let res = post(&app, "/self-service/example.com/activation", Some(&cookie), &[("csrf", &csrf)]).await;
+        assert_eq!(res.status(), 303);
+        let page_path = res.headers()["location"].to_str().unwrap().to_owned();
+        let id = page_path.rsplit('/').next().unwrap().to_owned();
+        let page = get(&app, &page_path, &cookie).await.text().await.unwrap();
+        // The QR image on the page, read as a camera would, and the code in text beside it.
+        let b64 = page.split("data:image/png;base64,").nth(1).unwrap().split('"').next().unwrap();
+        let png = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
+        let payload = qrimage::decode_png(&png).unwrap();
+        let shown_code = page.split("id=\"activation-text\">").nth(1).unwrap().split('<').next().unwrap();
+        assert!(payload.contains(&format!("code={shown_code}")) || payload.contains(shown_code), "{payload}");
+        // Bob cannot follow alice's activation.
+        let stream = get(&app, &format!("{page_path}/events"), &cookie).await;
+        assert_eq!(stream.headers()["content-type"], "text/event-stream");
+        let following = tokio::spawn(events(stream, Duration::from_secs(20)));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let auth = Authenticator::activate(&payload, "1234", &ActivateOptions::default()).await.unwrap();
+        let seen = following.await.unwrap();
+        let progress: Vec<String> = seen
+            .iter()
+            .filter(|(e, _)| e == "progress")
+            .map(|(_, d)| serde_json::from_str::<serde_json::Value>(d).unwrap()["progress"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(progress.first().map(String::as_str), Some("waiting"), "{seen:?}");
+        assert_eq!(progress.last().map(String::as_str), Some("activated"), "{seen:?}");
+        assert!(app.core.waiters.is_empty(), "the stream's waiter is released");
+        // The page now says so, and the device is listed with a way to remove it.
+        let page = get(&app, &page_path, &cookie).await.text().await.unwrap();
+        assert!(page.contains("Activated") && !page.contains("data:image/png"), "the QR is gone once used");
+        let home = get(&app, "/self-service/example.com/home", &cookie).await.text().await.unwrap();
+        let remove = format!("/self-service/example.com/devices/{}/remove", auth.state.device_id);
+        assert!(home.contains(&remove), "{home}");
+        let res = post(&app, &remove, Some(&cookie), &[("csrf", &csrf)]).await;
+        assert_eq!(res.status(), 303);
+        let (_, devices) = app.admin("GET", "/admin/v1/tenants/example.com/users/alice/devices", None).await;
+        assert_eq!(devices["items"].as_array().unwrap().len(), 0, "{devices}");
+        // Sign-out ends the session on the server, not only in the browser.
+        let res = post(&app, "/self-service/example.com/sign-out", Some(&cookie), &[("csrf", &csrf)]).await;
+        assert_eq!(res.status(), 303);
+        assert!(res.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+        let after = get(&app, "/self-service/example.com/home", &cookie).await;
+        assert_eq!(after.status(), 303);
+        let _ = id;
+        app.stop().await.unwrap();
+    }
+
+    async fn a_locked_user_is_signed_out_and_gets_no_link(backend) {
+        let app = App::spawn(backend).await;
+        app.tenant_with_alice("example.com").await;
+        let cookie = sign_in(&app).await;
+        let (s, b) = app.admin("PATCH", "/admin/v1/tenants/example.com/users/alice", Some(json!({"status": "locked"}))).await;
+        assert_eq!(s, 200, "{b}");
+        assert_eq!(get(&app, "/self-service/example.com/home", &cookie).await.status(), 303);
+        let (s, b) = app.admin("POST", "/admin/v1/tenants/example.com/users/alice/sign-in-links", None).await;
+        assert_eq!((s, code(&b)), (403, "user_locked"));
+        app.stop().await.unwrap();
+    }
+
+    async fn a_login_session_streams_its_end_to_the_integration_api(backend) {
+        let app = App::spawn(backend).await;
+        let key = app.tenant_with_alice("example.com").await;
+        let (s, a) = app.call("POST", "/v1/users/alice@example.com/activations", Auth::Bearer(&key), None).await;
+        assert_eq!(s, 201, "{a}");
+        let auth = Authenticator::activate(a["qrPayload"].as_str().unwrap(), "1234", &ActivateOptions::default())
+            .await
+            .unwrap();
+        let (s, out) = app
+            .call("POST", "/v1/users/alice@example.com/login", Auth::Bearer(&key), Some(json!({"passKey": "push", "timeout": 0})))
+            .await;
+        assert_eq!(s, 200, "{out}");
+        let id = out["requestID"].as_str().unwrap().to_owned();
+        let (s, b) = app.call("GET", "/v1/sessions/nope/events", Auth::Bearer(&key), None).await;
+        assert_eq!((s, code(&b)), (404, "request_not_found"));
+        let res = reqwest::Client::new()
+            .get(format!("{}/v1/sessions/{id}/events", app.base))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.headers()["content-type"], "text/event-stream");
+        let following = tokio::spawn(events(res, Duration::from_secs(20)));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        for _ in 0..100 {
+            if !auth.pending().await.unwrap().is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let number = out["numberToShow"].as_u64().map(|n| n as u8);
+        auth.respond(&id, &Answer { approve: true, number, ..Default::default() }).await.unwrap();
+        let seen = following.await.unwrap();
+        let states: Vec<String> = seen
+            .iter()
+            .map(|(e, d)| format!("{e}:{}", serde_json::from_str::<serde_json::Value>(d).unwrap()["sessionStatus"].as_str().unwrap()))
+            .collect();
+        assert_eq!(states, ["state:Pending", "state:Accept"], "{seen:?}");
+        app.stop().await.unwrap();
+    }
+}
