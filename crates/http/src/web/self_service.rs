@@ -83,8 +83,23 @@ struct DeviceRow {
     id: String,
     name: String,
     state: &'static str,
-    created: String,
-    updated: String,
+    created: Shown,
+    updated: Shown,
+}
+
+/// A time as the pages show it: machine-readable in `datetime`, short in the text.
+struct Shown {
+    iso: String,
+    text: String,
+}
+
+fn shown(t: countersign_core::Timestamp) -> Shown {
+    let iso = t.to_rfc3339();
+    let text = match (iso.get(..10), iso.get(11..16)) {
+        (Some(day), Some(time)) => format!("{day} {time} UTC"),
+        _ => iso.clone(),
+    };
+    Shown { iso, text }
 }
 
 #[derive(Template)]
@@ -99,7 +114,7 @@ struct HomePage {
 struct Qr {
     image: String,
     code: String,
-    expires: String,
+    expires: Shown,
 }
 
 #[derive(Template)]
@@ -216,8 +231,8 @@ async fn home(State(s): State<AppState>, Path(domain): Path<String>, headers: He
         .map(|d| DeviceRow {
             name: d.name.clone().unwrap_or_else(|| format!("{} device", d.app_id)),
             state: if countersign_core::web::usable(&d) { "Active" } else { device_state_text(d.state) },
-            created: d.created_at.to_rfc3339(),
-            updated: d.updated_at.to_rfc3339(),
+            created: shown(d.created_at),
+            updated: shown(d.updated_at),
             id: d.id,
         })
         .collect();
@@ -281,7 +296,7 @@ async fn activation_page(
         Ok(found) => found,
         Err(e) => return error_page(e.into(), back),
     };
-    let expires = a.expires_at.to_rfc3339();
+    let expires = shown(a.expires_at);
     let qr = match a.payload.as_deref().map(|p| qr_of(p, expires)) {
         Some(Ok(qr)) => Some(qr),
         Some(Err(e)) => return error_page(ApiError::internal(&e), back),
@@ -292,7 +307,7 @@ async fn activation_page(
 }
 
 /// The QR image (inline, as `data:`) and the code in text of an activation payload.
-fn qr_of(payload: &str, expires: String) -> Result<Qr, String> {
+fn qr_of(payload: &str, expires: Shown) -> Result<Qr, String> {
     let parsed =
         countersign_proto::messages::QrPayload::parse(payload).ok_or("an activation payload that does not parse")?;
     let png = crate::qr::png(payload)?;

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
+use crate::common::process::authenticator_bin;
 use crate::common::read;
 use base64::Engine;
 use countersign_store::testing::{Backend, TestDb};
@@ -291,21 +292,6 @@ async fn secrets_never_reach_the_logs() {
     for secret in [token.as_str(), key.as_str(), &key[4..], "hunter2"] {
         assert!(!log.contains(secret), "a secret reached the log");
     }
-}
-
-/// The `countersign-authenticator` binary, brought up to date once per test process
-/// (cargo does nothing when it is current; a stale binary would test old code).
-fn authenticator_bin() -> std::path::PathBuf {
-    static BUILT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    let ok = *BUILT.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        std::process::Command::new(cargo)
-            .args(["build", "-p", "countersign-authenticator", "--bin", "countersign-authenticator"])
-            .status()
-            .is_ok_and(|s| s.success())
-    });
-    assert!(ok, "cannot build countersign-authenticator");
-    Path::new(BIN).with_file_name("countersign-authenticator")
 }
 
 /// Run the authenticator CLI in `dir` with the store passphrase `pw`.

@@ -242,3 +242,36 @@ backend_tests! {
         app.stop().await.unwrap();
     }
 }
+
+/// The same activation in Debian's Chromium (browser/self_service.mjs): the QR code is
+/// photographed from the page and scanned by the authenticator CLI, and the page turns to
+/// "activated" on its own; every page passes axe-core. With COUNTERSIGN_SCREENSHOTS=1 the
+/// pages are saved to docs/img (the screenshots in docs/web.md).
+#[tokio::test]
+async fn a_user_activates_from_the_self_service_page_in_chromium() {
+    let dir = crate::common::browser_dir();
+    let cli = crate::common::process::authenticator_bin();
+    let app = App::spawn(countersign_store::testing::Backend::Sqlite).await;
+    app.tenant_with_alice("example.com").await;
+    let url = link(&app).await;
+    let work = tempfile::tempdir().unwrap();
+    let mut cmd = tokio::process::Command::new("node");
+    cmd.arg(dir.join("self_service.mjs")).arg(&url).arg(&cli).arg(work.path());
+    if std::env::var_os("COUNTERSIGN_SCREENSHOTS").is_some() {
+        cmd.arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/img"));
+    }
+    let out = cmd.output().await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let r: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(r["status"], "Activated: your authenticator is ready.", "{r}");
+    assert_eq!((r["qrHidden"].as_bool(), r["overflow"].as_bool()), (Some(true), Some(false)), "{r}");
+    let rows = r["rows"].as_array().unwrap();
+    assert!(rows.len() == 1 && rows[0].as_str().unwrap().contains("Active"), "{r}");
+    assert!(r["signedOut"].as_str().unwrap().starts_with("Sign in"), "{r}");
+    assert!(r["a11y"].as_array().unwrap().len() >= 6, "axe ran on every page: {r}");
+    let (_, devices) = app.admin("GET", "/admin/v1/tenants/example.com/users/alice/devices", None).await;
+    let items = devices["items"].as_array().unwrap();
+    assert_eq!((items.len(), items[0]["state"].as_str()), (1, Some("Active")), "{devices}");
+    app.stop().await.unwrap();
+}

@@ -94,3 +94,18 @@ pub fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).permissions().mode() & 0o777
 }
+
+/// The `countersign-authenticator` binary, brought up to date once per test process
+/// (cargo does nothing when it is current; a stale binary would test old code).
+pub fn authenticator_bin() -> std::path::PathBuf {
+    static BUILT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let ok = *BUILT.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        std::process::Command::new(cargo)
+            .args(["build", "-p", "countersign-authenticator", "--bin", "countersign-authenticator"])
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+    assert!(ok, "cannot build countersign-authenticator");
+    Path::new(BIN).with_file_name("countersign-authenticator")
+}

@@ -1,0 +1,76 @@
+// The self-service site in Debian's Chromium (docs/web.md): a user opens a sign-in link,
+// starts activating the authenticator, the QR code on the page is photographed (an
+// element screenshot) and handed to the reference authenticator's CLI, and the page
+// turns to "activated" by itself (server-sent events). Every page passes axe-core; with
+// a screenshot directory, each main page is saved there.
+// Usage: node self_service.mjs LINK_URL AUTHENTICATOR_BIN WORK_DIR [SCREENSHOT_DIR]
+// Prints one JSON line; exits non-zero on failure.
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import { checkAccessible } from "./a11y.mjs";
+
+const [link, cli, work, shots] = process.argv.slice(2);
+const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: ["--no-sandbox"] });
+const problems = [];
+const a11y = [];
+let code = 0;
+try {
+  const context = await browser.newContext({ viewport: { width: 1000, height: 760 } });
+  const page = await context.newPage();
+  page.on("console", (m) => { if (m.type() === "error") problems.push(`console: ${m.text()}`); });
+  page.on("pageerror", (e) => problems.push(`pageerror: ${e}`));
+  const shot = async (name) => { if (shots) await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true }); };
+
+  await page.goto(link);
+  await checkAccessible(page, "sign-in link", a11y);
+  await shot("self-service-sign-in");
+  await page.getByRole("button", { name: "Continue" }).click();
+  await page.waitForURL(/\/home$/);
+  await checkAccessible(page, "home", a11y);
+
+  await page.getByRole("button", { name: "Activate a new authenticator" }).click();
+  await page.waitForURL(/\/activations\//);
+  await page.waitForSelector("#activation-status[data-state='waiting']");
+  await checkAccessible(page, "activation", a11y);
+  await shot("self-service-activation");
+  const shown = (await page.textContent("#activation-text")).trim();
+  const qr = join(work, "qr.png");
+  await page.locator("#activation-qr").screenshot({ path: qr });
+
+  // The phone: the CLI scans the picture and activates (code, keys, PIN, confirmation).
+  const run = spawnSync(cli, ["activate", "--qr-image", qr, "--pin", "1234"], {
+    cwd: work, env: { ...process.env, COUNTERSIGN_AUTHENTICATOR_PASSPHRASE: "browser-test" }, encoding: "utf8",
+  });
+  if (run.status !== 0) throw new Error(`activate failed: ${run.stderr}`);
+
+  // The page follows by itself: no reload, no click.
+  await page.waitForSelector("#activation-status[data-state='activated']", { timeout: 15000 });
+  const status = (await page.textContent("#activation-status")).trim();
+  const qrHidden = await page.locator("#activation-code").isHidden();
+  await checkAccessible(page, "activated", a11y);
+  await shot("self-service-activated");
+
+  await page.getByRole("link", { name: "Back to your authenticators" }).click();
+  await page.waitForURL(/\/home$/);
+  const rows = await page.locator("tbody tr").allTextContents();
+  await checkAccessible(page, "home with a device", a11y);
+  await shot("self-service-home");
+
+  // Phone width: nothing wider than the screen.
+  await page.setViewportSize({ width: 360, height: 740 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+  await checkAccessible(page, "home at 360 px", a11y);
+
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.waitForURL(/\/self-service\/[^/]+$/);
+  const signedOut = (await page.textContent("h1")).trim();
+  if (problems.length) throw new Error(problems.join("; "));
+  console.log(JSON.stringify({ shown, status, qrHidden, rows: rows.map((r) => r.replace(/\s+/g, " ").trim()), overflow, signedOut, a11y }));
+} catch (e) {
+  console.log(JSON.stringify({ error: String(e), problems, a11y }));
+  code = 1;
+} finally {
+  await browser.close();
+}
+process.exit(code);
