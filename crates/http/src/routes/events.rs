@@ -23,6 +23,18 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(session_events))
 }
 
+/// One server-sent event of a session stream, as the OpenAPI describes it.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // a description of the wire, never built
+pub struct SessionEvent {
+    /// `state` (the session changed) or `end` (the stream's time is up).
+    #[schema(example = "state")]
+    event: String,
+    /// For `state`: the session as `GET /v1/sessions/{requestID}` returns it (a
+    /// `LoginOutput`, as JSON text); empty for `end`.
+    data: String,
+}
+
 /// How long one stream lasts at most; a browser's `EventSource` then reconnects.
 const STREAM_SECONDS: u32 = 10 * 60;
 
@@ -38,7 +50,7 @@ fn state_event(out: &LoginOutput) -> Event {
 #[utoipa::path(get, path = "/v1/sessions/{requestID}/events", tag = "integration",
     params(("requestID" = String, Path)), security(("apiKey" = []), ("apiKeyBasic" = [])),
     responses(
-        (status = 200, content_type = "text/event-stream", body = String, description = "Events `state` (data: the session, as `GET /v1/sessions/{requestID}` returns it) until it ends, or `end` when the stream's 10 minutes are up."),
+        (status = 200, content_type = "text/event-stream", body = SessionEvent, description = "Events `state` (data: the session, as `GET /v1/sessions/{requestID}` returns it) until it ends, or `end` when the stream's 10 minutes are up."),
         (status = 401, body = ErrorBody, description = "No API key, or not a valid one (`unauthorized`)."),
         (status = 404, body = ErrorBody, description = "No such session for this tenant (`request_not_found`).")
     ))]
