@@ -213,6 +213,26 @@ fn otp_shape(otp: &str, field: &str) -> Result<(), CoreError> {
     }
 }
 
+/// The `otpauth://` URI of a software token (what authenticator apps scan): its seed,
+/// issuer (the tenant's domain), account (the userID) and shape.
+pub(crate) fn otpauth_uri(t: &Token, issuer: &str, account: &str, seed: &[u8]) -> String {
+    let mut uri = format!(
+        "otpauth://{}/{}:{}?secret={}&issuer={}&algorithm={}&digits={}",
+        t.kind.as_str(),
+        pct(issuer),
+        pct(account),
+        oath::base32_encode(seed),
+        pct(issuer),
+        t.algorithm.as_str(),
+        t.digits
+    );
+    match t.kind {
+        TokenKind::Totp => uri.push_str(&format!("&period={}", t.period)),
+        TokenKind::Hotp => uri.push_str("&counter=0"),
+    }
+    uri
+}
+
 fn pct(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
@@ -361,22 +381,7 @@ impl Core {
             updated_at: now,
         };
         self.store.insert_tokens(std::slice::from_ref(&token)).await?;
-        let issuer = tenant.domain.as_str();
-        let account = user.user_id.as_str();
-        let mut uri = format!(
-            "otpauth://{}/{}:{}?secret={}&issuer={}&algorithm={}&digits={}",
-            kind.as_str(),
-            pct(issuer),
-            pct(account),
-            oath::base32_encode(&seed),
-            pct(issuer),
-            algorithm.as_str(),
-            digits
-        );
-        match kind {
-            TokenKind::Totp => uri.push_str(&format!("&period={period}")),
-            TokenKind::Hotp => uri.push_str("&counter=0"),
-        }
+        let uri = otpauth_uri(&token, tenant.domain.as_str(), user.user_id.as_str(), &seed);
         Ok(Enrollment { token, otpauth_uri: uri })
     }
 

@@ -8,6 +8,7 @@ use crate::device::{Device, DeviceState};
 use crate::error::{CoreError, Entity};
 use crate::mobile::{ActivationData, ActivationProgress};
 use crate::service::Core;
+use crate::tokens::{EnrollInput, Token, TokenState};
 
 impl Core {
     /// The signed-in user's mobile authenticators, oldest first (disconnected ones too:
@@ -37,6 +38,66 @@ impl Core {
     pub async fn start_my_activation(&self, me: &SignedIn) -> Result<ActivationData, CoreError> {
         let user = format!("{}@{}", me.user.user_id.as_str(), me.tenant.domain.as_str());
         self.start_activation(&me.tenant, &user).await
+    }
+
+    /// The signed-in user's OATH tokens (pending ones too: the page offers to finish or
+    /// remove them).
+    pub async fn my_tokens(&self, me: &SignedIn) -> Result<Vec<Token>, CoreError> {
+        Ok(self.store.user_tokens(&me.user.id).await?)
+    }
+
+    /// Enroll a TOTP token (SHA-1, 6 digits, 30 s: what every authenticator app reads)
+    /// for the signed-in user; it stays pending until a first code confirms it.
+    pub async fn enroll_my_totp(&self, me: &SignedIn) -> Result<Token, CoreError> {
+        let user = format!("{}@{}", me.user.user_id.as_str(), me.tenant.domain.as_str());
+        Ok(self.enroll_token(&me.tenant, &user, EnrollInput::default()).await?.token)
+    }
+
+    /// A pending token of the signed-in user with its `otpauth://` URI (to scan again
+    /// until it is confirmed; a confirmed token's seed is never shown).
+    pub async fn my_pending_token(&self, me: &SignedIn, token_id: &str) -> Result<(Token, String), CoreError> {
+        let t = self.my_token(me, token_id).await?;
+        if t.state != TokenState::Pending {
+            return Err(CoreError::refused(
+                crate::error::Refusal::Conflict,
+                crate::refusal::RefusalCode::TokenNotPending,
+                "the token is confirmed already",
+            ));
+        }
+        let seed = hex::decode(self.sealer.open(&t.secret)?)
+            .map_err(|_| CoreError::Internal("a token seed that is not hex".into()))?;
+        let uri = crate::tokens::otpauth_uri(&t, me.tenant.domain.as_str(), me.user.user_id.as_str(), &seed);
+        Ok((t, uri))
+    }
+
+    /// Confirm one of the signed-in user's pending tokens with its first code.
+    pub async fn confirm_my_token(&self, me: &SignedIn, token_id: &str, otp: &str) -> Result<Token, CoreError> {
+        let user = format!("{}@{}", me.user.user_id.as_str(), me.tenant.domain.as_str());
+        self.confirm_token(&me.tenant, &user, token_id, otp).await
+    }
+
+    /// Remove one of the signed-in user's tokens.
+    pub async fn remove_my_token(&self, me: &SignedIn, token_id: &str) -> Result<(), CoreError> {
+        let t = self.my_token(me, token_id).await?;
+        self.store.delete_token(&t.id).await?;
+        self.audit_or_log(
+            AuditEvent::new(AuditKind::CredentialRemoved)
+                .tenant_id(&me.tenant.id)
+                .tenant(me.tenant.domain.as_str())
+                .user(me.user.user_id.as_str())
+                .by(Actor::SelfService(me.user.user_id.as_str().to_owned()))
+                .details(serde_json::json!({ "token": t.id, "serial": t.serial, "page": "self-service" })),
+        )
+        .await;
+        Ok(())
+    }
+
+    async fn my_token(&self, me: &SignedIn, token_id: &str) -> Result<Token, CoreError> {
+        self.store
+            .token(token_id)
+            .await?
+            .filter(|t| t.user_pk.as_deref() == Some(me.user.id.as_str()))
+            .ok_or(CoreError::NotFound(Entity::Token))
     }
 
     /// One of the signed-in user's activations: the QR payload while its code is unused,

@@ -53,9 +53,23 @@ try {
 
   await page.getByRole("link", { name: "Back to your authenticators" }).click();
   await page.waitForURL(/\/home$/);
-  const rows = await page.locator("tbody tr").allTextContents();
+  const rows = await page.locator("section[aria-labelledby='devices-h'] tbody tr").allTextContents();
   await checkAccessible(page, "home with a device", a11y);
   await shot("self-service-home");
+
+  // An authenticator app for one-time codes: the key read from the page, the code made
+  // by oathtool, typed into the form.
+  await page.getByRole("button", { name: "Add an authenticator app" }).click();
+  await page.waitForURL(/\/tokens\//);
+  await checkAccessible(page, "authenticator app", a11y);
+  await shot("self-service-totp");
+  const secret = (await page.textContent("#token-secret")).trim();
+  const otp = spawnSync("oathtool", ["--totp", "-b", secret], { encoding: "utf8" });
+  if (otp.status !== 0) throw new Error(`oathtool: ${otp.stderr}`);
+  await page.getByLabel("Code from the app").fill(otp.stdout.trim());
+  await page.getByRole("button", { name: "Confirm" }).click();
+  await page.waitForURL(/\/home$/);
+  const tokenRows = await page.locator("section[aria-labelledby='tokens-h'] tbody tr").allTextContents();
 
   // Phone width: nothing wider than the screen.
   await page.setViewportSize({ width: 360, height: 740 });
@@ -66,7 +80,8 @@ try {
   await page.waitForURL(/\/self-service\/[^/]+$/);
   const signedOut = (await page.textContent("h1")).trim();
   if (problems.length) throw new Error(problems.join("; "));
-  console.log(JSON.stringify({ shown, status, qrHidden, rows: rows.map((r) => r.replace(/\s+/g, " ").trim()), overflow, signedOut, a11y }));
+  const tidy = (rs) => rs.map((r) => r.replace(/\s+/g, " ").trim());
+  console.log(JSON.stringify({ shown, status, qrHidden, rows: tidy(rows), tokens: tidy(tokenRows), overflow, signedOut, a11y }));
 } catch (e) {
   console.log(JSON.stringify({ error: String(e), problems, a11y }));
   code = 1;

@@ -201,6 +201,45 @@ backend_tests! {
         app.stop().await.unwrap();
     }
 
+    async fn an_authenticator_app_is_enrolled_from_the_page_and_confirmed_by_an_oathtool_code(backend) {
+        let app = App::spawn(backend).await;
+        let key = app.tenant_with_alice("example.com").await;
+        let cookie = sign_in(&app).await;
+        let home = get(&app, "/self-service/example.com/home", &cookie).await.text().await.unwrap();
+        let csrf = csrf_of(&home);
+        let res = post(&app, "/self-service/example.com/totp", Some(&cookie), &[("csrf", &csrf)]).await;
+        assert_eq!(res.status(), 303);
+        let page_path = res.headers()["location"].to_str().unwrap().to_owned();
+        let token_id = page_path.rsplit('/').next().unwrap().to_owned();
+        let page = get(&app, &page_path, &cookie).await.text().await.unwrap();
+        let secret = page.split("id=\"token-secret\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+        // The QR code on the page holds the same secret.
+        let b64 = page.split("data:image/png;base64,").nth(1).unwrap().split('"').next().unwrap();
+        let uri = qrimage::decode_png(&base64::engine::general_purpose::STANDARD.decode(b64).unwrap()).unwrap();
+        assert!(uri.starts_with("otpauth://totp/example.com:alice?secret=") && uri.contains(&secret), "{uri}");
+        let confirm = format!("{page_path}/confirm");
+        let res = post(&app, &confirm, Some(&cookie), &[("csrf", &csrf), ("otp", "000000")]).await;
+        assert_eq!(res.status(), 422);
+        let text = res.text().await.unwrap();
+        assert!(text.contains("aria-invalid=\"true\"") && text.contains(&secret), "the page stays, with the error");
+        let out = std::process::Command::new("oathtool").args(["--totp", "-b", &secret]).output().unwrap();
+        let otp = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+        let res = post(&app, &confirm, Some(&cookie), &[("csrf", &csrf), ("otp", &otp)]).await;
+        assert_eq!(res.status(), 303);
+        let (_, tokens) = app.call("GET", "/v1/users/alice@example.com/tokens", Auth::Bearer(&key), None).await;
+        let tokens = tokens.as_array().cloned().unwrap_or_else(|| tokens["items"].as_array().unwrap().clone());
+        assert_eq!((tokens.len(), tokens[0]["state"].as_str()), (1, Some("active")), "{tokens:?}");
+        // Confirmed: the seed is never shown again.
+        assert_eq!(get(&app, &page_path, &cookie).await.status(), 409);
+        let home = get(&app, "/self-service/example.com/home", &cookie).await.text().await.unwrap();
+        assert!(home.contains(&format!("/tokens/{token_id}/remove")) && !home.contains("finish setting up"));
+        let res = post(&app, &format!("/self-service/example.com/tokens/{token_id}/remove"), Some(&cookie), &[("csrf", &csrf)]).await;
+        assert_eq!(res.status(), 303);
+        let (_, tokens) = app.call("GET", "/v1/users/alice@example.com/tokens", Auth::Bearer(&key), None).await;
+        assert_eq!(tokens.as_array().map_or_else(|| tokens["items"].as_array().unwrap().len(), Vec::len), 0);
+        app.stop().await.unwrap();
+    }
+
     async fn a_login_session_streams_its_end_to_the_integration_api(backend) {
         let app = App::spawn(backend).await;
         let key = app.tenant_with_alice("example.com").await;
@@ -268,8 +307,10 @@ async fn a_user_activates_from_the_self_service_page_in_chromium() {
     assert_eq!((r["qrHidden"].as_bool(), r["overflow"].as_bool()), (Some(true), Some(false)), "{r}");
     let rows = r["rows"].as_array().unwrap();
     assert!(rows.len() == 1 && rows[0].as_str().unwrap().contains("Active"), "{r}");
+    let tokens = r["tokens"].as_array().unwrap();
+    assert!(tokens.len() == 1 && tokens[0].as_str().unwrap().contains("totp Active"), "{r}");
     assert!(r["signedOut"].as_str().unwrap().starts_with("Sign in"), "{r}");
-    assert!(r["a11y"].as_array().unwrap().len() >= 6, "axe ran on every page: {r}");
+    assert!(r["a11y"].as_array().unwrap().len() >= 7, "axe ran on every page: {r}");
     let (_, devices) = app.admin("GET", "/admin/v1/tenants/example.com/users/alice/devices", None).await;
     let items = devices["items"].as_array().unwrap();
     assert_eq!((items.len(), items[0]["state"].as_str()), (1, Some("Active")), "{devices}");

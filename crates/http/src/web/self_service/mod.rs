@@ -19,6 +19,8 @@ use countersign_core::web::SignedIn;
 use serde::Deserialize;
 
 use super::{Assets, SessionCookie, assets, check_form, render, same_origin};
+
+mod tokens;
 use crate::AppState;
 use crate::error::ApiError;
 
@@ -32,6 +34,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/self-service/{domain}/activations/{id}/events", get(activation_events))
         .route("/self-service/{domain}/devices/{id}/remove", post(remove_device))
         .route("/self-service/{domain}/sign-out", post(sign_out))
+        .merge(tokens::router())
 }
 
 /// How long one event stream of an activation lasts at most (the browser reconnects).
@@ -108,6 +111,7 @@ struct HomePage {
     assets: Assets,
     me: Me,
     devices: Vec<DeviceRow>,
+    tokens: Vec<tokens::TokenRow>,
     error: Option<String>,
 }
 
@@ -236,7 +240,11 @@ async fn home(State(s): State<AppState>, Path(domain): Path<String>, headers: He
             id: d.id,
         })
         .collect();
-    render(StatusCode::OK, &HomePage { assets: assets(), me: Me::of(&me), devices, error: None })
+    let tokens = match s.core.my_tokens(&me).await {
+        Ok(t) => t.into_iter().map(tokens::TokenRow::of).collect(),
+        Err(e) => return error_page(e.into(), None),
+    };
+    render(StatusCode::OK, &HomePage { assets: assets(), me: Me::of(&me), devices, tokens, error: None })
 }
 
 fn device_state_text(state: countersign_core::device::DeviceState) -> &'static str {
@@ -259,10 +267,13 @@ async fn posted(
     domain: &str,
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Result<SignedIn, Response> {
+    checked(s, headers, domain, form.ok().and_then(|f| f.0.csrf).as_deref()).await
+}
+
+/// The session of a signed-in form post whose CSRF token is `csrf`; or the response.
+async fn checked(s: &AppState, headers: &HeaderMap, domain: &str, csrf: Option<&str>) -> Result<SignedIn, Response> {
     let (me, cookie) = signed_in(s, headers, domain).await?;
-    let csrf = form.ok().and_then(|f| f.0.csrf);
-    check_form(headers, &cookie, csrf.as_deref())
-        .map_err(|e| error_page(e, Some(format!("/self-service/{domain}/home"))))?;
+    check_form(headers, &cookie, csrf).map_err(|e| error_page(e, Some(format!("/self-service/{domain}/home"))))?;
     Ok(me)
 }
 
@@ -310,9 +321,13 @@ async fn activation_page(
 fn qr_of(payload: &str, expires: Shown) -> Result<Qr, String> {
     let parsed =
         countersign_proto::messages::QrPayload::parse(payload).ok_or("an activation payload that does not parse")?;
-    let png = crate::qr::png(payload)?;
-    let image = format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(png));
-    Ok(Qr { image, code: parsed.code, expires })
+    Ok(Qr { image: qr_image(payload)?, code: parsed.code, expires })
+}
+
+/// A QR code of `text` as an inline image (`data:`, which the pages' CSP allows).
+fn qr_image(text: &str) -> Result<String, String> {
+    let png = crate::qr::png(text)?;
+    Ok(format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(png)))
 }
 
 fn progress_text(p: ActivationProgress) -> &'static str {
