@@ -95,6 +95,20 @@ pub struct TenantSettings {
     /// The window of `loginRequestLimit`, in seconds (60–86400).
     #[schema(minimum = 60, maximum = 86400, example = 600)]
     pub login_request_window_seconds: u32,
+    /// What a user's "not me" on a sign-in of the self-service pages locks (docs/web.md).
+    pub not_me_policy: NotMePolicy,
+}
+
+/// What "not me" locks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum NotMePolicy {
+    /// The user: no login passes until an administrator unlocks them (the default).
+    #[default]
+    LockUser,
+    /// The mobile authenticator that approved the sign-in (it is disconnected); a
+    /// sign-in no device approved locks the user.
+    LockDevice,
 }
 
 /// When push logins use number matching. A synchronous login answers only once the
@@ -168,6 +182,7 @@ impl Default for TenantSettings {
             second_factor: "push".to_owned(),
             login_request_limit: 20,
             login_request_window_seconds: 600,
+            not_me_policy: NotMePolicy::LockUser,
         }
     }
 }

@@ -124,7 +124,8 @@ macro_rules! sql_audit {
                 if let Some(v) = q.after {
                     b.push(" AND seq > ").push_bind(v);
                 }
-                b.push(" ORDER BY seq LIMIT ").push_bind(i64::from(q.limit));
+                b.push(if q.newest_first { " ORDER BY seq DESC LIMIT " } else { " ORDER BY seq LIMIT " })
+                    .push_bind(i64::from(q.limit));
                 b.build().fetch_all(&self.pool).await.map_err(db_err)?.iter().map(audit_from).collect()
             }
 

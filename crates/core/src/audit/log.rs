@@ -194,6 +194,7 @@ impl Core {
             until: time(&f.until, "until")?,
             after,
             limit: limit + extra,
+            newest_first: false,
         };
         if let AuditScope::Tenant(t) = scope {
             // An API key sees its own tenant only; another tenant is not there for it.

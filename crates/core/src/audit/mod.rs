@@ -341,6 +341,9 @@ pub struct AuditQuery {
     pub after: Option<i64>,
     /// At most this many.
     pub limit: u32,
+    /// The newest first (descending seq) instead of the oldest (a user's recent
+    /// sign-ins); not with `after`.
+    pub newest_first: bool,
 }
 
 /// What a refused login call was, for its audit entry (no secret: never the code, PIN,

@@ -17,10 +17,12 @@ use crate::clock::Timestamp;
 mod links;
 mod self_service;
 mod sessions;
+mod sign_ins;
 
 pub use self_service::{MyActivation, usable};
 
 pub use sessions::SignedIn;
+pub use sign_ins::{NotMe, RECENT_SIGN_INS, SignInRecord};
 
 /// How long a sign-in link can be used.
 pub const SIGN_IN_LINK_TTL_MS: i64 = 15 * 60 * 1000;

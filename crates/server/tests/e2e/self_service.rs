@@ -240,6 +240,54 @@ backend_tests! {
         app.stop().await.unwrap();
     }
 
+    async fn not_me_locks_the_approving_device_or_the_user_as_the_tenant_says(backend) {
+        let app = App::spawn(backend).await;
+        let key = app.tenant_with_alice("example.com").await;
+        let (s, b) = app.admin("PATCH", "/admin/v1/tenants/example.com", Some(json!({"settings": {"notMePolicy": "lockDevice"}}))).await;
+        assert_eq!(s, 200, "{b}");
+        let (_, a) = app.call("POST", "/v1/users/alice@example.com/activations", Auth::Bearer(&key), None).await;
+        let auth = Authenticator::activate(a["qrPayload"].as_str().unwrap(), "1234", &ActivateOptions::default()).await.unwrap();
+        // A push login someone else started and alice's phone approved.
+        let (_, out) = app
+            .call("POST", "/v1/users/alice@example.com/login", Auth::Bearer(&key), Some(json!({"passKey": "push", "timeout": 0})))
+            .await;
+        let id = out["requestID"].as_str().unwrap().to_owned();
+        let number = out["numberToShow"].as_u64().map(|n| n as u8);
+        auth.respond(&id, &Answer { approve: true, number, ..Default::default() }).await.unwrap();
+        let cookie = sign_in(&app).await;
+        let home = get(&app, "/self-service/example.com/home", &cookie).await.text().await.unwrap();
+        let csrf = csrf_of(&home);
+        // Newest first: the sign-in link, then the push (with what the phone showed).
+        let rows: Vec<&str> = home.split("<tr>").skip(1).filter(|r| r.contains("/not-me")).collect();
+        assert_eq!(rows.len(), 2, "{home}");
+        assert!(rows[0].contains("Sign-in link") && rows[1].contains("Push") && rows[1].contains("Log in to example.com"), "{home}");
+        let not_me = rows[1].split("action=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        let res = post(&app, &not_me, Some(&cookie), &[("csrf", &csrf)]).await;
+        assert_eq!(res.status(), 200);
+        assert!(res.text().await.unwrap().contains("is disconnected"));
+        let (_, devices) = app.admin("GET", "/admin/v1/tenants/example.com/users/alice/devices", None).await;
+        assert_eq!(devices["items"][0]["state"], "Disconnected", "{devices}");
+        let (_, user) = app.admin("GET", "/admin/v1/tenants/example.com/users/alice", None).await;
+        assert_eq!(user["status"], "active", "the device only: {user}");
+        let (_, audit) = app.admin("GET", "/admin/v1/audit?tenant=example.com&kind=locked", None).await;
+        assert!(audit.to_string().contains("not_me"), "{audit}");
+        // A number that is not one of hers changes nothing.
+        let res = post(&app, "/self-service/example.com/sign-ins/999999/not-me", Some(&cookie), &[("csrf", &csrf)]).await;
+        assert_eq!(res.status(), 422);
+        // The default policy locks the user, who is signed out at once.
+        app.admin("PATCH", "/admin/v1/tenants/example.com", Some(json!({"settings": {"notMePolicy": "lockUser"}}))).await;
+        let home = get(&app, "/self-service/example.com/home", &cookie).await.text().await.unwrap();
+        let first = home.split("<tr>").skip(1).find(|r| r.contains("/not-me")).unwrap();
+        let not_me = first.split("action=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        let res = post(&app, &not_me, Some(&cookie), &[("csrf", &csrf)]).await;
+        assert_eq!(res.status(), 200);
+        assert!(res.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+        let (_, user) = app.admin("GET", "/admin/v1/tenants/example.com/users/alice", None).await;
+        assert_eq!(user["status"], "locked", "{user}");
+        assert_eq!(get(&app, "/self-service/example.com/home", &cookie).await.status(), 303);
+        app.stop().await.unwrap();
+    }
+
     async fn a_login_session_streams_its_end_to_the_integration_api(backend) {
         let app = App::spawn(backend).await;
         let key = app.tenant_with_alice("example.com").await;

@@ -35,6 +35,22 @@ fn verify(entries: &[AuditEntry], head: &AuditHead) -> u64 {
 }
 
 backend_tests! {
+    async fn a_users_newest_entries_come_first_when_asked(backend) {
+        let db = TestDb::new(backend).await;
+        let s = store_with_tenants(&db).await;
+        s.insert_user(&user("u1", "t1", "alice")).await.unwrap();
+        for at in 1..=5 {
+            s.append_audit(&[record(at * 1_000, "login_succeeded", Some("t1"), Some("u1"))]).await.unwrap();
+            s.append_audit(&[record(at * 1_000 + 1, "admin_change", Some("t1"), None)]).await.unwrap();
+        }
+        let q = AuditQuery { tenant_id: Some("t1".into()), user: Some("alice".into()), limit: 3, newest_first: true, ..AuditQuery::default() };
+        let at: Vec<i64> = s.audit_entries(&q).await.unwrap().iter().map(|e| e.at.millis()).collect();
+        assert_eq!(at, [5_000, 4_000, 3_000]);
+        let oldest = AuditQuery { newest_first: false, ..q };
+        let at: Vec<i64> = s.audit_entries(&oldest).await.unwrap().iter().map(|e| e.at.millis()).collect();
+        assert_eq!(at, [1_000, 2_000, 3_000]);
+    }
+
     async fn entries_chain_take_their_names_and_filter(backend) {
         let db = TestDb::new(backend).await;
         let s = store_with_tenants(&db).await;

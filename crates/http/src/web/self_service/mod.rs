@@ -33,6 +33,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/self-service/{domain}/activations/{id}", get(activation_page))
         .route("/self-service/{domain}/activations/{id}/events", get(activation_events))
         .route("/self-service/{domain}/devices/{id}/remove", post(remove_device))
+        .route("/self-service/{domain}/sign-ins/{seq}/not-me", post(not_me))
         .route("/self-service/{domain}/sign-out", post(sign_out))
         .merge(tokens::router())
 }
@@ -112,7 +113,26 @@ struct HomePage {
     me: Me,
     devices: Vec<DeviceRow>,
     tokens: Vec<tokens::TokenRow>,
+    sign_ins: Vec<SignInRow>,
     error: Option<String>,
+}
+
+struct SignInRow {
+    seq: i64,
+    at: Shown,
+    method: String,
+    succeeded: bool,
+    outcome: String,
+    message: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "self_service/notice.html")]
+struct NoticePage {
+    assets: Assets,
+    title: &'static str,
+    message: String,
+    back: Option<String>,
 }
 
 struct Qr {
@@ -244,7 +264,22 @@ async fn home(State(s): State<AppState>, Path(domain): Path<String>, headers: He
         Ok(t) => t.into_iter().map(tokens::TokenRow::of).collect(),
         Err(e) => return error_page(e.into(), None),
     };
-    render(StatusCode::OK, &HomePage { assets: assets(), me: Me::of(&me), devices, tokens, error: None })
+    let sign_ins = match s.core.my_sign_ins(&me).await {
+        Ok(list) => list
+            .into_iter()
+            .map(|r| SignInRow {
+                seq: r.seq,
+                at: shown(r.at),
+                method: method_text(&r.method),
+                succeeded: r.succeeded,
+                outcome: r.outcome,
+                message: r.message,
+            })
+            .collect(),
+        Err(e) => return error_page(e.into(), None),
+    };
+    let page = HomePage { assets: assets(), me: Me::of(&me), devices, tokens, sign_ins, error: None };
+    render(StatusCode::OK, &page)
 }
 
 fn device_state_text(state: countersign_core::device::DeviceState) -> &'static str {
@@ -400,6 +435,65 @@ async fn remove_device(
     match s.core.remove_my_device(&me, &id).await {
         Ok(()) => Redirect::to(&format!("/self-service/{domain}/home")).into_response(),
         Err(e) => error_page(e.into(), Some(format!("/self-service/{domain}/home"))),
+    }
+}
+
+/// How a sign-in went, in words (the audit log's method labels).
+fn method_text(label: &str) -> String {
+    match label {
+        "NoPIN" => "Push".into(),
+        "PIN" => "Push with PIN".into(),
+        "Fingerprint" => "Push with fingerprint".into(),
+        "Custom" => "Push (custom authenticator)".into(),
+        "sms" => "SMS code".into(),
+        "email" => "E-mail code".into(),
+        "voice" => "Voice call code".into(),
+        "votp" | "votpCustomDelivery" => "One-time code".into(),
+        "totp" => "Authenticator app code".into(),
+        "fido2" => "Passkey".into(),
+        "uaf" => "FIDO UAF".into(),
+        "qr" => "QR code".into(),
+        "sign_in_link" => "Sign-in link".into(),
+        other => other.replace('_', " "),
+    }
+}
+
+/// "Not me" on a sign-in: what the tenant's policy locks is locked at once.
+async fn not_me(
+    State(s): State<AppState>,
+    Path((domain, seq)): Path<(String, String)>,
+    headers: HeaderMap,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Response {
+    let me = match posted(&s, &headers, &domain, form).await {
+        Ok(me) => me,
+        Err(res) => return res,
+    };
+    let back = format!("/self-service/{domain}/home");
+    let Ok(seq) = seq.parse::<i64>() else {
+        let e = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_value", "no such sign-in of yours");
+        return error_page(e.with_field("signIn"), Some(back));
+    };
+    match s.core.report_not_me(&me, seq).await {
+        Ok(countersign_core::web::NotMe::Device(_)) => {
+            let message = "Thank you. The authenticator that approved that sign-in is disconnected: \
+                           remove it and activate it again if it is yours."
+                .to_owned();
+            render(
+                StatusCode::OK,
+                &NoticePage { assets: assets(), title: "Sign-in reported", message, back: Some(back) },
+            )
+        }
+        Ok(countersign_core::web::NotMe::User) => {
+            let message = "Thank you. Your account is locked, so nobody can sign in with it: \
+                           contact your administrator to unlock it."
+                .to_owned();
+            let page = NoticePage { assets: assets(), title: "Sign-in reported", message, back: None };
+            let mut res = render(StatusCode::OK, &page);
+            res.headers_mut().insert(header::SET_COOKIE, SessionCookie::of(&s).clear());
+            res
+        }
+        Err(e) => error_page(e.into(), Some(back)),
     }
 }
 
