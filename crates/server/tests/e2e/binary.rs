@@ -295,7 +295,7 @@ async fn secrets_never_reach_the_logs() {
 
 /// The `countersign-authenticator` binary, brought up to date once per test process
 /// (cargo does nothing when it is current; a stale binary would test old code).
-fn authenticator_bin() -> std::path::PathBuf {
+pub(crate) fn authenticator_bin() -> std::path::PathBuf {
     static BUILT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     let ok = *BUILT.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());

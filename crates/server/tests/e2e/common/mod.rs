@@ -195,7 +195,7 @@ pub fn browser_dir() -> std::path::PathBuf {
         std::path::Path::new("/usr/bin/chromium").exists(),
         "install Debian's chromium: apt-get install -y chromium"
     );
-    if !dir.join("node_modules/playwright-core").exists() {
+    if !dir.join("node_modules/playwright-core").exists() || !dir.join("node_modules/axe-core").exists() {
         let ok = std::process::Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir).status();
         assert!(ok.is_ok_and(|s| s.success()), "npm ci in {} failed", dir.display());
     }
