@@ -166,7 +166,7 @@ pub async fn ensure_tenant(core: &Core) -> Result<(), ServerError> {
 }
 
 /// What the demo page at `/demo` needs (`serve --demo`, `countersign demo`): the demo
-/// tenant and user ([`ensure_tenant`]); a FIDO relying party for the address browsers
+/// tenant and user ([`ensure_tenant`]); a FIDO relying party (discoverable credentials) for the address browsers
 /// reach this server at (`localhost` for a loopback or IP address: browsers refuse
 /// passkeys on an IP); and a fresh API key for the page's back end, which calls the
 /// integration API on `listen` (loopback). Earlier page keys are revoked.
@@ -183,7 +183,9 @@ pub async fn page(
     let rp_id = if loopback { "localhost".to_owned() } else { host };
     let default_port = (scheme == "https" && port == 443) || (scheme == "http" && port == 80);
     let origin = if default_port { format!("{scheme}://{rp_id}") } else { format!("{scheme}://{rp_id}:{port}") };
-    let rp = serde_json::json!({"rpID": rp_id, "rpName": "countersign demo shop", "origins": [origin]});
+    // Passkeys proper: discoverable credentials, user verified.
+    let rp = serde_json::json!({"rpID": rp_id, "rpName": "countersign demo shop", "origins": [origin],
+        "residentKey": "required"});
     let rp = serde_json::from_value(rp).map_err(|e| ServerError::Usage(format!("demo relying party: {e}")))?;
     core.set_relying_party(DOMAIN, rp).await.map_err(fail)?;
     let keys = core.list_api_keys(DOMAIN, None, Some(100)).await.map_err(fail)?;
@@ -294,6 +296,16 @@ fn sh(text: &str) -> String {
     if plain { text.to_owned() } else { format!("'{}'", text.replace('\'', "'\\''")) }
 }
 
+/// The demo page's address as a browser should open it: on `localhost` rather than a
+/// loopback IP address, where browsers refuse passkeys.
+pub fn shop_url(base: &str) -> String {
+    let mut url = base.trim_end_matches('/').to_owned();
+    for ip in ["127.0.0.1", "[::1]"] {
+        url = url.replacen(&format!("://{ip}"), "://localhost", 1);
+    }
+    format!("{url}/demo")
+}
+
 /// What the demo prints before serving: what it made, and the commands (one block,
 /// no blank line inside, ended by a blank line) that work as printed.
 pub fn instructions(base: &str, dir: &Path, scratch: bool, made: &Made, authenticator: &(String, bool)) -> String {
@@ -327,6 +339,9 @@ pub fn instructions(base: &str, dir: &Path, scratch: bool, made: &Made, authenti
          \x20 API key         {key}   (demo only)\n\
          \x20 codes           SMS and e-mail are not sent: each message is appended as a JSON line to\n\
          \x20                 {messages}\n\
+         \x20 demo shop       {shop}\n\
+         \x20                 (open it in a browser: a relying party that signs alice in with every method\n\
+         \x20                 and shows the API calls it makes; its static password is {PASSWORD})\n\
          \n\
          {build}\
          Try it in another shell, in this directory:\n\
@@ -366,6 +381,7 @@ pub fn instructions(base: &str, dir: &Path, scratch: bool, made: &Made, authenti
         key = made.key,
         messages = messages.display(),
         dir_sh = sh(&dir_text),
+        shop = shop_url(base),
     )
 }
 
@@ -373,6 +389,13 @@ pub fn instructions(base: &str, dir: &Path, scratch: bool, made: &Made, authenti
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn the_shop_is_opened_on_localhost() {
+        assert_eq!(shop_url("http://127.0.0.1:8080"), "http://localhost:8080/demo");
+        assert_eq!(shop_url("http://[::1]:8080/"), "http://localhost:8080/demo");
+        assert_eq!(shop_url("https://auth.example.com"), "https://auth.example.com/demo");
+    }
 
     #[test]
     fn the_public_origin_is_read_from_the_public_url() {

@@ -331,6 +331,12 @@ async fn the_demo_in_headless_chromium() {
     let (_, creds) = app.admin("GET", "/admin/v1/tenants/demo.example/users/alice/fido-credentials", None).await;
     assert_eq!(creds["items"][0]["name"], "demo browser", "{creds}");
     assert!(creds["items"][0]["lastUsedAt"].is_string(), "{creds}");
+    // A discoverable passkey, as the demo's relying party requires (Chromium reports credProps).
+    assert_eq!(
+        (creds["items"][0]["discoverable"].as_bool(), creds["items"][0]["userVerified"].as_bool()),
+        (Some(true), Some(true)),
+        "{creds}"
+    );
     let (_, devices) = app.admin("GET", "/admin/v1/tenants/demo.example/users/alice/devices", None).await;
     assert_eq!(devices["items"].as_array().map(Vec::len), Some(1), "{devices}");
 }
