@@ -443,8 +443,10 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send + '
     }
     println!("countersign: listening on {scheme}://{addr} (database {})", redact_url(&config.database_url));
     if config.demo {
-        println!("countersign: demo shop at {} (development only: anyone who reaches it uses the demo tenant)",
-            demo::shop_url(&public_url));
+        println!(
+            "countersign: demo shop at {} (development only: anyone who reaches it uses the demo tenant)",
+            demo::shop_url(&public_url)
+        );
     }
     // A keyring file is re-read when it changes (`countersign admin rotate-key`).
     let (stop_watch, watching) = tokio::sync::watch::channel(false);

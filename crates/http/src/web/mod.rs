@@ -30,9 +30,7 @@ pub fn router(demo: Option<demo::DemoSettings>) -> Router<AppState> {
     if let Some(settings) = demo {
         router = router.merge(demo::router(settings));
     }
-    router
-        .route("/assets/{file}", axum::routing::get(asset))
-        .layer(axum::middleware::from_fn(secure_headers))
+    router.route("/assets/{file}", axum::routing::get(asset)).layer(axum::middleware::from_fn(secure_headers))
 }
 
 /// The Content-Security-Policy of every page: nothing from elsewhere, no inline script

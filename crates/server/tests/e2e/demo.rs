@@ -164,8 +164,12 @@ async fn demo_back_end_logs_in_with_every_method_through_the_integration_api() {
     let secret = uri.split("secret=").nth(1).unwrap().split('&').next().unwrap().to_owned();
     let token = r.1["data"]["tokenID"].as_str().unwrap().to_owned();
     let now = SystemClock.now().0 / 1000;
-    let r = post(&app, "/demo/api/totp/confirm", json!({"user": "alice", "tokenID": token,
-        "code": oathtool_at(&secret, now)}))
+    let r = post(
+        &app,
+        "/demo/api/totp/confirm",
+        json!({"user": "alice", "tokenID": token,
+        "code": oathtool_at(&secret, now)}),
+    )
     .await;
     assert_eq!(expect(&r, "ok"), [format!("POST /v1/users/alice@demo.example/tokens/{token}/confirm 200")]);
     let r = post(&app, "/demo/api/totp", json!({"user": "alice", "code": oathtool_at(&secret, now + 30)})).await;
@@ -181,11 +185,16 @@ async fn demo_back_end_logs_in_with_every_method_through_the_integration_api() {
 
     // Static password with the risk engine: a new device is asked for the password.
     let cddc = json!({"userAgent": "demo-test", "screen": {"width": 1280, "height": 800}, "timezone": "UTC"});
-    let r = post(&app, "/demo/api/password", json!({"user": "alice", "password": "wrong-password", "cddc": cddc})).await;
+    let r =
+        post(&app, "/demo/api/password", json!({"user": "alice", "password": "wrong-password", "cddc": cddc})).await;
     expect(&r, "invalid_password");
     assert_eq!(r.1["data"]["riskResponseCode"], 2);
-    let r = post(&app, "/demo/api/password", json!({"user": "alice", "password": countersign::demo::PASSWORD,
-        "cddc": cddc}))
+    let r = post(
+        &app,
+        "/demo/api/password",
+        json!({"user": "alice", "password": countersign::demo::PASSWORD,
+        "cddc": cddc}),
+    )
     .await;
     let calls = expect(&r, "Accept");
     assert_eq!(calls.len(), 2, "{calls:?}");
@@ -199,8 +208,12 @@ async fn demo_back_end_logs_in_with_every_method_through_the_integration_api() {
     .await;
 
     // A transfer: the rule asks a push; the device shows, and signs, the amount.
-    let r = post(&app, "/demo/api/transfer", json!({"user": "alice", "amount": 1250.5,
-        "beneficiary": "NL91 ABNA 0417 1643 00", "cddc": cddc}))
+    let r = post(
+        &app,
+        "/demo/api/transfer",
+        json!({"user": "alice", "amount": 1250.5,
+        "beneficiary": "NL91 ABNA 0417 1643 00", "cddc": cddc}),
+    )
     .await;
     assert_eq!(expect(&r, "Pending"), ["POST /v1/users/alice@demo.example/events/validate 200"]);
     assert_eq!(r.1["data"]["riskResponseCode"], 6);

@@ -66,12 +66,17 @@ struct Checked {
     user_agent: Option<String>,
 }
 
-fn check(headers: &HeaderMap, addr: SocketAddr, body: Result<axum::Json<Input>, JsonRejection>) -> Result<Checked, ApiError> {
+fn check(
+    headers: &HeaderMap,
+    addr: SocketAddr,
+    body: Result<axum::Json<Input>, JsonRejection>,
+) -> Result<Checked, ApiError> {
     own_origin(headers)?;
     let axum::Json(input) = body.map_err(|e| {
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", format!("the page sent no valid JSON: {e}"))
     })?;
-    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|v| v.chars().take(512).collect());
+    let user_agent =
+        headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|v| v.chars().take(512).collect());
     Ok(Checked { input, ip: addr.ip().to_string(), user_agent })
 }
 
@@ -96,7 +101,12 @@ impl Checked {
 type Body = Result<axum::Json<Input>, JsonRejection>;
 
 /// Start activating the user's mobile authenticator: the QR code to scan.
-async fn activate(State(d): State<Arc<Demo>>, ConnectInfo(a): ConnectInfo<SocketAddr>, h: HeaderMap, b: Body) -> Result<Reply, ApiError> {
+async fn activate(
+    State(d): State<Arc<Demo>>,
+    ConnectInfo(a): ConnectInfo<SocketAddr>,
+    h: HeaderMap,
+    b: Body,
+) -> Result<Reply, ApiError> {
     let c = check(&h, a, b)?;
     let mut calls = Calls::new(&d);
     let path = calls.user_path(&c.user()?, "/activations");
@@ -113,7 +123,12 @@ async fn activate(State(d): State<Arc<Demo>>, ConnectInfo(a): ConnectInfo<Socket
 /// A push login: synchronous (the call returns when the user has answered) or
 /// asynchronous (`timeout: 0`: at once, with the number to show when number matching
 /// is on; the page follows the session).
-async fn push(State(d): State<Arc<Demo>>, ConnectInfo(a): ConnectInfo<SocketAddr>, h: HeaderMap, b: Body) -> Result<Reply, ApiError> {
+async fn push(
+    State(d): State<Arc<Demo>>,
+    ConnectInfo(a): ConnectInfo<SocketAddr>,
+    h: HeaderMap,
+    b: Body,
+) -> Result<Reply, ApiError> {
     let c = check(&h, a, b)?;
     let mut calls = Calls::new(&d);
     let timeout = if c.input.mode == "async" { 0 } else { 60 };
@@ -126,7 +141,12 @@ async fn push(State(d): State<Arc<Demo>>, ConnectInfo(a): ConnectInfo<SocketAddr
 }
 
 /// A one-time code by e-mail or SMS: the login starts it; the code goes out.
-async fn code_start(State(d): State<Arc<Demo>>, ConnectInfo(a): ConnectInfo<SocketAddr>, h: HeaderMap, b: Body) -> Result<Reply, ApiError> {
+async fn code_start(
+    State(d): State<Arc<Demo>>,
+    ConnectInfo(a): ConnectInfo<SocketAddr>,
+    h: HeaderMap,
+    b: Body,
+) -> Result<Reply, ApiError> {
     let c = check(&h, a, b)?;
     let channel = match c.input.channel.as_str() {
         "sms" => "sms",
@@ -141,7 +161,12 @@ async fn code_start(State(d): State<Arc<Demo>>, ConnectInfo(a): ConnectInfo<Sock
 }
 
 /// The code the visitor typed, sent with the session's request ID.
-async fn code_check(State(d): State<Arc<Demo>>, ConnectInfo(a): ConnectInfo<SocketAddr>, h: HeaderMap, b: Body) -> Result<Reply, ApiError> {
+async fn code_check(
+    State(d): State<Arc<Demo>>,
+    ConnectInfo(a): ConnectInfo<SocketAddr>,
+    h: HeaderMap,
+    b: Body,
+) -> Result<Reply, ApiError> {
     let c = check(&h, a, b)?;
     let id = path_word("requestID", &c.input.request_id)?;
     let mut calls = Calls::new(&d);
@@ -152,7 +177,12 @@ async fn code_check(State(d): State<Arc<Demo>>, ConnectInfo(a): ConnectInfo<Sock
 }
 
 /// Enrol a TOTP token: the QR code of its `otpauth://` address, shown once.
-async fn totp_enrol(State(d): State<Arc<Demo>>, ConnectInfo(a): ConnectInfo<SocketAddr>, h: HeaderMap, b: Body) -> Result<Reply, ApiError> {
+async fn totp_enrol(
+    State(d): State<Arc<Demo>>,
+    ConnectInfo(a): ConnectInfo<SocketAddr>,
+    h: HeaderMap,
+    b: Body,
+) -> Result<Reply, ApiError> {
     let c = check(&h, a, b)?;
     let mut calls = Calls::new(&d);
     let path = calls.user_path(&c.user()?, "/tokens");
@@ -166,7 +196,12 @@ async fn totp_enrol(State(d): State<Arc<Demo>>, ConnectInfo(a): ConnectInfo<Sock
 }
 
 /// Activate the new token with a first code from the app.
-async fn totp_confirm(State(d): State<Arc<Demo>>, ConnectInfo(a): ConnectInfo<SocketAddr>, h: HeaderMap, b: Body) -> Result<Reply, ApiError> {
+async fn totp_confirm(
+    State(d): State<Arc<Demo>>,
+    ConnectInfo(a): ConnectInfo<SocketAddr>,
+    h: HeaderMap,
+    b: Body,
+) -> Result<Reply, ApiError> {
     let c = check(&h, a, b)?;
     let token = path_word("tokenID", &c.input.token_id)?;
     let mut calls = Calls::new(&d);
@@ -176,7 +211,12 @@ async fn totp_confirm(State(d): State<Arc<Demo>>, ConnectInfo(a): ConnectInfo<So
 }
 
 /// Log in with a code of the user's TOTP app: checked at once.
-async fn totp_login(State(d): State<Arc<Demo>>, ConnectInfo(a): ConnectInfo<SocketAddr>, h: HeaderMap, b: Body) -> Result<Reply, ApiError> {
+async fn totp_login(
+    State(d): State<Arc<Demo>>,
+    ConnectInfo(a): ConnectInfo<SocketAddr>,
+    h: HeaderMap,
+    b: Body,
+) -> Result<Reply, ApiError> {
     let c = check(&h, a, b)?;
     let mut calls = Calls::new(&d);
     let mut body = json!({"objectType": "LoginInput", "passKey": "totp", "otp": c.input.code.trim()});
@@ -188,7 +228,12 @@ async fn totp_login(State(d): State<Arc<Demo>>, ConnectInfo(a): ConnectInfo<Sock
 
 /// A QR login: no user name; the page shows the QR code and follows the session until
 /// an app claims it, which names the user.
-async fn qr_login(State(d): State<Arc<Demo>>, ConnectInfo(a): ConnectInfo<SocketAddr>, h: HeaderMap, b: Body) -> Result<Reply, ApiError> {
+async fn qr_login(
+    State(d): State<Arc<Demo>>,
+    ConnectInfo(a): ConnectInfo<SocketAddr>,
+    h: HeaderMap,
+    b: Body,
+) -> Result<Reply, ApiError> {
     check(&h, a, b)?;
     let mut calls = Calls::new(&d);
     let (s, r) = calls.call("POST", "/v1/qr-logins".to_owned(), Some(json!({"type": "qr"}))).await?;
@@ -245,7 +290,12 @@ async fn passkey_login_options(
 }
 
 /// The browser's assertion, checked by the login call.
-async fn passkey_login(State(d): State<Arc<Demo>>, ConnectInfo(a): ConnectInfo<SocketAddr>, h: HeaderMap, b: Body) -> Result<Reply, ApiError> {
+async fn passkey_login(
+    State(d): State<Arc<Demo>>,
+    ConnectInfo(a): ConnectInfo<SocketAddr>,
+    h: HeaderMap,
+    b: Body,
+) -> Result<Reply, ApiError> {
     let c = check(&h, a, b)?;
     let id = path_word("requestID", &c.input.request_id)?;
     let mut calls = Calls::new(&d);
@@ -268,7 +318,12 @@ fn session_id() -> String {
 /// (no credentials: address, browser, CDDC); when it asks for the static password
 /// (`riskResponseCode` 2) the second call carries it. Another challenge (a push…) is
 /// pending for the page to follow; `0` logs in at once (a device the engine knows).
-async fn password(State(d): State<Arc<Demo>>, ConnectInfo(a): ConnectInfo<SocketAddr>, h: HeaderMap, b: Body) -> Result<Reply, ApiError> {
+async fn password(
+    State(d): State<Arc<Demo>>,
+    ConnectInfo(a): ConnectInfo<SocketAddr>,
+    h: HeaderMap,
+    b: Body,
+) -> Result<Reply, ApiError> {
     let c = check(&h, a, b)?;
     let user = c.user()?;
     let sid = session_id();
@@ -298,7 +353,12 @@ async fn password(State(d): State<Arc<Demo>>, ConnectInfo(a): ConnectInfo<Socket
 
 /// A transfer, validated as an event: the risk engine asks for a push, whose message and
 /// amount the user's device shows and signs (docs/risk.md, "Event validation").
-async fn transfer(State(d): State<Arc<Demo>>, ConnectInfo(a): ConnectInfo<SocketAddr>, h: HeaderMap, b: Body) -> Result<Reply, ApiError> {
+async fn transfer(
+    State(d): State<Arc<Demo>>,
+    ConnectInfo(a): ConnectInfo<SocketAddr>,
+    h: HeaderMap,
+    b: Body,
+) -> Result<Reply, ApiError> {
     let c = check(&h, a, b)?;
     let user = c.user()?;
     let amount = c.input.amount.filter(|a| a.is_finite() && *a > 0.0 && *a < 1e9).ok_or_else(|| {
@@ -306,7 +366,9 @@ async fn transfer(State(d): State<Arc<Demo>>, ConnectInfo(a): ConnectInfo<Socket
     })?;
     let beneficiary: String = c.input.beneficiary.trim().chars().take(64).collect();
     if beneficiary.is_empty() {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "a beneficiary").with_field("beneficiary"));
+        return Err(
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", "a beneficiary").with_field("beneficiary")
+        );
     }
     let mut calls = Calls::new(&d);
     let mut body = json!({"eventType": "Transaction", "amount": amount, "currency": "EUR",

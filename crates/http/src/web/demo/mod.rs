@@ -151,7 +151,12 @@ impl<'a> Calls<'a> {
 
     /// Call the integration API; the status and the JSON body. A call that gets no
     /// answer at all is an error of the demo (502), not an outcome to show.
-    async fn call(&mut self, method: &'static str, path: String, body: Option<Value>) -> Result<(u16, Value), ApiError> {
+    async fn call(
+        &mut self,
+        method: &'static str,
+        path: String,
+        body: Option<Value>,
+    ) -> Result<(u16, Value), ApiError> {
         let url = format!("{}{path}", self.demo.settings.api);
         let m = if method == "GET" { reqwest::Method::GET } else { reqwest::Method::POST };
         let mut req = self.demo.client.request(m, url).bearer_auth(&self.demo.settings.key);
@@ -220,7 +225,9 @@ async fn session_events(State(d): State<Arc<Demo>>, Path(id): Path<String>) -> R
         .timeout(Duration::from_secs(15 * 60))
         .send()
         .await
-        .map_err(|_| ApiError::new(StatusCode::BAD_GATEWAY, "demo_upstream", "the demo cannot reach the integration API"))?;
+        .map_err(|_| {
+            ApiError::new(StatusCode::BAD_GATEWAY, "demo_upstream", "the demo cannot reach the integration API")
+        })?;
     let status = resp.status().as_u16();
     if status != 200 {
         let body: Value = resp.json().await.unwrap_or(Value::Null);
