@@ -1,35 +1,42 @@
 //! The demo relying party at `/demo` (docs/web.md, "Demo relying party"): its back end
 //! driven over HTTP as its page drives it — activation, push (synchronous, and
 //! asynchronous with the number to show, followed through its event stream), an e-mail
-//! code read from a real SMTP server, TOTP with codes from `oathtool`, QR login, the
-//! static password scored by the risk engine, and a transfer whose amount the device
-//! signs — each answer listing the integration API calls made, never the API key; and
-//! the page off unless asked for. The same page in Chromium: [`the_demo_in_headless_chromium`].
+//! code read from a real SMTP server, an SMS code from a Twilio-shaped server, TOTP with
+//! codes from `oathtool`, QR login, the static password scored by the risk engine, and a
+//! transfer whose amount the device signs — each answer listing the integration API
+//! calls made, never the API key; and the page off unless asked for. The same page in
+//! Chromium: [`the_demo_in_headless_chromium`].
 
 use crate::common;
 use std::time::Duration;
 
 use crate::common::App;
-use crate::common::peers::{Smtp, eventually};
+use crate::common::peers::{Log, Smtp, eventually, recorder, serve_plain, url_decode};
 use countersign::config::RawConfig;
 use countersign_authenticator::{ActivateOptions, Answer, Authenticator};
 use countersign_core::{Clock, SystemClock};
 use countersign_store::testing::Backend;
 use serde_json::{Value, json};
 
-/// The server with the demo on, its e-mail going to `smtp`.
-async fn demo_app(smtp: &Smtp) -> App {
+/// The server with the demo on, its e-mail going to `smtp` and its SMS to a
+/// Twilio-shaped server (whose requests are in the log).
+async fn demo_app(smtp: &Smtp) -> (App, Log) {
     let app = App::spawn_with(Backend::Sqlite, RawConfig { demo: Some(true), ..RawConfig::default() }).await;
+    let log: Log = std::sync::Arc::default();
+    let twilio = serve_plain(recorder(log.clone(), |_, _| (201, json!({"sid": "SM1"})))).await;
     let (s, b) = app
         .admin(
             "PUT",
             "/admin/v1/tenants/demo.example/providers",
-            Some(json!({"email": {"host": "127.0.0.1", "port": smtp.port, "security": "plain",
-                "from": "Demo shop <no-reply@demo.example>"}})),
+            Some(json!({
+                "email": {"host": "127.0.0.1", "port": smtp.port, "security": "plain",
+                    "from": "Demo shop <no-reply@demo.example>"},
+                "sms": {"provider": "twilio", "accountSid": "AC1", "authToken": "tok", "from": "+15550001111",
+                    "baseUrl": format!("http://{twilio}")}})),
         )
         .await;
     assert_eq!(s, 200, "{b}");
-    app
+    (app, log)
 }
 
 /// A post of the demo page to its back end (from its own origin, as a browser sends it).
@@ -83,7 +90,7 @@ fn oathtool_at(secret: &str, unix: i64) -> String {
 async fn demo_back_end_logs_in_with_every_method_through_the_integration_api() {
     let dir = tempfile::tempdir().unwrap();
     let smtp = Smtp::start(&dir, "plain", None);
-    let app = demo_app(&smtp).await;
+    let (app, sms) = demo_app(&smtp).await;
 
     // The page: every asset from here, under the pages' security headers.
     let page = app.client.get(format!("{}/demo", app.base)).send().await.unwrap();
@@ -156,6 +163,19 @@ async fn demo_back_end_logs_in_with_every_method_through_the_integration_api() {
     expect(&r, "invalid_otp");
     let r = post(&app, "/demo/api/code/check", json!({"user": "alice", "requestID": id, "code": code})).await;
     assert_eq!(expect(&r, "Accept"), ["POST /v1/users/alice@demo.example/login 200"]);
+
+    // SMS code: sent through the Twilio-shaped server, typed back.
+    let r = post(&app, "/demo/api/code", json!({"user": "alice", "channel": "sms"})).await;
+    expect(&r, "Pending");
+    assert_eq!(r.1["calls"][0]["request"]["passKey"], "sms");
+    let id = r.1["data"]["requestID"].as_str().unwrap().to_owned();
+    eventually(15, async || !sms.lock().unwrap().is_empty()).await;
+    let form = url_decode(&sms.lock().unwrap()[0].body);
+    let text = form.iter().find(|(k, _)| k == "Body").map(|(_, v)| v.clone()).unwrap();
+    assert_eq!(form.iter().find(|(k, _)| k == "To").map(|(_, v)| v.as_str()), Some("+15550100"));
+    let code: String = text.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).unwrap().into();
+    let r = post(&app, "/demo/api/code/check", json!({"user": "alice", "requestID": id, "code": code})).await;
+    expect(&r, "Accept");
 
     // TOTP: enrolled, confirmed with a code of now, then a login with the next step's.
     let r = post(&app, "/demo/api/totp/enrol", json!({"user": "alice"})).await;
@@ -232,7 +252,7 @@ async fn demo_back_end_logs_in_with_every_method_through_the_integration_api() {
 async fn demo_back_end_refuses_other_origins_and_odd_names() {
     let dir = tempfile::tempdir().unwrap();
     let smtp = Smtp::start(&dir, "plain", None);
-    let app = demo_app(&smtp).await;
+    let (app, _sms) = demo_app(&smtp).await;
     let send = |origin: Option<&str>, body: Value| {
         let mut req = app.client.post(format!("{}/demo/api/push", app.base)).json(&body);
         if let Some(o) = origin {
@@ -291,7 +311,7 @@ async fn the_demo_in_headless_chromium() {
     let cli = crate::binary::authenticator_bin();
     let dir = tempfile::tempdir().unwrap();
     let smtp = Smtp::start(&dir, "plain", None);
-    let app = demo_app(&smtp).await;
+    let (app, _sms) = demo_app(&smtp).await;
     // Browsers allow passkeys on localhost, not on 127.0.0.1 (the demo's relying party
     // is `localhost` on this port).
     let port = app.base.rsplit(':').next().unwrap().to_owned();
