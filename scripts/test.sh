@@ -46,7 +46,7 @@ if [ -n "$missing" ]; then
   need_root "$missing" "apt-get install -y$missing"
   as_root apt-get update -qq && as_root apt-get install -y -qq $missing
 fi
-[ -d crates/server/tests/browser/node_modules/playwright-core ] && [ -d crates/server/tests/browser/node_modules/axe-core ] \
+{ [ -d crates/server/tests/browser/node_modules/playwright-core ] && [ -d crates/server/tests/browser/node_modules/axe-core ]; } \
   || (cd crates/server/tests/browser && npm ci --no-audit --no-fund)
 python3 -c "import aiosmtpd" 2>/dev/null || { say "installing aiosmtpd"; python3 -m pip install --quiet "aiosmtpd==1.4.6"; }
 command -v schemathesis >/dev/null || { say "installing schemathesis"; python3 -m pip install --quiet "schemathesis==4.32.5"; }

@@ -52,6 +52,8 @@ pub struct HttpConfig {
     pub import_limit_bytes: u64,
     /// Which peers' forwarding headers name the client ([`client`]).
     pub proxies: client::ProxyTrust,
+    /// The demo relying party at `/demo`, when it is on ([`web::demo`]).
+    pub demo: Option<web::demo::DemoSettings>,
 }
 
 impl Default for HttpConfig {
@@ -60,6 +62,7 @@ impl Default for HttpConfig {
             body_limit_bytes: 64 * 1024,
             import_limit_bytes: DEFAULT_IMPORT_LIMIT_BYTES,
             proxies: client::ProxyTrust::default(),
+            demo: None,
         }
     }
 }
@@ -202,7 +205,7 @@ pub fn app(core: Core, config: &HttpConfig) -> Router {
         // The Duo-compatible API (docs/duo.md), outside the OpenAPI description.
         .merge(duo::router())
         // The web pages (docs/web.md): HTML, outside the OpenAPI description.
-        .merge(web::router())
+        .merge(web::router(config.demo.clone()))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")

@@ -66,6 +66,9 @@ pub struct RawConfig {
     pub email: Option<countersign_core::delivery::providers::EmailConfig>,
     /// Allow `votpCustomDelivery` (codes handed to the relying party).
     pub votp_custom_delivery: Option<bool>,
+    /// Serve the demo relying party at `/demo` (docs/web.md; `serve --demo`, development
+    /// only): a tenant demo.example with a user alice is made when missing.
+    pub demo: Option<bool>,
     /// A MaxMind DB (GeoIP2/GeoLite2 City) file for secure-message context.
     pub geoip_database: Option<String>,
     /// Argon2id memory for new static-password hashes, KiB.
@@ -176,6 +179,8 @@ pub struct Config {
     pub providers: countersign_core::delivery::providers::ProvidersInput,
     /// Whether `votpCustomDelivery` may be used.
     pub votp_custom_delivery: bool,
+    /// Whether `/demo` is served (the demo relying party).
+    pub demo: bool,
     /// The geolocation database file.
     pub geoip_database: Option<String>,
     /// Argon2id cost of new static-password hashes.
@@ -347,6 +352,8 @@ impl RawConfig {
                     ));
                 }
             },
+            // Only the `--demo` flag (or the file) turns the demo page on.
+            demo: None,
             geoip_database: env("COUNTERSIGN_GEOIP_DATABASE"),
             password_memory_kib: num("COUNTERSIGN_PASSWORD_MEMORY_KIB")?.map(|n| n as u32),
             password_iterations: num("COUNTERSIGN_PASSWORD_ITERATIONS")?.map(|n| n as u32),
@@ -383,6 +390,7 @@ impl RawConfig {
             sms: over.sms.or(self.sms),
             email: over.email.or(self.email),
             votp_custom_delivery: over.votp_custom_delivery.or(self.votp_custom_delivery),
+            demo: over.demo.or(self.demo),
             geoip_database: over.geoip_database.or(self.geoip_database),
             password_memory_kib: over.password_memory_kib.or(self.password_memory_kib),
             password_iterations: over.password_iterations.or(self.password_iterations),
@@ -548,6 +556,7 @@ impl RawConfig {
             password_hash_threads,
             geoip_database: self.geoip_database,
             votp_custom_delivery: self.votp_custom_delivery.unwrap_or(false),
+            demo: self.demo.unwrap_or(false),
             proxy,
             tls_ca_file: self.tls_ca_file,
             providers,

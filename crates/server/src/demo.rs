@@ -70,6 +70,7 @@ async fn setup_and_serve(
     config.master_key = None;
     config.master_key_file = dir.join(config::MASTER_KEY_FILE).to_string_lossy().into_owned();
     config.bootstrap_admin_token = None;
+    config.demo = true;
     let file = messages.to_string_lossy().into_owned();
     config.providers = ProvidersInput {
         sms: Some(SmsConfig::File(FileSinkConfig { file: file.clone() })),
@@ -115,17 +116,7 @@ pub struct Made {
 async fn populate(core: &Core) -> Result<Made, ServerError> {
     let fail = |e| ServerError::domain("demo setup: ", "demo setup: ", e);
     let token = core.create_admin_token(CreateKey { name: "demo".into() }).await.map_err(fail)?;
-    core.create_tenant(CreateTenant { domain: DOMAIN.into(), settings: None }).await.map_err(fail)?;
-    let user = CreateUser {
-        user_id: USER.into(),
-        status: None,
-        phone: Some("+15550100".into()),
-        email: Some(format!("{USER}@{DOMAIN}")),
-        locale: Some("en".into()),
-        // Codes by e-mail, whatever order `Default` picks channels in.
-        vdp_delivery_method: Some(VdpDeliveryMethod::Email),
-    };
-    core.create_user(DOMAIN, user).await.map_err(fail)?;
+    ensure_tenant(core).await?;
     let key = core.create_api_key(DOMAIN, CreateKey { name: "demo".into() }).await.map_err(fail)?;
     let tenant = core.tenant(DOMAIN).await.map_err(fail)?;
     Ok(Made {
@@ -133,6 +124,102 @@ async fn populate(core: &Core) -> Result<Made, ServerError> {
         key: key.secret,
         number_matching: tenant.settings.number_matching != countersign_core::tenant::NumberMatching::Off,
     })
+}
+
+/// The demo user's static password (shown on the demo page: a scratch account).
+pub const PASSWORD: &str = "demo-password-1234";
+/// The name of the API keys the demo page uses (one per start; earlier ones are revoked).
+pub const PAGE_KEY_NAME: &str = "demo page";
+
+/// The demo tenant and user, each made when missing: the tenant with risk rules that
+/// ask a push for every transfer (docs/risk.md), the user with an e-mail address, a
+/// phone and the static password [`PASSWORD`]. What exists already is left as it is.
+pub async fn ensure_tenant(core: &Core) -> Result<(), ServerError> {
+    let fail = |e| ServerError::domain("demo setup: ", "demo setup: ", e);
+    if core.tenant(DOMAIN).await.is_err() {
+        core.create_tenant(CreateTenant { domain: DOMAIN.into(), settings: None }).await.map_err(fail)?;
+        let rules = serde_json::json!({"rules": [
+            {"id": "transfer", "when": {"fact": "event.type", "eq": "Transaction"}, "then": "push"},
+            {"id": "known-device", "when": {"fact": "device.known", "eq": true}, "then": "accept"},
+            {"id": "new-device", "when": {"always": true}, "then": "static_password"},
+        ]});
+        let rules = serde_json::from_value(rules).map_err(|e| ServerError::Usage(format!("demo risk rules: {e}")))?;
+        core.set_risk_settings(DOMAIN, rules).await.map_err(fail)?;
+    }
+    if core.user(DOMAIN, USER).await.is_err() {
+        let user = CreateUser {
+            user_id: USER.into(),
+            status: None,
+            phone: Some("+15550100".into()),
+            email: Some(format!("{USER}@{DOMAIN}")),
+            locale: Some("en".into()),
+            // Codes by e-mail, whatever order `Default` picks channels in.
+            vdp_delivery_method: Some(VdpDeliveryMethod::Email),
+        };
+        core.create_user(DOMAIN, user).await.map_err(fail)?;
+        let password = serde_json::json!({"password": PASSWORD, "graceDays": 3650});
+        let password =
+            serde_json::from_value(password).map_err(|e| ServerError::Usage(format!("demo password: {e}")))?;
+        core.set_static_password(DOMAIN, USER, password).await.map_err(fail)?;
+    }
+    Ok(())
+}
+
+/// What the demo page at `/demo` needs (`serve --demo`, `countersign demo`): the demo
+/// tenant and user ([`ensure_tenant`]); a FIDO relying party (discoverable credentials) for the address browsers
+/// reach this server at (`localhost` for a loopback or IP address: browsers refuse
+/// passkeys on an IP); and a fresh API key for the page's back end, which calls the
+/// integration API on `listen` (loopback). Earlier page keys are revoked.
+pub async fn page(
+    core: &Core,
+    listen: SocketAddr,
+    tls: bool,
+    messages: Option<String>,
+) -> Result<countersign_http::web::demo::DemoSettings, ServerError> {
+    let fail = |e| ServerError::domain("demo page: ", "demo page: ", e);
+    ensure_tenant(core).await?;
+    let (scheme, host, port) = public_origin(&core.public_url, listen.port());
+    let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[');
+    let rp_id = if loopback { "localhost".to_owned() } else { host };
+    let default_port = (scheme == "https" && port == 443) || (scheme == "http" && port == 80);
+    let origin = if default_port { format!("{scheme}://{rp_id}") } else { format!("{scheme}://{rp_id}:{port}") };
+    // Passkeys proper: discoverable credentials, user verified.
+    let rp = serde_json::json!({"rpID": rp_id, "rpName": "countersign demo shop", "origins": [origin],
+        "residentKey": "required"});
+    let rp = serde_json::from_value(rp).map_err(|e| ServerError::Usage(format!("demo relying party: {e}")))?;
+    core.set_relying_party(DOMAIN, rp).await.map_err(fail)?;
+    let keys = core.list_api_keys(DOMAIN, None, Some(100)).await.map_err(fail)?;
+    for k in keys.items.iter().filter(|k| k.name == PAGE_KEY_NAME && k.revoked_at.is_none()) {
+        core.revoke_api_key(DOMAIN, &k.id).await.map_err(fail)?;
+    }
+    let key = core.create_api_key(DOMAIN, CreateKey { name: PAGE_KEY_NAME.into() }).await.map_err(fail)?;
+    let api = format!("{}://{}", if tls { "https" } else { "http" }, reachable(listen));
+    Ok(countersign_http::web::demo::DemoSettings {
+        api,
+        key: key.secret,
+        domain: DOMAIN.into(),
+        user: USER.into(),
+        password: Some(PASSWORD.into()),
+        messages,
+        loopback_tls: tls,
+    })
+}
+
+/// The scheme, host and port of a public URL (`http://127.0.0.1:8080/` →
+/// `("http", "127.0.0.1", 8080)`); the port defaults to the scheme's, else `listen_port`.
+fn public_origin(url: &str, listen_port: u16) -> (String, String, u16) {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !p.contains(']') => (h.to_owned(), p.parse().ok()),
+        _ => (authority.to_owned(), None),
+    };
+    let default = match scheme {
+        "https" => 443,
+        "http" if port.is_none() && !authority.is_empty() => 80,
+        _ => listen_port,
+    };
+    (scheme.to_owned(), host, port.unwrap_or(default))
 }
 
 /// `--data-dir DIR`: made when missing (mode 0700); refused when it holds a database
@@ -209,6 +296,16 @@ fn sh(text: &str) -> String {
     if plain { text.to_owned() } else { format!("'{}'", text.replace('\'', "'\\''")) }
 }
 
+/// The demo page's address as a browser should open it: on `localhost` rather than a
+/// loopback IP address, where browsers refuse passkeys.
+pub fn shop_url(base: &str) -> String {
+    let mut url = base.trim_end_matches('/').to_owned();
+    for ip in ["127.0.0.1", "[::1]"] {
+        url = url.replacen(&format!("://{ip}"), "://localhost", 1);
+    }
+    format!("{url}/demo")
+}
+
 /// What the demo prints before serving: what it made, and the commands (one block,
 /// no blank line inside, ended by a blank line) that work as printed.
 pub fn instructions(base: &str, dir: &Path, scratch: bool, made: &Made, authenticator: &(String, bool)) -> String {
@@ -242,6 +339,9 @@ pub fn instructions(base: &str, dir: &Path, scratch: bool, made: &Made, authenti
          \x20 API key         {key}   (demo only)\n\
          \x20 codes           SMS and e-mail are not sent: each message is appended as a JSON line to\n\
          \x20                 {messages}\n\
+         \x20 demo shop       {shop}\n\
+         \x20                 (open it in a browser: a relying party that signs alice in with every method\n\
+         \x20                 and shows the API calls it makes; its static password is {PASSWORD})\n\
          \n\
          {build}\
          Try it in another shell, in this directory:\n\
@@ -281,6 +381,7 @@ pub fn instructions(base: &str, dir: &Path, scratch: bool, made: &Made, authenti
         key = made.key,
         messages = messages.display(),
         dir_sh = sh(&dir_text),
+        shop = shop_url(base),
     )
 }
 
@@ -288,6 +389,21 @@ pub fn instructions(base: &str, dir: &Path, scratch: bool, made: &Made, authenti
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn the_shop_is_opened_on_localhost() {
+        assert_eq!(shop_url("http://127.0.0.1:8080"), "http://localhost:8080/demo");
+        assert_eq!(shop_url("http://[::1]:8080/"), "http://localhost:8080/demo");
+        assert_eq!(shop_url("https://auth.example.com"), "https://auth.example.com/demo");
+    }
+
+    #[test]
+    fn the_public_origin_is_read_from_the_public_url() {
+        assert_eq!(public_origin("http://127.0.0.1:8080", 1), ("http".into(), "127.0.0.1".into(), 8080));
+        assert_eq!(public_origin("https://auth.example.com/", 1), ("https".into(), "auth.example.com".into(), 443));
+        assert_eq!(public_origin("http://[::1]:9000/x", 1), ("http".into(), "[::1]".into(), 9000));
+        assert_eq!(public_origin("http://auth.example.com", 1), ("http".into(), "auth.example.com".into(), 80));
+    }
 
     #[test]
     fn paths_are_quoted_for_the_shell_only_when_needed() {

@@ -210,10 +210,20 @@ async fn serve_parts(
     if let Some(path) = &config.geoip_database {
         core.geo = Arc::new(countersign_core::context::Geo::open(path).map_err(ServerError::Geo)?);
     }
+    // The demo relying party (docs/web.md), only when asked for: it calls this server's
+    // integration API on the listening address.
+    let demo = if config.demo {
+        let addr = listener.local_addr().map_err(ServerError::io("cannot read the listening address"))?;
+        let messages = config.providers.email.as_ref().and_then(|e| e.file.clone());
+        Some(demo::page(&core, addr, config.tls.is_some(), messages).await?)
+    } else {
+        None
+    };
     let http = HttpConfig {
         body_limit_bytes: config.body_limit_bytes,
         import_limit_bytes: config.import_limit_bytes,
         proxies: config.proxies.clone(),
+        demo,
     };
     let app = countersign_http::app(core.clone(), &http);
     let certs = config.tls.as_ref().map(tls::Certs::open).transpose()?;
@@ -432,6 +442,12 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send + '
         return Err(e);
     }
     println!("countersign: listening on {scheme}://{addr} (database {})", redact_url(&config.database_url));
+    if config.demo {
+        println!(
+            "countersign: demo shop at {} (development only: anyone who reaches it uses the demo tenant)",
+            demo::shop_url(&public_url)
+        );
+    }
     // A keyring file is re-read when it changes (`countersign admin rotate-key`).
     let (stop_watch, watching) = tokio::sync::watch::channel(false);
     if config.master_key.is_none() {

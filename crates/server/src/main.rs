@@ -100,6 +100,11 @@ struct ServeArgs {
     /// [default: http:// and the listening address].
     #[arg(long, value_name = "URL")]
     public_url: Option<String>,
+    /// Also serve the demo relying party at /demo (development only): a tenant
+    /// demo.example with a user alice is made when missing, and the page calls the
+    /// integration API over loopback with an API key of its own.
+    #[arg(long)]
+    demo: bool,
 }
 
 #[derive(Debug, Args)]
@@ -223,6 +228,7 @@ fn resolve(cli: &Cli) -> Result<Config, ConfigError> {
         flags.body_limit_bytes = s.body_limit_bytes;
         flags.shutdown_grace_seconds = s.shutdown_grace_seconds;
         flags.public_url = s.public_url.clone();
+        flags.demo = s.demo.then_some(true);
     }
     if let Command::Demo(d) = &cli.command {
         flags.listen = d.listen.clone();

@@ -24,17 +24,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         // Swagger UI's files: plumbing of the page above, not part of the API.
         .route("/docs/{*file}", axum::routing::get(docs_asset))
         .route("/docs/", axum::routing::get(|| async { axum::response::Redirect::permanent("/docs") }))
-        .routes(routes!(passkey_demo))
-}
-
-/// A development page that registers and uses a passkey through the integration API
-/// (docs/fido.md); the API key comes from the address's fragment, never from the server.
-#[utoipa::path(get, path = "/demo/passkey", tag = "operations",
-    responses(
-        (status = 200, content_type = "text/html", body = String, description = "The demo page (HTML).")
-    ))]
-async fn passkey_demo() -> Html<&'static str> {
-    Html(include_str!("../../assets/passkey.html"))
 }
 
 /// Health or readiness.

@@ -20,14 +20,17 @@ use sha2::{Digest, Sha256};
 use crate::AppState;
 use crate::error::ApiError;
 
+pub mod demo;
 mod self_service;
 
-/// The pages' routes (outside the OpenAPI description: they are HTML, not an API).
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .merge(self_service::router())
-        .route("/assets/{file}", axum::routing::get(asset))
-        .layer(axum::middleware::from_fn(secure_headers))
+/// The pages' routes (outside the OpenAPI description: they are HTML, not an API); the
+/// demo relying party's only when it is on.
+pub fn router(demo: Option<demo::DemoSettings>) -> Router<AppState> {
+    let mut router = Router::new().merge(self_service::router());
+    if let Some(settings) = demo {
+        router = router.merge(demo::router(settings));
+    }
+    router.route("/assets/{file}", axum::routing::get(asset)).layer(axum::middleware::from_fn(secure_headers))
 }
 
 /// The Content-Security-Policy of every page: nothing from elsewhere, no inline script
@@ -65,6 +68,8 @@ static CSS: LazyLock<Asset> =
     LazyLock::new(|| asset_of("web", "css", include_str!("../../assets/web.css"), "text/css; charset=utf-8"));
 static JS: LazyLock<Asset> =
     LazyLock::new(|| asset_of("web", "js", include_str!("../../assets/web.js"), "text/javascript; charset=utf-8"));
+static DEMO_JS: LazyLock<Asset> =
+    LazyLock::new(|| asset_of("demo", "js", include_str!("../../assets/demo.js"), "text/javascript; charset=utf-8"));
 
 /// The addresses of the embedded stylesheet and script, for the templates.
 pub struct Assets {
@@ -79,8 +84,13 @@ pub fn assets() -> Assets {
     Assets { css: &CSS.path, js: &JS.path }
 }
 
+/// The demo page's script (served whether or not the demo is on: it is inert alone).
+fn demo_js() -> &'static str {
+    &DEMO_JS.path
+}
+
 async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
-    for a in [&*CSS, &*JS] {
+    for a in [&*CSS, &*JS, &*DEMO_JS] {
         if a.path.strip_prefix("/assets/") == Some(file.as_str()) {
             return (
                 [

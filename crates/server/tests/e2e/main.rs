@@ -11,6 +11,7 @@ mod attempts;
 mod audit;
 mod binary;
 mod context;
+mod demo;
 mod duo;
 mod edge;
 mod fido;
