@@ -109,6 +109,22 @@ macro_rules! sql_web {
                 Ok(())
             }
 
+            async fn live_sign_in_link(
+                &self,
+                id_hash: &str,
+                at: Timestamp,
+            ) -> Result<Option<countersign_core::web::SignInLink>, StoreError> {
+                sqlx::query("SELECT * FROM sign_in_links WHERE id_hash = $1 AND used_at IS NULL AND expires_at > $2")
+                    .bind(id_hash)
+                    .bind(at.millis())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?
+                    .as_ref()
+                    .map(sign_in_link_from)
+                    .transpose()
+            }
+
             async fn use_sign_in_link(
                 &self,
                 id_hash: &str,

@@ -20,10 +20,7 @@ impl Core {
     ) -> Result<PasswordState, CoreError> {
         let tenant = self.tenant(domain).await?;
         let user = self.user_in(&tenant, user_id).await?;
-        let n = input.password.chars().count();
-        if !(8..=256).contains(&n) {
-            return Err(CoreError::invalid("password", "a static password is 8 to 256 characters"));
-        }
+        check_length("password", &input.password)?;
         let now = self.clock.now();
         let grace_until = match (input.grace_days, input.grace_until.as_deref()) {
             (Some(_), Some(_)) => {
@@ -132,6 +129,14 @@ impl Core {
         let now = self.clock.now();
         Ok(self.store.static_password(&user.id).await?.is_some_and(|p| p.locked_until.is_some_and(|t| t > now)))
     }
+}
+
+/// A static password is 8 to 256 characters.
+pub(crate) fn check_length(field: &str, password: &str) -> Result<(), CoreError> {
+    if !(8..=256).contains(&password.chars().count()) {
+        return Err(CoreError::invalid(field, "a static password is 8 to 256 characters"));
+    }
+    Ok(())
 }
 
 fn locked(message: &str) -> CoreError {

@@ -10,6 +10,8 @@
 
 mod manage;
 
+pub(crate) use manage::check_length;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 

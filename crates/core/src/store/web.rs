@@ -26,6 +26,9 @@ pub trait WebStore: Send + Sync {
 
     /// Add a sign-in link.
     async fn insert_sign_in_link(&self, link: &SignInLink) -> Result<(), StoreError>;
+    /// The link whose token hashes to `id_hash`, if it is unused and unexpired at `at`
+    /// (reads only: a second factor checks it before spending it).
+    async fn live_sign_in_link(&self, id_hash: &str, at: Timestamp) -> Result<Option<SignInLink>, StoreError>;
     /// Use the link whose token hashes to `id_hash`: in one conditional update, only if it
     /// is unused and unexpired at `at`; the link as used, or `None` (unknown, used or
     /// expired: concurrent uses get it once).

@@ -15,12 +15,14 @@ use subtle::ConstantTimeEq;
 use crate::clock::Timestamp;
 
 mod links;
+mod password;
 mod self_service;
 mod sessions;
 mod sign_ins;
 
 pub use self_service::{MyActivation, usable};
 
+pub use password::{PENDING_PREFIX, PasswordStep, SECOND_STEP_MS, SecondStep};
 pub use sessions::SignedIn;
 pub use sign_ins::{NotMe, RECENT_SIGN_INS, SignInRecord};
 

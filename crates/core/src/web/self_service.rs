@@ -40,6 +40,50 @@ impl Core {
         self.start_activation(&me.tenant, &user).await
     }
 
+    /// Whether the signed-in user has a static password (the page asks for it before a
+    /// change).
+    pub async fn my_password_exists(&self, me: &SignedIn) -> Result<bool, CoreError> {
+        Ok(self.store.static_password(&me.user.id).await?.is_some())
+    }
+
+    /// Change (or, when there is none, set) the signed-in user's static password. The
+    /// current one is checked as every password guess is (an attempt reserved first);
+    /// its grace period is kept.
+    pub async fn change_my_password(&self, me: &SignedIn, current: &str, new: &str) -> Result<(), CoreError> {
+        crate::password::check_length("newPassword", new)?;
+        let stored = self.store.static_password(&me.user.id).await?;
+        if stored.is_some() {
+            self.check_static_password(&me.tenant, &me.user, current, false).await.map_err(|e| match e {
+                CoreError::Refused { code: crate::refusal::RefusalCode::InvalidPassword, .. } => {
+                    CoreError::invalid("currentPassword", "the current password is wrong")
+                }
+                other => other,
+            })?;
+        }
+        let now = self.clock.now();
+        let p = crate::password::StaticPassword {
+            user_pk: me.user.id.clone(),
+            hash: self.hasher.hash(&*self.random, new).await?,
+            grace_until: stored.and_then(|p| p.grace_until),
+            failures: 0,
+            locked_until: None,
+            updated_at: now,
+        };
+        self.store.set_static_password(&p).await?;
+        self.audit_or_log(
+            AuditEvent::new(AuditKind::AdminChange)
+                .tenant_id(&me.tenant.id)
+                .tenant(me.tenant.domain.as_str())
+                .user(me.user.user_id.as_str())
+                .by(Actor::SelfService(me.user.user_id.as_str().to_owned()))
+                .details(
+                    serde_json::json!({ "credential": "static_password", "change": "set", "page": "self-service" }),
+                ),
+        )
+        .await;
+        Ok(())
+    }
+
     /// The signed-in user's OATH tokens (pending ones too: the page offers to finish or
     /// remove them).
     pub async fn my_tokens(&self, me: &SignedIn) -> Result<Vec<Token>, CoreError> {

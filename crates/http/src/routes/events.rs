@@ -61,8 +61,18 @@ async fn session_events(
 ) -> Result<Response, ApiError> {
     // Unknown sessions are refused before a stream opens.
     let first = s.core.session_status(&auth.tenant, &id, None).await?;
-    let core = s.core.clone();
-    let tenant = auth.tenant;
+    Ok(session_stream(s.core.clone(), auth.tenant, id, first))
+}
+
+/// The event stream of session `id` of `tenant` whose state now is `first`: `first` at
+/// once, then the session when it ends, or `end` after [`STREAM_SECONDS`]. Also the
+/// self-service sign-in page's stream of its push.
+pub(crate) fn session_stream(
+    core: countersign_core::Core,
+    tenant: countersign_core::Tenant,
+    id: String,
+    first: countersign_core::login::LoginResult,
+) -> Response {
     let deadline = core.clock.now().plus_millis(i64::from(STREAM_SECONDS) * 1000);
     let start = (first.state.is_final(), LoginOutput::from(first));
     // States: Some(Some(out)) = emit this first; Some(None) = wait for the end; None = done.
@@ -90,7 +100,5 @@ async fn session_events(
             }
         }
     });
-    Ok(Sse::new(stream)
-        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)).text("keep-alive"))
-        .into_response())
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)).text("keep-alive")).into_response()
 }

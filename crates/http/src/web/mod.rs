@@ -118,21 +118,27 @@ pub fn render(status: StatusCode, page: &impl Template) -> Response {
 }
 
 /// The cookie that holds a page session, as this server names it: `__Host-` prefixed
-/// and `Secure` when the public URL is HTTPS; plain `cs_self_service` on a plain-HTTP
+/// and `Secure` when the public URL is HTTPS; plain (`cs_self_service`) on a plain-HTTP
 /// development server (browsers drop `Secure` cookies sent over plain HTTP).
 #[derive(Debug, Clone, Copy)]
 pub struct SessionCookie {
     secure: bool,
+    base: &'static str,
 }
 
 impl SessionCookie {
-    /// The cookie of this server.
+    /// The self-service session cookie of this server.
     pub fn of(state: &AppState) -> Self {
-        SessionCookie { secure: state.core.public_url.starts_with("https://") }
+        SessionCookie { secure: state.core.public_url.starts_with("https://"), base: "cs_self_service" }
     }
 
-    fn name(self) -> &'static str {
-        if self.secure { "__Host-cs_self_service" } else { "cs_self_service" }
+    /// The cookie of a self-service sign-in between its password and its second factor.
+    pub fn pending_of(state: &AppState) -> Self {
+        SessionCookie { base: "cs_self_service_pending", ..Self::of(state) }
+    }
+
+    fn name(self) -> String {
+        if self.secure { format!("__Host-{}", self.base) } else { self.base.to_owned() }
     }
 
     /// The cookie's value in a request, if it is there.
@@ -144,7 +150,7 @@ impl SessionCookie {
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(';'))
             .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(k, _)| *k == name)
+            .find(|(k, _)| *k == name.as_str())
             .map(|(_, v)| v.to_owned())
             .filter(|v| !v.is_empty() && v.len() <= 64)
     }
@@ -203,14 +209,14 @@ mod tests {
 
     #[test]
     fn the_cookie_is_read_by_its_name_only() {
-        let c = SessionCookie { secure: false };
+        let c = SessionCookie { secure: false, base: "cs_self_service" };
         let mut h = HeaderMap::new();
         h.insert(header::COOKIE, HeaderValue::from_static("a=1; cs_self_service=abc; b=2"));
         assert_eq!(c.read(&h).as_deref(), Some("abc"));
-        assert_eq!(SessionCookie { secure: true }.read(&h), None);
+        assert_eq!(SessionCookie { secure: true, ..c }.read(&h), None);
         let set = c.set("v", 60);
         assert_eq!(set.to_str().unwrap(), "cs_self_service=v; Path=/; HttpOnly; SameSite=Strict; Max-Age=60");
-        let secure = SessionCookie { secure: true }.set("v", 60);
+        let secure = SessionCookie { secure: true, ..c }.set("v", 60);
         assert!(secure.to_str().unwrap().starts_with("__Host-cs_self_service=v;"));
         assert!(secure.to_str().unwrap().ends_with("; Secure"));
     }

@@ -76,12 +76,33 @@ try {
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
   await checkAccessible(page, "home at 360 px", a11y);
 
+  await page.setViewportSize({ width: 1000, height: 760 });
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.waitForURL(/\/self-service\/[^/]+$/);
   const signedOut = (await page.textContent("h1")).trim();
+  await checkAccessible(page, "sign-in", a11y);
+
+  // Back in with the password and a push the phone (the CLI) approves: the page follows
+  // the push and goes on by itself.
+  await page.getByLabel("User ID").fill("alice");
+  await page.getByLabel("Password").fill("correct horse battery");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForSelector("#sign-in-status[data-state='Pending']");
+  await checkAccessible(page, "approve on the phone", a11y);
+  await shot("self-service-push");
+  const number = await page.locator("#sign-in-number").textContent().catch(() => null);
+  const cliEnv = { cwd: work, env: { ...process.env, COUNTERSIGN_AUTHENTICATOR_PASSPHRASE: "browser-test" }, encoding: "utf8" };
+  const listed = spawnSync(cli, ["pending"], cliEnv);
+  const request = JSON.parse(listed.stdout)[0];
+  const args = ["respond", request.requestID, "--approve"];
+  if (number) args.push("--number", number.trim());
+  const answered = spawnSync(cli, args, cliEnv);
+  if (answered.status !== 0) throw new Error(`respond failed: ${answered.stderr}`);
+  await page.waitForURL(/\/home$/, { timeout: 15000 });
+  const backIn = (await page.textContent("h1")).trim();
   if (problems.length) throw new Error(problems.join("; "));
   const tidy = (rs) => rs.map((r) => r.replace(/\s+/g, " ").trim());
-  console.log(JSON.stringify({ shown, status, qrHidden, rows: tidy(rows), tokens: tidy(tokenRows), overflow, signedOut, a11y }));
+  console.log(JSON.stringify({ shown, status, qrHidden, rows: tidy(rows), tokens: tidy(tokenRows), overflow, signedOut, pushed: request.message, backIn, a11y }));
 } catch (e) {
   console.log(JSON.stringify({ error: String(e), problems, a11y }));
   code = 1;

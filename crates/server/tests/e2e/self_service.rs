@@ -77,6 +77,13 @@ async fn events(mut res: reqwest::Response, limit: Duration) -> Vec<(String, Str
         .collect()
 }
 
+/// Give alice the static password `correct horse battery`.
+async fn set_password(app: &App) {
+    let path = "/admin/v1/tenants/example.com/users/alice/static-password";
+    let (s, b) = app.admin("PUT", path, Some(json!({"password": "correct horse battery"}))).await;
+    assert_eq!(s, 200, "{b}");
+}
+
 backend_tests! {
     async fn a_sign_in_link_opens_a_session_once_with_a_strict_cookie(backend) {
         let app = App::spawn(backend).await;
@@ -288,6 +295,119 @@ backend_tests! {
         app.stop().await.unwrap();
     }
 
+    async fn a_password_and_an_approved_push_sign_in_only_the_browser_that_typed_it(backend) {
+        let app = App::spawn(backend).await;
+        let key = app.tenant_with_alice("example.com").await;
+        set_password(&app).await;
+        let (_, a) = app.call("POST", "/v1/users/alice@example.com/activations", Auth::Bearer(&key), None).await;
+        let auth = Authenticator::activate(a["qrPayload"].as_str().unwrap(), "1234", &ActivateOptions::default()).await.unwrap();
+        // Wrong password and unknown user: one answer, nothing pushed.
+        for (user, pw) in [("alice", "not-the-password"), ("nobody", "correct horse battery")] {
+            let res = post(&app, "/self-service/example.com/sign-in", None, &[("user", user), ("password", pw)]).await;
+            assert_eq!(res.status(), 401);
+            assert!(res.text().await.unwrap().contains("the user ID or the password is wrong"));
+        }
+        assert!(auth.pending().await.unwrap().is_empty(), "no push for a wrong password");
+        let res = post(&app, "/self-service/example.com/sign-in", None, &[("user", "alice"), ("password", "correct horse battery")]).await;
+        assert_eq!(res.status(), 200);
+        let pending = res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+        assert!(pending.starts_with("cs_self_service_pending=csb_"), "{pending}");
+        let page = res.text().await.unwrap();
+        let finish = page.split("action=\"").find(|p| p.contains("/finish")).unwrap().split('"').next().unwrap().to_owned();
+        let id = finish.split('/').nth(4).unwrap().to_owned();
+        let number: Option<u8> = page.split("id=\"sign-in-number\">").nth(1).map(|r| r.split('<').next().unwrap().parse().unwrap());
+        // Not approved yet: no session.
+        let res = post(&app, &finish, Some(&pending), &[]).await;
+        assert_eq!(res.status(), 403);
+        // The page's stream follows the push; another browser's pending cookie does not.
+        let stranger = browser().get(format!("{}/self-service/example.com/sign-in/{id}/events", app.base))
+            .header("cookie", "cs_self_service_pending=csb_stranger").send().await.unwrap();
+        assert_eq!(stranger.status(), 410);
+        let stream = get(&app, &format!("/self-service/example.com/sign-in/{id}/events"), &pending).await;
+        let following = tokio::spawn(events(stream, Duration::from_secs(20)));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let shown = auth.pending().await.unwrap();
+        assert!(shown[0].message.contains("Sign in to your account page at example.com?"), "{:?}", shown[0].message);
+        auth.respond(&id, &Answer { approve: true, number, ..Default::default() }).await.unwrap();
+        let seen = following.await.unwrap();
+        assert_eq!(seen.last().map(|(e, d)| (e.as_str(), d.contains("\"Accept\""))), Some(("state", true)), "{seen:?}");
+        // The approval opens a session only with the pending cookie, and only once.
+        let res = post(&app, &finish, None, &[]).await;
+        assert_eq!(res.status(), 410);
+        let res = post(&app, &finish, Some(&pending), &[]).await;
+        assert_eq!(res.status(), 303);
+        let cookies: Vec<String> = res.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
+        let session = cookies.iter().find(|c| c.starts_with("cs_self_service=")).unwrap().split(';').next().unwrap().to_owned();
+        assert!(cookies.iter().any(|c| c.starts_with("cs_self_service_pending=;") && c.contains("Max-Age=0")), "{cookies:?}");
+        assert_eq!(get(&app, "/self-service/example.com/home", &session).await.status(), 200);
+        assert_eq!(post(&app, &finish, Some(&pending), &[]).await.status(), 410);
+        app.stop().await.unwrap();
+    }
+
+    async fn a_password_and_an_authenticator_app_code_sign_in_and_a_password_alone_does_not(backend) {
+        let app = App::spawn(backend).await;
+        let key = app.tenant_with_alice("example.com").await;
+        set_password(&app).await;
+        let form = [("user", "alice"), ("password", "correct horse battery")];
+        let res = post(&app, "/self-service/example.com/sign-in", None, &form).await;
+        assert_eq!(res.status(), 403, "no second factor yet");
+        assert!(res.text().await.unwrap().contains("a password alone does not sign in"));
+        let (s, t) = app.call("POST", "/v1/users/alice@example.com/tokens", Auth::Bearer(&key), Some(json!({}))).await;
+        assert_eq!(s, 201, "{t}");
+        let secret = t["otpauthURI"].as_str().unwrap().split("secret=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+        let totp = |at: &str| {
+            let out = std::process::Command::new("oathtool").args(["--totp", "-b", "--now", at, &secret]).output().unwrap();
+            String::from_utf8(out.stdout).unwrap().trim().to_owned()
+        };
+        let now = totp("now");
+        let (s, b) = app.call("POST", &format!("/v1/users/alice@example.com/tokens/{}/confirm", t["tokenID"].as_str().unwrap()), Auth::Bearer(&key), Some(json!({"otp": now}))).await;
+        assert_eq!(s, 200, "{b}");
+        let res = post(&app, "/self-service/example.com/sign-in", None, &form).await;
+        assert_eq!(res.status(), 200);
+        let pending = res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+        assert!(res.text().await.unwrap().contains("Code from your authenticator app"));
+        let res = post(&app, "/self-service/example.com/sign-in/totp", Some(&pending), &[("otp", "000000")]).await;
+        assert_eq!(res.status(), 422);
+        // The next period's code (the confirmation used this one's).
+        let next = totp(&format!("@{}", (app.core.clock.now().millis() / 1000 / 30 + 1) * 30));
+        let res = post(&app, "/self-service/example.com/sign-in/totp", Some(&pending), &[("otp", &next)]).await;
+        assert_eq!(res.status(), 303);
+        let (_, audit) = app.admin("GET", "/admin/v1/audit?tenant=example.com&kind=login_succeeded", None).await;
+        assert!(audit.to_string().contains("password_totp"), "{audit}");
+        app.stop().await.unwrap();
+    }
+
+    async fn the_user_sets_then_changes_the_password_knowing_the_current_one(backend) {
+        let app = App::spawn(backend).await;
+        app.tenant_with_alice("example.com").await;
+        let cookie = sign_in(&app).await;
+        let home = get(&app, "/self-service/example.com/home", &cookie).await.text().await.unwrap();
+        let csrf = csrf_of(&home);
+        assert!(home.contains("Set password") && !home.contains("Current password"), "none yet");
+        let set = [("csrf", csrf.as_str()), ("new", "first password 1"), ("confirm", "first password 1")];
+        assert_eq!(post(&app, "/self-service/example.com/password", Some(&cookie), &set).await.status(), 200);
+        let home = get(&app, "/self-service/example.com/home", &cookie).await.text().await.unwrap();
+        assert!(home.contains("Current password"));
+        for (current, new, confirm, field) in [
+            ("wrong password", "second password 2", "second password 2", "the current password is wrong"),
+            ("first password 1", "second password 2", "different", "the two new passwords differ"),
+            ("first password 1", "short", "short", "8 to 256 characters"),
+        ] {
+            let form = [("csrf", csrf.as_str()), ("current", current), ("new", new), ("confirm", confirm)];
+            let res = post(&app, "/self-service/example.com/password", Some(&cookie), &form).await;
+            assert_eq!(res.status(), 422);
+            assert!(res.text().await.unwrap().contains(field), "{field}");
+        }
+        let change = [("csrf", csrf.as_str()), ("current", "first password 1"), ("new", "second password 2"), ("confirm", "second password 2")];
+        assert_eq!(post(&app, "/self-service/example.com/password", Some(&cookie), &change).await.status(), 200);
+        // The new password is the one that passes (then asks for a second factor she lacks).
+        let old = post(&app, "/self-service/example.com/sign-in", None, &[("user", "alice"), ("password", "first password 1")]).await;
+        assert_eq!(old.status(), 401);
+        let new = post(&app, "/self-service/example.com/sign-in", None, &[("user", "alice"), ("password", "second password 2")]).await;
+        assert_eq!(new.status(), 403);
+        app.stop().await.unwrap();
+    }
+
     async fn a_login_session_streams_its_end_to_the_integration_api(backend) {
         let app = App::spawn(backend).await;
         let key = app.tenant_with_alice("example.com").await;
@@ -340,6 +460,7 @@ async fn a_user_activates_from_the_self_service_page_in_chromium() {
     let cli = crate::common::process::authenticator_bin();
     let app = App::spawn(countersign_store::testing::Backend::Sqlite).await;
     app.tenant_with_alice("example.com").await;
+    set_password(&app).await;
     let url = link(&app).await;
     let work = tempfile::tempdir().unwrap();
     let mut cmd = tokio::process::Command::new("node");
@@ -358,7 +479,9 @@ async fn a_user_activates_from_the_self_service_page_in_chromium() {
     let tokens = r["tokens"].as_array().unwrap();
     assert!(tokens.len() == 1 && tokens[0].as_str().unwrap().contains("totp Active"), "{r}");
     assert!(r["signedOut"].as_str().unwrap().starts_with("Sign in"), "{r}");
-    assert!(r["a11y"].as_array().unwrap().len() >= 7, "axe ran on every page: {r}");
+    assert!(r["pushed"].as_str().unwrap().starts_with("Sign in to your account page at example.com?"), "{r}");
+    assert_eq!(r["backIn"], "Your authenticators", "signed in again with password and push: {r}");
+    assert!(r["a11y"].as_array().unwrap().len() >= 9, "axe ran on every page: {r}");
     let (_, devices) = app.admin("GET", "/admin/v1/tenants/example.com/users/alice/devices", None).await;
     let items = devices["items"].as_array().unwrap();
     assert_eq!((items.len(), items[0]["state"].as_str()), (1, Some("Active")), "{devices}");

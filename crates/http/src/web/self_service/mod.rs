@@ -20,6 +20,8 @@ use serde::Deserialize;
 
 use super::{Assets, SessionCookie, assets, check_form, render, same_origin};
 
+mod password;
+mod sign_in;
 mod tokens;
 use crate::AppState;
 use crate::error::ApiError;
@@ -36,6 +38,8 @@ pub(super) fn router() -> Router<AppState> {
         .route("/self-service/{domain}/sign-ins/{seq}/not-me", post(not_me))
         .route("/self-service/{domain}/sign-out", post(sign_out))
         .merge(tokens::router())
+        .merge(sign_in::router())
+        .merge(password::router())
 }
 
 /// How long one event stream of an activation lasts at most (the browser reconnects).
@@ -63,6 +67,7 @@ impl Me {
 struct SignInPage {
     assets: Assets,
     domain: String,
+    user: String,
     error: Option<String>,
 }
 
@@ -114,6 +119,7 @@ struct HomePage {
     devices: Vec<DeviceRow>,
     tokens: Vec<tokens::TokenRow>,
     sign_ins: Vec<SignInRow>,
+    has_password: bool,
     error: Option<String>,
 }
 
@@ -185,7 +191,7 @@ async fn sign_in_page(State(s): State<AppState>, Path(domain): Path<String>, hea
     }
     match session(&s, &headers, &domain).await {
         Ok(Some(_)) => Redirect::to(&format!("/self-service/{domain}/home")).into_response(),
-        _ => render(StatusCode::OK, &SignInPage { assets: assets(), domain, error: None }),
+        _ => render(StatusCode::OK, &SignInPage { assets: assets(), domain, user: String::new(), error: None }),
     }
 }
 
@@ -204,7 +210,7 @@ async fn link_page(State(s): State<AppState>, Path(domain): Path<String>, q: Que
         Some(token) => render(StatusCode::OK, &LinkPage { assets: assets(), domain, token }),
         None => {
             let error = Some("This address is not a complete sign-in link.".to_owned());
-            render(StatusCode::BAD_REQUEST, &SignInPage { assets: assets(), domain, error })
+            render(StatusCode::BAD_REQUEST, &SignInPage { assets: assets(), domain, user: String::new(), error })
         }
     }
 }
@@ -236,7 +242,7 @@ async fn use_link(
         Err(e) => {
             let e = ApiError::from(e);
             let error = Some(e.message);
-            render(e.status, &SignInPage { assets: assets(), domain, error })
+            render(e.status, &SignInPage { assets: assets(), domain, user: String::new(), error })
         }
     }
 }
@@ -278,7 +284,11 @@ async fn home(State(s): State<AppState>, Path(domain): Path<String>, headers: He
             .collect(),
         Err(e) => return error_page(e.into(), None),
     };
-    let page = HomePage { assets: assets(), me: Me::of(&me), devices, tokens, sign_ins, error: None };
+    let has_password = match s.core.my_password_exists(&me).await {
+        Ok(b) => b,
+        Err(e) => return error_page(e.into(), None),
+    };
+    let page = HomePage { assets: assets(), me: Me::of(&me), devices, tokens, sign_ins, has_password, error: None };
     render(StatusCode::OK, &page)
 }
 
