@@ -147,16 +147,6 @@ document.addEventListener("DOMContentLoaded", () => {
     source.addEventListener("end", stop);
   }
 
-  function fromB64u(s) {
-    const b = atob(s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4));
-    return Uint8Array.from(b, (c) => c.charCodeAt(0));
-  }
-  function toB64u(buf) {
-    let s = "";
-    for (const byte of new Uint8Array(buf)) s += String.fromCharCode(byte);
-    return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-  }
-
   const actions = {
     async activate() {
       const j = await api("activate", { user: user() });
@@ -198,20 +188,8 @@ document.addEventListener("DOMContentLoaded", () => {
     async "passkey-register"() {
       const j = await api("passkey/register-options", { user: user() });
       if (j.outcome !== "ok") return finish(j.outcome);
-      const pk = j.data.options.publicKey;
-      pk.challenge = fromB64u(pk.challenge);
-      pk.user.id = fromB64u(pk.user.id);
-      for (const c of pk.excludeCredentials || []) c.id = fromB64u(c.id);
       setStatus("working", "Your browser asks for the passkey…");
-      const cred = await navigator.credentials.create({ publicKey: pk });
-      const response = {
-        id: cred.id, rawId: toB64u(cred.rawId), type: cred.type, extensions: cred.getClientExtensionResults(),
-        response: {
-          attestationObject: toB64u(cred.response.attestationObject),
-          clientDataJSON: toB64u(cred.response.clientDataJSON),
-          transports: cred.response.getTransports ? cred.response.getTransports() : [],
-        },
-      };
+      const response = await window.countersign.createPasskey(j.data.options.publicKey);
       const r = await api("passkey/register", { user: user(), requestID: j.data.requestID, response });
       if (r.outcome === "registered") setStatus("registered", "The passkey is registered: sign in with it.");
       else finish(r.outcome);
@@ -219,20 +197,8 @@ document.addEventListener("DOMContentLoaded", () => {
     async "passkey-login"() {
       const j = await api("passkey/login-options", { user: user() });
       if (j.outcome !== "ok") return finish(j.outcome);
-      const pk = j.data.options.publicKey;
-      pk.challenge = fromB64u(pk.challenge);
-      for (const c of pk.allowCredentials || []) c.id = fromB64u(c.id);
       setStatus("working", "Your browser asks for the passkey…");
-      const a = await navigator.credentials.get({ publicKey: pk });
-      const response = {
-        id: a.id, rawId: toB64u(a.rawId), type: a.type, extensions: a.getClientExtensionResults(),
-        response: {
-          authenticatorData: toB64u(a.response.authenticatorData),
-          clientDataJSON: toB64u(a.response.clientDataJSON),
-          signature: toB64u(a.response.signature),
-          userHandle: a.response.userHandle ? toB64u(a.response.userHandle) : null,
-        },
-      };
+      const response = await window.countersign.getPasskey(j.data.options.publicKey);
       finish((await api("passkey/login", { user: user(), requestID: j.data.requestID, response, cddc: cddc() })).outcome, "a passkey");
     },
     async qr() {

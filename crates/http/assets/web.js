@@ -43,3 +43,99 @@ document.addEventListener("DOMContentLoaded", () => {
     source.addEventListener("end", () => source.close());
   }
 });
+
+// Passkeys (WebAuthn). The server's options carry binary fields as base64url; the
+// browser's answers go back the same way. Shared with the demo shop (demo.js).
+const countersign = (window.countersign = {
+  fromB64u(s) {
+    const b = atob(s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4));
+    return Uint8Array.from(b, (c) => c.charCodeAt(0));
+  },
+  toB64u(buf) {
+    let s = "";
+    for (const byte of new Uint8Array(buf)) s += String.fromCharCode(byte);
+    return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  },
+  /** navigator.credentials.create with the server's `publicKey` options; the answer as JSON. */
+  async createPasskey(pk) {
+    const { fromB64u, toB64u } = countersign;
+    pk.challenge = fromB64u(pk.challenge);
+    pk.user.id = fromB64u(pk.user.id);
+    for (const c of pk.excludeCredentials || []) c.id = fromB64u(c.id);
+    const cred = await navigator.credentials.create({ publicKey: pk });
+    return {
+      id: cred.id, rawId: toB64u(cred.rawId), type: cred.type, extensions: cred.getClientExtensionResults(),
+      response: {
+        attestationObject: toB64u(cred.response.attestationObject),
+        clientDataJSON: toB64u(cred.response.clientDataJSON),
+        transports: cred.response.getTransports ? cred.response.getTransports() : [],
+      },
+    };
+  },
+  /** navigator.credentials.get with the server's `publicKey` options; the answer as JSON. */
+  async getPasskey(pk) {
+    const { fromB64u, toB64u } = countersign;
+    pk.challenge = fromB64u(pk.challenge);
+    for (const c of pk.allowCredentials || []) c.id = fromB64u(c.id);
+    const a = await navigator.credentials.get({ publicKey: pk });
+    return {
+      id: a.id, rawId: toB64u(a.rawId), type: a.type, extensions: a.getClientExtensionResults(),
+      response: {
+        authenticatorData: toB64u(a.response.authenticatorData),
+        clientDataJSON: toB64u(a.response.clientDataJSON),
+        signature: toB64u(a.response.signature),
+        userHandle: a.response.userHandle ? toB64u(a.response.userHandle) : null,
+      },
+    };
+  },
+});
+
+// The self-service passkey buttons: data-passkey-register (signed in; data-csrf) and
+// data-passkey-sign-in (the user ID from #user). Errors show in the element named by
+// data-status.
+async function postJson(url, body, csrf) {
+  const headers = { "Content-Type": "application/json" };
+  if (csrf) headers["X-CSRF-Token"] = csrf;
+  const r = await fetch(url, { method: "POST", headers, body: JSON.stringify(body ?? {}), credentials: "same-origin" });
+  const j = await r.json().catch(() => ({}));
+  if (!r.ok) throw new Error(j.error?.message ?? `the server answered ${r.status}`);
+  return j;
+}
+document.addEventListener("DOMContentLoaded", () => {
+  const say = (btn, text, state) => {
+    const out = document.getElementById(btn.dataset.status);
+    if (out) { out.textContent = text; out.dataset.state = state; }
+  };
+  for (const btn of document.querySelectorAll("[data-passkey-register]")) {
+    btn.addEventListener("click", async () => {
+      const base = btn.dataset.passkeyRegister;
+      try {
+        say(btn, "Your browser asks for the new passkey…", "working");
+        const o = await postJson(`${base}/options`, {}, btn.dataset.csrf);
+        const response = await countersign.createPasskey(o.registrationRequest.publicKey);
+        const name = (navigator.userAgentData?.platform || navigator.platform || "browser").slice(0, 60);
+        await postJson(base, { requestID: o.requestID, fidoAuthenticator: { registrationResponse: response }, name }, btn.dataset.csrf);
+        say(btn, "The passkey is added.", "registered");
+        location.reload();
+      } catch (e) {
+        say(btn, `No passkey was added: ${e.message}`, "error");
+      }
+    });
+  }
+  for (const btn of document.querySelectorAll("[data-passkey-sign-in]")) {
+    btn.addEventListener("click", async () => {
+      const base = btn.dataset.passkeySignIn;
+      const user = document.getElementById("user").value.trim();
+      if (!user) return say(btn, "Type your user ID first.", "error");
+      try {
+        say(btn, "Your browser asks for your passkey…", "working");
+        const o = await postJson(`${base}/options`, { user });
+        const response = await countersign.getPasskey(o.authenticationRequest.publicKey);
+        const done = await postJson(base, { user, requestID: o.requestID, response });
+        location.assign(done.next);
+      } catch (e) {
+        say(btn, `Not signed in: ${e.message}`, "error");
+      }
+    });
+  }
+});

@@ -15,6 +15,7 @@ use subtle::ConstantTimeEq;
 use crate::clock::Timestamp;
 
 mod links;
+mod passkeys;
 mod password;
 mod self_service;
 mod sessions;

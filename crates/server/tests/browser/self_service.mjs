@@ -18,6 +18,15 @@ let code = 0;
 try {
   const context = await browser.newContext({ viewport: { width: 1000, height: 760 } });
   const page = await context.newPage();
+  // A platform authenticator with a screen lock, for the passkey steps.
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("WebAuthn.enable");
+  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    options: {
+      protocol: "ctap2", transport: "internal", hasResidentKey: true, hasUserVerification: true,
+      isUserVerified: true, automaticPresenceSimulation: true,
+    },
+  });
   page.on("console", (m) => { if (m.type() === "error") problems.push(`console: ${m.text()}`); });
   page.on("pageerror", (e) => problems.push(`pageerror: ${e}`));
   const shot = async (name) => { if (shots) await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true }); };
@@ -55,7 +64,6 @@ try {
   await page.waitForURL(/\/home$/);
   const rows = await page.locator("section[aria-labelledby='devices-h'] tbody tr").allTextContents();
   await checkAccessible(page, "home with a device", a11y);
-  await shot("self-service-home");
 
   // An authenticator app for one-time codes: the key read from the page, the code made
   // by oathtool, typed into the form.
@@ -86,7 +94,7 @@ try {
   // the push and goes on by itself.
   await page.getByLabel("User ID").fill("alice");
   await page.getByLabel("Password").fill("correct horse battery");
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await page.waitForSelector("#sign-in-status[data-state='Pending']");
   await checkAccessible(page, "approve on the phone", a11y);
   await shot("self-service-push");
@@ -100,9 +108,22 @@ try {
   if (answered.status !== 0) throw new Error(`respond failed: ${answered.stderr}`);
   await page.waitForURL(/\/home$/, { timeout: 15000 });
   const backIn = (await page.textContent("h1")).trim();
+
+  // A passkey: added on the home page, then used to sign in with the user ID alone.
+  await page.getByRole("button", { name: "Add a passkey" }).click();
+  await page.waitForSelector("section[aria-labelledby='passkeys-h'] tbody tr");
+  await checkAccessible(page, "home with a passkey", a11y);
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.waitForURL(/\/self-service\/[^/]+$/);
+  await page.getByLabel("User ID").fill("alice");
+  await page.getByRole("button", { name: "Sign in with a passkey" }).click();
+  await page.waitForURL(/\/home$/, { timeout: 15000 });
+  const passkeyRows = await page.locator("section[aria-labelledby='passkeys-h'] tbody tr").allTextContents();
+  const { credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
+  await shot("self-service-home");
   if (problems.length) throw new Error(problems.join("; "));
   const tidy = (rs) => rs.map((r) => r.replace(/\s+/g, " ").trim());
-  console.log(JSON.stringify({ shown, status, qrHidden, rows: tidy(rows), tokens: tidy(tokenRows), overflow, signedOut, pushed: request.message, backIn, a11y }));
+  console.log(JSON.stringify({ shown, status, qrHidden, rows: tidy(rows), tokens: tidy(tokenRows), overflow, signedOut, pushed: request.message, backIn, passkeys: tidy(passkeyRows), credentials: credentials.length, a11y }));
 } catch (e) {
   console.log(JSON.stringify({ error: String(e), problems, a11y }));
   code = 1;

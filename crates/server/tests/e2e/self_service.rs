@@ -267,7 +267,7 @@ backend_tests! {
         // Newest first: the sign-in link, then the push (with what the phone showed).
         let rows: Vec<&str> = home.split("<tr>").skip(1).filter(|r| r.contains("/not-me")).collect();
         assert_eq!(rows.len(), 2, "{home}");
-        assert!(rows[0].contains("Sign-in link") && rows[1].contains("Push") && rows[1].contains("Log in to example.com"), "{home}");
+        assert!(rows[0].contains("Sign-in link, on this site") && rows[1].contains("Push") && rows[1].contains("Log in to example.com"), "{home}");
         let not_me = rows[1].split("action=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
         let res = post(&app, &not_me, Some(&cookie), &[("csrf", &csrf)]).await;
         assert_eq!(res.status(), 200);
@@ -408,6 +408,36 @@ backend_tests! {
         app.stop().await.unwrap();
     }
 
+    async fn passkey_calls_need_the_csrf_header_and_the_sites_own_origin(backend) {
+        let app = App::spawn(backend).await;
+        app.tenant_with_alice("example.com").await;
+        let cookie = sign_in(&app).await;
+        let csrf = csrf_of(&get(&app, "/self-service/example.com/home", &cookie).await.text().await.unwrap());
+        let call = |path: &str, origin: &str, token: Option<&str>, body: serde_json::Value| {
+            let mut req = browser().post(format!("{}{path}", app.base)).header("origin", origin).header("cookie", &cookie).json(&body);
+            if let Some(t) = token {
+                req = req.header("x-csrf-token", t);
+            }
+            req.send()
+        };
+        let res = call("/self-service/example.com/passkeys/options", &app.base, None, json!({})).await.unwrap();
+        assert_eq!(res.status(), 403);
+        assert_eq!(res.json::<serde_json::Value>().await.unwrap()["error"]["code"], "csrf_failed");
+        // With the token: the tenant has no relying party yet, which the answer says.
+        let res = call("/self-service/example.com/passkeys/options", &app.base, Some(&csrf), json!({})).await.unwrap();
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "fido_not_configured", "{body}");
+        let res = call("/self-service/example.com/sign-in/passkey/options", "https://evil.example", None, json!({"user": "alice"}))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403);
+        let res = call("/self-service/example.com/sign-in/passkey", &app.base, None, json!({"user": "alice", "requestID": "nope", "response": {}}))
+            .await
+            .unwrap();
+        assert!(res.status().is_client_error() && res.headers().get("set-cookie").is_none(), "{}", res.status());
+        app.stop().await.unwrap();
+    }
+
     async fn a_login_session_streams_its_end_to_the_integration_api(backend) {
         let app = App::spawn(backend).await;
         let key = app.tenant_with_alice("example.com").await;
@@ -461,7 +491,12 @@ async fn a_user_activates_from_the_self_service_page_in_chromium() {
     let app = App::spawn(countersign_store::testing::Backend::Sqlite).await;
     app.tenant_with_alice("example.com").await;
     set_password(&app).await;
-    let url = link(&app).await;
+    // Browsers refuse passkeys on an IP address: the pages are opened on localhost.
+    let origin = app.base.replace("127.0.0.1", "localhost");
+    let rp = json!({"rpID": "localhost", "origins": [origin], "residentKey": "required"});
+    let (s, b) = app.admin("PUT", "/admin/v1/tenants/example.com/fido", Some(rp)).await;
+    assert_eq!(s, 200, "{b}");
+    let url = link(&app).await.replace("127.0.0.1", "localhost");
     let work = tempfile::tempdir().unwrap();
     let mut cmd = tokio::process::Command::new("node");
     cmd.arg(dir.join("self_service.mjs")).arg(&url).arg(&cli).arg(work.path());
@@ -481,7 +516,14 @@ async fn a_user_activates_from_the_self_service_page_in_chromium() {
     assert!(r["signedOut"].as_str().unwrap().starts_with("Sign in"), "{r}");
     assert!(r["pushed"].as_str().unwrap().starts_with("Sign in to your account page at example.com?"), "{r}");
     assert_eq!(r["backIn"], "Your authenticators", "signed in again with password and push: {r}");
-    assert!(r["a11y"].as_array().unwrap().len() >= 9, "axe ran on every page: {r}");
+    let passkeys = r["passkeys"].as_array().unwrap();
+    assert!(passkeys.len() == 1 && !passkeys[0].as_str().unwrap().contains("never"), "used to sign in: {r}");
+    assert_eq!(r["credentials"], 1, "{r}");
+    assert!(r["a11y"].as_array().unwrap().len() >= 10, "axe ran on every page: {r}");
+    let (_, creds) = app.admin("GET", "/admin/v1/tenants/example.com/users/alice/fido-credentials", None).await;
+    assert_eq!(creds["items"].as_array().unwrap().len(), 1, "{creds}");
+    let (_, audit) = app.admin("GET", "/admin/v1/audit?tenant=example.com&kind=login_succeeded", None).await;
+    assert!(audit.to_string().contains("\"via\":\"passkey\""), "{audit}");
     let (_, devices) = app.admin("GET", "/admin/v1/tenants/example.com/users/alice/devices", None).await;
     let items = devices["items"].as_array().unwrap();
     assert_eq!((items.len(), items[0]["state"].as_str()), (1, Some("Active")), "{devices}");

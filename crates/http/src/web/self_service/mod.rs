@@ -20,6 +20,7 @@ use serde::Deserialize;
 
 use super::{Assets, SessionCookie, assets, check_form, render, same_origin};
 
+mod passkeys;
 mod password;
 mod sign_in;
 mod tokens;
@@ -40,6 +41,7 @@ pub(super) fn router() -> Router<AppState> {
         .merge(tokens::router())
         .merge(sign_in::router())
         .merge(password::router())
+        .merge(passkeys::router())
 }
 
 /// How long one event stream of an activation lasts at most (the browser reconnects).
@@ -119,8 +121,16 @@ struct HomePage {
     devices: Vec<DeviceRow>,
     tokens: Vec<tokens::TokenRow>,
     sign_ins: Vec<SignInRow>,
+    passkeys: Vec<PasskeyRow>,
     has_password: bool,
     error: Option<String>,
+}
+
+struct PasskeyRow {
+    id: String,
+    name: String,
+    created: Shown,
+    used: Option<Shown>,
 }
 
 struct SignInRow {
@@ -288,7 +298,20 @@ async fn home(State(s): State<AppState>, Path(domain): Path<String>, headers: He
         Ok(b) => b,
         Err(e) => return error_page(e.into(), None),
     };
-    let page = HomePage { assets: assets(), me: Me::of(&me), devices, tokens, sign_ins, has_password, error: None };
+    let passkeys = match s.core.my_passkeys(&me).await {
+        Ok(list) => list
+            .into_iter()
+            .map(|p| PasskeyRow {
+                id: p.credential_id,
+                name: p.name,
+                created: shown(p.created_at),
+                used: p.last_used_at.map(shown),
+            })
+            .collect(),
+        Err(e) => return error_page(e.into(), None),
+    };
+    let page =
+        HomePage { assets: assets(), me: Me::of(&me), devices, tokens, sign_ins, passkeys, has_password, error: None };
     render(StatusCode::OK, &page)
 }
 
@@ -463,7 +486,11 @@ fn method_text(label: &str) -> String {
         "fido2" => "Passkey".into(),
         "uaf" => "FIDO UAF".into(),
         "qr" => "QR code".into(),
-        "sign_in_link" => "Sign-in link".into(),
+        // Sign-ins to these pages (the login behind them is listed too).
+        "sign_in_link" => "Sign-in link, on this site".into(),
+        "passkey" => "Passkey, on this site".into(),
+        "password_push" => "Password and push, on this site".into(),
+        "password_totp" => "Password and code, on this site".into(),
         other => other.replace('_', " "),
     }
 }
