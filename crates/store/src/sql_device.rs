@@ -196,6 +196,18 @@ macro_rules! sql_device {
                 Ok(done.rows_affected() == 1)
             }
 
+            async fn rename_device(&self, user_pk: &str, id: &str, name: &str, at: Timestamp) -> Result<bool, StoreError> {
+                let done = sqlx::query("UPDATE devices SET name = $1, updated_at = $2 WHERE user_pk = $3 AND id = $4")
+                    .bind(name)
+                    .bind(at.millis())
+                    .bind(user_pk)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(done.rows_affected() == 1)
+            }
+
             async fn use_device_nonce(&self, device_id: &str, nonce: &str, at: Timestamp) -> Result<bool, StoreError> {
                 let done = sqlx::query(
                     "INSERT INTO device_nonces (device_id, nonce, used_at) VALUES ($1, $2, $3) \

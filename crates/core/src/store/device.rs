@@ -68,6 +68,8 @@ pub trait DeviceStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Delete one of a user's devices; `false` when there was none.
     async fn delete_device(&self, user_pk: &str, id: &str) -> Result<bool, StoreError>;
+    /// Rename one of a user's devices; `false` when there was none.
+    async fn rename_device(&self, user_pk: &str, id: &str, name: &str, at: Timestamp) -> Result<bool, StoreError>;
     /// Record a request nonce for a device (one insert against the primary key); `false`
     /// when the nonce was used already (a replay).
     async fn use_device_nonce(&self, device_id: &str, nonce: &str, at: Timestamp) -> Result<bool, StoreError>;

@@ -53,6 +53,12 @@ impl Core {
         self.fido_register(&me.tenant, &user_ref(me), input).await
     }
 
+    /// Rename one of the signed-in user's passkeys.
+    pub async fn rename_my_passkey(&self, me: &SignedIn, credential_id: &str, name: &str) -> Result<(), CoreError> {
+        let (domain, user) = (me.tenant.domain.as_str(), me.user.user_id.as_str());
+        self.rename_fido_credential(domain, user, credential_id, name.trim()).await.map(|_| ())
+    }
+
     /// Remove one of the signed-in user's passkeys.
     pub async fn remove_my_passkey(&self, me: &SignedIn, credential_id: &str) -> Result<(), CoreError> {
         self.delete_fido_credential(me.tenant.domain.as_str(), me.user.user_id.as_str(), credential_id).await?;

@@ -34,6 +34,17 @@ impl Core {
         Ok(())
     }
 
+    /// Rename one of the signed-in user's devices.
+    pub async fn rename_my_device(&self, me: &SignedIn, device_id: &str, name: &str) -> Result<(), CoreError> {
+        let name = name.trim();
+        crate::validate::name(name).map_err(|m| CoreError::invalid("name", m))?;
+        if self.store.rename_device(&me.user.id, device_id, name, self.clock.now()).await? {
+            Ok(())
+        } else {
+            Err(CoreError::NotFound(Entity::Device))
+        }
+    }
+
     /// Start activating a new authenticator for the signed-in user.
     pub async fn start_my_activation(&self, me: &SignedIn) -> Result<ActivationData, CoreError> {
         let user = format!("{}@{}", me.user.user_id.as_str(), me.tenant.domain.as_str());

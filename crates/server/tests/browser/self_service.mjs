@@ -113,17 +113,21 @@ try {
   await page.getByRole("button", { name: "Add a passkey" }).click();
   await page.waitForSelector("section[aria-labelledby='passkeys-h'] tbody tr");
   await checkAccessible(page, "home with a passkey", a11y);
+  await page.locator("section[aria-labelledby='passkeys-h'] input[name='name']").fill("Laptop passkey");
+  await page.locator("section[aria-labelledby='passkeys-h']").getByRole("button", { name: "Rename" }).click();
+  await page.waitForSelector("section[aria-labelledby='passkeys-h'] input[value='Laptop passkey']");
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.waitForURL(/\/self-service\/[^/]+$/);
   await page.getByLabel("User ID").fill("alice");
   await page.getByRole("button", { name: "Sign in with a passkey" }).click();
   await page.waitForURL(/\/home$/, { timeout: 15000 });
   const passkeyRows = await page.locator("section[aria-labelledby='passkeys-h'] tbody tr").allTextContents();
+  const passkeyName = await page.locator("section[aria-labelledby='passkeys-h'] input[name='name']").inputValue();
   const { credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
   await shot("self-service-home");
   if (problems.length) throw new Error(problems.join("; "));
   const tidy = (rs) => rs.map((r) => r.replace(/\s+/g, " ").trim());
-  console.log(JSON.stringify({ shown, status, qrHidden, rows: tidy(rows), tokens: tidy(tokenRows), overflow, signedOut, pushed: request.message, backIn, passkeys: tidy(passkeyRows), credentials: credentials.length, a11y }));
+  console.log(JSON.stringify({ shown, status, qrHidden, rows: tidy(rows), tokens: tidy(tokenRows), overflow, signedOut, pushed: request.message, backIn, passkeys: tidy(passkeyRows), passkeyName, credentials: credentials.length, a11y }));
 } catch (e) {
   console.log(JSON.stringify({ error: String(e), problems, a11y }));
   code = 1;

@@ -182,6 +182,13 @@ backend_tests! {
         let home = get(&app, "/self-service/example.com/home", &cookie).await.text().await.unwrap();
         let remove = format!("/self-service/example.com/devices/{}/remove", auth.state.device_id);
         assert!(home.contains(&remove), "{home}");
+        let rename = format!("/self-service/example.com/devices/{}/name", auth.state.device_id);
+        for (name, status) in [("", 422), ("bad\u{7}name", 422), ("Work phone", 303)] {
+            let res = post(&app, &rename, Some(&cookie), &[("csrf", &csrf), ("name", name)]).await;
+            assert_eq!(res.status(), status, "{name:?}");
+        }
+        let (_, devices) = app.admin("GET", "/admin/v1/tenants/example.com/users/alice/devices", None).await;
+        assert_eq!(devices["items"][0]["name"], "Work phone", "{devices}");
         let res = post(&app, &remove, Some(&cookie), &[("csrf", &csrf)]).await;
         assert_eq!(res.status(), 303);
         let (_, devices) = app.admin("GET", "/admin/v1/tenants/example.com/users/alice/devices", None).await;
@@ -518,7 +525,7 @@ async fn a_user_activates_from_the_self_service_page_in_chromium() {
     assert_eq!(r["backIn"], "Your authenticators", "signed in again with password and push: {r}");
     let passkeys = r["passkeys"].as_array().unwrap();
     assert!(passkeys.len() == 1 && !passkeys[0].as_str().unwrap().contains("never"), "used to sign in: {r}");
-    assert_eq!(r["credentials"], 1, "{r}");
+    assert_eq!((&r["credentials"], &r["passkeyName"]), (&json!(1), &json!("Laptop passkey")), "{r}");
     assert!(r["a11y"].as_array().unwrap().len() >= 10, "axe ran on every page: {r}");
     let (_, creds) = app.admin("GET", "/admin/v1/tenants/example.com/users/alice/fido-credentials", None).await;
     assert_eq!(creds["items"].as_array().unwrap().len(), 1, "{creds}");

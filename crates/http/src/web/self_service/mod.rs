@@ -22,6 +22,7 @@ use super::{Assets, SessionCookie, assets, check_form, render, same_origin};
 
 mod passkeys;
 mod password;
+mod rename;
 mod sign_in;
 mod tokens;
 use crate::AppState;
@@ -42,6 +43,7 @@ pub(super) fn router() -> Router<AppState> {
         .merge(sign_in::router())
         .merge(password::router())
         .merge(passkeys::router())
+        .merge(rename::router())
 }
 
 /// How long one event stream of an activation lasts at most (the browser reconnects).
