@@ -96,5 +96,10 @@ backend_tests! {
         d.activation_id = Some("act-1".into());
         s.insert_device(&d).await.unwrap();
         assert_eq!(s.device("d1").await.unwrap().unwrap().activation_id.as_deref(), Some("act-1"));
+        // Renamed by its own user only.
+        assert!(!s.rename_device("someone-else", "d1", "Mine now", Timestamp(5_000)).await.unwrap());
+        assert!(s.rename_device("u1", "d1", "Work phone", Timestamp(5_000)).await.unwrap());
+        let d = s.device("d1").await.unwrap().unwrap();
+        assert_eq!((d.name.as_deref(), d.updated_at), (Some("Work phone"), Timestamp(5_000)));
     }
 }
