@@ -34,9 +34,28 @@ impl ActivationProgress {
     pub fn is_final(self) -> bool {
         !matches!(self, Self::Waiting | Self::CodeVerified | Self::Confirming)
     }
+
+    /// What a page tells its user (English).
+    pub fn text(self) -> &'static str {
+        match self {
+            Self::Waiting => "Waiting for the app to scan the code…",
+            Self::CodeVerified => "Code accepted: finish in the app (choose your PIN).",
+            Self::Confirming => "Almost done: the app is confirming.",
+            Self::Activated => "Activated: your authenticator is ready.",
+            Self::Expired => "This activation has expired: start a new one.",
+            Self::Burned => "Too many wrong codes: start a new activation.",
+            Self::Removed => "The authenticator from this activation was removed.",
+        }
+    }
 }
 
 impl Core {
+    /// The user an activation of `tenant` is for (another tenant's is not found).
+    pub async fn activation_owner(&self, tenant: &crate::tenant::Tenant, id: &str) -> Result<String, CoreError> {
+        let a = self.store.activation(id).await?.filter(|a| a.tenant_id == tenant.id);
+        Ok(a.ok_or(CoreError::NotFound(Entity::Activation))?.user_pk)
+    }
+
     /// Where the activation `id` of user `user_pk` stands (a user sees only their own),
     /// and when it expires.
     pub async fn activation_progress(

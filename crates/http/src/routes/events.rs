@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use countersign_core::login::MAX_STATUS_WAIT_SECONDS;
+use countersign_core::mobile::ActivationProgress;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -20,7 +21,7 @@ use crate::wire::LoginOutput;
 
 /// The event routes.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(session_events))
+    OpenApiRouter::new().routes(routes!(session_events)).routes(routes!(activation_events))
 }
 
 /// One server-sent event of a session stream, as the OpenAPI describes it.
@@ -98,6 +99,67 @@ pub(crate) fn session_stream(
                     }
                 },
             }
+        }
+    });
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)).text("keep-alive")).into_response()
+}
+
+/// One server-sent event of an activation stream, as the OpenAPI describes it.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // a description of the wire, never built
+pub struct ActivationEvent {
+    /// `progress` (the activation moved on) or `end` (the stream's time is up).
+    #[schema(example = "progress")]
+    event: String,
+    /// For `progress`: JSON text `{"progress": "waiting" | "code_verified" | "confirming" |
+    /// "activated" | "expired" | "burned" | "removed", "final": bool, "text": "…"}`; empty
+    /// for `end`.
+    data: String,
+}
+
+/// Follow an activation as server-sent events (`text/event-stream`): an event
+/// `progress` now and at each step (the app proved the code, registered its keys,
+/// confirmed), until a final state (`activated`, `expired`, `burned`, `removed`); then
+/// the stream closes. After 10 minutes it ends with `end`. A relying party's page shows
+/// "activated" without polling.
+#[utoipa::path(get, path = "/v1/activations/{activationID}/events", tag = "integration",
+    params(("activationID" = String, Path)), security(("apiKey" = []), ("apiKeyBasic" = [])),
+    responses(
+        (status = 200, content_type = "text/event-stream", body = ActivationEvent, description = "Events `progress` until a final state, or `end` when the stream's 10 minutes are up."),
+        (status = 401, body = ErrorBody, description = "No API key, or not a valid one (`unauthorized`)."),
+        (status = 404, body = ErrorBody, description = "No such activation for this tenant (`activation_not_found`).")
+    ))]
+async fn activation_events(
+    auth: TenantAuth,
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ApiError> {
+    let user_pk = s.core.activation_owner(&auth.tenant, &id).await?;
+    Ok(activation_stream(s.core.clone(), user_pk, id))
+}
+
+fn progress_event(p: ActivationProgress) -> Event {
+    let data = serde_json::json!({ "progress": p, "final": p.is_final(), "text": p.text() });
+    Event::default().event("progress").data(data.to_string())
+}
+
+/// The event stream of activation `id` of user `user_pk`: its progress now, then each
+/// change, until it is final or the stream's time is up (`end`). Woken by the
+/// activation's steps, never by a timer. Also the self-service activation page's stream.
+pub(crate) fn activation_stream(core: countersign_core::Core, user_pk: String, id: String) -> Response {
+    let until = core.clock.now().plus_millis(i64::from(STREAM_SECONDS) * 1000);
+    let end = || Event::default().event("end").data("");
+    let stream = futures_util::stream::unfold(Some(None), move |state: Option<Option<ActivationProgress>>| {
+        let (core, user_pk, id) = (core.clone(), user_pk.clone(), id.clone());
+        async move {
+            let seen = state?;
+            let (event, next) = match core.next_activation_progress(&user_pk, &id, seen, until).await {
+                Ok(p) if Some(p) == seen => (end(), None),
+                Ok(p) if p.is_final() => (progress_event(p), None),
+                Ok(p) => (progress_event(p), Some(Some(p))),
+                Err(_) => (end(), None),
+            };
+            Some((Ok::<_, Infallible>(event), next))
         }
     });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)).text("keep-alive")).into_response()

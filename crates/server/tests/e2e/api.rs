@@ -350,13 +350,14 @@ backend_tests! {
             ("/openapi.json", &["get"]), ("/docs", &["get"]),
             ("/app/activate", &["get"]), ("/app/qr-login", &["get"]),
             ("/v1/sessions/{requestID}/events", &["get"]), ("/v1/users/{user}/sign-in-links", &["post"]),
+            ("/v1/activations/{activationID}/events", &["get"]),
             ("/admin/v1/tenants/{domain}/users/{userID}/sign-in-links", &["post"]),
         ] {
             for m in methods {
                 assert!(paths.get(path).and_then(|p| p.get(*m)).is_some(), "{m} {path} missing from /openapi.json");
             }
         }
-        assert_eq!(paths.len(), 77, "a route was added: list it above");
+        assert_eq!(paths.len(), 78, "a route was added: list it above");
         assert!(api["components"]["schemas"]["ErrorBody"].is_object());
         assert!(api["components"]["securitySchemes"]["adminToken"].is_object());
 

@@ -445,6 +445,30 @@ backend_tests! {
         app.stop().await.unwrap();
     }
 
+    async fn an_activation_streams_its_progress_to_the_integration_api(backend) {
+        let app = App::spawn(backend).await;
+        let key = app.tenant_with_alice("example.com").await;
+        let other = app.tenant_with_alice("other.example").await;
+        let (_, a) = app.call("POST", "/v1/users/alice@example.com/activations", Auth::Bearer(&key), None).await;
+        let id = a["activationID"].as_str().unwrap().to_owned();
+        let path = format!("/v1/activations/{id}/events");
+        let (s, b) = app.call("GET", &path, Auth::Bearer(&other), None).await;
+        assert_eq!((s, code(&b)), (404, "activation_not_found"), "another tenant's key");
+        let res = reqwest::Client::new().get(format!("{}{path}", app.base)).bearer_auth(&key).send().await.unwrap();
+        assert_eq!(res.headers()["content-type"], "text/event-stream");
+        let following = tokio::spawn(events(res, Duration::from_secs(20)));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        Authenticator::activate(a["qrPayload"].as_str().unwrap(), "1234", &ActivateOptions::default()).await.unwrap();
+        let seen = following.await.unwrap();
+        let progress: Vec<String> = seen
+            .iter()
+            .map(|(_, d)| serde_json::from_str::<serde_json::Value>(d).unwrap()["progress"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(progress.first().map(String::as_str), Some("waiting"), "{seen:?}");
+        assert_eq!(progress.last().map(String::as_str), Some("activated"), "{seen:?}");
+        app.stop().await.unwrap();
+    }
+
     async fn a_login_session_streams_its_end_to_the_integration_api(backend) {
         let app = App::spawn(backend).await;
         let key = app.tenant_with_alice("example.com").await;

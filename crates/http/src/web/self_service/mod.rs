@@ -1,20 +1,17 @@
-//! The self-service pages (`/self-service/{domain}`, docs/web.md): a user signs in with
-//! a one-time link, sees their mobile authenticators, removes one, and activates a new
-//! one from the QR code on screen while the page follows the activation live.
-
-use std::convert::Infallible;
-use std::time::Duration;
+//! The self-service pages (`/self-service/{domain}`, docs/web.md): a user signs in (a
+//! one-time link, the password and a second factor, or a passkey), sees their mobile
+//! authenticators, tokens, passkeys and recent sign-ins, and activates a new
+//! authenticator from the QR code on screen while the page follows the activation live.
+//! This file holds the pages of the session itself; the others are in the submodules.
 
 use askama::Template;
 use axum::Router;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use base64::Engine;
-use countersign_core::mobile::ActivationProgress;
 use countersign_core::web::SignedIn;
 use serde::Deserialize;
 
@@ -45,9 +42,6 @@ pub(super) fn router() -> Router<AppState> {
         .merge(passkeys::router())
         .merge(rename::router())
 }
-
-/// How long one event stream of an activation lasts at most (the browser reconnects).
-const STREAM_MS: i64 = 10 * 60 * 1000;
 
 /// The signed-in user as the templates show them.
 struct Me {
@@ -383,7 +377,7 @@ async fn activation_page(
         Some(Err(e)) => return error_page(ApiError::internal(&e), back),
         None => None,
     };
-    let page = ActivationPage { assets: assets(), me: Me::of(&me), id, qr, status: progress_text(a.progress) };
+    let page = ActivationPage { assets: assets(), me: Me::of(&me), id, qr, status: a.progress.text() };
     render(StatusCode::OK, &page)
 }
 
@@ -398,27 +392,6 @@ fn qr_of(payload: &str, expires: Shown) -> Result<Qr, String> {
 fn qr_image(text: &str) -> Result<String, String> {
     let png = crate::qr::png(text)?;
     Ok(format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(png)))
-}
-
-fn progress_text(p: ActivationProgress) -> &'static str {
-    match p {
-        ActivationProgress::Waiting => "Waiting for the app to scan the code…",
-        ActivationProgress::CodeVerified => "Code accepted: finish in the app (choose your PIN).",
-        ActivationProgress::Confirming => "Almost done: the app is confirming.",
-        ActivationProgress::Activated => "Activated: your authenticator is ready.",
-        ActivationProgress::Expired => "This activation has expired: start a new one.",
-        ActivationProgress::Burned => "Too many wrong codes: start a new activation.",
-        ActivationProgress::Removed => "The authenticator from this activation was removed.",
-    }
-}
-
-fn end_event() -> Event {
-    Event::default().event("end").data("")
-}
-
-fn progress_event(p: ActivationProgress) -> Event {
-    let data = serde_json::json!({ "progress": p, "text": progress_text(p), "final": p.is_final() });
-    Event::default().event("progress").data(data.to_string())
 }
 
 /// Server-sent events of one of the user's activations: its progress now, then each
@@ -438,23 +411,7 @@ async fn activation_events(
     if let Err(e) = s.core.activation_progress(&me.user.id, &id).await {
         return ApiError::from(e).into_response();
     }
-    let core = s.core.clone();
-    let until = core.clock.now().plus_millis(STREAM_MS);
-    let user_pk = me.user.id;
-    let stream = futures_util::stream::unfold(Some(None), move |state: Option<Option<ActivationProgress>>| {
-        let (core, user_pk, id) = (core.clone(), user_pk.clone(), id.clone());
-        async move {
-            let seen = state?;
-            let (event, next) = match core.next_activation_progress(&user_pk, &id, seen, until).await {
-                Ok(p) if Some(p) == seen => (end_event(), None),
-                Ok(p) if p.is_final() => (progress_event(p), None),
-                Ok(p) => (progress_event(p), Some(Some(p))),
-                Err(_) => (end_event(), None),
-            };
-            Some((Ok::<_, Infallible>(event), next))
-        }
-    });
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)).text("keep-alive")).into_response()
+    crate::routes::events::activation_stream(s.core.clone(), me.user.id, id)
 }
 
 async fn remove_device(
