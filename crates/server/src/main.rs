@@ -93,6 +93,10 @@ struct ServeArgs {
     /// Largest request body in bytes [default: 65536].
     #[arg(long, value_name = "BYTES")]
     body_limit_bytes: Option<usize>,
+    /// Largest streamed token import (a text/csv body) in bytes [default: 268435456,
+    /// at most 1 GiB].
+    #[arg(long, value_name = "BYTES")]
+    import_limit_bytes: Option<u64>,
     /// Seconds in-flight requests get to finish at shutdown [default: 30].
     #[arg(long, value_name = "SECONDS")]
     shutdown_grace_seconds: Option<u64>,
@@ -226,6 +230,7 @@ fn resolve(cli: &Cli) -> Result<Config, ConfigError> {
     if let Command::Serve(s) = &cli.command {
         flags.listen = s.listen.clone();
         flags.body_limit_bytes = s.body_limit_bytes;
+        flags.import_limit_bytes = s.import_limit_bytes;
         flags.shutdown_grace_seconds = s.shutdown_grace_seconds;
         flags.public_url = s.public_url.clone();
         flags.demo = s.demo.then_some(true);
