@@ -21,7 +21,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 
 #[derive(Parser, Debug)]
@@ -77,8 +76,6 @@ struct Args {
 /// The static password of every `pwN` user, on both servers.
 const PASSWORD: &str = "correct horse battery staple";
 
-type Res<T> = Result<T, String>;
-
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Server {
     Countersign,
@@ -122,47 +119,9 @@ struct Ctx {
     pi_counters: Vec<AtomicU64>,
 }
 
-async fn call(
-    http: &reqwest::Client,
-    method: &str,
-    url: &str,
-    auth: Option<&str>,
-    body: Option<Value>,
-) -> Res<(u16, Value)> {
-    let m = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
-    let mut r = http.request(m, url);
-    if let Some(a) = auth {
-        r = r.header(reqwest::header::AUTHORIZATION, a);
-    }
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    let resp = r.send().await.map_err(|e| format!("{method} {url}: {e}"))?;
-    let status = resp.status().as_u16();
-    let v = resp.json::<Value>().await.unwrap_or(Value::Null);
-    Ok((status, v))
-}
-
-async fn must(http: &reqwest::Client, method: &str, url: &str, auth: Option<&str>, body: Option<Value>) -> Res<Value> {
-    let (s, v) = call(http, method, url, auth, body).await?;
-    if !(200..300).contains(&s) {
-        return Err(format!("{method} {url}: {s} {v}"));
-    }
-    Ok(v)
-}
-
-/// RFC 4226 HOTP, six digits (the same as `countersign-load`'s).
-fn hotp(seed: &[u8], counter: u64) -> String {
-    let Ok(mut mac) = Hmac::<sha1::Sha1>::new_from_slice(seed) else { return String::new() };
-    mac.update(&counter.to_be_bytes());
-    let h = mac.finalize().into_bytes();
-    let off = usize::from(h[19] & 0x0f);
-    let bin = (u32::from(h[off]) & 0x7f) << 24
-        | u32::from(h[off + 1]) << 16
-        | u32::from(h[off + 2]) << 8
-        | u32::from(h[off + 3]);
-    format!("{:06}", bin % 1_000_000)
-}
+#[path = "bench.rs"]
+mod bench;
+use bench::{Auth, Res, call, hotp, must};
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|b| format!("{b:02x}")).collect()
@@ -215,15 +174,7 @@ fn cpu_ticks(root: u32) -> u64 {
 
 /// Resident memory of `root` and its descendants, KiB.
 fn rss_kib(root: u32) -> u64 {
-    process_tree(root)
-        .iter()
-        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/status")).ok())
-        .filter_map(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .sum()
+    process_tree(root).into_iter().filter_map(bench::vm_rss_kib).sum()
 }
 
 async fn wait_for(http: &reqwest::Client, url: &str, seconds: u64) -> Res<()> {
@@ -238,8 +189,9 @@ async fn wait_for(http: &reqwest::Client, url: &str, seconds: u64) -> Res<()> {
 }
 
 async fn setup_countersign(args: &Args, http: &reqwest::Client, seeds: &[Vec<u8>]) -> Res<(String, String)> {
-    let (cs, admin) = (args.countersign.trim_end_matches('/'), Some(format!("Bearer {}", args.admin_token)));
-    let admin = admin.as_deref();
+    let cs = args.countersign.trim_end_matches('/');
+    let admin_header = format!("Bearer {}", args.admin_token);
+    let admin = Auth::Header(&admin_header);
     let mut tag = [0u8; 6];
     getrandom::fill(&mut tag).map_err(|e| e.to_string())?;
     let domain = format!("compare-{}.example", hex(&tag));
@@ -292,7 +244,7 @@ async fn setup_privacyidea(args: &Args, http: &reqwest::Client, seeds: &[Vec<u8>
         http,
         "POST",
         &format!("{pi}/auth"),
-        None,
+        Auth::None,
         Some(json!({"username": args.pi_admin, "password": args.pi_password})),
     )
     .await?;
@@ -306,7 +258,7 @@ async fn setup_privacyidea(args: &Args, http: &reqwest::Client, seeds: &[Vec<u8>
                    "otplen": 6, "hashlib": "sha1", "user": format!("otp{i}"), "realm": realm}),
         ];
         for t in tokens {
-            let v = must(http, "POST", &format!("{pi}/token/init"), Some(&jwt), Some(t)).await?;
+            let v = must(http, "POST", &format!("{pi}/token/init"), Auth::Header(&jwt), Some(t)).await?;
             if v["result"]["status"] != true {
                 return Err(format!("privacyIDEA /token/init: {v}"));
             }
@@ -321,19 +273,20 @@ async fn op(c: &Ctx, server: Server, scenario: Scenario, w: usize) -> Res<bool> 
         (Server::Countersign, Scenario::Password) => {
             let url = format!("{}/v1/users/pw{w}@{}/login", c.cs, c.domain);
             let body = json!({"passKey": "password", "sessionID": "S", "timeout": 0});
-            let (s, v) = call(&c.http, "POST", &url, Some(&c.key), Some(body)).await?;
+            let (s, v) = call(&c.http, "POST", &url, Auth::Header(&c.key), Some(body)).await?;
             let Some(id) = v["requestID"].as_str().filter(|_| s == 200 && v["sessionStatus"] == "Pending") else {
                 return Err(format!("start: {s} {v}"));
             };
             let body = json!({"requestID": id, "sessionID": "S", "passKey": PASSWORD});
-            let (s, v) = call(&c.http, "POST", &url, Some(&c.key), Some(body)).await?;
+            let (s, v) = call(&c.http, "POST", &url, Auth::Header(&c.key), Some(body)).await?;
             accepted(s == 200 && v["sessionStatus"] == "Accept", s, &v)
         }
         (Server::Countersign, Scenario::Hotp) => {
             let code = hotp(&c.seeds[w], c.cs_counters[w].fetch_add(1, Ordering::Relaxed));
             let url = format!("{}/v1/users/otp{w}@{}/login", c.cs, c.domain);
             let (s, v) =
-                call(&c.http, "POST", &url, Some(&c.key), Some(json!({"passKey": "totp", "otp": code}))).await?;
+                call(&c.http, "POST", &url, Auth::Header(&c.key), Some(json!({"passKey": "totp", "otp": code})))
+                    .await?;
             accepted(s == 200 && v["sessionStatus"] == "Accept", s, &v)
         }
         (Server::PrivacyIdea, _) => {
@@ -344,7 +297,7 @@ async fn op(c: &Ctx, server: Server, scenario: Scenario, w: usize) -> Res<bool> 
                 }
             };
             let body = json!({"user": user, "realm": c.realm, "pass": pass});
-            let (s, v) = call(&c.http, "POST", &format!("{}/validate/check", c.pi), None, Some(body)).await?;
+            let (s, v) = call(&c.http, "POST", &format!("{}/validate/check", c.pi), Auth::None, Some(body)).await?;
             accepted(s == 200 && v["result"]["authentication"] == "ACCEPT" && v["result"]["value"] == true, s, &v)
         }
     }
@@ -543,16 +496,6 @@ async fn main() {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hotp_matches_rfc_4226() {
-        let seed = b"12345678901234567890";
-        let expected =
-            ["755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583", "399871", "520489"];
-        for (i, e) in expected.iter().enumerate() {
-            assert_eq!(hotp(seed, i as u64), *e);
-        }
-    }
 
     #[test]
     fn stat_fields_are_counted_from_the_last_parenthesis() {

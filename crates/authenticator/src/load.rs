@@ -25,7 +25,6 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use countersign_authenticator::{ActivateOptions, Answer, Authenticator};
-use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 
 #[derive(Parser, Debug)]
@@ -74,46 +73,12 @@ struct Setup {
     seeds: Vec<Vec<u8>>,
 }
 
-type Res<T> = Result<T, String>;
-
-async fn call(http: &reqwest::Client, method: &str, url: &str, bearer: &str, body: Option<Value>) -> Res<(u16, Value)> {
-    let m = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
-    let mut r = http.request(m, url).bearer_auth(bearer);
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    let resp = r.send().await.map_err(|e| format!("{method} {url}: {e}"))?;
-    let status = resp.status().as_u16();
-    let v = resp.json::<Value>().await.unwrap_or(Value::Null);
-    Ok((status, v))
-}
-
-async fn must(http: &reqwest::Client, method: &str, url: &str, bearer: &str, body: Option<Value>) -> Res<Value> {
-    let (s, v) = call(http, method, url, bearer, body).await?;
-    if !(200..300).contains(&s) {
-        return Err(format!("{method} {url}: {s} {v}"));
-    }
-    Ok(v)
-}
-
-fn hotp(seed: &[u8], counter: u64) -> String {
-    let Ok(mut mac) = Hmac::<sha1::Sha1>::new_from_slice(seed) else { return String::new() };
-    mac.update(&counter.to_be_bytes());
-    let h = mac.finalize().into_bytes();
-    let off = usize::from(h[19] & 0x0f);
-    let bin = (u32::from(h[off]) & 0x7f) << 24
-        | u32::from(h[off + 1]) << 16
-        | u32::from(h[off + 2]) << 8
-        | u32::from(h[off + 3]);
-    format!("{:06}", bin % 1_000_000)
-}
+#[path = "bench.rs"]
+mod bench;
+use bench::{Auth::Bearer, Res, call, hotp, must};
 
 fn rss_kib(pid: Option<u32>) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    bench::vm_rss_kib(pid?)
 }
 
 /// Latencies, for percentiles.
@@ -145,12 +110,12 @@ async fn setup(args: &Args, http: reqwest::Client) -> Res<Setup> {
     let mut tag = [0u8; 6];
     getrandom::fill(&mut tag).map_err(|e| e.to_string())?;
     let domain = format!("load-{}.example", tag.iter().map(|b| format!("{b:02x}")).collect::<String>());
-    must(&http, "POST", &format!("{server}/admin/v1/tenants"), admin, Some(json!({"domain": domain}))).await?;
+    must(&http, "POST", &format!("{server}/admin/v1/tenants"), Bearer(admin), Some(json!({"domain": domain}))).await?;
     must(
         &http,
         "PATCH",
         &format!("{server}/admin/v1/tenants/{domain}"),
-        admin,
+        Bearer(admin),
         Some(json!({"settings": {"numberMatching": "off", "loginRequestLimit": 0}})),
     )
     .await?;
@@ -158,7 +123,7 @@ async fn setup(args: &Args, http: reqwest::Client) -> Res<Setup> {
         &http,
         "POST",
         &format!("{server}/admin/v1/tenants/{domain}/api-keys"),
-        admin,
+        Bearer(admin),
         Some(json!({"name": "load"})),
     )
     .await?["key"]
@@ -172,7 +137,7 @@ async fn setup(args: &Args, http: reqwest::Client) -> Res<Setup> {
             &http,
             "POST",
             &format!("{server}/admin/v1/tenants/{domain}/users"),
-            admin,
+            Bearer(admin),
             Some(json!({"userID": format!("u{i}")})),
         )
         .await?;
@@ -191,14 +156,15 @@ async fn setup(args: &Args, http: reqwest::Client) -> Res<Setup> {
     let passwords = if args.scenarios.contains("password") { args.users } else { 0 };
     if passwords > 0 {
         let ty = json!({"method": "static_password"});
-        must(&http, "PUT", &format!("{server}/admin/v1/tenants/{domain}/auth-types/password"), admin, Some(ty)).await?;
+        must(&http, "PUT", &format!("{server}/admin/v1/tenants/{domain}/auth-types/password"), Bearer(admin), Some(ty))
+            .await?;
     }
     for i in 0..passwords {
         state = must(
             &http,
             "PUT",
             &format!("{server}/admin/v1/tenants/{domain}/users/u{i}/static-password"),
-            admin,
+            Bearer(admin),
             Some(json!({"password": PASSWORD, "graceDays": 30})),
         )
         .await?;
@@ -215,7 +181,7 @@ async fn setup(args: &Args, http: reqwest::Client) -> Res<Setup> {
         &http,
         "POST",
         &format!("{server}/admin/v1/tenants/{domain}/tokens/import"),
-        admin,
+        Bearer(admin),
         Some(json!({"format": "csv", "data": csv})),
     )
     .await?;
@@ -223,7 +189,8 @@ async fn setup(args: &Args, http: reqwest::Client) -> Res<Setup> {
     loop {
         let q = after.as_ref().map(|a| format!("&after={a}")).unwrap_or_default();
         let page =
-            must(&http, "GET", &format!("{server}/admin/v1/tenants/{domain}/tokens?limit=500{q}"), admin, None).await?;
+            must(&http, "GET", &format!("{server}/admin/v1/tenants/{domain}/tokens?limit=500{q}"), Bearer(admin), None)
+                .await?;
         for t in page["items"].as_array().cloned().unwrap_or_default() {
             let serial = t["serial"].as_str().unwrap_or("");
             let Some(i) = serial.strip_prefix("LOAD-").and_then(|n| n.parse::<usize>().ok()) else { continue };
@@ -232,7 +199,7 @@ async fn setup(args: &Args, http: reqwest::Client) -> Res<Setup> {
                 &http,
                 "PUT",
                 &format!("{server}/admin/v1/tenants/{domain}/tokens/{id}/user"),
-                admin,
+                Bearer(admin),
                 Some(json!({"userID": format!("u{i}")})),
             )
             .await?;
@@ -251,7 +218,8 @@ async fn setup(args: &Args, http: reqwest::Client) -> Res<Setup> {
             let (http, server, domain, key) = (http.clone(), server.clone(), domain.clone(), key.clone());
             set.spawn(async move {
                 let a =
-                    must(&http, "POST", &format!("{server}/v1/users/u{i}@{domain}/activations"), &key, None).await?;
+                    must(&http, "POST", &format!("{server}/v1/users/u{i}@{domain}/activations"), Bearer(&key), None)
+                        .await?;
                 let qr = a["qrPayload"].as_str().unwrap_or_default().to_owned();
                 let d =
                     Authenticator::activate(&qr, "1234", &ActivateOptions { biometric: false, ..Default::default() })
@@ -288,13 +256,15 @@ async fn push(s: &Arc<Setup>, concurrency: usize, seconds: u64) {
                 let t0 = Instant::now();
                 let outcome = async {
                     let out =
-                        must(&s.http, "POST", &url, &s.key, Some(json!({"passKey": "push", "timeout": 0}))).await?;
+                        must(&s.http, "POST", &url, Bearer(&s.key), Some(json!({"passKey": "push", "timeout": 0})))
+                            .await?;
                     let id = out["requestID"].as_str().unwrap_or_default().to_owned();
                     s.devices[user]
                         .respond(&id, &Answer { approve: true, ..Default::default() })
                         .await
                         .map_err(|e| e.to_string())?;
-                    let st = must(&s.http, "GET", &format!("{}/v1/sessions/{id}", s.server), &s.key, None).await?;
+                    let st =
+                        must(&s.http, "GET", &format!("{}/v1/sessions/{id}", s.server), Bearer(&s.key), None).await?;
                     Ok::<_, String>(st["sessionStatus"] == "Accept")
                 }
                 .await;
@@ -336,7 +306,7 @@ async fn hotp_checks(s: &Arc<Setup>, concurrency: usize, seconds: u64, counters:
                 let counter = counters[w].fetch_add(1, Ordering::Relaxed);
                 let code = hotp(&s.seeds[w], counter);
                 let t0 = Instant::now();
-                match call(&s.http, "POST", &url, &s.key, Some(json!({"passKey": "totp", "otp": code}))).await {
+                match call(&s.http, "POST", &url, Bearer(&s.key), Some(json!({"passKey": "totp", "otp": code}))).await {
                     Ok((200, v)) if v["sessionStatus"] == "Accept" => {
                         ok.fetch_add(1, Ordering::Relaxed);
                         samples.add(t0.elapsed());
@@ -370,10 +340,10 @@ async fn password_logins(s: &Arc<Setup>, concurrency: usize, seconds: u64) {
                 let t0 = Instant::now();
                 let outcome = async {
                     let start = json!({"passKey": "password", "sessionID": session_id, "timeout": 0});
-                    let out = must(&s.http, "POST", &url, &s.key, Some(start)).await?;
+                    let out = must(&s.http, "POST", &url, Bearer(&s.key), Some(start)).await?;
                     let id = out["requestID"].as_str().unwrap_or_default();
                     let answer = json!({"requestID": id, "sessionID": session_id, "passKey": PASSWORD});
-                    let done = must(&s.http, "POST", &url, &s.key, Some(answer)).await?;
+                    let done = must(&s.http, "POST", &url, Bearer(&s.key), Some(answer)).await?;
                     Ok::<_, String>(done["sessionStatus"] == "Accept")
                 }
                 .await;
