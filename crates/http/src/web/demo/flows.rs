@@ -248,12 +248,17 @@ async fn passkey_register_options(
     h: HeaderMap,
     b: Body,
 ) -> Result<Reply, ApiError> {
-    let c = check(&h, a, b)?;
-    let mut calls = Calls::new(&d);
-    let path = calls.user_path(&c.user()?, "/generate-fido-registration-request");
+    fido_options(&d, check(&h, a, b)?, "/generate-fido-registration-request", "registrationRequest").await
+}
+
+/// A FIDO2 ceremony started with `call`; the page gets its `requestID` and the options
+/// in `field` of the answer.
+async fn fido_options(d: &Arc<Demo>, c: Checked, call: &str, field: &str) -> Result<Reply, ApiError> {
+    let mut calls = Calls::new(d);
+    let path = calls.user_path(&c.user()?, call);
     let body = json!({"fidoProtocol": "FIDO2", "userVerification": "required"});
     let (_, r) = calls.call("POST", path, Some(body)).await?;
-    let data = json!({"requestID": r["requestID"], "options": r["registrationRequest"]});
+    let data = json!({"requestID": r["requestID"], "options": r[field]});
     Ok(calls.reply(None, data))
 }
 
@@ -280,13 +285,7 @@ async fn passkey_login_options(
     h: HeaderMap,
     b: Body,
 ) -> Result<Reply, ApiError> {
-    let c = check(&h, a, b)?;
-    let mut calls = Calls::new(&d);
-    let path = calls.user_path(&c.user()?, "/generate-fido-authentication-request");
-    let body = json!({"fidoProtocol": "FIDO2", "userVerification": "required"});
-    let (_, r) = calls.call("POST", path, Some(body)).await?;
-    let data = json!({"requestID": r["requestID"], "options": r["authenticationRequest"]});
-    Ok(calls.reply(None, data))
+    fido_options(&d, check(&h, a, b)?, "/generate-fido-authentication-request", "authenticationRequest").await
 }
 
 /// The browser's assertion, checked by the login call.

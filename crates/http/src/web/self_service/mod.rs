@@ -17,6 +17,16 @@ use serde::Deserialize;
 
 use super::{Assets, SessionCookie, assets, check_form, render, same_origin};
 
+/// The value of a `Result<T, Response>`, or return its response: a page handler's `?`.
+macro_rules! or_page {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(res) => return res,
+        }
+    };
+}
+
 mod passkeys;
 mod password;
 mod rename;
@@ -254,10 +264,7 @@ async fn use_link(
 }
 
 async fn home(State(s): State<AppState>, Path(domain): Path<String>, headers: HeaderMap) -> Response {
-    let (me, _) = match signed_in(&s, &headers, &domain).await {
-        Ok(found) => found,
-        Err(res) => return res,
-    };
+    let (me, _) = or_page!(signed_in(&s, &headers, &domain).await);
     let devices = match s.core.my_devices(&me).await {
         Ok(d) => d,
         Err(e) => return error_page(e.into(), None),
@@ -324,6 +331,15 @@ struct CsrfForm {
     csrf: Option<String>,
 }
 
+/// Where a change made from the home page leads: home again, or its error with a way
+/// back.
+fn back_home<T>(domain: &str, done: Result<T, countersign_core::CoreError>) -> Response {
+    match done {
+        Ok(_) => Redirect::to(&format!("/self-service/{domain}/home")).into_response(),
+        Err(e) => error_page(e.into(), Some(format!("/self-service/{domain}/home"))),
+    }
+}
+
 /// A signed-in form post checked: the session and its CSRF token; or the response.
 async fn posted(
     s: &AppState,
@@ -347,10 +363,7 @@ async fn start_activation(
     headers: HeaderMap,
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Response {
-    let me = match posted(&s, &headers, &domain, form).await {
-        Ok(me) => me,
-        Err(res) => return res,
-    };
+    let me = or_page!(posted(&s, &headers, &domain, form).await);
     match s.core.start_my_activation(&me).await {
         Ok(a) => Redirect::to(&format!("/self-service/{domain}/activations/{}", a.activation_id)).into_response(),
         Err(e) => error_page(e.into(), Some(format!("/self-service/{domain}/home"))),
@@ -362,10 +375,7 @@ async fn activation_page(
     Path((domain, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let (me, _) = match signed_in(&s, &headers, &domain).await {
-        Ok(found) => found,
-        Err(res) => return res,
-    };
+    let (me, _) = or_page!(signed_in(&s, &headers, &domain).await);
     let back = Some(format!("/self-service/{domain}/home"));
     let a = match s.core.my_activation(&me, &id).await {
         Ok(found) => found,
@@ -420,14 +430,8 @@ async fn remove_device(
     headers: HeaderMap,
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Response {
-    let me = match posted(&s, &headers, &domain, form).await {
-        Ok(me) => me,
-        Err(res) => return res,
-    };
-    match s.core.remove_my_device(&me, &id).await {
-        Ok(()) => Redirect::to(&format!("/self-service/{domain}/home")).into_response(),
-        Err(e) => error_page(e.into(), Some(format!("/self-service/{domain}/home"))),
-    }
+    let me = or_page!(posted(&s, &headers, &domain, form).await);
+    back_home(&domain, s.core.remove_my_device(&me, &id).await)
 }
 
 /// How a sign-in went, in words (the audit log's method labels).
@@ -461,10 +465,7 @@ async fn not_me(
     headers: HeaderMap,
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Response {
-    let me = match posted(&s, &headers, &domain, form).await {
-        Ok(me) => me,
-        Err(res) => return res,
-    };
+    let me = or_page!(posted(&s, &headers, &domain, form).await);
     let back = format!("/self-service/{domain}/home");
     let Ok(seq) = seq.parse::<i64>() else {
         let e = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_value", "no such sign-in of yours");

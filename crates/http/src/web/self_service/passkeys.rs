@@ -6,14 +6,14 @@
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use countersign_core::fido::{CredentialView, FidoRegisterInput, FidoRequestOutput};
 use countersign_core::web::SignedIn;
 use serde::Deserialize;
 
-use super::{CsrfForm, error_page, posted, session};
+use super::{CsrfForm, back_home, posted, session};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
@@ -69,14 +69,8 @@ async fn remove(
     headers: HeaderMap,
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Response {
-    let me = match posted(&s, &headers, &domain, form).await {
-        Ok(me) => me,
-        Err(res) => return res,
-    };
-    match s.core.remove_my_passkey(&me, &id).await {
-        Ok(()) => Redirect::to(&format!("/self-service/{domain}/home")).into_response(),
-        Err(e) => error_page(e.into(), Some(format!("/self-service/{domain}/home"))),
-    }
+    let me = or_page!(posted(&s, &headers, &domain, form).await);
+    back_home(&domain, s.core.remove_my_passkey(&me, &id).await)
 }
 
 #[derive(Deserialize)]

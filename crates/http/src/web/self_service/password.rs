@@ -33,10 +33,7 @@ async fn change(
     form: Result<Form<PasswordForm>, FormRejection>,
 ) -> Response {
     let f = form.map(|f| f.0).unwrap_or(PasswordForm { csrf: None, current: None, new: None, confirm: None });
-    let me = match checked(&s, &headers, &domain, f.csrf.as_deref()).await {
-        Ok(me) => me,
-        Err(res) => return res,
-    };
+    let me = or_page!(checked(&s, &headers, &domain, f.csrf.as_deref()).await);
     let back = Some(format!("/self-service/{domain}/home"));
     let new = f.new.unwrap_or_default();
     if f.confirm.as_deref() != Some(new.as_str()) {

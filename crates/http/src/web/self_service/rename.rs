@@ -38,10 +38,7 @@ async fn rename(
     what: Thing,
 ) -> Response {
     let f = form.map(|f| f.0).unwrap_or(NameForm { csrf: None, name: None });
-    let me = match checked(&s, &headers, &domain, f.csrf.as_deref()).await {
-        Ok(me) => me,
-        Err(res) => return res,
-    };
+    let me = or_page!(checked(&s, &headers, &domain, f.csrf.as_deref()).await);
     let name = f.name.unwrap_or_default();
     let done = match what {
         Thing::Device => s.core.rename_my_device(&me, &id, &name).await,

@@ -91,10 +91,10 @@ async fn password(
 }
 
 /// The pending cookie of a request, or the page that says to start again.
-fn pending(s: &AppState, headers: &HeaderMap, domain: &str) -> Result<String, Response> {
+fn pending(s: &AppState, headers: &HeaderMap, domain: &str) -> Result<String, Box<Response>> {
     SessionCookie::pending_of(s).read(headers).ok_or_else(|| {
         let e = ApiError::new(StatusCode::GONE, "sign_in_link_invalid", "this sign-in has expired: sign in again");
-        error_page(e, Some(format!("/self-service/{domain}")))
+        Box::new(error_page(e, Some(format!("/self-service/{domain}"))))
     })
 }
 
@@ -134,10 +134,7 @@ async fn finish_push(
     if !same_origin(&headers) {
         return cross_origin();
     }
-    let pending = match pending(&s, &headers, &domain) {
-        Ok(p) => p,
-        Err(res) => return res,
-    };
+    let pending = or_page!(pending(&s, &headers, &domain).map_err(|page| *page));
     match s.core.finish_push_sign_in(&domain, &pending, &id).await {
         Ok(new) => signed_in(&s, &domain, new),
         Err(e) => error_page(e.into(), Some(format!("/self-service/{domain}"))),
@@ -158,10 +155,7 @@ async fn finish_totp(
     if !same_origin(&headers) {
         return cross_origin();
     }
-    let pending = match pending(&s, &headers, &domain) {
-        Ok(p) => p,
-        Err(res) => return res,
-    };
+    let pending = or_page!(pending(&s, &headers, &domain).map_err(|page| *page));
     let otp = form.ok().and_then(|f| f.0.otp).unwrap_or_default();
     match s.core.finish_totp_sign_in(&domain, &pending, otp.trim()).await {
         Ok(new) => signed_in(&s, &domain, new),

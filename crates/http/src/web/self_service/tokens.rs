@@ -13,7 +13,7 @@ use countersign_core::tokens::{Token, TokenState};
 use countersign_core::web::SignedIn;
 use serde::Deserialize;
 
-use super::{CsrfForm, Me, Shown, checked, error_page, posted, qr_image, shown};
+use super::{CsrfForm, Me, Shown, back_home, checked, error_page, posted, qr_image, shown};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::web::{Assets, assets, render};
@@ -71,10 +71,7 @@ async fn enroll(
     headers: HeaderMap,
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Response {
-    let me = match posted(&s, &headers, &domain, form).await {
-        Ok(me) => me,
-        Err(res) => return res,
-    };
+    let me = or_page!(posted(&s, &headers, &domain, form).await);
     match s.core.enroll_my_totp(&me).await {
         Ok(t) => Redirect::to(&format!("/self-service/{domain}/tokens/{}", t.id)).into_response(),
         Err(e) => error_page(e.into(), Some(format!("/self-service/{domain}/home"))),
@@ -130,10 +127,7 @@ async fn confirm(
     form: Result<Form<ConfirmForm>, FormRejection>,
 ) -> Response {
     let form = form.map(|f| f.0).unwrap_or(ConfirmForm { csrf: None, otp: None });
-    let me = match checked(&s, &headers, &domain, form.csrf.as_deref()).await {
-        Ok(me) => me,
-        Err(res) => return res,
-    };
+    let me = or_page!(checked(&s, &headers, &domain, form.csrf.as_deref()).await);
     let otp = form.otp.unwrap_or_default();
     match s.core.confirm_my_token(&me, &id, otp.trim()).await {
         Ok(_) => Redirect::to(&format!("/self-service/{domain}/home")).into_response(),
@@ -147,12 +141,6 @@ async fn remove(
     headers: HeaderMap,
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Response {
-    let me = match posted(&s, &headers, &domain, form).await {
-        Ok(me) => me,
-        Err(res) => return res,
-    };
-    match s.core.remove_my_token(&me, &id).await {
-        Ok(()) => Redirect::to(&format!("/self-service/{domain}/home")).into_response(),
-        Err(e) => error_page(e.into(), Some(format!("/self-service/{domain}/home"))),
-    }
+    let me = or_page!(posted(&s, &headers, &domain, form).await);
+    back_home(&domain, s.core.remove_my_token(&me, &id).await)
 }
