@@ -56,7 +56,7 @@ pub use error::{CoreError, Entity, Refusal, RefusalCode};
 pub use random::{OsRandom, Random};
 pub use service::Core;
 pub use store::{
-    AccountStore, AttemptStore, AuditStore, ConfigStore, Counter, CredentialStore, DeviceStore, DuoStore,
+    AccountStore, AdminAccountStore, AttemptStore, AuditStore, ConfigStore, Counter, CredentialStore, DeviceStore, DuoStore,
     FidoAuthenticatorKey, FidoCeremony, Hit, LimitStore, OutboxStore, Page, RadiusStore, RiskStore, SealedColumn,
     SealedConfig, SealedRow, SealedStore, SessionEvents, SessionStore, Store, StoreError, WebStore,
 };
