@@ -323,6 +323,30 @@ impl Core {
         })
     }
 
+    /// A page of the outbox for an administrator of every tenant (`403 role_forbidden` for
+    /// one of a single tenant), each message with its tenant's domain.
+    pub async fn console_outbox(
+        &self,
+        admin: &ConsoleAdmin,
+        state: Option<&str>,
+        after: Option<String>,
+    ) -> Result<crate::admin::Listing<(String, crate::delivery::outbox::OutboxMessage)>, CoreError> {
+        if admin.account.tenant_id.is_some() {
+            return Err(forbidden());
+        }
+        let listing = self.list_outbox(state, after, Some(100)).await?;
+        let mut domains = std::collections::HashMap::new();
+        let mut items = Vec::with_capacity(listing.items.len());
+        for m in listing.items {
+            if !domains.contains_key(&m.tenant_id) {
+                let d = self.store.tenant_by_id(&m.tenant_id).await?.map(|t| t.domain.to_string()).unwrap_or_default();
+                domains.insert(m.tenant_id.clone(), d);
+            }
+            items.push((domains.get(&m.tenant_id).cloned().unwrap_or_default(), m));
+        }
+        Ok(crate::admin::Listing { items, next_after: listing.next_after })
+    }
+
     /// Record a change made in the console, by the administrator who made it.
     pub async fn console_audit(
         &self,

@@ -289,6 +289,8 @@ backend_tests! {
             ("/admin/v1/tenants/{domain}/api-keys/{id}", &["delete"]),
             ("/admin/v1/admin-tokens", &["get", "post"]),
             ("/admin/v1/admin-tokens/{id}", &["delete"]),
+            ("/admin/v1/admin-accounts", &["get", "post"]),
+            ("/admin/v1/admin-accounts/{username}", &["delete"]),
             ("/v1/users/{user}/activations", &["post"]),
             ("/v1/activations/{activationID}/qr.png", &["get"]),
             ("/v1/activations/{activationID}/qr.svg", &["get"]),

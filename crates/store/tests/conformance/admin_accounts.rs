@@ -123,6 +123,20 @@ backend_tests! {
         assert!(s.admin_credentials("a1").await.unwrap().is_empty());
     }
 
+    async fn the_console_finds_users_by_exact_userid_prefix(backend) {
+        let db = TestDb::new(backend).await;
+        let s = store_with_tenants(&db).await;
+        for (pk, t, id) in [("u1", "t1", "alice"), ("u2", "t1", "alfred"), ("u3", "t1", "Albert"), ("u4", "t2", "alan"), ("u5", "t1", "a_b")] {
+            s.insert_user(&user(pk, t, id)).await.unwrap();
+        }
+        let ids = |v: Vec<User>| v.into_iter().map(|u| u.user_id.as_str().to_owned()).collect::<Vec<_>>();
+        assert_eq!(ids(s.search_users("t1", "al", 10).await.unwrap()), ["alfred", "alice"]);
+        assert_eq!(ids(s.search_users("t1", "al", 1).await.unwrap()), ["alfred"]);
+        assert_eq!(ids(s.search_users("t1", "a_", 10).await.unwrap()), ["a_b"], "no wildcard");
+        assert_eq!(ids(s.search_users("t1", "Al", 10).await.unwrap()), ["Albert"], "case counts");
+        assert_eq!(s.search_users("t1", "", 10).await.unwrap().len(), 4);
+    }
+
     async fn an_admin_password_lock_runs_out_and_the_count_starts_again(backend) {
         let db = TestDb::new(backend).await;
         let s = store_with_tenants(&db).await;
