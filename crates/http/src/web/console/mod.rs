@@ -284,7 +284,13 @@ async fn passkey_finish(
             .into_response();
     };
     match s.core.console_passkey_finish(&cookie, response).await {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Ok(()) => {
+            // The cookie of the password step lasted as long as that step: now it lasts
+            // as long as the session.
+            let max_age = countersign_core::web::ABSOLUTE_MS / 1000;
+            let set = SessionCookie::console(&s).set(&cookie, max_age);
+            (StatusCode::NO_CONTENT, [(header::SET_COOKIE, set)]).into_response()
+        }
         Err(e) => ApiError::from(e).into_response(),
     }
 }
