@@ -444,3 +444,41 @@ backend_tests! {
         app.stop().await.unwrap();
     }
 }
+
+/// The console in Debian's Chromium (browser/console.mjs): password, a passkey of the
+/// CDP virtual authenticator registered, sign-out, password + passkey again, a tenant, a
+/// setting (a wrong value shown beside its field first), a user, an API key; axe-core on
+/// every page. With COUNTERSIGN_SCREENSHOTS=1 the pages are saved to docs/img
+/// (console-*.png, in docs/web.md).
+#[tokio::test]
+async fn an_administrator_signs_in_to_the_console_in_chromium() {
+    let dir = crate::common::browser_dir();
+    let app = App::spawn(countersign_store::testing::Backend::Sqlite).await;
+    let (s, b) = account(&app, json!({"username": "root", "password": PASSWORD, "role": "superadmin"})).await;
+    assert_eq!(s, 201, "{b}");
+    let url = app.base.replace("127.0.0.1", "localhost");
+    let mut cmd = tokio::process::Command::new("node");
+    cmd.arg(dir.join("console.mjs")).arg(&url).arg("root").arg(PASSWORD);
+    if std::env::var_os("COUNTERSIGN_SCREENSHOTS").is_some() {
+        cmd.arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/img"));
+    }
+    let out = cmd.output().await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let r: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!((r["firstStep"].as_str(), r["secondStep"].as_str()), (Some("Set up your passkey"), Some("Confirm with your passkey")), "{r}");
+    assert_eq!(r["signedOut"], "Sign in to the console", "{r}");
+    assert!(r["settingError"].as_str().unwrap().contains("3600"), "{r}");
+    assert!(r["describedBy"].as_str().unwrap().contains("e-loginTimeoutSeconds"), "{r}");
+    assert_eq!(r["saved"], "90", "{r}");
+    assert!(r["users"][0].as_str().unwrap().contains("alice@shop.example"), "{r}");
+    assert_eq!((r["keyShown"].as_bool(), r["overflow"].as_bool()), (Some(true), Some(false)), "{r}");
+    assert!(r["a11y"].as_array().unwrap().len() >= 11, "axe ran on every page: {r}");
+    let (_, tenant) = app.admin("GET", "/admin/v1/tenants/shop.example", None).await;
+    assert_eq!((tenant["settings"]["loginTimeoutSeconds"].as_u64(), tenant["settings"]["numberMatching"].as_str()), (Some(90), Some("required")), "{tenant}");
+    let (_, alice) = app.admin("GET", "/admin/v1/tenants/shop.example/users/alice", None).await;
+    assert_eq!(alice["phone"], "+15550100", "{alice}");
+    let (_, audit) = app.admin("GET", "/admin/v1/audit?kind=passkey_registered", None).await;
+    assert!(audit.to_string().contains("admin-account:root"), "{audit}");
+    app.stop().await.unwrap();
+}
