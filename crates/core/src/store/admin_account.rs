@@ -46,8 +46,7 @@ pub trait AdminAccountStore: Send + Sync {
     ) -> Result<bool, StoreError>;
 
     /// Keep the WebAuthn ceremony of a console session (replacing an earlier one).
-    async fn save_console_ceremony(&self, id_hash: &str, state: &str, expires_at: Timestamp)
-    -> Result<(), StoreError>;
+    async fn save_console_ceremony(&self, id_hash: &str, state: &str, expires_at: Timestamp) -> Result<(), StoreError>;
     /// Take the session's ceremony (single use: deleted as it is read), if it is still
     /// in time at `now`.
     async fn take_console_ceremony(&self, id_hash: &str, now: Timestamp) -> Result<Option<String>, StoreError>;

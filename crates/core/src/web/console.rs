@@ -209,11 +209,7 @@ impl ConsoleAdmin {
     /// `Ok` when the administrator may see `tenant`, else `404` (another tenant's pages
     /// do not exist for a tenant administrator).
     pub fn see(&self, tenant: &Tenant) -> Result<(), CoreError> {
-        if self.account.may_see(&tenant.id) {
-            Ok(())
-        } else {
-            Err(CoreError::NotFound(crate::error::Entity::Tenant))
-        }
+        if self.account.may_see(&tenant.id) { Ok(()) } else { Err(CoreError::NotFound(crate::error::Entity::Tenant)) }
     }
 
     /// `Ok` when the administrator may change `tenant`, else `403 role_forbidden`.

@@ -358,7 +358,7 @@ backend_tests! {
                 assert!(paths.get(path).and_then(|p| p.get(*m)).is_some(), "{m} {path} missing from /openapi.json");
             }
         }
-        assert_eq!(paths.len(), 77, "a route was added: list it above");
+        assert_eq!(paths.len(), 79, "a route was added: list it above");
         assert!(api["components"]["schemas"]["ErrorBody"].is_object());
         assert!(api["components"]["securitySchemes"]["adminToken"].is_object());
 

@@ -8,9 +8,9 @@
 
 use countersign_store::backend_tests;
 use serde_json::{Value, json};
+use webauthn_authenticator_rs::WebauthnAuthenticator;
 use webauthn_authenticator_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse, Url};
 use webauthn_authenticator_rs::softpasskey::SoftPasskey;
-use webauthn_authenticator_rs::WebauthnAuthenticator;
 
 use crate::common::{App, code};
 
@@ -466,7 +466,11 @@ async fn an_administrator_signs_in_to_the_console_in_chromium() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     let r: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
-    assert_eq!((r["firstStep"].as_str(), r["secondStep"].as_str()), (Some("Set up your passkey"), Some("Confirm with your passkey")), "{r}");
+    assert_eq!(
+        (r["firstStep"].as_str(), r["secondStep"].as_str()),
+        (Some("Set up your passkey"), Some("Confirm with your passkey")),
+        "{r}"
+    );
     assert_eq!(r["signedOut"], "Sign in to the console", "{r}");
     assert!(r["settingError"].as_str().unwrap().contains("3600"), "{r}");
     assert!(r["describedBy"].as_str().unwrap().contains("e-loginTimeoutSeconds"), "{r}");
@@ -475,7 +479,11 @@ async fn an_administrator_signs_in_to_the_console_in_chromium() {
     assert_eq!((r["keyShown"].as_bool(), r["overflow"].as_bool()), (Some(true), Some(false)), "{r}");
     assert!(r["a11y"].as_array().unwrap().len() >= 11, "axe ran on every page: {r}");
     let (_, tenant) = app.admin("GET", "/admin/v1/tenants/shop.example", None).await;
-    assert_eq!((tenant["settings"]["loginTimeoutSeconds"].as_u64(), tenant["settings"]["numberMatching"].as_str()), (Some(90), Some("required")), "{tenant}");
+    assert_eq!(
+        (tenant["settings"]["loginTimeoutSeconds"].as_u64(), tenant["settings"]["numberMatching"].as_str()),
+        (Some(90), Some("required")),
+        "{tenant}"
+    );
     let (_, alice) = app.admin("GET", "/admin/v1/tenants/shop.example/users/alice", None).await;
     assert_eq!(alice["phone"], "+15550100", "{alice}");
     let (_, audit) = app.admin("GET", "/admin/v1/audit?kind=passkey_registered", None).await;

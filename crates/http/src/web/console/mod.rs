@@ -206,7 +206,11 @@ struct SignInForm {
 }
 
 /// The password step: a half-signed-in session and on to the passkey.
-async fn sign_in(State(s): State<AppState>, headers: HeaderMap, form: Result<Form<SignInForm>, FormRejection>) -> Response {
+async fn sign_in(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<SignInForm>, FormRejection>,
+) -> Response {
     if !same_origin(&headers) {
         let e = ApiError::new(StatusCode::FORBIDDEN, "cross_origin", "this form was sent from another site");
         return error_page(e, "/console");
@@ -250,9 +254,9 @@ async fn passkey_page(State(s): State<AppState>, headers: HeaderMap) -> Response
 
 /// The cookie of a script call, its `Origin` and `X-CSRF-Token` checked.
 fn script_call(s: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
-    let cookie = SessionCookie::console(s).read(headers).ok_or_else(|| {
-        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "sign in with your password first")
-    })?;
+    let cookie = SessionCookie::console(s)
+        .read(headers)
+        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "sign in with your password first"))?;
     let csrf = headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
     check_form(headers, &cookie, csrf)?;
     Ok(cookie)
@@ -295,7 +299,11 @@ async fn passkey_finish(
     }
 }
 
-async fn sign_out(State(s): State<AppState>, headers: HeaderMap, form: Result<Form<Fields>, FormRejection>) -> Response {
+async fn sign_out(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<Fields>, FormRejection>,
+) -> Response {
     let Some(cookie) = SessionCookie::console(&s).read(&headers) else {
         return Redirect::to("/console").into_response();
     };
@@ -354,7 +362,11 @@ async fn tenants(State(s): State<AppState>, headers: HeaderMap, q: Query<AfterQu
     tenants_page(&s, &a, q.0.after, String::new(), None).await
 }
 
-async fn create_tenant(State(s): State<AppState>, headers: HeaderMap, form: Result<Form<Fields>, FormRejection>) -> Response {
+async fn create_tenant(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<Fields>, FormRejection>,
+) -> Response {
     let a = match posted(&s, &headers, &form).await {
         Ok(a) => a,
         Err(res) => return res,
@@ -369,8 +381,6 @@ async fn create_tenant(State(s): State<AppState>, headers: HeaderMap, form: Resu
             s.core.console_audit(&a, AuditKind::AdminChange, Some(&t), None, details).await;
             Redirect::to(&format!("/console/tenants/{}", t.domain)).into_response()
         }
-        Err(e) => {
-            tenants_page(&s, &a, None, domain, Some(e.into())).await
-        }
+        Err(e) => tenants_page(&s, &a, None, domain, Some(e.into())).await,
     }
 }

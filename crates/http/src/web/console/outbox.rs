@@ -20,9 +20,7 @@ use crate::AppState;
 use crate::web::{Assets, assets, render};
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/console/outbox", get(outbox_page))
-        .route("/console/outbox/{id}/retry", post(retry))
+    Router::new().route("/console/outbox", get(outbox_page)).route("/console/outbox/{id}/retry", post(retry))
 }
 
 struct MessageRow {
@@ -81,7 +79,13 @@ async fn outbox_page(State(s): State<AppState>, headers: HeaderMap, q: Query<Out
             id: m.id,
         })
         .collect();
-    let page = OutboxPage { assets: assets(), nav: Nav::of(&a), state: state.unwrap_or_default(), messages, next: listing.next_after };
+    let page = OutboxPage {
+        assets: assets(),
+        nav: Nav::of(&a),
+        state: state.unwrap_or_default(),
+        messages,
+        next: listing.next_after,
+    };
     render(StatusCode::OK, &page)
 }
 

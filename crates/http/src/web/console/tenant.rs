@@ -95,7 +95,9 @@ fn shown_value(v: &Value) -> String {
     match v {
         Value::Null => String::new(),
         Value::String(s) => s.clone(),
-        Value::Array(a) => a.iter().map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_owned)).collect::<Vec<_>>().join(", "),
+        Value::Array(a) => {
+            a.iter().map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_owned)).collect::<Vec<_>>().join(", ")
+        }
         other => other.to_string(),
     }
 }
@@ -203,10 +205,9 @@ async fn save_settings(
     };
     let fields = form.map(|f| f.0).unwrap_or_default();
     let result = match patch_of(&fields) {
-        Ok(patch) => acting(&s, &a)
-            .update_tenant(&domain, UpdateTenant { settings: Some(patch) })
-            .await
-            .map_err(ApiError::from),
+        Ok(patch) => {
+            acting(&s, &a).update_tenant(&domain, UpdateTenant { settings: Some(patch) }).await.map_err(ApiError::from)
+        }
         Err((field, message)) => {
             Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_value", message).with_field(field))
         }
@@ -231,7 +232,8 @@ async fn save_settings(
         }
         Err(e) => {
             let field = field_of(&e);
-            let settings = rows(&values_of(&t.settings), Some(&fields), field.as_deref().map(|f| (f, e.message.as_str())));
+            let settings =
+                rows(&values_of(&t.settings), Some(&fields), field.as_deref().map(|f| (f, e.message.as_str())));
             // An error no field shows goes at the top.
             let top = (!settings.iter().any(|r| r.error.is_some())).then(|| e.message.clone());
             page(e.status, settings, false, top)

@@ -224,8 +224,10 @@ async fn user_of(
         })
         .collect();
     let row = UserRow::of(&u);
-    let status = contact.as_ref().and_then(|c| c.error.as_ref()).map_or(StatusCode::OK, |_| StatusCode::UNPROCESSABLE_ENTITY);
-    let contact = contact.unwrap_or_else(|| Entered { email: row.email.clone(), phone: row.phone.clone(), ..Entered::default() });
+    let status =
+        contact.as_ref().and_then(|c| c.error.as_ref()).map_or(StatusCode::OK, |_| StatusCode::UNPROCESSABLE_ENTITY);
+    let contact =
+        contact.unwrap_or_else(|| Entered { email: row.email.clone(), phone: row.phone.clone(), ..Entered::default() });
     let page = UserPage {
         assets: assets(),
         nav: Nav::of(a),
@@ -315,7 +317,8 @@ async fn set_status(
     let patch = UpdateUser { status: Some(status), ..UpdateUser::default() };
     match acting(&s, &a).update_user(&domain, &user, patch).await {
         Ok(_) => {
-            let details = serde_json::json!({ "console": true, "action": "user_status_changed", "status": status.as_str() });
+            let details =
+                serde_json::json!({ "console": true, "action": "user_status_changed", "status": status.as_str() });
             s.core.console_audit(&a, kind, Some(&t), Some(&user), details).await;
             user_of(&s, &a, &t, &user, None, Some(saved)).await
         }
