@@ -32,6 +32,8 @@ pub enum Entity {
     RadiusClient,
     /// A Duo-compatible integration of a tenant.
     DuoIntegration,
+    /// An administrator account of the console.
+    AdminAccount,
 }
 
 impl Entity {
@@ -51,6 +53,7 @@ impl Entity {
             Entity::Credential => "credential",
             Entity::RadiusClient => "radius_client",
             Entity::DuoIntegration => "duo_integration",
+            Entity::AdminAccount => "admin_account",
         }
     }
 }

@@ -56,9 +56,9 @@ pub use error::{CoreError, Entity, Refusal, RefusalCode};
 pub use random::{OsRandom, Random};
 pub use service::Core;
 pub use store::{
-    AccountStore, AttemptStore, AuditStore, ConfigStore, Counter, CredentialStore, DeviceStore, DuoStore,
-    FidoAuthenticatorKey, FidoCeremony, Hit, LimitStore, OutboxStore, Page, RadiusStore, RiskStore, SealedColumn,
-    SealedConfig, SealedRow, SealedStore, SessionEvents, SessionStore, Store, StoreError, WebStore,
+    AccountStore, AdminAccountStore, AttemptStore, AuditStore, ConfigStore, Counter, CredentialStore, DeviceStore,
+    DuoStore, FidoAuthenticatorKey, FidoCeremony, Hit, LimitStore, OutboxStore, Page, RadiusStore, RiskStore,
+    SealedColumn, SealedConfig, SealedRow, SealedStore, SessionEvents, SessionStore, Store, StoreError, WebStore,
 };
 pub use tenant::{Domain, PushEnrollmentMode, Tenant, TenantSettings};
 pub use user::{User, UserId, UserRef, UserStatus, VdpDeliveryMethod};

@@ -130,6 +130,14 @@ refusal_codes! {
     /// Too many wrong passwords: locked.
     StaticPasswordLocked = "static_password_locked",
 
+    // ---- admin console -------------------------------------------------------------------
+    /// The console sign-in's username or password is wrong (one answer for both).
+    SignInFailed = "sign_in_failed",
+    /// Too many wrong passwords: the administrator account is locked for a while.
+    AdminAccountLocked = "admin_account_locked",
+    /// The administrator's role does not allow this.
+    RoleForbidden = "role_forbidden",
+
     // ---- FIDO2 -------------------------------------------------------------------------
     /// FIDO is switched off for the tenant.
     FidoDisabled = "fido_disabled",

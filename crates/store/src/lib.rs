@@ -16,6 +16,7 @@ mod migrations;
 mod postgres;
 mod sql;
 mod sql_account;
+mod sql_admin;
 mod sql_attempt;
 mod sql_audit;
 mod sql_config;

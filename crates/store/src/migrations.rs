@@ -30,6 +30,7 @@ pub(crate) const SQLITE: &[Step] = &[
     (23, "list_paging", include_str!("../migrations/sqlite/0023_list_paging.sql")),
     (24, "nonce_purge", include_str!("../migrations/sqlite/0024_nonce_purge.sql")),
     (25, "self_service", include_str!("../migrations/sqlite/0025_self_service.sql")),
+    (26, "admin_console", include_str!("../migrations/sqlite/0026_admin_console.sql")),
 ];
 
 pub(crate) const POSTGRES: &[Step] = &[
@@ -56,6 +57,7 @@ pub(crate) const POSTGRES: &[Step] = &[
     (23, "list_paging", include_str!("../migrations/postgres/0023_list_paging.sql")),
     (24, "nonce_purge", include_str!("../migrations/postgres/0024_nonce_purge.sql")),
     (25, "self_service", include_str!("../migrations/postgres/0025_self_service.sql")),
+    (26, "admin_console", include_str!("../migrations/postgres/0026_admin_console.sql")),
 ];
 
 pub(crate) fn migrator(steps: &[Step]) -> Migrator {

@@ -52,6 +52,7 @@ crate::sql_keys::sql_keys!(PgStore, sqlx::Postgres);
 crate::sql_radius::sql_radius!(PgStore, sqlx::Postgres);
 crate::sql_duo::sql_duo!(PgStore, sqlx::Postgres);
 crate::sql_web::sql_web!(PgStore, sqlx::Postgres);
+crate::sql_admin::sql_admin!(PgStore, sqlx::Postgres);
 crate::sql_limit::sql_limit!(PgStore, sqlx::Postgres);
 crate::sql_outbox::sql_outbox!(PgStore, sqlx::Postgres, "FOR UPDATE SKIP LOCKED");
 

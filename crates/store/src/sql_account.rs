@@ -125,6 +125,23 @@ macro_rules! sql_account {
                     .collect()
             }
 
+            async fn search_users(&self, tenant_id: &str, prefix: &str, limit: u32) -> Result<Vec<User>, StoreError> {
+                // substr, not LIKE: no wildcard to escape, and case-sensitive on both backends.
+                sqlx::query(
+                    "SELECT * FROM users WHERE tenant_id = $1 AND substr(user_id, 1, length($2)) = $2 \
+                     ORDER BY user_id LIMIT $3",
+                )
+                .bind(tenant_id)
+                .bind(prefix)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?
+                .iter()
+                .map(user_from)
+                .collect()
+            }
+
             async fn update_user(&self, u: &User) -> Result<(), StoreError> {
                 let done = sqlx::query(
                     "UPDATE users SET status = $1, phone = $2, email = $3, locale = $4, \

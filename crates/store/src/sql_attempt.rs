@@ -42,6 +42,14 @@ macro_rules! sql_attempt {
                         user_pk,
                         max,
                     ),
+                    Counter::AdminPassword { account_id, max, .. } => (
+                        "UPDATE admin_accounts SET \
+                         failures = CASE WHEN locked_until IS NULL THEN failures + 1 ELSE 1 END, locked_until = NULL \
+                         WHERE id = $1 AND ((locked_until IS NULL AND failures < $2) OR locked_until <= $3) \
+                         RETURNING failures AS n",
+                        account_id,
+                        max,
+                    ),
                     Counter::Token { token_id, max } => (
                         "UPDATE tokens SET failures = failures + 1, updated_at = $3 \
                          WHERE id = $1 AND state <> 'locked' AND failures < $2 RETURNING failures AS n",
@@ -72,6 +80,11 @@ macro_rules! sql_attempt {
                          WHERE user_pk = $1 AND locked_until IS NULL AND failures <> 0",
                         user_pk,
                     ),
+                    Counter::AdminPassword { account_id, .. } => (
+                        "UPDATE admin_accounts SET failures = 0 \
+                         WHERE id = $1 AND locked_until IS NULL AND failures <> 0",
+                        account_id,
+                    ),
                     Counter::Token { token_id, .. } => (
                         "UPDATE tokens SET failures = 0 WHERE id = $1 AND state <> 'locked' AND failures <> 0",
                         token_id,
@@ -96,6 +109,13 @@ macro_rules! sql_attempt {
                         "UPDATE static_passwords SET locked_until = $3 \
                          WHERE user_pk = $1 AND locked_until IS NULL AND failures >= $2",
                         user_pk,
+                        max,
+                        lock_until,
+                    ),
+                    Counter::AdminPassword { account_id, max, lock_until } => (
+                        "UPDATE admin_accounts SET locked_until = $3 \
+                         WHERE id = $1 AND locked_until IS NULL AND failures >= $2",
+                        account_id,
                         max,
                         lock_until,
                     ),

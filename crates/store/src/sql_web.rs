@@ -55,7 +55,9 @@ macro_rules! sql_web {
                 &self,
                 id_hash: &str,
             ) -> Result<Option<countersign_core::web::WebSession>, StoreError> {
-                one_by(&self.pool, "SELECT * FROM web_sessions WHERE id_hash = $1", id_hash, web_session_from).await
+                // Console rows (no user) are read by `console_session`.
+                one_by(&self.pool, "SELECT * FROM web_sessions WHERE id_hash = $1 AND kind = 'self_service'", id_hash, web_session_from)
+                    .await
             }
 
             async fn touch_web_session(&self, id_hash: &str, at: Timestamp) -> Result<(), StoreError> {

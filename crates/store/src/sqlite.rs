@@ -91,6 +91,7 @@ crate::sql_keys::sql_keys!(SqliteStore, sqlx::Sqlite);
 crate::sql_radius::sql_radius!(SqliteStore, sqlx::Sqlite);
 crate::sql_duo::sql_duo!(SqliteStore, sqlx::Sqlite);
 crate::sql_web::sql_web!(SqliteStore, sqlx::Sqlite);
+crate::sql_admin::sql_admin!(SqliteStore, sqlx::Sqlite);
 crate::sql_limit::sql_limit!(SqliteStore, sqlx::Sqlite);
 crate::sql_outbox::sql_outbox!(SqliteStore, sqlx::Sqlite, "");
 

@@ -7,9 +7,11 @@
 //! - `tenants`, `users`, `keys`: the admin API's records;
 //! - `outbox`: listing and retrying messages;
 //! - `account`: a user's account state (integration API);
+//! - `admin_accounts`: the console's administrator accounts;
 //! - `rotation`: re-sealing stored secrets under a new master key, and what old keys still hold.
 
 mod account;
+mod admin_accounts;
 mod auth_types;
 mod callbacks;
 mod keys;
@@ -19,6 +21,7 @@ mod tenants;
 mod users;
 
 pub use account::{AccountState, AuthenticatorSummary};
+pub use admin_accounts::{AdminAccountView, CreateAdminAccount};
 pub use keys::CreateKey;
 pub use rotation::{OldKeyUse, RESEAL_BATCH, Resealed};
 pub use tenants::{CreateTenant, UpdateTenant};

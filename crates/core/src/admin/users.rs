@@ -130,6 +130,18 @@ impl Core {
         Ok(listing(rows, &page, |u| u.user_id.as_str().to_owned()))
     }
 
+    /// Up to `limit` (1–500) of a tenant's users whose userID starts with `prefix`.
+    pub async fn search_users(&self, domain: &str, prefix: &str, limit: u32) -> Result<Vec<User>, CoreError> {
+        let tenant = self.tenant(domain).await?;
+        if !(1..=super::MAX_PAGE).contains(&limit) {
+            return Err(CoreError::invalid("limit", format!("limit must be between 1 and {}", super::MAX_PAGE)));
+        }
+        if prefix.chars().count() > 256 {
+            return Err(CoreError::invalid("prefix", "at most 256 characters"));
+        }
+        Ok(self.store.search_users(&tenant.id, prefix, limit).await?)
+    }
+
     /// Change a user.
     pub async fn update_user(&self, domain: &str, user_id: &str, patch: UpdateUser) -> Result<User, CoreError> {
         let mut user = self.user(domain, user_id).await?;

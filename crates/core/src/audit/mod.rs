@@ -124,6 +124,8 @@ pub enum Actor {
     DuoIntegration(String),
     /// A user signed in to the self-service pages (their userID).
     SelfService(String),
+    /// An administrator signed in to the console (their username).
+    AdminAccount(String),
 }
 
 impl std::fmt::Display for Actor {
@@ -138,6 +140,7 @@ impl std::fmt::Display for Actor {
             Actor::RadiusClient(id) => write!(f, "radius-client:{id}"),
             Actor::DuoIntegration(ikey) => write!(f, "duo-integration:{ikey}"),
             Actor::SelfService(user) => write!(f, "self-service:{user}"),
+            Actor::AdminAccount(name) => write!(f, "admin-account:{name}"),
         }
     }
 }
@@ -534,6 +537,7 @@ mod tests {
         assert_eq!(AuditKind::parse("nope"), None);
         assert_eq!(Actor::ApiKey("k1".into()).to_string(), "api-key:k1");
         assert_eq!(Actor::AdminToken("a1".into()).to_string(), "admin-token:a1");
+        assert_eq!(Actor::AdminAccount("root".into()).to_string(), "admin-account:root");
     }
 
     #[test]

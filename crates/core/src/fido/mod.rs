@@ -100,7 +100,7 @@ impl UserVerification {
         }
     }
 
-    fn policy(self) -> UserVerificationPolicy {
+    pub(crate) fn policy(self) -> UserVerificationPolicy {
         match self {
             UserVerification::Required => UserVerificationPolicy::Required,
             UserVerification::Preferred => UserVerificationPolicy::Preferred,
@@ -269,7 +269,7 @@ pub struct FidoRegisterInput {
     pub name: Option<String>,
 }
 
-fn fido_error(e: &WebauthnError) -> CoreError {
+pub(crate) fn fido_error(e: &WebauthnError) -> CoreError {
     use WebauthnError as W;
     let (code, message): (RefusalCode, String) = match e {
         W::InvalidRPOrigin => {
@@ -427,7 +427,7 @@ impl RelyingParty {
         Ok(uv)
     }
 
-    fn webauthn(&self) -> Result<WebauthnCore, CoreError> {
+    pub(crate) fn webauthn(&self) -> Result<WebauthnCore, CoreError> {
         let bad = || CoreError::Internal("the relying party settings do not build".into());
         let origins = self.origins.iter().map(|o| Url::parse(o).map_err(|_| bad())).collect::<Result<Vec<_>, _>>()?;
         Ok(WebauthnCore::new_unsafe_experts_only(

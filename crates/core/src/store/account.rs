@@ -38,6 +38,9 @@ pub trait AccountStore: Send + Sync {
     async fn user_by_pk(&self, id: &str) -> Result<Option<User>, StoreError>;
     /// A tenant's users ordered by userID.
     async fn list_users(&self, tenant_id: &str, page: &Page) -> Result<Vec<User>, StoreError>;
+    /// Up to `limit` of a tenant's users whose userID starts with `prefix` (exactly, case
+    /// included), ordered by userID.
+    async fn search_users(&self, tenant_id: &str, prefix: &str, limit: u32) -> Result<Vec<User>, StoreError>;
     /// Replace a user's mutable fields; `NotFound` when gone.
     async fn update_user(&self, user: &User) -> Result<(), StoreError>;
     /// Delete a user; `false` when it did not exist.

@@ -36,6 +36,17 @@ pub enum Counter<'a> {
         /// Until when closing locks it.
         lock_until: Timestamp,
     },
+    /// A console administrator's wrong passwords (`admin_accounts.failures`), while the
+    /// account is not locked; closing locks it until `lock_until`. A lock that has run
+    /// out is lifted by the next reservation, as for a static password.
+    AdminPassword {
+        /// The account.
+        account_id: &'a str,
+        /// `web::console::MAX_PASSWORD_FAILURES`.
+        max: u32,
+        /// Until when closing locks it.
+        lock_until: Timestamp,
+    },
     /// An OATH token's wrong codes (`tokens.failures`), while it is not locked; closing
     /// locks it.
     Token {
@@ -53,6 +64,7 @@ impl Counter<'_> {
             Counter::Code { max, .. }
             | Counter::Pin { max, .. }
             | Counter::Password { max, .. }
+            | Counter::AdminPassword { max, .. }
             | Counter::Token { max, .. } => max,
         }
     }

@@ -2,6 +2,7 @@
 //! there runs every behaviour described here against each backend.
 
 mod account;
+mod admin_account;
 pub mod attempt;
 mod audit;
 mod config;
@@ -18,6 +19,7 @@ mod types;
 mod web;
 
 pub use account::AccountStore;
+pub use admin_account::AdminAccountStore;
 pub use attempt::{AttemptStore, Counter};
 pub use audit::AuditStore;
 pub use config::ConfigStore;
@@ -42,7 +44,7 @@ pub use web::WebStore;
 /// (static passwords, tokens), [`RiskStore`] (failure log), [`ConfigStore`] (tenant
 /// configuration), [`OutboxStore`] (messages to send), [`AttemptStore`] (the attempt
 /// counters of codes, PINs, passwords and tokens, reserved one way for all of them),
-/// [`AuditStore`] (the audit log), [`LimitStore`] (request-limit counters), [`RadiusStore`] (RADIUS clients), [`DuoStore`] (Duo-compatible integrations), [`WebStore`] (the pages' sessions and sign-in links) and [`SealedStore`] (sealed values across tables, for key
+/// [`AuditStore`] (the audit log), [`LimitStore`] (request-limit counters), [`RadiusStore`] (RADIUS clients), [`DuoStore`] (Duo-compatible integrations), [`WebStore`] (the pages' sessions and sign-in links), [`AdminAccountStore`] (console administrators, their passkeys and sessions) and [`SealedStore`] (sealed values across tables, for key
 /// rotation). A method belongs to the aggregate whose rows it changes; one that writes two
 /// (a session with its outbox messages) belongs to the one whose state it decides.
 pub trait Store:
@@ -58,6 +60,7 @@ pub trait Store:
     + RadiusStore
     + DuoStore
     + WebStore
+    + AdminAccountStore
     + SessionEvents
     + LimitStore
     + SealedStore
@@ -77,6 +80,7 @@ impl<
         + RadiusStore
         + DuoStore
         + WebStore
+        + AdminAccountStore
         + SessionEvents
         + LimitStore
         + SealedStore,

@@ -14,6 +14,8 @@ use subtle::ConstantTimeEq;
 
 use crate::clock::Timestamp;
 
+pub mod console;
+mod console_passkeys;
 mod links;
 mod passkeys;
 mod password;
@@ -44,6 +46,8 @@ pub const LINK_PREFIX: &str = "csl_";
 pub enum WebSessionKind {
     /// A user's self-service pages (`/self-service/{domain}`).
     SelfService,
+    /// An administrator's console (`/console`; rows owned by an account, see `console`).
+    Console,
 }
 
 impl WebSessionKind {
@@ -51,6 +55,7 @@ impl WebSessionKind {
     pub fn as_str(self) -> &'static str {
         match self {
             WebSessionKind::SelfService => "self_service",
+            WebSessionKind::Console => "console",
         }
     }
 
@@ -58,6 +63,7 @@ impl WebSessionKind {
     pub fn from_stored(s: &str) -> Option<Self> {
         match s {
             "self_service" => Some(WebSessionKind::SelfService),
+            "console" => Some(WebSessionKind::Console),
             _ => None,
         }
     }

@@ -20,13 +20,14 @@ use sha2::{Digest, Sha256};
 use crate::AppState;
 use crate::error::ApiError;
 
+mod console;
 pub mod demo;
 mod self_service;
 
 /// The pages' routes (outside the OpenAPI description: they are HTML, not an API); the
 /// demo relying party's only when it is on.
 pub fn router(demo: Option<demo::DemoSettings>) -> Router<AppState> {
-    let mut router = Router::new().merge(self_service::router());
+    let mut router = Router::new().merge(self_service::router()).merge(console::router());
     if let Some(settings) = demo {
         router = router.merge(demo::router(settings));
     }
@@ -68,6 +69,9 @@ static CSS: LazyLock<Asset> =
     LazyLock::new(|| asset_of("web", "css", include_str!("../../assets/web.css"), "text/css; charset=utf-8"));
 static JS: LazyLock<Asset> =
     LazyLock::new(|| asset_of("web", "js", include_str!("../../assets/web.js"), "text/javascript; charset=utf-8"));
+static CONSOLE_JS: LazyLock<Asset> = LazyLock::new(|| {
+    asset_of("console", "js", include_str!("../../assets/console.js"), "text/javascript; charset=utf-8")
+});
 static DEMO_JS: LazyLock<Asset> =
     LazyLock::new(|| asset_of("demo", "js", include_str!("../../assets/demo.js"), "text/javascript; charset=utf-8"));
 
@@ -77,6 +81,11 @@ pub struct Assets {
     pub css: &'static str,
     /// The script.
     pub js: &'static str,
+}
+
+/// The console's script (WebAuthn for the administrator's passkey).
+fn console_js() -> &'static str {
+    &CONSOLE_JS.path
 }
 
 /// The assets as the pages link them.
@@ -90,7 +99,7 @@ fn demo_js() -> &'static str {
 }
 
 async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
-    for a in [&*CSS, &*JS, &*DEMO_JS] {
+    for a in [&*CSS, &*JS, &*CONSOLE_JS, &*DEMO_JS] {
         if a.path.strip_prefix("/assets/") == Some(file.as_str()) {
             return (
                 [
@@ -119,7 +128,8 @@ pub fn render(status: StatusCode, page: &impl Template) -> Response {
 
 /// The cookie that holds a page session, as this server names it: `__Host-` prefixed
 /// and `Secure` when the public URL is HTTPS; plain (`cs_self_service`) on a plain-HTTP
-/// development server (browsers drop `Secure` cookies sent over plain HTTP).
+/// development server (browsers drop `Secure` cookies sent over plain HTTP). The console
+/// has its own cookie (`cs_console`), so the two kinds of session never meet.
 #[derive(Debug, Clone, Copy)]
 pub struct SessionCookie {
     secure: bool,
@@ -130,6 +140,11 @@ impl SessionCookie {
     /// The self-service session cookie of this server.
     pub fn of(state: &AppState) -> Self {
         SessionCookie { secure: state.core.public_url.starts_with("https://"), base: "cs_self_service" }
+    }
+
+    /// The console cookie of this server.
+    pub fn console(state: &AppState) -> Self {
+        SessionCookie { base: "cs_console", ..Self::of(state) }
     }
 
     /// The cookie of a self-service sign-in between its password and its second factor.
@@ -219,5 +234,8 @@ mod tests {
         let secure = SessionCookie { secure: true, ..c }.set("v", 60);
         assert!(secure.to_str().unwrap().starts_with("__Host-cs_self_service=v;"));
         assert!(secure.to_str().unwrap().ends_with("; Secure"));
+        let console = SessionCookie { secure: true, base: "cs_console" }.set("v", 60);
+        assert!(console.to_str().unwrap().starts_with("__Host-cs_console=v;"));
+        assert_eq!(SessionCookie { secure: false, base: "cs_console" }.read(&h), None);
     }
 }

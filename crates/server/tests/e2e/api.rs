@@ -289,6 +289,8 @@ backend_tests! {
             ("/admin/v1/tenants/{domain}/api-keys/{id}", &["delete"]),
             ("/admin/v1/admin-tokens", &["get", "post"]),
             ("/admin/v1/admin-tokens/{id}", &["delete"]),
+            ("/admin/v1/admin-accounts", &["get", "post"]),
+            ("/admin/v1/admin-accounts/{username}", &["delete"]),
             ("/v1/users/{user}/activations", &["post"]),
             ("/v1/activations/{activationID}/qr.png", &["get"]),
             ("/v1/activations/{activationID}/qr.svg", &["get"]),
@@ -357,7 +359,7 @@ backend_tests! {
                 assert!(paths.get(path).and_then(|p| p.get(*m)).is_some(), "{m} {path} missing from /openapi.json");
             }
         }
-        assert_eq!(paths.len(), 78, "a route was added: list it above");
+        assert_eq!(paths.len(), 80, "a route was added: list it above");
         assert!(api["components"]["schemas"]["ErrorBody"].is_object());
         assert!(api["components"]["securitySchemes"]["adminToken"].is_object());
 

@@ -10,6 +10,7 @@ mod api;
 mod attempts;
 mod audit;
 mod binary;
+mod console;
 mod context;
 mod demo;
 mod duo;

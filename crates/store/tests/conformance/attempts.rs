@@ -1,6 +1,6 @@
 //! Attempt counters (`AttemptStore`; docs/security.md, "Attempt limits"): for every
 //! limited secret, N reservations at once with k attempts left succeed exactly k times;
-//! closing and clearing touch only an open secret.
+//! closing and clearing touch only an open secret (console administrators' passwords too).
 
 use super::*;
 use countersign_core::Counter;
@@ -91,17 +91,19 @@ async fn store_with_secrets(db: &TestDb, max: u32) -> Arc<dyn Store> {
     }])
     .await
     .unwrap();
+    s.insert_admin_account(&super::admin_accounts::account("a1", "root", None)).await.unwrap();
     s
 }
 
 const LOCK_UNTIL: Timestamp = Timestamp(100_000);
 
-fn counters(max: u32) -> [Counter<'static>; 4] {
+fn counters(max: u32) -> [Counter<'static>; 5] {
     [
         Counter::Code { session_id: "c1", max },
         Counter::Pin { device_id: "d1", max },
         Counter::Password { user_pk: "u1", max, lock_until: LOCK_UNTIL },
         Counter::Token { token_id: "k1", max },
+        Counter::AdminPassword { account_id: "a1", max, lock_until: LOCK_UNTIL },
     ]
 }
 
@@ -112,6 +114,7 @@ async fn stored(s: &Arc<dyn Store>, c: Counter<'_>) -> u32 {
         Counter::Pin { device_id, .. } => s.device(device_id).await.unwrap().unwrap().pin_failures,
         Counter::Password { user_pk, .. } => s.static_password(user_pk).await.unwrap().unwrap().failures,
         Counter::Token { token_id, .. } => s.token(token_id).await.unwrap().unwrap().failures,
+        Counter::AdminPassword { account_id, .. } => s.admin_account(account_id).await.unwrap().unwrap().failures,
     }
 }
 
@@ -124,6 +127,9 @@ async fn closed(s: &Arc<dyn Store>, c: Counter<'_>) -> bool {
         }
         Counter::Password { user_pk, .. } => s.static_password(user_pk).await.unwrap().unwrap().locked_until.is_some(),
         Counter::Token { token_id, .. } => s.token(token_id).await.unwrap().unwrap().state == TokenState::Locked,
+        Counter::AdminPassword { account_id, .. } => {
+            s.admin_account(account_id).await.unwrap().unwrap().locked_until.is_some()
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code, unused_imports)]
 
 mod accounts;
+mod admin_accounts;
 mod attempts;
 mod audit;
 mod config;

@@ -4,6 +4,7 @@
 //! in the audit log by [`audit::record_changes`].
 
 mod accounts;
+mod admin_accounts;
 pub mod audit;
 mod authenticators;
 mod delivery;
@@ -23,6 +24,7 @@ use crate::AppState;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(accounts::router())
+        .merge(admin_accounts::router())
         .merge(delivery::router())
         .merge(authenticators::router())
         .merge(audit::router())
