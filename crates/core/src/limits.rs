@@ -35,11 +35,14 @@ pub enum LimitKind {
     AnswerAddress,
     /// Answers to login requests per device.
     AnswerDevice,
+    /// Sign-in steps of the web pages (self-service and console: password, link,
+    /// passkey, second factor) per client address.
+    SignInAddress,
 }
 
 impl LimitKind {
     /// Every kind.
-    pub const ALL: [LimitKind; 7] = [
+    pub const ALL: [LimitKind; 8] = [
         LimitKind::ApiKey,
         LimitKind::IntegrationAddress,
         LimitKind::MobileAddress,
@@ -47,6 +50,7 @@ impl LimitKind {
         LimitKind::Activation,
         LimitKind::AnswerAddress,
         LimitKind::AnswerDevice,
+        LimitKind::SignInAddress,
     ];
 
     /// The name of its budget in `[limits]`, in the audit log and in metrics.
@@ -59,6 +63,7 @@ impl LimitKind {
             LimitKind::Activation => "activation",
             LimitKind::AnswerAddress => "answer_address",
             LimitKind::AnswerDevice => "answer_device",
+            LimitKind::SignInAddress => "sign_in_address",
         }
     }
 
@@ -69,7 +74,8 @@ impl LimitKind {
             LimitKind::IntegrationAddress
             | LimitKind::MobileAddress
             | LimitKind::ActivationAddress
-            | LimitKind::AnswerAddress => "client address",
+            | LimitKind::AnswerAddress
+            | LimitKind::SignInAddress => "client address",
             LimitKind::Activation => "activation",
             LimitKind::AnswerDevice => "device",
         }
@@ -83,6 +89,7 @@ impl LimitKind {
                 | LimitKind::MobileAddress
                 | LimitKind::ActivationAddress
                 | LimitKind::AnswerAddress
+                | LimitKind::SignInAddress
         )
     }
 }
@@ -108,6 +115,8 @@ pub struct Limits {
     pub answer_address: u32,
     /// Answers per device and window.
     pub answer_device: u32,
+    /// Web sign-in steps per client address and window.
+    pub sign_in_address: u32,
 }
 
 impl Default for Limits {
@@ -122,6 +131,7 @@ impl Default for Limits {
             activation: 10,
             answer_address: 30,
             answer_device: 10,
+            sign_in_address: 30,
         }
     }
 }
@@ -142,6 +152,7 @@ impl Limits {
             LimitKind::Activation => self.activation,
             LimitKind::AnswerAddress => self.answer_address,
             LimitKind::AnswerDevice => self.answer_device,
+            LimitKind::SignInAddress => self.sign_in_address,
         }
     }
 
@@ -155,6 +166,7 @@ impl Limits {
             LimitKind::Activation => &mut self.activation,
             LimitKind::AnswerAddress => &mut self.answer_address,
             LimitKind::AnswerDevice => &mut self.answer_device,
+            LimitKind::SignInAddress => &mut self.sign_in_address,
         }
     }
 

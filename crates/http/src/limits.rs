@@ -4,7 +4,8 @@
 //! budgets and (activation steps) the activation's; the per-API-key budget is counted
 //! where the key is checked ([`crate::auth::TenantAuth`]) and the per-device budget of
 //! answers once the device's signature is ([`answer_by_device`]). Admin, operations and
-//! page routes are not limited.
+//! other page routes are not limited; the pages' sign-in steps count against their own
+//! per-address budget ([`is_sign_in`]).
 //!
 //! The address is the one [`crate::client::resolve`] believed (behind trusted proxies,
 //! the forwarded client's). An IPv6 client counts per /64, the block one subscriber
@@ -42,6 +43,9 @@ fn budgets(path: &str) -> &'static [(LimitKind, bool)] {
     if path.starts_with("/v1/") || path.starts_with("/auth/v2/") || path.starts_with("/rest/v1/") {
         return &[(LimitKind::IntegrationAddress, false)];
     }
+    if is_sign_in(path) {
+        return &[(LimitKind::SignInAddress, false)];
+    }
     let Some(rest) = path.strip_prefix("/mobile/v1/") else { return &[] };
     let segments: Vec<&str> = rest.split('/').collect();
     match segments.as_slice() {
@@ -51,6 +55,17 @@ fn budgets(path: &str) -> &'static [(LimitKind, bool)] {
         ["requests", _, "response"] => &[(LimitKind::MobileAddress, false), (LimitKind::AnswerAddress, false)],
         _ => &[(LimitKind::MobileAddress, false)],
     }
+}
+
+/// The web pages' sign-in steps: the self-service link, password, second factor and
+/// passkey calls, and the console's password and passkey steps.
+fn is_sign_in(path: &str) -> bool {
+    if let Some(rest) = path.strip_prefix("/self-service/") {
+        let mut parts = rest.splitn(3, '/');
+        let (_, step) = (parts.next(), parts.next());
+        return matches!(step, Some("link" | "sign-in"));
+    }
+    path == "/console/sign-in" || path.starts_with("/console/passkey")
 }
 
 /// Middleware: count the request against its address budgets (and an activation step

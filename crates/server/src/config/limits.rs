@@ -35,6 +35,8 @@ pub struct RawLimits {
     pub answer_address: Option<u32>,
     /// Answers to login requests per device (default 10).
     pub answer_device: Option<u32>,
+    /// Sign-in steps of the web pages per client address (default 30).
+    pub sign_in_address: Option<u32>,
 }
 
 impl RawLimits {
@@ -52,12 +54,14 @@ impl RawLimits {
             LimitKind::Activation => &mut self.activation,
             LimitKind::AnswerAddress => &mut self.answer_address,
             LimitKind::AnswerDevice => &mut self.answer_device,
+            LimitKind::SignInAddress => &mut self.sign_in_address,
         }
     }
 
     /// From `COUNTERSIGN_LIMITS_ENABLED`, `COUNTERSIGN_LIMITS_WINDOW_SECONDS` and
     /// `COUNTERSIGN_LIMITS_<BUDGET>` (`API_KEY`, `INTEGRATION_ADDRESS`, `MOBILE_ADDRESS`,
-    /// `ACTIVATION_ADDRESS`, `ACTIVATION`, `ANSWER_ADDRESS`, `ANSWER_DEVICE`); `None`
+    /// `ACTIVATION_ADDRESS`, `ACTIVATION`, `ANSWER_ADDRESS`, `ANSWER_DEVICE`,
+    /// `SIGN_IN_ADDRESS`); `None`
     /// when none is set.
     pub fn from_env(env: &impl Fn(&str) -> Option<String>) -> Result<Option<RawLimits>, ConfigError> {
         let num = |name: &str| -> Result<Option<u32>, ConfigError> {
@@ -143,7 +147,7 @@ mod tests {
         assert!(l.enabled);
         assert_eq!(l.window_seconds, 60);
         let budgets: Vec<u32> = LimitKind::ALL.iter().map(|k| l.budget(*k)).collect();
-        assert_eq!(budgets, [6000, 1200, 300, 20, 10, 30, 10]);
+        assert_eq!(budgets, [6000, 1200, 300, 20, 10, 30, 10, 30]);
         assert!(!RawLimits::off().validate().unwrap().enabled);
         let raw: RawLimits = toml::from_str("window_seconds = 2\nmobile_address = 5\nenabled = false").unwrap();
         let l = raw.validate().unwrap();

@@ -116,6 +116,32 @@ async fn approve(auth: &Authenticator, id: &str, times: usize) -> Vec<(u16, Stri
 }
 
 backend_tests! {
+    async fn web_sign_in_steps_have_their_own_address_budget(backend) {
+        let app = App::spawn_with(backend, config(3600, |l| l.sign_in_address = Some(3))).await;
+        app.tenant_with_alice("example.com").await;
+        fresh_window(3600, 30_000).await;
+        let sign_in = |path: &'static str| {
+            app.client
+                .post(format!("{}{path}", app.base))
+                .header("origin", &app.base)
+                .form(&[("user", "alice"), ("password", "wrong password")])
+                .send()
+        };
+        // Password guesses on the self-service and console sign-in forms share the budget.
+        for path in ["/self-service/example.com/sign-in", "/console/sign-in", "/self-service/example.com/sign-in"] {
+            let res = sign_in(path).await.unwrap();
+            assert!(res.status().is_client_error() && res.status() != 429, "{path}: {}", res.status());
+        }
+        for path in ["/self-service/example.com/sign-in", "/console/sign-in", "/self-service/example.com/link"] {
+            let res = sign_in(path).await.unwrap();
+            assert_eq!(res.status(), 429, "{path}");
+        }
+        // The signed-in pages and the APIs are not counted against it.
+        let page = app.client.get(format!("{}/self-service/example.com", app.base)).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        assert_eq!(rate_limited_metric(&app, "sign_in_address").await, 3.0);
+    }
+
     async fn past_the_address_budget_429_and_another_address_is_still_served(backend) {
         let app = App::spawn_with(backend, config(3600, |l| l.integration_address = Some(5))).await;
         let key = app.tenant_with_alice("example.com").await;
