@@ -125,9 +125,16 @@ try {
   const passkeyName = await page.locator("section[aria-labelledby='passkeys-h'] input[name='name']").inputValue();
   const { credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
   await shot("self-service-home");
+
+  // "Not me" on the newest sign-in: under the default policy the account is locked and
+  // this browser signed out.
+  await page.locator("section[aria-labelledby='sign-ins-h'] tbody tr").first().getByRole("button", { name: /Not me/ }).click();
+  await page.waitForSelector("h1:text('Sign-in reported')");
+  const reported = (await page.textContent("main p[role='status']")).trim();
+  await checkAccessible(page, "sign-in reported", a11y);
   if (problems.length) throw new Error(problems.join("; "));
   const tidy = (rs) => rs.map((r) => r.replace(/\s+/g, " ").trim());
-  console.log(JSON.stringify({ shown, status, qrHidden, rows: tidy(rows), tokens: tidy(tokenRows), overflow, signedOut, pushed: request.message, backIn, passkeys: tidy(passkeyRows), passkeyName, credentials: credentials.length, a11y }));
+  console.log(JSON.stringify({ shown, status, qrHidden, rows: tidy(rows), tokens: tidy(tokenRows), overflow, signedOut, pushed: request.message, backIn, passkeys: tidy(passkeyRows), passkeyName, credentials: credentials.length, reported, a11y }));
 } catch (e) {
   console.log(JSON.stringify({ error: String(e), problems, a11y }));
   code = 1;

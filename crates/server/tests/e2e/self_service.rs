@@ -555,6 +555,9 @@ async fn a_user_activates_from_the_self_service_page_in_chromium() {
     assert_eq!(creds["items"].as_array().unwrap().len(), 1, "{creds}");
     let (_, audit) = app.admin("GET", "/admin/v1/audit?tenant=example.com&kind=login_succeeded", None).await;
     assert!(audit.to_string().contains("\"via\":\"passkey\""), "{audit}");
+    assert!(r["reported"].as_str().unwrap().contains("Your account is locked"), "{r}");
+    let (_, user) = app.admin("GET", "/admin/v1/tenants/example.com/users/alice", None).await;
+    assert_eq!(user["status"], "locked", "\"not me\" under the default policy: {user}");
     let (_, devices) = app.admin("GET", "/admin/v1/tenants/example.com/users/alice/devices", None).await;
     let items = devices["items"].as_array().unwrap();
     assert_eq!((items.len(), items[0]["state"].as_str()), (1, Some("Active")), "{devices}");
