@@ -17,7 +17,7 @@ use crate::common::{App, code};
 const PASSWORD: &str = "correct horse battery";
 
 /// A browser without one: no redirects followed, cookies kept by hand.
-fn browser() -> reqwest::Client {
+pub(crate) fn browser() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
@@ -31,7 +31,7 @@ async fn account(app: &App, body: Value) -> (u16, Value) {
 }
 
 /// Post a form as the console's pages do: from this server's own origin.
-async fn post(app: &App, path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> reqwest::Response {
+pub(crate) async fn post(app: &App, path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> reqwest::Response {
     let mut req = browser().post(format!("{}{path}", app.base)).header("origin", &app.base).form(form);
     if let Some(c) = cookie {
         req = req.header("cookie", c);
@@ -39,7 +39,7 @@ async fn post(app: &App, path: &str, cookie: Option<&str>, form: &[(&str, &str)]
     req.send().await.unwrap()
 }
 
-async fn get(app: &App, path: &str, cookie: &str) -> reqwest::Response {
+pub(crate) async fn get(app: &App, path: &str, cookie: &str) -> reqwest::Response {
     browser().get(format!("{}{path}", app.base)).header("cookie", cookie).send().await.unwrap()
 }
 
@@ -61,7 +61,7 @@ async fn send(app: &App, path: &str, cookie: &str, csrf: &str, body: Value) -> r
 }
 
 /// The value of the first hidden CSRF field on a page (or the passkey button's).
-fn csrf_of(html: &str) -> String {
+pub(crate) fn csrf_of(html: &str) -> String {
     for marker in ["name=\"csrf\" value=\"", "data-csrf=\""] {
         if let Some(at) = html.find(marker) {
             return html[at + marker.len()..].split('"').next().unwrap().to_owned();
@@ -113,7 +113,7 @@ async fn sign_in(app: &App, username: &str, key: &mut SoftPasskey) -> String {
 }
 
 /// A new account signed in with a new passkey: its cookie.
-async fn admin(app: &App, username: &str, role: &str, tenant: Option<&str>) -> String {
+pub(crate) async fn admin(app: &App, username: &str, role: &str, tenant: Option<&str>) -> String {
     let mut body = json!({"username": username, "password": PASSWORD, "role": role});
     if let Some(t) = tenant {
         body["tenant"] = json!(t);

@@ -28,7 +28,9 @@ use super::{Assets, SessionCookie, assets, check_form, console_js, render, same_
 use crate::AppState;
 use crate::error::ApiError;
 
+mod form;
 mod outbox;
+mod risk;
 mod tenant;
 mod users;
 
@@ -44,6 +46,7 @@ pub(super) fn router() -> Router<AppState> {
         .merge(tenant::router())
         .merge(users::router())
         .merge(outbox::router())
+        .merge(risk::router())
 }
 
 /// A posted form: its fields by name (the last value of a repeated name).
