@@ -31,11 +31,19 @@ fn decision(html: &str) -> (String, String) {
 /// Every tenant page these tests cover, with a change a form of it posts.
 fn pages(domain: &str) -> Vec<(String, String, Vec<(&'static str, String)>)> {
     let t = format!("/console/tenants/{domain}");
-    vec![(
-        format!("{t}/risk"),
-        format!("{t}/risk"),
-        vec![("ipDeny", String::new()), ("ipAllow", String::new()), ("rules", "[]".into())],
-    )]
+    vec![
+        (
+            format!("{t}/risk"),
+            format!("{t}/risk"),
+            vec![("ipDeny", String::new()), ("ipAllow", String::new()), ("rules", "[]".into())],
+        ),
+        (
+            format!("{t}/auth-types/sms"),
+            format!("{t}/auth-types"),
+            vec![("editing", "1".into()), ("name", "sms".into()), ("method", "sms".into()), ("ttlSeconds", "60".into()), ("maxAttempts", "3".into()), ("maxResends", "3".into()), ("codeLength", "6".into())],
+        ),
+        (format!("{t}/auth-types/sms"), format!("{t}/auth-types/sms/delete"), vec![]),
+    ]
 }
 
 backend_tests! {
@@ -106,6 +114,75 @@ backend_tests! {
         }
         let (_, audit) = app.admin("GET", "/admin/v1/audit?tenant=shop.example", None).await;
         assert!(audit["items"].as_array().unwrap().iter().any(|e| e["actor"] == "admin-account:root" && e["details"]["action"] == "risk_settings_changed"), "{audit}");
+        app.stop().await.unwrap();
+    }
+
+    async fn an_authentication_type_made_edited_and_deleted_in_the_console_shows_in_the_admin_api(backend) {
+        let app = App::spawn(backend).await;
+        app.tenant_with_alice("shop.example").await;
+        let cookie = admin(&app, "root", "superadmin", None).await;
+        let (s, html) = page(&app, "/console/tenants/shop.example/auth-types", &cookie).await;
+        assert_eq!(s, 200);
+        assert!(html.contains("/auth-types/sms\"") && html.contains("/auth-types/Fingerprint\""), "the built-in types: {html}");
+        let csrf = csrf_of(&html);
+        let path = "/console/tenants/shop.example/auth-types";
+        let form = |ttl: &str| {
+            vec![
+                ("csrf", csrf.clone()),
+                ("name", "sms-short".to_owned()),
+                ("method", "sms".into()),
+                ("ttlSeconds", ttl.to_owned()),
+                ("maxAttempts", "2".into()),
+                ("maxResends", "0".into()),
+                ("codeLength", "8".into()),
+                ("fallback", "".into()),
+                ("senderID", "Shop".into()),
+                ("messages", r#"{"en": "Your code: {code}"}"#.into()),
+                ("autofillHost", "shop.example".into()),
+                ("customAuthenticator", "".into()),
+                ("followUserDelivery", "on".into()),
+            ]
+        };
+        // A wrong value is shown beside its field, with what was typed kept.
+        let res = post_owned(&app, path, &cookie, &form("99999")).await;
+        assert_eq!(res.status(), 422);
+        let html = res.text().await.unwrap();
+        assert!(html.contains("id=\"e-ttlSeconds\"") && html.contains("value=\"99999\""), "{html}");
+        let mut bad = form("60");
+        bad.push(("fallback", "push".into()));
+        let res = post_owned(&app, path, &cookie, &bad).await;
+        assert_eq!(res.status(), 422);
+        assert!(res.text().await.unwrap().contains("id=\"e-fallback\""));
+        let res = post_owned(&app, path, &cookie, &form("120")).await;
+        assert_eq!(res.status(), 200);
+        assert!(res.text().await.unwrap().contains("The authentication type is saved."));
+        let (_, types) = app.admin("GET", "/admin/v1/tenants/shop.example/auth-types", None).await;
+        let t = types["items"].as_array().unwrap().iter().find(|t| t["name"] == "sms-short").cloned().unwrap_or(Value::Null);
+        assert_eq!(
+            (t["method"].as_str(), t["ttlSeconds"].as_u64(), t["maxAttempts"].as_u64(), t["maxResends"].as_u64(), t["codeLength"].as_u64()),
+            (Some("sms"), Some(120), Some(2), Some(0), Some(8)),
+            "{t}"
+        );
+        assert_eq!((t["senderID"].as_str(), t["autofillHost"].as_str(), t["enabled"].as_bool(), t["followUserDelivery"].as_bool()), (Some("Shop"), Some("shop.example"), Some(false), Some(true)), "{t}");
+        assert_eq!(t["messages"], json!({"en": "Your code: {code}"}));
+        // Its own page shows it; an edit keeps the name; deleting it removes it.
+        let (s, html) = page(&app, "/console/tenants/shop.example/auth-types/sms-short", &cookie).await;
+        assert_eq!(s, 200);
+        assert!(html.contains("value=\"Shop\"") && html.contains("/auth-types/sms-short/delete"), "{html}");
+        let mut edit = form("300");
+        edit.push(("editing", "1".into()));
+        edit.push(("enabled", "on".into()));
+        assert_eq!(post_owned(&app, path, &cookie, &edit).await.status(), 200);
+        let (_, types) = app.admin("GET", "/admin/v1/tenants/shop.example/auth-types", None).await;
+        let t = types["items"].as_array().unwrap().iter().find(|t| t["name"] == "sms-short").cloned().unwrap_or(Value::Null);
+        assert_eq!((t["ttlSeconds"].as_u64(), t["enabled"].as_bool()), (Some(300), Some(true)), "{t}");
+        let res = post(&app, "/console/tenants/shop.example/auth-types/sms-short/delete", Some(&cookie), &[("csrf", &csrf)]).await;
+        assert_eq!(res.status(), 303);
+        let (_, types) = app.admin("GET", "/admin/v1/tenants/shop.example/auth-types", None).await;
+        assert!(!types.to_string().contains("sms-short"), "{types}");
+        assert_eq!(page(&app, "/console/tenants/shop.example/auth-types/nope", &cookie).await.0, 404);
+        let (_, audit) = app.admin("GET", "/admin/v1/audit?tenant=shop.example", None).await;
+        assert!(audit["items"].as_array().unwrap().iter().any(|e| e["actor"] == "admin-account:root" && e["details"]["action"] == "auth_type_deleted"), "{audit}");
         app.stop().await.unwrap();
     }
 

@@ -28,6 +28,7 @@ use super::{Assets, SessionCookie, assets, check_form, console_js, render, same_
 use crate::AppState;
 use crate::error::ApiError;
 
+mod auth_types;
 mod form;
 mod outbox;
 mod risk;
@@ -47,6 +48,7 @@ pub(super) fn router() -> Router<AppState> {
         .merge(users::router())
         .merge(outbox::router())
         .merge(risk::router())
+        .merge(auth_types::router())
 }
 
 /// A posted form: its fields by name (the last value of a repeated name).
