@@ -43,6 +43,11 @@ fn pages(domain: &str) -> Vec<(String, String, Vec<(&'static str, String)>)> {
             vec![("editing", "1".into()), ("name", "sms".into()), ("method", "sms".into()), ("ttlSeconds", "60".into()), ("maxAttempts", "3".into()), ("maxResends", "3".into()), ("codeLength", "6".into())],
         ),
         (format!("{t}/auth-types/sms"), format!("{t}/auth-types/sms/delete"), vec![]),
+        (
+            format!("{t}/fido"),
+            format!("{t}/fido"),
+            vec![("enabled", "on".into()), ("rpID", domain.into()), ("origins", format!("https://{domain}"))],
+        ),
     ]
 }
 
@@ -183,6 +188,50 @@ backend_tests! {
         assert_eq!(page(&app, "/console/tenants/shop.example/auth-types/nope", &cookie).await.0, 404);
         let (_, audit) = app.admin("GET", "/admin/v1/audit?tenant=shop.example", None).await;
         assert!(audit["items"].as_array().unwrap().iter().any(|e| e["actor"] == "admin-account:root" && e["details"]["action"] == "auth_type_deleted"), "{audit}");
+        app.stop().await.unwrap();
+    }
+
+    async fn a_fido_relying_party_set_in_the_console_shows_in_the_admin_api(backend) {
+        let app = App::spawn(backend).await;
+        app.tenant_with_alice("shop.example").await;
+        let cookie = admin(&app, "root", "superadmin", None).await;
+        let (s, html) = page(&app, "/console/tenants/shop.example/fido", &cookie).await;
+        assert_eq!(s, 200);
+        assert!(html.contains("No relying party yet") && html.contains("value=\"shop.example\""), "{html}");
+        let csrf = csrf_of(&html);
+        let path = "/console/tenants/shop.example/fido";
+        let form = |origin: &str| {
+            vec![
+                ("csrf", csrf.clone()),
+                ("enabled", "on".to_owned()),
+                ("rpID", "shop.example".into()),
+                ("rpName", "The Shop".into()),
+                ("origins", format!("https://shop.example\n{origin}")),
+                ("userVerification", "preferred".into()),
+                ("attestation", "none".into()),
+                ("residentKey", "required".into()),
+                ("attestationTrustAnchors", String::new()),
+                ("allowedAaguids", String::new()),
+                ("uaf", String::new()),
+            ]
+        };
+        let res = post_owned(&app, path, &cookie, &form("ftp://elsewhere")).await;
+        assert_eq!(res.status(), 422);
+        let html = res.text().await.unwrap();
+        assert!(html.contains("id=\"e-origins\"") && html.contains("ftp://elsewhere"), "{html}");
+        let res = post_owned(&app, path, &cookie, &form("https://www.shop.example")).await;
+        assert_eq!(res.status(), 200);
+        assert!(res.text().await.unwrap().contains("The relying party is saved."));
+        let (s, rp) = app.admin("GET", "/admin/v1/tenants/shop.example/fido", None).await;
+        assert_eq!(s, 200, "{rp}");
+        assert_eq!(
+            (rp["rpID"].as_str(), rp["rpName"].as_str(), rp["userVerification"].as_str(), rp["residentKey"].as_str(), rp["enabled"].as_bool()),
+            (Some("shop.example"), Some("The Shop"), Some("preferred"), Some("required"), Some(true)),
+            "{rp}"
+        );
+        assert_eq!(rp["origins"], json!(["https://shop.example", "https://www.shop.example"]));
+        let (_, html) = page(&app, path, &cookie).await;
+        assert!(!html.contains("No relying party yet") && html.contains("The Shop"), "{html}");
         app.stop().await.unwrap();
     }
 

@@ -29,6 +29,7 @@ use crate::AppState;
 use crate::error::ApiError;
 
 mod auth_types;
+mod fido;
 mod form;
 mod outbox;
 mod risk;
@@ -49,6 +50,7 @@ pub(super) fn router() -> Router<AppState> {
         .merge(outbox::router())
         .merge(risk::router())
         .merge(auth_types::router())
+        .merge(fido::router())
 }
 
 /// A posted form: its fields by name (the last value of a repeated name).
