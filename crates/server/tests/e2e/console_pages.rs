@@ -48,6 +48,8 @@ fn pages(domain: &str) -> Vec<(String, String, Vec<(&'static str, String)>)> {
             format!("{t}/fido"),
             vec![("enabled", "on".into()), ("rpID", domain.into()), ("origins", format!("https://{domain}"))],
         ),
+        (format!("{t}/callbacks"), format!("{t}/callbacks"), vec![("url.0", "https://rp.example/cb".into())]),
+        (format!("{t}/callbacks"), format!("{t}/callbacks/secret"), vec![]),
     ]
 }
 
@@ -235,6 +237,46 @@ backend_tests! {
         app.stop().await.unwrap();
     }
 
+    async fn a_callback_allowlist_and_secret_set_in_the_console_show_in_the_admin_api(backend) {
+        let app = App::spawn(backend).await;
+        app.tenant_with_alice("shop.example").await;
+        let cookie = admin(&app, "root", "superadmin", None).await;
+        let (s, html) = page(&app, "/console/tenants/shop.example/callbacks", &cookie).await;
+        assert_eq!(s, 200);
+        assert!(html.contains("No signing secret yet"), "{html}");
+        let csrf = csrf_of(&html);
+        let path = "/console/tenants/shop.example/callbacks";
+        let res = post_owned(&app, path, &cookie, &[("csrf", csrf.clone()), ("allowlistEnabled", "on".into()), ("url.0", "https://rp.example/a".into()), ("url.1", "".into()), ("url.2", "ftp://rp.example/b".into())]).await;
+        assert_eq!(res.status(), 422);
+        let html = res.text().await.unwrap();
+        assert!(html.contains("id=\"e-url.2\""), "the error is beside the row typed: {html}");
+        let res = post_owned(&app, path, &cookie, &[
+            ("csrf", csrf.clone()), ("allowlistEnabled", "on".into()),
+            ("url.0", "https://rp.example/a".into()), ("username.0", "shop".into()), ("password.0", "hunter2-secret".into()),
+            ("url.1", "https://rp.example/b".into()),
+        ]).await;
+        assert_eq!(res.status(), 200);
+        let html = res.text().await.unwrap();
+        assert!(html.contains("The allowlist is saved.") && !html.contains("hunter2-secret"), "{html}");
+        let (_, cb) = app.admin("GET", "/admin/v1/tenants/shop.example/callbacks", None).await;
+        assert_eq!(cb["allowlistEnabled"], true);
+        assert_eq!(cb["endpoints"], json!([
+            {"url": "https://rp.example/a", "username": "shop", "hasPassword": true},
+            {"url": "https://rp.example/b", "username": null, "hasPassword": false}
+        ]), "{cb}");
+        // The secret: shown on the answer that made it, then only said to be set.
+        let res = post(&app, "/console/tenants/shop.example/callbacks/secret", Some(&cookie), &[("csrf", &csrf)]).await;
+        assert_eq!(res.status(), 200);
+        let html = res.text().await.unwrap();
+        let secret = html.split("id=\"new-secret\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+        assert!(secret.starts_with("cbs_"), "{secret}");
+        let (_, cb) = app.admin("GET", "/admin/v1/tenants/shop.example/callbacks", None).await;
+        assert_eq!(cb["hasSecret"], true);
+        let (_, html) = page(&app, path, &cookie).await;
+        assert!(!html.contains(&secret) && html.contains("A signing secret is set"), "{html}");
+        app.stop().await.unwrap();
+    }
+
     async fn the_console_pages_of_a_tenant_follow_the_roles(backend) {
         let app = App::spawn(backend).await;
         for d in ["one.example", "two.example"] {
@@ -270,6 +312,10 @@ backend_tests! {
         assert_eq!(page(&app, "/console/tenants/one.example/risk/try?amount=1", &other).await.0, 404);
         let (_, after) = app.admin("GET", "/admin/v1/tenants/one.example/risk", None).await;
         assert_eq!(before, after);
+        let (_, cb) = app.admin("GET", "/admin/v1/tenants/one.example/callbacks", None).await;
+        assert_eq!((cb["endpoints"].clone(), cb["hasSecret"].clone()), (json!([]), json!(false)), "{cb}");
+        let (s, _) = app.admin("GET", "/admin/v1/tenants/one.example/fido", None).await;
+        assert_eq!(s, 409, "no relying party was set");
         let _: Value = after;
         app.stop().await.unwrap();
     }

@@ -25,6 +25,19 @@ impl Entered {
         self
     }
 
+    /// The same values with the server's refusal, shown beside `field`.
+    pub(crate) fn failed_at(mut self, e: &ApiError, field: String) -> Entered {
+        self.field = Some(field);
+        self.error = Some(e.message.clone());
+        self
+    }
+
+    /// How many numbered rows `prefix.N` the values hold (the highest N plus one).
+    pub(crate) fn rows(&self, prefix: &str) -> usize {
+        let numbers = self.values.keys().filter_map(|k| k.strip_prefix(prefix)?.parse::<usize>().ok());
+        numbers.map(|n| n + 1).max().unwrap_or(0)
+    }
+
     /// The value of `key` (empty when absent).
     pub(crate) fn value(&self, key: &str) -> &str {
         self.values.get(key).map_or("", String::as_str)

@@ -29,6 +29,7 @@ use crate::AppState;
 use crate::error::ApiError;
 
 mod auth_types;
+mod callbacks;
 mod fido;
 mod form;
 mod outbox;
@@ -51,6 +52,7 @@ pub(super) fn router() -> Router<AppState> {
         .merge(risk::router())
         .merge(auth_types::router())
         .merge(fido::router())
+        .merge(callbacks::router())
 }
 
 /// A posted form: its fields by name (the last value of a repeated name).
