@@ -447,8 +447,9 @@ backend_tests! {
 
 /// The console in Debian's Chromium (browser/console.mjs): password, a passkey of the
 /// CDP virtual authenticator registered, sign-out, password + passkey again, a tenant, a
-/// setting (a wrong value shown beside its field first), a user, an API key; axe-core on
-/// every page. With COUNTERSIGN_SCREENSHOTS=1 the pages are saved to docs/img
+/// setting (a wrong value shown beside its field first), a user, an API key, an
+/// authentication type, the risk rules (an input tried), the FIDO relying party, the
+/// callbacks; axe-core on every page. With COUNTERSIGN_SCREENSHOTS=1 the pages are saved to docs/img
 /// (console-*.png, in docs/web.md).
 #[tokio::test]
 async fn an_administrator_signs_in_to_the_console_in_chromium() {
@@ -477,7 +478,16 @@ async fn an_administrator_signs_in_to_the_console_in_chromium() {
     assert_eq!(r["saved"], "90", "{r}");
     assert!(r["users"][0].as_str().unwrap().contains("alice@shop.example"), "{r}");
     assert_eq!((r["keyShown"].as_bool(), r["overflow"].as_bool()), (Some(true), Some(false)), "{r}");
-    assert!(r["a11y"].as_array().unwrap().len() >= 11, "axe ran on every page: {r}");
+    assert_eq!((r["firedRule"].as_str(), r["secretShown"].as_bool()), (Some("deny-ip"), Some(true)), "{r}");
+    assert!(r["a11y"].as_array().unwrap().len() >= 17, "axe ran on every page: {r}");
+    let (_, risk) = app.admin("GET", "/admin/v1/tenants/shop.example/risk", None).await;
+    assert_eq!(risk["ipDeny"], json!(["203.0.113.0/24"]), "{risk}");
+    let (_, types) = app.admin("GET", "/admin/v1/tenants/shop.example/auth-types", None).await;
+    assert!(types["items"].as_array().unwrap().iter().any(|t| t["name"] == "sms-short" && t["ttlSeconds"] == 120), "{types}");
+    let (_, rp) = app.admin("GET", "/admin/v1/tenants/shop.example/fido", None).await;
+    assert_eq!(rp["rpName"], "The Shop", "{rp}");
+    let (_, cb) = app.admin("GET", "/admin/v1/tenants/shop.example/callbacks", None).await;
+    assert_eq!((cb["endpoints"][0]["url"].as_str(), cb["hasSecret"].as_bool()), (Some("https://shop.example/callback"), Some(true)), "{cb}");
     let (_, tenant) = app.admin("GET", "/admin/v1/tenants/shop.example", None).await;
     assert_eq!(
         (tenant["settings"]["loginTimeoutSeconds"].as_u64(), tenant["settings"]["numberMatching"].as_str()),
