@@ -483,11 +483,18 @@ async fn an_administrator_signs_in_to_the_console_in_chromium() {
     let (_, risk) = app.admin("GET", "/admin/v1/tenants/shop.example/risk", None).await;
     assert_eq!(risk["ipDeny"], json!(["203.0.113.0/24"]), "{risk}");
     let (_, types) = app.admin("GET", "/admin/v1/tenants/shop.example/auth-types", None).await;
-    assert!(types["items"].as_array().unwrap().iter().any(|t| t["name"] == "sms-short" && t["ttlSeconds"] == 120), "{types}");
+    assert!(
+        types["items"].as_array().unwrap().iter().any(|t| t["name"] == "sms-short" && t["ttlSeconds"] == 120),
+        "{types}"
+    );
     let (_, rp) = app.admin("GET", "/admin/v1/tenants/shop.example/fido", None).await;
     assert_eq!(rp["rpName"], "The Shop", "{rp}");
     let (_, cb) = app.admin("GET", "/admin/v1/tenants/shop.example/callbacks", None).await;
-    assert_eq!((cb["endpoints"][0]["url"].as_str(), cb["hasSecret"].as_bool()), (Some("https://shop.example/callback"), Some(true)), "{cb}");
+    assert_eq!(
+        (cb["endpoints"][0]["url"].as_str(), cb["hasSecret"].as_bool()),
+        (Some("https://shop.example/callback"), Some(true)),
+        "{cb}"
+    );
     let (_, tenant) = app.admin("GET", "/admin/v1/tenants/shop.example", None).await;
     assert_eq!(
         (tenant["settings"]["loginTimeoutSeconds"].as_u64(), tenant["settings"]["numberMatching"].as_str()),

@@ -28,8 +28,12 @@ fn decision(html: &str) -> (String, String) {
     (between("id=\"fired-rule\">").unwrap_or_default(), between("id=\"outcome\">").unwrap_or_default())
 }
 
-/// Every tenant page these tests cover, with a change a form of it posts.
-fn pages(domain: &str) -> Vec<(String, String, Vec<(&'static str, String)>)> {
+/// A form's fields.
+type FormFields = Vec<(&'static str, String)>;
+
+/// Every tenant page these tests cover, with a change a form of it posts: (page, form
+/// action, fields).
+fn pages(domain: &str) -> Vec<(String, String, FormFields)> {
     let t = format!("/console/tenants/{domain}");
     vec![
         (
@@ -40,7 +44,15 @@ fn pages(domain: &str) -> Vec<(String, String, Vec<(&'static str, String)>)> {
         (
             format!("{t}/auth-types/sms"),
             format!("{t}/auth-types"),
-            vec![("editing", "1".into()), ("name", "sms".into()), ("method", "sms".into()), ("ttlSeconds", "60".into()), ("maxAttempts", "3".into()), ("maxResends", "3".into()), ("codeLength", "6".into())],
+            vec![
+                ("editing", "1".into()),
+                ("name", "sms".into()),
+                ("method", "sms".into()),
+                ("ttlSeconds", "60".into()),
+                ("maxAttempts", "3".into()),
+                ("maxResends", "3".into()),
+                ("codeLength", "6".into()),
+            ],
         ),
         (format!("{t}/auth-types/sms"), format!("{t}/auth-types/sms/delete"), vec![]),
         (

@@ -253,8 +253,12 @@ async fn edit_page(
         let e = ApiError::new(StatusCode::NOT_FOUND, "auth_type_not_found", "no such authentication type");
         return error_page(e, &format!("/console/tenants/{}/auth-types", t.domain));
     };
-    let view =
-        View { editing: Some(name.clone()), deletable: v.customised, form: Entered::new(values_of(&name, &v.settings)), saved: false };
+    let view = View {
+        editing: Some(name.clone()),
+        deletable: v.customised,
+        form: Entered::new(values_of(&name, &v.settings)),
+        saved: false,
+    };
     page(&s, &a, &domain, StatusCode::OK, view).await
 }
 
@@ -284,7 +288,8 @@ async fn save(
             let details = serde_json::json!({ "console": true, "action": "auth_type_set", "name": v.name });
             s.core.console_audit(&a, AuditKind::AdminChange, Some(&t), None, details).await;
             let form = Entered::new(values_of(&v.name, &v.settings));
-            page(&s, &a, &domain, StatusCode::OK, View { editing: Some(v.name), deletable: true, form, saved: true }).await
+            page(&s, &a, &domain, StatusCode::OK, View { editing: Some(v.name), deletable: true, form, saved: true })
+                .await
         }
         Err(e) => {
             let status = e.status;

@@ -80,8 +80,7 @@ fn slots(v: &CallbackConfigView, f: &Entered) -> Vec<Slot> {
 /// The form's fields as the allowlist, rows without a URL left out; and the form row of
 /// each endpoint.
 fn input_of(f: &Fields) -> (CallbackConfigInput, Vec<usize>) {
-    let mut rows: Vec<usize> =
-        f.keys().filter_map(|k| k.strip_prefix("url.")).filter_map(|n| n.parse().ok()).collect();
+    let mut rows: Vec<usize> = f.keys().filter_map(|k| k.strip_prefix("url.")).filter_map(|n| n.parse().ok()).collect();
     rows.sort_unstable();
     rows.retain(|n| opt(f, &format!("url.{n}")).is_some());
     let endpoints = rows

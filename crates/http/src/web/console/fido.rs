@@ -105,8 +105,16 @@ fn party_of(f: &Fields) -> Result<RelyingParty, ApiError> {
         doc.insert("rpName".into(), Value::String(n));
     }
     doc.insert("origins".into(), Value::from(list(f, "origins")));
-    for k in ["userVerification", "attestation", "residentKey"] {
+    let choices: [(&str, &[&str]); 3] = [
+        ("userVerification", &["required", "preferred", "discouraged"]),
+        ("attestation", &["none", "direct"]),
+        ("residentKey", &["discouraged", "required"]),
+    ];
+    for (k, allowed) in choices {
         if let Some(v) = opt(f, k) {
+            if !allowed.contains(&v.as_str()) {
+                return Err(invalid(k, &format!("one of {}", allowed.join(", "))));
+            }
             doc.insert(k.into(), Value::String(v));
         }
     }
@@ -130,7 +138,13 @@ fn party_of(f: &Fields) -> Result<RelyingParty, ApiError> {
     })
 }
 
-async fn page(s: &AppState, a: &ConsoleAdmin, domain: &str, status: StatusCode, shown: Option<(Entered, bool)>) -> Response {
+async fn page(
+    s: &AppState,
+    a: &ConsoleAdmin,
+    domain: &str,
+    status: StatusCode,
+    shown: Option<(Entered, bool)>,
+) -> Response {
     let t = match visible(s, a, domain).await {
         Ok(t) => t,
         Err(res) => return res,

@@ -67,7 +67,8 @@ fn settings_of(f: &Fields) -> Result<RiskSettings, ApiError> {
     let rules = match serde_json::from_str::<Value>(f.get("rules").map_or("", |s| s.trim())) {
         Ok(Value::Array(rules)) => rules,
         _ => {
-            let m = "a JSON list of rules such as [{\"id\": \"x\", \"when\": {\"always\": true}, \"then\": \"accept\"}]";
+            let m =
+                "a JSON list of rules such as [{\"id\": \"x\", \"when\": {\"always\": true}, \"then\": \"accept\"}]";
             return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_value", m).with_field("rules"));
         }
     };
@@ -89,7 +90,9 @@ async fn page(s: &AppState, a: &ConsoleAdmin, domain: &str, status: StatusCode, 
     let shown = match shown {
         Some(sh) => sh,
         None => match s.core.risk_settings(&t).await {
-            Ok(r) => Shown { form: Entered::new(values_of(&r)), saved: false, trial: Entered::default(), decision: None },
+            Ok(r) => {
+                Shown { form: Entered::new(values_of(&r)), saved: false, trial: Entered::default(), decision: None }
+            }
             Err(e) => return error_page(e.into(), "/console/tenants"),
         },
     };
