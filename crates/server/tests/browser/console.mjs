@@ -3,7 +3,7 @@
 // out, signs in again with password + passkey, creates a tenant, a user, changes a
 // setting (first a wrong value, shown beside its field), and looks at the outbox; then
 // changes an authentication type, the risk rules (and tries an input), the FIDO relying
-// party and the callbacks.
+// party, the callbacks and the SMS provider (a test sent).
 // axe-core checks every page (a11y.mjs). Usage:
 //   node console.mjs URL USERNAME PASSWORD [SCREENSHOT_DIR]
 // URL is the console's address on `localhost` (the relying party ID of its passkeys).
@@ -134,6 +134,13 @@ try {
   await Promise.all([page.waitForLoadState("load"), page.click("text=Make a new signing secret")]);
   out.secretShown = (await page.textContent("#new-secret")).startsWith("cbs_");
   await check("callbacks");
+  await page.goto(`${t}/providers`);
+  await page.fill("#f-providers", JSON.stringify({ sms: { provider: "twilio", accountSid: "AC123", authToken: "tw-secret", from: "+15550001111", baseUrl: "http://127.0.0.1:9" } }));
+  await save("Save the providers", "The providers are saved.");
+  await page.fill("#f-to", "+15550100");
+  await Promise.all([page.waitForLoadState("load"), page.click("button:has-text('Send a test')")]);
+  out.testQueued = (await page.textContent("#queued")).trim().length > 0;
+  await check("providers");
   await page.setViewportSize({ width: 360, height: 800 });
   await page.goto(`${url}/console/tenants/shop.example`);
   out.overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);

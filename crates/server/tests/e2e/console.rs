@@ -449,7 +449,7 @@ backend_tests! {
 /// CDP virtual authenticator registered, sign-out, password + passkey again, a tenant, a
 /// setting (a wrong value shown beside its field first), a user, an API key, an
 /// authentication type, the risk rules (an input tried), the FIDO relying party, the
-/// callbacks; axe-core on every page. With COUNTERSIGN_SCREENSHOTS=1 the pages are saved to docs/img
+/// callbacks, the SMS provider and a test sent; axe-core on every page. With COUNTERSIGN_SCREENSHOTS=1 the pages are saved to docs/img
 /// (console-*.png, in docs/web.md).
 #[tokio::test]
 async fn an_administrator_signs_in_to_the_console_in_chromium() {
@@ -479,7 +479,8 @@ async fn an_administrator_signs_in_to_the_console_in_chromium() {
     assert!(r["users"][0].as_str().unwrap().contains("alice@shop.example"), "{r}");
     assert_eq!((r["keyShown"].as_bool(), r["overflow"].as_bool()), (Some(true), Some(false)), "{r}");
     assert_eq!((r["firedRule"].as_str(), r["secretShown"].as_bool()), (Some("deny-ip"), Some(true)), "{r}");
-    assert!(r["a11y"].as_array().unwrap().len() >= 17, "axe ran on every page: {r}");
+    assert_eq!(r["testQueued"], true, "{r}");
+    assert!(r["a11y"].as_array().unwrap().len() >= 18, "axe ran on every page: {r}");
     let (_, risk) = app.admin("GET", "/admin/v1/tenants/shop.example/risk", None).await;
     assert_eq!(risk["ipDeny"], json!(["203.0.113.0/24"]), "{risk}");
     let (_, types) = app.admin("GET", "/admin/v1/tenants/shop.example/auth-types", None).await;

@@ -62,6 +62,12 @@ fn pages(domain: &str) -> Vec<(String, String, FormFields)> {
         ),
         (format!("{t}/callbacks"), format!("{t}/callbacks"), vec![("url.0", "https://rp.example/cb".into())]),
         (format!("{t}/callbacks"), format!("{t}/callbacks/secret"), vec![]),
+        (format!("{t}/providers"), format!("{t}/providers"), vec![("providers", "{}".into())]),
+        (
+            format!("{t}/providers"),
+            format!("{t}/providers/test"),
+            vec![("channel", "sms".into()), ("to", "+15550100".into())],
+        ),
     ]
 }
 
@@ -286,6 +292,38 @@ backend_tests! {
         assert_eq!(cb["hasSecret"], true);
         let (_, html) = page(&app, path, &cookie).await;
         assert!(!html.contains(&secret) && html.contains("A signing secret is set"), "{html}");
+        app.stop().await.unwrap();
+    }
+
+    async fn providers_set_and_tested_in_the_console_show_in_the_admin_api(backend) {
+        let app = App::spawn(backend).await;
+        app.tenant_with_alice("shop.example").await;
+        let cookie = admin(&app, "root", "superadmin", None).await;
+        let (s, html) = page(&app, "/console/tenants/shop.example/providers", &cookie).await;
+        assert_eq!(s, 200);
+        let csrf = csrf_of(&html);
+        let path = "/console/tenants/shop.example/providers";
+        let res = post_owned(&app, path, &cookie, &[("csrf", csrf.clone()), ("providers", r#"{"email": {"host": "smtp.shop.example", "security": "plain", "from": "a@shop.example", "password": "mail-secret"}}"#.into())]).await;
+        assert_eq!(res.status(), 422);
+        let html = res.text().await.unwrap();
+        assert!(html.contains("id=\"e-providers\"") && !html.contains("mail-secret"), "the error is shown, the secret is not: {html}");
+        let doc = json!({"sms": {"provider": "twilio", "accountSid": "AC123", "authToken": "tw-secret", "from": "+15550001111", "baseUrl": "http://127.0.0.1:9"}});
+        let res = post_owned(&app, path, &cookie, &[("csrf", csrf.clone()), ("providers", doc.to_string())]).await;
+        assert_eq!(res.status(), 200);
+        let html = res.text().await.unwrap();
+        assert!(html.contains("The providers are saved.") && html.contains("AC123") && !html.contains("tw-secret"), "{html}");
+        let (_, got) = app.admin("GET", "/admin/v1/tenants/shop.example/providers", None).await;
+        assert_eq!(got["sms"]["accountSid"], "AC123", "{got}");
+        // Send a test: a wrong number beside its field, then one queued in the outbox.
+        let res = post(&app, "/console/tenants/shop.example/providers/test", Some(&cookie), &[("csrf", &csrf), ("channel", "sms"), ("to", "0155")]).await;
+        assert_eq!(res.status(), 422);
+        assert!(res.text().await.unwrap().contains("id=\"e-to\""));
+        let res = post(&app, "/console/tenants/shop.example/providers/test", Some(&cookie), &[("csrf", &csrf), ("channel", "sms"), ("to", "+15550100")]).await;
+        assert_eq!(res.status(), 200);
+        let html = res.text().await.unwrap();
+        let id = html.split("id=\"queued\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+        let (_, outbox) = app.admin("GET", "/admin/v1/outbox", None).await;
+        assert!(outbox.to_string().contains(&id), "{id} in {outbox}");
         app.stop().await.unwrap();
     }
 

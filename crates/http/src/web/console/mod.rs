@@ -33,6 +33,7 @@ mod callbacks;
 mod fido;
 mod form;
 mod outbox;
+mod providers;
 mod risk;
 mod tenant;
 mod users;
@@ -53,6 +54,7 @@ pub(super) fn router() -> Router<AppState> {
         .merge(auth_types::router())
         .merge(fido::router())
         .merge(callbacks::router())
+        .merge(providers::router())
 }
 
 /// A posted form: its fields by name (the last value of a repeated name).
