@@ -3,6 +3,7 @@
 //! `riskResponseCode`.
 
 pub mod adaptive;
+pub mod trial;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -424,8 +425,24 @@ impl Core {
     /// Score a login or event.
     pub async fn assess(&self, tenant: &Tenant, user: &User, input: &RiskInput) -> Result<Assessment, CoreError> {
         let settings = self.risk_settings(tenant).await?;
-        let rules = settings.compile()?;
         let profile = self.profile(user).await?;
+        Ok(self.evaluate(tenant, &settings, Some((user, &profile)), input).await?.0)
+    }
+
+    /// The facts of `input` and the first of `settings`' rules they satisfy. Only reads:
+    /// it counts failures and looks devices up, and records and learns nothing (the
+    /// console's "try this input" runs it too). Without a user there is no profile and no
+    /// `velocity.userFailures` (a comparison with it is false).
+    pub(crate) async fn evaluate(
+        &self,
+        tenant: &Tenant,
+        settings: &RiskSettings,
+        user: Option<(&User, &Profile)>,
+        input: &RiskInput,
+    ) -> Result<(Assessment, BTreeMap<&'static str, Fact>), CoreError> {
+        let rules = settings.compile()?;
+        let empty = Profile::default();
+        let profile = user.map_or(&empty, |(_, p)| p);
         let now = self.clock.now();
         let mut facts: BTreeMap<&'static str, Fact> = BTreeMap::new();
         let mut learn = Learn::default();
@@ -455,8 +472,10 @@ impl Core {
                 self.store.ip_failures_since(&tenant.id, &ip.to_string(), now.plus_millis(-VELOCITY_WINDOW_MS)).await?;
             facts.insert("velocity.ipFailures", Fact::Num(f64::from(n)));
         }
-        let n = self.store.user_failures_since(&user.id, now.plus_millis(-VELOCITY_WINDOW_MS)).await?;
-        facts.insert("velocity.userFailures", Fact::Num(f64::from(n)));
+        if let Some((user, _)) = user {
+            let n = self.store.user_failures_since(&user.id, now.plus_millis(-VELOCITY_WINDOW_MS)).await?;
+            facts.insert("velocity.userFailures", Fact::Num(f64::from(n)));
+        }
         facts.insert("time.hour", Fact::Num(((now.millis() / 3_600_000) % 24) as f64));
         if let Some((ty, amount, new_beneficiary)) = &input.event {
             facts.insert("event.type", Fact::Text(ty.clone()));
@@ -469,10 +488,10 @@ impl Core {
         }
         for r in &rules {
             if r.when.holds(&facts) {
-                return Ok(Assessment { outcome: r.then, reasons: vec![r.id.clone()], learn });
+                return Ok((Assessment { outcome: r.then, reasons: vec![r.id.clone()], learn }, facts));
             }
         }
-        Ok(Assessment { outcome: Outcome::StaticPassword, reasons: vec!["no-rule".into()], learn })
+        Ok((Assessment { outcome: Outcome::StaticPassword, reasons: vec!["no-rule".into()], learn }, facts))
     }
 
     /// Teach the user's profile from a successful login decided at `at`. Teaching the

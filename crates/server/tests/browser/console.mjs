@@ -1,7 +1,9 @@
 // Drives countersign's admin console (/console) in Debian's Chromium: an administrator
 // signs in with the password, registers a passkey of a CDP virtual authenticator, signs
 // out, signs in again with password + passkey, creates a tenant, a user, changes a
-// setting (first a wrong value, shown beside its field), and looks at the outbox.
+// setting (first a wrong value, shown beside its field), and looks at the outbox; then
+// changes an authentication type, the risk rules (and tries an input), the FIDO relying
+// party, the callbacks and the SMS provider (a test sent).
 // axe-core checks every page (a11y.mjs). Usage:
 //   node console.mjs URL USERNAME PASSWORD [SCREENSHOT_DIR]
 // URL is the console's address on `localhost` (the relying party ID of its passkeys).
@@ -99,6 +101,46 @@ try {
   await check("API keys");
   await page.goto(`${url}/console/outbox`);
   await check("outbox");
+
+  // 7. The tenant's methods and risk: one change on each page.
+  const t = `${url}/console/tenants/shop.example`;
+  const save = async (button, done) => {
+    await Promise.all([page.waitForLoadState("load"), page.click(`text=${button}`)]);
+    await page.waitForSelector(`text=${done}`);
+  };
+  await page.goto(`${t}/auth-types`);
+  await check("authentication types");
+  await shot("auth-types");
+  await page.fill("#f-name", "sms-short");
+  await page.fill("#f-ttlSeconds", "120");
+  await save("Save the authentication type", "The authentication type is saved.");
+  await check("authentication type saved");
+  await page.goto(`${t}/risk`);
+  await page.fill("#f-ipDeny", "203.0.113.0/24");
+  await save("Save the risk settings", "The risk settings are saved.");
+  await check("risk rules saved");
+  await page.fill("#f-ipAddress", "203.0.113.9");
+  await Promise.all([page.waitForURL("**/risk/try?**"), page.click("text=Try it")]);
+  out.firedRule = (await page.textContent("#fired-rule")).trim();
+  await check("risk rules tried");
+  await shot("risk");
+  await page.goto(`${t}/fido`);
+  await page.fill("#f-rpName", "The Shop");
+  await save("Save the relying party", "The relying party is saved.");
+  await check("FIDO relying party");
+  await page.goto(`${t}/callbacks`);
+  await page.fill('[id="f-url.0"]', "https://shop.example/callback");
+  await save("Save the allowlist", "The allowlist is saved.");
+  await Promise.all([page.waitForLoadState("load"), page.click("text=Make a new signing secret")]);
+  out.secretShown = (await page.textContent("#new-secret")).startsWith("cbs_");
+  await check("callbacks");
+  await page.goto(`${t}/providers`);
+  await page.fill("#f-providers", JSON.stringify({ sms: { provider: "twilio", accountSid: "AC123", authToken: "tw-secret", from: "+15550001111", baseUrl: "http://127.0.0.1:9" } }));
+  await save("Save the providers", "The providers are saved.");
+  await page.fill("#f-to", "+15550100");
+  await Promise.all([page.waitForLoadState("load"), page.click("button:has-text('Send a test')")]);
+  out.testQueued = (await page.textContent("#queued")).trim().length > 0;
+  await check("providers");
   await page.setViewportSize({ width: 360, height: 800 });
   await page.goto(`${url}/console/tenants/shop.example`);
   out.overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);

@@ -17,7 +17,7 @@ use crate::common::{App, code};
 const PASSWORD: &str = "correct horse battery";
 
 /// A browser without one: no redirects followed, cookies kept by hand.
-fn browser() -> reqwest::Client {
+pub(crate) fn browser() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
@@ -31,7 +31,7 @@ async fn account(app: &App, body: Value) -> (u16, Value) {
 }
 
 /// Post a form as the console's pages do: from this server's own origin.
-async fn post(app: &App, path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> reqwest::Response {
+pub(crate) async fn post(app: &App, path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> reqwest::Response {
     let mut req = browser().post(format!("{}{path}", app.base)).header("origin", &app.base).form(form);
     if let Some(c) = cookie {
         req = req.header("cookie", c);
@@ -39,7 +39,7 @@ async fn post(app: &App, path: &str, cookie: Option<&str>, form: &[(&str, &str)]
     req.send().await.unwrap()
 }
 
-async fn get(app: &App, path: &str, cookie: &str) -> reqwest::Response {
+pub(crate) async fn get(app: &App, path: &str, cookie: &str) -> reqwest::Response {
     browser().get(format!("{}{path}", app.base)).header("cookie", cookie).send().await.unwrap()
 }
 
@@ -61,7 +61,7 @@ async fn send(app: &App, path: &str, cookie: &str, csrf: &str, body: Value) -> r
 }
 
 /// The value of the first hidden CSRF field on a page (or the passkey button's).
-fn csrf_of(html: &str) -> String {
+pub(crate) fn csrf_of(html: &str) -> String {
     for marker in ["name=\"csrf\" value=\"", "data-csrf=\""] {
         if let Some(at) = html.find(marker) {
             return html[at + marker.len()..].split('"').next().unwrap().to_owned();
@@ -113,7 +113,7 @@ async fn sign_in(app: &App, username: &str, key: &mut SoftPasskey) -> String {
 }
 
 /// A new account signed in with a new passkey: its cookie.
-async fn admin(app: &App, username: &str, role: &str, tenant: Option<&str>) -> String {
+pub(crate) async fn admin(app: &App, username: &str, role: &str, tenant: Option<&str>) -> String {
     let mut body = json!({"username": username, "password": PASSWORD, "role": role});
     if let Some(t) = tenant {
         body["tenant"] = json!(t);
@@ -447,8 +447,9 @@ backend_tests! {
 
 /// The console in Debian's Chromium (browser/console.mjs): password, a passkey of the
 /// CDP virtual authenticator registered, sign-out, password + passkey again, a tenant, a
-/// setting (a wrong value shown beside its field first), a user, an API key; axe-core on
-/// every page. With COUNTERSIGN_SCREENSHOTS=1 the pages are saved to docs/img
+/// setting (a wrong value shown beside its field first), a user, an API key, an
+/// authentication type, the risk rules (an input tried), the FIDO relying party, the
+/// callbacks, the SMS provider and a test sent; axe-core on every page. With COUNTERSIGN_SCREENSHOTS=1 the pages are saved to docs/img
 /// (console-*.png, in docs/web.md).
 #[tokio::test]
 async fn an_administrator_signs_in_to_the_console_in_chromium() {
@@ -477,7 +478,24 @@ async fn an_administrator_signs_in_to_the_console_in_chromium() {
     assert_eq!(r["saved"], "90", "{r}");
     assert!(r["users"][0].as_str().unwrap().contains("alice@shop.example"), "{r}");
     assert_eq!((r["keyShown"].as_bool(), r["overflow"].as_bool()), (Some(true), Some(false)), "{r}");
-    assert!(r["a11y"].as_array().unwrap().len() >= 11, "axe ran on every page: {r}");
+    assert_eq!((r["firedRule"].as_str(), r["secretShown"].as_bool()), (Some("deny-ip"), Some(true)), "{r}");
+    assert_eq!(r["testQueued"], true, "{r}");
+    assert!(r["a11y"].as_array().unwrap().len() >= 18, "axe ran on every page: {r}");
+    let (_, risk) = app.admin("GET", "/admin/v1/tenants/shop.example/risk", None).await;
+    assert_eq!(risk["ipDeny"], json!(["203.0.113.0/24"]), "{risk}");
+    let (_, types) = app.admin("GET", "/admin/v1/tenants/shop.example/auth-types", None).await;
+    assert!(
+        types["items"].as_array().unwrap().iter().any(|t| t["name"] == "sms-short" && t["ttlSeconds"] == 120),
+        "{types}"
+    );
+    let (_, rp) = app.admin("GET", "/admin/v1/tenants/shop.example/fido", None).await;
+    assert_eq!(rp["rpName"], "The Shop", "{rp}");
+    let (_, cb) = app.admin("GET", "/admin/v1/tenants/shop.example/callbacks", None).await;
+    assert_eq!(
+        (cb["endpoints"][0]["url"].as_str(), cb["hasSecret"].as_bool()),
+        (Some("https://shop.example/callback"), Some(true)),
+        "{cb}"
+    );
     let (_, tenant) = app.admin("GET", "/admin/v1/tenants/shop.example", None).await;
     assert_eq!(
         (tenant["settings"]["loginTimeoutSeconds"].as_u64(), tenant["settings"]["numberMatching"].as_str()),

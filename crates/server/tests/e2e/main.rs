@@ -11,6 +11,7 @@ mod attempts;
 mod audit;
 mod binary;
 mod console;
+mod console_pages;
 mod context;
 mod demo;
 mod duo;

@@ -28,7 +28,13 @@ use super::{Assets, SessionCookie, assets, check_form, console_js, render, same_
 use crate::AppState;
 use crate::error::ApiError;
 
+mod auth_types;
+mod callbacks;
+mod fido;
+mod form;
 mod outbox;
+mod providers;
+mod risk;
 mod tenant;
 mod users;
 
@@ -44,6 +50,11 @@ pub(super) fn router() -> Router<AppState> {
         .merge(tenant::router())
         .merge(users::router())
         .merge(outbox::router())
+        .merge(risk::router())
+        .merge(auth_types::router())
+        .merge(fido::router())
+        .merge(callbacks::router())
+        .merge(providers::router())
 }
 
 /// A posted form: its fields by name (the last value of a repeated name).
