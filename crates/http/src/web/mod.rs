@@ -20,6 +20,16 @@ use sha2::{Digest, Sha256};
 use crate::AppState;
 use crate::error::ApiError;
 
+/// The value of a `Result<T, Response>`, or return its response: a page handler's `?`.
+macro_rules! or_page {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(res) => return res,
+        }
+    };
+}
+
 mod console;
 pub mod demo;
 mod self_service;

@@ -18,8 +18,8 @@ use countersign_core::web::console::ConsoleAdmin;
 use serde_json::{Map, Value};
 
 use super::form::Entered;
-use super::tenant::{changeable, visible};
-use super::{Fields, Nav, acting, admin, error_page, posted};
+use super::tenant::{changing, visible};
+use super::{Fields, Nav, acting, admin, error_page};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::web::{Assets, assets, render};
@@ -181,10 +181,7 @@ struct View {
 }
 
 async fn page(s: &AppState, a: &ConsoleAdmin, domain: &str, status: StatusCode, view: View) -> Response {
-    let t = match visible(s, a, domain).await {
-        Ok(t) => t,
-        Err(res) => return res,
-    };
+    let t = or_page!(visible(s, a, domain).await);
     let mut types = Vec::new();
     if view.editing.is_none() {
         match s.core.auth_types(domain, None, Some(500)).await {
@@ -223,10 +220,7 @@ async fn page(s: &AppState, a: &ConsoleAdmin, domain: &str, status: StatusCode, 
 }
 
 async fn list_page(State(s): State<AppState>, headers: HeaderMap, Path(domain): Path<String>) -> Response {
-    let a = match admin(&s, &headers).await {
-        Ok(a) => a,
-        Err(res) => return res,
-    };
+    let a = or_page!(admin(&s, &headers).await);
     let blank = AuthType::builtin("sms").map(|t| values_of("", &t)).unwrap_or_default();
     let view = View { editing: None, deletable: false, form: Entered::new(blank), saved: false };
     page(&s, &a, &domain, StatusCode::OK, view).await
@@ -237,14 +231,8 @@ async fn edit_page(
     headers: HeaderMap,
     Path((domain, name)): Path<(String, String)>,
 ) -> Response {
-    let a = match admin(&s, &headers).await {
-        Ok(a) => a,
-        Err(res) => return res,
-    };
-    let t = match visible(&s, &a, &domain).await {
-        Ok(t) => t,
-        Err(res) => return res,
-    };
+    let a = or_page!(admin(&s, &headers).await);
+    let t = or_page!(visible(&s, &a, &domain).await);
     let found = match s.core.auth_types(&domain, None, Some(500)).await {
         Ok(l) => l.items.into_iter().find(|v| v.name == name),
         Err(e) => return error_page(e.into(), "/console/tenants"),
@@ -268,14 +256,7 @@ async fn save(
     Path(domain): Path<String>,
     form: Result<Form<Fields>, FormRejection>,
 ) -> Response {
-    let a = match posted(&s, &headers, &form).await {
-        Ok(a) => a,
-        Err(res) => return res,
-    };
-    let t = match changeable(&s, &a, &domain).await {
-        Ok(t) => t,
-        Err(res) => return res,
-    };
+    let (a, t) = or_page!(changing(&s, &headers, &form, &domain).await);
     let fields = form.map(|f| f.0).unwrap_or_default();
     let name = fields.get("name").map(|n| n.trim().to_owned()).unwrap_or_default();
     let editing = fields.contains_key("editing").then(|| name.clone());
@@ -305,14 +286,7 @@ async fn delete(
     Path((domain, name)): Path<(String, String)>,
     form: Result<Form<Fields>, FormRejection>,
 ) -> Response {
-    let a = match posted(&s, &headers, &form).await {
-        Ok(a) => a,
-        Err(res) => return res,
-    };
-    let t = match changeable(&s, &a, &domain).await {
-        Ok(t) => t,
-        Err(res) => return res,
-    };
+    let (a, t) = or_page!(changing(&s, &headers, &form, &domain).await);
     match acting(&s, &a).delete_auth_type(&domain, &name).await {
         Ok(()) => {
             let details = serde_json::json!({ "console": true, "action": "auth_type_deleted", "name": name });

@@ -18,8 +18,8 @@ use countersign_core::delivery::callbacks::{CallbackConfigInput, CallbackConfigV
 use countersign_core::web::console::ConsoleAdmin;
 
 use super::form::{Entered, opt};
-use super::tenant::{changeable, visible};
-use super::{Fields, Nav, acting, admin, error_page, posted};
+use super::tenant::{changing, visible};
+use super::{Fields, Nav, acting, admin, error_page};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::web::{Assets, assets, render};
@@ -102,10 +102,7 @@ async fn page(
     shown: Option<(Entered, bool)>,
     new_secret: Option<String>,
 ) -> Response {
-    let t = match visible(s, a, domain).await {
-        Ok(t) => t,
-        Err(res) => return res,
-    };
+    let t = or_page!(visible(s, a, domain).await);
     let v = match s.core.callback_config(domain).await {
         Ok(v) => v,
         Err(e) => return error_page(e.into(), "/console/tenants"),
@@ -138,14 +135,7 @@ async fn save_callbacks(
     Path(domain): Path<String>,
     form: Result<Form<Fields>, FormRejection>,
 ) -> Response {
-    let a = match posted(&s, &headers, &form).await {
-        Ok(a) => a,
-        Err(res) => return res,
-    };
-    let t = match changeable(&s, &a, &domain).await {
-        Ok(t) => t,
-        Err(res) => return res,
-    };
+    let (a, t) = or_page!(changing(&s, &headers, &form, &domain).await);
     let mut fields = form.map(|f| f.0).unwrap_or_default();
     let (input, rows) = input_of(&fields);
     match acting(&s, &a).set_callback_config(&domain, input).await.map_err(ApiError::from) {
@@ -178,14 +168,7 @@ async fn new_secret(
     Path(domain): Path<String>,
     form: Result<Form<Fields>, FormRejection>,
 ) -> Response {
-    let a = match posted(&s, &headers, &form).await {
-        Ok(a) => a,
-        Err(res) => return res,
-    };
-    let t = match changeable(&s, &a, &domain).await {
-        Ok(t) => t,
-        Err(res) => return res,
-    };
+    let (a, t) = or_page!(changing(&s, &headers, &form, &domain).await);
     match acting(&s, &a).new_callback_secret(&domain).await {
         Ok(secret) => {
             let details = serde_json::json!({ "console": true, "action": "callback_secret_made" });

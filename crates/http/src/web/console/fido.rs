@@ -17,8 +17,8 @@ use countersign_core::web::console::ConsoleAdmin;
 use serde_json::{Map, Value};
 
 use super::form::{Entered, list, opt};
-use super::tenant::{changeable, visible};
-use super::{Fields, Nav, acting, admin, error_page, posted};
+use super::tenant::{changing, visible};
+use super::{Fields, Nav, acting, admin, error_page};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::web::{Assets, assets, render};
@@ -145,10 +145,7 @@ async fn page(
     status: StatusCode,
     shown: Option<(Entered, bool)>,
 ) -> Response {
-    let t = match visible(s, a, domain).await {
-        Ok(t) => t,
-        Err(res) => return res,
-    };
+    let t = or_page!(visible(s, a, domain).await);
     let current = match s.core.relying_party_of(domain).await {
         Ok(rp) => Some(rp),
         Err(CoreError::Refused { .. }) => None,
@@ -195,14 +192,7 @@ async fn save_fido(
     Path(domain): Path<String>,
     form: Result<Form<Fields>, FormRejection>,
 ) -> Response {
-    let a = match posted(&s, &headers, &form).await {
-        Ok(a) => a,
-        Err(res) => return res,
-    };
-    let t = match changeable(&s, &a, &domain).await {
-        Ok(t) => t,
-        Err(res) => return res,
-    };
+    let (a, t) = or_page!(changing(&s, &headers, &form, &domain).await);
     let fields = form.map(|f| f.0).unwrap_or_default();
     let result = match party_of(&fields) {
         Ok(rp) => acting(&s, &a).set_relying_party(&domain, rp).await.map_err(ApiError::from),

@@ -366,10 +366,7 @@ async fn tenants_page(
 }
 
 async fn tenants(State(s): State<AppState>, headers: HeaderMap, q: Query<AfterQuery>) -> Response {
-    let a = match admin(&s, &headers).await {
-        Ok(a) => a,
-        Err(res) => return res,
-    };
+    let a = or_page!(admin(&s, &headers).await);
     tenants_page(&s, &a, q.0.after, String::new(), None).await
 }
 
@@ -378,10 +375,7 @@ async fn create_tenant(
     headers: HeaderMap,
     form: Result<Form<Fields>, FormRejection>,
 ) -> Response {
-    let a = match posted(&s, &headers, &form).await {
-        Ok(a) => a,
-        Err(res) => return res,
-    };
+    let a = or_page!(posted(&s, &headers, &form).await);
     if !a.account.is_superadmin() {
         return error_page(countersign_core::web::console::forbidden().into(), "/console/tenants");
     }

@@ -52,10 +52,7 @@ struct OutboxQuery {
 }
 
 async fn outbox_page(State(s): State<AppState>, headers: HeaderMap, q: Query<OutboxQuery>) -> Response {
-    let a = match admin(&s, &headers).await {
-        Ok(a) => a,
-        Err(res) => return res,
-    };
+    let a = or_page!(admin(&s, &headers).await);
     let state = q.0.state.filter(|s| !s.is_empty());
     let listing = match s.core.console_outbox(&a, state.as_deref(), q.0.after).await {
         Ok(l) => l,
@@ -95,10 +92,7 @@ async fn retry(
     Path(id): Path<String>,
     form: Result<Form<Fields>, FormRejection>,
 ) -> Response {
-    let a = match posted(&s, &headers, &form).await {
-        Ok(a) => a,
-        Err(res) => return res,
-    };
+    let a = or_page!(posted(&s, &headers, &form).await);
     // The outbox is every tenant's: only a superadmin retries.
     if !a.account.is_superadmin() {
         return error_page(countersign_core::web::console::forbidden().into(), "/console/outbox");

@@ -17,8 +17,8 @@ use countersign_core::delivery::providers::{ProvidersInput, TestMessageInput};
 use countersign_core::web::console::ConsoleAdmin;
 
 use super::form::{Entered, opt};
-use super::tenant::{changeable, visible};
-use super::{Fields, Nav, acting, admin, error_page, posted};
+use super::tenant::{changing, visible};
+use super::{Fields, Nav, acting, admin, error_page};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::web::{Assets, assets, render};
@@ -62,10 +62,7 @@ struct Shown {
 }
 
 async fn page(s: &AppState, a: &ConsoleAdmin, domain: &str, status: StatusCode, shown: Shown) -> Response {
-    let t = match visible(s, a, domain).await {
-        Ok(t) => t,
-        Err(res) => return res,
-    };
+    let t = or_page!(visible(s, a, domain).await);
     let current = match s.core.providers_view(domain).await {
         Ok(v) => serde_json::to_string_pretty(&v).unwrap_or_default(),
         Err(e) => return error_page(e.into(), "/console/tenants"),
@@ -101,14 +98,7 @@ async fn save_providers(
     Path(domain): Path<String>,
     form: Result<Form<Fields>, FormRejection>,
 ) -> Response {
-    let a = match posted(&s, &headers, &form).await {
-        Ok(a) => a,
-        Err(res) => return res,
-    };
-    let t = match changeable(&s, &a, &domain).await {
-        Ok(t) => t,
-        Err(res) => return res,
-    };
+    let (a, t) = or_page!(changing(&s, &headers, &form, &domain).await);
     let fields = form.map(|f| f.0).unwrap_or_default();
     let doc = fields.get("providers").map_or("", |d| d.trim());
     let result = match serde_json::from_str::<ProvidersInput>(if doc.is_empty() { "{}" } else { doc }) {
@@ -135,14 +125,7 @@ async fn send_test(
     Path(domain): Path<String>,
     form: Result<Form<Fields>, FormRejection>,
 ) -> Response {
-    let a = match posted(&s, &headers, &form).await {
-        Ok(a) => a,
-        Err(res) => return res,
-    };
-    let t = match changeable(&s, &a, &domain).await {
-        Ok(t) => t,
-        Err(res) => return res,
-    };
+    let (a, t) = or_page!(changing(&s, &headers, &form, &domain).await);
     let fields = form.map(|f| f.0).unwrap_or_default();
     let input = TestMessageInput {
         channel: opt(&fields, "channel").unwrap_or_default(),

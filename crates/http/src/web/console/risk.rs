@@ -19,8 +19,8 @@ use countersign_core::web::console::ConsoleAdmin;
 use serde_json::Value;
 
 use super::form::{Entered, list, opt};
-use super::tenant::{changeable, visible};
-use super::{Fields, Nav, acting, admin, error_page, posted};
+use super::tenant::{changing, visible};
+use super::{Fields, Nav, acting, admin, error_page};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::web::{Assets, assets, render};
@@ -83,10 +83,7 @@ struct Shown {
 }
 
 async fn page(s: &AppState, a: &ConsoleAdmin, domain: &str, status: StatusCode, shown: Option<Shown>) -> Response {
-    let t = match visible(s, a, domain).await {
-        Ok(t) => t,
-        Err(res) => return res,
-    };
+    let t = or_page!(visible(s, a, domain).await);
     let shown = match shown {
         Some(sh) => sh,
         None => match s.core.risk_settings(&t).await {
@@ -122,14 +119,7 @@ async fn save_risk(
     Path(domain): Path<String>,
     form: Result<Form<Fields>, FormRejection>,
 ) -> Response {
-    let a = match posted(&s, &headers, &form).await {
-        Ok(a) => a,
-        Err(res) => return res,
-    };
-    let t = match changeable(&s, &a, &domain).await {
-        Ok(t) => t,
-        Err(res) => return res,
-    };
+    let (a, t) = or_page!(changing(&s, &headers, &form, &domain).await);
     let fields = form.map(|f| f.0).unwrap_or_default();
     let result = match settings_of(&fields) {
         Ok(r) => acting(&s, &a).set_risk_settings(&domain, r).await.map_err(ApiError::from),
@@ -187,14 +177,8 @@ async fn try_input(
     Path(domain): Path<String>,
     Query(fields): Query<Fields>,
 ) -> Response {
-    let a = match admin(&s, &headers).await {
-        Ok(a) => a,
-        Err(res) => return res,
-    };
-    let t = match visible(&s, &a, &domain).await {
-        Ok(t) => t,
-        Err(res) => return res,
-    };
+    let a = or_page!(admin(&s, &headers).await);
+    let t = or_page!(visible(&s, &a, &domain).await);
     let settings = match s.core.risk_settings(&t).await {
         Ok(r) => r,
         Err(e) => return error_page(e.into(), "/console/tenants"),

@@ -15,7 +15,7 @@ use countersign_core::web::console::ConsoleAdmin;
 use countersign_core::{Tenant, TenantSettings};
 use serde_json::{Map, Value};
 
-use super::{Fields, Nav, Shown, acting, admin, error_page, field_of, posted, shown};
+use super::{Fields, Nav, Shown, acting, admin, error_page, field_of, shown};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::web::{Assets, assets, render};
@@ -168,15 +168,22 @@ pub(super) async fn changeable(s: &AppState, a: &ConsoleAdmin, domain: &str) -> 
     Ok(t)
 }
 
+/// A form post that changes `domain`: the signed-in administrator (CSRF and Origin
+/// checked) and the tenant, which their role may change.
+pub(super) async fn changing(
+    s: &AppState,
+    headers: &HeaderMap,
+    form: &Result<Form<Fields>, FormRejection>,
+    domain: &str,
+) -> Result<(ConsoleAdmin, Tenant), Response> {
+    let a = super::posted(s, headers, form).await?;
+    let t = changeable(s, &a, domain).await?;
+    Ok((a, t))
+}
+
 async fn settings_page(State(s): State<AppState>, headers: HeaderMap, Path(domain): Path<String>) -> Response {
-    let a = match admin(&s, &headers).await {
-        Ok(a) => a,
-        Err(res) => return res,
-    };
-    let t = match visible(&s, &a, &domain).await {
-        Ok(t) => t,
-        Err(res) => return res,
-    };
+    let a = or_page!(admin(&s, &headers).await);
+    let t = or_page!(visible(&s, &a, &domain).await);
     let page = SettingsPage {
         assets: assets(),
         nav: Nav::of(&a),
@@ -195,14 +202,7 @@ async fn save_settings(
     Path(domain): Path<String>,
     form: Result<Form<Fields>, FormRejection>,
 ) -> Response {
-    let a = match posted(&s, &headers, &form).await {
-        Ok(a) => a,
-        Err(res) => return res,
-    };
-    let t = match changeable(&s, &a, &domain).await {
-        Ok(t) => t,
-        Err(res) => return res,
-    };
+    let (a, t) = or_page!(changing(&s, &headers, &form, &domain).await);
     let fields = form.map(|f| f.0).unwrap_or_default();
     let result = match patch_of(&fields) {
         Ok(patch) => {
@@ -302,10 +302,7 @@ async fn keys_of(
 }
 
 async fn keys_page(State(s): State<AppState>, headers: HeaderMap, Path(domain): Path<String>) -> Response {
-    let a = match admin(&s, &headers).await {
-        Ok(a) => a,
-        Err(res) => return res,
-    };
+    let a = or_page!(admin(&s, &headers).await);
     match visible(&s, &a, &domain).await {
         Ok(t) => keys_of(&s, &a, &t, None, String::new(), None).await,
         Err(res) => res,
@@ -318,14 +315,7 @@ async fn create_key(
     Path(domain): Path<String>,
     form: Result<Form<Fields>, FormRejection>,
 ) -> Response {
-    let a = match posted(&s, &headers, &form).await {
-        Ok(a) => a,
-        Err(res) => return res,
-    };
-    let t = match changeable(&s, &a, &domain).await {
-        Ok(t) => t,
-        Err(res) => return res,
-    };
+    let (a, t) = or_page!(changing(&s, &headers, &form, &domain).await);
     let name = form.ok().and_then(|f| f.0.get("name").cloned()).unwrap_or_default();
     match acting(&s, &a).create_api_key(&domain, CreateKey { name: name.clone() }).await {
         Ok(k) => {
@@ -344,14 +334,7 @@ async fn revoke_key(
     Path((domain, id)): Path<(String, String)>,
     form: Result<Form<Fields>, FormRejection>,
 ) -> Response {
-    let a = match posted(&s, &headers, &form).await {
-        Ok(a) => a,
-        Err(res) => return res,
-    };
-    let t = match changeable(&s, &a, &domain).await {
-        Ok(t) => t,
-        Err(res) => return res,
-    };
+    let (a, t) = or_page!(changing(&s, &headers, &form, &domain).await);
     match acting(&s, &a).revoke_api_key(&domain, &id).await {
         Ok(()) => {
             let details = serde_json::json!({ "console": true, "action": "api_key_revoked", "key": id });

@@ -14,7 +14,7 @@ use countersign_core::web::console::ConsoleAdmin;
 use countersign_core::{Tenant, User, UserStatus};
 use serde::Deserialize;
 
-use super::tenant::{changeable, visible};
+use super::tenant::{changeable, changing, visible};
 use super::{Fields, Nav, Shown, acting, admin, error_page, field_of, posted, shown};
 use crate::AppState;
 use crate::error::ApiError;
@@ -149,10 +149,7 @@ async fn users_page(
     Path(domain): Path<String>,
     q: Query<Search>,
 ) -> Response {
-    let a = match admin(&s, &headers).await {
-        Ok(a) => a,
-        Err(res) => return res,
-    };
+    let a = or_page!(admin(&s, &headers).await);
     match visible(&s, &a, &domain).await {
         Ok(t) => users_of(&s, &a, &t, q.0.prefix.unwrap_or_default(), Entered::default()).await,
         Err(res) => res,
@@ -169,14 +166,7 @@ async fn create_user(
     Path(domain): Path<String>,
     form: Result<Form<Fields>, FormRejection>,
 ) -> Response {
-    let a = match posted(&s, &headers, &form).await {
-        Ok(a) => a,
-        Err(res) => return res,
-    };
-    let t = match changeable(&s, &a, &domain).await {
-        Ok(t) => t,
-        Err(res) => return res,
-    };
+    let (a, t) = or_page!(changing(&s, &headers, &form, &domain).await);
     let entered = Entered::from(&form.map(|f| f.0).unwrap_or_default());
     let mut input = CreateUser::named(&entered.user_id);
     input.email = optional(&entered.email);
@@ -247,10 +237,7 @@ async fn user_page(
     headers: HeaderMap,
     Path((domain, user)): Path<(String, String)>,
 ) -> Response {
-    let a = match admin(&s, &headers).await {
-        Ok(a) => a,
-        Err(res) => return res,
-    };
+    let a = or_page!(admin(&s, &headers).await);
     match visible(&s, &a, &domain).await {
         Ok(t) => user_of(&s, &a, &t, &user, None, None).await,
         Err(res) => res,
@@ -275,10 +262,7 @@ async fn set_contact(
     Path((domain, user)): Path<(String, String)>,
     form: Result<Form<Fields>, FormRejection>,
 ) -> Response {
-    let (a, t) = match change(&s, &headers, &domain, &form).await {
-        Ok(found) => found,
-        Err(res) => return res,
-    };
+    let (a, t) = or_page!(change(&s, &headers, &domain, &form).await);
     let entered = Entered::from(&form.map(|f| f.0).unwrap_or_default());
     let patch = UpdateUser {
         phone: Some(optional(&entered.phone)),
@@ -301,10 +285,7 @@ async fn set_status(
     Path((domain, user)): Path<(String, String)>,
     form: Result<Form<Fields>, FormRejection>,
 ) -> Response {
-    let (a, t) = match change(&s, &headers, &domain, &form).await {
-        Ok(found) => found,
-        Err(res) => return res,
-    };
+    let (a, t) = or_page!(change(&s, &headers, &domain, &form).await);
     let back = format!("/console/tenants/{domain}/users/{user}");
     let (status, kind, saved) = match form.ok().and_then(|f| f.0.get("status").cloned()).as_deref() {
         Some("locked") => (UserStatus::Locked, AuditKind::Locked, "The user is locked."),
@@ -332,10 +313,7 @@ async fn remove_device(
     Path((domain, user, id)): Path<(String, String, String)>,
     form: Result<Form<Fields>, FormRejection>,
 ) -> Response {
-    let (a, t) = match change(&s, &headers, &domain, &form).await {
-        Ok(found) => found,
-        Err(res) => return res,
-    };
+    let (a, t) = or_page!(change(&s, &headers, &domain, &form).await);
     match acting(&s, &a).remove_device(&domain, &user, &id).await {
         Ok(()) => {
             let details = serde_json::json!({ "console": true, "action": "device_removed", "device": id });

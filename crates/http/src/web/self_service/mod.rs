@@ -17,16 +17,6 @@ use serde::Deserialize;
 
 use super::{Assets, SessionCookie, assets, check_form, render, same_origin};
 
-/// The value of a `Result<T, Response>`, or return its response: a page handler's `?`.
-macro_rules! or_page {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(res) => return res,
-        }
-    };
-}
-
 mod passkeys;
 mod password;
 mod rename;
