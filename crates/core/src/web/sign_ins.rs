@@ -4,7 +4,7 @@
 use super::SignedIn;
 use crate::audit::{Actor, AuditEntry, AuditEvent, AuditKind, AuditQuery};
 use crate::device::DeviceState;
-use crate::error::{CoreError, Entity};
+use crate::error::CoreError;
 use crate::service::Core;
 use crate::tenant::NotMePolicy;
 use crate::user::UserStatus;
@@ -110,11 +110,10 @@ impl Core {
                 NotMe::Device(d.id)
             }
             None => {
-                let mut user = self.store.user_by_pk(&me.user.id).await?.ok_or(CoreError::NotFound(Entity::User))?;
-                user.status = UserStatus::Locked;
-                user.updated_at = self.clock.now();
-                self.store.update_user(&user).await?;
-                self.store.delete_user_web_sessions(&user.id).await?;
+                // The same change as the admin API's lock (`PATCH …/users/{userID}`).
+                let lock = crate::admin::UpdateUser { status: Some(UserStatus::Locked), ..Default::default() };
+                self.update_user(me.tenant.domain.as_str(), me.user.user_id.as_str(), lock).await?;
+                self.store.delete_user_web_sessions(&me.user.id).await?;
                 NotMe::User
             }
         };
